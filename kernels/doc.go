@@ -18,6 +18,47 @@
 // axes are semi-axes (half width at half maximum) in pixels, angles are in
 // radians measured from +y towards -x (SPEC 0.2).
 //
+// # Detection
+//
+// [Detector.Detect] runs SPEC 4.2-4.6 and 4.13 (PySE modern): [MaskTo]
+// (margin, radius, NaN and a caller mask, in the compact layout of the
+// image's rectangle), [ComputeBackground] (centred whole-cell frame,
+// kappa-sigma clipping with the truncated-Gaussian bias correction and the
+// SExtractor mode per fully unmasked cell, nearest-fill of rejected cells
+// with ties to the lowest cell index), order-1 interpolation with nodes at
+// cell centres ([EdgeHold] holds the frame's edge values outside the frame;
+// [EdgePySE] gives background 0 and rms = min(grid) there, as PySE),
+// candidates D > analysis*rms, 8-connected run labelling with removal of
+// islands that touch the border or a masked pixel, peak > detection*rms at
+// the peak pixel, an optional FDR threshold (one-sided tail probability,
+// decision 7) and multi-threshold deblending. Islands are ordered as PySE's
+// x-major label order. D, RMS and Labels share one compact layout (stride =
+// width, Rect = the image's); results alias the Detector's buffers until its
+// next call. Images without sources are not errors: DetectReport.Outcome
+// says why. Grid cells and row blocks run on a bounded worker pool, and
+// results are bit-identical for any thread count.
+//
+// [RMSQC] is TraP's image-QC rms (SPEC 3.1).
+//
+// # Measurement
+//
+// [Measurer.Measure] measures every island of a [Detections] (SPEC 4.7-4.11):
+// the Gaussian path fits the elliptical Gaussian of SPEC 0.2 by a bounded,
+// allocation-free Levenberg-Marquardt with analytic Jacobian over the free
+// parameters (shape fixed to the beam with force_beam; bounds from tweaked
+// moments otherwise), with Condon (1997) errors; the moments path uses
+// Spreeuw's tweaked moments and eq. 2.81 errors. Both deconvolve the beam
+// (AIPS DECONV with covariance-propagated errors) and convert to the sky
+// through a [Projector] (local north, ra/dec errors, error_radius, PA).
+// Positions in a [Source] are 0-based pixels (x along FITS axis 1), axes are
+// HWHM semi-axes in pixels, Theta is radians from +y towards -x, ThetaDC is
+// degrees, RA/Dec degrees; the fields map 1:1 onto PySE's 37 CSV columns.
+// Failures are not errors: a source is dropped and counted by [DropReason].
+// Results are identical for any Threads; a Measurer is reused across images
+// and allocates nothing after warm-up when serial. [Measurer.FitFixed] does
+// TraP's forced fits (SPEC 4.15), centring the model exactly on the
+// requested position (decision 5) and keeping negative peaks.
+//
 // # Errors
 //
 // Mismatched shapes and other programmer errors panic with a message that

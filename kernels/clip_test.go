@@ -1,0 +1,166 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"gotrap/internal/testutil"
+)
+
+func TestSelectNthMatchesSort(t *testing.T) {
+	const seed = 1
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	sizes := []int{1, 2, 3, 4, 5, 15, 16, 17, 18, 33, 100, 1001, 2500}
+	for _, n := range sizes {
+		for kind := range 5 {
+			v := make([]float64, n)
+			for i := range v {
+				switch kind {
+				case 0: // continuous
+					v[i] = rng.NormFloat64()
+				case 1: // many ties
+					v[i] = float64(rng.IntN(3))
+				case 2: // sorted
+					v[i] = float64(i)
+				case 3: // reversed
+					v[i] = float64(n - i)
+				case 4: // all equal
+					v[i] = 7
+				}
+			}
+			sorted := slices.Clone(v)
+			slices.Sort(sorted)
+			for _, k := range []int{0, n / 2, n - 1, rng.IntN(n)} {
+				c := slices.Clone(v)
+				selectNth(c, k)
+				if c[k] != sorted[k] {
+					t.Fatalf("n=%d kind=%d k=%d: v[k]=%v, want %v", n, kind, k, c[k], sorted[k])
+				}
+				for i := range c {
+					if (i < k && c[i] > c[k]) || (i > k && c[i] < c[k]) {
+						t.Fatalf("n=%d kind=%d k=%d: not partitioned at %d", n, kind, k, i)
+					}
+				}
+			}
+			if got, want := medianSelect(slices.Clone(v)), medianSortRef(v); got != want {
+				t.Fatalf("n=%d kind=%d: median %v, want %v", n, kind, got, want)
+			}
+		}
+	}
+	if !math.IsNaN(medianSelect(nil)) {
+		t.Error("median of nothing is not NaN")
+	}
+}
+
+// truncatedStd is the forward model of TruncatedSigma: the std of a
+// zero-mean Gaussian of std sigma truncated to (-l, l) (SPEC 4.3).
+func truncatedStd(sigma, l float64) float64 {
+	h := l / (sigma * math.Sqrt2)
+	return sigma * math.Sqrt(1-(2*l/(sigma*math.Sqrt(2*math.Pi)))*math.Exp(-h*h)/math.Erf(h))
+}
+
+func TestTruncatedSigmaInvertsClip(t *testing.T) {
+	for _, sigma := range []float64{1, 1.3, 2.5e-4, 7e5} {
+		for _, k := range []float64{1.9, 2, 2.27, 3, 5} {
+			l := k * sigma
+			s := truncatedStd(sigma, l)
+			got := TruncatedSigma(s, l)
+			// The solve stops at a relative step of 1e-14; the
+			// forward model's own rounding is a few 1e-16.
+			if !testutil.Close(got, sigma, 0, 1e-12) {
+				t.Errorf("sigma %g limit %g: s=%g -> %.15g, want %.15g", sigma, l, s, got, sigma)
+			}
+		}
+	}
+	// s above the largest clipped std (uniform on the interval, l/sqrt 3)
+	// has no root: PySE clamps to the limit.
+	if got := TruncatedSigma(0.7, 1); got != 1 {
+		t.Errorf("no-root case: %v, want the limit 1", got)
+	}
+	if got := TruncatedSigma(0, 1); got != 0 {
+		t.Errorf("s=0: %v", got)
+	}
+}
+
+func TestClipCellGaussian(t *testing.T) {
+	const seed = 2
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	const n = 2500 // one 50x50 cell
+	const mu, sigma = 0.5, 2.0
+	for trial := range 20 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = mu + sigma*rng.NormFloat64()
+		}
+		// A few bright outliers (a source) must not bias the estimate.
+		for i := range 10 {
+			v[i] += 50 * sigma
+		}
+		ref := slices.Clone(v)
+		m, s := ClipCell(v, nil)
+		// The std of a std estimate from n Gaussian values is about
+		// sigma/sqrt(2n) = 1.4%; clipping at 2 sigma roughly doubles it.
+		// 4 of those: 12%. The mean's error is about sigma/sqrt(n)
+		// (0.04) times ~2 for the mode estimate: 4 of those is 0.32.
+		if math.Abs(s/sigma-1) > 0.12 {
+			t.Errorf("trial %d: rms %v, want %v", trial, s, sigma)
+		}
+		if math.Abs(m-mu) > 0.32 {
+			t.Errorf("trial %d: mean %v, want %v", trial, m, mu)
+		}
+		mr, sr := clipCellRef(ref)
+		// Same algorithm, summation in another order: 1e-12.
+		if !testutil.Close(m, mr, 1e-12, 1e-12) || !testutil.Close(s, sr, 0, 1e-12) {
+			t.Errorf("trial %d: ClipCell (%v, %v), reference (%v, %v)", trial, m, s, mr, sr)
+		}
+	}
+}
+
+func TestClipCellFlat(t *testing.T) {
+	v := make([]float64, 100)
+	for i := range v {
+		v[i] = 3
+	}
+	if m, s := ClipCell(v, nil); m != 3 || s != 0 {
+		t.Errorf("flat cell: (%v, %v), want (3, 0)", m, s)
+	}
+	if m, s := ClipCell(nil, nil); !math.IsNaN(m) || s != 0 {
+		t.Errorf("empty cell: (%v, %v), want (NaN, 0)", m, s)
+	}
+}
+
+// TestClipCellMatchesRef covers the band-median fast path and its
+// fallback: skewed, bimodal, heavy-tailed, tied and tiny cells.
+func TestClipCellMatchesRef(t *testing.T) {
+	const seed = 18
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	gens := map[string]func() float64{
+		"gauss":   rng.NormFloat64,
+		"bimodal": func() float64 { return rng.NormFloat64() + 6*float64(rng.IntN(2)) },
+		"cauchy":  func() float64 { return math.Tan(math.Pi * (rng.Float64() - 0.5)) },
+		"ints":    func() float64 { return float64(rng.IntN(5)) },
+		"expo":    rng.ExpFloat64,
+		"source":  func() float64 { return rng.NormFloat64() + 200*float64(b2i(rng.IntN(20) == 0)) },
+	}
+	for name, gen := range gens {
+		for _, n := range []int{1, 2, 3, 4, 5, 10, 101, 2500} {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = gen()
+			}
+			ref := slices.Clone(v)
+			m, s := ClipCell(v, nil)
+			mr, sr := clipCellRef(ref)
+			// Same algorithm, sums in another order and shifted: 1e-12
+			// relative to the spread.
+			if !testutil.Close(m, mr, 1e-12*math.Max(sr, 1), 1e-12) || !testutil.Close(s, sr, 1e-12, 1e-12) {
+				t.Errorf("%s n=%d: ClipCell (%v, %v), reference (%v, %v)", name, n, m, s, mr, sr)
+			}
+		}
+	}
+}

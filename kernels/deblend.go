@@ -1,0 +1,193 @@
+package kernels
+
+import (
+	"image"
+	"math"
+	"slices"
+)
+
+// SubThresholds writes into dst the n deblending levels of SPEC 4.6 for an
+// island whose values span [lo, hi]:
+//
+//	t_i = exp(i * ln(hi - lo + 1) / (n + 1)) + lo - 1,   i = 1 .. n
+//
+// They lie strictly inside (lo, hi) when hi > lo, increasing, with growing
+// spacing (logarithmic in hi - lo + 1). It returns dst resliced to n.
+func SubThresholds(dst []float64, lo, hi float64, n int) []float64 {
+	if n <= 0 {
+		return dst[:0]
+	}
+	if cap(dst) < n {
+		dst = make([]float64, n)
+	}
+	dst = dst[:n]
+	l := math.Log(hi - lo + 1)
+	for i := range dst {
+		dst[i] = math.Exp(float64(i+1)*l/float64(n+1)) + lo - 1
+	}
+	return dst
+}
+
+// deblendScratch holds the reusable buffers of deblending.
+type deblendScratch struct {
+	ls    labelScratch
+	runs  []labelRun
+	sums  []float64
+	pass  []bool
+	surv  []int32
+	thr   []float64
+	stack []Island
+	out   []Island
+}
+
+// deblendAll replaces each island by its deblended sub-islands (SPEC 4.6),
+// giving them labels from next+1 on.
+func (d *Detector) deblendAll(det float64, next int32) {
+	db := &d.db
+	out := db.out[:0]
+	for _, isl := range d.det.Islands {
+		lo, flux := d.islandMinSum(isl)
+		db.thr = SubThresholds(db.thr, lo, float64(isl.PeakValue), d.cfg.DeblendNThresh)
+		out = d.deblendRec(out, isl, 0, flux, det, &next)
+	}
+	d.det.Islands = append(d.det.Islands[:0], out...)
+	db.out = out
+}
+
+// islandMinSum returns the smallest value and the sum of D over the island.
+func (d *Detector) islandMinSum(isl Island) (lo, sum float64) {
+	w := d.dimg.Stride
+	b := isl.Box.Sub(d.dimg.Rect.Min)
+	lo = math.Inf(1)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		lab := d.labels[y*w+b.Min.X : y*w+b.Max.X]
+		row := d.dimg.Pix[y*w+b.Min.X : y*w+b.Max.X]
+		row = row[:len(lab)]
+		for x, l := range lab {
+			if l == isl.Label {
+				v := float64(row[x])
+				lo = math.Min(lo, v)
+				sum += v
+			}
+		}
+	}
+	return lo, sum
+}
+
+// deblendRec is deblend(level k) of SPEC 4.6 on isl, appending the
+// resulting islands to out in order.
+func (d *Detector) deblendRec(out []Island, isl Island, k int, fluxOrig, det float64, next *int32) []Island {
+	db := &d.db
+	n := len(db.thr)
+	w, h := d.dimg.Stride, d.dimg.Rect.Dy()
+	o := d.dimg.Rect.Min
+	b := isl.Box.Sub(o)
+	for j := k; j < n; j++ {
+		t := db.thr[j]
+		if t > float64(isl.PeakValue) {
+			break
+		}
+		// Binarise the island at D >= t and label it.
+		runs := db.runs[:0]
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			lab := d.labels[y*w+b.Min.X : y*w+b.Max.X]
+			row := d.dimg.Pix[y*w+b.Min.X : y*w+b.Max.X]
+			row = row[:len(lab)]
+			in := false
+			for x, l := range lab {
+				on := l == isl.Label && float64(row[x]) >= t
+				switch {
+				case on && !in:
+					runs = append(runs, labelRun{y: int32(y), x0: int32(b.Min.X + x)})
+				case !on && in:
+					runs[len(runs)-1].x1 = int32(b.Min.X + x)
+				}
+				in = on
+			}
+			if in {
+				runs[len(runs)-1].x1 = int32(b.Max.X)
+			}
+		}
+		db.runs = runs
+		comps := db.ls.components(runs, d.dimg.Pix, w, w, h, false)
+		if len(comps) <= 1 {
+			continue
+		}
+		// Contrast and detection tests per component.
+		nc := len(comps)
+		db.sums = slices.Grow(db.sums[:0], nc)[:nc]
+		db.pass = slices.Grow(db.pass[:0], nc)[:nc]
+		clear(db.sums)
+		clear(db.pass)
+		for i, r := range runs {
+			c := db.ls.comp[db.ls.parent[i]]
+			row := d.dimg.Pix[int(r.y)*w+int(r.x0) : int(r.y)*w+int(r.x1)]
+			rr := d.rimg.Pix[int(r.y)*w+int(r.x0) : int(r.y)*w+int(r.x1)]
+			rr = rr[:len(row)]
+			var s float64
+			ok := db.pass[c]
+			for x, v := range row {
+				s += float64(v) - t
+				if float64(v)-det*float64(rr[x]) >= 0 {
+					ok = true
+				}
+			}
+			db.sums[c] += s
+			db.pass[c] = ok
+		}
+		surv := db.surv[:0]
+		for c := range comps {
+			if db.sums[c] > d.cfg.DeblendMinCont*fluxOrig && db.pass[c] {
+				surv = append(surv, int32(c))
+			}
+		}
+		db.surv = surv
+		if len(surv) == 0 {
+			break
+		}
+		if len(surv) == 1 {
+			continue
+		}
+		slices.SortFunc(surv, func(a, b int32) int { return compareKey(&comps[a], &comps[b]) })
+		for _, c := range surv {
+			*next++
+			comps[c].label = *next
+		}
+		for i, r := range runs {
+			l := comps[db.ls.comp[db.ls.parent[i]]].label
+			if l == 0 {
+				continue
+			}
+			row := d.labels[int(r.y)*w+int(r.x0) : int(r.y)*w+int(r.x1)]
+			for x := range row {
+				row[x] = l
+			}
+		}
+		base := len(db.stack)
+		for _, ci := range surv {
+			c := &comps[ci]
+			noise := d.rimg.Pix[int(c.peakY)*w+int(c.peakX)]
+			db.stack = append(db.stack, Island{
+				Label:     c.label,
+				Box:       image.Rect(int(c.minX), int(c.minY), int(c.maxX)+1, int(c.maxY)+1).Add(o),
+				Peak:      image.Pt(int(c.peakX), int(c.peakY)).Add(o),
+				PeakValue: c.peak,
+				NPix:      c.npix,
+				Threshold: float32(t),
+				Noise:     noise,
+			})
+		}
+		top := len(db.stack)
+		for s := base; s < top; s++ {
+			sub := db.stack[s]
+			if j+1 < n {
+				out = d.deblendRec(out, sub, j+1, fluxOrig, det, next)
+			} else {
+				out = append(out, sub)
+			}
+		}
+		db.stack = db.stack[:base]
+		return out
+	}
+	return append(out, isl)
+}

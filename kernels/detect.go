@@ -1,0 +1,531 @@
+package kernels
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"slices"
+)
+
+// ErrDetectConfig reports an invalid DetectConfig (a setting out of range);
+// the wrapped message names the setting.
+var ErrDetectConfig = errors.New("kernels: invalid detection setting")
+
+// DetectConfig holds the source-detection settings of SPEC 4.1. The zero
+// value is not useful: start from DefaultDetectConfig.
+type DetectConfig struct {
+	DetectionThr float64 // island acceptance: peak > DetectionThr * rms at the peak
+	AnalysisThr  float64 // island pixels: D > AnalysisThr * rms (0 with FDR: use z_FDR)
+	BackSizeX    int     // background cell width along x, pixels
+	BackSizeY    int     // background cell height along y, pixels
+	Margin       int     // masked border width, pixels (0: off)
+	Radius       float64 // extraction radius about the image centre, pixels (0: off)
+	// RemoveEdgeSources discards islands that touch the image border or
+	// hold a masked pixel (PySE's remove_edge_sources; masked pixels then
+	// count as candidates while labelling).
+	RemoveEdgeSources bool
+	DeblendNThresh    int     // deblending levels (0: off; at most 300)
+	DeblendMinCont    float64 // minimum flux fraction of a deblended sub-island
+	RMSFilter         float64 // candidates need rms >= RMSFilter * median(rms grid)
+	MedianFilter      int     // size of the median filter of the grids (0: off)
+	MFThreshold       float64 // the median filter replaces a node only above this change (0: always)
+	Edge              EdgeMode
+	FDR               bool    // threshold by the False Detection Rate (SPEC 4.13)
+	FDRAlpha          float64 // FDR alpha
+	// Beam is the restoring beam in pixels; only FDR uses it (C_n).
+	Beam Beam
+}
+
+// MaxDeblendNThresh caps DeblendNThresh, as PySE does.
+const MaxDeblendNThresh = 300
+
+// DefaultDetectConfig returns TraP's job defaults (SPEC 4.1, with the
+// decisions of SPEC's top: extraction radius off, edge-hold maps):
+// detection 8, analysis 3, 50 x 50 cells, margin 10, radius 0,
+// remove_edge_sources on, no deblending (mincont 0.005), rms_filter
+// 0.001, no median filter, EdgeHold, FDR off with alpha 0.01.
+func DefaultDetectConfig() DetectConfig {
+	return DetectConfig{
+		DetectionThr:      8,
+		AnalysisThr:       3,
+		BackSizeX:         50,
+		BackSizeY:         50,
+		Margin:            10,
+		Radius:            0,
+		RemoveEdgeSources: true,
+		DeblendNThresh:    0,
+		DeblendMinCont:    0.005,
+		RMSFilter:         0.001,
+		MedianFilter:      0,
+		MFThreshold:       0,
+		Edge:              EdgeHold,
+		FDR:               false,
+		FDRAlpha:          0.01,
+	}
+}
+
+// Validate reports the first setting out of range, wrapping
+// ErrDetectConfig.
+func (c *DetectConfig) Validate() error {
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch {
+	case !finite(c.DetectionThr):
+		return fmt.Errorf("%w: detection threshold %v", ErrDetectConfig, c.DetectionThr)
+	case !finite(c.AnalysisThr):
+		return fmt.Errorf("%w: analysis threshold %v", ErrDetectConfig, c.AnalysisThr)
+	case c.BackSizeX <= 0 || c.BackSizeY <= 0:
+		return fmt.Errorf("%w: background cell %d x %d", ErrDetectConfig, c.BackSizeX, c.BackSizeY)
+	case c.Margin < 0:
+		return fmt.Errorf("%w: margin %d", ErrDetectConfig, c.Margin)
+	case !finite(c.Radius) || c.Radius < 0:
+		return fmt.Errorf("%w: extraction radius %v", ErrDetectConfig, c.Radius)
+	case c.DeblendNThresh < 0:
+		return fmt.Errorf("%w: deblend_nthresh %d", ErrDetectConfig, c.DeblendNThresh)
+	case !finite(c.DeblendMinCont) || c.DeblendMinCont < 0:
+		return fmt.Errorf("%w: deblend_mincont %v", ErrDetectConfig, c.DeblendMinCont)
+	case !finite(c.RMSFilter) || c.RMSFilter < 0:
+		return fmt.Errorf("%w: rms_filter %v", ErrDetectConfig, c.RMSFilter)
+	case c.MedianFilter < 0:
+		return fmt.Errorf("%w: median_filter %d", ErrDetectConfig, c.MedianFilter)
+	case !finite(c.MFThreshold):
+		return fmt.Errorf("%w: mf_threshold %v", ErrDetectConfig, c.MFThreshold)
+	case c.Edge != EdgeHold && c.Edge != EdgePySE:
+		return fmt.Errorf("%w: background edge mode %d", ErrDetectConfig, int(c.Edge))
+	case c.FDR && !(c.FDRAlpha > 0 && c.FDRAlpha < 1):
+		return fmt.Errorf("%w: FDR alpha %v", ErrDetectConfig, c.FDRAlpha)
+	case c.FDR && !(c.Beam.A > 0 && c.Beam.B > 0 && finite(c.Beam.A*c.Beam.B)):
+		return fmt.Errorf("%w: FDR needs the beam, got %+v", ErrDetectConfig, c.Beam)
+	}
+	return nil
+}
+
+// Outcome says why an image gave no islands; it is OutcomeOK when it gave
+// some. None of these is an error: the caller logs the reason and goes on.
+type Outcome int
+
+const (
+	OutcomeOK             Outcome = iota // islands were found
+	OutcomeEmptyImage                    // the image has no pixels
+	OutcomeAllMasked                     // every pixel is masked (NaN, margin, radius or caller mask)
+	OutcomeTooSmall                      // the unmasked area is not larger than one background cell along x or y
+	OutcomeNoBackground                  // every background cell is masked or flat (e.g. a constant image)
+	OutcomeFDRNoThreshold                // FDR found no threshold (no p-value under the FDR line)
+	OutcomeNoCandidates                  // no pixel above the analysis threshold
+	OutcomeNoIslands                     // no island passed the detection threshold and edge tests
+)
+
+var outcomeText = [...]string{
+	OutcomeOK:             "ok",
+	OutcomeEmptyImage:     "empty image",
+	OutcomeAllMasked:      "all pixels masked",
+	OutcomeTooSmall:       "unmasked area smaller than two background cells along an axis",
+	OutcomeNoBackground:   "no usable background cell (all masked or flat)",
+	OutcomeFDRNoThreshold: "FDR found no threshold",
+	OutcomeNoCandidates:   "no pixel above the analysis threshold",
+	OutcomeNoIslands:      "no island above the detection threshold",
+}
+
+// String returns a short reason for logs.
+func (o Outcome) String() string {
+	if o >= 0 && int(o) < len(outcomeText) {
+		return outcomeText[o]
+	}
+	return fmt.Sprintf("Outcome(%d)", int(o))
+}
+
+// DetectReport describes one Detect call beside its Detections.
+type DetectReport struct {
+	Outcome Outcome
+	// Chunk is the bounding box of the unmasked pixels (image coordinates).
+	Chunk image.Rectangle
+	// Grids are the background and rms grids (empty when there is none).
+	Grids *BackgroundGrids
+	// RMSGridMedian and RMSGridMin are the median and minimum of the rms
+	// grid (NaN without a grid).
+	RMSGridMedian, RMSGridMin float64
+	// RMSMin and RMSMax are the extremes of the rms map over unmasked
+	// pixels: TraP's image.rms_min and rms_max (NaN without a grid).
+	RMSMin, RMSMax float64
+	// DetectionThr and AnalysisThr are the thresholds used, in units of
+	// the rms: the configured ones, or z_FDR with FDR.
+	DetectionThr, AnalysisThr float64
+	Candidates                int // unmasked pixels above the analysis threshold
+	Components                int // connected components (masked pixels included)
+	Accepted                  int // islands that passed before deblending
+}
+
+// Detector runs the detection stage of SPEC 4.2-4.6 and 4.13 on images,
+// one at a time, reusing its buffers across calls. It is not safe for
+// concurrent use; use one Detector per goroutine.
+type Detector struct {
+	cfg     DetectConfig
+	threads int
+
+	mask   []bool
+	grids  BackgroundGrids
+	ip     interpolator
+	dimg   Image
+	rimg   Image
+	labels []int32
+	det    Detections
+	rep    DetectReport
+
+	blocks  []detBlock
+	workers []detWorker
+	ls      labelScratch
+	runs    []labelRun
+	order   []int32
+	fdrBuf  []float64
+	db      deblendScratch
+	anl     float64
+	rmsMin  float64 // rms floor of the candidate test (rms_filter)
+	remMask uint8
+}
+
+// detBlock is the per-row-block output of the pixel pass.
+type detBlock struct {
+	runs       []labelRun
+	rmin, rmax float64
+	ncand      int
+}
+
+// detWorker is the per-goroutine scratch of the pixel pass.
+type detWorker struct {
+	gm, gr []float64
+	bkg    []float32
+	flags  []uint8
+}
+
+// detRowBlock is the number of rows of one unit of parallel work.
+const detRowBlock = 16
+
+// NewDetector returns a Detector for cfg that uses at most threads
+// goroutines (threads <= 0 means GOMAXPROCS). Results do not depend on
+// threads. It returns an error wrapping ErrDetectConfig for an invalid cfg.
+func NewDetector(cfg DetectConfig, threads int) (*Detector, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.DeblendNThresh = min(cfg.DeblendNThresh, MaxDeblendNThresh)
+	return &Detector{cfg: cfg, threads: threads}, nil
+}
+
+// Config returns the Detector's settings.
+func (d *Detector) Config() DetectConfig { return d.cfg }
+
+// Detect runs a fresh Detector once; see Detector.Detect.
+func Detect(img *Image, mask []bool, cfg DetectConfig, threads int) (*Detections, *DetectReport, error) {
+	d, err := NewDetector(cfg, threads)
+	if err != nil {
+		return nil, nil, err
+	}
+	det, rep := d.Detect(img, mask)
+	return det, rep, nil
+}
+
+// Detect finds the islands of img (SPEC 4.2-4.6, PySE modern):
+//
+//  1. mask = margin | radius | NaN | mask (MaskTo; mask is an optional
+//     caller mask in the compact layout, nil for none);
+//  2. background and rms grids (ComputeBackground, MedianFilter);
+//  3. maps by linear interpolation with the edge mode (BackgroundMapsTo),
+//     D = data - background;
+//  4. candidates: unmasked, D > AnalysisThr*rms and rms >=
+//     RMSFilter*median(rms grid) (strict, then inclusive);
+//  5. 8-connected components; with RemoveEdgeSources masked pixels are
+//     candidates and components holding one or touching the border are
+//     dropped;
+//  6. islands: peak D > DetectionThr*rms at the peak pixel (strict);
+//  7. optional FDR thresholds (SPEC 4.13) and deblending (SPEC 4.6).
+//
+// The result's D and RMS have img's rectangle and a compact stride (NaN
+// where masked); Labels holds the island labels (1, 2, ... in island
+// order; deblended sub-islands get further labels and their parents'
+// leftover pixels keep the parent's label, which no Island references).
+// Islands are in PySE's order: by their first pixel in x-major order (x
+// outer, y inner), deblended sub-islands in place of their parent.
+//
+// Both results alias the Detector's buffers and are valid until the next
+// call. When the image gives no islands, the report's Outcome says why
+// (all NaN, constant, too small, ...); that is not an error. It panics if
+// img's layout is inconsistent or mask has the wrong length.
+func (d *Detector) Detect(img *Image, mask []bool) (*Detections, *DetectReport) {
+	checkImageLayout(img)
+	cfg := &d.cfg
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	d.rep = DetectReport{
+		Grids: &d.grids, RMSGridMedian: math.NaN(), RMSGridMin: math.NaN(),
+		RMSMin: math.NaN(), RMSMax: math.NaN(),
+		DetectionThr: cfg.DetectionThr, AnalysisThr: cfg.AnalysisThr,
+	}
+	rep := &d.rep
+	d.setupOutputs(img.Rect)
+	if w == 0 || h == 0 {
+		d.grids.Frame = image.Rectangle{}
+		d.grids.setSize(0, 0)
+		rep.Outcome = OutcomeEmptyImage
+		return &d.det, rep
+	}
+	var chunk image.Rectangle
+	d.mask, chunk = MaskTo(d.mask, img, cfg.Margin, cfg.Radius, mask)
+	rep.Chunk = chunk
+	ComputeBackground(&d.grids, img, d.mask, chunk, cfg.BackSizeX, cfg.BackSizeY, d.threads)
+	if d.grids.Empty() {
+		switch {
+		case chunk.Empty():
+			rep.Outcome = OutcomeAllMasked
+		case d.grids.Frame.Dx() <= cfg.BackSizeX || d.grids.Frame.Dy() <= cfg.BackSizeY:
+			rep.Outcome = OutcomeTooSmall
+		default:
+			rep.Outcome = OutcomeNoBackground
+		}
+		d.fillMasked()
+		return &d.det, rep
+	}
+	d.grids.MedianFilter(cfg.MedianFilter, cfg.MFThreshold)
+	rep.RMSGridMedian, rep.RMSGridMin = d.grids.GridMedian()
+	d.ip.setup(&d.grids, img.Rect.Min, w, h, cfg.Edge)
+	d.rmsMin = cfg.RMSFilter * rep.RMSGridMedian
+	d.remMask = 0
+	if cfg.RemoveEdgeSources {
+		d.remMask = flagMasked
+	}
+	d.anl = cfg.AnalysisThr
+
+	nblk := (h + detRowBlock - 1) / detRowBlock
+	threads := workerCount(d.threads, h, minParallelRows)
+	d.prepareBlocks(nblk, threads, w)
+	if cfg.FDR {
+		parallelFor(nblk, 1, threads, func(wk, lo, hi int) {
+			for b := lo; b < hi; b++ {
+				d.mapsBlock(img, b, wk)
+			}
+		})
+		z, ok := d.fdrThreshold()
+		if !ok {
+			rep.Outcome = OutcomeFDRNoThreshold
+			d.reduceBlocks()
+			return &d.det, rep
+		}
+		rep.DetectionThr = z
+		if cfg.AnalysisThr == 0 {
+			rep.AnalysisThr = z
+			d.anl = z
+		}
+		parallelFor(nblk, 1, threads, func(wk, lo, hi int) {
+			for b := lo; b < hi; b++ {
+				d.flagsBlock(b, wk)
+			}
+		})
+	} else {
+		parallelFor(nblk, 1, threads, func(wk, lo, hi int) {
+			for b := lo; b < hi; b++ {
+				d.mapsBlock(img, b, wk)
+				d.flagsBlock(b, wk)
+			}
+		})
+	}
+	d.reduceBlocks()
+	if rep.Candidates == 0 {
+		rep.Outcome = OutcomeNoCandidates
+		return &d.det, rep
+	}
+	d.islands(rep.DetectionThr)
+	if len(d.det.Islands) == 0 {
+		rep.Outcome = OutcomeNoIslands
+	}
+	return &d.det, rep
+}
+
+// setupOutputs sizes D, RMS and Labels for rect (compact layout).
+func (d *Detector) setupOutputs(rect image.Rectangle) {
+	n := rect.Dx() * rect.Dy()
+	for _, m := range []*Image{&d.dimg, &d.rimg} {
+		if cap(m.Pix) < n {
+			m.Pix = make([]float32, n)
+		}
+		m.Pix, m.Stride, m.Rect = m.Pix[:n], rect.Dx(), rect
+	}
+	if cap(d.labels) < n {
+		d.labels = make([]int32, n)
+	}
+	d.labels = d.labels[:n]
+	d.det = Detections{D: &d.dimg, RMS: &d.rimg, Labels: d.labels, Islands: d.det.Islands[:0]}
+}
+
+// fillMasked makes the maps fully masked and the labels empty.
+func (d *Detector) fillMasked() {
+	nan := float32(math.NaN())
+	for i := range d.dimg.Pix {
+		d.dimg.Pix[i], d.rimg.Pix[i] = nan, nan
+	}
+	clear(d.labels)
+}
+
+func (d *Detector) prepareBlocks(nblk, threads, w int) {
+	if len(d.blocks) < nblk {
+		d.blocks = append(d.blocks, make([]detBlock, nblk-len(d.blocks))...)
+	}
+	if len(d.workers) < threads {
+		d.workers = append(d.workers, make([]detWorker, threads-len(d.workers))...)
+	}
+	nx := d.grids.NX + 2
+	for i := range d.workers[:threads] {
+		wk := &d.workers[i]
+		if cap(wk.gm) < nx {
+			wk.gm, wk.gr = make([]float64, nx), make([]float64, nx)
+		}
+		if cap(wk.bkg) < w {
+			wk.bkg, wk.flags = make([]float32, w), make([]uint8, w)
+		}
+	}
+}
+
+// mapsBlock computes rows [b*detRowBlock, ...) of D and RMS, clears their
+// labels and records the block's rms extremes. The reference loop per
+// pixel is
+//
+//	if mask { D, RMS = NaN, NaN } else { D = data - bkg(x, y); RMS = rms(x, y) }
+func (d *Detector) mapsBlock(img *Image, b, worker int) {
+	w, h := d.dimg.Rect.Dx(), d.dimg.Rect.Dy()
+	wk := &d.workers[worker]
+	blk := &d.blocks[b]
+	blk.rmin, blk.rmax = math.Inf(1), math.Inf(-1)
+	nan := float32(math.NaN())
+	bkg := wk.bkg[:w]
+	for y := b * detRowBlock; y < min((b+1)*detRowBlock, h); y++ {
+		src := img.Pix[y*img.Stride : y*img.Stride+w]
+		drow := d.dimg.Pix[y*w : y*w+w]
+		rrow := d.rimg.Pix[y*w : y*w+w]
+		mrow := d.mask[y*w : y*w+w]
+		clear(d.labels[y*w : y*w+w])
+		d.ip.nodes(wk.gm, wk.gr, y)
+		d.ip.rowTo(bkg, rrow, wk.gm, wk.gr)
+		src, drow, rrow, mrow = src[:len(bkg)], drow[:len(bkg)], rrow[:len(bkg)], mrow[:len(bkg)]
+		rmin, rmax := float32(math.Inf(1)), float32(math.Inf(-1))
+		for x, bv := range bkg {
+			if mrow[x] {
+				drow[x], rrow[x] = nan, nan
+				continue
+			}
+			drow[x] = src[x] - bv
+			r := rrow[x]
+			rmin = min(rmin, r)
+			rmax = max(rmax, r)
+		}
+		blk.rmin = math.Min(blk.rmin, float64(rmin))
+		blk.rmax = math.Max(blk.rmax, float64(rmax))
+	}
+}
+
+// flagsBlock flags the candidates of block b's rows and collects their
+// runs. The reference loop per pixel is
+//
+//	switch {
+//	case mask:                                   flag = remMask
+//	case D > anl*RMS && RMS >= rmsMin:           flag = flagCand
+//	}
+func (d *Detector) flagsBlock(b, worker int) {
+	w, h := d.dimg.Rect.Dx(), d.dimg.Rect.Dy()
+	wk := &d.workers[worker]
+	blk := &d.blocks[b]
+	blk.runs = blk.runs[:0]
+	blk.ncand = 0
+	flags := wk.flags[:w]
+	anl, floor, rem := d.anl, d.rmsMin, d.remMask
+	for y := b * detRowBlock; y < min((b+1)*detRowBlock, h); y++ {
+		drow := d.dimg.Pix[y*w : y*w+w]
+		rrow := d.rimg.Pix[y*w : y*w+w]
+		mrow := d.mask[y*w : y*w+w]
+		drow, rrow, mrow = drow[:len(flags)], rrow[:len(flags)], mrow[:len(flags)]
+		n := 0
+		for x, m := range mrow {
+			var f uint8
+			if m {
+				f = rem
+			} else if r := float64(rrow[x]); float64(drow[x]) > anl*r && r >= floor {
+				f = flagCand
+				n++
+			}
+			flags[x] = f
+		}
+		blk.ncand += n
+		blk.runs = appendRuns(blk.runs, flags, y)
+	}
+}
+
+// reduceBlocks merges the blocks' results in block order.
+func (d *Detector) reduceBlocks() {
+	h := d.dimg.Rect.Dy()
+	nblk := (h + detRowBlock - 1) / detRowBlock
+	rmin, rmax := math.Inf(1), math.Inf(-1)
+	ncand := 0
+	d.runs = d.runs[:0]
+	for _, blk := range d.blocks[:nblk] {
+		rmin, rmax = math.Min(rmin, blk.rmin), math.Max(rmax, blk.rmax)
+		ncand += blk.ncand
+		d.runs = append(d.runs, blk.runs...)
+	}
+	if rmin <= rmax {
+		d.rep.RMSMin, d.rep.RMSMax = rmin, rmax
+	}
+	d.rep.Candidates = ncand
+}
+
+// islands labels the runs, keeps the islands that pass the edge and peak
+// tests, orders them, paints Labels and deblends.
+func (d *Detector) islands(det float64) {
+	w, h := d.dimg.Rect.Dx(), d.dimg.Rect.Dy()
+	comps := d.ls.components(d.runs, d.dimg.Pix, w, w, h, d.cfg.RemoveEdgeSources)
+	d.rep.Components = len(comps)
+	order := d.order[:0]
+	for i := range comps {
+		c := &comps[i]
+		if c.discard || c.peakX < 0 {
+			continue
+		}
+		r := d.rimg.Pix[int(c.peakY)*w+int(c.peakX)]
+		if float64(c.peak) > det*float64(r) {
+			order = append(order, int32(i))
+		}
+	}
+	slices.SortFunc(order, func(a, b int32) int { return compareKey(&comps[a], &comps[b]) })
+	d.order = order
+	d.rep.Accepted = len(order)
+	for i := range comps {
+		comps[i].label = 0
+	}
+	for l, ci := range order {
+		comps[ci].label = int32(l + 1)
+	}
+	for i, r := range d.runs {
+		l := comps[d.ls.comp[d.ls.parent[i]]].label
+		if l == 0 {
+			continue
+		}
+		row := d.labels[int(r.y)*w+int(r.x0) : int(r.y)*w+int(r.x1)]
+		for k := range row {
+			row[k] = l
+		}
+	}
+	o := d.dimg.Rect.Min
+	isl := d.det.Islands[:0]
+	for _, ci := range order {
+		c := &comps[ci]
+		noise := d.rimg.Pix[int(c.peakY)*w+int(c.peakX)]
+		isl = append(isl, Island{
+			Label:     c.label,
+			Box:       image.Rect(int(c.minX), int(c.minY), int(c.maxX)+1, int(c.maxY)+1).Add(o),
+			Peak:      image.Pt(int(c.peakX), int(c.peakY)).Add(o),
+			PeakValue: c.peak,
+			NPix:      c.npix,
+			Threshold: float32(d.anl * float64(noise)),
+			Noise:     noise,
+		})
+	}
+	d.det.Islands = isl
+	if d.cfg.DeblendNThresh > 0 && len(isl) > 0 {
+		d.deblendAll(det, int32(len(order)))
+	}
+}

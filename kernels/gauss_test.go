@@ -1,0 +1,115 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gotrap/internal/testutil"
+)
+
+// TestGaussJacobian checks the analytic Jacobian (reference and optimised
+// twins) against central differences and each other.
+func TestGaussJacobian(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		p := [nPar]float64{rng.Float64()*4 - 2, rng.Float64() * 10, rng.Float64() * 10,
+			1 + rng.Float64()*5, 0.5 + rng.Float64()*3, rng.Float64()*2*math.Pi - math.Pi}
+		x, y := p[parX]+rng.NormFloat64()*2, p[parY]+rng.NormFloat64()*2
+		var jr, jo [nPar]float64
+		gr := gaussJacRef(&p, x, y, &jr)
+		var g gaussPre
+		g.set(&p)
+		gop := g.jac(x, y, &jo)
+		ge := g.eval(x, y)
+		g2 := Gauss2D(p[0], p[1], p[2], p[3], p[4], p[5], x, y)
+		// Twins differ only by rounding order: a few ulp.
+		if !testutil.Close(gr, gop, 1e-300, 1e-14) || !testutil.Close(gr, ge, 1e-300, 1e-14) || !testutil.Close(gr, g2, 1e-300, 1e-14) {
+			t.Fatalf("model twins differ at %v (%g, %g): %g %g %g %g", p, x, y, gr, gop, ge, g2)
+		}
+		for j := range nPar {
+			if !testutil.Close(jr[j], jo[j], 1e-14*math.Abs(p[0]), 1e-12) {
+				t.Fatalf("jac[%d] twins differ: %g vs %g", j, jr[j], jo[j])
+			}
+			h := 1e-6
+			pp, pm := p, p
+			pp[j] += h
+			pm[j] -= h
+			fd := (Gauss2D(pp[0], pp[1], pp[2], pp[3], pp[4], pp[5], x, y) - Gauss2D(pm[0], pm[1], pm[2], pm[3], pm[4], pm[5], x, y)) / (2 * h)
+			// Central differences: truncation O(h²·f''') ~ 1e-12 and
+			// rounding ~ 1e-16/h = 1e-10, relative to the peak.
+			if !testutil.Close(jr[j], fd, 1e-8*math.Abs(p[0]), 1e-6) {
+				t.Errorf("jac[%d] at %v (%g, %g) = %g, finite difference %g", j, p, x, y, jr[j], fd)
+			}
+		}
+	}
+}
+
+// TestLMNoiseless: a noiseless Gaussian is recovered from a perturbed
+// start, bounded and unbounded, with any subset of parameters fixed.
+func TestLMNoiseless(t *testing.T) {
+	truth := [nPar]float64{3, 10.3, 9.7, 4, 2, 0.6}
+	var px lmPixels
+	for y := 0; y < 21; y++ {
+		for x := 0; x < 21; x++ {
+			px.xs = append(px.xs, float64(x))
+			px.ys = append(px.ys, float64(y))
+			px.vs = append(px.vs, Gauss2D(truth[0], truth[1], truth[2], truth[3], truth[4], truth[5], float64(x), float64(y)))
+		}
+	}
+	inf := math.Inf(1)
+	var s lmSolver
+	for mask := 0; mask < 1<<nPar; mask += 7 {
+		var free [nPar]bool
+		p := truth
+		start := [nPar]float64{2.5, 10.8, 9.2, 3.5, 2.4, 0.4}
+		for j := range nPar {
+			free[j] = mask&(1<<j) == 0
+			if free[j] {
+				p[j] = start[j]
+			}
+		}
+		lo := [nPar]float64{-inf, -inf, -inf, -inf, -inf, -inf}
+		hi := [nPar]float64{inf, inf, inf, inf, inf, inf}
+		if mask%2 == 0 {
+			lo = [nPar]float64{0, 0, 0, 2, 1, -math.Pi / 2}
+			hi = [nPar]float64{5, 21, 21, 6, 3, math.Pi}
+		}
+		cost, nev, st := s.solve(&p, &free, &lo, &hi, &px, 600)
+		if !st.converged() {
+			t.Fatalf("mask %06b: status %d after %d evaluations", mask, st, nev)
+		}
+		for j := range nPar {
+			// ftol/xtol 1e-4 stop the iteration once the step is below
+			// 1e-4 relative; LM converges quadratically near a zero-
+			// residual minimum, so the error is far below that.
+			if !testutil.Close(p[j], truth[j], 1e-5, 1e-5) {
+				t.Errorf("mask %06b: p[%d] = %.8g, want %.8g (cost %g, %d evaluations)", mask, j, p[j], truth[j], cost, nev)
+			}
+		}
+	}
+}
+
+// TestLMBounds: with the peak bounded below the truth, the fit stops on
+// the bound.
+func TestLMBounds(t *testing.T) {
+	truth := [nPar]float64{3, 5, 5, 2, 1.5, 0.3}
+	var px lmPixels
+	for y := 0; y < 11; y++ {
+		for x := 0; x < 11; x++ {
+			px.xs = append(px.xs, float64(x))
+			px.ys = append(px.ys, float64(y))
+			px.vs = append(px.vs, Gauss2D(truth[0], truth[1], truth[2], truth[3], truth[4], truth[5], float64(x), float64(y)))
+		}
+	}
+	inf := math.Inf(1)
+	lo := [nPar]float64{0, -inf, -inf, -inf, -inf, -inf}
+	hi := [nPar]float64{2, inf, inf, inf, inf, inf}
+	free := [nPar]bool{true, true, true, true, true, true}
+	p := [nPar]float64{1, 5.2, 4.8, 2, 1.5, 0.3}
+	var s lmSolver
+	_, _, st := s.solve(&p, &free, &lo, &hi, &px, 600)
+	if !st.converged() || p[parPeak] != 2 {
+		t.Errorf("bounded peak: status %d, peak %g, want exactly 2 (on the bound)", st, p[parPeak])
+	}
+}

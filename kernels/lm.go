@@ -1,0 +1,299 @@
+package kernels
+
+import "math"
+
+// Convergence tolerances of the Gaussian fit, PySE's xtol = ftol = 1e-4
+// (SPEC 4.8), with scipy/MINPACK meaning: stop when both the actual and the
+// predicted relative reduction of the sum of squares are at most ftol, or
+// when the scaled step is at most xtol times the scaled parameter norm.
+const (
+	fitXTol = 1e-4
+	fitFTol = 1e-4
+)
+
+// lmStatus says why the bounded Levenberg-Marquardt solver stopped.
+type lmStatus int
+
+const (
+	lmFailed     lmStatus = iota // non-finite model or no descent possible
+	lmMaxEval                    // evaluation budget spent before convergence
+	lmFTol                       // relative reduction of the cost <= ftol
+	lmXTol                       // relative step <= xtol
+	lmStationary                 // zero cost or zero projected gradient
+)
+
+func (s lmStatus) converged() bool { return s >= lmFTol }
+
+// lmPixels are the data of a fit: pixel coordinates and values, equal
+// lengths (the caller guarantees it). The coordinates are relative to the
+// island's box so that they stay small.
+type lmPixels struct {
+	xs, ys, vs []float64
+}
+
+// lmSolver is a projected Levenberg-Marquardt least-squares solver for the
+// elliptical Gaussian of SPEC 0.2 with box bounds on the parameters. It
+// minimises Σ (G(p; x_i, y_i) − v_i)² over the free parameters using the
+// analytic Jacobian, accumulating the normal equations JᵀJ and Jᵀr in one
+// pass over the pixels (the m×n Jacobian is never stored), so the solver
+// needs no memory beyond its fixed-size fields and never allocates.
+//
+// Bounds: the trial point is projected onto the box, and parameters that
+// sit on a bound with the gradient pushing outwards are held for that
+// iteration (an active set, as in scipy's dogbox).
+type lmSolver struct {
+	idx    [nPar]int // indices of the free parameters
+	n      int
+	jtj    [nPar][nPar]float64 // over the free parameters, upper triangle used
+	jtr    [nPar]float64
+	tjtj   [nPar][nPar]float64 // at the trial point
+	tjtr   [nPar]float64
+	chol   [nPar][nPar]float64
+	diag   [nPar]float64 // MINPACK scaling, non-decreasing
+	step   [nPar]float64
+	active [nPar]bool
+}
+
+// accumulate returns Σ r² at p and, when jac is true, fills jtj and jtr
+// (free parameters only) with JᵀJ and Jᵀr, r = G − v.
+func (s *lmSolver) accumulate(p *[nPar]float64, px *lmPixels, jac bool, jtj *[nPar][nPar]float64, jtr *[nPar]float64) float64 {
+	var g gaussPre
+	g.set(p)
+	xs := px.xs
+	ys := px.ys[:len(xs)]
+	vs := px.vs[:len(xs)]
+	var cost float64
+	if !jac {
+		for i, x := range xs {
+			r := g.eval(x, ys[i]) - vs[i]
+			cost += r * r
+		}
+		return cost
+	}
+	n := s.n
+	idx := s.idx[:n]
+	*jtj = [nPar][nPar]float64{}
+	*jtr = [nPar]float64{}
+	var full, jf [nPar]float64
+	for i, x := range xs {
+		r := g.jac(x, ys[i], &full) - vs[i]
+		cost += r * r
+		for k, j := range idx {
+			jf[k] = full[j]
+		}
+		for k := 0; k < n; k++ {
+			jk := jf[k]
+			jtr[k] += jk * r
+			row := &jtj[k]
+			for l := k; l < n; l++ {
+				row[l] += jk * jf[l]
+			}
+		}
+	}
+	return cost
+}
+
+// solve fits the free parameters of p (free[j] true) within [lo, hi],
+// starting from p, which it overwrites with the best point found. maxEval
+// bounds the number of passes over the pixels. It returns the final sum of
+// squares, the number of passes and the status.
+func (s *lmSolver) solve(p *[nPar]float64, free *[nPar]bool, lo, hi *[nPar]float64, px *lmPixels, maxEval int) (float64, int, lmStatus) {
+	s.n = 0
+	for j := 0; j < nPar; j++ {
+		if free[j] {
+			s.idx[s.n] = j
+			s.n++
+		}
+	}
+	n := s.n
+	for k := 0; k < n; k++ {
+		j := s.idx[k]
+		p[j] = math.Min(math.Max(p[j], lo[j]), hi[j])
+	}
+	cost := s.accumulate(p, px, true, &s.jtj, &s.jtr)
+	nev := 1
+	if n == 0 {
+		return cost, nev, lmStationary
+	}
+	if !measFinite(cost) {
+		return cost, nev, lmFailed
+	}
+	s.diag = [nPar]float64{}
+	s.updateDiag()
+	lambda := 1e-3
+	nu := 2.0
+	var trial [nPar]float64
+	for {
+		if cost == 0 {
+			return cost, nev, lmStationary
+		}
+		// Active set: free parameters on a bound whose gradient points out.
+		nfree := 0
+		for k := 0; k < n; k++ {
+			j := s.idx[k]
+			g := s.jtr[k] // ∂(cost/2)/∂p_j
+			s.active[k] = (p[j] <= lo[j] && g > 0) || (p[j] >= hi[j] && g < 0)
+			if !s.active[k] {
+				nfree++
+			}
+		}
+		if nfree == 0 {
+			return cost, nev, lmStationary
+		}
+		if !s.dampedStep(lambda) {
+			lambda *= nu
+			nu *= 2
+			if lambda > 1e16 {
+				return cost, nev, lmStationary
+			}
+			continue
+		}
+		// Project the trial point onto the box.
+		trial = *p
+		var dnorm, pnorm float64
+		for k := 0; k < n; k++ {
+			j := s.idx[k]
+			t := math.Min(math.Max(p[j]+s.step[k], lo[j]), hi[j])
+			s.step[k] = t - p[j]
+			trial[j] = t
+			dnorm += (s.diag[k] * s.step[k]) * (s.diag[k] * s.step[k])
+			pnorm += (s.diag[k] * p[j]) * (s.diag[k] * p[j])
+		}
+		dnorm, pnorm = math.Sqrt(dnorm), math.Sqrt(pnorm)
+		if dnorm == 0 {
+			return cost, nev, lmStationary
+		}
+		// Predicted reduction of the linear model |r + Jδ|².
+		var gd, dqd float64
+		for k := 0; k < n; k++ {
+			gd += s.jtr[k] * s.step[k]
+			var q float64
+			for l := 0; l < n; l++ {
+				q += s.sym(k, l) * s.step[l]
+			}
+			dqd += s.step[k] * q
+		}
+		pred := -(2*gd + dqd)
+		tcost := s.accumulate(&trial, px, true, &s.tjtj, &s.tjtr)
+		nev++
+		actual := cost - tcost
+		if measFinite(tcost) && pred > 0 && actual > 1e-4*pred {
+			rho := actual / pred
+			*p = trial
+			cost = tcost
+			s.jtj, s.jtr = s.tjtj, s.tjtr
+			s.updateDiag()
+			lambda *= math.Max(1.0/3, 1-math.Pow(2*rho-1, 3))
+			nu = 2
+			if actual <= fitFTol*(cost+actual) && pred <= fitFTol*(cost+actual) {
+				return cost, nev, lmFTol
+			}
+			if dnorm <= fitXTol*(pnorm+fitXTol) {
+				return cost, nev, lmXTol
+			}
+		} else {
+			lambda *= nu
+			nu *= 2
+			if dnorm <= fitXTol*(pnorm+fitXTol) && measFinite(tcost) {
+				// Even tiny steps no longer reduce the cost: a minimum
+				// to within xtol.
+				return cost, nev, lmXTol
+			}
+			if lambda > 1e16 {
+				return cost, nev, lmStationary
+			}
+		}
+		if nev >= maxEval {
+			return cost, nev, lmMaxEval
+		}
+	}
+}
+
+// sym returns element (k, l) of the symmetric JᵀJ stored as an upper
+// triangle.
+func (s *lmSolver) sym(k, l int) float64 {
+	if k <= l {
+		return s.jtj[k][l]
+	}
+	return s.jtj[l][k]
+}
+
+// updateDiag raises the MINPACK scale factors to the current column norms
+// of J.
+func (s *lmSolver) updateDiag() {
+	for k := 0; k < s.n; k++ {
+		d := math.Sqrt(s.jtj[k][k])
+		if d > s.diag[k] {
+			s.diag[k] = d
+		}
+		if s.diag[k] == 0 {
+			s.diag[k] = 1
+		}
+	}
+}
+
+// dampedStep solves (JᵀJ + λ·D²)·δ = −Jᵀr over the inactive free
+// parameters by Cholesky factorisation, setting δ = 0 for the active ones.
+// It reports false when the matrix is not positive definite.
+func (s *lmSolver) dampedStep(lambda float64) bool {
+	n := s.n
+	// Compact the inactive parameters into the leading block of chol.
+	var m int
+	var pos [nPar]int
+	for k := 0; k < n; k++ {
+		if !s.active[k] {
+			pos[m] = k
+			m++
+		}
+	}
+	c := &s.chol
+	for i := 0; i < m; i++ {
+		for j := i; j < m; j++ {
+			c[i][j] = s.sym(pos[i], pos[j])
+		}
+		d := s.diag[pos[i]]
+		c[i][i] += lambda * d * d
+	}
+	// In-place upper Cholesky: A = UᵀU.
+	for j := 0; j < m; j++ {
+		sum := c[j][j]
+		for k := 0; k < j; k++ {
+			sum -= c[k][j] * c[k][j]
+		}
+		if !(sum > 0) {
+			return false
+		}
+		ujj := math.Sqrt(sum)
+		c[j][j] = ujj
+		for i := j + 1; i < m; i++ {
+			sum := c[j][i]
+			for k := 0; k < j; k++ {
+				sum -= c[k][j] * c[k][i]
+			}
+			c[j][i] = sum / ujj
+		}
+	}
+	// Solve Uᵀz = −g, then Uδ = z.
+	var z [nPar]float64
+	for i := 0; i < m; i++ {
+		sum := -s.jtr[pos[i]]
+		for k := 0; k < i; k++ {
+			sum -= c[k][i] * z[k]
+		}
+		z[i] = sum / c[i][i]
+	}
+	for i := m - 1; i >= 0; i-- {
+		sum := z[i]
+		for k := i + 1; k < m; k++ {
+			sum -= c[i][k] * z[k]
+		}
+		z[i] = sum / c[i][i]
+	}
+	s.step = [nPar]float64{}
+	for i := 0; i < m; i++ {
+		s.step[pos[i]] = z[i]
+	}
+	return true
+}
+
+func measFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
