@@ -1,0 +1,534 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+const testSeed = 20240501
+
+func newRNG(t testing.TB, stream uint64) *rand.Rand {
+	t.Logf("seed %d stream %d", testSeed, stream)
+	return rand.New(rand.NewPCG(testSeed, stream))
+}
+
+// TestGatherMatchesRef checks the offset-based column gather against the
+// reflect-based builder twin for every table, at sizes around the
+// bitmap's byte boundaries.
+func TestGatherMatchesRef(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rng := newRNG(t, 1)
+	for _, n := range []int{1, 2, 3, 7, 8, 9, 63, 64, 65, 1000} {
+		checkGather[Image](t, mem, rng, n)
+		checkGather[Measurement](t, mem, rng, n)
+		checkGather[Association](t, mem, rng, n)
+		checkGather[Runcat](t, mem, rng, n)
+		checkGather[RuncatFlux](t, mem, rng, n)
+		checkGather[NewSource](t, mem, rng, n)
+		checkGather[SkyRegion](t, mem, rng, n)
+		checkGather[Band](t, mem, rng, n)
+		checkGather[VarMetric](t, mem, rng, n)
+	}
+}
+
+func checkGather[T any](t *testing.T, mem memory.Allocator, rng *rand.Rand, n int) {
+	t.Helper()
+	rows := randomRecords[T](rng, n)
+	s := schemaOf[T]()
+	got := s.gather(mem, unsafe.Pointer(unsafe.SliceData(rows)), n)
+	want := gatherRef(mem, rows)
+	for j := range got {
+		// NaN != NaN under array.Equal's float comparison, so compare
+		// with NaNs equal.
+		if !array.ApproxEqual(got[j], want[j], array.WithNaNsEqual(true), array.WithAbsTolerance(0)) {
+			t.Errorf("%T n=%d column %s: gather differs from reference", rows[0], n, s.cols[j].Name)
+		}
+		got[j].Release()
+		want[j].Release()
+	}
+	// And back: scatter must restore the records exactly.
+	back := make([]T, n)
+	arrs := s.gather(mem, unsafe.Pointer(unsafe.SliceData(rows)), n)
+	if err := s.scatter(unsafe.Pointer(unsafe.SliceData(back)), n, arrs); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range arrs {
+		a.Release()
+	}
+	if d := diffRecords(back, rows); d != "" {
+		t.Errorf("%T n=%d scatter(gather): %s", rows[0], n, d)
+	}
+}
+
+func roundTrip[T any](t *testing.T, rows []T, opts ...Option) ([]T, []byte) {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	var buf bytes.Buffer
+	w, err := NewWriter[T](&buf, append([]Option{WithAllocator(mem)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Write in uneven pieces so buffering, direct row-group writes and
+	// the final partial group are all used.
+	rest := rows
+	for i := 1; len(rest) > 0; i *= 3 {
+		k := min(i, len(rest))
+		if err := w.Write(rest[:k]...); err != nil {
+			t.Fatal(err)
+		}
+		rest = rest[k:]
+	}
+	if got := w.Rows(); got != int64(len(rows)) {
+		t.Errorf("Rows() = %d, want %d", got, len(rows))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read[T](bytes.NewReader(buf.Bytes()), WithAllocator(mem))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, buf.Bytes()
+}
+
+func TestRoundTripAllTables(t *testing.T) {
+	rng := newRNG(t, 2)
+	const n = 2500 // with 1000-row groups: two full groups and a partial one
+	opt := WithRowGroupRows(1000)
+	check := func(name string, d string) {
+		t.Helper()
+		if d != "" {
+			t.Errorf("%s: %s", name, d)
+		}
+	}
+	{
+		rows := randomRecords[Image](rng, n)
+		got, _ := roundTrip(t, rows, opt)
+		check("images", diffRecords(got, rows))
+	}
+	{
+		rows := randomRecords[Measurement](rng, n)
+		got, _ := roundTrip(t, rows, opt)
+		check("measurements", diffRecords(got, rows))
+	}
+	{
+		rows := randomRecords[Association](rng, n)
+		got, _ := roundTrip(t, rows, opt)
+		check("associations", diffRecords(got, rows))
+	}
+	{
+		rows := randomRecords[Runcat](rng, n)
+		got, _ := roundTrip(t, rows, opt)
+		check("runcat", diffRecords(got, rows))
+	}
+	{
+		rows := randomRecords[RuncatFlux](rng, n)
+		got, _ := roundTrip(t, rows, opt)
+		check("runcat_flux", diffRecords(got, rows))
+	}
+	{
+		rows := randomRecords[NewSource](rng, n)
+		got, _ := roundTrip(t, rows, opt)
+		check("newsources", diffRecords(got, rows))
+	}
+	{
+		rows := randomRecords[SkyRegion](rng, n)
+		got, _ := roundTrip(t, rows, opt)
+		check("skyregions", diffRecords(got, rows))
+	}
+	{
+		rows := randomRecords[Band](rng, n)
+		got, _ := roundTrip(t, rows, opt)
+		check("bands", diffRecords(got, rows))
+	}
+	{
+		rows := randomRecords[VarMetric](rng, n)
+		got, _ := roundTrip(t, rows, opt)
+		check("varmetric", diffRecords(got, rows))
+	}
+	{
+		got, _ := roundTrip[Measurement](t, nil)
+		check("empty", diffRecords(got, nil))
+	}
+}
+
+func TestDeterministicBytes(t *testing.T) {
+	rows := randomRecords[Measurement](newRNG(t, 3), 3000)
+	opts := []Option{WithRowGroupRows(1024), WithConfigHash("abc123"), WithSeed(42)}
+	_, a := roundTrip(t, rows, opts...)
+	_, b := roundTrip(t, rows, opts...)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("the same records gave different files (%d and %d bytes)", len(a), len(b))
+	}
+	// And the bytes do depend on the content.
+	rows[1234].FInt = math.Nextafter(rows[1234].FInt, math.Inf(1))
+	_, c := roundTrip(t, rows, opts...)
+	if bytes.Equal(a, c) {
+		t.Fatal("changing one flux did not change the file")
+	}
+}
+
+func TestMetadata(t *testing.T) {
+	rows := randomRecords[Measurement](newRNG(t, 4), 10)
+	_, b := roundTrip(t, rows, WithConfigHash("sha256:feed"), WithSeed(7), WithMetadata("extra", "x"))
+	md, err := ReadMetadata(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		MetaSchemaVersion: strconv.Itoa(SchemaVersion),
+		MetaTable:         TableMeasurements,
+		MetaConfigHash:    "sha256:feed",
+		MetaSeed:          "7",
+		MetaVersion:       Version(),
+		"extra":           "x",
+	}
+	for k, v := range want {
+		if md[k] != v {
+			t.Errorf("metadata %s = %q, want %q", k, md[k], v)
+		}
+	}
+	var units map[string]string
+	if err := json.Unmarshal([]byte(md[MetaUnits]), &units); err != nil {
+		t.Fatalf("units: %v", err)
+	}
+	for col, u := range map[string]string{"ra": "deg", "f_int": "Jy", "f_peak": "Jy/beam", "error_radius": "arcsec"} {
+		if units[col] != u {
+			t.Errorf("unit of %s = %q, want %q", col, units[col], u)
+		}
+	}
+}
+
+func TestReadSchemaMismatch(t *testing.T) {
+	var buf bytes.Buffer
+	if err := writeAll(&buf, randomRecords[Band](newRNG(t, 5), 3)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Read[SkyRegion](bytes.NewReader(buf.Bytes()))
+	if !errors.Is(err, ErrSchemaMismatch) {
+		t.Fatalf("reading bands as skyregions: err = %v, want ErrSchemaMismatch", err)
+	}
+}
+
+func writeAll[T any](buf *bytes.Buffer, rows []T) error {
+	w, err := NewWriter[T](buf)
+	if err != nil {
+		return err
+	}
+	if err := w.Write(rows...); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// TestCreateAtomic shows that a file is invisible under its final name
+// until Close, that an abandoned writer leaves no *.parquet, and that
+// Abort removes the temporary file.
+func TestCreateAtomic(t *testing.T) {
+	run := t.TempDir()
+	path := PartFile(run, TableMeasurements, 3, "blind", 0)
+	if want := filepath.Join(run, "measurements", "rank=0003", "blind-00000.parquet"); path != want {
+		t.Fatalf("PartFile = %s, want %s", path, want)
+	}
+	rows := randomRecords[Measurement](newRNG(t, 6), 5000)
+
+	w, err := Create[Measurement](path, WithRowGroupRows(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rows...); err != nil {
+		t.Fatal(err)
+	}
+	// Abandoned mid-file: four row groups are on their way to disk, the
+	// footer is not.
+	if got := parquetFiles(t, run); len(got) != 0 {
+		t.Fatalf("before Close: visible files %v", got)
+	}
+	if st, err := os.Stat(TempName(path)); err != nil || st.Size() == 0 {
+		t.Fatalf("temporary file: %v, %v", st, err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(run, "measurements", "*", "*.parquet")); len(m) != 0 {
+		t.Errorf("a '*.parquet' glob sees the temporary file: %v", m)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := parquetFiles(t, run); len(got) != 1 || got[0] != path {
+		t.Fatalf("after Close: files %v, want [%s]", got, path)
+	}
+	if _, err := os.Stat(TempName(path)); !os.IsNotExist(err) {
+		t.Errorf("temporary file left after Close: %v", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := Read[Measurement](f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := diffRecords(got, rows); d != "" {
+		t.Fatal(d)
+	}
+
+	// Abort leaves nothing.
+	p2 := PartFile(run, TableMeasurements, 3, "forced", 0)
+	w2, err := Create[Measurement](p2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2.Write(rows[:10]...)
+	w2.Abort()
+	if _, err := os.Stat(TempName(p2)); !os.IsNotExist(err) {
+		t.Errorf("Abort left the temporary file: %v", err)
+	}
+	if err := w2.Close(); !errors.Is(err, ErrAborted) {
+		t.Errorf("Close after Abort = %v, want ErrAborted", err)
+	}
+	if got := parquetFiles(t, run); len(got) != 1 {
+		t.Errorf("after Abort: files %v", got)
+	}
+}
+
+func parquetFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".parquet") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestMeasurementID(t *testing.T) {
+	for _, c := range []struct {
+		image int64
+		index int
+	}{{0, 0}, {1, 0}, {1, 1<<24 - 1}, {1<<39 - 1, 12345}} {
+		id := MeasurementID(c.image, c.index)
+		im, ix := SplitMeasurementID(id)
+		if im != c.image || ix != c.index {
+			t.Errorf("Split(MeasurementID(%d, %d)) = %d, %d", c.image, c.index, im, ix)
+		}
+	}
+	if MeasurementID(2, 0) <= MeasurementID(1, 1<<24-1) {
+		t.Error("ids do not sort by image first")
+	}
+	for _, c := range []struct {
+		image int64
+		index int
+	}{{-1, 0}, {1 << 39, 0}, {0, -1}, {0, 1 << 24}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("MeasurementID(%d, %d) did not panic", c.image, c.index)
+				}
+			}()
+			MeasurementID(c.image, c.index)
+		}()
+	}
+}
+
+// directEtaV computes eta and V from their textbook definitions (SPEC 7.1):
+// V = s/mean with the N-1 sample standard deviation, and eta the reduced
+// chi-squared about the weighted mean, both by two passes.
+func directEtaV(x, sigma []float64) (eta, v float64) {
+	n := float64(len(x))
+	if len(x) < 2 {
+		return 0, 0
+	}
+	var sw, swx, sx float64
+	for i := range x {
+		w := 1 / (sigma[i] * sigma[i])
+		sw += w
+		swx += w * x[i]
+		sx += x[i]
+	}
+	wmean, mean := swx/sw, sx/n
+	var chi, ss float64
+	for i := range x {
+		d := x[i] - wmean
+		chi += d * d / (sigma[i] * sigma[i])
+		e := x[i] - mean
+		ss += e * e
+	}
+	return chi / (n - 1), math.Sqrt(ss/(n-1)) / mean
+}
+
+func TestFluxStatsMatchesDirect(t *testing.T) {
+	rng := newRNG(t, 7)
+	var maxEta, maxV float64
+	var checked, widened int
+	defer func() {
+		t.Logf("max relative difference: eta %.3g, V %.3g; %d of %d cases needed more than 1e-12", maxEta, maxV, widened, checked)
+	}()
+	for trial := range 200 {
+		n := 1 + rng.IntN(60)
+		mean := math.Exp(rng.NormFloat64()) // ~0.1 to 10 Jy
+		x, s := make([]float64, n), make([]float64, n)
+		var st FluxStats
+		for i := range x {
+			s[i] = mean * (0.02 + 0.3*rng.Float64())
+			x[i] = mean + s[i]*rng.NormFloat64()*(1+3*float64(trial%3))
+			st.Add(x[i], s[i])
+			eta, v := directEtaV(x[:i+1], s[:i+1])
+			// The incremental form subtracts nearly equal running means
+			// (W*B - A^2 and Q - mean^2), so it loses about
+			// N*eps*cond, cond = W*B/(W*B - A^2) (Q/(Q - mean^2) for
+			// V), to cancellation; the two-pass direct form does not.
+			// The bound is 1e-12 relative (the issue's) where
+			// 4*N*eps*cond is below it, which is every case with
+			// scatter above ~2% of the flux, and 4*N*eps*cond beyond.
+			nn := float64(i + 1)
+			condEta := st.AvgWeight * st.AvgWeightedSq / (st.AvgWeight*st.AvgWeightedSq - st.AvgWeighted*st.AvgWeighted)
+			condV := st.AvgSq / (st.AvgSq - st.Avg*st.Avg)
+			tolEta := math.Max(1e-12, 4*nn*eps*math.Abs(condEta))
+			tolV := math.Max(1e-12, 4*nn*eps*math.Abs(condV))
+			if tolEta > 1e-12 || tolV > 1e-12 {
+				widened++
+			}
+			checked++
+			maxEta = math.Max(maxEta, relDiff(st.Eta(), eta))
+			maxV = math.Max(maxV, relDiff(st.V(), v))
+			if !close(st.Eta(), eta, tolEta) || !close(st.V(), v, tolV) {
+				t.Fatalf("trial %d, %d points: incremental eta, V = %.17g, %.17g; direct %.17g, %.17g (tolerances %.2g, %.2g)",
+					trial, i+1, st.Eta(), st.V(), eta, v, tolEta, tolV)
+			}
+		}
+		// Merge of two halves equals adding one by one.
+		var a, b FluxStats
+		h := n / 2
+		for i := range x {
+			if i < h {
+				a.Add(x[i], s[i])
+			} else {
+				b.Add(x[i], s[i])
+			}
+		}
+		a.Merge(b)
+		if a.N != st.N || !close(a.Eta(), st.Eta(), 1e-10) || !close(a.V(), st.V(), 1e-10) {
+			t.Fatalf("trial %d: merged %+v, sequential %+v", trial, a, st)
+		}
+	}
+}
+
+// eps is the float64 unit roundoff 2^-53.
+const eps = 0x1p-53
+
+func relDiff(a, b float64) float64 {
+	m := math.Max(math.Abs(a), math.Abs(b))
+	if m == 0 {
+		return 0
+	}
+	return math.Abs(a-b) / m
+}
+
+// close reports whether a and b agree to rel relative to the larger of
+// them, or both are below 1e-300 in magnitude.
+func close(a, b, rel float64) bool {
+	d := math.Abs(a - b)
+	m := math.Max(math.Abs(a), math.Abs(b))
+	return d <= rel*m || m < 1e-300
+}
+
+func TestColumnsPanicsOnBadType(t *testing.T) {
+	type bad struct {
+		A int64  `parquet:"a"`
+		B []byte `parquet:"b"`
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(string), "unsupported type") {
+			t.Fatalf("recover() = %v", r)
+		}
+	}()
+	Columns[bad]()
+}
+
+func TestTables(t *testing.T) {
+	names := []string{}
+	for _, tb := range Tables() {
+		names = append(names, tb.Name)
+	}
+	want := "images measurements associations runcat runcat_flux newsources skyregions bands varmetric"
+	if got := strings.Join(names, " "); got != want {
+		t.Errorf("Tables() = %s, want %s", got, want)
+	}
+}
+
+// BenchmarkWriteMeasurements measures the writer alone (records prepared
+// in advance), per row group size.
+func BenchmarkWriteMeasurements(b *testing.B) {
+	rows := randomRecords[Measurement](rand.New(rand.NewPCG(testSeed, 9)), 1<<16)
+	for _, rg := range []int{1 << 12, 1 << 16} {
+		b.Run("rowgroup="+strconv.Itoa(rg), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(rows)) * int64(unsafe.Sizeof(Measurement{})))
+			for b.Loop() {
+				w, err := NewWriter[Measurement](discard{}, WithRowGroupRows(rg))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := w.Write(rows...); err != nil {
+					b.Fatal(err)
+				}
+				if err := w.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestDocsListColumns keeps docs/catalog.md in step with the records:
+// every column of every table appears in its table's section.
+func TestDocsListColumns(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "docs", "catalog.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, tb := range Tables() {
+		i := strings.Index(doc, "\n### "+tb.Name+"\n")
+		if i < 0 {
+			t.Errorf("docs/catalog.md has no section ### %s", tb.Name)
+			continue
+		}
+		sec := doc[i+1:]
+		if j := strings.Index(sec[4:], "\n### "); j >= 0 {
+			sec = sec[:j+4]
+		}
+		for _, c := range tb.Columns {
+			if !strings.Contains(sec, "| `"+c.Name+"` | "+c.SQLType) {
+				t.Errorf("docs/catalog.md ### %s does not list column %s %s", tb.Name, c.Name, c.SQLType)
+			}
+		}
+	}
+}

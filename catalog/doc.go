@@ -1,0 +1,79 @@
+// Package catalog defines gotrap's catalogue records and writes and reads
+// them as Parquet files in the run directory. It is pure Go (Apache
+// arrow-go pqarrow); the DuckDB views and named queries over these files
+// live in the sub-package catalog/duck, the only place that links DuckDB.
+//
+// # Package split
+//
+// DuckDB needs cgo and a 70 MB static library. The pipeline's extraction
+// and association stages only write Parquet, so they import catalog and
+// their test binaries do not link DuckDB; only the catalogue stage, the
+// query command and catalog/duck's tests do. This is "the one catalog file
+// set that opens DuckDB" of DESIGN.md, made a package so that the Go
+// linker, not a build tag, keeps it out of everything else.
+//
+// # Records and tables
+//
+// Each table of the run directory has a plain struct record type, filled
+// by the pipeline: Image, Measurement, Association, Runcat, RuncatFlux,
+// NewSource, SkyRegion, Band and VarMetric. A field's `parquet` tag is its
+// column name (TraP's database names, and PySE's extraction CSV names
+// where TraP has none); its `unit` tag goes into the file metadata.
+// Supported field types are int64, int32, float64, bool, string,
+// time.Time (stored as a UTC timestamp in microseconds: finer precision is
+// dropped) and sql.NullInt64 / sql.NullFloat64 for nullable columns.
+// Tables and Columns describe the schemas; docs/catalog.md lists them.
+//
+// # Units and conventions
+//
+// Positions and angles on the sky are degrees, except the TraP columns in
+// arcsec (error_radius, *_sys_err, semimajor, semiminor, distance_arcsec);
+// fluxes are Jy (integrated) and Jy/beam (peak); frequencies Hz; times
+// UTC. Pixel coordinates are 0-based with x along FITS axis 1.
+//
+// # Identifiers
+//
+// Ids are int64 and do not depend on the number of ranks. Image ids come
+// from the sorted image table; MeasurementID(image, index) = image<<24 |
+// index; a running-catalogue source takes the id of the measurement that
+// created it.
+//
+// # Files
+//
+// A Writer streams records into one Parquet file (zstd, row groups of at
+// most WithRowGroupRows rows), holding at most one row group of records;
+// each full row group is converted column by column into Arrow buffers
+// from the writer's allocator and written at once. Every file carries
+// key-value metadata: gotrap.schema_version, gotrap.version (from
+// runtime/debug.ReadBuildInfo), gotrap.table, gotrap.config_hash,
+// gotrap.seed and gotrap.units. The same records, options and binary give
+// byte-identical files.
+//
+// Create writes a file under TempName(path) (".NAME.tmp", which no
+// "*.parquet" glob matches) and Close syncs it, renames it to path and
+// syncs the directory, so a killed writer never leaves a file that looks
+// whole. Single-file tables go to TableFile(run, table); the
+// measurements, written by every rank, go to PartFile(run, table, rank,
+// stage, seq) under a Hive partition directory rank=RRRR.
+//
+// # Variability
+//
+// FluxStats is the running-mean state of SPEC 5.3 with the incremental
+// eta and V of SPEC 7.1; the association stage stores its values on each
+// Association. catalog/duck recomputes them in SQL from the stored
+// measurements, and the tests check that both agree.
+//
+// # Errors
+//
+// A record type that cannot be stored (unsupported field type, duplicate
+// column) and writing to a closed Writer are programmer errors and panic.
+// I/O failures and files that do not match the record type return errors;
+// the latter wrap ErrSchemaMismatch. A Writer's first error is sticky.
+//
+// # Memory
+//
+// Arrow buffers come from the allocator given by WithAllocator and are
+// released before Write or Close returns; tests check this with
+// memory.CheckedAllocator. Strings read by Read share one allocation per
+// record batch and column.
+package catalog

@@ -1,0 +1,52 @@
+// Package duck opens a run directory's Parquet catalogue in DuckDB
+// (github.com/duckdb/duckdb-go/v2) and holds gotrap's catalogue SQL: the
+// varmetric computation and the named queries of "gotrap query".
+//
+// # Why a sub-package
+//
+// DuckDB needs cgo and links a 70 MB static library. This package is the
+// one place in gotrap that opens DuckDB; package catalog, which the
+// pipeline's writing stages import, stays pure Go, so their binaries and
+// test binaries do not link DuckDB.
+//
+// # Views
+//
+// Open creates an in-memory database with one view per table of
+// catalog.Tables: images, measurements, associations, runcat, runcat_flux,
+// newsources, skyregions, bands and varmetric. A view reads RUN/NAME.parquet
+// and RUN/NAME/**/*.parquet (Hive-partitioned: measurements/rank=0003/...;
+// the partition columns are not part of the view) and selects the table's
+// columns by name, so every view has the same columns whatever its files.
+// Temporary files of unfinished writers (".NAME.tmp") never match.
+// A table with no files is an empty view with the right columns and types,
+// so queries run on a partial run; varmetric without varmetric.parquet is
+// computed on the fly by VarMetricSQL. Files are listed when Open runs.
+//
+// # Resources
+//
+// Options.Threads (default runtime.GOMAXPROCS(0)) and Options.MemoryLimit
+// set DuckDB's threads and memory_limit; every connection runs with
+// TimeZone UTC.
+//
+// # Variability and named queries
+//
+// VarMetricSQL computes, per (runcat, band), n_points, n_forced, eta and V
+// (integrated and peak flux, SPEC 7.1 by the two-pass textbook forms), flux
+// max, mean and median, and the new-source columns of SPEC 8.1. Sums are
+// compensated and taken in measurement-id order, so results do not depend
+// on the thread count. WriteVarMetric materialises it to varmetric.parquet.
+// Queries lists the named queries (transients, variables, lightcurve, cone,
+// images, stats, sources); each one's SQL is in Query.SQL, with parameters
+// written $name and bound as number literals by Query.Bind.
+//
+// # Units
+//
+// Query outputs use degrees for positions (ra, dec), Jy for integrated
+// and Jy/beam for peak fluxes, Hz for frequencies, and TIMESTAMPTZ (UTC)
+// for times.
+//
+// # Errors
+//
+// Everything returns errors wrapped with context; a named query that uses
+// an undeclared parameter is a programmer error and panics in Bind.
+package duck

@@ -1,0 +1,237 @@
+package duck
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"gotrap/catalog"
+)
+
+// Options sets DuckDB's resources. DESIGN: DuckDB runs with threads and
+// memory_limit set per rank, never the whole node.
+type Options struct {
+	// Threads is DuckDB's worker thread count; 0 means
+	// runtime.GOMAXPROCS(0), the CPUs this process was given.
+	Threads int
+	// MemoryLimit is DuckDB's memory_limit, e.g. "2GB"; "" leaves
+	// DuckDB's default (80% of the machine's memory).
+	MemoryLimit string
+}
+
+// DB is a DuckDB database (in memory) with one view per table of a run
+// directory. It is safe for concurrent use, as is *sql.DB.
+type DB struct {
+	run   string
+	conn  *duckdb.Connector
+	db    *sql.DB
+	files map[string]int // table -> number of Parquet files found
+}
+
+// Open opens DuckDB over the run directory run: it creates the views
+// images, measurements, associations, runcat, runcat_flux, newsources,
+// skyregions, bands and varmetric. A table whose files are absent is an
+// empty view with the right columns, except varmetric, which is then
+// computed from the other views by VarMetricSQL. Open does not read the
+// files; a damaged file shows up as an error from the first query that
+// reads it.
+func Open(ctx context.Context, run string, opt Options) (*DB, error) {
+	st, err := os.Stat(run)
+	if err != nil {
+		return nil, fmt.Errorf("duck: run directory: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("duck: %s is not a directory", run)
+	}
+	threads := opt.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	settings := []string{fmt.Sprintf("SET threads = %d", threads)}
+	if opt.MemoryLimit != "" {
+		settings = append(settings, "SET memory_limit = "+quote(opt.MemoryLimit))
+	}
+	conn, err := duckdb.NewConnector("", func(ex driver.ExecerContext) error {
+		// Session settings, for every connection of the pool.
+		_, err := ex.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("duck: could not start DuckDB: %w", err)
+	}
+	d := &DB{run: run, conn: conn, db: sql.OpenDB(conn), files: map[string]int{}}
+	for _, s := range settings {
+		if _, err := d.db.ExecContext(ctx, s); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("duck: %s: %w", s, err)
+		}
+	}
+	for _, t := range catalog.Tables() {
+		if err := d.createView(ctx, t); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// createView defines the view of table t over its files: RUN/NAME.parquet
+// and every RUN/NAME/**/*.parquet (Hive-partitioned).
+func (d *DB) createView(ctx context.Context, t catalog.Table) error {
+	var sources []string
+	n := 0
+	single := catalog.TableFile(d.run, t.Name)
+	if st, err := os.Stat(single); err == nil && st.Mode().IsRegular() {
+		sources = append(sources, single)
+		n++
+	}
+	dir := filepath.Join(d.run, t.Name)
+	var parts []string
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !e.IsDir() && filepath.Ext(p) == ".parquet" && !strings.HasPrefix(e.Name(), ".") {
+				parts = append(parts, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("duck: could not list %s: %w", dir, err)
+		}
+	}
+	if len(parts) > 0 {
+		n += len(parts)
+		if strings.ContainsAny(dir, "*?[]{}") {
+			sources = append(sources, parts...) // cannot glob: name them
+		} else {
+			sources = append(sources, filepath.Join(dir, "**", "*.parquet"))
+		}
+	}
+	d.files[t.Name] = n
+	cols := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = ident(c.Name)
+	}
+	var body string
+	switch {
+	case n > 0:
+		q := make([]string, len(sources))
+		for i, s := range sources {
+			q[i] = quote(s)
+		}
+		body = fmt.Sprintf("SELECT %s FROM read_parquet([%s], hive_partitioning = true)",
+			strings.Join(cols, ", "), strings.Join(q, ", "))
+	case t.Name == catalog.TableVarMetric:
+		body = VarMetricSQL
+	default:
+		typed := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			typed[i] = fmt.Sprintf("CAST(NULL AS %s) AS %s", c.SQLType, ident(c.Name))
+		}
+		body = "SELECT " + strings.Join(typed, ", ") + " WHERE false"
+	}
+	if _, err := d.db.ExecContext(ctx, "CREATE OR REPLACE VIEW "+ident(t.Name)+" AS "+body); err != nil {
+		return fmt.Errorf("duck: could not create view %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// Files returns the number of Parquet files each view reads (0: empty or,
+// for varmetric, computed).
+func (d *DB) Files() map[string]int {
+	out := make(map[string]int, len(d.files))
+	for k, v := range d.files {
+		out[k] = v
+	}
+	return out
+}
+
+// SQL returns the underlying database handle, for queries of any kind.
+func (d *DB) SQL() *sql.DB { return d.db }
+
+// Close closes the database.
+func (d *DB) Close() error {
+	err := d.db.Close()
+	if cerr := d.conn.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// CopyParquet runs query and writes its result to path as a zstd Parquet
+// file (DuckDB's COPY), through a temporary name and a rename.
+func (d *DB) CopyParquet(ctx context.Context, query, path string) error {
+	tmp := catalog.TempName(path)
+	q := fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", strings.TrimRight(strings.TrimSpace(query), ";"), quote(tmp))
+	if _, err := d.db.ExecContext(ctx, q); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("duck: could not write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("duck: could not write %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteVarMetric computes the varmetric table with VarMetricSQL, writes it
+// to RUN/varmetric.parquet with catalog's writer (opts as for
+// catalog.Create) and points the varmetric view at the file. It returns
+// the number of rows.
+func (d *DB) WriteVarMetric(ctx context.Context, opts ...catalog.Option) (int, error) {
+	rows, err := d.VarMetrics(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := catalog.WriteFile(catalog.TableFile(d.run, catalog.TableVarMetric), rows, opts...); err != nil {
+		return 0, err
+	}
+	for _, t := range catalog.Tables() {
+		if t.Name == catalog.TableVarMetric {
+			if err := d.createView(ctx, t); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return len(rows), nil
+}
+
+// VarMetrics runs VarMetricSQL over the current views and returns its rows.
+func (d *DB) VarMetrics(ctx context.Context) ([]catalog.VarMetric, error) {
+	rs, err := d.db.QueryContext(ctx, VarMetricSQL)
+	if err != nil {
+		return nil, fmt.Errorf("duck: varmetric: %w", err)
+	}
+	defer rs.Close()
+	var out []catalog.VarMetric
+	for rs.Next() {
+		var v catalog.VarMetric
+		if err := rs.Scan(&v.Runcat, &v.Band, &v.NPoints, &v.NForced, &v.EtaInt, &v.VInt, &v.EtaPeak, &v.VPeak,
+			&v.FIntMax, &v.FIntMean, &v.FIntMedian, &v.FPeakMax, &v.FPeakMean, &v.FPeakMedian,
+			&v.FirstTime, &v.LastTime, &v.NewSource, &v.NewSrcType, &v.SigmaRMSMin, &v.SigmaRMSMax); err != nil {
+			return nil, fmt.Errorf("duck: varmetric row %d: %w", len(out), err)
+		}
+		v.FirstTime, v.LastTime = v.FirstTime.UTC(), v.LastTime.UTC()
+		out = append(out, v)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("duck: varmetric: %w", err)
+	}
+	return out, nil
+}
+
+// quote returns s as an SQL string literal.
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// ident returns s as a quoted SQL identifier.
+func ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

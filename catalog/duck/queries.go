@@ -1,0 +1,348 @@
+package duck
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// VarMetricSQL computes the varmetric table (SPEC 7, 7.3 and 8.1) from
+// the measurements, associations, images and newsources views: one row
+// per (runcat, band) over every associated measurement in that band,
+// blind and forced. eta and V are the textbook two-pass forms of SPEC 7.1
+// (reduced chi-squared about the weighted mean; sample standard deviation
+// over the mean, with TraP's V = 0 when the population variance is below
+// 8e-14 and mean 0 replaced by 1e-6), which equal the incremental values
+// stored on the last association. Sums are compensated (fsum) and taken
+// in measurement-id order, so the result does not depend on DuckDB's
+// thread count. Column order is that of catalog.VarMetric.
+const VarMetricSQL = `WITH pts AS (
+    SELECT a.runcat, i.band, m.id AS xtrsrc, m.extract_type, i.taustart_ts,
+           m.f_int, 1 / (m.f_int_err * m.f_int_err) AS w_int,
+           m.f_peak, 1 / (m.f_peak_err * m.f_peak_err) AS w_peak
+    FROM associations a
+    JOIN measurements m ON m.id = a.xtrsrc
+    JOIN images i ON i.id = m.image
+),
+g AS (
+    SELECT runcat, band,
+           count(*) AS n_points,
+           count(*) FILTER (WHERE extract_type <> 0) AS n_forced,
+           fsum(f_int ORDER BY xtrsrc) / count(*) AS f_int_mean,
+           fsum(f_int * w_int ORDER BY xtrsrc) / fsum(w_int ORDER BY xtrsrc) AS f_int_wmean,
+           max(f_int) AS f_int_max,
+           median(f_int) AS f_int_median,
+           fsum(f_peak ORDER BY xtrsrc) / count(*) AS f_peak_mean,
+           fsum(f_peak * w_peak ORDER BY xtrsrc) / fsum(w_peak ORDER BY xtrsrc) AS f_peak_wmean,
+           max(f_peak) AS f_peak_max,
+           median(f_peak) AS f_peak_median,
+           min(taustart_ts) AS first_taustart_ts,
+           max(taustart_ts) AS last_taustart_ts
+    FROM pts
+    GROUP BY runcat, band
+),
+s AS (
+    SELECT p.runcat, p.band,
+           fsum((p.f_int - g.f_int_mean) * (p.f_int - g.f_int_mean) ORDER BY p.xtrsrc) AS ss_int,
+           fsum((p.f_int - g.f_int_wmean) * (p.f_int - g.f_int_wmean) * p.w_int ORDER BY p.xtrsrc) AS chi_int,
+           fsum((p.f_peak - g.f_peak_mean) * (p.f_peak - g.f_peak_mean) ORDER BY p.xtrsrc) AS ss_peak,
+           fsum((p.f_peak - g.f_peak_wmean) * (p.f_peak - g.f_peak_wmean) * p.w_peak ORDER BY p.xtrsrc) AS chi_peak
+    FROM pts p
+    JOIN g ON g.runcat = p.runcat AND g.band = p.band
+    GROUP BY p.runcat, p.band
+),
+ns AS (
+    SELECT n.runcat, n.id AS newsource, n.newsource_type,
+           t.f_int / l.rms_min AS sigma_rms_min,
+           t.f_int / l.rms_max AS sigma_rms_max
+    FROM newsources n
+    JOIN measurements t ON t.id = n.trigger_xtrsrc
+    JOIN images l ON l.id = n.previous_limits_image
+)
+SELECT g.runcat, g.band, g.n_points, g.n_forced,
+       CASE WHEN g.n_points < 2 THEN 0 ELSE s.chi_int / (g.n_points - 1) END AS eta_int,
+       CASE WHEN g.n_points < 2 OR abs(s.ss_int / g.n_points) < 8e-14 THEN 0
+            ELSE sqrt(s.ss_int / (g.n_points - 1)) / (CASE WHEN g.f_int_mean = 0 THEN 1e-6 ELSE g.f_int_mean END)
+       END AS v_int,
+       CASE WHEN g.n_points < 2 THEN 0 ELSE s.chi_peak / (g.n_points - 1) END AS eta_peak,
+       CASE WHEN g.n_points < 2 OR abs(s.ss_peak / g.n_points) < 8e-14 THEN 0
+            ELSE sqrt(s.ss_peak / (g.n_points - 1)) / (CASE WHEN g.f_peak_mean = 0 THEN 1e-6 ELSE g.f_peak_mean END)
+       END AS v_peak,
+       g.f_int_max, g.f_int_mean, g.f_int_median,
+       g.f_peak_max, g.f_peak_mean, g.f_peak_median,
+       g.first_taustart_ts, g.last_taustart_ts,
+       ns.newsource, CAST(ns.newsource_type AS BIGINT) AS newsource_type,
+       ns.sigma_rms_min, ns.sigma_rms_max
+FROM g
+JOIN s ON s.runcat = g.runcat AND s.band = g.band
+LEFT JOIN ns ON ns.runcat = g.runcat
+ORDER BY g.runcat, g.band`
+
+// A Param is a parameter of a named query. In the SQL it is written $NAME
+// and replaced by the argument's value as a number literal (the argument
+// must parse as a finite number, so nothing else reaches the SQL).
+type Param struct {
+	Name    string
+	Int     bool   // an integer (an id); otherwise a float
+	Default string // "" when required
+	Doc     string
+}
+
+// A Query is a named query over the views.
+type Query struct {
+	Name   string
+	Short  string // one line
+	Params []Param
+	SQL    string
+}
+
+// Usage returns the query's argument synopsis, e.g. "cone RA DEC RADIUS".
+func (q Query) Usage() string {
+	s := q.Name
+	for _, p := range q.Params {
+		if p.Default != "" {
+			s += " [" + strings.ToUpper(p.Name) + "]"
+		} else {
+			s += " " + strings.ToUpper(p.Name)
+		}
+	}
+	return s
+}
+
+var paramRE = regexp.MustCompile(`\$[a-z_]+`)
+
+// Bind returns the query's SQL with its parameters replaced by args (in
+// Params order; missing optional ones take their defaults).
+func (q Query) Bind(args []string) (string, error) {
+	if len(args) > len(q.Params) {
+		return "", fmt.Errorf("query %s takes at most %d arguments, got %d (usage: %s)", q.Name, len(q.Params), len(args), q.Usage())
+	}
+	vals := map[string]string{}
+	for i, p := range q.Params {
+		a := p.Default
+		if i < len(args) {
+			a = args[i]
+		}
+		if a == "" {
+			return "", fmt.Errorf("query %s needs %s (usage: %s)", q.Name, strings.ToUpper(p.Name), q.Usage())
+		}
+		if p.Int {
+			v, err := strconv.ParseInt(a, 10, 64)
+			if err != nil {
+				return "", fmt.Errorf("query %s: %s must be an integer, got %q", q.Name, strings.ToUpper(p.Name), a)
+			}
+			vals["$"+p.Name] = "(" + strconv.FormatInt(v, 10) + ")"
+			continue
+		}
+		v, err := strconv.ParseFloat(a, 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return "", fmt.Errorf("query %s: %s must be a finite number, got %q", q.Name, strings.ToUpper(p.Name), a)
+		}
+		vals["$"+p.Name] = "(" + strconv.FormatFloat(v, 'g', -1, 64) + ")"
+	}
+	var bad string
+	out := paramRE.ReplaceAllStringFunc(q.SQL, func(tok string) string {
+		v, ok := vals[tok]
+		if !ok {
+			bad = tok
+			return tok
+		}
+		return v
+	})
+	if bad != "" {
+		panic("duck: query " + q.Name + " uses undeclared parameter " + bad)
+	}
+	return out, nil
+}
+
+// Queries returns the named queries in the order help lists them.
+func Queries() []Query { return append([]Query(nil), queries...) }
+
+// Lookup returns the named query called name.
+func Lookup(name string) (Query, bool) {
+	for _, q := range queries {
+		if q.Name == name {
+			return q, true
+		}
+	}
+	return Query{}, false
+}
+
+// Named runs the named query with args.
+func (d *DB) Named(ctx context.Context, name string, args []string) (*sql.Rows, error) {
+	q, ok := Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("duck: no query named %q", name)
+	}
+	s, err := q.Bind(args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.db.QueryContext(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("duck: query %s: %w", name, err)
+	}
+	return rows, nil
+}
+
+var queries = []Query{
+	{
+		Name:  "transients",
+		Short: "new sources (SPEC 8.1) with type and significance, likely ones first",
+		SQL: `-- New sources with their trigger measurement and the rms of the image that
+-- gave the detection limit. newsource_type 1 = likely, 0 = possible transient;
+-- sigma_rms_min/max = f_int(trigger) / rms_min/max(previous_limits_image).
+SELECT n.runcat, r.wm_ra AS ra, r.wm_decl AS "dec", i.band, b.freq_central AS freq_hz,
+       t.image, i.taustart_ts AS taustart, n.newsource_type,
+       t.f_int / l.rms_min AS sigma_rms_min, t.f_int / l.rms_max AS sigma_rms_max,
+       t.f_peak, t.f_peak_err, t.f_int, t.f_int_err, t.det_sigma,
+       n.trigger_xtrsrc, n.previous_limits_image
+FROM newsources n
+JOIN measurements t ON t.id = n.trigger_xtrsrc
+JOIN images i ON i.id = t.image
+JOIN images l ON l.id = n.previous_limits_image
+LEFT JOIN runcat r ON r.id = n.runcat
+LEFT JOIN bands b ON b.id = i.band
+ORDER BY n.newsource_type DESC, sigma_rms_max DESC, n.runcat`,
+	},
+	{
+		Name:  "variables",
+		Short: "variable candidates: eta and V above mu + N sigma of their band (Rowlinson et al. 2019)",
+		Params: []Param{{Name: "n", Default: "2",
+			Doc: "threshold in standard deviations of log10 eta and log10 V (default 2)"}},
+		SQL: `-- Rowlinson et al. 2019 (A&C 27, 111), SPEC 8.2. Per band, fit a Gaussian
+-- (maximum likelihood: mean and population sd) to log10 eta_int and to
+-- log10 v_int of the sources with eta > 0, V > 0, more than one point and no
+-- newsource; candidates have eta >= 10^(mu_eta + $n sd_eta) and
+-- V >= 10^(mu_v + $n sd_v). A band whose values have no spread has no fit
+-- and no candidates.
+WITH pool AS (
+    SELECT v.*, log10(v.eta_int) AS leta, log10(v.v_int) AS lv
+    FROM varmetric v
+    WHERE v.eta_int > 0 AND v.v_int > 0 AND v.n_points > 1
+      AND v.runcat NOT IN (SELECT runcat FROM newsources)
+),
+fit AS (
+    SELECT band, avg(leta) AS mu_eta, stddev_pop(leta) AS sd_eta,
+           avg(lv) AS mu_v, stddev_pop(lv) AS sd_v
+    FROM pool
+    GROUP BY band
+    HAVING stddev_pop(leta) > 0 AND stddev_pop(lv) > 0
+)
+SELECT p.runcat, r.wm_ra AS ra, r.wm_decl AS "dec", p.band, b.freq_central AS freq_hz,
+       p.n_points, p.eta_int, p.v_int, p.f_int_mean, p.f_int_max,
+       power(10, f.mu_eta + $n * f.sd_eta) AS eta_thresh,
+       power(10, f.mu_v + $n * f.sd_v) AS v_thresh,
+       (p.leta - f.mu_eta) / f.sd_eta AS eta_nsigma,
+       (p.lv - f.mu_v) / f.sd_v AS v_nsigma
+FROM pool p
+JOIN fit f ON f.band = p.band
+LEFT JOIN runcat r ON r.id = p.runcat
+LEFT JOIN bands b ON b.id = p.band
+WHERE p.eta_int >= power(10, f.mu_eta + $n * f.sd_eta)
+  AND p.v_int >= power(10, f.mu_v + $n * f.sd_v)
+ORDER BY p.band, p.eta_int DESC, p.runcat`,
+	},
+	{
+		Name:   "lightcurve",
+		Short:  "every point of one source's light curve, in time then frequency order",
+		Params: []Param{{Name: "runcat", Int: true, Doc: "running-catalogue id"}},
+		SQL: `-- extract_type: 0 blind, 1 forced (null detection), 2 monitor;
+-- assoc_type: SPEC 1 assocxtrsource types (3 one-to-one, 4 new, 7 forced, ...).
+SELECT a.runcat, m.image, i.taustart_ts AS taustart, i.band, b.freq_central AS freq_hz,
+       m.extract_type, a.type AS assoc_type,
+       m.f_peak, m.f_peak_err, m.f_int, m.f_int_err,
+       m.ra, m.decl AS "dec", m.det_sigma, m.id AS xtrsrc
+FROM associations a
+JOIN measurements m ON m.id = a.xtrsrc
+JOIN images i ON i.id = m.image
+LEFT JOIN bands b ON b.id = i.band
+WHERE a.runcat = $runcat
+ORDER BY i.taustart_ts, b.freq_central, m.id`,
+	},
+	{
+		Name:  "cone",
+		Short: "running-catalogue sources within RADIUS degrees of RA DEC",
+		Params: []Param{
+			{Name: "ra", Doc: "centre right ascension, degrees"},
+			{Name: "dec", Doc: "centre declination, degrees"},
+			{Name: "radius", Doc: "radius, degrees"},
+		},
+		SQL: `-- Great-circle (haversine) separation, so RA wraps at 0/360 and the poles work.
+WITH c AS (
+    SELECT r.id, r.wm_ra, r.wm_decl, r.datapoints, r.mon_src,
+           degrees(2 * asin(least(1, sqrt(
+               pow(sin(radians(r.wm_decl - $dec) / 2), 2)
+               + cos(radians(r.wm_decl)) * cos(radians($dec))
+                 * pow(sin(radians(r.wm_ra - $ra) / 2), 2))))) AS sep_deg
+    FROM runcat r
+    WHERE r.wm_decl BETWEEN $dec - $radius AND $dec + $radius
+)
+SELECT id AS runcat, wm_ra AS ra, wm_decl AS "dec", sep_deg, datapoints, mon_src
+FROM c
+WHERE sep_deg <= $radius
+ORDER BY sep_deg, runcat`,
+	},
+	{
+		Name:  "images",
+		Short: "every image with its quality control, rejection reason and measurement counts",
+		SQL: `SELECT i.id AS image, i.url, i.taustart_ts AS taustart, i.band, b.freq_central AS freq_hz,
+       i.timestep, i.tau_time, i.rms_qc, i.rms_min, i.rms_max, i.detection_thresh,
+       i.rejected, i.reject_reason,
+       CASE i.reject_reason
+           WHEN 0 THEN 'RMS invalid' WHEN 1 THEN 'beam invalid'
+           WHEN 2 THEN 'bright source near' WHEN 3 THEN 'tau_time invalid'
+           WHEN 4 THEN 'contains NaN' WHEN 5 THEN 'data is flat'
+           WHEN 6 THEN 'read error' END AS reason,
+       i.reject_comment,
+       coalesce(m.n_blind, 0) AS n_blind, coalesce(m.n_forced, 0) AS n_forced,
+       coalesce(m.n_monitor, 0) AS n_monitor
+FROM images i
+LEFT JOIN bands b ON b.id = i.band
+LEFT JOIN (
+    SELECT image,
+           count(*) FILTER (WHERE extract_type = 0) AS n_blind,
+           count(*) FILTER (WHERE extract_type = 1) AS n_forced,
+           count(*) FILTER (WHERE extract_type = 2) AS n_monitor
+    FROM measurements GROUP BY image
+) m ON m.image = i.id
+ORDER BY i.taustart_ts, i.freq_eff, i.id`,
+	},
+	{
+		Name:  "stats",
+		Short: "counts per stage: images, measurements, associations, sources",
+		SQL: `SELECT item, n FROM (
+              SELECT 1 AS ord, 'images' AS item, count(*) AS n FROM images
+    UNION ALL SELECT 2, 'images_rejected', count(*) FROM images WHERE rejected
+    UNION ALL SELECT 3, 'timesteps', count(DISTINCT timestep) FROM images
+    UNION ALL SELECT 4, 'bands', count(*) FROM bands
+    UNION ALL SELECT 5, 'skyregions', count(*) FROM skyregions
+    UNION ALL SELECT 6, 'measurements_blind', count(*) FROM measurements WHERE extract_type = 0
+    UNION ALL SELECT 7, 'measurements_forced', count(*) FROM measurements WHERE extract_type = 1
+    UNION ALL SELECT 8, 'measurements_monitor', count(*) FROM measurements WHERE extract_type = 2
+    UNION ALL SELECT 9, 'associations', count(*) FROM associations
+    UNION ALL SELECT 10, 'runcat', count(*) FROM runcat
+    UNION ALL SELECT 11, 'runcat_monitor', count(*) FROM runcat WHERE mon_src
+    UNION ALL SELECT 12, 'newsources_likely', count(*) FROM newsources WHERE newsource_type = 1
+    UNION ALL SELECT 13, 'newsources_possible', count(*) FROM newsources WHERE newsource_type = 0
+    UNION ALL SELECT 14, 'varmetric_rows', count(*) FROM varmetric
+)
+ORDER BY ord`,
+	},
+	{
+		Name:  "sources",
+		Short: "the running catalogue with its variability per band",
+		SQL: `SELECT r.id AS runcat, r.wm_ra AS ra, r.wm_decl AS "dec", v.band, b.freq_central AS freq_hz,
+       v.n_points, v.n_forced, v.eta_int, v.v_int, v.f_int_mean, v.f_int_max, v.f_int_median,
+       v.eta_peak, v.v_peak, v.f_peak_max, r.datapoints, r.mon_src, v.newsource_type,
+       v.first_taustart_ts, v.last_taustart_ts
+FROM runcat r
+LEFT JOIN varmetric v ON v.runcat = r.id
+LEFT JOIN bands b ON b.id = v.band
+ORDER BY r.id, v.band`,
+	},
+}

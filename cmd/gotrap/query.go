@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gotrap/catalog/duck"
+)
+
+type queryFlags struct {
+	sql, show, format, output, memLimit string
+	threads                             int
+}
+
+var qf queryFlags
+
+func init() {
+	var long strings.Builder
+	long.WriteString(`Query a run directory's catalogue with DuckDB. The run's Parquet files are
+the views images, measurements, associations, runcat, runcat_flux,
+newsources, skyregions, bands and varmetric (computed from the measurements
+when varmetric.parquet is absent); docs/catalog.md lists their columns.
+
+  gotrap query RUN NAME [ARGS]      run a named query
+  gotrap query RUN --sql "SELECT"   run any SQL over the same views
+  gotrap query --show NAME          print a named query's SQL
+
+Named queries:
+`)
+	for _, q := range duck.Queries() {
+		fmt.Fprintf(&long, "  %-26s %s\n", q.Usage(), q.Short)
+	}
+	long.WriteString(`
+Times are RFC 3339 UTC, positions degrees, fluxes Jy (peak: Jy/beam).
+Output is an aligned table on a terminal and CSV otherwise; --format json
+writes one JSON array of objects (NaN and infinities as null), --format
+parquet writes --output FILE.
+
+Examples:
+  gotrap query run1 transients
+  gotrap query run1 variables 3
+  gotrap query run1 lightcurve 16777216 --format csv
+  gotrap query run1 cone 359.9 -30 0.5
+  gotrap query run1 --sql "SELECT band, count(*) FROM varmetric GROUP BY band"`)
+	register(&command{
+		name:  "query",
+		usage: "RUN NAME [ARGS...] | RUN --sql QUERY | --show NAME",
+		short: "query a run's catalogue (transients, variables, light curves, ...)",
+		long:  long.String(),
+		setFlags: func(fs *flag.FlagSet) {
+			fs.StringVar(&qf.sql, "sql", "", "run this SQL instead of a named query")
+			fs.StringVar(&qf.show, "show", "", "print the SQL of the named query `NAME` (or varmetric) and exit")
+			fs.StringVar(&qf.format, "format", "", "output format: table, csv, json or parquet (default table on a terminal, else csv)")
+			fs.StringVar(&qf.output, "output", "", "write to `FILE` instead of standard output (required for parquet)")
+			fs.IntVar(&qf.threads, "threads", 0, "DuckDB threads (default: the CPUs this process may use)")
+			fs.StringVar(&qf.memLimit, "memory-limit", "", "DuckDB memory_limit, e.g. 4GB (default: DuckDB's)")
+		},
+		run: runQuery,
+	})
+}
+
+func runQuery(env *cmdEnv, args []string) error {
+	f := qf // set by setFlags on this run's FlagSet
+	if f.show != "" {
+		if f.show == "varmetric" {
+			fmt.Fprintln(env.stdout, duck.VarMetricSQL)
+			return nil
+		}
+		q, ok := duck.Lookup(f.show)
+		if !ok {
+			return usageError("no query named %q (see gotrap help query)", f.show)
+		}
+		fmt.Fprintf(env.stdout, "-- %s: %s\n", q.Usage(), q.Short)
+		for _, p := range q.Params {
+			fmt.Fprintf(env.stdout, "-- $%s: %s\n", p.Name, p.Doc)
+		}
+		fmt.Fprintln(env.stdout, q.SQL)
+		return nil
+	}
+	if len(args) == 0 {
+		return usageError("missing RUN directory")
+	}
+	run, rest := args[0], args[1:]
+	var text string
+	switch {
+	case f.sql != "" && len(rest) > 0:
+		return usageError("--sql takes no query name or arguments")
+	case f.sql != "":
+		text = f.sql
+	case len(rest) == 0:
+		return usageError("missing query NAME or --sql (see gotrap help query)")
+	default:
+		q, ok := duck.Lookup(rest[0])
+		if !ok {
+			return usageError("no query named %q (see gotrap help query)", rest[0])
+		}
+		s, err := q.Bind(rest[1:])
+		if err != nil {
+			return usageError("%v", err)
+		}
+		text = s
+	}
+	format := f.format
+	if format == "" {
+		format = "csv"
+		if f.output == "" && isTerminal(env.stdout) {
+			format = "table"
+		}
+	}
+	switch format {
+	case "table", "csv", "json":
+	case "parquet":
+		if f.output == "" {
+			return usageError("--format parquet needs --output FILE")
+		}
+	default:
+		return usageError("unknown --format %q (table, csv, json or parquet)", format)
+	}
+
+	ctx := context.Background()
+	db, err := duck.Open(ctx, run, duck.Options{Threads: f.threads, MemoryLimit: f.memLimit})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if format == "parquet" {
+		return db.CopyParquet(ctx, text, f.output)
+	}
+	out := env.stdout
+	var file *os.File
+	if f.output != "" {
+		file, err = os.Create(f.output)
+		if err != nil {
+			return err
+		}
+		out = file
+	}
+	rows, err := db.SQL().QueryContext(ctx, text)
+	if err != nil {
+		if file != nil {
+			file.Close()
+		}
+		return err
+	}
+	err = writeRows(out, rows, format)
+	rows.Close()
+	if file != nil {
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// writeRows streams rows in format (table buffers them to align columns).
+func writeRows(w io.Writer, rows *sql.Rows, format string) error {
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	rec := make([]string, len(cols))
+	switch format {
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write(cols)
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			for i, v := range vals {
+				rec[i] = formatValue(v, -1, "")
+			}
+			cw.Write(rec)
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+	case "table":
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(cols, "\t"))
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			for i, v := range vals {
+				rec[i] = formatValue(v, 7, "NULL")
+			}
+			fmt.Fprintln(tw, strings.Join(rec, "\t"))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	case "json":
+		names := make([][]byte, len(cols))
+		for i, c := range cols {
+			names[i], _ = json.Marshal(c)
+		}
+		if _, err := io.WriteString(w, "["); err != nil {
+			return err
+		}
+		var buf []byte
+		for n := 0; rows.Next(); n++ {
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			buf = buf[:0]
+			if n > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, "\n{"...)
+			for i, v := range vals {
+				if i > 0 {
+					buf = append(buf, ',')
+				}
+				buf = append(buf, names[i]...)
+				buf = append(buf, ':')
+				buf = appendJSON(buf, v)
+			}
+			buf = append(buf, '}')
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+		}
+		if _, err := io.WriteString(w, "\n]\n"); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// formatValue renders one value: floats with prec significant digits (-1:
+// the shortest that round-trips), times RFC 3339 UTC, NULL as null.
+func formatValue(v any, prec int, null string) string {
+	switch v := v.(type) {
+	case nil:
+		return null
+	case float64:
+		return strconv.FormatFloat(v, 'g', prec, 64)
+	case float32:
+		return strconv.FormatFloat(float64(v), 'g', prec, 32)
+	case time.Time:
+		return v.UTC().Format(time.RFC3339Nano)
+	case []byte:
+		return string(v)
+	}
+	return fmt.Sprint(v)
+}
+
+func appendJSON(buf []byte, v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return append(buf, "null"...)
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return append(buf, "null"...)
+		}
+		return strconv.AppendFloat(buf, v, 'g', -1, 64)
+	case time.Time:
+		return strconv.AppendQuote(buf, v.UTC().Format(time.RFC3339Nano))
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return strconv.AppendQuote(buf, fmt.Sprint(v))
+	}
+	return append(buf, b...)
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gotrap/catalog/catalogtest"
+	"gotrap/catalog/duck"
+)
+
+func handRun(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := catalogtest.WriteHandRun(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func runGotrap(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func TestQueryHelpListsNamedQueries(t *testing.T) {
+	out, _, code := runGotrap(t, "query", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, q := range duck.Queries() {
+		if !strings.Contains(out, q.Usage()) {
+			t.Errorf("help does not list %q:\n%s", q.Usage(), out)
+		}
+	}
+}
+
+func TestQueryShow(t *testing.T) {
+	out, _, code := runGotrap(t, "query", "--show", "cone")
+	if code != 0 || !strings.Contains(out, "asin") || !strings.Contains(out, "$radius") {
+		t.Errorf("--show cone: exit %d\n%s", code, out)
+	}
+	out, _, code = runGotrap(t, "query", "--show", "varmetric")
+	if code != 0 || !strings.Contains(out, "fsum") {
+		t.Errorf("--show varmetric: exit %d\n%s", code, out)
+	}
+	if _, _, code := runGotrap(t, "query", "--show", "nosuch"); code != 2 {
+		t.Errorf("--show nosuch: exit %d, want 2", code)
+	}
+}
+
+// TestQueryFormats runs the transients query of the hand-made run
+// (catalogtest: B likely, then C possible) in every format.
+func TestQueryFormats(t *testing.T) {
+	dir := handRun(t)
+	ids := catalogtest.Sources()
+
+	out, errs, code := runGotrap(t, "query", dir, "transients", "--format", "csv")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 3 || recs[1][0] != fmt.Sprint(ids["B"]) || recs[2][0] != fmt.Sprint(ids["C"]) {
+		t.Fatalf("transients csv:\n%s", out)
+	}
+	head := strings.Join(recs[0], ",")
+	for _, c := range []string{"runcat", "ra", "dec", "band", "freq_hz", "image", "taustart", "newsource_type", "sigma_rms_min", "sigma_rms_max", "f_peak", "f_int"} {
+		if !strings.Contains(","+head+",", ","+c+",") {
+			t.Errorf("transients lacks column %s", c)
+		}
+	}
+	if recs[1][6] != "2024-01-01T00:15:00Z" {
+		t.Errorf("taustart = %q, want RFC 3339 UTC", recs[1][6])
+	}
+
+	// Not a terminal: the default is CSV.
+	if def, _, _ := runGotrap(t, "query", dir, "transients"); def != out {
+		t.Errorf("default format differs from csv:\n%s", def)
+	}
+
+	out, _, code = runGotrap(t, "query", dir, "transients", "--format", "json")
+	var js []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &js) != nil || len(js) != 2 || js[0]["newsource_type"] != 1.0 {
+		t.Fatalf("json: exit %d\n%s", code, out)
+	}
+
+	out, _, code = runGotrap(t, "query", dir, "stats", "--format", "table")
+	if code != 0 || !strings.Contains(out, "images_rejected") || !strings.Contains(out, "item  ") {
+		t.Fatalf("table: exit %d\n%s", code, out)
+	}
+
+	pq := filepath.Join(t.TempDir(), "lc.parquet")
+	if _, errs, code := runGotrap(t, "query", dir, "lightcurve", fmt.Sprint(ids["A"]), "--format", "parquet", "--output", pq); code != 0 {
+		t.Fatalf("parquet: exit %d: %s", code, errs)
+	}
+	out, errs, code = runGotrap(t, "query", dir, "--sql", "SELECT count(*) AS n, sum(f_int) AS s FROM read_parquet('"+pq+"')")
+	if code != 0 || out != "n,s\n7,14\n" {
+		t.Fatalf("reading the parquet output back: exit %d %s\n%s", code, errs, out)
+	}
+}
+
+func TestQueryNegativeArgumentAndErrors(t *testing.T) {
+	dir := handRun(t)
+	out, errs, code := runGotrap(t, "query", dir, "cone", "5", "-30", "1")
+	if code != 0 || out != "runcat,ra,dec,sep_deg,datapoints,mon_src\n" {
+		t.Errorf("cone at dec -30: exit %d %s\n%s", code, errs, out)
+	}
+	for _, args := range [][]string{
+		{"query"},
+		{"query", dir},
+		{"query", dir, "nosuch"},
+		{"query", dir, "cone", "1", "2"},
+		{"query", dir, "cone", "1", "2", "x"},
+		{"query", dir, "stats", "--format", "xml"},
+		{"query", dir, "stats", "--format", "parquet"},
+		{"query", dir, "stats", "--sql", "SELECT 1"},
+	} {
+		if _, _, code := runGotrap(t, args...); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+	}
+	if _, errs, code := runGotrap(t, "query", dir, "--sql", "SELECT * FROM nosuchtable"); code != 1 || !strings.Contains(errs, "nosuchtable") {
+		t.Errorf("bad SQL: exit %d, %s", code, errs)
+	}
+	if _, _, code := runGotrap(t, "query", filepath.Join(dir, "missing"), "stats"); code != 1 {
+		t.Errorf("missing run: exit %d, want 1", code)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "varmetric.parquet")); !os.IsNotExist(err) {
+		t.Errorf("a query wrote varmetric.parquet: %v", err)
+	}
+}
