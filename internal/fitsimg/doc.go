@@ -1,0 +1,112 @@
+// Package fitsimg reads FITS images into kernels.Image with the image
+// metadata the pipeline needs (beam, frequency, time, telescope, WCS), and
+// writes FITS images.
+//
+// # Layout and units
+//
+// An image is the primary HDU's data array. Its first two axes are the
+// image: pixel (x, y) is 0-based, x along FITS axis 1 (NAXIS1) and y along
+// axis 2, and FITS pixel = x + 1 (SPEC 0.1). The pixels come out as
+// float32 in a kernels.Image with Rect (0, 0)-(NAXIS1, NAXIS2) and Stride
+// NAXIS1, row-major with x fastest: FITS storage order, no transpose.
+// Axes beyond the second (frequency, Stokes) select a plane
+// (Options.Plane, a flat index with NAXIS3 fastest; 0 = Stokes I, first
+// channel). Physical values are BZERO + BSCALE * stored; stored integers
+// equal to BLANK become NaN (BLANK applies to integer BITPIX only). BITPIX
+// 8, 16, 32, 64, -32 and -64 are read.
+//
+// Angles in Meta are degrees except BeamPx.Theta (radians); frequencies
+// are Hz, times UTC, durations seconds. The beam in degrees is the header's
+// (full widths, BPA); in pixels it is SPEC 0.3's semi-axes (half widths)
+// and angle from +y towards -x.
+//
+// # Reading
+//
+// Read gives pixels and Meta; ReadMeta gives Meta from the header alone,
+// for planning runs over thousands of images; ReadHeader gives the raw
+// header; ReadImage gives pixels and header without interpreting metadata.
+// Decode and DecodeHeader read from an io.ReaderAt (bytes in memory), and
+// NewMeta interprets a header.
+//
+// The header is parsed by this package (ParseHeader): it keeps every card
+// in order with its comment, joins CONTINUE long strings, accepts D and
+// lower-case exponents, and tolerates unparseable non-structural cards
+// (listed by Header.Problems). Before anything is allocated for pixels,
+// the data size the header declares is checked against the file size, so
+// a corrupt NAXIS cannot cause a huge allocation: memory is bounded by the
+// file size plus MaxHeaderBytes.
+//
+// The data array of the chosen plane is loaded with
+// github.com/astrogo/fitsio and converted by DecodeTo, which byte-swaps
+// the raw big-endian buffer (DecodeToRef is its plain reference twin).
+// fitsio's own header parser panics on repeated keywords (real files have
+// them: lofar-stub.fits repeats TELESCOP) and cannot read a header without
+// its data, so fitsio is handed a structural header (SIMPLE, BITPIX,
+// NAXIS1, NAXIS2) followed by the bytes of the one plane wanted, straight
+// from the file; a panic inside fitsio is returned as an error.
+//
+// # Metadata decisions
+//
+// SPEC 10.4 lists what TraP reads; fitsimg follows it with these changes,
+// each an improvement over TraP/PySE:
+//
+//   - Frequency: RESTFRQ (bandwidth RESTBW or 1 MHz), then a FREQ axis 3
+//     or 4 (CRVAL, bandwidth |CDELT|), then RESTFREQ (1 MHz). CTYPE is
+//     matched in any case and FREQ-xxx variants (FREQ-OBS...) count; CUNIT
+//     Hz, kHz, MHz, GHz (any case; blank is Hz) is applied, and another
+//     unit on a frequency axis is an error. A VOPT axis gives a
+//     velocity, not a frequency: with a rest frequency it gives
+//     RESTFREQ / (1 + v/c) and a 1 MHz bandwidth, never CDELT as bandwidth.
+//     A frequency axis longer than 1 (a cube) gives the plane's channel,
+//     CRVAL + (i + 1 - CRPIX) * CDELT, before RESTFRQ. Bandwidths are
+//     positive (absolute values; 1 MHz when zero). No frequency is
+//     ErrNoFrequency (TraP raises TypeError).
+//   - Start time: DATE-OBS (ISO 8601 with or without 'T', fraction and
+//     zone; a date alone; dd/mm/yy; SPEC's ';'-separated form with double
+//     quotes; a number is a Westerbork decimal year), else DATE-BEG, else
+//     MJD-OBS, else MJD-BEG. TIMESYS TAI, TT (TDT, ET, TDB) and GPS are
+//     converted to UTC with the leap-second table; UTC, UT, GMT, a missing
+//     TIMESYS and unknown ones are taken as UTC. Without a start time, Meta
+//     has the zero TauStart and TimeKnown false, never "now" as TraP does.
+//     A time keyword that cannot be read is ErrBadTime.
+//   - Integration time: TAU_TIME, else END_UTC - start, else DATE-END -
+//     start, else EXPTIME, else DURATION, else 0. Negative values are
+//     skipped.
+//   - Beam: Options.Beam, else BMAJ/BMIN/BPA, else the first AIPS HISTORY
+//     card "BMAJ= x BMIN= y BPA= z", else CLEANBMJ/CLEANBMN/CLEANBPA (PySE
+//     fails there). A missing position angle is 0; non-positive axes do not
+//     count. No beam is ErrNoBeam.
+//   - WCS: wcs.FromHeader; ErrNoWCS wraps its error. Pixels must be square
+//     within SquareTolerance (ErrNonSquarePixels). The centre is
+//     p2s(NAXIS1/2, NAXIS2/2) in floating point, RA in [0, 360).
+//   - LOFAR: Meta.LOFAR is TELESCOP == 'LOFAR' with ANTENNA present (as
+//     TraP decides); the LOFAR keywords are recorded when present and
+//     their absence is not an error here (image QC decides).
+//
+// # Writing
+//
+// WriteFile and WriteFileOptions write an image atomically (a temporary
+// file in the same directory, synced and renamed). Header cards are built
+// with Header.Set, AddHistory and AddComment, kept in order with their
+// comments, and formatted per the FITS standard: fixed-format values
+// right-justified in columns 11-30, reals always with a '.' or exponent in
+// the shortest form that reads back exactly, strings quoted with long ones
+// split by the CONTINUE convention. The writer sets the structural cards
+// itself (WriteOptions: BITPIX -32 by default, -64, or integers with
+// BSCALE/BZERO/BLANK; extra degenerate axes for FREQ/STOKES headers).
+//
+// # Errors and panics
+//
+// Problems with files and data return an *Error naming the file and
+// wrapping a sentinel checkable with errors.Is: ErrNotFITS, ErrTruncated,
+// ErrBadHeader, ErrNoImage, ErrNot2D, ErrNoPlane, ErrNoWCS,
+// ErrNoFrequency, ErrNoBeam, ErrNonSquarePixels, ErrBadTime,
+// ErrUnwritable, or an operating-system error (fs.ErrNotExist,
+// fs.ErrPermission). Reading never panics, whatever the bytes (the fuzz
+// tests FuzzRead and FuzzParseHeader check it). Programmer errors panic
+// with a message starting "fitsimg:": an invalid keyword given to
+// Header.Set, slice lengths that do not match in DecodeTo, an invalid
+// BITPIX or axis count in WriteOptions, a nil image.
+package fitsimg
+
+//go:generate go run ../../testdata/fits/gen.go -out ../../testdata/fits -corpus testdata/fuzz

@@ -1,0 +1,291 @@
+package fitsimg
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+
+	"github.com/astrogo/fitsio"
+
+	"gotrap/kernels"
+)
+
+// Options choose what the reading functions take from a file.
+type Options struct {
+	// Plane is the flat index of the 2-D plane to read among the axes
+	// beyond the second, NAXIS3 varying fastest: plane p of an image with
+	// NAXIS3 = n3 has index p mod n3 along axis 3, (p / n3) mod n4 along
+	// axis 4, and so on. 0 (the default) is the first plane: Stokes I and
+	// the first channel of a usual radio image.
+	Plane int
+	// Beam, when not nil, overrides the restoring beam of the header
+	// (full widths and position angle in degrees).
+	Beam *Beam
+}
+
+// headerChunk is how many bytes the header reader asks for at a time.
+const headerChunk = 8 * BlockLen
+
+// readHeader reads the primary header from r (size bytes) and checks the
+// layout of its data array against size. It reads only header blocks.
+func readHeader(r io.ReaderAt, size int64) (*Header, layout, error) {
+	if size <= 0 {
+		return nil, layout{}, fmt.Errorf("%w: the file is empty", ErrNotFITS)
+	}
+	var buf []byte
+	for off := int64(0); ; {
+		n := min(int64(headerChunk), size-off)
+		if n <= 0 {
+			break
+		}
+		start := len(buf) - len(buf)%CardLen
+		buf = slices.Grow(buf, int(n))
+		k, err := r.ReadAt(buf[len(buf):len(buf)+int(n)], off)
+		if k < int(n) && err != nil && !errors.Is(err, io.EOF) {
+			return nil, layout{}, fmt.Errorf("cannot read the header: %w", err)
+		}
+		buf = buf[:len(buf)+k]
+		if off == 0 && !bytes.HasPrefix(buf, []byte("SIMPLE  ")) {
+			return nil, layout{}, fmt.Errorf("%w: it does not start with a SIMPLE card", ErrNotFITS)
+		}
+		if hasEnd(buf[start:]) || len(buf) >= MaxHeaderBytes || k < int(n) {
+			break
+		}
+		off += int64(k)
+	}
+	h, hdrLen, err := ParseHeader(buf)
+	if err != nil {
+		return nil, layout{}, err
+	}
+	lay, err := layoutOf(h, int64(hdrLen), size)
+	if err != nil {
+		return nil, layout{}, err
+	}
+	return h, lay, nil
+}
+
+// hasEnd reports whether b, starting at a card boundary, holds an END card.
+func hasEnd(b []byte) bool {
+	for off := 0; off+CardLen <= len(b); off += CardLen {
+		if isEnd(b[off : off+CardLen]) {
+			return true
+		}
+	}
+	return false
+}
+
+// loadPlane reads the bytes of one plane of the data array with fitsio.
+//
+// fitsio decodes whole HDUs, and its header parser panics on repeated
+// keywords (real files have them: lofar-stub.fits repeats TELESCOP) and
+// on CONTINUE cards after a non-string card. So fitsimg, having parsed and
+// checked the header itself, hands fitsio a data unit it cannot misread:
+// a structural header (SIMPLE, BITPIX, NAXIS = 2, NAXIS1, NAXIS2) followed
+// by the bytes of the chosen plane, read straight from the file section
+// and padded to a whole block. fitsio's Raw gives the big-endian bytes,
+// which DecodeTo converts. A panic inside fitsio is returned as an error.
+func loadPlane(r io.ReaderAt, lay layout, plane int) (raw []byte, err error) {
+	mini := NewHeader()
+	mini.cards = append(mini.cards, Card{Key: "SIMPLE", Value: true})
+	mini.Set("BITPIX", lay.scaling.Bitpix, "")
+	mini.Set("NAXIS", 2, "")
+	mini.Set("NAXIS1", lay.axes[0], "")
+	mini.Set("NAXIS2", lay.axes[1], "")
+	hdr, err := mini.AppendCards(nil)
+	if err != nil {
+		return nil, err
+	}
+	hdr = appendPadded(hdr, "END")
+	hdr = padBlock(hdr, ' ')
+
+	off := lay.hdrLen + int64(plane)*lay.planeLen
+	pad := (BlockLen - lay.planeLen%BlockLen) % BlockLen
+	src := io.MultiReader(bytes.NewReader(hdr), io.NewSectionReader(r, off, lay.planeLen),
+		bytes.NewReader(make([]byte, pad)))
+
+	defer func() {
+		if p := recover(); p != nil {
+			raw, err = nil, fmt.Errorf("fitsio panicked decoding the data array: %v", p)
+		}
+	}()
+	hdu, err := fitsio.NewDecoder(src).DecodeHDU()
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: %v", ErrTruncated, err)
+		}
+		return nil, fmt.Errorf("cannot read the data array: %w", err)
+	}
+	img, ok := hdu.(fitsio.Image)
+	if !ok || int64(len(img.Raw())) != lay.planeLen {
+		return nil, fmt.Errorf("fitsio returned %T with the wrong size for a %d x %d image", hdu, lay.axes[0], lay.axes[1])
+	}
+	return img.Raw(), nil
+}
+
+// padBlock pads b with c to a whole number of FITS blocks.
+func padBlock(b []byte, c byte) []byte {
+	for len(b)%BlockLen != 0 {
+		b = append(b, c)
+	}
+	return b
+}
+
+// decodeImage reads plane opts.Plane of the primary image from r.
+func decodeImage(r io.ReaderAt, size int64, opts Options) (*kernels.Image, *Header, layout, error) {
+	h, lay, err := readHeader(r, size)
+	if err != nil {
+		return nil, nil, lay, err
+	}
+	if opts.Plane < 0 || opts.Plane >= lay.planes {
+		return nil, nil, lay, fmt.Errorf("%w: plane %d requested, the image has %d (axes %v)", ErrNoPlane, opts.Plane, lay.planes, lay.axes)
+	}
+	img, err := pixels(r, lay, opts.Plane)
+	if err != nil {
+		return nil, nil, lay, err
+	}
+	return img, h, lay, nil
+}
+
+// pixels loads and decodes plane of the checked layout lay.
+func pixels(r io.ReaderAt, lay layout, plane int) (*kernels.Image, error) {
+	raw, err := loadPlane(r, lay, plane)
+	if err != nil {
+		return nil, err
+	}
+	img, err := kernels.NewImage(image.Rect(0, 0, lay.axes[0], lay.axes[1]))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadHeader, err)
+	}
+	DecodeTo(img.Pix, raw, lay.scaling)
+	return img, nil
+}
+
+// DecodeHeader reads and checks the primary header of a FITS file held in
+// r (size bytes), without decoding pixels. The checks are those of Decode:
+// it fails for a file Decode would reject, except for a plane out of range.
+// Errors are *Error with an empty Path.
+func DecodeHeader(r io.ReaderAt, size int64) (*Header, error) {
+	h, _, err := readHeader(r, size)
+	if err != nil {
+		return nil, &Error{Err: err}
+	}
+	return h, nil
+}
+
+// Decode reads plane opts.Plane of the primary image of a FITS file held
+// in r (size bytes) and returns it with its header. It interprets no
+// metadata (opts.Beam is ignored); NewMeta does. Memory use is bounded by
+// the size of the input: the declared data size is checked against size
+// before anything is allocated. Errors are *Error with an empty Path.
+func Decode(r io.ReaderAt, size int64, opts Options) (*kernels.Image, *Header, error) {
+	img, h, _, err := decodeImage(r, size, opts)
+	if err != nil {
+		return nil, nil, &Error{Err: err}
+	}
+	return img, h, nil
+}
+
+// openFile opens path for reading and returns it with its size.
+func openFile(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, 0, fmt.Errorf("cannot open: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("cannot stat: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, fmt.Errorf("%w: not a regular file (%v)", ErrNotFITS, st.Mode().Type())
+	}
+	return f, st.Size(), nil
+}
+
+// ReadHeader reads and checks the primary header of the FITS file path
+// without reading its pixels: the header blocks and the file's size are
+// all it looks at. It fails as Read would for the structure of the file
+// (not FITS, truncated, not a 2-D image...), not for its metadata.
+func ReadHeader(path string) (*Header, error) {
+	f, size, err := openFile(path)
+	if err != nil {
+		return nil, &Error{Path: path, Err: err}
+	}
+	defer f.Close()
+	h, _, err := readHeader(f, size)
+	if err != nil {
+		return nil, &Error{Path: path, Err: err}
+	}
+	return h, nil
+}
+
+// ReadMeta reads the metadata of the FITS image path from its header only
+// (no pixels are read), for planning runs over many images.
+func ReadMeta(path string, opts Options) (*Meta, error) {
+	f, size, err := openFile(path)
+	if err != nil {
+		return nil, &Error{Path: path, Err: err}
+	}
+	defer f.Close()
+	h, lay, err := readHeader(f, size)
+	if err != nil {
+		return nil, &Error{Path: path, Err: err}
+	}
+	m, err := newMeta(h, lay, opts)
+	if err != nil {
+		return nil, &Error{Path: path, Err: err}
+	}
+	m.Path = path
+	return m, nil
+}
+
+// ReadImage reads plane opts.Plane of the primary image of the FITS file
+// path and its header, interpreting no metadata (for images that need no
+// sky coordinates, such as a PSF).
+func ReadImage(path string, opts Options) (*kernels.Image, *Header, error) {
+	f, size, err := openFile(path)
+	if err != nil {
+		return nil, nil, &Error{Path: path, Err: err}
+	}
+	defer f.Close()
+	img, h, _, err := decodeImage(f, size, opts)
+	if err != nil {
+		return nil, nil, &Error{Path: path, Err: err}
+	}
+	return img, h, nil
+}
+
+// Read reads plane opts.Plane of the FITS image path and its metadata. The
+// metadata are checked before the pixels are read, so an image without
+// frequency, beam or WCS costs only its header.
+func Read(path string, opts Options) (*kernels.Image, *Meta, error) {
+	f, size, err := openFile(path)
+	if err != nil {
+		return nil, nil, &Error{Path: path, Err: err}
+	}
+	defer f.Close()
+	h, lay, err := readHeader(f, size)
+	if err != nil {
+		return nil, nil, &Error{Path: path, Err: err}
+	}
+	m, err := newMeta(h, lay, opts)
+	if err != nil {
+		return nil, nil, &Error{Path: path, Err: err}
+	}
+	m.Path = path
+	img, err := pixels(f, lay, opts.Plane)
+	if err != nil {
+		return nil, nil, &Error{Path: path, Err: err}
+	}
+	return img, m, nil
+}

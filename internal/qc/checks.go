@@ -1,0 +1,194 @@
+package qc
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"gotrap/internal/fitsimg"
+	"gotrap/kernels"
+)
+
+// PixelStats summarises the pixels of an image for the flat and NaN
+// checks.
+type PixelStats struct {
+	N        int     // pixels
+	NaN      int     // NaN pixels
+	Min, Max float64 // extremes of the non-NaN pixels (±Inf count); NaN when there are none
+}
+
+// Stats returns the PixelStats of img. It panics if img's Pix, Stride and
+// Rect do not describe a valid layout.
+func Stats(img *kernels.Image) PixelStats {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	if w > 0 && h > 0 && (img.Stride < w || len(img.Pix) < (h-1)*img.Stride+w) {
+		panic(badImage)
+	}
+	st := PixelStats{N: w * h, Min: math.Inf(1), Max: math.Inf(-1)}
+	if w <= 0 || h <= 0 {
+		st.N = 0
+	}
+	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
+	for y := 0; y < h && w > 0; y++ {
+		o := y * img.Stride
+		row := img.Pix[o : o+w]
+		for _, v := range row {
+			switch {
+			case v != v:
+				st.NaN++
+			case v < lo:
+				lo = v
+				if v > hi {
+					hi = v
+				}
+			case v > hi:
+				hi = v
+			}
+		}
+	}
+	if st.NaN == st.N {
+		st.Min, st.Max = math.NaN(), math.NaN()
+	} else {
+		st.Min, st.Max = float64(lo), float64(hi)
+	}
+	return st
+}
+
+// CheckFlat is the flat-image check of SPEC 3.2 item 1, NaN-aware: the
+// image is flat when it has non-NaN pixels and they are all equal
+// (min == max). An image whose pixels are all NaN is not flat here; the
+// NaN check rejects it.
+func CheckFlat(st PixelStats) (ok bool, comment string) {
+	if st.NaN < st.N && st.Min == st.Max {
+		return false, fmt.Sprintf("data is flat: all %d non-NaN pixels equal %g", st.N-st.NaN, st.Min)
+	}
+	return true, ""
+}
+
+// CheckNaN rejects an image in which more than maxFraction of the pixels
+// are NaN (gotrap's generalisation of TraP's AARTFAAC test "any NaN",
+// which is maxFraction = 0). An image without pixels is rejected.
+func CheckNaN(st PixelStats, maxFraction float64) (ok bool, comment string) {
+	if st.N == 0 {
+		return false, "image has no pixels"
+	}
+	f := float64(st.NaN) / float64(st.N)
+	if f > maxFraction {
+		return false, fmt.Sprintf("%d of %d pixels are NaN (fraction %.4g > %.4g)", st.NaN, st.N, f, maxFraction)
+	}
+	return true, ""
+}
+
+// CheckTauTime rejects an integration time (s) that is not positive
+// (TraP: tau_time == 0; gotrap also rejects negative and NaN times).
+func CheckTauTime(tau float64) (ok bool, comment string) {
+	if !(tau > 0) {
+		return false, fmt.Sprintf("tau_time %g s is not positive", tau)
+	}
+	return true, ""
+}
+
+// CheckNoiseRatio compares rms_qc with the theoretical noise sigma (both
+// Jy), SPEC 3.2: reject when rms < low·sigma or rms > high·sigma (the
+// bounds themselves pass). A NaN rms or sigma is rejected.
+func CheckNoiseRatio(rms, sigma, low, high float64) (ok bool, comment string) {
+	switch {
+	case rms < low*sigma:
+		return false, fmt.Sprintf("rms_qc %.4g Jy < %g x theoretical %.4g Jy", rms, low, sigma)
+	case rms > high*sigma:
+		return false, fmt.Sprintf("rms_qc %.4g Jy > %g x theoretical %.4g Jy", rms, high, sigma)
+	case math.IsNaN(rms) || math.IsNaN(sigma):
+		return false, fmt.Sprintf("rms_qc %.4g Jy or theoretical noise %.4g Jy is NaN", rms, sigma)
+	}
+	return true, ""
+}
+
+// CheckRMSRange is TraP's reject_basic_rms (SPEC 3.2 item 4): accept only
+// when min < rms < max (strict; NaN is rejected).
+func CheckRMSRange(rms, min, max float64) (ok bool, comment string) {
+	if !(min < rms && rms < max) {
+		return false, fmt.Sprintf("rms_qc %.4g Jy outside (%g, %g) Jy", rms, min, max)
+	}
+	return true, ""
+}
+
+// CheckBeam is the beam-shape check of SPEC 3.4 on a beam in pixels
+// (a = SMaj, b = SMin semi-axes, θ in radians), the first hit rejecting:
+//
+//  1. a, b or θ is not finite (TraP: +Inf; gotrap adds −Inf and NaN);
+//  2. 2a <= 1 or 2b <= 1: undersampled;
+//  3. a > oversampledX or b > oversampledX: oversampled;
+//  4. a/b > ellipticalX: too elliptical.
+func CheckBeam(b fitsimg.BeamPx, oversampledX, ellipticalX float64) (ok bool, comment string) {
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	switch {
+	case !finite(b.SMaj) || !finite(b.SMin) || !finite(b.Theta):
+		return false, fmt.Sprintf("beam not finite: smaj %g px, smin %g px, theta %g rad", b.SMaj, b.SMin, b.Theta)
+	case 2*b.SMaj <= 1 || 2*b.SMin <= 1:
+		return false, fmt.Sprintf("beam undersampled: 2 x smaj %.4g px, 2 x smin %.4g px (must be > 1)", 2*b.SMaj, 2*b.SMin)
+	case b.SMaj > oversampledX || b.SMin > oversampledX:
+		return false, fmt.Sprintf("beam oversampled: smaj %.4g px, smin %.4g px (limit %g px)", b.SMaj, b.SMin, oversampledX)
+	case b.SMaj/b.SMin > ellipticalX:
+		return false, fmt.Sprintf("beam too elliptical: smaj/smin %.4g > %g", b.SMaj/b.SMin, ellipticalX)
+	}
+	return true, ""
+}
+
+// Source is a bright radio source (or solar-system body) of the proximity
+// check: a name and a J2000 position in degrees.
+type Source struct {
+	Name    string
+	RA, Dec float64
+}
+
+// brightFixed are the fixed A-team sources of SPEC 3.5 (J2000, degrees).
+var brightFixed = [...]Source{
+	{"CasA", 350.850, 58.815},
+	{"CygA", 299.868, 40.734},
+	{"TauA", 83.633, 22.014},
+	{"HerA", 252.784, 4.9925},
+	{"VirA", 187.706, 12.391},
+}
+
+// BrightSources returns the sources of the proximity check (SPEC 3.5) at
+// time t: CasA, CygA, TauA, HerA, VirA, and the Sun and Jupiter from the
+// low-precision ephemerides (Sun, Jupiter), all J2000. It returns an error
+// wrapping ErrEphemeris when t is the zero time or outside [1900, 2100).
+func BrightSources(t time.Time) ([]Source, error) {
+	if err := checkEphemerisTime(t); err != nil {
+		return nil, err
+	}
+	out := make([]Source, 0, len(brightFixed)+2)
+	out = append(out, brightFixed[:]...)
+	ra, dec := Sun(t)
+	out = append(out, Source{"Sun", ra, dec})
+	ra, dec = Jupiter(t)
+	out = append(out, Source{"Jupiter", ra, dec})
+	return out, nil
+}
+
+// CheckBrightSources rejects an image whose centre (ra, dec, degrees J2000)
+// lies less than minSep degrees from any source of BrightSources(t)
+// (SPEC 3.5; a separation of exactly minSep passes). The comment names the
+// nearest offending source. When the ephemeris is invalid the image is
+// rejected with a comment starting "Invalid ephemeris", as in TraP.
+func CheckBrightSources(ra, dec float64, t time.Time, minSep float64) (ok bool, comment string) {
+	srcs, err := BrightSources(t)
+	if err != nil {
+		return false, "Invalid ephemeris: " + strings.TrimPrefix(err.Error(), ErrEphemeris.Error()+": ")
+	}
+	best, bestSep := -1, math.Inf(1)
+	for i, s := range srcs {
+		if sep := AngSep(ra, dec, s.RA, s.Dec); sep < minSep && sep < bestSep {
+			best, bestSep = i, sep
+		}
+	}
+	if best >= 0 {
+		return false, fmt.Sprintf("%s is %.3g deg from the image centre (< %g deg)", srcs[best].Name, bestSep, minSep)
+	}
+	if math.IsNaN(ra) || math.IsNaN(dec) {
+		return false, "image centre is NaN"
+	}
+	return true, ""
+}
