@@ -163,6 +163,7 @@ type Detector struct {
 	threads int
 
 	mask   []bool
+	ownD   []float32 // D's own buffer (unused while D is computed in place)
 	grids  BackgroundGrids
 	ip     interpolator
 	dimg   Image
@@ -251,7 +252,42 @@ func Detect(img *Image, mask []bool, cfg DetectConfig, threads int) (*Detections
 // (all NaN, constant, too small, ...); that is not an error. It panics if
 // img's layout is inconsistent or mask has the wrong length.
 func (d *Detector) Detect(img *Image, mask []bool) (*Detections, *DetectReport) {
+	return d.DetectWith(img, DetectOptions{Mask: mask})
+}
+
+// DetectOptions are the per-image options of [Detector.DetectWith].
+type DetectOptions struct {
+	// Mask is an optional caller mask in the compact layout of the
+	// image's rectangle (nil for none).
+	Mask []bool
+	// Background and RMS, when both are set, are user-supplied maps (SPEC
+	// 4.16) with the image's rectangle (any stride): the grids are not
+	// computed (DetectReport.Grids is empty), D = data - Background, and
+	// pixels where either map is NaN or RMS is not positive are masked.
+	// The rms_filter floor needs the grid's median and is not applied.
+	Background, RMS *Image
+	// InPlace lets Detect write D over img's pixels instead of into a
+	// buffer of its own, saving 4 bytes per pixel; the caller's image
+	// then holds D (NaN where masked) and aliases Detections.D. It is
+	// honoured only when img is compact (Stride == width); otherwise D
+	// goes to the Detector's buffer as usual.
+	InPlace bool
+}
+
+// DetectWith is [Detector.Detect] with per-image options: the caller
+// mask, user-supplied background and rms maps, and D in place. It panics
+// if only one map is given or a map's rectangle differs from img's.
+func (d *Detector) DetectWith(img *Image, o DetectOptions) (*Detections, *DetectReport) {
 	checkImageLayout(img)
+	mask := o.Mask
+	supplied := o.Background != nil || o.RMS != nil
+	if supplied {
+		if o.Background == nil || o.RMS == nil || o.Background.Rect != img.Rect || o.RMS.Rect != img.Rect {
+			panic(badMaps)
+		}
+		checkImageLayout(o.Background)
+		checkImageLayout(o.RMS)
+	}
 	cfg := &d.cfg
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	d.rep = DetectReport{
@@ -260,7 +296,7 @@ func (d *Detector) Detect(img *Image, mask []bool) (*Detections, *DetectReport) 
 		DetectionThr: cfg.DetectionThr, AnalysisThr: cfg.AnalysisThr,
 	}
 	rep := &d.rep
-	d.setupOutputs(img.Rect)
+	d.setupOutputs(img, o.InPlace && img.Stride == w)
 	if w == 0 || h == 0 {
 		d.grids.Frame = image.Rectangle{}
 		d.grids.setSize(0, 0)
@@ -270,8 +306,18 @@ func (d *Detector) Detect(img *Image, mask []bool) (*Detections, *DetectReport) 
 	var chunk image.Rectangle
 	d.mask, chunk = MaskTo(d.mask, img, cfg.Margin, cfg.Radius, mask)
 	rep.Chunk = chunk
-	ComputeBackground(&d.grids, img, d.mask, chunk, cfg.BackSizeX, cfg.BackSizeY, d.threads)
-	if d.grids.Empty() {
+	if supplied {
+		d.grids.Frame = chunk
+		d.grids.setSize(0, 0)
+		if chunk.Empty() {
+			rep.Outcome = OutcomeAllMasked
+			d.fillMasked()
+			return &d.det, rep
+		}
+	} else {
+		ComputeBackground(&d.grids, img, d.mask, chunk, cfg.BackSizeX, cfg.BackSizeY, d.threads)
+	}
+	if !supplied && d.grids.Empty() {
 		switch {
 		case chunk.Empty():
 			rep.Outcome = OutcomeAllMasked
@@ -283,10 +329,21 @@ func (d *Detector) Detect(img *Image, mask []bool) (*Detections, *DetectReport) 
 		d.fillMasked()
 		return &d.det, rep
 	}
-	d.grids.MedianFilter(cfg.MedianFilter, cfg.MFThreshold)
-	rep.RMSGridMedian, rep.RMSGridMin = d.grids.GridMedian()
-	d.ip.setup(&d.grids, img.Rect.Min, w, h, cfg.Edge)
-	d.rmsMin = cfg.RMSFilter * rep.RMSGridMedian
+	if supplied {
+		d.rmsMin = math.Inf(-1)
+	} else {
+		d.grids.MedianFilter(cfg.MedianFilter, cfg.MFThreshold)
+		rep.RMSGridMedian, rep.RMSGridMin = d.grids.GridMedian()
+		d.ip.setup(&d.grids, img.Rect.Min, w, h, cfg.Edge)
+		d.rmsMin = cfg.RMSFilter * rep.RMSGridMedian
+	}
+	maps := func(b, wk int) {
+		if supplied {
+			d.mapsBlockSupplied(img, o.Background, o.RMS, b, wk)
+		} else {
+			d.mapsBlock(img, b, wk)
+		}
+	}
 	d.remMask = 0
 	if cfg.RemoveEdgeSources {
 		d.remMask = flagMasked
@@ -299,7 +356,7 @@ func (d *Detector) Detect(img *Image, mask []bool) (*Detections, *DetectReport) 
 	if cfg.FDR {
 		parallelFor(nblk, 1, threads, func(wk, lo, hi int) {
 			for b := lo; b < hi; b++ {
-				d.mapsBlock(img, b, wk)
+				maps(b, wk)
 			}
 		})
 		z, ok := d.fdrThreshold()
@@ -321,7 +378,7 @@ func (d *Detector) Detect(img *Image, mask []bool) (*Detections, *DetectReport) 
 	} else {
 		parallelFor(nblk, 1, threads, func(wk, lo, hi int) {
 			for b := lo; b < hi; b++ {
-				d.mapsBlock(img, b, wk)
+				maps(b, wk)
 				d.flagsBlock(b, wk)
 			}
 		})
@@ -338,15 +395,24 @@ func (d *Detector) Detect(img *Image, mask []bool) (*Detections, *DetectReport) 
 	return &d.det, rep
 }
 
-// setupOutputs sizes D, RMS and Labels for rect (compact layout).
-func (d *Detector) setupOutputs(rect image.Rectangle) {
+// setupOutputs sizes D, RMS and Labels for img's rectangle (compact
+// layout); with inPlace D is img's own pixels.
+func (d *Detector) setupOutputs(img *Image, inPlace bool) {
+	rect := img.Rect
 	n := rect.Dx() * rect.Dy()
-	for _, m := range []*Image{&d.dimg, &d.rimg} {
-		if cap(m.Pix) < n {
-			m.Pix = make([]float32, n)
-		}
-		m.Pix, m.Stride, m.Rect = m.Pix[:n], rect.Dx(), rect
+	if cap(d.rimg.Pix) < n {
+		d.rimg.Pix = make([]float32, n)
 	}
+	d.rimg.Pix, d.rimg.Stride, d.rimg.Rect = d.rimg.Pix[:n], rect.Dx(), rect
+	if inPlace {
+		d.dimg.Pix = img.Pix[:n]
+	} else {
+		if cap(d.ownD) < n {
+			d.ownD = make([]float32, n)
+		}
+		d.dimg.Pix = d.ownD[:n]
+	}
+	d.dimg.Stride, d.dimg.Rect = rect.Dx(), rect
 	if cap(d.labels) < n {
 		d.labels = make([]int32, n)
 	}
@@ -411,6 +477,43 @@ func (d *Detector) mapsBlock(img *Image, b, worker int) {
 			}
 			drow[x] = src[x] - bv
 			r := rrow[x]
+			rmin = min(rmin, r)
+			rmax = max(rmax, r)
+		}
+		blk.rmin = math.Min(blk.rmin, float64(rmin))
+		blk.rmax = math.Max(blk.rmax, float64(rmax))
+	}
+}
+
+// mapsBlockSupplied is mapsBlock with user-supplied maps. The reference
+// loop per pixel is
+//
+//	if mask || bkg is NaN || !(rms > 0) { mask = true; D, RMS = NaN, NaN } else { D = data - bkg; RMS = rms }
+func (d *Detector) mapsBlockSupplied(img, bkgMap, rmsMap *Image, b, worker int) {
+	_ = worker
+	w, h := d.dimg.Rect.Dx(), d.dimg.Rect.Dy()
+	blk := &d.blocks[b]
+	blk.rmin, blk.rmax = math.Inf(1), math.Inf(-1)
+	nan := float32(math.NaN())
+	for y := b * detRowBlock; y < min((b+1)*detRowBlock, h); y++ {
+		src := img.Pix[y*img.Stride : y*img.Stride+w]
+		brow := bkgMap.Pix[y*bkgMap.Stride : y*bkgMap.Stride+w]
+		srow := rmsMap.Pix[y*rmsMap.Stride : y*rmsMap.Stride+w]
+		drow := d.dimg.Pix[y*w : y*w+w]
+		rrow := d.rimg.Pix[y*w : y*w+w]
+		mrow := d.mask[y*w : y*w+w]
+		clear(d.labels[y*w : y*w+w])
+		brow, srow, drow, rrow, mrow = brow[:len(src)], srow[:len(src)], drow[:len(src)], rrow[:len(src)], mrow[:len(src)]
+		rmin, rmax := float32(math.Inf(1)), float32(math.Inf(-1))
+		for x, v := range src {
+			bv, r := brow[x], srow[x]
+			if mrow[x] || bv != bv || !(r > 0) {
+				mrow[x] = true
+				drow[x], rrow[x] = nan, nan
+				continue
+			}
+			drow[x] = v - bv
+			rrow[x] = r
 			rmin = min(rmin, r)
 			rmax = max(rmax, r)
 		}

@@ -12,6 +12,7 @@ const (
 	badImage      = "kernels: image stride or pixel slice too small for its rectangle"
 	badCellSize   = "kernels: background cell size must be positive"
 	badFraction   = "kernels: rms_qc fraction must be at least 1"
+	badMaps       = "kernels: supplied background and rms maps must both be set and match the image's rectangle"
 )
 
 // Panic messages of measurement.

@@ -1,0 +1,158 @@
+package config
+
+import (
+	"fmt"
+	"math"
+
+	"gotrap/internal/qc"
+)
+
+// Pipeline is the [pipeline] section: how "gotrap run" schedules its work.
+// None of it changes the catalogue.
+type Pipeline struct {
+	// Workers is the number of images extracted or force-fitted at once
+	// (0: one per CPU Go may use). Results do not depend on it.
+	Workers int `toml:"workers"`
+	// TimestepTolerance (s): images whose start times differ by at most
+	// this from the first image of a timestep share the timestep (SPEC
+	// 2.1 groups exactly equal start times; 0 reproduces that).
+	TimestepTolerance float64 `toml:"timestep_tolerance"`
+	// Plane is the flat index of the image plane read from cubes
+	// (fitsimg.Options.Plane; 0 = Stokes I, first channel).
+	Plane int `toml:"plane"`
+}
+
+// Association is the [association] section (SPEC 5.2, 2.3).
+type Association struct {
+	DeRuiterRadius  float64 `toml:"deruiter_radius"`  // strict limit on the De Ruiter radius
+	BeamwidthsLimit float64 `toml:"beamwidths_limit"` // search radius in restoring-beam semi-major axes
+	// BandwidthMax (Hz), when not 0, replaces each image's bandwidth in
+	// band matching.
+	BandwidthMax float64 `toml:"bandwidth_max"`
+}
+
+// ForcedFits is the [forced_fits] section: null detections (SPEC 6.1).
+// The forced-fit box and systematic errors are [extraction]'s
+// box_in_beampix, ew_sys_err and ns_sys_err.
+type ForcedFits struct {
+	// Expiration is the number of forced fits in a row without a blind
+	// association after which a source is no longer fitted (TraP's
+	// source_extraction.expiration).
+	Expiration int `toml:"expiration"`
+	// Backward asks for forced fits before a source's first detection
+	// (VAST style; SPEC decisions: off by default). Not implemented yet:
+	// true is rejected.
+	Backward bool `toml:"backward"`
+}
+
+// TransientSearch is the [transient_search] section (SPEC 8.1).
+type TransientSearch struct {
+	// NewSourceSigmaMargin is m in the previous-image limits
+	// rms*(detection_threshold + m).
+	NewSourceSigmaMargin float64 `toml:"new_source_sigma_margin"`
+}
+
+// Monitor is the [monitor] section: the user's monitoring list (SPEC
+// 6.2), fitted in every image. "gotrap run --monitor" adds to it.
+type Monitor struct {
+	// Positions are (RA, Dec) pairs in degrees.
+	Positions [][2]float64 `toml:"positions"`
+	// File names a text file of "RA DEC" or "RA,DEC" lines (degrees; '#'
+	// starts a comment), read relative to the working directory.
+	File string `toml:"file"`
+}
+
+// DefaultPipeline returns the [pipeline] defaults: all CPUs, a 1 s
+// timestep tolerance, plane 0.
+func DefaultPipeline() Pipeline { return Pipeline{TimestepTolerance: 1} }
+
+// DefaultAssociation returns TraP's job defaults: De Ruiter radius 5.68,
+// 3 beam widths, bandwidth_max 0.
+func DefaultAssociation() Association {
+	return Association{DeRuiterRadius: 5.68, BeamwidthsLimit: 3}
+}
+
+// DefaultForcedFits returns TraP's expiration of 10, backward fits off.
+func DefaultForcedFits() ForcedFits { return ForcedFits{Expiration: 10} }
+
+// DefaultTransientSearch returns TraP's job default margin of 1.
+func DefaultTransientSearch() TransientSearch { return TransientSearch{NewSourceSigmaMargin: 1} }
+
+// Validate reports the first [pipeline] setting out of range.
+func (p *Pipeline) Validate() error {
+	switch {
+	case p.Workers < 0:
+		return fmt.Errorf("%w: pipeline.workers = %d: must not be negative", ErrInvalid, p.Workers)
+	case !(p.TimestepTolerance >= 0) || math.IsInf(p.TimestepTolerance, 0):
+		return fmt.Errorf("%w: pipeline.timestep_tolerance = %v: must be a finite number >= 0", ErrInvalid, p.TimestepTolerance)
+	case p.Plane < 0:
+		return fmt.Errorf("%w: pipeline.plane = %d: must not be negative", ErrInvalid, p.Plane)
+	}
+	return nil
+}
+
+// Validate reports the first [association] setting out of range.
+func (a *Association) Validate() error {
+	pos := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
+	switch {
+	case !pos(a.DeRuiterRadius):
+		return fmt.Errorf("%w: association.deruiter_radius = %v: must be positive", ErrInvalid, a.DeRuiterRadius)
+	case !pos(a.BeamwidthsLimit):
+		return fmt.Errorf("%w: association.beamwidths_limit = %v: must be positive", ErrInvalid, a.BeamwidthsLimit)
+	case !(a.BandwidthMax >= 0) || math.IsInf(a.BandwidthMax, 0):
+		return fmt.Errorf("%w: association.bandwidth_max = %v: must be a finite number >= 0", ErrInvalid, a.BandwidthMax)
+	}
+	return nil
+}
+
+// Validate reports the first [forced_fits] setting out of range.
+func (f *ForcedFits) Validate() error {
+	switch {
+	case f.Expiration < 0 || f.Expiration > math.MaxInt32:
+		return fmt.Errorf("%w: forced_fits.expiration = %d: must be in [0, 2^31)", ErrInvalid, f.Expiration)
+	case f.Backward:
+		return fmt.Errorf("%w: forced_fits.backward = true: backward forced fits are not implemented yet", ErrInvalid)
+	}
+	return nil
+}
+
+// Validate reports a non-finite margin.
+func (t *TransientSearch) Validate() error {
+	if math.IsNaN(t.NewSourceSigmaMargin) || math.IsInf(t.NewSourceSigmaMargin, 0) {
+		return fmt.Errorf("%w: transient_search.new_source_sigma_margin = %v: not a finite number", ErrInvalid, t.NewSourceSigmaMargin)
+	}
+	return nil
+}
+
+// Validate reports the first monitor position that is not on the sky.
+func (m *Monitor) Validate() error {
+	for i, p := range m.Positions {
+		if math.IsNaN(p[0]) || math.IsInf(p[0], 0) || !(math.Abs(p[1]) <= 90) {
+			return fmt.Errorf("%w: monitor.positions[%d] = (%v, %v): not a sky position in degrees", ErrInvalid, i, p[0], p[1])
+		}
+	}
+	return nil
+}
+
+// validateJob validates the sections of this file and [quality].
+func (c *Config) validateJob() error {
+	if err := c.Pipeline.Validate(); err != nil {
+		return err
+	}
+	if err := c.Quality.Validate(); err != nil {
+		return fmt.Errorf("%w: quality: %w", ErrInvalid, err)
+	}
+	if err := c.Association.Validate(); err != nil {
+		return err
+	}
+	if err := c.ForcedFits.Validate(); err != nil {
+		return err
+	}
+	if err := c.TransientSearch.Validate(); err != nil {
+		return err
+	}
+	return c.Monitor.Validate()
+}
+
+// defaultQuality returns qc's TraP defaults for [quality].
+func defaultQuality() qc.Config { return qc.DefaultConfig() }

@@ -1,0 +1,313 @@
+package extract
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"gotrap/internal/config"
+	"gotrap/internal/fitsimg"
+	"gotrap/kernels"
+)
+
+// ErrOptions reports invalid extraction options; the message names the
+// setting.
+var ErrOptions = errors.New("extract: invalid option")
+
+// Options are the settings of one extraction, shared by every image of a
+// run. Build them with FromConfig or start from Default.
+type Options struct {
+	Detect  kernels.DetectConfig
+	Measure kernels.MeasureConfig
+	// Positions, when not empty, switches to forced fits (SPEC 4.15) at
+	// these (RA, Dec) in degrees instead of a blind extraction, as PySE's
+	// --fixed-posns does.
+	Positions [][2]float64
+	// BoxInBeamPix is the forced-fit box side in beam semi-major axes
+	// (TraP's box_in_beampix, default 10).
+	BoxInBeamPix float64
+	// Fixed selects what a forced fit holds fixed (default position and
+	// shape, TraP's).
+	Fixed kernels.ForcedFixed
+	// Background and RMS are user-supplied maps (SPEC 4.16) with every
+	// image's rectangle; both or neither.
+	Background, RMS *kernels.Image
+	// Maps keeps the background, rms and significance maps of each image
+	// in Result.Maps (3 extra planes per image).
+	Maps bool
+	// Plane is the flat index of the image plane to read (fitsimg.Options).
+	Plane int
+	// Beam, when not nil, overrides the header's restoring beam.
+	Beam *fitsimg.Beam
+	// Threads bounds the goroutines one image uses (<= 0: GOMAXPROCS).
+	Threads int
+}
+
+// QC settings of TraP's rms_qc (SPEC 3.1): the central 1/8-width
+// subregion, 4 sigma clipping.
+const (
+	qcFraction = 8
+	qcKappa    = 4
+)
+
+// Default returns TraP's job defaults (config.Default).
+func Default() Options {
+	o, err := FromConfig(config.DefaultExtraction())
+	if err != nil {
+		panic("extract: the default configuration is invalid: " + err.Error())
+	}
+	return o
+}
+
+// FromConfig converts the [extraction] section of a job configuration
+// into Options. It returns an error wrapping ErrOptions for an invalid
+// section.
+func FromConfig(e config.Extraction) (Options, error) {
+	if err := e.Validate(); err != nil {
+		return Options{}, fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	d := kernels.DefaultDetectConfig()
+	d.DetectionThr, d.AnalysisThr = e.DetectionThreshold, e.AnalysisThreshold
+	d.BackSizeX, d.BackSizeY = e.BackSizeX, e.BackSizeY
+	d.Margin, d.Radius = e.Margin, e.ExtractionRadiusPix
+	d.RemoveEdgeSources = e.RemoveEdgeSources
+	d.DeblendNThresh, d.DeblendMinCont = e.DeblendNThresh, e.DeblendMinCont
+	d.RMSFilter, d.MedianFilter, d.MFThreshold = e.RMSFilter, e.MedianFilter, e.MFThreshold
+	d.Edge = kernels.EdgeHold
+	if e.BackgroundEdge == "pyse" {
+		d.Edge = kernels.EdgePySE
+	}
+	d.FDR, d.FDRAlpha = e.FDR, e.FDRAlpha
+	m := kernels.DefaultMeasureConfig()
+	m.Mode = kernels.ModeGaussian
+	if e.Mode == "moments" {
+		m.Mode = kernels.ModeMoments
+	}
+	m.ForceBeam = e.ForceBeam
+	m.EpsRA, m.EpsDec = e.EpsRA, e.EpsDec
+	m.EwSysErr, m.NsSysErr = e.EwSysErr, e.NsSysErr
+	m.Errors = kernels.ErrorModel{
+		CleanBias: e.CleanBias, CleanBiasError: e.CleanBiasError, FracFluxCalError: e.FracFluxCalError,
+		AlphaMaj1: e.AlphaMaj1, AlphaMaj2: e.AlphaMaj2, AlphaMin1: e.AlphaMin1, AlphaMin2: e.AlphaMin2,
+		AlphaBrightness1: e.AlphaBrightness1, AlphaBrightness2: e.AlphaBrightness2,
+	}
+	return Options{Detect: d, Measure: m, BoxInBeamPix: e.BoxInBeamPix, Fixed: kernels.FixPositionShape, Threads: e.Threads}, nil
+}
+
+// Maps are the full-resolution maps of one image (Options.Maps), NaN where
+// masked, with the image's rectangle and a compact stride.
+type Maps struct {
+	Background, RMS, Sig *kernels.Image // Sig = D / rms
+}
+
+// Timings are the wall-clock durations of the stages of one image.
+type Timings struct {
+	Read, QC, Detect, Measure time.Duration
+}
+
+// Result is the extraction of one image.
+type Result struct {
+	Path string
+	Meta *fitsimg.Meta // nil for Worker.Image without metadata
+	Beam kernels.Beam  // restoring beam in pixels
+	// Sources are the blind detections, or the forced fits when
+	// Options.Positions is set (Forced true), in PySE's order.
+	Sources []kernels.Source
+	Forced  bool
+	// ForcedReasons says, per requested position, why it was dropped
+	// (kernels.DropNone when it was fitted).
+	ForcedReasons []kernels.DropReason
+	// Outcome says why a blind extraction found nothing (OutcomeOK when
+	// it found islands).
+	Outcome kernels.Outcome
+	// RMSQC is TraP's image-QC rms (SPEC 3.1), of the image's pixels.
+	RMSQC float64
+	// RMSMin and RMSMax are the extremes of the rms map over unmasked
+	// pixels (TraP's image.rms_min, rms_max); NaN without a background.
+	RMSMin, RMSMax float64
+	// RMSGridMedian is the median of the rms grid (NaN without one).
+	RMSGridMedian float64
+	// DetectionThr and AnalysisThr are the thresholds used, in units of
+	// the rms (z_FDR with FDR).
+	DetectionThr, AnalysisThr float64
+	Islands                   int // islands detected (before measurement)
+	Stats                     kernels.MeasureStats
+	Times                     Timings
+	Maps                      *Maps // with Options.Maps only
+}
+
+// Worker extracts images one at a time, reusing its detector and
+// measurement buffers across images. It is not safe for concurrent use:
+// use one Worker per goroutine (Run does).
+type Worker struct {
+	opt   Options
+	det   *kernels.Detector
+	m     kernels.Measurer
+	qcBuf []float64
+}
+
+// NewWorker returns a Worker for opt. It returns an error wrapping
+// ErrOptions for invalid settings.
+func NewWorker(opt Options) (*Worker, error) {
+	if err := opt.validate(); err != nil {
+		return nil, err
+	}
+	det, err := kernels.NewDetector(opt.Detect, opt.Threads)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	return &Worker{opt: opt, det: det}, nil
+}
+
+func (o *Options) validate() error {
+	if (o.Background == nil) != (o.RMS == nil) {
+		return fmt.Errorf("%w: supplied background and rms maps go together", ErrOptions)
+	}
+	if o.Background != nil && o.Background.Rect != o.RMS.Rect {
+		return fmt.Errorf("%w: supplied maps differ in size (%v, %v)", ErrOptions, o.Background.Rect, o.RMS.Rect)
+	}
+	if len(o.Positions) > 0 && !(o.BoxInBeamPix > 0) {
+		return fmt.Errorf("%w: forced-fit box %v beam axes", ErrOptions, o.BoxInBeamPix)
+	}
+	for _, p := range o.Positions {
+		if math.IsNaN(p[0]) || math.IsNaN(p[1]) || math.Abs(p[1]) > 90 || math.IsInf(p[0], 0) {
+			return fmt.Errorf("%w: position (%v, %v)", ErrOptions, p[0], p[1])
+		}
+	}
+	return nil
+}
+
+// File reads the FITS image path and extracts it. Errors (unreadable
+// files, missing metadata, supplied maps of another size) name the file;
+// an image without sources is not an error (Result.Outcome says why).
+func (w *Worker) File(path string) (*Result, error) {
+	t0 := time.Now()
+	img, meta, err := fitsimg.Read(path, fitsimg.Options{Plane: w.opt.Plane, Beam: w.opt.Beam})
+	if err != nil {
+		return nil, err
+	}
+	read := time.Since(t0)
+	r, err := w.Image(img, meta)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	r.Times.Read = read
+	return r, nil
+}
+
+// Image extracts img, whose metadata (beam, WCS) are meta. The image is
+// consumed: its pixels are overwritten with the background-subtracted
+// data D (NaN where masked), which saves a plane of memory. The returned
+// Result owns its slices.
+func (w *Worker) Image(img *kernels.Image, meta *fitsimg.Meta) (*Result, error) {
+	opt := &w.opt
+	if meta == nil || meta.WCS == nil {
+		return nil, fmt.Errorf("extract: image metadata with a WCS are required")
+	}
+	if opt.Background != nil && opt.Background.Rect != img.Rect {
+		return nil, fmt.Errorf("extract: image is %dx%d but the supplied maps are %dx%d",
+			img.Rect.Dx(), img.Rect.Dy(), opt.Background.Rect.Dx(), opt.Background.Rect.Dy())
+	}
+	beam := kernels.Beam{A: meta.BeamPx.SMaj, B: meta.BeamPx.SMin, Theta: meta.BeamPx.Theta}
+	r := &Result{Path: meta.Path, Meta: meta, Beam: beam, Forced: len(opt.Positions) > 0}
+
+	t := time.Now()
+	if img.Rect.Dx() > 0 && img.Rect.Dy() > 0 {
+		if n := kernels.QCSubregion(img, qcFraction).Rect.Size(); cap(w.qcBuf) < n.X*n.Y {
+			w.qcBuf = make([]float64, 0, n.X*n.Y) // exact: no growth by doubling
+		}
+		r.RMSQC, w.qcBuf = kernels.RMSQC(img, qcFraction, qcKappa, w.qcBuf)
+	} else {
+		r.RMSQC = math.NaN()
+	}
+	r.Times.QC = time.Since(t)
+
+	if opt.Detect.FDR && w.det.Config().Beam != beam {
+		// FDR's C_n depends on the beam: a new detector for a new beam.
+		cfg := opt.Detect
+		cfg.Beam = beam
+		det, err := kernels.NewDetector(cfg, opt.Threads)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+		}
+		w.det = det
+	}
+	t = time.Now()
+	det, rep := w.det.DetectWith(img, kernels.DetectOptions{Background: opt.Background, RMS: opt.RMS, InPlace: true})
+	r.Times.Detect = time.Since(t)
+	r.Outcome = rep.Outcome
+	r.RMSMin, r.RMSMax, r.RMSGridMedian = rep.RMSMin, rep.RMSMax, rep.RMSGridMedian
+	r.DetectionThr, r.AnalysisThr = rep.DetectionThr, rep.AnalysisThr
+	r.Islands = len(det.Islands)
+
+	t = time.Now()
+	var err error
+	if r.Forced {
+		fc := kernels.ForcedConfig{
+			BoxSize: opt.BoxInBeamPix * math.Max(beam.A, beam.B),
+			Fixed:   opt.Fixed,
+			Errors:  opt.Measure.Errors,
+			EpsRA:   opt.Measure.EpsRA, EpsDec: opt.Measure.EpsDec,
+			EwSysErr: opt.Measure.EwSysErr, NsSysErr: opt.Measure.NsSysErr,
+		}
+		r.Sources, r.ForcedReasons, err = w.m.FitFixed(nil, nil, det.D, det.RMS, opt.Positions, beam, meta.WCS, &fc)
+		r.Stats.Measured = len(r.Sources)
+		for _, why := range r.ForcedReasons {
+			r.Stats.Dropped[why]++
+		}
+		r.Stats.Dropped[kernels.DropNone] = 0
+	} else if len(det.Islands) > 0 {
+		mc := opt.Measure
+		mc.Threads = opt.Threads
+		if mc.Threads <= 0 {
+			mc.Threads = w.threads()
+		}
+		r.Sources, r.Stats, err = w.m.Measure(nil, det, beam, meta.WCS, &mc)
+	}
+	r.Times.Measure = time.Since(t)
+	if err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
+	}
+	if opt.Maps {
+		r.Maps = w.maps(det, rep)
+	}
+	return r, nil
+}
+
+func (w *Worker) threads() int {
+	if w.opt.Threads > 0 {
+		return w.opt.Threads
+	}
+	return maxProcs()
+}
+
+// maps builds the full-resolution maps of the last detection.
+func (w *Worker) maps(det *kernels.Detections, rep *kernels.DetectReport) *Maps {
+	rect := det.D.Rect
+	n := rect.Dx() * rect.Dy()
+	mk := func() *kernels.Image {
+		return &kernels.Image{Pix: make([]float32, n), Stride: rect.Dx(), Rect: rect}
+	}
+	bkg, rms, sig := mk(), mk(), mk()
+	nan := float32(math.NaN())
+	if w.opt.Background != nil {
+		for y := range rect.Dy() {
+			copy(bkg.Pix[y*rect.Dx():(y+1)*rect.Dx()], w.opt.Background.Row(rect.Min.Y+y))
+		}
+	} else if !rep.Grids.Empty() {
+		kernels.BackgroundMapsTo(bkg, rms, rep.Grids, make([]bool, n), w.opt.Detect.Edge, w.opt.Threads)
+	} else {
+		for i := range bkg.Pix {
+			bkg.Pix[i] = nan
+		}
+	}
+	for i, r := range det.RMS.Pix {
+		rms.Pix[i] = r
+		sig.Pix[i] = det.D.Pix[i] / r
+		if r != r {
+			bkg.Pix[i] = nan // masked
+		}
+	}
+	return &Maps{Background: bkg, RMS: rms, Sig: sig}
+}
