@@ -276,7 +276,9 @@ func appendCard(dst []byte, c Card) ([]byte, error) {
 	if !printable(c.Comment) {
 		return dst, fmt.Errorf("%w: comment of %s has non-ASCII characters", ErrUnwritable, c.Key)
 	}
-	if isCommentary(c.Key) || c.Key == "CONTINUE" && c.Value == nil {
+	// A HIERARCH card without "=" is text, like a commentary card: written
+	// as a valued card it would read back with an empty keyword.
+	if isCommentary(c.Key) || (c.Key == "CONTINUE" || c.Key == "HIERARCH") && c.Value == nil {
 		text := c.Comment
 		for {
 			n := min(len(text), CardLen-8)
