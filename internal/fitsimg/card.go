@@ -54,10 +54,15 @@ func parseCard(b []byte) (c Card, cont bool, problem string) {
 	case key == "HIERARCH":
 		s := string(b[8:])
 		eq := strings.IndexByte(s, '=')
-		if eq < 0 {
+		name := ""
+		if eq >= 0 {
+			name = strings.ToUpper(strings.Join(strings.Fields(s[:eq]), " "))
+		}
+		if name == "" {
+			// No "=" or no keyword before it: not a HIERARCH value card.
 			return Card{Key: key, Comment: strings.TrimRight(s, " ")}, false, problem
 		}
-		key = strings.ToUpper(strings.Join(strings.Fields(s[:eq]), " "))
+		key = name
 		rest = s[eq+1:]
 	case key == "CONTINUE" && b[8] == ' ' && b[9] == ' ':
 		v, com, p := parseValue(string(b[10:]))
