@@ -5,8 +5,10 @@ GO      ?= go
 BIN     := bin/gotrap
 SHARED  ?= ../shared
 # Debian packages gotrap and its tests use. Open MPI is for the `mpi` build
-# (reduce/mpi, a later issue); gcc builds the cgo parts.
-APT_PKGS := gcc libc6-dev make pkg-config libopenmpi-dev openmpi-bin
+# (reduce/mpi); gcc builds the cgo parts (DuckDB, MPI); chromium renders the
+# HTML report in its tests and xmllint validates VOEvents against the schema.
+APT_PKGS := gcc libc6-dev make pkg-config libopenmpi-dev openmpi-bin \
+            chromium chromium-driver libxml2-utils
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # MPI_TAGS is "mpi" when Open MPI is installed (evaluated when a recipe
 # runs, so after `deps` has installed it): the binary then speaks to real

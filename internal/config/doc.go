@@ -5,15 +5,16 @@
 //
 // # Sections
 //
-// Only [extraction] exists yet (SPEC 4.1: the source finder's settings);
-// its keys are TraP's job_params names where TraP has the setting
+// [extraction] (config.go; SPEC 4.1: the source finder's settings) has
+// keys that are TraP's job_params names where TraP has the setting
 // (detection_threshold, analysis_threshold, back_size_x, back_size_y,
 // margin, extraction_radius_pix, deblend_nthresh, force_beam,
 // box_in_beampix, ew_sys_err, ns_sys_err) and gotrap's own otherwise
-// (mode, background_edge, fdr, fdr_alpha, threads, ...). Later stages add
-// their sections ([pipeline], [association], [quality], ...) as fields of
-// [Config] with a Default and a Validate of their own; Parse, the strict
-// decoding and the round trip need no change.
+// (mode, background_edge, fdr, fdr_alpha, threads, ...). The sections of
+// "gotrap run" are in job.go: [pipeline], [quality] (qc.Config),
+// [association], [forced_fits], [transient_search] and [monitor], each
+// with a Default and a Validate of its own. Template is the commented file
+// "gotrap init" writes (it parses to Default).
 //
 // # Units
 //

@@ -1,6 +1,60 @@
-// Package report writes what people look at beside the catalogue: for now
-// DS9 region files of extracted sources (the HTML report, plots and
-// VOEvents of DESIGN.md come later).
+// Package report writes what people look at beside the catalogue: the
+// HTML report of a run directory with its plots and image cut-outs,
+// VOEvent 2.0 packets for new sources and variable candidates, CSV
+// exports of the candidate tables, and DS9 region files.
+//
+// # The report
+//
+// Write (and Generate, which also returns a Summary) reads a run
+// directory through catalog/duck (its views and named queries: stats,
+// images, transients, variables N, sources, lightcurve) and
+// RUN/manifest.json and RUN/gotrap.toml, and writes Options.Dir (default
+// RUN/report):
+//
+//	index.html            summary, QC, association check, eta-V, tables
+//	candidates/KIND-ID.html  one page per candidate (KIND new or var)
+//	plots/*.svg           gonum/plot SVGs (fonts not embedded)
+//	cutouts/*.png         Options.CutoutSize px cut-outs from the FITS pixels
+//	regions/image-ID.reg  DS9 regions of each image's measurements
+//	voevent/*.xml         with Options.VOEvent
+//	new_sources.csv, variables.csv, images.csv
+//
+// The report is self-contained: pages link only to files beside them, with
+// inline CSS and a few lines of inline JavaScript (sortable tables), so it
+// opens from disk with no network. It is built in a temporary sibling
+// directory (".report.tmp") and renamed into place, replacing an older
+// report, so a failed or killed report never leaves a half-written one.
+// The science comes from catalog/duck's named queries; the report only
+// draws it. The one exception is the eta-V threshold lines of a band
+// without variable candidates, where the variables query returns no row:
+// they come from bandFit, the same Gaussian fit, tested equal to the
+// query's thresholds.
+//
+// Every page carries a self-check script: it records script errors,
+// console.error calls, resources that fail to load and images that do not
+// decode, and on the load event writes the result to the element
+// #selfcheck (data-status "ok" or "fail", data-images the number of
+// images). A headless browser's --dump-dom thus tells whether a page
+// works, without a WebDriver or DevTools client.
+//
+// # Units and conventions
+//
+// Positions are degrees (ICRS as catalogued), fluxes Jy (peak Jy/beam),
+// times UTC; plots put time in hours since the run's first image.
+// Cut-outs are centred on the candidate's position in each image
+// (wcs.SkyToPix, 0-based pixels), with FITS +y up in the PNG; pixels
+// outside the image are dark blue. One display range serves all cut-outs
+// of a candidate so brightness compares across time.
+//
+// # VOEvents
+//
+// One packet per new source and variable candidate (see VOEventOptions):
+// IVORN ivo://AUTHORITY/STREAM#RUNTAG-KIND-RUNCAT (RUNTAG: the first image's
+// start time), role test by default, Who/What/WhereWhen/How/Why, a ucd and
+// a unit attribute on every Param and Field (unit "" for dimensionless
+// numbers), and a light-curve Table. Known-source suppression and the
+// rate limit (in trigger time) are applied in trigger-time order; withheld
+// packets are listed in the report with the reason.
 //
 // # Regions
 //
@@ -13,9 +67,15 @@
 // maximum. RegionImage writes the same ellipses in image coordinates:
 // FITS 1-based pixel centres (x+1, y+1), semi-axes in pixels and the angle
 // from the +x axis counter-clockwise (theta + 90 degrees, theta being
-// kernels' angle from +y towards -x).
+// kernels' angle from +y towards -x). WriteRegionList writes any Region
+// list (the report's: blind measurements green, forced fits red dashed,
+// monitor fits cyan dashed, labelled "ID KIND"); ParseRegions reads that
+// subset of the DS9 format back (fuzzed round trip).
 //
 // # Errors
 //
-// Write errors of the underlying writer are returned; nothing panics.
+// Write errors of the underlying writer, DuckDB errors and bad Options
+// are returned; a missing or unreadable FITS image is not an error (its
+// cut-outs say why on the page). Nothing panics on data; asking a table
+// for a column its query does not have is a programmer error and panics.
 package report

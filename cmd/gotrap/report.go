@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"time"
+
+	"gotrap/internal/report"
+)
+
+type reportFlags struct {
+	out, stretch, memoryLimit     string
+	sigma                         float64
+	maxPages, cutouts, cutoutSize int
+	threads, workers              int
+	voevent                       bool
+	authority, stream, role       string
+	contact, suppress             string
+	rate                          int
+	ratePeriod                    time.Duration
+}
+
+var reportFl reportFlags
+
+func init() {
+	register(&command{
+		name:  "report",
+		usage: "[--voevent] [flags] RUN",
+		short: "write the HTML report, plots, VOEvents and region files of a run",
+		long: `Report writes RUN/report/index.html and the files it links to (self-contained:
+it opens from disk, nothing is fetched from the network): the run summary
+(version, configuration, inputs, timings per stage, counts), quality control
+(rms and sources per image against time, per band; rejected images with
+reasons), the association check (offsets and De Ruiter r), the eta-V diagram
+of each band with the variables query's thresholds, the new-source and
+variable-candidate tables (sortable; also as CSV), one page per candidate
+with its light curve and image cut-outs, and a DS9 region file per image.
+
+--voevent also writes a VOEvent 2.0 packet per new source and variable
+candidate in RUN/report/voevent/, role "test" unless --role says otherwise,
+with IVORN ivo://AUTHORITY/STREAM#ID. --rate limits the packets per
+--rate-period of trigger time and --suppress names a CSV of RA,DEC,RADIUS
+(degrees) around which no packet is sent; withheld packets are listed in
+the report. See docs/report.md.`,
+		setFlags: func(fs *flag.FlagSet) {
+			reportFl = reportFlags{}
+			fs.StringVar(&reportFl.out, "out", "", "report directory (default RUN/report)")
+			fs.Float64Var(&reportFl.sigma, "sigma", 2, "variables threshold N (sigma above the band's eta and V fits)")
+			fs.IntVar(&reportFl.maxPages, "max-pages", 200, "at most this many candidate pages (tables list all)")
+			fs.IntVar(&reportFl.cutouts, "cutouts", 6, "cut-outs per candidate page (0: none)")
+			fs.IntVar(&reportFl.cutoutSize, "cutout-size", 64, "cut-out side in image pixels")
+			fs.StringVar(&reportFl.stretch, "stretch", report.StretchAsinh, "cut-out stretch: asinh or linear")
+			fs.BoolVar(&reportFl.voevent, "voevent", false, "write a VOEvent 2.0 packet per new source and variable candidate")
+			fs.StringVar(&reportFl.authority, "authority", "gotrap.invalid", "VOEvent IVORN authority")
+			fs.StringVar(&reportFl.stream, "stream", "trap", "VOEvent IVORN stream")
+			fs.StringVar(&reportFl.role, "role", report.RoleTest, "VOEvent role: test, observation, utility or prediction")
+			fs.StringVar(&reportFl.contact, "contact", "gotrap", "VOEvent Who/Author contactName")
+			fs.IntVar(&reportFl.rate, "rate", 0, "at most this many VOEvents per --rate-period of trigger time (0: no limit)")
+			fs.DurationVar(&reportFl.ratePeriod, "rate-period", time.Hour, "period of --rate")
+			fs.StringVar(&reportFl.suppress, "suppress", "", "CSV of known sources RA,DEC,RADIUS (deg): no VOEvent within RADIUS")
+			fs.IntVar(&reportFl.threads, "threads", 0, "DuckDB threads (0: the CPUs Go may use)")
+			fs.StringVar(&reportFl.memoryLimit, "memory-limit", "", "DuckDB memory_limit")
+			fs.IntVar(&reportFl.workers, "workers", 0, "FITS images read at once for cut-outs (0: the CPUs Go may use)")
+		},
+		run: runReport,
+	})
+}
+
+func runReport(env *cmdEnv, args []string) error {
+	f := reportFl
+	if len(args) != 1 {
+		return usageError("want one run directory, got %d arguments", len(args))
+	}
+	cutouts := f.cutouts
+	if cutouts == 0 {
+		cutouts = -1 // Options: 0 is the default, negative none
+	}
+	opt := report.Options{Dir: f.out, Sigma: f.sigma, MaxPages: f.maxPages, Cutouts: cutouts, CutoutSize: f.cutoutSize,
+		Stretch: f.stretch, VOEvent: f.voevent, Threads: f.threads, MemoryLimit: f.memoryLimit, Workers: f.workers,
+		Events: report.VOEventOptions{Authority: f.authority, Stream: f.stream, Role: f.role, Contact: f.contact,
+			RateLimit: f.rate, RatePeriod: f.ratePeriod}}
+	if f.maxPages <= 0 {
+		opt.MaxPages = -1
+	}
+	if f.suppress != "" {
+		fh, err := os.Open(f.suppress)
+		if err != nil {
+			return err
+		}
+		opt.Events.Known, err = report.ReadKnownSources(fh)
+		fh.Close()
+		if err != nil {
+			return err
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	s, err := report.Generate(ctx, args[0], opt)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "report: %s\n", s.Index)
+	fmt.Fprintf(env.stdout, "  %d new sources, %d variable candidates, %d candidate pages, %d cut-outs, %d region files\n",
+		s.NewSources, s.Variables, s.Pages, s.Cutouts, s.Regions)
+	if f.voevent {
+		fmt.Fprintf(env.stdout, "  %d VOEvents written, %d suppressed\n", s.VOEvents, s.Suppressed)
+	}
+	fmt.Fprintf(env.stdout, "  %.2f s\n", s.Seconds)
+	return nil
+}

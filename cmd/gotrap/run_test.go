@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestInitRunQuery is the demo path end to end, in process: simulate the
+// tiny preset, write a job with "gotrap init", run it with a monitor
+// position, and query the catalogue's transients and variables.
+func TestInitRunQuery(t *testing.T) {
+	d := t.TempDir()
+	data, job, out := filepath.Join(d, "tiny"), filepath.Join(d, "job"), filepath.Join(d, "run")
+	if code, _, stderr := runCmd(t, "simulate", "--preset", "tiny", "--seed", "1", "--quiet", data); code != 0 {
+		t.Fatalf("simulate: %s", stderr)
+	}
+	if code, _, stderr := runCmd(t, "init", job, filepath.Join(data, "images")); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	code, stdout, stderr := runCmd(t, "run", "--out", out, "-c", filepath.Join(job, "gotrap.toml"),
+		"--monitor", "150.2,53.3", "--quiet", "@"+filepath.Join(job, "images.txt"))
+	if code != 0 {
+		t.Fatalf("run: %d %s", code, stderr)
+	}
+	for _, want := range []string{"images        16 in 8 timesteps", "rejected      2", "new sources   4", "stage catalogue"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("run summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, f := range []string{"manifest.json", "gotrap.toml", "logs/rank-0000.log", "logs/summary.txt", "varmetric.parquet"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	code, stdout, stderr = runCmd(t, "query", out, "transients", "--format", "csv")
+	if code != 0 {
+		t.Fatalf("query transients: %s", stderr)
+	}
+	// tiny seed 1 has 4 transients, all found as new sources.
+	if n := strings.Count(strings.TrimSpace(stdout), "\n"); n != 4 {
+		t.Errorf("transients: %d rows, want 4:\n%s", n, stdout)
+	}
+	if code, _, stderr = runCmd(t, "query", out, "variables", "--format", "csv"); code != 0 {
+		t.Fatalf("query variables: %s", stderr)
+	}
+	// A second run into the same directory needs --resume; with it,
+	// nothing is redone.
+	if code, _, _ = runCmd(t, "run", "--out", out, "--quiet", filepath.Join(data, "images")); code == 0 {
+		t.Error("a second run into a finished run directory succeeded without --resume")
+	}
+	code, _, stderr = runCmd(t, "run", "--out", out, "--resume", "-c", filepath.Join(out, "gotrap.toml"), "--quiet",
+		"@"+filepath.Join(job, "images.txt"))
+	if code != 0 {
+		t.Errorf("resume of a finished run (with the run's gotrap.toml): %s", stderr)
+	}
+	// Missing inputs fail fast, listing them.
+	code, _, stderr = runCmd(t, "run", "--out", filepath.Join(d, "run2"), filepath.Join(d, "nope.fits"), filepath.Join(data, "images"))
+	if code == 0 || !strings.Contains(stderr, "nope.fits") {
+		t.Errorf("missing input: code %d, stderr %q", code, stderr)
+	}
+}

@@ -1,0 +1,104 @@
+package config
+
+// Template returns the commented job configuration "gotrap init" writes:
+// every section and key with its default (Parse(Template()) equals
+// Default(), tested), TraP's job_params name where it differs, and the
+// SPEC section it comes from. Delete what you do not change.
+func Template() string { return template }
+
+const template = `# gotrap job configuration (TOML). Every value below is the default:
+# TraP's job defaults (SPEC 3.2, 4.1, 5.2, 6.1, 8.1) with gotrap's decisions
+# (SPEC, top). Keep only what you change; unknown keys are errors.
+# Use: gotrap run --out RUN -c gotrap.toml @images.txt
+
+[pipeline]
+# Images extracted or force-fitted at once (0: one per CPU Go may use). Does
+# not change the catalogue.
+workers = 0
+# Images whose start times (DATE-OBS) differ by at most this many seconds
+# from the first image of a timestep share it (SPEC 2.1; 0 = TraP's exact
+# equality).
+timestep_tolerance = 1.0
+# Image plane of cubes, a flat index over axes 3, 4, ... (0: Stokes I,
+# first channel).
+plane = 0
+
+[extraction]
+# Source finding (PySE, SPEC 4.1). Thresholds are in units of the local rms.
+detection_threshold = 8.0      # an island's peak must exceed this
+analysis_threshold = 3.0       # island pixels are above this
+back_size_x = 50               # background/rms grid cell, px
+back_size_y = 50
+margin = 10                    # masked border, px (0: none)
+extraction_radius_pix = 0.0    # mask beyond this radius from the centre, px (0: off; TraP 250)
+deblend_nthresh = 0            # deblending levels (0: off)
+deblend_mincont = 0.005
+force_beam = true              # fit the peak and position only, shape = beam
+mode = "gaussian"              # "gaussian" (TraP) or "moments" (PySE's vectorized)
+background_edge = "hold"       # "hold" (gotrap) or "pyse" (PySE's maps outside the grid frame)
+remove_edge_sources = true
+rms_filter = 0.001
+median_filter = 0
+mf_threshold = 0.0
+fdr = false                    # False Detection Rate thresholds (SPEC 4.13)
+fdr_alpha = 0.01
+box_in_beampix = 10.0          # forced-fit box side, beam semi-major axes (SPEC 4.15)
+ew_sys_err = 10.0              # systematic position errors, arcsec (SPEC 5.1)
+ns_sys_err = 10.0
+eps_ra = 0.0                   # deg
+eps_dec = 0.0
+clean_bias = 0.0
+clean_bias_error = 0.0
+frac_flux_cal_error = 0.0
+alpha_maj1 = 2.5               # NVSS error exponents (SPEC 4.9)
+alpha_maj2 = 0.5
+alpha_min1 = 0.5
+alpha_min2 = 2.5
+alpha_brightness1 = 1.5
+alpha_brightness2 = 1.5
+threads = 0                    # goroutines per image (0: CPUs / workers)
+
+[quality]
+# Image quality control (SPEC 3.2), checks in TraP's order; each can be
+# switched off. TraP's [quality_lofar] and [persistence] keys.
+check_flat = true
+check_nan = true
+max_nan_fraction = 0.5         # gotrap: reject when more pixels than this are NaN
+check_tau_time = true          # LOFAR images
+check_noise = true             # LOFAR images: rms_qc within [low, high] x theoretical noise
+low_bound = 1.0
+high_bound = 80.0
+check_beam = true
+oversampled_x = 30.0           # px
+elliptical_x = 2.0
+check_bright_sources = true    # LOFAR images: A-team, Sun, Jupiter
+min_separation = 10.0          # deg
+check_rms_range = true
+rms_est_min = 0.0              # Jy
+rms_est_max = 100.0
+check_rms_history = true       # against the last rms_est_history accepted images of the band
+rms_est_history = 100
+rms_rej_sigma = 3.0
+rms_est_sigma = 4.0            # rms_qc clipping (SPEC 3.1)
+rms_est_fraction = 8
+
+[association]
+# Source association (SPEC 5.2).
+deruiter_radius = 5.68         # strict limit on the De Ruiter radius
+beamwidths_limit = 3.0         # search radius in restoring-beam semi-major axes
+bandwidth_max = 0.0            # Hz; when not 0, replaces the image bandwidth in band matching (SPEC 2.3)
+
+[forced_fits]
+# Null detections (SPEC 6.1; TraP's source_extraction.expiration).
+expiration = 10                # forced fits in a row without a detection before a source is dropped
+backward = false               # fits before the first detection: not implemented yet
+
+[transient_search]
+new_source_sigma_margin = 1.0  # m in rms x (detection_threshold + m) (SPEC 8.1)
+
+[monitor]
+# Monitoring list (SPEC 6.2): positions fitted in every image, degrees.
+# "gotrap run --monitor RA,DEC" and --monitor-file add to it.
+positions = []                 # e.g. [[150.0, 52.9], [149.5, 53.1]]
+file = ""                      # lines of "RA DEC"
+`

@@ -1,0 +1,278 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+
+	"gotrap/catalog"
+	"gotrap/catalog/assoc"
+	"gotrap/internal/qc"
+)
+
+// applyHistory runs the rms-history check (SPEC 3.2 item 6, quirk 2
+// fixed) over the images in plan order, rejecting in rows the images
+// whose rms_qc is off their band's history of earlier accepted images.
+// It is the sequential half of quality control; the per-image checks ran
+// in the extraction stage. It returns the number of images it rejected.
+func applyHistory(plan *Plan, rows []catalog.Image, cfg qc.Config) int {
+	if !cfg.CheckRMSHistory {
+		return 0
+	}
+	hist := qc.NewHistory(cfg.RMSEstHistory)
+	n := 0
+	for _, ts := range plan.Timesteps {
+		for _, i := range ts {
+			r := &rows[i]
+			if r.Rejected {
+				continue
+			}
+			band := int(plan.Images[i].Band)
+			if ok, c := qc.CheckRMSHistory(r.RMSQC, band, hist, cfg.RMSEstHistory, cfg.RMSRejSigma); !ok {
+				r.Rejected = true
+				r.RejectReason = sql.NullInt64{Int64: int64(qc.ReasonRMS), Valid: true}
+				r.RejectComment = qc.TestRMSHistory + ": " + c
+				n++
+				continue
+			}
+			hist.Add(band, r.RMSQC)
+		}
+	}
+	return n
+}
+
+// imageRequests are the forced-fit requests of one image after its blind
+// association: null detections (SPEC 6.1) and monitor positions (6.2).
+type imageRequests struct {
+	null, mon []assoc.Request
+}
+
+// empty reports whether there is nothing to fit.
+func (r *imageRequests) empty() bool { return len(r.null)+len(r.mon) == 0 }
+
+// positions returns the positions to fit: null detections, then monitors.
+func (r *imageRequests) positions() [][2]float64 {
+	p := make([][2]float64, 0, len(r.null)+len(r.mon))
+	for _, q := range r.null {
+		p = append(p, [2]float64{q.RA, q.Dec})
+	}
+	for _, q := range r.mon {
+		p = append(p, [2]float64{q.RA, q.Dec})
+	}
+	return p
+}
+
+// hash identifies the requests (runcat or monitor and position, in
+// order), so that staged fits are reused only for the same requests.
+func (r *imageRequests) hash() string {
+	h := sha256.New()
+	var b [8]byte
+	put := func(v uint64) {
+		binary.LittleEndian.PutUint64(b[:], v)
+		h.Write(b[:])
+	}
+	for _, l := range [][]assoc.Request{r.null, r.mon} {
+		put(uint64(len(l)))
+		for _, q := range l {
+			id := q.Runcat
+			if q.Monitor != 0 {
+				id = q.Monitor
+			}
+			put(uint64(id))
+			put(math.Float64bits(q.RA))
+			put(math.Float64bits(q.Dec))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// sameRequests compares pass 1's requests with pass 2's (monitor
+// requests by monitor and position: their runcat exists only in pass 2).
+func sameRequests(a *imageRequests, null, mon []assoc.Request) bool {
+	if len(a.null) != len(null) || len(a.mon) != len(mon) {
+		return false
+	}
+	for i := range null {
+		if a.null[i] != null[i] {
+			return false
+		}
+	}
+	for i := range mon {
+		p, q := a.mon[i], mon[i]
+		if p.Monitor != q.Monitor || p.RA != q.RA || p.Dec != q.Dec {
+			return false
+		}
+	}
+	return true
+}
+
+// forcedFits are the answers to one image's requests.
+type forcedFits struct {
+	null    []catalog.Measurement // extract_type 1, ff_runcat set
+	outside []int64               // requested runcats off the image
+	mon     []catalog.Measurement // extract_type 2, ff_monitor set
+}
+
+// assocRun drives an association engine over the plan: per timestep,
+// every image is registered (SPEC 2.2 step 3, rejected ones included),
+// then each accepted image is associated in frequency order (step 8),
+// then, when fits are given, each image's null-detection and monitor fits
+// are associated (step 10).
+type assocRun struct {
+	plan     *Plan
+	rows     []catalog.Image // after quality control
+	cfg      assoc.Config
+	monitors [][2]float64
+	// blind returns the blind measurements of image index i.
+	blind func(i int) ([]catalog.Measurement, error)
+}
+
+// newEngine returns an engine with the monitors added (ids 1, 2, ...).
+func (a *assocRun) newEngine() (*assoc.Engine, error) {
+	e, err := assoc.New(a.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	for k, p := range a.monitors {
+		if err := e.AddMonitor(int64(k+1), p[0], p[1]); err != nil {
+			return nil, fmt.Errorf("pipeline: monitor %d: %w", k+1, err)
+		}
+	}
+	return e, nil
+}
+
+// register adds the images of timestep ts to e with their quality.
+func (a *assocRun) register(e *assoc.Engine, ts []int) error {
+	for _, i := range ts {
+		img := &a.plan.Images[i]
+		b, r, err := e.AddImage(imageInfo(img))
+		if err != nil {
+			return fmt.Errorf("pipeline: %s: %w", img.Path, err)
+		}
+		if b != img.Band || r != img.Region {
+			return fmt.Errorf("pipeline: %s: band %d, region %d differ from the plan's %d, %d", img.Path, b, r, img.Band, img.Region)
+		}
+		row := &a.rows[i]
+		q := assoc.Quality{Rejected: row.Rejected, RMSMin: row.RMSMin, RMSMax: row.RMSMax, DetectionThresh: row.DetectionThresh}
+		if err := e.SetQuality(img.ID, q); err != nil {
+			return fmt.Errorf("pipeline: %w", err)
+		}
+	}
+	return nil
+}
+
+// requests runs the blind association alone (pass 1) and returns each
+// image's forced-fit requests and number of blind sources (the first
+// index free for its forced-fit ids). With ImageInfo.Usable set, the
+// requests do not depend on the fits' outcome, so pass 2 (final) makes
+// the same requests while associating the fits in TraP's order.
+func (a *assocRun) requests(ctx context.Context) ([]imageRequests, []int, error) {
+	e, err := a.newEngine()
+	if err != nil {
+		return nil, nil, err
+	}
+	reqs := make([]imageRequests, len(a.plan.Images))
+	nBlind := make([]int, len(a.plan.Images))
+	for _, ts := range a.plan.Timesteps {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		if err := a.register(e, ts); err != nil {
+			return nil, nil, err
+		}
+		for _, i := range ts {
+			if a.rows[i].Rejected {
+				continue
+			}
+			ms, err := a.blind(i)
+			if err != nil {
+				return nil, nil, err
+			}
+			nBlind[i] = len(ms)
+			res, err := e.AssociateBlind(a.plan.Images[i].ID, ms)
+			if err != nil {
+				return nil, nil, fmt.Errorf("pipeline: %s: %w", a.plan.Images[i].Path, err)
+			}
+			reqs[i] = imageRequests{null: res.Requests, mon: res.MonitorRequests}
+		}
+	}
+	return reqs, nBlind, nil
+}
+
+// sink receives pass 2's measurements, with SPEC 5.1's insert-time
+// values, in image order.
+type sink interface {
+	blind(ms []catalog.Measurement) error
+	forced(ms []catalog.Measurement) error
+	monitor(ms []catalog.Measurement) error
+}
+
+// final runs pass 2: blind association per timestep, then the forced and
+// monitor fits of the timestep's images (TraP's order, SPEC 2.2 steps 8 to
+// 10), checking that the requests are pass 1's. fits(i) returns image
+// i's fits (nil when it had no requests).
+func (a *assocRun) final(ctx context.Context, reqs []imageRequests, fits func(i int) (*forcedFits, error), out sink) (*assoc.Engine, error) {
+	e, err := a.newEngine()
+	if err != nil {
+		return nil, err
+	}
+	for _, ts := range a.plan.Timesteps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := a.register(e, ts); err != nil {
+			return nil, err
+		}
+		for _, i := range ts {
+			if a.rows[i].Rejected {
+				continue
+			}
+			img := &a.plan.Images[i]
+			ms, err := a.blind(i)
+			if err != nil {
+				return nil, err
+			}
+			res, err := e.AssociateBlind(img.ID, ms)
+			if err != nil {
+				return nil, fmt.Errorf("pipeline: %s: %w", img.Path, err)
+			}
+			if !sameRequests(&reqs[i], res.Requests, res.MonitorRequests) {
+				return nil, fmt.Errorf("pipeline: %s: forced-fit requests differ between the association passes (a bug)", img.Path)
+			}
+			if err := out.blind(res.Measurements); err != nil {
+				return nil, err
+			}
+		}
+		for _, i := range ts {
+			if a.rows[i].Rejected {
+				continue
+			}
+			img := &a.plan.Images[i]
+			f := &forcedFits{}
+			if !reqs[i].empty() {
+				if f, err = fits(i); err != nil {
+					return nil, err
+				}
+			}
+			fr, err := e.AssociateForced(img.ID, f.null, f.outside)
+			if err != nil {
+				return nil, fmt.Errorf("pipeline: %s: %w", img.Path, err)
+			}
+			if err := out.forced(fr.Measurements); err != nil {
+				return nil, err
+			}
+			mr, err := e.AssociateMonitor(img.ID, f.mon)
+			if err != nil {
+				return nil, fmt.Errorf("pipeline: %s: %w", img.Path, err)
+			}
+			if err := out.monitor(mr.Measurements); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return e, nil
+}

@@ -1,0 +1,207 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"gotrap/catalog"
+)
+
+// TableAssocSkyRegions is the extra table of assocskyrgn rows (SPEC 1:
+// which sky regions should contain each runcat), written as
+// RUN/assocskyrgn.parquet; catalog/duck has no view of it.
+const TableAssocSkyRegions = "assocskyrgn"
+
+// measurementSink writes pass 2's measurements into this rank's part
+// files measurements/rank=RRRR/{blind,forced,monitor}-00000.parquet.
+type measurementSink struct {
+	w [3]*catalog.FileWriter[catalog.Measurement]
+	n [3]int
+}
+
+func newMeasurementSink(run string, rank int, copts []catalog.Option) (*measurementSink, error) {
+	s := &measurementSink{}
+	for k, stage := range []string{"blind", "forced", "monitor"} {
+		w, err := catalog.Create[catalog.Measurement](catalog.PartFile(run, catalog.TableMeasurements, rank, stage, 0), copts...)
+		if err != nil {
+			s.abort()
+			return nil, err
+		}
+		s.w[k] = w
+	}
+	return s, nil
+}
+
+func (s *measurementSink) write(k int, ms []catalog.Measurement) error {
+	s.n[k] += len(ms)
+	return s.w[k].Write(ms...)
+}
+func (s *measurementSink) blind(ms []catalog.Measurement) error   { return s.write(0, ms) }
+func (s *measurementSink) forced(ms []catalog.Measurement) error  { return s.write(1, ms) }
+func (s *measurementSink) monitor(ms []catalog.Measurement) error { return s.write(2, ms) }
+
+func (s *measurementSink) abort() {
+	for _, w := range s.w {
+		if w != nil {
+			w.Abort()
+		}
+	}
+}
+
+func (s *measurementSink) close() error {
+	for k, w := range s.w {
+		if err := w.Close(); err != nil {
+			for _, v := range s.w[k+1:] {
+				v.Abort()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// writeCatalogue runs the final association pass and writes every table
+// of the catalogue but varmetric. It returns the number of rows written.
+func writeCatalogue(ctx context.Context, run string, ar *assocRun, reqs []imageRequests, fs *forcedStage,
+	rows []catalog.Image, copts []catalog.Option, sum *Summary) (int, error) {
+	// A varmetric.parquet of an earlier, killed run would shadow the
+	// view DuckDB computes; the catalogue stage writes it again.
+	if err := os.Remove(catalog.TableFile(run, catalog.TableVarMetric)); err != nil && !isNotExist(err) {
+		return 0, fmt.Errorf("pipeline: %w", err)
+	}
+	sink, err := newMeasurementSink(run, 0, copts)
+	if err != nil {
+		return 0, err
+	}
+	eng, err := ar.final(ctx, reqs, func(i int) (*forcedFits, error) { return fs.load(&ar.plan.Images[i]) }, sink)
+	if err != nil {
+		sink.abort()
+		return 0, err
+	}
+	if err := sink.close(); err != nil {
+		return 0, err
+	}
+	sum.Blind, sum.Forced, sum.Monitor = sink.n[0], sink.n[1], sink.n[2]
+	n := sink.n[0] + sink.n[1] + sink.n[2]
+	rcs := eng.Runcats()
+	as := eng.Associations()
+	ns := eng.NewSources()
+	fl := eng.Fluxes()
+	regions := eng.SkyRegions()
+	bands := eng.Bands()
+	ars := eng.AssocSkyRegions()
+	for _, err := range []error{
+		writeTable(run, catalog.TableImages, rows, copts, &n),
+		writeTable(run, catalog.TableAssociations, as, copts, &n),
+		writeTable(run, catalog.TableRuncat, rcs, copts, &n),
+		writeTable(run, catalog.TableRuncatFlux, fl, copts, &n),
+		writeTable(run, catalog.TableNewSources, ns, copts, &n),
+		writeTable(run, catalog.TableSkyRegions, regions, copts, &n),
+		writeTable(run, catalog.TableBands, bands, copts, &n),
+		writeTable(run, TableAssocSkyRegions, ars, copts, &n),
+	} {
+		if err != nil {
+			return n, err
+		}
+	}
+	fillCounts(sum, rcs, ns, len(as), len(bands), len(regions))
+	return n, nil
+}
+
+// writeTable writes rows to RUN/TABLE.parquet atomically and adds their
+// number to *n.
+func writeTable[T any](run, table string, rows []T, copts []catalog.Option, n *int) error {
+	*n += len(rows)
+	return catalog.WriteFile(catalog.TableFile(run, table), rows, copts...)
+}
+
+func fillCounts(sum *Summary, rcs []catalog.Runcat, ns []catalog.NewSource, nAssoc, nBands, nRegions int) {
+	sum.Runcats, sum.MonitorSrcs = len(rcs), 0
+	for _, r := range rcs {
+		if r.MonSrc {
+			sum.MonitorSrcs++
+		}
+	}
+	sum.NewSources, sum.Likely = len(ns), 0
+	for _, s := range ns {
+		if s.Type == catalog.NewSourceLikely {
+			sum.Likely++
+		}
+	}
+	sum.Associations, sum.Bands, sum.SkyRegions = nAssoc, nBands, nRegions
+}
+
+// countCatalogue fills the counts of sum from a finished catalogue.
+func countCatalogue(run string, sum *Summary) error {
+	rcs, err := readStaged[catalog.Runcat](catalog.TableFile(run, catalog.TableRuncat))
+	if err != nil {
+		return err
+	}
+	ns, err := readStaged[catalog.NewSource](catalog.TableFile(run, catalog.TableNewSources))
+	if err != nil {
+		return err
+	}
+	as, err := readStaged[catalog.Association](catalog.TableFile(run, catalog.TableAssociations))
+	if err != nil {
+		return err
+	}
+	bs, err := readStaged[catalog.Band](catalog.TableFile(run, catalog.TableBands))
+	if err != nil {
+		return err
+	}
+	rs, err := readStaged[catalog.SkyRegion](catalog.TableFile(run, catalog.TableSkyRegions))
+	if err != nil {
+		return err
+	}
+	fillCounts(sum, rcs, ns, len(as), len(bs), len(rs))
+	counts := []*int{&sum.Blind, &sum.Forced, &sum.Monitor}
+	for k, stage := range []string{"blind", "forced", "monitor"} {
+		ms, err := readStaged[catalog.Measurement](catalog.PartFile(run, catalog.TableMeasurements, 0, stage, 0))
+		if err != nil {
+			return err
+		}
+		*counts[k] = len(ms)
+	}
+	return nil
+}
+
+// Format writes the run summary as text.
+func (s *Summary) Format(w io.Writer) {
+	fmt.Fprintf(w, "images        %d in %d timesteps, %d bands, %d sky regions\n", s.Images, s.Timesteps, s.Bands, s.SkyRegions)
+	fmt.Fprintf(w, "rejected      %d", s.Rejected)
+	for i, k := range sortedKeys(s.RejectedBy) {
+		sep := ", "
+		if i == 0 {
+			sep = " ("
+		}
+		fmt.Fprintf(w, "%s%s: %d", sep, k, s.RejectedBy[k])
+	}
+	if len(s.RejectedBy) > 0 {
+		fmt.Fprint(w, ")")
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "measurements  %d blind, %d forced (null detections), %d monitor\n", s.Blind, s.Forced, s.Monitor)
+	fmt.Fprintf(w, "sources       %d in the running catalogue (%d monitor), %d associations\n", s.Runcats, s.MonitorSrcs, s.Associations)
+	fmt.Fprintf(w, "new sources   %d (%d likely transients, type 1)\n", s.NewSources, s.Likely)
+	if s.Reused > 0 || s.ForcedUsed > 0 {
+		fmt.Fprintf(w, "resumed       %d extractions and %d forced-fit images reused\n", s.Reused, s.ForcedUsed)
+	}
+	for _, st := range s.Stages {
+		fmt.Fprintf(w, "stage %-9s %8.2f s  %d items\n", st.Name, st.Seconds, st.Items)
+	}
+}
+
+// WriteSummary writes RUN/logs/summary.txt atomically.
+func WriteSummary(run string, s *Summary) error {
+	var b bytes.Buffer
+	s.Format(&b)
+	return writeAtomic(filepath.Join(run, "logs", "summary.txt"), b.Bytes())
+}
+
+func writeSummary(run string, s *Summary) error { return WriteSummary(run, s) }
+
+var _ sink = (*measurementSink)(nil)

@@ -1,0 +1,163 @@
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gotrap/catalog"
+	"gotrap/internal/extract"
+	"gotrap/internal/fitsimg"
+	"gotrap/internal/qc"
+	"gotrap/kernels"
+)
+
+// workDir is where stages keep their per-image results until the
+// association stage turns them into the catalogue (and what --resume
+// reuses). It is not part of the catalogue: no DuckDB view reads it.
+const workDir = "work"
+
+// stagedPath returns RUN/work/STAGE/IIIIIIII.SUFFIX for image id.
+func stagedPath(run, stage string, id int64, suffix string) string {
+	return filepath.Join(run, workDir, stage, fmt.Sprintf("%08d.%s", id, suffix))
+}
+
+// extractStage is the parallel extraction stage of one rank: for each
+// image, read, run the per-image quality checks (every check of SPEC 3.2
+// except the rms history, which needs the images in order and is decided
+// later), and extract the images that pass. Each image leaves two files
+// in RUN/work/extract: ID.blind.parquet, its measurements (ids
+// MeasurementID(image, PySE order)), then ID.image.parquet, its images row
+// (rms_qc, rms_min, rms_max, thresholds, rejection). The second, written
+// last and atomically, marks the image done.
+type extractStage struct {
+	run   string
+	opt   extract.Options
+	qc    qc.Config
+	read  fitsimg.Options
+	copts []catalog.Option
+}
+
+// done reports whether image id's extraction is complete on disk.
+func (s *extractStage) done(id int64) bool {
+	_, err := os.Stat(stagedPath(s.run, StageExtract, id, "image.parquet"))
+	return err == nil
+}
+
+// worker is one extraction goroutine's reusable state.
+type worker struct {
+	ex    *extract.Worker
+	qcBuf []float64
+}
+
+// image extracts img and writes its staged files.
+func (s *extractStage) image(w *worker, img *Image) error {
+	row := catalog.Image{ID: img.ID}
+	var ms []catalog.Measurement
+	reject := func(reason int64, comment string) {
+		row.Rejected = true
+		row.RejectReason = sql.NullInt64{Int64: reason, Valid: true}
+		row.RejectComment = comment
+	}
+	if img.Meta == nil {
+		reject(catalog.RejectReadError, img.HeaderErr)
+	} else if pix, meta, err := fitsimg.Read(img.Path, s.read); err != nil {
+		reject(catalog.RejectReadError, err.Error())
+	} else {
+		var in qc.Input
+		in, w.qcBuf = qc.Prepare(meta, pix, s.qc, w.qcBuf)
+		in.Band = int(img.Band)
+		row.RMSQC = in.RMSQC
+		if res := qc.Check(in, nil, s.qc); !res.Accepted {
+			reject(int64(res.Reason), res.Test+": "+res.Comment)
+		} else if r, err := w.ex.Image(pix, meta); err != nil {
+			reject(catalog.RejectReadError, fmt.Sprintf("%s: %v", img.Path, err))
+		} else {
+			row.RMSMin, row.RMSMax = r.RMSMin, r.RMSMax
+			row.DetectionThresh, row.AnalysisThresh = r.DetectionThr, r.AnalysisThr
+			ms = extract.Measurements(nil, img.ID, r.Sources, catalog.ExtractBlind)
+		}
+	}
+	if err := catalog.WriteFile(stagedPath(s.run, StageExtract, img.ID, "blind.parquet"), ms, s.copts...); err != nil {
+		return err
+	}
+	return catalog.WriteFile(stagedPath(s.run, StageExtract, img.ID, "image.parquet"), []catalog.Image{row}, s.copts...)
+}
+
+// runAll extracts the images of plan (this rank's share: todo, indices
+// into plan.Images) that are not done yet, workers at a time.
+func (s *extractStage) runAll(ctx context.Context, plan *Plan, todo []int, workers int, prog *progress) (done, skipped int, err error) {
+	var left []int
+	for _, i := range todo {
+		if s.done(plan.Images[i].ID) {
+			skipped++
+			continue
+		}
+		left = append(left, i)
+	}
+	prog.start(StageExtract, len(left))
+	pool, err := newWorkers(s.opt, workers, len(left))
+	if err != nil {
+		return 0, skipped, err
+	}
+	err = forEach(ctx, len(left), pool.n, func(k int) error {
+		w := <-pool.free
+		defer func() { pool.free <- w }()
+		if err := s.image(w, &plan.Images[left[k]]); err != nil {
+			return err
+		}
+		prog.add(1)
+		return nil
+	})
+	prog.finish()
+	return len(left), skipped, err
+}
+
+// newWorkers makes min(n, items) workers (at least 1) for opt.
+func newWorkers(opt extract.Options, n, items int) (*poolT, error) {
+	n = max(1, min(n, items))
+	p := &poolT{free: make(chan *worker, n)}
+	for range n {
+		ex, err := extract.NewWorker(opt)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		p.free <- &worker{ex: ex}
+	}
+	p.n = n
+	return p, nil
+}
+
+// poolT is a set of reusable workers.
+type poolT struct {
+	free chan *worker
+	n    int
+}
+
+// readStaged reads a staged Parquet file of records T.
+func readStaged[T any](path string) ([]T, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	defer f.Close()
+	rows, err := catalog.Read[T](f)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %s: %w", path, err)
+	}
+	return rows, nil
+}
+
+// forcedOptions returns extraction options that fit positions (SPEC 4.15).
+func forcedOptions(opt extract.Options, pos [][2]float64) extract.Options {
+	opt.Positions = pos
+	return opt
+}
+
+// dropOutside reports the forced fitter's reasons that mean "not on the
+// image" (the requests Usable does not count).
+func dropOutside(r kernels.DropReason) bool {
+	return r == kernels.DropOutside || r == kernels.DropSky
+}

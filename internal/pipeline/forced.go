@@ -1,0 +1,146 @@
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"gotrap/catalog"
+	"gotrap/internal/extract"
+	"gotrap/internal/fitsimg"
+	"gotrap/kernels"
+)
+
+// forcedStage fits the forced-fit requests (SPEC 4.15, 6.1, 6.2) of each
+// image that has some, in parallel over images: the image is read again,
+// its background and rms maps recomputed, and the beam fitted at every
+// requested position. Each image leaves RUN/work/forced/ID.fits.parquet
+// (the fits with their final ids and ff_runcat / ff_monitor) and then
+// ID.json (the requests' hash and the runcats found off the image), the
+// latter written last and atomically as the image's completion mark.
+type forcedStage struct {
+	run   string
+	opt   extract.Options
+	read  fitsimg.Options
+	copts []catalog.Option
+}
+
+// forcedMark is the content of ID.json.
+type forcedMark struct {
+	Image    int64   `json:"image"`
+	Requests string  `json:"requests_sha256"`
+	Outside  []int64 `json:"outside"`
+}
+
+// mark returns the completion mark of image id, or nil.
+func (s *forcedStage) mark(id int64) *forcedMark {
+	b, err := os.ReadFile(stagedPath(s.run, StageForced, id, "json"))
+	if err != nil {
+		return nil
+	}
+	var m forcedMark
+	if json.Unmarshal(b, &m) != nil || m.Image != id {
+		return nil
+	}
+	return &m
+}
+
+// image fits the requests of img, whose blind sources took the indices
+// below nBlind: null-detection fits take MeasurementID(image, nBlind+k)
+// for request k, monitor fits nBlind+len(null)+k.
+func (s *forcedStage) image(img *Image, req *imageRequests, nBlind int) error {
+	pix, meta, err := fitsimg.Read(img.Path, s.read)
+	if err != nil {
+		return fmt.Errorf("pipeline: forced fits: %w", err)
+	}
+	pos := req.positions()
+	w, err := extract.NewWorker(forcedOptions(s.opt, pos))
+	if err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	r, err := w.Image(pix, meta)
+	if err != nil {
+		return fmt.Errorf("pipeline: forced fits of %s: %w", img.Path, err)
+	}
+	nn := len(req.null)
+	var fits []catalog.Measurement
+	for _, src := range r.Sources {
+		k := src.ID
+		typ := int32(catalog.ExtractForced)
+		if k >= nn {
+			typ = catalog.ExtractMonitor
+		}
+		m := extract.Measurements(nil, img.ID, []kernels.Source{src}, typ)[0]
+		m.ID = catalog.MeasurementID(img.ID, nBlind+k)
+		if k < nn {
+			m.FFRuncat = sql.NullInt64{Int64: req.null[k].Runcat, Valid: true}
+		} else {
+			m.FFMonitor = sql.NullInt64{Int64: req.mon[k-nn].Monitor, Valid: true}
+		}
+		fits = append(fits, m)
+	}
+	mk := forcedMark{Image: img.ID, Requests: req.hash(), Outside: []int64{}}
+	for k, why := range r.ForcedReasons {
+		if k < nn && dropOutside(why) {
+			mk.Outside = append(mk.Outside, req.null[k].Runcat)
+		}
+	}
+	if err := catalog.WriteFile(stagedPath(s.run, StageForced, img.ID, "fits.parquet"), fits, s.copts...); err != nil {
+		return err
+	}
+	b, err := json.Marshal(mk)
+	if err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	return writeAtomic(stagedPath(s.run, StageForced, img.ID, "json"), b)
+}
+
+// runAll fits every image of todo (indices into plan.Images) with
+// requests whose staged fits are missing or were made for other requests.
+func (s *forcedStage) runAll(ctx context.Context, plan *Plan, todo []int, reqs []imageRequests, nBlind []int, workers int, prog *progress) (done, skipped int, err error) {
+	var left []int
+	for _, i := range todo {
+		if reqs[i].empty() {
+			continue
+		}
+		if m := s.mark(plan.Images[i].ID); m != nil && m.Requests == reqs[i].hash() {
+			skipped++
+			continue
+		}
+		left = append(left, i)
+	}
+	prog.start(StageForced, len(left))
+	err = forEach(ctx, len(left), workers, func(k int) error {
+		i := left[k]
+		if err := s.image(&plan.Images[i], &reqs[i], nBlind[i]); err != nil {
+			return err
+		}
+		prog.add(1)
+		return nil
+	})
+	prog.finish()
+	return len(left), skipped, err
+}
+
+// load returns the staged fits of image img.
+func (s *forcedStage) load(img *Image) (*forcedFits, error) {
+	m := s.mark(img.ID)
+	if m == nil {
+		return nil, fmt.Errorf("pipeline: %s: forced fits missing from %s", img.Path, stagedPath(s.run, StageForced, img.ID, "json"))
+	}
+	all, err := readStaged[catalog.Measurement](stagedPath(s.run, StageForced, img.ID, "fits.parquet"))
+	if err != nil {
+		return nil, err
+	}
+	f := &forcedFits{outside: m.Outside}
+	for _, ms := range all {
+		if ms.ExtractType == catalog.ExtractMonitor {
+			f.mon = append(f.mon, ms)
+		} else {
+			f.null = append(f.null, ms)
+		}
+	}
+	return f, nil
+}

@@ -1,0 +1,178 @@
+package pipeline
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gotrap/catalog"
+	"gotrap/internal/config"
+)
+
+// Stage names, in the order a run goes through them.
+const (
+	StagePlan      = "plan"
+	StageExtract   = "extract"
+	StageForced    = "forced"
+	StageAssociate = "associate"
+	StageCatalogue = "catalogue"
+)
+
+// ManifestFile is the manifest's name in the run directory.
+const ManifestFile = "manifest.json"
+
+// Stage is a manifest entry for one stage.
+type Stage struct {
+	Name     string  `json:"name"`
+	Done     bool    `json:"done"`
+	Started  string  `json:"started,omitempty"`
+	Finished string  `json:"finished,omitempty"`
+	Seconds  float64 `json:"seconds"`
+	// Items counts the work done in the last run of the stage (images
+	// extracted or fitted, rows written); Skipped what --resume found
+	// already complete.
+	Items   int `json:"items"`
+	Skipped int `json:"skipped,omitempty"`
+}
+
+// Manifest is RUN/manifest.json: what the run is (version, inputs,
+// configuration hash) and how far it got.
+type Manifest struct {
+	Version    string      `json:"version"`
+	Created    string      `json:"created"`
+	Updated    string      `json:"updated"`
+	ConfigHash string      `json:"config_hash"`
+	Ranks      int         `json:"ranks"`
+	Inputs     []InputFile `json:"inputs"`
+	Stages     []Stage     `json:"stages"`
+}
+
+// stage returns the entry of name, adding it when absent.
+func (m *Manifest) stage(name string) *Stage {
+	for i := range m.Stages {
+		if m.Stages[i].Name == name {
+			return &m.Stages[i]
+		}
+	}
+	m.Stages = append(m.Stages, Stage{Name: name})
+	return &m.Stages[len(m.Stages)-1]
+}
+
+// Done reports whether the manifest records stage name as complete.
+func (m *Manifest) Done(name string) bool {
+	for _, s := range m.Stages {
+		if s.Name == name {
+			return s.Done
+		}
+	}
+	return false
+}
+
+// ReadManifest reads RUN/manifest.json; a missing file wraps
+// fs.ErrNotExist.
+func ReadManifest(run string) (*Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(run, ManifestFile))
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("pipeline: %s: %w", filepath.Join(run, ManifestFile), err)
+	}
+	return &m, nil
+}
+
+// writeManifest writes m atomically.
+func writeManifest(run string, m *Manifest) error {
+	m.Updated = time.Now().UTC().Format(time.RFC3339)
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("pipeline: manifest: %w", err)
+	}
+	return writeAtomic(filepath.Join(run, ManifestFile), append(b, '\n'))
+}
+
+// MarkStage records a stage of the run in RUN as done, with its timing,
+// for stages run outside this package (the catalogue stage).
+func MarkStage(run, name string, started time.Time, items int) error {
+	m, err := ReadManifest(run)
+	if err != nil {
+		return err
+	}
+	s := m.stage(name)
+	s.Done, s.Items = true, items
+	s.Started = started.UTC().Format(time.RFC3339Nano)
+	s.Finished = time.Now().UTC().Format(time.RFC3339Nano)
+	s.Seconds = time.Since(started).Seconds()
+	return writeManifest(run, m)
+}
+
+// writeAtomic writes data to path through a temporary file, fsync and
+// rename (catalog.TempName), so a killed writer never leaves a partial
+// file under path.
+func writeAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	tmp := catalog.TempName(path)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("pipeline: could not write %s: %w", path, err)
+	}
+	return nil
+}
+
+// ConfigHash is the hash recorded in the manifest and in every Parquet
+// file: SHA-256 of the TOML encoding of cfg with the settings that cannot
+// change the catalogue ([pipeline] workers) zeroed.
+func ConfigHash(cfg config.Config) (string, error) {
+	cfg.Pipeline.Workers = 0
+	cfg.Extraction.Threads = 0
+	var b bytes.Buffer
+	if err := cfg.Encode(&b); err != nil {
+		return "", fmt.Errorf("pipeline: could not encode the configuration: %w", err)
+	}
+	h := sha256.Sum256(b.Bytes())
+	return "sha256:" + hex.EncodeToString(h[:]), nil
+}
+
+// checkResume compares a stored manifest with this run's inputs and
+// configuration, and explains the first difference.
+func checkResume(old *Manifest, hash string, inputs []InputFile) error {
+	if old.ConfigHash != hash {
+		return fmt.Errorf("pipeline: cannot resume: the configuration differs from the run's (%s, now %s); use the run's gotrap.toml or a new --out", old.ConfigHash, hash)
+	}
+	if len(old.Inputs) != len(inputs) {
+		return fmt.Errorf("pipeline: cannot resume: the run had %d inputs, now %d", len(old.Inputs), len(inputs))
+	}
+	for i := range inputs {
+		if !sameInput(old.Inputs[i], inputs[i]) {
+			return fmt.Errorf("pipeline: cannot resume: input %s changed or differs from the run's %s", inputs[i].Path, old.Inputs[i].Path)
+		}
+	}
+	return nil
+}
+
+// isNotExist reports a missing file.
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

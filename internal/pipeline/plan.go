@@ -1,0 +1,203 @@
+package pipeline
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"gotrap/catalog"
+	"gotrap/catalog/assoc"
+	"gotrap/internal/fitsimg"
+)
+
+// Image is one row of the plan: an input image with its id, metadata and
+// grouping.
+type Image struct {
+	// ID is the image id: 1 + the index in Plan.Images.
+	ID   int64
+	Path string
+	// Meta holds the header's metadata; nil when the header could not be
+	// read (HeaderErr says why; the image is then rejected with
+	// catalog.RejectReadError and takes no further part).
+	Meta      *fitsimg.Meta
+	HeaderErr string
+	// Timestep is the 0-based index of the image's timestep, -1 for an
+	// unreadable header.
+	Timestep int64
+	// Band and Region are the frequency band and sky region ids (SPEC
+	// 2.3, 2.4 with decisions 10 and 11), 0 for an unreadable header.
+	Band, Region int64
+}
+
+// Plan is the image table of a run (DESIGN "Plan"): images sorted by
+// (timestep, frequency, start time, path), which is (time, frequency,
+// path) when the start times of a timestep are equal, numbered from 1;
+// unreadable headers come last, by path.
+type Plan struct {
+	Images []Image
+	// Timesteps lists, per timestep, the indices into Images of its
+	// images, in frequency order.
+	Timesteps [][]int
+}
+
+// NewPlan reads the headers of paths (workers at a time) and builds the
+// plan. A header that cannot be read does not stop the run: the image is
+// listed last and rejected. Images whose start times differ by at most
+// tolerance from the first image of a timestep share it (SPEC 2.1 with a
+// tolerance; 0 groups exactly equal times). Bands and sky regions come
+// from an association engine with cfg, fed in plan order, so they are the
+// ids the association stage creates.
+func NewPlan(ctx context.Context, paths []string, opt fitsimg.Options, tolerance time.Duration, cfg assoc.Config, workers int) (*Plan, error) {
+	imgs := make([]Image, len(paths))
+	err := forEach(ctx, len(paths), workers, func(i int) error {
+		imgs[i].Path = paths[i]
+		m, err := fitsimg.ReadMeta(paths[i], opt)
+		if err != nil {
+			imgs[i].HeaderErr = err.Error()
+			return nil
+		}
+		imgs[i].Meta = m
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(imgs, func(a, b Image) int {
+		if (a.Meta == nil) != (b.Meta == nil) {
+			if a.Meta == nil {
+				return 1
+			}
+			return -1
+		}
+		if a.Meta == nil {
+			return cmp.Compare(a.Path, b.Path)
+		}
+		if c := a.Meta.TauStart.Compare(b.Meta.TauStart); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Meta.FreqEff, b.Meta.FreqEff); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Path, b.Path)
+	})
+	p := &Plan{}
+	// Group by start time; within a group, order by (frequency, time, path).
+	n := 0
+	for n < len(imgs) && imgs[n].Meta != nil {
+		n++
+	}
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && imgs[j].Meta.TauStart.Sub(imgs[i].Meta.TauStart) <= tolerance {
+			j++
+		}
+		slices.SortStableFunc(imgs[i:j], func(a, b Image) int {
+			if c := cmp.Compare(a.Meta.FreqEff, b.Meta.FreqEff); c != 0 {
+				return c
+			}
+			if c := a.Meta.TauStart.Compare(b.Meta.TauStart); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Path, b.Path)
+		})
+		ts := make([]int, 0, j-i)
+		for k := i; k < j; k++ {
+			imgs[k].Timestep = int64(len(p.Timesteps))
+			ts = append(ts, k)
+		}
+		p.Timesteps = append(p.Timesteps, ts)
+		i = j
+	}
+	eng, err := assoc.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	for i := range imgs {
+		imgs[i].ID = int64(i + 1)
+		if imgs[i].Meta == nil {
+			imgs[i].Timestep = -1
+			continue
+		}
+		info := imageInfo(&imgs[i])
+		b, r, err := eng.AddImage(info)
+		if err != nil {
+			// Geometry the engine cannot use (no frequency width, a
+			// position off the sky): reject as unreadable.
+			imgs[i].HeaderErr = err.Error()
+			continue
+		}
+		imgs[i].Band, imgs[i].Region = b, r
+	}
+	p.Images = imgs
+	// Drop images the engine refused from their timesteps.
+	for t, ts := range p.Timesteps {
+		p.Timesteps[t] = slices.DeleteFunc(ts, func(k int) bool { return imgs[k].HeaderErr != "" })
+	}
+	return p, nil
+}
+
+// deltas returns the signed pixel sizes (degrees): CDELT1/CDELT2 when the
+// header has them with the WCS's magnitudes, else (-|dx|, |dy|), the
+// usual east-left orientation.
+func deltas(m *fitsimg.Meta) (dx, dy float64) {
+	dx, dy = m.PixelScale, m.PixelScale
+	if m.WCS != nil {
+		dx, dy = m.WCS.PixelScale()
+	}
+	dx = -dx
+	if m.Header != nil {
+		if v, ok := m.Header.Float("CDELT1"); ok && v > 0 {
+			dx = -dx
+		}
+		if v, ok := m.Header.Float("CDELT2"); ok && v < 0 {
+			dy = -dy
+		}
+	}
+	return dx, dy
+}
+
+// imageInfo registers img with an association engine. Usable is the
+// forced fitter's inside test (kernels FitFixed: 0 <= x < NAXIS1,
+// 0 <= y < NAXIS2 after sky->pixel), so null-detection requests count
+// towards the expiration when they are made (catalog/assoc "Null
+// detections").
+func imageInfo(img *Image) assoc.ImageInfo {
+	m := img.Meta
+	dx, dy := deltas(m)
+	nx, ny := float64(m.Naxis1), float64(m.Naxis2)
+	w := m.WCS
+	info := assoc.ImageInfo{
+		ID: img.ID, TauStart: m.TauStart, FreqEff: m.FreqEff, FreqBW: m.FreqBW,
+		CentreRA: m.CentreRA, CentreDec: m.CentreDec, DeltaX: dx, DeltaY: dy,
+		NX: m.Naxis1, NY: m.Naxis2, RBSmaj: m.BeamPx.SMaj * math.Abs(dx), Stokes: 1,
+	}
+	if w != nil {
+		info.Usable = func(ra, dec float64) bool {
+			x, y, err := w.SkyToPix(ra, dec)
+			return err == nil && x >= 0 && y >= 0 && x < nx && y < ny
+		}
+	}
+	return info
+}
+
+// imageRow returns the images.parquet row of img as planned: metadata
+// only, accepted, no rms values yet.
+func imageRow(img *Image) catalog.Image {
+	r := catalog.Image{ID: img.ID, URL: img.Path, Band: img.Band, SkyRegion: img.Region,
+		Timestep: img.Timestep, Stokes: 1}
+	m := img.Meta
+	if m == nil {
+		return r
+	}
+	dx, dy := deltas(m)
+	r.TauStart, r.TauTime = m.TauStart, m.TauTime
+	r.FreqEff, r.FreqBW = m.FreqEff, m.FreqBW
+	r.RBSmaj, r.RBSmin, r.RBPA = m.BeamPx.SMaj*math.Abs(dx), m.BeamPx.SMin*math.Abs(dy), m.Beam.BPA
+	r.DeltaX, r.DeltaY = dx, dy
+	r.NX, r.NY = int32(m.Naxis1), int32(m.Naxis2)
+	r.CentreRA, r.CentreDec = m.CentreRA, m.CentreDec
+	return r
+}

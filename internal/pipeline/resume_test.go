@@ -1,0 +1,217 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gotrap/catalog"
+	"gotrap/internal/config"
+	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/sim"
+)
+
+// TestResumeAfterKill kills "gotrap run" (this test binary as a child
+// process, see TestMain) with SIGKILL after seeded random delays,
+// resumes it each time, and checks that the finished catalogue equals an
+// uninterrupted run's, table by table and row by row.
+func TestResumeAfterKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess test")
+	}
+	data := tiny(t)
+	ref := runDir(t, data, testConfig(), 1)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const seed = 6
+	rng := rand.New(rand.NewPCG(seed, 1))
+	t.Logf("seed %d", seed)
+	run := filepath.Join(t.TempDir(), "run")
+	start := func() *exec.Cmd {
+		cmd := exec.Command(exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), childEnv+"="+run+"|"+filepath.Join(data, "images"))
+		var errb strings.Builder
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	killed := 0
+	for k := range 5 {
+		// Delays up to (k+1)*0.8 s: a whole child run takes 2-8 s on the
+		// loaded 2-core machine, so the kills land in every stage.
+		d := time.Duration(rng.Int64N(int64(k+1) * int64(800*time.Millisecond)))
+		cmd := start()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			t.Logf("attempt %d: child finished before its kill at %v (err %v)", k, d, err)
+		case <-time.After(d):
+			cmd.Process.Kill()
+			<-done
+			killed++
+			m, err := ReadManifest(run)
+			stages := "none"
+			if err == nil {
+				stages = ""
+				for _, s := range m.Stages {
+					if s.Done {
+						stages += s.Name + " "
+					}
+				}
+			}
+			t.Logf("attempt %d: killed after %v; stages done: %s", k, d, stages)
+		}
+	}
+	if killed == 0 {
+		t.Error("no child was killed mid-run")
+	}
+	cmd := start()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("final resume: %v", err)
+	}
+	equalCatalogues(t, ref, run)
+}
+
+// TestRunDirChecks: a new run needs an empty directory; --resume refuses
+// another configuration.
+func TestRunDirChecks(t *testing.T) {
+	data := tiny(t)
+	run := runDir(t, data, testConfig(), 2)
+	inputs, err := ExpandInputs([]string{filepath.Join(data, "images")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig()})
+	if !errors.Is(err, ErrRunExists) {
+		t.Errorf("second run into %s: error %v, want ErrRunExists", run, err)
+	}
+	cfg := testConfig()
+	cfg.Association.DeRuiterRadius = 4
+	_, err = Run(context.Background(), Options{Run: run, Inputs: inputs, Config: cfg, Resume: true})
+	if err == nil || !strings.Contains(err.Error(), "configuration differs") {
+		t.Errorf("resume with another configuration: error %v", err)
+	}
+	// Resuming a finished run redoes nothing and reports the same counts.
+	s, err := Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig(), Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ExtractedNow != 0 || s.Runcats == 0 {
+		t.Errorf("resume of a finished run: extracted %d, %d runcats", s.ExtractedNow, s.Runcats)
+	}
+}
+
+// TestForkAndMonitor drives a one-to-many fork (SPEC 5.4.2) and a monitor
+// position (6.2) through the whole pipeline: a source M at (150.25,
+// 52.75) is on in timesteps 0-1, then two sources A and B, 150" east and
+// west of it, from timestep 2. Systematic errors of 40" put both within
+// De Ruiter reach of M's runcat (r = 150"/(40" sqrt(1 + 1/4)) = 3.35 <
+// 5.68; search radius 3 rb_smaj = 196" > 150"), while at 0.8 Jy (15
+// sigma at 120 MHz) and 300" apart, with a 140" minor beam axis, their
+// islands stay apart. Expected: in the 120 MHz image of timestep 2, M's
+// runcat forks into two runcats with the ids of A's and B's measurements,
+// each with a type 2 base link, M's four earlier links copied as type 6,
+// and flux rows in both bands that count every link of their band
+// (decision 4: the history of every band is copied).
+func TestForkAndMonitor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates its own data")
+	}
+	const raM, decM = 150.25, 52.75
+	dra := 150.0 / 3600 / math.Cos(decM*math.Pi/180)
+	src := filepath.Join(t.TempDir(), "sources.csv")
+	csv := fmt.Sprintf("ra,dec,flux_jy,spectral_index,onset_step,end_step\n%.6f,%.6f,0.8,0,,2\n%.6f,%.6f,0.8,0,2,\n%.6f,%.6f,0.8,0,2,\n",
+		raM, decM, raM+dra, decM, raM-dra, decM)
+	if err := os.WriteFile(src, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := pipetest.Simulate(t, sim.PresetTiny, 3, "timesteps", "4", "variables", "0", "transients", "0",
+		"bad_images", "0", "sources", src)
+	truth := pipetest.ReadTruth(t, data)
+	for _, s := range truth.Sources {
+		if s.Class == "steady" && s.Flux > 0.05 && pipetest.SepArcsec(s.RA, s.Dec, raM, decM) < 600 {
+			t.Fatalf("steady source %d (%.3f Jy) within 10' of M: choose another position", s.ID, s.Flux)
+		}
+	}
+	cfg := config.Default()
+	cfg.Extraction.EwSysErr, cfg.Extraction.NsSysErr = 40, 40
+	cfg.Monitor.Positions = [][2]float64{{149.75, 53.1}}
+	run := runDir(t, data, cfg, 2)
+	c := pipetest.ReadCatalogue(t, run)
+
+	band := map[int64]int64{}
+	for _, im := range c.Images {
+		band[im.ID] = im.Band
+	}
+	meas := map[int64]catalog.Measurement{}
+	for _, m := range c.Measurements {
+		meas[m.ID] = m
+	}
+	var forks []int64
+	for _, a := range c.Associations {
+		if a.Type == catalog.AssocForkBase {
+			forks = append(forks, a.Runcat)
+			m := meas[a.Xtrsrc]
+			if a.Runcat != a.Xtrsrc || band[m.Image] != 1 || pipetest.SepArcsec(m.RA, m.Decl, raM, decM) < 100 {
+				t.Errorf("fork base %+v: want the runcat id of A or B's 120 MHz measurement", a)
+			}
+		}
+	}
+	if len(forks) != 2 {
+		t.Fatalf("%d fork base links, want 2 (A and B)", len(forks))
+	}
+	for _, rc := range c.Runcats {
+		if pipetest.SepArcsec(rc.WmRA, rc.WmDecl, raM, decM) < 20 {
+			t.Errorf("runcat %d still at M's position: the forked runcat should be deleted", rc.ID)
+		}
+	}
+	for _, f := range forks {
+		copies := 0
+		perBand := map[int64]int64{}
+		for _, a := range c.Associations {
+			if a.Runcat != f {
+				continue
+			}
+			if a.Type == catalog.AssocForkCopy {
+				copies++
+			}
+			perBand[band[meas[a.Xtrsrc].Image]]++
+		}
+		if copies != 4 {
+			t.Errorf("fork %d: %d type 6 copies, want M's 4 links (2 timesteps x 2 bands)", f, copies)
+		}
+		for _, fl := range c.Fluxes {
+			if fl.Runcat == f && fl.FDatapoints != perBand[fl.Band] {
+				t.Errorf("fork %d band %d: f_datapoints %d, but %d links in the band", f, fl.Band, fl.FDatapoints, perBand[fl.Band])
+			}
+		}
+	}
+	nmon := 0
+	for _, a := range c.Associations {
+		switch a.Type {
+		case catalog.AssocMonitorNew:
+			nmon++
+			if nmon != 1 {
+				t.Errorf("second type 8 link %+v", a)
+			}
+		case catalog.AssocMonitorNext:
+			nmon++
+		}
+	}
+	if nmon != len(c.Images) {
+		t.Errorf("%d monitor links, want one per image (%d)", nmon, len(c.Images))
+	}
+}

@@ -1,0 +1,365 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+
+	"gotrap/catalog"
+	"gotrap/catalog/assoc"
+	"gotrap/internal/config"
+	"gotrap/internal/extract"
+	"gotrap/internal/fitsimg"
+)
+
+// ErrRunExists reports an --out directory that already holds a run (or
+// other files) when --resume was not asked for.
+var ErrRunExists = errors.New("pipeline: the run directory is not empty")
+
+// Options configure Run.
+type Options struct {
+	// Run is the run directory (created when missing).
+	Run string
+	// Inputs are the image files (ExpandInputs).
+	Inputs []string
+	// Config is the job configuration; its monitor list must already
+	// hold every position (LoadMonitors merges a file and the command
+	// line into it).
+	Config config.Config
+	// Resume continues the run in Run from what its manifest and staged
+	// files say is complete. Without it, Run must be empty or absent.
+	Resume bool
+	// Workers bounds the images processed at once (0: Config.Pipeline's,
+	// then GOMAXPROCS).
+	Workers int
+	// Progress, when not nil, receives progress: a line rewritten in
+	// place when Terminal, else a line every ProgressEvery (default 10 s).
+	Progress      io.Writer
+	Terminal      bool
+	ProgressEvery time.Duration
+	// AfterStage, when not nil, is called after each stage (tests use it
+	// to stop a run part way).
+	AfterStage func(stage string) error
+}
+
+// Summary is what a run did.
+type Summary struct {
+	Images, Rejected      int
+	RejectedBy            map[string]int // reason text -> images
+	Timesteps, Bands      int
+	SkyRegions            int
+	Blind, Forced         int // measurements in the catalogue
+	Monitor               int
+	Runcats, MonitorSrcs  int
+	NewSources, Likely    int // new sources, and those of type 1
+	Associations          int
+	Stages                []Stage // this invocation's timings
+	ExtractedNow, Reused  int     // images extracted by this call, and reused from a killed one
+	ForcedNow, ForcedUsed int
+}
+
+// rank is the rank-local view of a run: this rank's share of the images.
+// One rank holds every image; the distributed issue splits them.
+type rank struct {
+	id    int
+	todo  []int // indices into plan.Images
+	log   *logger
+	prog  *progress
+	copts []catalog.Option
+}
+
+// Run runs the pipeline's stages up to and including association:
+// plan, extraction with quality control, association (SPEC 5), forced
+// fits (SPEC 6) and the catalogue tables of the run directory. The
+// varmetric table (DuckDB) is the catalogue stage's, in package catstage.
+func Run(ctx context.Context, opt Options) (*Summary, error) {
+	cfg := opt.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(opt.Inputs) == 0 {
+		return nil, fmt.Errorf("pipeline: no input images")
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = cfg.Pipeline.Workers
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	hash, err := ConfigHash(cfg)
+	if err != nil {
+		return nil, err
+	}
+	old, err := prepareDir(opt.Run, opt.Resume)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(opt.Run, "logs"), 0o755); err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	lf, err := os.OpenFile(filepath.Join(opt.Run, "logs", "rank-0000.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	defer lf.Close()
+	log := &logger{w: lf}
+	every := opt.ProgressEvery
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	rk := &rank{id: 0, log: log, prog: &progress{w: opt.Progress, log: log, term: opt.Terminal, interval: every},
+		copts: []catalog.Option{catalog.WithConfigHash(hash)}}
+	log.printf("gotrap run %s: %d inputs, %d workers, resume=%v, config %s", catalog.Version(), len(opt.Inputs), workers, opt.Resume, hash)
+
+	sum := &Summary{RejectedBy: map[string]int{}}
+	stage := func(name string, f func(*Stage) error) error {
+		t0 := time.Now()
+		st := Stage{Name: name, Started: t0.UTC().Format(time.RFC3339Nano)}
+		log.printf("stage %s: start", name)
+		if err := f(&st); err != nil {
+			log.printf("stage %s: %v", name, err)
+			return err
+		}
+		st.Done = true
+		st.Finished = time.Now().UTC().Format(time.RFC3339Nano)
+		st.Seconds = time.Since(t0).Seconds()
+		sum.Stages = append(sum.Stages, st)
+		log.printf("stage %s: done in %.3f s (%d items, %d reused)", name, st.Seconds, st.Items, st.Skipped)
+		if opt.AfterStage != nil {
+			return opt.AfterStage(name)
+		}
+		return nil
+	}
+
+	// Plan: inputs, manifest, configuration copy.
+	var plan *Plan
+	var man *Manifest
+	readOpt := fitsimg.Options{Plane: cfg.Pipeline.Plane}
+	acfg := assocConfig(cfg)
+	err = stage(StagePlan, func(st *Stage) error {
+		inputs := make([]InputFile, len(opt.Inputs))
+		if err := forEach(ctx, len(opt.Inputs), workers, func(i int) error {
+			var err error
+			inputs[i], err = fingerprint(opt.Inputs[i])
+			return err
+		}); err != nil {
+			return err
+		}
+		if old != nil {
+			if err := checkResume(old, hash, inputs); err != nil {
+				return err
+			}
+			man = old
+		} else {
+			now := time.Now().UTC().Format(time.RFC3339)
+			man = &Manifest{Version: catalog.Version(), Created: now, ConfigHash: hash, Ranks: 1, Inputs: inputs}
+		}
+		var b bytes.Buffer
+		b.WriteString("# The job configuration of this run (gotrap run), every setting.\n")
+		if err := cfg.Encode(&b); err != nil {
+			return fmt.Errorf("pipeline: %w", err)
+		}
+		if err := writeAtomic(filepath.Join(opt.Run, "gotrap.toml"), b.Bytes()); err != nil {
+			return err
+		}
+		tol := time.Duration(cfg.Pipeline.TimestepTolerance * float64(time.Second))
+		var err error
+		if plan, err = NewPlan(ctx, opt.Inputs, readOpt, tol, acfg, workers); err != nil {
+			return err
+		}
+		st.Items = len(plan.Images)
+		*man.stage(StagePlan) = *st
+		man.stage(StagePlan).Done = true
+		return writeManifest(opt.Run, man)
+	})
+	if err != nil {
+		return nil, err
+	}
+	rk.todo = make([]int, len(plan.Images))
+	for i := range rk.todo {
+		rk.todo[i] = i
+	}
+	sum.Images, sum.Timesteps = len(plan.Images), len(plan.Timesteps)
+
+	done := man.Done(StageAssociate)
+	xopt, err := extract.FromConfig(cfg.Extraction)
+	if err != nil {
+		return nil, err
+	}
+	if xopt.Threads <= 0 {
+		xopt.Threads = max(1, runtime.GOMAXPROCS(0)/workers)
+	}
+	ex := &extractStage{run: opt.Run, opt: xopt, qc: cfg.Quality, read: readOpt, copts: rk.copts}
+	fs := &forcedStage{run: opt.Run, opt: xopt, read: readOpt, copts: rk.copts}
+	record := func(st *Stage) error {
+		s := man.stage(st.Name)
+		*s = *st
+		s.Done = true
+		return writeManifest(opt.Run, man)
+	}
+
+	if !done {
+		err = stage(StageExtract, func(st *Stage) error {
+			n, skipped, err := ex.runAll(ctx, plan, rk.todo, workers, rk.prog)
+			st.Items, st.Skipped = n, skipped
+			sum.ExtractedNow, sum.Reused = n, skipped
+			if err != nil {
+				return err
+			}
+			return record(st)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	// Quality control's history half and the images rows.
+	rows := make([]catalog.Image, len(plan.Images))
+	for i := range plan.Images {
+		img := &plan.Images[i]
+		staged, err := readStaged[catalog.Image](stagedPath(opt.Run, StageExtract, img.ID, "image.parquet"))
+		if err != nil {
+			return nil, err
+		}
+		if len(staged) != 1 {
+			return nil, fmt.Errorf("pipeline: %s: staged image row missing", img.Path)
+		}
+		rows[i] = imageRow(img)
+		s := staged[0]
+		rows[i].RMSQC, rows[i].RMSMin, rows[i].RMSMax = s.RMSQC, s.RMSMin, s.RMSMax
+		rows[i].DetectionThresh, rows[i].AnalysisThresh = s.DetectionThresh, s.AnalysisThresh
+		rows[i].Rejected, rows[i].RejectReason, rows[i].RejectComment = s.Rejected, s.RejectReason, s.RejectComment
+	}
+	applyHistory(plan, rows, cfg.Quality)
+	for i := range rows {
+		if rows[i].Rejected {
+			sum.Rejected++
+			sum.RejectedBy[reasonText(rows[i].RejectReason.Int64)]++
+		}
+	}
+
+	ar := &assocRun{plan: plan, rows: rows, cfg: acfg, monitors: cfg.Monitor.Positions,
+		blind: func(i int) ([]catalog.Measurement, error) {
+			return readStaged[catalog.Measurement](stagedPath(opt.Run, StageExtract, plan.Images[i].ID, "blind.parquet"))
+		}}
+	var reqs []imageRequests
+	var nBlind []int
+	if !done {
+		err = stage(StageForced, func(st *Stage) error {
+			var err error
+			if reqs, nBlind, err = ar.requests(ctx); err != nil {
+				return err
+			}
+			n, skipped, err := fs.runAll(ctx, plan, rk.todo, reqs, nBlind, workers, rk.prog)
+			st.Items, st.Skipped = n, skipped
+			sum.ForcedNow, sum.ForcedUsed = n, skipped
+			if err != nil {
+				return err
+			}
+			return record(st)
+		})
+		if err != nil {
+			return nil, err
+		}
+		err = stage(StageAssociate, func(st *Stage) error {
+			n, err := writeCatalogue(ctx, opt.Run, ar, reqs, fs, rows, rk.copts, sum)
+			st.Items = n
+			if err != nil {
+				return err
+			}
+			return record(st)
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		log.printf("association already done: catalogue reused")
+		if err := countCatalogue(opt.Run, sum); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeSummary(opt.Run, sum); err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// assocConfig converts a job configuration into the engine's.
+func assocConfig(c config.Config) assoc.Config {
+	return assoc.Config{
+		DeRuiterRadius:       c.Association.DeRuiterRadius,
+		BeamwidthsLimit:      c.Association.BeamwidthsLimit,
+		Expiration:           int32(c.ForcedFits.Expiration),
+		NewSourceSigmaMargin: c.TransientSearch.NewSourceSigmaMargin,
+		BandwidthMax:         c.Association.BandwidthMax,
+		ExtractionRadiusPix:  c.Extraction.ExtractionRadiusPix,
+		EWSysErr:             c.Extraction.EwSysErr,
+		NSSysErr:             c.Extraction.NsSysErr,
+	}
+}
+
+// prepareDir checks the run directory: absent or empty for a new run,
+// or holding a manifest for --resume (returned; nil when there is none,
+// and --resume then starts afresh).
+func prepareDir(run string, resume bool) (*Manifest, error) {
+	if run == "" {
+		return nil, fmt.Errorf("pipeline: no run directory")
+	}
+	ents, err := os.ReadDir(run)
+	if err != nil && !isNotExist(err) {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	if !resume {
+		if len(ents) > 0 {
+			return nil, fmt.Errorf("%w: %s (use --resume to continue the run in it, or a new --out)", ErrRunExists, run)
+		}
+		return nil, os.MkdirAll(run, 0o755)
+	}
+	m, err := ReadManifest(run)
+	if err != nil {
+		if isNotExist(err) {
+			return nil, os.MkdirAll(run, 0o755)
+		}
+		return nil, err
+	}
+	return m, nil
+}
+
+// reasonText names a rejection reason (docs/catalog.md).
+func reasonText(r int64) string {
+	switch r {
+	case catalog.RejectRMS:
+		return "RMS invalid"
+	case catalog.RejectBeam:
+		return "beam invalid"
+	case catalog.RejectBright:
+		return "bright source near"
+	case catalog.RejectTauTime:
+		return "tau_time invalid"
+	case catalog.RejectNaN:
+		return "contains NaN"
+	case catalog.RejectFlat:
+		return "data is flat"
+	case catalog.RejectReadError:
+		return "read error"
+	}
+	return fmt.Sprintf("reason %d", r)
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys(m map[string]int) []string {
+	k := make([]string, 0, len(m))
+	for s := range m {
+		k = append(k, s)
+	}
+	slices.Sort(k)
+	return k
+}

@@ -1,0 +1,377 @@
+package report
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gotrap/catalog/catalogtest"
+	"gotrap/catalog/duck"
+	"gotrap/internal/testutil"
+)
+
+// handReport writes the hand-made run and its report (with VOEvents).
+func handReport(t *testing.T, opts Options) (run string, s *Summary) {
+	t.Helper()
+	run = t.TempDir()
+	if err := catalogtest.WriteHandRun(run); err != nil {
+		t.Fatal(err)
+	}
+	opts.VOEvent = true
+	opts.Now = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	s, err := Generate(context.Background(), run, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run, s
+}
+
+func TestReportHandRun(t *testing.T) {
+	run, s := handReport(t, Options{Threads: 1})
+	ids := catalogtest.Sources()
+	// The hand-made run has two new sources (B likely, C possible) and
+	// one variable candidate (X, band 2).
+	if s.NewSources != 2 || s.Variables != 1 || s.Pages != 3 || s.VOEvents != 3 || s.Suppressed != 0 {
+		t.Errorf("summary %+v, want 2 new, 1 variable, 3 pages, 3 VOEvents", *s)
+	}
+	dir := filepath.Join(run, "report")
+	for _, f := range []string{"index.html", "new_sources.csv", "variables.csv", "images.csv", "plots/rms.svg",
+		"plots/sources.svg", "plots/offsets.svg", "plots/deruiter.svg", "plots/etav-band1.svg", "plots/etav-band2.svg",
+		"candidates/new-" + strconv.FormatInt(ids["B"], 10) + ".html",
+		"candidates/var-" + strconv.FormatInt(ids["X"], 10) + ".html",
+		"plots/lc-var-" + strconv.FormatInt(ids["X"], 10) + ".svg"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty (%v)", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(run, ".report.tmp")); err == nil {
+		t.Error("the temporary report directory was left behind")
+	}
+	// The CSVs hold the queries' rows.
+	news := readCSV(t, filepath.Join(dir, "new_sources.csv"))
+	if len(news) != 3 || news[0][0] != "runcat" || news[1][0] != strconv.FormatInt(ids["B"], 10) || news[2][0] != strconv.FormatInt(ids["C"], 10) {
+		t.Errorf("new_sources.csv:\n%v", news)
+	}
+	vars := readCSV(t, filepath.Join(dir, "variables.csv"))
+	if len(vars) != 2 || vars[1][0] != strconv.FormatInt(ids["X"], 10) {
+		t.Errorf("variables.csv:\n%v", vars)
+	}
+	// The hand run has no FITS files: the pages say so instead of failing.
+	page, _ := os.ReadFile(filepath.Join(dir, "candidates/new-"+strconv.FormatInt(ids["B"], 10)+".html"))
+	if !strings.Contains(string(page), "could not read the image") {
+		t.Error("candidate page does not explain the missing cut-outs")
+	}
+	index, _ := os.ReadFile(filepath.Join(dir, "index.html"))
+	for _, want := range []string{"rms_qc 0.5 Jy above the limit", "RMS invalid", `href="candidates/var-` + strconv.FormatInt(ids["X"], 10) + `.html"`, "class=\"sortable\""} {
+		if !strings.Contains(string(index), want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+}
+
+// TestBandFitMatchesQuery checks the thresholds drawn for bands without
+// candidates against the variables query where it has a row: band 2 of
+// the hand-made run, 10^2.1 and 1.052887 (catalogtest's derivation).
+func TestBandFitMatchesQuery(t *testing.T) {
+	run := t.TempDir()
+	if err := catalogtest.WriteHandRun(run); err != nil {
+		t.Fatal(err)
+	}
+	db, err := duck.Open(context.Background(), run, duck.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	src, err := named(context.Background(), db, "sources")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars, err := named(context.Background(), db, "variables", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var etas, vs []float64
+	for i := range src.Rows {
+		if src.n(i, "band") == 2 && src.f(i, "eta_int") > 0 && src.f(i, "v_int") > 0 && src.n(i, "n_points") > 1 && src.get(i, "newsource_type") == nil {
+			etas, vs = append(etas, src.f(i, "eta_int")), append(vs, src.f(i, "v_int"))
+		}
+	}
+	e, v, ok := bandFit(etas, vs, 2)
+	if !ok || len(vars.Rows) != 1 {
+		t.Fatalf("fit ok %v, %d query rows", ok, len(vars.Rows))
+	}
+	// Both are log10/pow of the same sums: 1e-12 relative covers the
+	// different summation order.
+	if !testutil.Close(e, vars.f(0, "eta_thresh"), 0, 1e-12) || !testutil.Close(v, vars.f(0, "v_thresh"), 0, 1e-12) {
+		t.Errorf("fit thresholds %g, %g; query %g, %g", e, v, vars.f(0, "eta_thresh"), vars.f(0, "v_thresh"))
+	}
+	if !testutil.Close(e, 125.89254117941673, 0, 1e-9) || !testutil.Close(v, 1.052887, 0, 1e-6) {
+		t.Errorf("thresholds %g, %g; want 10^2.1 and 1.052887", e, v)
+	}
+	if _, _, ok := bandFit([]float64{1, 1}, []float64{2, 3}, 2); ok {
+		t.Error("a band without spread in eta has a fit")
+	}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// TestReportRegions parses every region file back and compares each
+// region with its measurement in the catalogue.
+func TestReportRegions(t *testing.T) {
+	run, s := handReport(t, Options{Threads: 1, Cutouts: -1})
+	db, err := duck.Open(context.Background(), run, duck.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m, err := sqlTable(context.Background(), db, regionSQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct{ image, id int64 }
+	want := map[key]int{}
+	for i := range m.Rows {
+		want[key{m.n(i, "image"), m.n(i, "id")}] = i
+	}
+	files, _ := filepath.Glob(filepath.Join(run, "report", "regions", "image-*.reg"))
+	if len(files) != s.Regions || len(files) != 7 { // images 1-8 but rejected 6
+		t.Fatalf("%d region files, summary %d, want 7", len(files), s.Regions)
+	}
+	n := 0
+	for _, f := range files {
+		image, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "image-"), ".reg"), 10, 64)
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		regs, sys, err := ParseRegions(fh)
+		fh.Close()
+		if err != nil || sys != RegionFK5 {
+			t.Fatalf("%s: %v (system %v)", f, err, sys)
+		}
+		for _, r := range regs {
+			id, err := strconv.ParseInt(strings.Fields(r.Text)[0], 10, 64)
+			if err != nil {
+				t.Fatalf("%s: label %q", f, r.Text)
+			}
+			i, ok := want[key{image, id}]
+			if !ok {
+				t.Fatalf("%s: region of measurement %d, not in image %d", f, id, image)
+			}
+			n++
+			// Positions are written with 8 decimals: 5e-9 deg.
+			if !testutil.Close(r.X, m.f(i, "ra"), 5e-9, 0) || !testutil.Close(r.Y, m.f(i, "decl"), 5e-9, 0) ||
+				!testutil.Close(r.A, m.f(i, "semimajor"), 5e-5, 0) || !testutil.Close(r.B, m.f(i, "semiminor"), 5e-5, 0) {
+				t.Errorf("%s: region %+v, measurement ra %g dec %g axes %g %g", f, r, m.f(i, "ra"), m.f(i, "decl"), m.f(i, "semimajor"), m.f(i, "semiminor"))
+			}
+			et := m.n(i, "extract_type")
+			if r.Color != regionStyle[et].color || r.Dash != (et != 0) {
+				t.Errorf("%s: measurement %d (type %d) drawn %s dash %v", f, id, et, r.Color, r.Dash)
+			}
+		}
+	}
+	if n != len(m.Rows) {
+		t.Errorf("%d regions for %d measurements", n, len(m.Rows))
+	}
+}
+
+// ensureTool makes a Debian package's command available, installing the
+// package when root on Debian; the test skips when it cannot.
+func ensureTool(t *testing.T, cmd string, pkgs ...string) string {
+	t.Helper()
+	if p, err := exec.LookPath(cmd); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/etc/debian_version"); err != nil || os.Geteuid() != 0 {
+		t.Skipf("%s not installed and cannot be (need root on Debian: apt-get install %s)", cmd, strings.Join(pkgs, " "))
+	}
+	args := append([]string{"install", "-y", "-qq", "--no-install-recommends"}, pkgs...)
+	if out, err := exec.Command("apt-get", args...).CombinedOutput(); err != nil {
+		exec.Command("apt-get", "update", "-qq").Run()
+		if out, err = exec.Command("apt-get", args...).CombinedOutput(); err != nil {
+			t.Skipf("could not install %s: %v\n%s", strings.Join(pkgs, " "), err, out)
+		}
+	}
+	p, err := exec.LookPath(cmd)
+	if err != nil {
+		t.Fatalf("installed %s but %s is missing", strings.Join(pkgs, " "), cmd)
+	}
+	return p
+}
+
+// voeDoc decodes a VOEvent independently of the writer's types.
+type voeDoc struct {
+	XMLName xml.Name `xml:"http://www.ivoa.net/xml/VOEvent/v2.0 VOEvent"`
+	Version string   `xml:"version,attr"`
+	IVORN   string   `xml:"ivorn,attr"`
+	Role    string   `xml:"role,attr"`
+	Author  string   `xml:"Who>AuthorIVORN"`
+	Params  []struct {
+		Name  string  `xml:"name,attr"`
+		UCD   *string `xml:"ucd,attr"`
+		Unit  *string `xml:"unit,attr"`
+		Value string  `xml:"value,attr"`
+	} `xml:"What>Param"`
+	Fields []struct {
+		Name string  `xml:"name,attr"`
+		UCD  *string `xml:"ucd,attr"`
+		Unit *string `xml:"unit,attr"`
+	} `xml:"What>Table>Field"`
+	Rows []struct {
+		TD []string `xml:"TD"`
+	} `xml:"What>Table>Data>TR"`
+	ISOTime string  `xml:"WhereWhen>ObsDataLocation>ObservationLocation>AstroCoords>Time>TimeInstant>ISOTime"`
+	RA      float64 `xml:"WhereWhen>ObsDataLocation>ObservationLocation>AstroCoords>Position2D>Value2>C1"`
+	Dec     float64 `xml:"WhereWhen>ObsDataLocation>ObservationLocation>AstroCoords>Position2D>Value2>C2"`
+	Concept string  `xml:"Why>Inference>Concept"`
+}
+
+// TestVOEvents validates every packet against the IVOA schema and checks
+// its fields against the catalogue.
+func TestVOEvents(t *testing.T) {
+	run, s := handReport(t, Options{Threads: 1, Cutouts: -1, Events: VOEventOptions{Authority: "example.org", Stream: "gotrap/test"}})
+	files, _ := filepath.Glob(filepath.Join(run, "report", "voevent", "*.xml"))
+	sort.Strings(files)
+	if len(files) != 3 || s.VOEvents != 3 {
+		t.Fatalf("%d VOEvent files, summary %d, want 3", len(files), s.VOEvents)
+	}
+	xsd := testutil.SharedFile(t, "VOEvent-v2.0.xsd")
+	xmllint := ensureTool(t, "xmllint", "libxml2-utils")
+	out, err := exec.Command(xmllint, append([]string{"--noout", "--schema", xsd}, files...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("xmllint: %v\n%s", err, out)
+	}
+	ids := catalogtest.Sources()
+	type expect struct {
+		kind, concept string
+		ra, dec       float64
+		time          time.Time
+		params        map[string]string
+		points        int
+	}
+	want := map[int64]expect{
+		ids["B"]: {"new", "Transient", 0.05, 30.02, catalogtest.T0.Add(15 * time.Minute),
+			map[string]string{"newsource_type": "1", "sigma_rms_min": "20", "f_int": "0.02", "trigger_image": "3"}, 3},
+		ids["C"]: {"new", "Transient", 10, 30, catalogtest.T0.Add(15 * time.Minute),
+			map[string]string{"newsource_type": "0", "sigma_rms_max": "3", "f_int": "0.012", "f_peak": "0.01"}, 2},
+		ids["X"]: {"var", "Variable source", 20.9, 40, catalogtest.T0,
+			map[string]string{"band": "2", "eta": "1000", "n_points": "2"}, 2},
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d voeDoc
+		if err := xml.Unmarshal(b, &d); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		var rc int64 = -1
+		for _, p := range d.Params {
+			if p.UCD == nil || *p.UCD == "" || p.Unit == nil {
+				t.Errorf("%s: Param %s lacks a ucd or unit", f, p.Name)
+			}
+			if p.Name == "runcat" {
+				rc, _ = strconv.ParseInt(p.Value, 10, 64)
+			}
+		}
+		w, ok := want[rc]
+		if !ok {
+			t.Fatalf("%s: runcat %d is not a candidate", f, rc)
+		}
+		delete(want, rc)
+		if d.Version != "2.0" || d.Role != "test" || d.Author != "ivo://example.org" ||
+			!strings.HasPrefix(d.IVORN, "ivo://example.org/gotrap/test#") || !strings.HasSuffix(d.IVORN, "-"+w.kind+"-"+strconv.FormatInt(rc, 10)) {
+			t.Errorf("%s: version %q role %q author %q ivorn %q", f, d.Version, d.Role, d.Author, d.IVORN)
+		}
+		if !testutil.Close(d.RA, w.ra, 1e-9, 0) || !testutil.Close(d.Dec, w.dec, 1e-9, 0) || d.Concept != w.concept {
+			t.Errorf("%s: position %g %g concept %q, want %g %g %q", f, d.RA, d.Dec, d.Concept, w.ra, w.dec, w.concept)
+		}
+		if tm, err := time.Parse("2006-01-02T15:04:05.999999", d.ISOTime); err != nil || !tm.Equal(w.time) {
+			t.Errorf("%s: time %q, want %v", f, d.ISOTime, w.time)
+		}
+		for name, v := range w.params {
+			found := false
+			for _, p := range d.Params {
+				if p.Name == name {
+					found = true
+					got, err1 := strconv.ParseFloat(p.Value, 64)
+					exp, _ := strconv.ParseFloat(v, 64)
+					// catalogtest's values are exact decimals; ratios such
+					// as sigma_rms_min carry one rounding.
+					if err1 != nil || !testutil.Close(got, exp, 0, 1e-9) {
+						t.Errorf("%s: %s = %q, want %s", f, name, p.Value, v)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s: no Param %s", f, name)
+			}
+		}
+		if len(d.Rows) != w.points || len(d.Fields) != 6 {
+			t.Errorf("%s: %d light-curve rows and %d fields, want %d and 6", f, len(d.Rows), len(d.Fields), w.points)
+		}
+		for _, fl := range d.Fields {
+			if fl.UCD == nil || *fl.UCD == "" || fl.Unit == nil {
+				t.Errorf("%s: Field %s lacks a ucd or unit", f, fl.Name)
+			}
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("no VOEvent for %v", want)
+	}
+}
+
+// TestVOEventPolicy suppresses a known source and rate-limits the rest.
+func TestVOEventPolicy(t *testing.T) {
+	known, err := ReadKnownSources(strings.NewReader("ra,dec,radius\n# comment\n10.0, 30.0, 0.01\n\n"))
+	if err != nil || len(known) != 1 || known[0] != (KnownSource{10, 30, 0.01}) {
+		t.Fatalf("known sources %v, %v", known, err)
+	}
+	run, s := handReport(t, Options{Threads: 1, Cutouts: -1, Events: VOEventOptions{Known: known, RateLimit: 1}})
+	// C (RA 10, Dec 30) is known; B and X remain, 15 minutes apart
+	// (X at t0, B at t0+15 min): one per hour lets only X through.
+	if s.VOEvents != 1 || s.Suppressed != 2 {
+		t.Fatalf("%d sent, %d suppressed; want 1 and 2", s.VOEvents, s.Suppressed)
+	}
+	files, _ := filepath.Glob(filepath.Join(run, "report", "voevent", "*.xml"))
+	if len(files) != 1 || !strings.Contains(files[0], "-var-"+strconv.FormatInt(catalogtest.Sources()["X"], 10)) {
+		t.Errorf("files %v, want only X's", files)
+	}
+	index, _ := os.ReadFile(filepath.Join(run, "report", "index.html"))
+	for _, want := range []string{"known source 1", "rate limit of 1 per 1h0m0s"} {
+		if !strings.Contains(string(index), want) {
+			t.Errorf("index.html does not say %q", want)
+		}
+	}
+	for _, bad := range []string{"1,2\n", "1,2,x\n", "1,95,1\n"} {
+		if _, err := ReadKnownSources(strings.NewReader(bad)); err == nil {
+			t.Errorf("ReadKnownSources(%q) accepted", bad)
+		}
+	}
+	for _, o := range []VOEventOptions{{Role: "alert"}, {Authority: "a/b"}, {Stream: "s#1"}} {
+		if err := o.Validate(); err == nil {
+			t.Errorf("%+v validated", o)
+		}
+	}
+}
