@@ -28,8 +28,8 @@ type BackgroundGrids struct {
 	// clipped rms of 0) and took both values from the nearest usable cell.
 	Filled []bool
 
-	scratch [][]float64 // per-worker cell buffers, reused across images
-	order   []float64   // scratch of the median filter and grid median
+	clippers []cellClipper // per-worker cell scratch, reused across images
+	order    []float64     // scratch of the median filter and grid median
 }
 
 // Empty reports whether the grid has no node (no background could be
@@ -88,33 +88,30 @@ func ComputeBackground(dst *BackgroundGrids, img *Image, mask []bool, chunk imag
 	}
 	n := nx * ny
 	threads = workerCount(threads, n, minParallelCells)
-	if len(dst.scratch) < threads {
-		dst.scratch = append(dst.scratch, make([][]float64, threads-len(dst.scratch))...)
-	}
-	for i := range dst.scratch[:threads] {
-		if cap(dst.scratch[i]) < 2*cellX*cellY {
-			dst.scratch[i] = make([]float64, 2*cellX*cellY)
-		}
+	if len(dst.clippers) < threads {
+		dst.clippers = append(dst.clippers, make([]cellClipper, threads-len(dst.clippers))...)
 	}
 	// Frame origin in the local (0-based) coordinates of the mask.
 	fx, fy := frame.Min.X-img.Rect.Min.X, frame.Min.Y-img.Rect.Min.Y
-	parallelFor(n, 1, threads, func(worker, lo, hi int) {
-		buf := dst.scratch[worker][:cellX*cellY]
-		band := dst.scratch[worker][cellX*cellY : 2*cellX*cellY]
-		for i := lo; i < hi; i++ {
-			x0 := fx + (i%nx)*cellX
-			y0 := fy + (i/nx)*cellY
-			shift, s1, s2, ok := gatherCell(buf, img, mask, w, x0, y0, cellX, cellY)
-			if !ok {
-				dst.Mean[i], dst.RMS[i], dst.Filled[i] = 0, 0, true
-				continue
+	// One unit of work is a row of cells, gathered in memory order.
+	threads = min(threads, ny)
+	parallelFor(ny, 1, threads, func(worker, lo, hi int) {
+		cc := &dst.clippers[worker]
+		for cy := lo; cy < hi; cy++ {
+			cc.gatherBand(img, mask, w, fx, fy+cy*cellY, nx, cellX, cellY)
+			for cx := range nx {
+				i := cy*nx + cx
+				if cc.masked[cx] {
+					dst.Mean[i], dst.RMS[i], dst.Filled[i] = 0, 0, true
+					continue
+				}
+				m, s := cc.clipBandCell(cx, cellX*cellY)
+				if !(s > 0) || math.IsInf(s, 0) || math.IsNaN(m) {
+					dst.Mean[i], dst.RMS[i], dst.Filled[i] = 0, 0, true
+					continue
+				}
+				dst.Mean[i], dst.RMS[i], dst.Filled[i] = m, s, false
 			}
-			m, s := clipCell(buf, band, shift, s1, s2)
-			if !(s > 0) || math.IsInf(s, 0) || math.IsNaN(m) {
-				dst.Mean[i], dst.RMS[i], dst.Filled[i] = 0, 0, true
-				continue
-			}
-			dst.Mean[i], dst.RMS[i], dst.Filled[i] = m, s, false
 		}
 	})
 	if !fillNearest(dst) {
@@ -135,34 +132,6 @@ func (g *BackgroundGrids) setSize(nx, ny int) {
 		g.Filled = make([]bool, n)
 	}
 	g.Mean, g.RMS, g.Filled = g.Mean[:n], g.RMS[:n], g.Filled[:n]
-}
-
-// gatherCell copies the cw x ch pixels at local (x0, y0) into buf as
-// float64 and reports whether none of them is masked. It also returns the
-// sums of x-shift and (x-shift)^2, shift being the first value, which
-// give the first pass's mean and std.
-func gatherCell(buf []float64, img *Image, mask []bool, w, x0, y0, cw, ch int) (shift, s1, s2 float64, ok bool) {
-	shift = float64(img.Pix[y0*img.Stride+x0])
-	for r := range ch {
-		y := y0 + r
-		mrow := mask[y*w+x0 : y*w+x0+cw]
-		for _, m := range mrow {
-			if m {
-				return 0, 0, 0, false
-			}
-		}
-		src := img.Pix[y*img.Stride+x0 : y*img.Stride+x0+cw]
-		out := buf[r*cw : r*cw+cw]
-		out = out[:len(src)]
-		for i, v := range src {
-			x := float64(v)
-			out[i] = x
-			d := x - shift
-			s1 += d
-			s2 += d * d
-		}
-	}
-	return shift, s1, s2, true
 }
 
 // fillNearest gives every cell marked Filled the values of the nearest

@@ -147,7 +147,7 @@ const modeRatio = 0.3
 //	    if L != 0 { s = TruncatedSigma(s, L) }    // undo the clip's bias
 //	    L = 2*s
 //	    v' = {x in v : m-L < x < m+L}             // strict
-//	    if len(v') == len(v) { break }
+//	    if len(v') == len(v) || len(v') == 0 { break }
 //	    v = v'
 //	plain = mean(v)
 //	if |plain-m|/s < 0.3 { m = 2.5*m - 1.5*plain }
@@ -155,152 +155,19 @@ const modeRatio = 0.3
 //
 // The loop also stops, keeping the last estimates, when s is zero (a flat
 // cell): then rms is 0 and the caller treats the cell as rejected. v is
-// used as scratch and reordered; it must not hold NaN. scratch is a
-// buffer of at least len(v) values (nil: allocated). An empty v gives
-// (NaN, 0).
+// not modified; it must not hold NaN. An empty v gives (NaN, 0).
 //
-// Each pass is one loop over v that clips, sums, and collects the values
-// in a narrow band around the current median; the next median is then
-// selected inside the band (a few percent of v), falling back to a
-// selection over all of v when the band misses it. clipCellRef is the
-// plain twin.
-func ClipCell(v, scratch []float64) (mean, rms float64) {
+// Every kept set is an open interval of values, so the values are
+// bucketed by value once and each pass looks at a few buckets only (see
+// clip_sort.go). clipCellRef is the plain twin.
+func ClipCell(v []float64) (mean, rms float64) {
 	if len(v) == 0 {
 		return math.NaN(), 0
 	}
-	if len(scratch) < len(v) {
-		scratch = make([]float64, len(v))
-	}
-	shift := v[0]
-	var s1, s2 float64
-	for _, x := range v {
-		d := x - shift
-		s1 += d
-		s2 += d * d
-	}
-	return clipCell(v, scratch, shift, s1, s2)
-}
-
-// Half-widths, in units of the std, of the band that is expected to hold
-// the median: around the mean for the first pass (the sample median of a
-// Gaussian cell of 2500 values is within 0.03 sigma of its mean), and
-// around the previous median later (a clip moves it by less).
-const (
-	clipBandFirst = 0.25
-	clipBandNext  = 0.1
-)
-
-// clipCell is ClipCell given s1 and s2, the sums of x-shift and
-// (x-shift)^2 over v; band has room for len(v) values.
-func clipCell(v, band []float64, shift, s1, s2 float64) (mean, rms float64) {
-	n := len(v)
-	mu := s1 / float64(n)
-	s := math.Sqrt(math.Max(s2/float64(n)-mu*mu, 0))
-	// First median: from the band around the mean.
-	c, half := shift+mu, clipBandFirst*s
-	cl, nb := 0, 0
-	band = band[:len(v)]
-	ba, bb := c-half, c+half
-	for _, x := range v {
-		// Branch-free: the comparisons on noise are unpredictable.
-		band[nb] = x
-		below, above := b2i(x <= ba), b2i(x <= bb)
-		cl += below
-		nb += above - below
-	}
-	m, ok := bandMedian(band[:nb], cl, n)
-	if !ok {
-		m = medianSelect(v)
-	}
-	var lim float64
-	for {
-		if lim != 0 {
-			s = TruncatedSigma(s, lim)
-		}
-		if !(s > 0) {
-			return m, 0
-		}
-		lim = clipKappa * s
-		lo, hi := m-lim, m+lim
-		a, b := m-clipBandNext*s, m+clipBandNext*s
-		var t1, t2 float64
-		cnt := 0
-		cl, nb = 0, 0
-		for _, x := range v {
-			// Branch-free (see above): every value is written at the
-			// next free slot, which advances only when it is kept. The
-			// band counts only kept values, as the kept set is the next
-			// pass's v.
-			keep := b2i(lo < x) & b2i(x < hi)
-			v[cnt] = x
-			band[nb] = x
-			below, in := b2i(x <= a)&keep, b2i(x <= b)&keep
-			cnt += keep
-			cl += below
-			nb += in - below
-			d := (x - m) * float64(keep)
-			t1 += d
-			t2 += d * d
-		}
-		if cnt == 0 {
-			break // cannot happen for s > 0: the median is kept
-		}
-		shift, s1, s2 = m, t1, t2
-		if cnt == n {
-			break
-		}
-		v, n = v[:cnt], cnt
-		mu = s1 / float64(n)
-		s = math.Sqrt(math.Max(s2/float64(n)-mu*mu, 0))
-		if m, ok = bandMedian(band[:nb], cl, n); !ok {
-			m = medianSelect(v)
-		}
-	}
-	plain := shift + s1/float64(n)
-	if math.Abs(plain-m)/s < modeRatio {
-		m = 2.5*m - 1.5*plain
-	}
-	return m, s
-}
-
-// bandMedian returns the median of n values of which cl lie below the
-// band and the values band lie in it (the rest above), when the middle
-// value(s) fall inside the band; ok is false otherwise. band is
-// reordered.
-func bandMedian(band []float64, cl, n int) (m float64, ok bool) {
-	k := n/2 - cl
-	if n%2 == 1 {
-		if k < 0 || k >= len(band) {
-			return 0, false
-		}
-		selectNth(band, k)
-		return band[k], true
-	}
-	if k < 1 || k >= len(band) {
-		return 0, false
-	}
-	selectNth(band, k)
-	return (maxOf(band[:k]) + band[k]) / 2, true
-}
-
-// b2i converts a bool to 0 or 1 (compiled to SETcc, without a branch).
-func b2i(b bool) int {
-	var i int
-	if b {
-		i = 1
-	}
-	return i
-}
-
-// maxOf returns the largest value of a non-empty v.
-func maxOf(v []float64) float64 {
-	m := v[0]
-	for _, x := range v[1:] {
-		if x > m {
-			m = x
-		}
-	}
-	return m
+	var cc cellClipper
+	cc.grow(len(v))
+	bucketize(&cc, v)
+	return cc.clip()
 }
 
 // TruncatedSigma returns the standard deviation sigma of a zero-mean

@@ -21,9 +21,11 @@ Benchmark one part of gotrap. The only mode yet is "extract": the source finder
 on synthetic images of beam-correlated unit noise with a grid of point sources
 at the RSM's density (about 300 per Mpixel), written to FITS in a temporary
 directory and read back. For each size and measurement mode it prints the time
-of each stage on one core (decode, rms_qc, background grids, maps, labelling,
-measurement), the whole extraction's speed in Mpixel/s per core, and the bytes
-per pixel allocated during the extraction beyond the image.
+of each stage on one core (decode, rms_qc, mask, background grids, maps,
+labelling, measurement; medians over the repeats on a warm worker), the whole
+extraction's time and speed in Mpixel/s per core, its wall time with two
+threads, and the bytes per pixel allocated during the extraction beyond the
+image.
 
 With --stat SIZE it runs SPEC 10.2 item 9's statistical regression instead, on
 a SIZE x SIZE field of noise correlated by --psf (psf.fits), and exits 1 when a
@@ -37,7 +39,7 @@ Examples:
 			benchFlags = benchFlagValues{}
 			fs.StringVar(&benchFlags.sizes, "sizes", "1280,2048", "image sides in pixels, comma-separated")
 			fs.StringVar(&benchFlags.modes, "modes", "gaussian,moments", "measurement modes, comma-separated")
-			fs.IntVar(&benchFlags.repeats, "repeats", 3, "timed repetitions; the fastest counts")
+			fs.IntVar(&benchFlags.repeats, "repeats", 7, "timed repetitions after a warm-up; medians count")
 			fs.Uint64Var(&benchFlags.seed, "seed", 1, "random seed of the synthetic images")
 			fs.IntVar(&benchFlags.stat, "stat", 0, "run the statistical regression at this `SIZE` instead")
 			fs.Float64Var(&benchFlags.spacing, "spacing", 14, "grid spacing of the statistical regression, pixels")

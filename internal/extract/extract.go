@@ -102,8 +102,10 @@ type Maps struct {
 }
 
 // Timings are the wall-clock durations of the stages of one image.
+// DetectStages splits Detect into its parts.
 type Timings struct {
 	Read, QC, Detect, Measure time.Duration
+	DetectStages              kernels.DetectTimes
 }
 
 // Result is the extraction of one image.
@@ -236,6 +238,7 @@ func (w *Worker) Image(img *kernels.Image, meta *fitsimg.Meta) (*Result, error) 
 	t = time.Now()
 	det, rep := w.det.DetectWith(img, kernels.DetectOptions{Background: opt.Background, RMS: opt.RMS, InPlace: true})
 	r.Times.Detect = time.Since(t)
+	r.Times.DetectStages = rep.Times
 	r.Outcome = rep.Outcome
 	r.RMSMin, r.RMSMax, r.RMSGridMedian = rep.RMSMin, rep.RMSMax, rep.RMSGridMedian
 	r.DetectionThr, r.AnalysisThr = rep.DetectionThr, rep.AnalysisThr
