@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"gotrap/internal/config"
 	"gotrap/internal/pipeline"
 	"gotrap/internal/pipeline/catstage"
+	"gotrap/internal/report"
 )
 
 // positionsFlag collects repeated --monitor RA,DEC flags.
@@ -30,7 +32,7 @@ func (p *positionsFlag) Set(v string) error {
 type runFlags struct {
 	out, config, monitorFile string
 	monitors                 positionsFlag
-	resume, quiet            bool
+	resume, quiet, report    bool
 	workers, threads         int
 	memoryLimit              string
 	every                    time.Duration
@@ -69,6 +71,7 @@ configuration and inputs must be the run's.`,
 			fs.IntVar(&runFl.threads, "threads", 0, "DuckDB threads for the catalogue stage (0: the CPUs Go may use)")
 			fs.StringVar(&runFl.memoryLimit, "memory-limit", "", "DuckDB memory_limit (default 1GB per thread)")
 			fs.BoolVar(&runFl.quiet, "quiet", false, "no progress on stderr")
+			fs.BoolVar(&runFl.report, "report", false, "write the HTML report (RUN/report/index.html) at the end, as gotrap report does")
 			fs.DurationVar(&runFl.every, "progress-every", 10*time.Second, "interval of progress lines when stderr is not a terminal")
 		},
 		run: runRun,
@@ -130,6 +133,12 @@ func runRun(env *cmdEnv, args []string) error {
 	}
 	if err := pipeline.WriteSummary(f.out, sum); err != nil {
 		return err
+	}
+	if f.report {
+		if err := report.Write(ctx, f.out, report.Options{Threads: f.threads, MemoryLimit: f.memoryLimit}); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "report: %s\n", filepath.Join(f.out, "report", "index.html"))
 	}
 	var b strings.Builder
 	sum.Format(&b)

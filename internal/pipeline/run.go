@@ -177,7 +177,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		}
 		st.Items = len(plan.Images)
 		*man.stage(StagePlan) = *st
-		man.stage(StagePlan).Done = true
+		finishStage(man.stage(StagePlan))
 		return writeManifest(opt.Run, man)
 	})
 	if err != nil {
@@ -202,7 +202,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	record := func(st *Stage) error {
 		s := man.stage(st.Name)
 		*s = *st
-		s.Done = true
+		finishStage(s)
 		return writeManifest(opt.Run, man)
 	}
 
@@ -362,4 +362,16 @@ func sortedKeys(m map[string]int) []string {
 	}
 	slices.Sort(k)
 	return k
+}
+
+// finishStage marks s done and times it from its start, for the manifest:
+// a stage is recorded from inside its own function, before the stage
+// helper has timed it.
+func finishStage(s *Stage) {
+	s.Done = true
+	now := time.Now()
+	s.Finished = now.UTC().Format(time.RFC3339Nano)
+	if t0, err := time.Parse(time.RFC3339Nano, s.Started); err == nil {
+		s.Seconds = now.Sub(t0).Seconds()
+	}
 }
