@@ -45,8 +45,8 @@ test: deps lint
 test-short: deps
 	$(GO) test -short ./...
 
-# demo reads the real radio images shipped beside the project (or the
-# built-in fixtures when they are absent) and prints what gotrap sees.
+# demo simulates the tiny preset, runs the pipeline with the report and
+# prints the transient and variable candidates (see scripts/demo.sh).
 demo: build
 	./scripts/demo.sh $(BIN) $(SHARED)/data
 
@@ -65,6 +65,9 @@ fuzz: deps
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/fitsimg/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime $(FUZZTIME) ./internal/fitsimg/
 	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) ./catalog/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config/
+	for f in FuzzParseScontrol FuzzParseSqueue FuzzParseSacct FuzzParseSubmit FuzzParseTimeLimit FuzzParseMemory FuzzTasksOnNode; do \
+	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./slurm/ || exit 1; done
 
 # golden regenerates the WCS reference values with astropy (wcslib); the
 # tests themselves need neither. See testdata/wcsgolden/README.md.
