@@ -11,7 +11,7 @@
 // pipeline worker: one extract.Worker is warmed up on the image and then
 // extracts it Repeats times, and each stage's time is the median over the
 // repeats of the time the stage itself reports: decode (FITS read from the
-// page cache, including the new image's allocation), rms_qc, mask,
+// page cache into the worker's reused image), rms_qc, mask,
 // background grids, maps (the fused pixel pass: interpolated background
 // and rms, D, candidate flags and runs), labelling (union-find,
 // acceptance, label painting), and measurement. The total is the median

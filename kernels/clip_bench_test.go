@@ -61,5 +61,13 @@ func BenchmarkRMSQC(b *testing.B) {
 			}
 			detBenchReport(b, n)
 		})
+		b.Run(fmt.Sprintf("size=%d/sorted", n), func(b *testing.B) {
+			var q QCScratch
+			b.ReportAllocs()
+			for b.Loop() {
+				q.RMSQC(img, 8, 4)
+			}
+			detBenchReport(b, n)
+		})
 	}
 }

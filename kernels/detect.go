@@ -1,10 +1,12 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
 	"math"
+	"math/bits"
 	"slices"
 	"time"
 )
@@ -391,11 +393,17 @@ func (d *Detector) DetectWith(img *Image, o DetectOptions) (*Detections, *Detect
 				d.flagsBlock(b, wk)
 			}
 		})
-	} else {
+	} else if supplied {
 		parallelFor(nblk, 1, threads, func(wk, lo, hi int) {
 			for b := lo; b < hi; b++ {
 				maps(b, wk)
 				d.flagsBlock(b, wk)
+			}
+		})
+	} else {
+		parallelFor(nblk, 1, threads, func(wk, lo, hi int) {
+			for b := lo; b < hi; b++ {
+				d.mapsFlagsBlock(img, b, wk)
 			}
 		})
 	}
@@ -502,6 +510,116 @@ func (d *Detector) mapsBlock(img *Image, b, worker int) {
 		blk.rmin = math.Min(blk.rmin, float64(rmin))
 		blk.rmax = math.Max(blk.rmax, float64(rmax))
 	}
+}
+
+// mapsFlagsBlock is mapsBlock followed by flagsBlock in one pass over
+// each row, with the same bits: the row is walked by interpolation
+// segments (interpolator.segs), inside which the two node pairs are
+// constant, and each pixel's background, rms, D and candidate flag are
+// computed by the reference formulas of rowTo, mapsBlock and flagsBlock
+// (the node differences m1-m0 and r1-r0 are the same values per segment,
+// so every rounding is the same). mapsBlock and flagsBlock are its twins.
+func (d *Detector) mapsFlagsBlock(img *Image, b, worker int) {
+	w, h := d.dimg.Rect.Dx(), d.dimg.Rect.Dy()
+	wk := &d.workers[worker]
+	blk := &d.blocks[b]
+	blk.rmin, blk.rmax = math.Inf(1), math.Inf(-1)
+	blk.runs = blk.runs[:0]
+	blk.ncand = 0
+	flags := wk.flags[:w]
+	fx := d.ip.ax.f[:w]
+	rfloor := d.ip.rmin
+	anl, floor, rem := d.anl, d.rmsMin, d.remMask
+	for y := b * detRowBlock; y < min((b+1)*detRowBlock, h); y++ {
+		src := img.Pix[y*img.Stride : y*img.Stride+w]
+		drow := d.dimg.Pix[y*w : y*w+w]
+		rrow := d.rimg.Pix[y*w : y*w+w]
+		mrow := d.mask[y*w : y*w+w]
+		clear(d.labels[y*w : y*w+w])
+		gm, gr := wk.gm, wk.gr
+		d.ip.nodes(gm, gr, y)
+		rmin, rmax := float32(math.Inf(1)), float32(math.Inf(-1))
+		for _, sg := range d.ip.segs {
+			x0, x1 := int(sg.x0), int(sg.x1)
+			k := int(sg.k)
+			m0, m1 := gm[k], gm[k+1]
+			r0, r1 := gr[k], gr[k+1]
+			lo, hi := mapsFlagsSeg(src[x0:x1], drow[x0:x1], rrow[x0:x1], mrow[x0:x1], fx[x0:x1], flags[x0:x1],
+				&mapsSegParams{m0: m0, dm: m1 - m0, r0: r0, dr: r1 - r0, rfloor: rfloor, anl: anl, floor: floor, rem: rem})
+			// The rms is positive and finite (grid values are), so
+			// these comparisons are min and max.
+			if lo < rmin {
+				rmin = lo
+			}
+			if hi > rmax {
+				rmax = hi
+			}
+		}
+		n := countCand(flags)
+		blk.rmin = math.Min(blk.rmin, float64(rmin))
+		blk.rmax = math.Max(blk.rmax, float64(rmax))
+		blk.ncand += n
+		blk.runs = appendRuns(blk.runs, flags, y)
+	}
+}
+
+// mapsSegParams are the constants of one interpolation segment.
+type mapsSegParams struct {
+	m0, dm, r0, dr     float64 // background and rms nodes: left value and difference
+	rfloor, anl, floor float64 // min(rms grid), analysis threshold, rms_filter floor
+	rem                uint8   // the flag of a masked pixel
+}
+
+// mapsFlagsSeg is the per-pixel work of mapsFlagsBlock on one segment;
+// it returns the extremes of its unmasked rms values (+Inf, -Inf when
+// all are masked).
+func mapsFlagsSeg(src, drow, rrow []float32, mrow []bool, fx []float64, flags []uint8, p *mapsSegParams) (rmin, rmax float32) {
+	m0, dm, r0, dr := p.m0, p.dm, p.r0, p.dr
+	rfloor, anl, floor := p.rfloor, p.anl, p.floor
+	nan := float32(math.NaN())
+	rmin, rmax = float32(math.Inf(1)), float32(math.Inf(-1))
+	drow, rrow, mrow, fx, flags = drow[:len(src)], rrow[:len(src)], mrow[:len(src)], fx[:len(src)], flags[:len(src)]
+	for x, v := range src {
+		if mrow[x] {
+			drow[x], rrow[x], flags[x] = nan, nan, p.rem
+			continue
+		}
+		f := fx[x]
+		bv := float32(m0 + dm*f)
+		r := r0 + dr*f
+		if r < rfloor {
+			r = rfloor
+		}
+		rv := float32(r)
+		dv := v - bv
+		drow[x], rrow[x] = dv, rv
+		if rv < rmin {
+			rmin = rv
+		}
+		if rv > rmax {
+			rmax = rv
+		}
+		flags[x] = 0
+		if r64 := float64(rv); float64(dv) > anl*r64 && r64 >= floor {
+			flags[x] = flagCand
+		}
+	}
+	return rmin, rmax
+}
+
+// countCand returns the number of flagCand flags, eight at a time: the
+// flags are 0, flagCand (1) or flagMasked (2), so bit 0 of each byte is
+// the candidate bit.
+func countCand(flags []uint8) int {
+	n := 0
+	for len(flags) >= 8 {
+		n += bits.OnesCount64(binary.LittleEndian.Uint64(flags[:8]) & 0x0101010101010101)
+		flags = flags[8:]
+	}
+	for _, f := range flags {
+		n += int(f & flagCand)
+	}
+	return n
 }
 
 // mapsBlockSupplied is mapsBlock with user-supplied maps. The reference

@@ -82,6 +82,15 @@ type interpolator struct {
 	g      *BackgroundGrids
 	ax, ay interpAxis
 	rmin   float64 // min(rms grid): the roundup of SPEC 4.4
+	// segs cuts a row into the runs of pixels that share the left node
+	// k of the x interpolation (about one per cell), so a row's pass
+	// loads the two nodes once per run instead of once per pixel.
+	segs []interpSeg
+}
+
+// interpSeg is the run [x0, x1) of a row whose pixels all have left node k.
+type interpSeg struct {
+	x0, x1, k int32
 }
 
 // setup prepares the interpolation of g over an image of w x h pixels
@@ -91,6 +100,14 @@ func (ip *interpolator) setup(g *BackgroundGrids, origin image.Point, w, h int, 
 	fr := g.Frame.Sub(origin)
 	ip.ax.build(w, fr.Min.X, fr.Max.X, g.NX, edge)
 	ip.ay.build(h, fr.Min.Y, fr.Max.Y, g.NY, edge)
+	ip.segs = ip.segs[:0]
+	for x, k := range ip.ax.k {
+		if n := len(ip.segs); n > 0 && ip.segs[n-1].k == k {
+			ip.segs[n-1].x1 = int32(x + 1)
+			continue
+		}
+		ip.segs = append(ip.segs, interpSeg{x0: int32(x), x1: int32(x + 1), k: k})
+	}
 	ip.rmin = math.Inf(1)
 	for _, v := range g.RMS {
 		ip.rmin = math.Min(ip.rmin, v)

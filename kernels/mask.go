@@ -110,6 +110,13 @@ func MaskTo(dst []bool, img *Image, margin int, radius float64, extra []bool) ([
 					rowMax = i
 				}
 			}
+		} else if !hasNaN(vals) {
+			// Fast path: no NaN in the row's interval, nothing to test
+			// per pixel.
+			clear(in)
+			if len(in) > 0 {
+				rowMin, rowMax = 0, len(in)-1
+			}
 		} else {
 			for i, v := range vals {
 				m := v != v
@@ -161,6 +168,38 @@ func maskRef(img *Image, margin int, radius float64, extra []bool) []bool {
 }
 
 func maskSq(x float64) float64 { return x * x }
+
+// hasNaN reports whether v holds a NaN, without a branch per value: with
+// a = bits &^ sign, a value is NaN when a > 0x7f800000, that is when
+// a + 0x007fffff sets bit 31 (a + 0x007fffff < 2^32, so nothing carries
+// out). The reference loop is
+//
+//	for _, x := range v { if x != x { return true } }; return false
+func hasNaN(v []float32) bool {
+	var acc uint32
+	for len(v) >= 4 {
+		q := v[:4:4]
+		acc |= (math.Float32bits(q[0]) & 0x7fffffff) + 0x007fffff
+		acc |= (math.Float32bits(q[1]) & 0x7fffffff) + 0x007fffff
+		acc |= (math.Float32bits(q[2]) & 0x7fffffff) + 0x007fffff
+		acc |= (math.Float32bits(q[3]) & 0x7fffffff) + 0x007fffff
+		v = v[4:]
+	}
+	for _, x := range v {
+		acc |= (math.Float32bits(x) & 0x7fffffff) + 0x007fffff
+	}
+	return acc&0x80000000 != 0
+}
+
+// hasNaNRef is the reference twin of hasNaN.
+func hasNaNRef(v []float32) bool {
+	for _, x := range v {
+		if x != x {
+			return true
+		}
+	}
+	return false
+}
 
 // checkImage panics unless img's Stride and Pix can hold its rectangle.
 func checkImageLayout(img *Image) {

@@ -97,3 +97,32 @@ func TestMaskToPanicsOnBadMask(t *testing.T) {
 	img, _ := NewImage(image.Rect(0, 0, 4, 4))
 	MaskTo(nil, img, 0, 0, make([]bool, 3))
 }
+
+// TestHasNaNMatchesRef checks hasNaN against hasNaNRef on every length up
+// to 40 with a NaN (quiet, signalling, negative) or an infinity, a
+// largest finite value or nothing special at every position.
+func TestHasNaNMatchesRef(t *testing.T) {
+	const seed = 41
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	specials := []uint32{0x7fc00000, 0x7f800001, 0xffc00000, 0xffffffff, 0x7f800000, 0xff800000, 0x7f7fffff, 0xff7fffff, 0}
+	for n := range 41 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		if got, want := hasNaN(v), hasNaNRef(v); got != want {
+			t.Fatalf("n %d plain: %v, want %v", n, got, want)
+		}
+		for p := range n {
+			for _, sp := range specials {
+				old := v[p]
+				v[p] = math.Float32frombits(sp)
+				if got, want := hasNaN(v), hasNaNRef(v); got != want {
+					t.Fatalf("n %d, %#x at %d: %v, want %v", n, sp, p, got, want)
+				}
+				v[p] = old
+			}
+		}
+	}
+}

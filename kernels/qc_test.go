@@ -55,6 +55,10 @@ func TestRMSQCGolden(t *testing.T) {
 	if !testutil.Close(got, g.RMSQC, 0, 1e-12) {
 		t.Errorf("rms_qc = %.15g, want %.15g", got, g.RMSQC)
 	}
+	var q QCScratch
+	if got := q.RMSQC(img, 8, 4); !testutil.Close(got, g.RMSQC, 0, 1e-12) {
+		t.Errorf("QCScratch rms_qc = %.15g, want %.15g", got, g.RMSQC)
+	}
 	nan, _ := NewImage(image.Rect(0, 0, 16, 16))
 	for i := range nan.Pix {
 		nan.Pix[i] = float32(math.NaN())

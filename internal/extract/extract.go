@@ -143,10 +143,13 @@ type Result struct {
 // measurement buffers across images. It is not safe for concurrent use:
 // use one Worker per goroutine (Run does).
 type Worker struct {
-	opt   Options
-	det   *kernels.Detector
-	m     kernels.Measurer
-	qcBuf []float64
+	opt Options
+	det *kernels.Detector
+	m   kernels.Measurer
+	qc  kernels.QCScratch
+	// img is the storage of the last image File read, reused by the next
+	// one (the extraction consumes the image, and no result refers to it).
+	img *kernels.Image
 }
 
 // NewWorker returns a Worker for opt. It returns an error wrapping
@@ -185,10 +188,11 @@ func (o *Options) validate() error {
 // an image without sources is not an error (Result.Outcome says why).
 func (w *Worker) File(path string) (*Result, error) {
 	t0 := time.Now()
-	img, meta, err := fitsimg.Read(path, fitsimg.Options{Plane: w.opt.Plane, Beam: w.opt.Beam})
+	img, meta, err := fitsimg.ReadInto(w.img, path, fitsimg.Options{Plane: w.opt.Plane, Beam: w.opt.Beam})
 	if err != nil {
 		return nil, err
 	}
+	w.img = img
 	read := time.Since(t0)
 	r, err := w.Image(img, meta)
 	if err != nil {
@@ -216,10 +220,7 @@ func (w *Worker) Image(img *kernels.Image, meta *fitsimg.Meta) (*Result, error) 
 
 	t := time.Now()
 	if img.Rect.Dx() > 0 && img.Rect.Dy() > 0 {
-		if n := kernels.QCSubregion(img, qcFraction).Rect.Size(); cap(w.qcBuf) < n.X*n.Y {
-			w.qcBuf = make([]float64, 0, n.X*n.Y) // exact: no growth by doubling
-		}
-		r.RMSQC, w.qcBuf = kernels.RMSQC(img, qcFraction, qcKappa, w.qcBuf)
+		r.RMSQC = w.qc.RMSQC(img, qcFraction, qcKappa)
 	} else {
 		r.RMSQC = math.NaN()
 	}

@@ -144,21 +144,26 @@ func decodeImage(r io.ReaderAt, size int64, opts Options) (*kernels.Image, *Head
 	if opts.Plane < 0 || opts.Plane >= lay.planes {
 		return nil, nil, lay, fmt.Errorf("%w: plane %d requested, the image has %d (axes %v)", ErrNoPlane, opts.Plane, lay.planes, lay.axes)
 	}
-	img, err := pixels(r, lay, opts.Plane)
+	img, err := pixels(r, lay, opts.Plane, nil)
 	if err != nil {
 		return nil, nil, lay, err
 	}
 	return img, h, lay, nil
 }
 
-// pixels loads and decodes plane of the checked layout lay.
-func pixels(r io.ReaderAt, lay layout, plane int) (*kernels.Image, error) {
+// pixels loads and decodes plane of the checked layout lay into a new
+// image, or into reuse's storage when reuse is not nil and large enough.
+func pixels(r io.ReaderAt, lay layout, plane int, reuse *kernels.Image) (*kernels.Image, error) {
 	raw, err := loadPlane(r, lay, plane)
 	if err != nil {
 		return nil, err
 	}
-	img, err := kernels.NewImage(image.Rect(0, 0, lay.axes[0], lay.axes[1]))
-	if err != nil {
+	rect := image.Rect(0, 0, lay.axes[0], lay.axes[1])
+	var img *kernels.Image
+	if n := rect.Dx() * rect.Dy(); reuse != nil && cap(reuse.Pix) >= n {
+		// Decoding writes every pixel: no clearing needed.
+		img = &kernels.Image{Pix: reuse.Pix[:n], Stride: rect.Dx(), Rect: rect}
+	} else if img, err = kernels.NewImage(rect); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadHeader, err)
 	}
 	DecodeTo(img.Pix, raw, lay.scaling)
@@ -190,8 +195,13 @@ func Decode(r io.ReaderAt, size int64, opts Options) (*kernels.Image, *Header, e
 	return img, h, nil
 }
 
-// openFile opens path for reading and returns it with its size.
+// openFile opens path for reading and returns it with its size. A path
+// that is not a regular file is refused before it is opened: opening a
+// named pipe (FIFO) for reading would block until a writer appears.
 func openFile(path string) (*os.File, int64, error) {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%w: not a regular file (%v)", ErrNotFITS, st.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		var pe *fs.PathError
@@ -269,6 +279,16 @@ func ReadImage(path string, opts Options) (*kernels.Image, *Header, error) {
 // metadata are checked before the pixels are read, so an image without
 // frequency, beam or WCS costs only its header.
 func Read(path string, opts Options) (*kernels.Image, *Meta, error) {
+	return ReadInto(nil, path, opts)
+}
+
+// ReadInto is Read decoding the pixels into the storage of reuse when
+// reuse is not nil and its Pix has the capacity for the image: a reader
+// of many images of one size (a pipeline worker) then allocates, and
+// faults in, no new image. The returned image is compact (Stride = width)
+// and shares reuse's storage, whose old contents are overwritten; with
+// reuse nil or too small it is a new image, as Read's.
+func ReadInto(reuse *kernels.Image, path string, opts Options) (*kernels.Image, *Meta, error) {
 	f, size, err := openFile(path)
 	if err != nil {
 		return nil, nil, &Error{Path: path, Err: err}
@@ -283,7 +303,7 @@ func Read(path string, opts Options) (*kernels.Image, *Meta, error) {
 		return nil, nil, &Error{Path: path, Err: err}
 	}
 	m.Path = path
-	img, err := pixels(f, lay, opts.Plane)
+	img, err := pixels(f, lay, opts.Plane, reuse)
 	if err != nil {
 		return nil, nil, &Error{Path: path, Err: err}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/astrogo/fitsio"
 
 	"gotrap/internal/testutil"
+	"gotrap/kernels"
 )
 
 // fixture returns the path of a committed fixture in testdata/fits.
@@ -363,4 +364,39 @@ func (r *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	n, err := bytes.NewReader(r.b).ReadAt(p, off)
 	r.max = max(r.max, off+int64(n))
 	return n, err
+}
+
+// TestReadInto checks that ReadInto gives Read's pixels and metadata,
+// decodes into the reused storage when it is large enough (overwriting
+// stale contents) and allocates a new image when it is not.
+func TestReadInto(t *testing.T) {
+	for _, name := range []string{"bitpix-32.fits", "bitpix16.fits"} {
+		path := fixture(t, name)
+		want, wm, err := Read(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(want.Pix)
+		for _, c := range []int{0, n - 1, n, n + 9} {
+			reuse := &kernels.Image{Pix: make([]float32, c)}
+			for i := range reuse.Pix {
+				reuse.Pix[i] = 12345 // stale
+			}
+			got, gm, err := ReadInto(reuse, path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Rect != want.Rect || got.Stride != want.Stride || gm.Naxis1 != wm.Naxis1 || gm.Path != wm.Path {
+				t.Fatalf("%s reuse %d: %v stride %d, want %v stride %d", name, c, got.Rect, got.Stride, want.Rect, want.Stride)
+			}
+			equalPixels(t, name, got.Pix, want.Pix)
+			shared := c > 0 && &got.Pix[0] == &reuse.Pix[0]
+			if shared != (c >= n) {
+				t.Errorf("%s reuse %d: shares storage %v, want %v", name, c, shared, c >= n)
+			}
+		}
+	}
+	if _, _, err := ReadInto(nil, fixture(t, "bitpix8.fits"), Options{}); err != nil {
+		t.Fatal(err)
+	}
 }
