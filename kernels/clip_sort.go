@@ -134,7 +134,9 @@ func bucketize[F float32 | float64](cc *cellClipper, v []F) {
 			spread = (smp[clipSample-1] - smp[0]) / 4
 		}
 		cc.inv = clipPerSigma / spread
-		cc.flat = !(spread > 0) || !(cc.inv <= math.MaxFloat64) || math.IsInf(cc.c, 0)
+		// An infinite spread (infinities among the sample) gives inv = 0,
+		// which would map infinite values to NaN buckets: treat as flat.
+		cc.flat = !(spread > 0) || !(cc.inv > 0) || !(cc.inv <= math.MaxFloat64) || math.IsInf(cc.c, 0)
 	}
 	cnt := &cc.start
 	*cnt = [clipBuckets + 1]uint32{}
