@@ -68,7 +68,9 @@ func CheckFlat(st PixelStats) (ok bool, comment string) {
 
 // CheckNaN rejects an image in which more than maxFraction of the pixels
 // are NaN (gotrap's generalisation of TraP's AARTFAAC test "any NaN",
-// which is maxFraction = 0). An image without pixels is rejected.
+// which is maxFraction = 0), and an image with any infinite pixel: no
+// flux is infinite, and one such pixel makes rms_qc NaN. An image without
+// pixels is rejected.
 func CheckNaN(st PixelStats, maxFraction float64) (ok bool, comment string) {
 	if st.N == 0 {
 		return false, "image has no pixels"
@@ -76,6 +78,9 @@ func CheckNaN(st PixelStats, maxFraction float64) (ok bool, comment string) {
 	f := float64(st.NaN) / float64(st.N)
 	if f > maxFraction {
 		return false, fmt.Sprintf("%d of %d pixels are NaN (fraction %.4g > %.4g)", st.NaN, st.N, f, maxFraction)
+	}
+	if math.IsInf(st.Min, 0) || math.IsInf(st.Max, 0) {
+		return false, fmt.Sprintf("image has infinite pixels (min %g, max %g)", st.Min, st.Max)
 	}
 	return true, ""
 }

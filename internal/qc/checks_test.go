@@ -99,7 +99,7 @@ func TestStatsFlatNaN(t *testing.T) {
 			}
 			return float32(x + y)
 		}, PixelStats{12, 7, 3, 5}, false, true},
-		{"infinities", 2, 1, func(x, y int) float32 { return float32(math.Inf(2*x - 1)) }, PixelStats{2, 0, math.Inf(-1), math.Inf(1)}, false, false},
+		{"infinities", 2, 1, func(x, y int) float32 { return float32(math.Inf(2*x - 1)) }, PixelStats{2, 0, math.Inf(-1), math.Inf(1)}, false, true},
 		{"one pixel", 1, 1, func(x, y int) float32 { return -3 }, PixelStats{1, 0, -3, -3}, true, false},
 	}
 	for _, c := range cases {

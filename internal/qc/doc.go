@@ -19,7 +19,8 @@
 //
 //	check            reads                                  reason  LOFAR only
 //	flat             Pixels (min, max of non-NaN pixels)    5       no
-//	nan              Pixels (NaN count); max_nan_fraction   4       no
+//	nan              Pixels (NaN count, ±Inf extremes);     4       no
+//	                 max_nan_fraction
 //	tau_time         TauTime                                3       yes
 //	rms_theoretical  RMSQC, FreqEff, FreqBW, TauTime,       0       yes
 //	                 AntennaSet, Stations; low/high_bound

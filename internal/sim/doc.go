@@ -81,7 +81,7 @@
 // in Jy/beam is its flux in Jy) at their sub-pixel positions from the
 // image's own WCS, sampled at pixel centres, with optional Gaussian primary
 // beam attenuation. Bad images (BadImages, after the first timestep) are,
-// in turn: a NaN block of a quarter of the image size, an rms blow-up, and
+// in turn: a NaN block of three quarters of the image on a side, an rms blow-up, and
 // a header BMAJ four times too large (axis ratio > 2, rejected by TraP's
 // beam check, SPEC 3.4) over correct pixels.
 //

@@ -289,7 +289,7 @@ func TestTruthTables(t *testing.T) {
 				t.Errorf("%s: good image has %d NaN and axis ratio %.2f", im["image"], nan, ratio)
 			}
 		case BadNaNBlock:
-			if want := (cfg.Width / 4) * (cfg.Height / 4); nan != want {
+			if want := (3 * cfg.Width / 4) * (3 * cfg.Height / 4); nan != want {
 				t.Errorf("%s: %d NaN pixels, want %d", im["image"], nan, want)
 			}
 		case BadBeam:

@@ -238,7 +238,9 @@ func (p *plan) chooseBad() {
 		idx[k], idx[j] = idx[j], idx[k]
 		im := &p.images[idx[k]]
 		im.bad = reasons[k%len(reasons)]
-		w, h := c.Width/4, c.Height/4
+		// The NaN block covers 3/4 of each side (56% of the pixels), more
+		// than image QC's default max_nan_fraction of 0.5 tolerates.
+		w, h := 3*c.Width/4, 3*c.Height/4
 		x0, y0 := rng.IntN(c.Width-w+1), rng.IntN(c.Height-h+1)
 		switch im.bad {
 		case BadNaNBlock:
