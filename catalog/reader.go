@@ -21,7 +21,10 @@ func Read[T any](r parquet.ReaderAtSeeker, opts ...Option) ([]T, error) {
 		return nil, fmt.Errorf("catalog: could not open %s file: %w", tableName(sch), err)
 	}
 	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 1 << 16}, o.mem)
+	// The record reader reserves (and zeroes) BatchSize values per column
+	// whatever the file holds: a batch no larger than the file keeps the
+	// reads of small per-image files from allocating megabytes each.
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: max(1, min(1<<16, pf.NumRows()))}, o.mem)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: could not read %s schema: %w", tableName(sch), err)
 	}

@@ -2,18 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"gotrap/internal/config"
 	"gotrap/internal/pipeline"
 	"gotrap/internal/pipeline/catstage"
 	"gotrap/internal/report"
+	"gotrap/reduce"
+	"gotrap/reduce/mpi"
 )
 
 // positionsFlag collects repeated --monitor RA,DEC flags.
@@ -33,9 +37,10 @@ type runFlags struct {
 	out, config, monitorFile string
 	monitors                 positionsFlag
 	resume, quiet, report    bool
-	workers, threads         int
+	workers, threads, ranks  int
 	memoryLimit              string
 	every                    time.Duration
+	cpuProfile, memProfile   string
 }
 
 var runFl runFlags
@@ -58,7 +63,12 @@ job defaults) unless -c names a configuration ("gotrap init" writes one).
 
 --resume continues a run that was killed or failed, reusing the images
 already extracted and fitted; the result equals an uninterrupted run. The
-configuration and inputs must be the run's.`,
+configuration and inputs must be the run's.
+
+--ranks N splits the run over N in-process ranks. Started by mpirun or
+srun (a binary built with -tags mpi), every MPI process is a rank; rank 0
+writes the shared files and prints the summary. The catalogue is the
+same on any number of ranks. See README "Running with MPI".`,
 		setFlags: func(fs *flag.FlagSet) {
 			runFl = runFlags{}
 			fs.StringVar(&runFl.out, "out", "", "run directory (required; new or empty unless --resume)")
@@ -67,12 +77,15 @@ configuration and inputs must be the run's.`,
 			fs.BoolVar(&runFl.resume, "resume", false, "continue the run in --out")
 			fs.Var(&runFl.monitors, "monitor", "monitor position RA,DEC in degrees (repeatable; SPEC 6.2)")
 			fs.StringVar(&runFl.monitorFile, "monitor-file", "", "file of monitor positions, one RA DEC per line")
+			fs.IntVar(&runFl.ranks, "ranks", 1, "in-process ranks (goroutines; the CPUs are divided among them); under mpirun/srun the ranks are the MPI processes instead; does not change the output")
 			fs.IntVar(&runFl.workers, "workers", 0, "images processed at once (0: [pipeline] workers, else all CPUs); does not change the output")
 			fs.IntVar(&runFl.threads, "threads", 0, "DuckDB threads for the catalogue stage (0: the CPUs Go may use)")
 			fs.StringVar(&runFl.memoryLimit, "memory-limit", "", "DuckDB memory_limit (default 1GB per thread)")
 			fs.BoolVar(&runFl.quiet, "quiet", false, "no progress on stderr")
 			fs.BoolVar(&runFl.report, "report", false, "write the HTML report (RUN/report/index.html) at the end, as gotrap report does")
 			fs.DurationVar(&runFl.every, "progress-every", 10*time.Second, "interval of progress lines when stderr is not a terminal")
+			fs.StringVar(&runFl.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the run to `FILE`")
+			fs.StringVar(&runFl.memProfile, "memprofile", "", "write an allocation profile (pprof) of the run to `FILE` at the end")
 		},
 		run: runRun,
 	})
@@ -113,17 +126,88 @@ func runRun(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stopProfiles(); err != nil {
+			fmt.Fprintln(env.stderr, "gotrap run:", err)
+		}
+	}()
+	// SIGINT (Ctrl-C) and SIGTERM (Slurm's scancel, a job's time limit):
+	// the images in flight finish and stay staged, nothing new starts, and
+	// the run stops with a message that says how to continue.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	err = runPipeline(ctx, env, f, inputs, cfg)
+	if err != nil && ctx.Err() != nil {
+		// Whatever the stage returned (context.Canceled, DuckDB's
+		// interrupt), a signal stopped it.
+		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted (%v); the finished images are kept; resume with: gotrap run --resume --out %s (the same configuration and inputs): %w",
+			context.Cause(ctx), f.out, err)}
+	}
+	return err
+}
+
+// exitInterrupted is the exit status of a run stopped by a signal: 128 +
+// SIGTERM's number, what a shell reports for a process SIGTERM killed.
+const exitInterrupted = 143
+
+// runPipeline runs the stages and prints the summary.
+func runPipeline(ctx context.Context, env *cmdEnv, f runFlags, inputs []string, cfg config.Config) error {
 	opt := pipeline.Options{Run: f.out, Inputs: inputs, Config: cfg, Resume: f.resume, Workers: f.workers,
 		Terminal: isTerminal(env.stderr), ProgressEvery: f.every}
 	if !f.quiet {
 		opt.Progress = env.stderr
 	}
-	sum, err := pipeline.Run(ctx, opt)
+	if f.ranks < 1 {
+		return usageError("--ranks must be at least 1")
+	}
+	if mpi.Launched(os.Getenv) {
+		if f.ranks > 1 {
+			return usageError("--ranks is for in-process ranks; under an MPI launcher the ranks are its processes (mpirun -np N)")
+		}
+		return runMPI(ctx, env, f, opt)
+	}
+	opt.CPUs = reduce.CPUs(os.Getenv)
+	sum, err := pipeline.RunRanks(ctx, opt, f.ranks)
 	if err != nil {
 		return err
 	}
+	return finishRun(ctx, env, f, sum)
+}
+
+// runMPI runs this process's rank of an MPI job: every rank runs the
+// pipeline, rank 0 then the catalogue stage and the report. An error on
+// any rank aborts the whole job (mpi.Run: MPI_Abort, with the rank and
+// the reason on stderr).
+func runMPI(ctx context.Context, env *cmdEnv, f runFlags, opt pipeline.Options) error {
+	err := mpi.Run(func(c reduce.Comm) error {
+		o := opt
+		o.Comm = c
+		o.CPUs = reduce.LimitGOMAXPROCS(os.Getenv)
+		if c.Rank() != 0 {
+			o.Progress = nil
+		}
+		sum, err := pipeline.Run(ctx, o)
+		if err != nil {
+			return err
+		}
+		if c.Rank() != 0 {
+			return nil
+		}
+		return finishRun(ctx, env, f, sum)
+	})
+	if errors.Is(err, mpi.ErrNotBuilt) {
+		return fmt.Errorf("gotrap run: started by an MPI launcher, but this gotrap was built without MPI: build it with `go build -tags mpi ./cmd/gotrap`, or use --ranks N without mpirun")
+	}
+	return err
+}
+
+// finishRun runs the catalogue stage (DuckDB, once) and the report, and
+// prints the summary.
+func finishRun(ctx context.Context, env *cmdEnv, f runFlags, sum *pipeline.Summary) error {
 	n, dt, err := catstage.Run(ctx, f.out, catstage.Options{Threads: f.threads, MemoryLimit: f.memoryLimit}, f.resume)
 	if err != nil {
 		return err

@@ -24,7 +24,7 @@ func TestInitRunQuery(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("run: %d %s", code, stderr)
 	}
-	for _, want := range []string{"images        16 in 8 timesteps", "rejected      2", "new sources   4", "stage catalogue"} {
+	for _, want := range []string{"images        16 in 8 timesteps", "rejected      3", "new sources   4", "stage catalogue"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("run summary lacks %q:\n%s", want, stdout)
 		}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
@@ -12,6 +11,7 @@ import (
 	"gotrap/catalog"
 	"gotrap/catalog/assoc"
 	"gotrap/internal/qc"
+	"gotrap/reduce"
 )
 
 // applyHistory runs the rms-history check (SPEC 3.2 item 6, quirk 2
@@ -127,8 +127,18 @@ type assocRun struct {
 	rows     []catalog.Image // after quality control
 	cfg      assoc.Config
 	monitors [][2]float64
-	// blind returns the blind measurements of image index i.
-	blind func(i int) ([]catalog.Measurement, error)
+
+	// The ranks (docs/pipeline.md "Ranks"): rank 0 runs the engine on
+	// the staged files the others send it per timestep; owner[i] is the
+	// rank that extracted image i and writes its blind measurements,
+	// fowner[i] the one that fitted its requests and writes its forced
+	// and monitor measurements (-1: none).
+	comm          reduce.Comm
+	owner, fowner []int
+	me, size      int
+	run           string
+	// cache keeps pass 1's blind measurements for pass 2 (rank 0).
+	cache map[int][]catalog.Measurement
 }
 
 // newEngine returns an engine with the monitors added (ids 1, 2, ...).
@@ -165,114 +175,10 @@ func (a *assocRun) register(e *assoc.Engine, ts []int) error {
 	return nil
 }
 
-// requests runs the blind association alone (pass 1) and returns each
-// image's forced-fit requests and number of blind sources (the first
-// index free for its forced-fit ids). With ImageInfo.Usable set, the
-// requests do not depend on the fits' outcome, so pass 2 (final) makes
-// the same requests while associating the fits in TraP's order.
-func (a *assocRun) requests(ctx context.Context) ([]imageRequests, []int, error) {
-	e, err := a.newEngine()
-	if err != nil {
-		return nil, nil, err
-	}
-	reqs := make([]imageRequests, len(a.plan.Images))
-	nBlind := make([]int, len(a.plan.Images))
-	for _, ts := range a.plan.Timesteps {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, err
-		}
-		if err := a.register(e, ts); err != nil {
-			return nil, nil, err
-		}
-		for _, i := range ts {
-			if a.rows[i].Rejected {
-				continue
-			}
-			ms, err := a.blind(i)
-			if err != nil {
-				return nil, nil, err
-			}
-			nBlind[i] = len(ms)
-			res, err := e.AssociateBlind(a.plan.Images[i].ID, ms)
-			if err != nil {
-				return nil, nil, fmt.Errorf("pipeline: %s: %w", a.plan.Images[i].Path, err)
-			}
-			reqs[i] = imageRequests{null: res.Requests, mon: res.MonitorRequests}
-		}
-	}
-	return reqs, nBlind, nil
-}
-
 // sink receives pass 2's measurements, with SPEC 5.1's insert-time
 // values, in image order.
 type sink interface {
 	blind(ms []catalog.Measurement) error
 	forced(ms []catalog.Measurement) error
 	monitor(ms []catalog.Measurement) error
-}
-
-// final runs pass 2: blind association per timestep, then the forced and
-// monitor fits of the timestep's images (TraP's order, SPEC 2.2 steps 8 to
-// 10), checking that the requests are pass 1's. fits(i) returns image
-// i's fits (nil when it had no requests).
-func (a *assocRun) final(ctx context.Context, reqs []imageRequests, fits func(i int) (*forcedFits, error), out sink) (*assoc.Engine, error) {
-	e, err := a.newEngine()
-	if err != nil {
-		return nil, err
-	}
-	for _, ts := range a.plan.Timesteps {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := a.register(e, ts); err != nil {
-			return nil, err
-		}
-		for _, i := range ts {
-			if a.rows[i].Rejected {
-				continue
-			}
-			img := &a.plan.Images[i]
-			ms, err := a.blind(i)
-			if err != nil {
-				return nil, err
-			}
-			res, err := e.AssociateBlind(img.ID, ms)
-			if err != nil {
-				return nil, fmt.Errorf("pipeline: %s: %w", img.Path, err)
-			}
-			if !sameRequests(&reqs[i], res.Requests, res.MonitorRequests) {
-				return nil, fmt.Errorf("pipeline: %s: forced-fit requests differ between the association passes (a bug)", img.Path)
-			}
-			if err := out.blind(res.Measurements); err != nil {
-				return nil, err
-			}
-		}
-		for _, i := range ts {
-			if a.rows[i].Rejected {
-				continue
-			}
-			img := &a.plan.Images[i]
-			f := &forcedFits{}
-			if !reqs[i].empty() {
-				if f, err = fits(i); err != nil {
-					return nil, err
-				}
-			}
-			fr, err := e.AssociateForced(img.ID, f.null, f.outside)
-			if err != nil {
-				return nil, fmt.Errorf("pipeline: %s: %w", img.Path, err)
-			}
-			if err := out.forced(fr.Measurements); err != nil {
-				return nil, err
-			}
-			mr, err := e.AssociateMonitor(img.ID, f.mon)
-			if err != nil {
-				return nil, fmt.Errorf("pipeline: %s: %w", img.Path, err)
-			}
-			if err := out.monitor(mr.Measurements); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return e, nil
 }

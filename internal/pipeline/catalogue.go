@@ -66,18 +66,28 @@ func (s *measurementSink) close() error {
 
 // writeCatalogue runs the final association pass and writes every table
 // of the catalogue but varmetric. It returns the number of rows written.
-func writeCatalogue(ctx context.Context, run string, ar *assocRun, reqs []imageRequests, fs *forcedStage,
+func writeCatalogue(ctx context.Context, run string, ar *assocRun, reqs []imageRequests,
 	rows []catalog.Image, copts []catalog.Option, sum *Summary) (int, error) {
 	// A varmetric.parquet of an earlier, killed run would shadow the
-	// view DuckDB computes; the catalogue stage writes it again.
-	if err := os.Remove(catalog.TableFile(run, catalog.TableVarMetric)); err != nil && !isNotExist(err) {
+	// view DuckDB computes; the catalogue stage writes it again. Part
+	// files of an earlier attempt (perhaps on more ranks) go too: rank 0
+	// removes them before any rank writes its own.
+	if ar.me == 0 {
+		if err := os.Remove(catalog.TableFile(run, catalog.TableVarMetric)); err != nil && !isNotExist(err) {
+			return 0, fmt.Errorf("pipeline: %w", err)
+		}
+		if err := os.RemoveAll(filepath.Join(run, catalog.TableMeasurements)); err != nil {
+			return 0, fmt.Errorf("pipeline: %w", err)
+		}
+	}
+	if err := ar.comm.Barrier(); err != nil {
 		return 0, fmt.Errorf("pipeline: %w", err)
 	}
-	sink, err := newMeasurementSink(run, 0, copts)
+	sink, err := newMeasurementSink(run, ar.me, copts)
 	if err != nil {
 		return 0, err
 	}
-	eng, err := ar.final(ctx, reqs, func(i int) (*forcedFits, error) { return fs.load(&ar.plan.Images[i]) }, sink)
+	eng, err := ar.pass2(ctx, reqs, sink)
 	if err != nil {
 		sink.abort()
 		return 0, err
@@ -85,8 +95,16 @@ func writeCatalogue(ctx context.Context, run string, ar *assocRun, reqs []imageR
 	if err := sink.close(); err != nil {
 		return 0, err
 	}
+	// Every rank's parts are complete after this collective.
+	if err := sumInts(ar.comm, &sink.n[0], &sink.n[1], &sink.n[2]); err != nil {
+		return 0, err
+	}
 	sum.Blind, sum.Forced, sum.Monitor = sink.n[0], sink.n[1], sink.n[2]
 	n := sink.n[0] + sink.n[1] + sink.n[2]
+	if eng == nil {
+		// Rank 0 holds the engine and writes the shared tables.
+		return n, nil
+	}
 	rcs := eng.Runcats()
 	as := eng.Associations()
 	ns := eng.NewSources()
@@ -94,6 +112,7 @@ func writeCatalogue(ctx context.Context, run string, ar *assocRun, reqs []imageR
 	regions := eng.SkyRegions()
 	bands := eng.Bands()
 	ars := eng.AssocSkyRegions()
+	fillCounts(sum, rcs, ns, len(as), len(bands), len(regions))
 	for _, err := range []error{
 		writeTable(run, catalog.TableImages, rows, copts, &n),
 		writeTable(run, catalog.TableAssociations, as, copts, &n),
@@ -108,7 +127,6 @@ func writeCatalogue(ctx context.Context, run string, ar *assocRun, reqs []imageR
 			return n, err
 		}
 	}
-	fillCounts(sum, rcs, ns, len(as), len(bands), len(regions))
 	return n, nil
 }
 
@@ -160,11 +178,21 @@ func countCatalogue(run string, sum *Summary) error {
 	fillCounts(sum, rcs, ns, len(as), len(bs), len(rs))
 	counts := []*int{&sum.Blind, &sum.Forced, &sum.Monitor}
 	for k, stage := range []string{"blind", "forced", "monitor"} {
-		ms, err := readStaged[catalog.Measurement](catalog.PartFile(run, catalog.TableMeasurements, 0, stage, 0))
+		// One part per rank of the run that wrote the catalogue.
+		files, err := filepath.Glob(filepath.Join(run, catalog.TableMeasurements, "rank=*", stage+"-*.parquet"))
 		if err != nil {
-			return err
+			return fmt.Errorf("pipeline: %w", err)
 		}
-		*counts[k] = len(ms)
+		if len(files) == 0 {
+			return fmt.Errorf("pipeline: %s: no %s measurement parts", run, stage)
+		}
+		for _, f := range files {
+			ms, err := readStaged[catalog.Measurement](f)
+			if err != nil {
+				return err
+			}
+			*counts[k] += len(ms)
+		}
 	}
 	return nil
 }
@@ -189,6 +217,14 @@ func (s *Summary) Format(w io.Writer) {
 	fmt.Fprintf(w, "new sources   %d (%d likely transients, type 1)\n", s.NewSources, s.Likely)
 	if s.Reused > 0 || s.ForcedUsed > 0 {
 		fmt.Fprintf(w, "resumed       %d extractions and %d forced-fit images reused\n", s.Reused, s.ForcedUsed)
+	}
+	if s.Ranks > 1 {
+		var calls, recv int64
+		for _, c := range s.Comm {
+			calls += c.Calls
+			recv += c.Recv
+		}
+		fmt.Fprintf(w, "ranks         %d (rank 0: %d collectives, %d bytes received)\n", s.Ranks, calls, recv)
 	}
 	for _, st := range s.Stages {
 		fmt.Fprintf(w, "stage %-9s %8.2f s  %d items\n", st.Name, st.Seconds, st.Items)

@@ -63,10 +63,19 @@
 //
 // # Ranks
 //
-// Run works on a rank-local view (the images assigned to the rank); with
-// one rank that is every image. The distributed issue splits the
-// extraction and forced-fit stages over ranks and the association over
-// sky tiles; stage functions take the rank's image list for that reason.
+// Run is one rank of a group (Options.Comm; nil: one rank). RunRanks
+// runs N in-process ranks; the command runs one rank per MPI process
+// under mpirun. Extraction is split over the ranks by decomp.AssignLPT
+// over the images' pixel counts, forced fits by the same rule applied
+// timestep by timestep as the requests become known. Rank 0 runs the
+// association engine on the staged files the others send it per
+// timestep (Alltoallv of their bytes), broadcasting each timestep's
+// forced-fit requests, so pass 1 overlaps the forced fits; the
+// catalogue is the same on any number of ranks (an interim design:
+// docs/pipeline.md "Ranks" lists what the sky-tile distribution of
+// DESIGN step 3 still needs). Each rank writes the measurement parts of
+// the measurements it produced (assoc.Prepare); rank 0 the other files.
+// A Barrier ends Run, so rank 0 may run the catalogue stage after it.
 //
 // # Errors
 //

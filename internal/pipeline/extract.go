@@ -3,9 +3,11 @@ package pipeline
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"gotrap/catalog"
 	"gotrap/internal/extract"
@@ -52,8 +54,52 @@ type worker struct {
 	qcBuf []float64
 }
 
-// image extracts img and writes its staged files.
-func (s *extractStage) image(w *worker, img *Image) error {
+// ErrImageFailed marks the unexpected failure of one image's processing
+// (a panic in extraction or forced fitting), as opposed to a data
+// rejection: the run stops with an *ImageError naming the image. On
+// several ranks it becomes the failing rank's error (reduce.RankError).
+var ErrImageFailed = errors.New("pipeline: image processing failed")
+
+// ImageError is the unexpected failure of one image in a stage. It
+// matches ErrImageFailed under errors.Is.
+type ImageError struct {
+	ID    int64
+	Path  string
+	Stage string
+	Err   error
+	// Stack is the goroutine's stack at the panic, for the rank log.
+	Stack []byte
+}
+
+func (e *ImageError) Error() string {
+	return fmt.Sprintf("pipeline: image %d (%s) failed in the %s stage: %v", e.ID, e.Path, e.Stage, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *ImageError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrImageFailed.
+func (e *ImageError) Is(target error) bool { return target == ErrImageFailed }
+
+// recoverImage turns a panic while processing img in stage into an
+// *ImageError stored in *err. Use it deferred.
+func recoverImage(img *Image, stage string, err *error) {
+	if p := recover(); p != nil {
+		*err = &ImageError{ID: img.ID, Path: img.Path, Stage: stage, Err: fmt.Errorf("panic: %v", p), Stack: debug.Stack()}
+	}
+}
+
+// testHookImage, when not nil, is called with the stage and image before
+// each image is processed; fault-injection tests make it panic.
+var testHookImage func(stage string, img *Image)
+
+// image extracts img and writes its staged files. A panic becomes an
+// *ImageError.
+func (s *extractStage) image(w *worker, img *Image) (err error) {
+	defer recoverImage(img, StageExtract, &err)
+	if testHookImage != nil {
+		testHookImage(StageExtract, img)
+	}
 	row := catalog.Image{ID: img.ID}
 	var ms []catalog.Measurement
 	reject := func(reason int64, comment string) {
@@ -102,10 +148,22 @@ func (s *extractStage) runAll(ctx context.Context, plan *Plan, todo []int, worke
 	if err != nil {
 		return 0, skipped, err
 	}
+	// An image that fails unexpectedly stops the stage: no new image
+	// starts, those in flight finish and stay staged for --resume.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	err = forEach(ctx, len(left), pool.n, func(k int) error {
 		w := <-pool.free
 		defer func() { pool.free <- w }()
 		if err := s.image(w, &plan.Images[left[k]]); err != nil {
+			if errors.Is(err, ErrImageFailed) {
+				// A panic may have left the worker's buffers
+				// inconsistent: replace it.
+				if ex, nerr := extract.NewWorker(s.opt); nerr == nil {
+					w = &worker{ex: ex}
+				}
+			}
+			cancel()
 			return err
 		}
 		prog.add(1)

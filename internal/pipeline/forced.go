@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -50,7 +49,11 @@ func (s *forcedStage) mark(id int64) *forcedMark {
 // image fits the requests of img, whose blind sources took the indices
 // below nBlind: null-detection fits take MeasurementID(image, nBlind+k)
 // for request k, monitor fits nBlind+len(null)+k.
-func (s *forcedStage) image(img *Image, req *imageRequests, nBlind int) error {
+func (s *forcedStage) image(img *Image, req *imageRequests, nBlind int) (err error) {
+	defer recoverImage(img, StageForced, &err)
+	if testHookImage != nil {
+		testHookImage(StageForced, img)
+	}
 	pix, meta, err := fitsimg.Read(img.Path, s.read)
 	if err != nil {
 		return fmt.Errorf("pipeline: forced fits: %w", err)
@@ -97,43 +100,9 @@ func (s *forcedStage) image(img *Image, req *imageRequests, nBlind int) error {
 	return writeAtomic(stagedPath(s.run, StageForced, img.ID, "json"), b)
 }
 
-// runAll fits every image of todo (indices into plan.Images) with
-// requests whose staged fits are missing or were made for other requests.
-func (s *forcedStage) runAll(ctx context.Context, plan *Plan, todo []int, reqs []imageRequests, nBlind []int, workers int, prog *progress) (done, skipped int, err error) {
-	var left []int
-	for _, i := range todo {
-		if reqs[i].empty() {
-			continue
-		}
-		if m := s.mark(plan.Images[i].ID); m != nil && m.Requests == reqs[i].hash() {
-			skipped++
-			continue
-		}
-		left = append(left, i)
-	}
-	prog.start(StageForced, len(left))
-	err = forEach(ctx, len(left), workers, func(k int) error {
-		i := left[k]
-		if err := s.image(&plan.Images[i], &reqs[i], nBlind[i]); err != nil {
-			return err
-		}
-		prog.add(1)
-		return nil
-	})
-	prog.finish()
-	return len(left), skipped, err
-}
-
-// load returns the staged fits of image img.
-func (s *forcedStage) load(img *Image) (*forcedFits, error) {
-	m := s.mark(img.ID)
-	if m == nil {
-		return nil, fmt.Errorf("pipeline: %s: forced fits missing from %s", img.Path, stagedPath(s.run, StageForced, img.ID, "json"))
-	}
-	all, err := readStaged[catalog.Measurement](stagedPath(s.run, StageForced, img.ID, "fits.parquet"))
-	if err != nil {
-		return nil, err
-	}
+// splitFits sorts an image's staged fits into null-detection and monitor
+// fits.
+func splitFits(m *forcedMark, all []catalog.Measurement) *forcedFits {
 	f := &forcedFits{outside: m.Outside}
 	for _, ms := range all {
 		if ms.ExtractType == catalog.ExtractMonitor {
@@ -142,5 +111,5 @@ func (s *forcedStage) load(img *Image) (*forcedFits, error) {
 			f.null = append(f.null, ms)
 		}
 	}
-	return f, nil
+	return f
 }

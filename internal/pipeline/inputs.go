@@ -127,8 +127,14 @@ type InputFile struct {
 	HeadSHA256 string `json:"head_sha256"`
 }
 
-// fingerprint returns the manifest entry of path.
+// fingerprint returns the manifest entry of path. A path that is not a
+// regular file (a named pipe, a directory given as an input) is not
+// opened, which could block, and gets no hash: the plan stage rejects it
+// as unreadable.
 func fingerprint(path string) (InputFile, error) {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return InputFile{Path: path, ModTime: st.ModTime().UTC().Format("2006-01-02T15:04:05.000000000Z")}, nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return InputFile{}, fmt.Errorf("pipeline: %w", err)

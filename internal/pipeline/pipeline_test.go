@@ -197,16 +197,15 @@ func TestRunTiny(t *testing.T) {
 	if f.Steady == 0 || f.OneRuncat != f.Steady || f.Covered != f.Steady {
 		t.Errorf("steady >= 10 sigma: %d, with one runcat %d, covered in every later image %d", f.Steady, f.OneRuncat, f.Covered)
 	}
-	// The images table: 3 bad images, 2 of them rejected (the NaN block is
-	// a quarter of a quarter of the image, under max_nan_fraction).
+	// The images table: 3 bad images, all rejected.
 	rej := 0
 	for _, r := range c.Images {
 		if r.Rejected {
 			rej++
 		}
 	}
-	if len(c.Images) != 16 || rej != 2 {
-		t.Errorf("%d images, %d rejected; want 16, 2", len(c.Images), rej)
+	if len(c.Images) != 16 || rej != 3 {
+		t.Errorf("%d images, %d rejected; want 16, 3", len(c.Images), rej)
 	}
 	// The blank monitor position is fitted in every accepted image (type
 	// 8, then 9), the one off the field never.

@@ -20,9 +20,11 @@ import (
 )
 
 // TestResumeAfterKill kills "gotrap run" (this test binary as a child
-// process, see TestMain) with SIGKILL after seeded random delays,
-// resumes it each time, and checks that the finished catalogue equals an
-// uninterrupted run's, table by table and row by row.
+// process, see TestMain) with SIGKILL at seeded random points, resumes it,
+// and checks that the finished catalogue equals an uninterrupted run's,
+// table by table and row by row. The kill times are fractions of the
+// duration of an uninterrupted child run measured first, so they land
+// mid-run on a quiet machine as on a loaded one.
 func TestResumeAfterKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("subprocess test")
@@ -36,8 +38,7 @@ func TestResumeAfterKill(t *testing.T) {
 	const seed = 6
 	rng := rand.New(rand.NewPCG(seed, 1))
 	t.Logf("seed %d", seed)
-	run := filepath.Join(t.TempDir(), "run")
-	start := func() *exec.Cmd {
+	start := func(run string) (*exec.Cmd, *strings.Builder) {
 		cmd := exec.Command(exe, "-test.run=^$")
 		cmd.Env = append(os.Environ(), childEnv+"="+run+"|"+filepath.Join(data, "images"))
 		var errb strings.Builder
@@ -45,14 +46,26 @@ func TestResumeAfterKill(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		return cmd
+		return cmd, &errb
 	}
+	finish := func(run string) {
+		cmd, errb := start(run)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("child run %s: %v\n%s", run, err, errb)
+		}
+	}
+	t0 := time.Now()
+	finish(filepath.Join(t.TempDir(), "timing"))
+	whole := time.Since(t0)
+	t.Logf("an uninterrupted child run takes %v", whole)
+
 	killed := 0
 	for k := range 5 {
-		// Delays up to (k+1)*0.8 s: a whole child run takes 2-8 s on the
-		// loaded 2-core machine, so the kills land in every stage.
-		d := time.Duration(rng.Int64N(int64(k+1) * int64(800*time.Millisecond)))
-		cmd := start()
+		run := filepath.Join(t.TempDir(), "run")
+		// Between 5% and 75% of a whole run: every stage gets hit over
+		// the attempts, and a kill almost never comes too late.
+		d := time.Duration((0.05 + 0.7*rng.Float64()) * float64(whole))
+		cmd, _ := start(run)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
@@ -62,9 +75,8 @@ func TestResumeAfterKill(t *testing.T) {
 			cmd.Process.Kill()
 			<-done
 			killed++
-			m, err := ReadManifest(run)
 			stages := "none"
-			if err == nil {
+			if m, err := ReadManifest(run); err == nil {
 				stages = ""
 				for _, s := range m.Stages {
 					if s.Done {
@@ -74,15 +86,12 @@ func TestResumeAfterKill(t *testing.T) {
 			}
 			t.Logf("attempt %d: killed after %v; stages done: %s", k, d, stages)
 		}
+		finish(run) // resumes: the child runs with Resume set
+		equalCatalogues(t, ref, run)
 	}
 	if killed == 0 {
 		t.Error("no child was killed mid-run")
 	}
-	cmd := start()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("final resume: %v", err)
-	}
-	equalCatalogues(t, ref, run)
 }
 
 // TestRunDirChecks: a new run needs an empty directory; --resume refuses

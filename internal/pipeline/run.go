@@ -3,12 +3,12 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"time"
 
@@ -17,6 +17,7 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
+	"gotrap/reduce"
 )
 
 // ErrRunExists reports an --out directory that already holds a run (or
@@ -36,9 +37,20 @@ type Options struct {
 	// Resume continues the run in Run from what its manifest and staged
 	// files say is complete. Without it, Run must be empty or absent.
 	Resume bool
-	// Workers bounds the images processed at once (0: Config.Pipeline's,
-	// then GOMAXPROCS).
+	// Workers bounds the images processed at once by this rank (0:
+	// Config.Pipeline's, then CPUs).
 	Workers int
+	// CPUs is the CPUs this rank may keep busy (0: GOMAXPROCS); the
+	// command sets it from reduce.CPUs, divided among in-process ranks.
+	CPUs int
+	// Comm is the group of ranks this process is one of (nil: one rank).
+	// Every rank calls Run with the same options but Comm (and Progress);
+	// the images are split among the ranks (decomp.AssignLPT), the
+	// association is computed identically on every rank (see
+	// docs/pipeline.md "Ranks"), each rank writes its images'
+	// measurement parts, rank 0 the other files. RunRanks runs in-process
+	// ranks.
+	Comm reduce.Comm
 	// Progress, when not nil, receives progress: a line rewritten in
 	// place when Terminal, else a line every ProgressEvery (default 10 s).
 	Progress      io.Writer
@@ -63,13 +75,17 @@ type Summary struct {
 	Stages                []Stage // this invocation's timings
 	ExtractedNow, Reused  int     // images extracted by this call, and reused from a killed one
 	ForcedNow, ForcedUsed int
+	Ranks                 int        // ranks of the run
+	Comm                  []CommStat // rank 0's collectives (bytes moved)
 }
 
 // rank is the rank-local view of a run: this rank's share of the images.
 // One rank holds every image; the distributed issue splits them.
 type rank struct {
 	id    int
-	todo  []int // indices into plan.Images
+	comm  reduce.Comm
+	owner []int // owner[i]: the rank that extracts image i and writes its measurements
+	todo  []int // indices into plan.Images: this rank's images
 	log   *logger
 	prog  *progress
 	copts []catalog.Option
@@ -87,25 +103,56 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if len(opt.Inputs) == 0 {
 		return nil, fmt.Errorf("pipeline: no input images")
 	}
+	var base reduce.Comm = solo{}
+	if opt.Comm != nil {
+		base = opt.Comm
+	}
+	comm := newCountingComm(base)
+	me, size := comm.Rank(), comm.Size()
+	cpus := opt.CPUs
+	if cpus <= 0 {
+		cpus = defaultCPUs()
+	}
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = cfg.Pipeline.Workers
 	}
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		workers = cpus
 	}
 	hash, err := ConfigHash(cfg)
 	if err != nil {
 		return nil, err
 	}
-	old, err := prepareDir(opt.Run, opt.Resume)
-	if err != nil {
-		return nil, err
+	// Rank 0 checks or creates the run directory, then tells the others
+	// the manifest it found (or none).
+	var old *Manifest
+	if me == 0 {
+		if old, err = prepareDir(opt.Run, opt.Resume); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Join(opt.Run, "logs"), 0o755); err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
 	}
-	if err := os.MkdirAll(filepath.Join(opt.Run, "logs"), 0o755); err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+	if size > 1 {
+		var msg []byte
+		if me == 0 && old != nil {
+			if msg, err = json.Marshal(old); err != nil {
+				return nil, fmt.Errorf("pipeline: %w", err)
+			}
+		}
+		if msg, err = comm.Bcast(msg, 0); err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		if me != 0 && len(msg) > 0 {
+			old = &Manifest{}
+			if err := json.Unmarshal(msg, old); err != nil {
+				return nil, fmt.Errorf("pipeline: manifest from rank 0: %w", err)
+			}
+		}
 	}
-	lf, err := os.OpenFile(filepath.Join(opt.Run, "logs", "rank-0000.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	lf, err := os.OpenFile(filepath.Join(opt.Run, "logs", fmt.Sprintf("rank-%04d.log", me)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
@@ -115,11 +162,11 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if every <= 0 {
 		every = 10 * time.Second
 	}
-	rk := &rank{id: 0, log: log, prog: &progress{w: opt.Progress, log: log, term: opt.Terminal, interval: every},
+	rk := &rank{id: me, comm: comm, log: log, prog: &progress{w: opt.Progress, log: log, term: opt.Terminal, interval: every},
 		copts: []catalog.Option{catalog.WithConfigHash(hash)}}
-	log.printf("gotrap run %s: %d inputs, %d workers, resume=%v, config %s", catalog.Version(), len(opt.Inputs), workers, opt.Resume, hash)
-
-	sum := &Summary{RejectedBy: map[string]int{}}
+	log.printf("gotrap run %s: rank %d of %d (pid %d), %d inputs, %d CPUs, %d workers, resume=%v, config %s",
+		catalog.Version(), me, size, os.Getpid(), len(opt.Inputs), cpus, workers, opt.Resume, hash)
+	sum := &Summary{RejectedBy: map[string]int{}, Ranks: size}
 	stage := func(name string, f func(*Stage) error) error {
 		t0 := time.Now()
 		st := Stage{Name: name, Started: t0.UTC().Format(time.RFC3339Nano)}
@@ -139,7 +186,8 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return nil
 	}
 
-	// Plan: inputs, manifest, configuration copy.
+	// Plan: inputs, manifest, configuration copy. Every rank builds the
+	// same plan from the headers; rank 0 writes the files.
 	var plan *Plan
 	var man *Manifest
 	readOpt := fitsimg.Options{Plane: cfg.Pipeline.Plane}
@@ -158,17 +206,20 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 				return err
 			}
 			man = old
+			man.Ranks = size
 		} else {
 			now := time.Now().UTC().Format(time.RFC3339)
-			man = &Manifest{Version: catalog.Version(), Created: now, ConfigHash: hash, Ranks: 1, Inputs: inputs}
+			man = &Manifest{Version: catalog.Version(), Created: now, ConfigHash: hash, Ranks: size, Inputs: inputs}
 		}
-		var b bytes.Buffer
-		b.WriteString("# The job configuration of this run (gotrap run), every setting.\n")
-		if err := cfg.Encode(&b); err != nil {
-			return fmt.Errorf("pipeline: %w", err)
-		}
-		if err := writeAtomic(filepath.Join(opt.Run, "gotrap.toml"), b.Bytes()); err != nil {
-			return err
+		if me == 0 {
+			var b bytes.Buffer
+			b.WriteString("# The job configuration of this run (gotrap run), every setting.\n")
+			if err := cfg.Encode(&b); err != nil {
+				return fmt.Errorf("pipeline: %w", err)
+			}
+			if err := writeAtomic(filepath.Join(opt.Run, "gotrap.toml"), b.Bytes()); err != nil {
+				return err
+			}
 		}
 		tol := time.Duration(cfg.Pipeline.TimestepTolerance * float64(time.Second))
 		var err error
@@ -178,15 +229,17 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		st.Items = len(plan.Images)
 		*man.stage(StagePlan) = *st
 		finishStage(man.stage(StagePlan))
+		if me != 0 {
+			return nil
+		}
 		return writeManifest(opt.Run, man)
 	})
 	if err != nil {
 		return nil, err
 	}
-	rk.todo = make([]int, len(plan.Images))
-	for i := range rk.todo {
-		rk.todo[i] = i
-	}
+	rk.owner = assignImages(plan, size)
+	rk.todo = mine(rk.owner, me)
+	log.printf("rank %d: %d of %d images", me, len(rk.todo), len(plan.Images))
 	sum.Images, sum.Timesteps = len(plan.Images), len(plan.Timesteps)
 
 	done := man.Done(StageAssociate)
@@ -195,49 +248,77 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, err
 	}
 	if xopt.Threads <= 0 {
-		xopt.Threads = max(1, runtime.GOMAXPROCS(0)/workers)
+		xopt.Threads = max(1, cpus/workers)
 	}
 	ex := &extractStage{run: opt.Run, opt: xopt, qc: cfg.Quality, read: readOpt, copts: rk.copts}
 	fs := &forcedStage{run: opt.Run, opt: xopt, read: readOpt, copts: rk.copts}
+	// record writes a stage into the manifest (rank 0, after a
+	// collective that every rank entered with the stage done).
 	record := func(st *Stage) error {
 		s := man.stage(st.Name)
 		*s = *st
 		finishStage(s)
+		if me != 0 {
+			return nil
+		}
 		return writeManifest(opt.Run, man)
 	}
 
+	// Extraction of this rank's images, then every rank's staged images
+	// rows are gathered (the stage's end for every rank).
+	var staged map[int][][]byte
+	gatherRows := func() error {
+		var err error
+		staged, err = gatherFiles(comm, rk.todo, 1, func(i, _ int) string {
+			return stagedPath(opt.Run, StageExtract, plan.Images[i].ID, "image.parquet")
+		}, false)
+		return err
+	}
 	if !done {
 		err = stage(StageExtract, func(st *Stage) error {
 			n, skipped, err := ex.runAll(ctx, plan, rk.todo, workers, rk.prog)
-			st.Items, st.Skipped = n, skipped
-			sum.ExtractedNow, sum.Reused = n, skipped
 			if err != nil {
 				return err
 			}
+			if err := gatherRows(); err != nil {
+				return err
+			}
+			if err := sumInts(comm, &n, &skipped); err != nil {
+				return err
+			}
+			st.Items, st.Skipped = n, skipped
+			sum.ExtractedNow, sum.Reused = n, skipped
 			return record(st)
 		})
-		if err != nil {
-			return nil, err
-		}
+	} else {
+		err = gatherRows()
+	}
+	if err != nil {
+		return nil, err
 	}
 
 	// Quality control's history half and the images rows.
 	rows := make([]catalog.Image, len(plan.Images))
 	for i := range plan.Images {
 		img := &plan.Images[i]
-		staged, err := readStaged[catalog.Image](stagedPath(opt.Run, StageExtract, img.ID, "image.parquet"))
+		b, ok := staged[i]
+		if !ok {
+			return nil, fmt.Errorf("pipeline: %s: staged image row missing", img.Path)
+		}
+		srows, err := decodeRows[catalog.Image](b[0], stagedPath(opt.Run, StageExtract, img.ID, "image.parquet"))
 		if err != nil {
 			return nil, err
 		}
-		if len(staged) != 1 {
+		if len(srows) != 1 {
 			return nil, fmt.Errorf("pipeline: %s: staged image row missing", img.Path)
 		}
 		rows[i] = imageRow(img)
-		s := staged[0]
+		s := srows[0]
 		rows[i].RMSQC, rows[i].RMSMin, rows[i].RMSMax = s.RMSQC, s.RMSMin, s.RMSMax
 		rows[i].DetectionThresh, rows[i].AnalysisThresh = s.DetectionThresh, s.AnalysisThresh
 		rows[i].Rejected, rows[i].RejectReason, rows[i].RejectComment = s.Rejected, s.RejectReason, s.RejectComment
 	}
+	staged = nil
 	applyHistory(plan, rows, cfg.Quality)
 	for i := range rows {
 		if rows[i].Rejected {
@@ -247,30 +328,27 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 
 	ar := &assocRun{plan: plan, rows: rows, cfg: acfg, monitors: cfg.Monitor.Positions,
-		blind: func(i int) ([]catalog.Measurement, error) {
-			return readStaged[catalog.Measurement](stagedPath(opt.Run, StageExtract, plan.Images[i].ID, "blind.parquet"))
-		}}
+		comm: comm, owner: rk.owner, me: me, size: size, run: opt.Run, cache: map[int][]catalog.Measurement{}}
 	var reqs []imageRequests
-	var nBlind []int
 	if !done {
 		err = stage(StageForced, func(st *Stage) error {
+			var n, skipped int
 			var err error
-			if reqs, nBlind, err = ar.requests(ctx); err != nil {
+			if reqs, _, n, skipped, err = ar.pass1(ctx, fs, workers, rk.prog); err != nil {
 				return err
 			}
-			n, skipped, err := fs.runAll(ctx, plan, rk.todo, reqs, nBlind, workers, rk.prog)
+			if err := sumInts(comm, &n, &skipped); err != nil {
+				return err
+			}
 			st.Items, st.Skipped = n, skipped
 			sum.ForcedNow, sum.ForcedUsed = n, skipped
-			if err != nil {
-				return err
-			}
 			return record(st)
 		})
 		if err != nil {
 			return nil, err
 		}
 		err = stage(StageAssociate, func(st *Stage) error {
-			n, err := writeCatalogue(ctx, opt.Run, ar, reqs, fs, rows, rk.copts, sum)
+			n, err := writeCatalogue(ctx, opt.Run, ar, reqs, rows, rk.copts, sum)
 			st.Items = n
 			if err != nil {
 				return err
@@ -286,7 +364,16 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			return nil, err
 		}
 	}
-	if err := writeSummary(opt.Run, sum); err != nil {
+	sum.Comm = comm.Stats()
+	log.printf("collectives: %s", formatStats(sum.Comm))
+	if me == 0 {
+		if err := writeSummary(opt.Run, sum); err != nil {
+			return nil, err
+		}
+	}
+	// Every file is complete when the ranks leave Run: rank 0 may run the
+	// catalogue (DuckDB) stage after it.
+	if err := comm.Barrier(); err != nil {
 		return nil, err
 	}
 	return sum, nil

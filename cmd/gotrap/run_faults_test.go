@@ -1,0 +1,145 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// childArgsEnv makes TestRunFaultsChild act as "gotrap ARGS..." (a JSON
+// array) in a child process of this test binary.
+const childArgsEnv = "GOTRAP_CMD_CHILD_ARGS"
+
+// TestRunFaultsChild is not a test: with childArgsEnv set it is the gotrap
+// command of a subprocess (TestRunSIGTERM), and exits with its status.
+func TestRunFaultsChild(t *testing.T) {
+	v := os.Getenv(childArgsEnv)
+	if v == "" {
+		t.Skip("helper process for TestRunSIGTERM")
+	}
+	var args []string
+	if err := json.Unmarshal([]byte(v), &args); err != nil {
+		os.Exit(3)
+	}
+	os.Exit(run(args, os.Stdout, os.Stderr))
+}
+
+// staged counts the images whose extraction is complete in run, and the
+// temporary files anywhere under it.
+func staged(t *testing.T, run string) (images, temps int) {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(run, "work", "extract", "*.image.parquet"))
+	filepath.WalkDir(run, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(d.Name(), ".tmp") {
+			temps++
+		}
+		return nil
+	})
+	return len(m), temps
+}
+
+// TestRunSIGTERM sends SIGTERM to "gotrap run" (a subprocess, one worker)
+// once its first image is extracted: the image in flight finishes and is
+// kept, no other starts, the run exits with status 143 and a message that
+// says how to resume, no temporary file is left, and --resume then gives
+// the catalogue of an uninterrupted run.
+func TestRunSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess test")
+	}
+	d := t.TempDir()
+	data := filepath.Join(d, "tiny")
+	if code, _, stderr := runCmd(t, "simulate", "--preset", "tiny", "--seed", "1", "--quiet", data); code != 0 {
+		t.Fatalf("simulate: %s", stderr)
+	}
+	images := filepath.Join(data, "images")
+	ref, run := filepath.Join(d, "ref"), filepath.Join(d, "run")
+	if code, _, stderr := runCmd(t, "run", "--out", ref, "--quiet", images); code != 0 {
+		t.Fatalf("reference run: %s", stderr)
+	}
+
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, _ := json.Marshal([]string{"run", "--out", run, "--workers", "1", "--quiet", images})
+	cmd := exec.Command(exe, "-test.run=^TestRunFaultsChild$")
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	atSignal := -1
+	deadline := time.After(60 * time.Second)
+wait:
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("the child finished before its first image was staged: %v\n%s", err, stderr.String())
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatal("no image staged within 60 s")
+		case <-time.After(2 * time.Millisecond):
+			if n, _ := staged(t, run); n > 0 {
+				atSignal = n
+				if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+				break wait
+			}
+		}
+	}
+	err = <-done
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Errorf("exit: %v, want status %d", err, exitInterrupted)
+	}
+	msg := stderr.String()
+	t.Logf("stderr: %s", msg)
+	for _, s := range []string{"interrupted", "terminated", "--resume --out " + run} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("stderr lacks %q", s)
+		}
+	}
+	n, temps := staged(t, run)
+	t.Logf("images staged: %d at SIGTERM, %d at exit (of 16)", atSignal, n)
+	if n < atSignal || n > atSignal+1 {
+		t.Errorf("%d images staged at exit, %d at SIGTERM: with one worker at most the one in flight may finish", n, atSignal)
+	}
+	if temps != 0 {
+		t.Errorf("%d temporary files left: an image in flight was not finished", temps)
+	}
+	if _, err := os.Stat(filepath.Join(run, "manifest.json")); err != nil {
+		t.Errorf("no manifest after SIGTERM: %v", err)
+	}
+
+	code, _, serr := runCmd(t, "run", "--out", run, "--resume", "--quiet", images)
+	if code != 0 {
+		t.Fatalf("resume: %d %s", code, serr)
+	}
+	for _, q := range []string{
+		"SELECT * EXCLUDE (url) FROM images ORDER BY id",
+		"SELECT * FROM measurements ORDER BY id",
+		"SELECT * FROM associations ORDER BY runcat, xtrsrc",
+		"SELECT * FROM runcat ORDER BY id",
+		"SELECT * FROM newsources ORDER BY runcat",
+	} {
+		_, a, ea := runCmd(t, "query", ref, "--sql", q, "--format", "csv")
+		_, b, eb := runCmd(t, "query", run, "--sql", q, "--format", "csv")
+		if ea != "" || eb != "" {
+			t.Fatalf("%s: %s %s", q, ea, eb)
+		}
+		if a != b || strings.Count(a, "\n") < 2 {
+			t.Errorf("%s: the resumed run differs from the uninterrupted one (%d vs %d lines)", q, strings.Count(b, "\n"), strings.Count(a, "\n"))
+		}
+	}
+}

@@ -1,0 +1,373 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"gotrap/catalog"
+	"gotrap/decomp"
+	"gotrap/reduce"
+)
+
+// RunRanks runs Run on n in-process ranks (reduce.Run, goroutines over
+// a shared-memory Comm) and returns rank 0's summary. opt.CPUs is the
+// CPUs of the whole job; each rank gets max(1, CPUs/n) (0: GOMAXPROCS).
+// Only rank 0 reports progress. When a rank fails, the others are
+// cancelled (their stages stop at the next image) and unblocked from
+// their collectives; the error is the failing rank's, as a
+// *reduce.RankError naming the rank.
+func RunRanks(ctx context.Context, opt Options, n int) (*Summary, error) {
+	if n <= 1 {
+		return Run(ctx, opt)
+	}
+	cpus := opt.CPUs
+	if cpus <= 0 {
+		cpus = defaultCPUs()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var sum *Summary
+	err := reduce.RunContext(ctx, n, func(c reduce.Comm) error {
+		o := opt
+		o.Comm = c
+		o.CPUs = max(1, cpus/n)
+		if c.Rank() != 0 {
+			o.Progress = nil
+		}
+		s, err := Run(ctx, o)
+		if err != nil {
+			cancel()
+			return err
+		}
+		if c.Rank() == 0 {
+			sum = s
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// solo is the Comm of a run on one rank without a group.
+type solo struct{}
+
+func (solo) Rank() int                                { return 0 }
+func (solo) Size() int                                { return 1 }
+func (solo) Barrier() error                           { return nil }
+func (solo) Bcast(data []byte, _ int) ([]byte, error) { return bytes.Clone(data), nil }
+func (solo) AllreduceFloat64([]float64, reduce.Op) error {
+	return nil
+}
+func (solo) AllreduceInt64([]int64, reduce.Op) error { return nil }
+func (solo) Allgatherv(send []byte) ([][]byte, error) {
+	return [][]byte{bytes.Clone(send)}, nil
+}
+func (solo) Alltoallv(send [][]byte) ([][]byte, error) {
+	if len(send) != 1 {
+		panic("pipeline: Alltoallv: len(send) != Size")
+	}
+	return [][]byte{bytes.Clone(send[0])}, nil
+}
+func (solo) Abort(error) {}
+
+// CommStat counts one kind of collective of one rank: calls, and the
+// payload bytes this rank sent to other ranks and received from them
+// (Allgatherv: its contribution once, and the others'; Alltoallv: the
+// parts for and from other ranks; Bcast: the root's data, once). Copies
+// to itself are not counted; the wire traffic of MPI's algorithms differs.
+type CommStat struct {
+	Op         string
+	Calls      int64
+	Sent, Recv int64
+}
+
+// countingComm wraps a Comm and counts the bytes of its collectives.
+type countingComm struct {
+	reduce.Comm
+	mu    sync.Mutex
+	stats map[string]*CommStat
+}
+
+func newCountingComm(c reduce.Comm) *countingComm {
+	return &countingComm{Comm: c, stats: map[string]*CommStat{}}
+}
+
+func (c *countingComm) add(op string, sent, recv int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.stats[op]
+	if s == nil {
+		s = &CommStat{Op: op}
+		c.stats[op] = s
+	}
+	s.Calls++
+	s.Sent += int64(sent)
+	s.Recv += int64(recv)
+}
+
+func (c *countingComm) Barrier() error {
+	c.add("Barrier", 0, 0)
+	return c.Comm.Barrier()
+}
+
+func (c *countingComm) Bcast(data []byte, root int) ([]byte, error) {
+	out, err := c.Comm.Bcast(data, root)
+	if c.Rank() == root {
+		c.add("Bcast", len(data)*min(1, c.Size()-1), 0)
+	} else {
+		c.add("Bcast", 0, len(out))
+	}
+	return out, err
+}
+
+func (c *countingComm) AllreduceInt64(buf []int64, op reduce.Op) error {
+	n := 8 * len(buf) * min(1, c.Size()-1)
+	c.add("AllreduceInt64", n, n)
+	return c.Comm.AllreduceInt64(buf, op)
+}
+
+func (c *countingComm) AllreduceFloat64(buf []float64, op reduce.Op) error {
+	n := 8 * len(buf) * min(1, c.Size()-1)
+	c.add("AllreduceFloat64", n, n)
+	return c.Comm.AllreduceFloat64(buf, op)
+}
+
+func (c *countingComm) Allgatherv(send []byte) ([][]byte, error) {
+	out, err := c.Comm.Allgatherv(send)
+	n := 0
+	for r, b := range out {
+		if r != c.Rank() {
+			n += len(b)
+		}
+	}
+	c.add("Allgatherv", len(send)*min(1, c.Size()-1), n)
+	return out, err
+}
+
+func (c *countingComm) Alltoallv(send [][]byte) ([][]byte, error) {
+	out, err := c.Comm.Alltoallv(send)
+	s, r := 0, 0
+	for j, b := range send {
+		if j != c.Rank() {
+			s += len(b)
+		}
+	}
+	for i, b := range out {
+		if i != c.Rank() {
+			r += len(b)
+		}
+	}
+	c.add("Alltoallv", s, r)
+	return out, err
+}
+
+// Stats returns the counts, by collective name.
+func (c *countingComm) Stats() []CommStat {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]CommStat, 0, len(c.stats))
+	for _, s := range c.stats {
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Op < out[j].Op })
+	return out
+}
+
+// formatStats renders stats for the rank log.
+func formatStats(st []CommStat) string {
+	var b strings.Builder
+	for i, s := range st {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s %d calls, %d B sent, %d B received", s.Op, s.Calls, s.Sent, s.Recv)
+	}
+	return b.String()
+}
+
+// imageCosts returns the extraction cost of every image of plan: its
+// pixels (an unreadable header costs 1: the image is only rejected).
+func imageCosts(plan *Plan) []float64 {
+	c := make([]float64, len(plan.Images))
+	for i, img := range plan.Images {
+		c[i] = 1
+		if img.Meta != nil {
+			c[i] = float64(max(1, img.Meta.Naxis1*img.Meta.Naxis2))
+		}
+	}
+	return c
+}
+
+// mine returns the indices i with owner[i] == rank, in order.
+func mine(owner []int, rank int) []int {
+	var out []int
+	for i, r := range owner {
+		if r == rank {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// A bundle is what one rank contributes to a gather of staged files: for
+// each image index, a fixed number of byte blobs (the staged files'
+// contents, bit for bit). Encoding: per item, uint64 index, uint32 blob
+// count, then per blob uint64 length and the bytes (little endian).
+type bundleItem struct {
+	index int
+	blobs [][]byte
+}
+
+func encodeBundle(items []bundleItem) []byte {
+	n := 0
+	for _, it := range items {
+		n += 12
+		for _, b := range it.blobs {
+			n += 8 + len(b)
+		}
+	}
+	out := make([]byte, 0, n)
+	for _, it := range items {
+		out = binary.LittleEndian.AppendUint64(out, uint64(it.index))
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(it.blobs)))
+		for _, b := range it.blobs {
+			out = binary.LittleEndian.AppendUint64(out, uint64(len(b)))
+			out = append(out, b...)
+		}
+	}
+	return out
+}
+
+var errBundle = errors.New("pipeline: corrupt bundle from another rank")
+
+func decodeBundle(b []byte) ([]bundleItem, error) {
+	var items []bundleItem
+	for len(b) > 0 {
+		if len(b) < 12 {
+			return nil, errBundle
+		}
+		it := bundleItem{index: int(binary.LittleEndian.Uint64(b))}
+		k := int(binary.LittleEndian.Uint32(b[8:]))
+		b = b[12:]
+		for range k {
+			if len(b) < 8 {
+				return nil, errBundle
+			}
+			l := binary.LittleEndian.Uint64(b)
+			b = b[8:]
+			if uint64(len(b)) < l {
+				return nil, errBundle
+			}
+			it.blobs = append(it.blobs, b[:l:l])
+			b = b[l:]
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// gatherFiles is a collective: every rank reads, for each image index in
+// its own list, the files path(i, k) for k < nfiles, and every rank
+// returns every rank's contents, by image index (Allgatherv). With
+// toRoot, only rank 0 receives them (Alltoallv) and returns everything;
+// the others return their own. A missing file is an error naming it.
+func gatherFiles(c reduce.Comm, own []int, nfiles int, path func(i, k int) string, toRoot bool) (map[int][][]byte, error) {
+	items := make([]bundleItem, 0, len(own))
+	var rerr error
+	for _, i := range own {
+		it := bundleItem{index: i}
+		for k := range nfiles {
+			b, err := os.ReadFile(path(i, k))
+			if err != nil {
+				rerr = fmt.Errorf("pipeline: rank %d: %w", c.Rank(), err)
+				break
+			}
+			it.blobs = append(it.blobs, b)
+		}
+		if rerr != nil {
+			break
+		}
+		items = append(items, it)
+	}
+	if rerr != nil {
+		// Fail before the collective: the group is told by the engine
+		// (reduce.Run, or MPI_Abort under MPI).
+		return nil, rerr
+	}
+	var parts [][]byte
+	var err error
+	if toRoot {
+		send := make([][]byte, c.Size())
+		send[0] = encodeBundle(items)
+		parts, err = c.Alltoallv(send)
+	} else {
+		parts, err = c.Allgatherv(encodeBundle(items))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: gathering staged files: %w", err)
+	}
+	out := map[int][][]byte{}
+	if toRoot && c.Rank() != 0 {
+		for _, it := range items {
+			out[it.index] = it.blobs
+		}
+		return out, nil
+	}
+	for r, p := range parts {
+		its, err := decodeBundle(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w (rank %d)", err, r)
+		}
+		for _, it := range its {
+			if len(it.blobs) != nfiles {
+				return nil, fmt.Errorf("%w (rank %d: %d files, want %d)", errBundle, r, len(it.blobs), nfiles)
+			}
+			out[it.index] = it.blobs
+		}
+	}
+	return out, nil
+}
+
+// decodeRows decodes a staged Parquet file's contents.
+func decodeRows[T any](b []byte, name string) ([]T, error) {
+	rows, err := catalog.Read[T](bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %s: %w", name, err)
+	}
+	return rows, nil
+}
+
+// sumInts is a collective: element-wise sums over ranks of v (in place).
+func sumInts(c reduce.Comm, v ...*int) error {
+	buf := make([]int64, len(v))
+	for k, p := range v {
+		buf[k] = int64(*p)
+	}
+	if err := c.AllreduceInt64(buf, reduce.Sum); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	for k, p := range v {
+		*p = int(buf[k])
+	}
+	return nil
+}
+
+// assignImages returns owner[i], the rank that extracts image i and
+// writes its measurements: decomp.AssignLPT over the images' pixel
+// counts.
+func assignImages(plan *Plan, size int) []int {
+	return decomp.AssignLPT(imageCosts(plan), size)
+}
+
+// defaultCPUs is the CPUs a run may use when Options.CPUs is 0.
+func defaultCPUs() int { return runtime.GOMAXPROCS(0) }

@@ -1,0 +1,289 @@
+package pipeline
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gotrap/catalog"
+	"gotrap/internal/config"
+	"gotrap/internal/pipeline/pipetest"
+	"gotrap/reduce"
+)
+
+// rankField is a data set of the metamorphic test: a simulated field and
+// a monitor position on it.
+type rankField struct {
+	name    string
+	data    string
+	monitor [2]float64
+	// check asserts that the field covers what it is meant to (so that
+	// the test keeps testing the seam or the pole).
+	check func(t *testing.T, c *pipetest.Catalogue)
+}
+
+// runRanks runs the pipeline on n in-process ranks (1: plain Run).
+func runRanks(t *testing.T, data string, cfg config.Config, n int) (string, *Summary) {
+	t.Helper()
+	run := filepath.Join(t.TempDir(), "run")
+	inputs, err := ExpandInputs([]string{filepath.Join(data, "images")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2 CPUs for the job, so the in-process ranks share them as the
+	// command shares the machine's.
+	sum, err := RunRanks(context.Background(), Options{Run: run, Inputs: inputs, Config: cfg, CPUs: 2}, n)
+	if err != nil {
+		t.Fatalf("%d ranks: %v", n, err)
+	}
+	return run, sum
+}
+
+// sortedCatalogue reads a run's catalogue with the measurements in id
+// order (each rank writes the measurements of its own images, so the
+// part files hold them in a rank-dependent order).
+func sortedCatalogue(t *testing.T, run string) *pipetest.Catalogue {
+	c := pipetest.ReadCatalogue(t, run)
+	slices.SortFunc(c.Measurements, func(a, b catalog.Measurement) int { return cmp.Compare(a.ID, b.ID) })
+	return c
+}
+
+// TestRanksMetamorphic is STYLE 17's metamorphic test of the whole
+// decomposition (issue 7): the same data give the same catalogue on 1
+// rank and on 2, 3, 4 and 7 in-process ranks: every table row for row,
+// ids, integers and floats bit for bit (stronger than the issue's 1e-12),
+// measurements after sorting by id. The fields are the tiny preset, one
+// across RA 0/360 and one 0.4 degrees from the north pole (its images
+// reach over the pole).
+func TestRanksMetamorphic(t *testing.T) {
+	fields := []rankField{
+		{name: "tiny", data: tiny(t), monitor: [2]float64{150.2, 53.3}},
+		{name: "seam", data: pipetest.Simulate(t, "tiny", 3, "centre_ra", "0.1", "centre_dec", "20"), monitor: [2]float64{0.02, 20.1},
+			check: func(t *testing.T, c *pipetest.Catalogue) {
+				lo, hi := 0, 0
+				for _, r := range c.Runcats {
+					if r.WmRA < 1 {
+						lo++
+					} else if r.WmRA > 359 {
+						hi++
+					}
+				}
+				if lo == 0 || hi == 0 {
+					t.Errorf("seam field: %d runcats just east of RA 0 and %d just west: want both", lo, hi)
+				}
+			}},
+		{name: "pole", data: pipetest.Simulate(t, "tiny", 4, "centre_dec", "89.6"), monitor: [2]float64{200, 89.8},
+			check: func(t *testing.T, c *pipetest.Catalogue) {
+				n := 0
+				for _, r := range c.Runcats {
+					if r.WmDecl > 89.4 {
+						n++
+					}
+				}
+				if n == 0 {
+					t.Error("pole field: no runcat above declination 89.4")
+				}
+			}},
+	}
+	ranks := []int{2, 3, 4, 7}
+	if testing.Short() {
+		ranks = []int{3}
+	}
+	for _, f := range fields {
+		t.Run(f.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Monitor.Positions = [][2]float64{f.monitor}
+			ref, _ := runRanks(t, f.data, cfg, 1)
+			want := sortedCatalogue(t, ref)
+			if len(want.Measurements) == 0 || len(want.Runcats) == 0 {
+				t.Fatalf("empty reference catalogue: %d measurements, %d runcats", len(want.Measurements), len(want.Runcats))
+			}
+			if f.check != nil {
+				f.check(t, want)
+			}
+			for _, n := range ranks {
+				run, sum := runRanks(t, f.data, cfg, n)
+				got := sortedCatalogue(t, run)
+				equalTables(t, fmt.Sprintf("%d ranks", n), want, got)
+				// Every rank extracted images and wrote its part.
+				for r := range n {
+					p := catalog.PartFile(run, catalog.TableMeasurements, r, "blind", 0)
+					if _, err := os.Stat(p); err != nil {
+						t.Errorf("%d ranks: rank %d wrote no measurement part: %v", n, r, err)
+					}
+				}
+				if sum.Ranks != n {
+					t.Errorf("summary: %d ranks, want %d", sum.Ranks, n)
+				}
+				// Rank 0 received the other ranks' staged files.
+				recv := map[string]int64{}
+				for _, s := range sum.Comm {
+					recv[s.Op] = s.Recv
+				}
+				if recv["Allgatherv"] == 0 || recv["Alltoallv"] == 0 {
+					t.Errorf("%d ranks: rank 0 received %d bytes by Allgatherv, %d by Alltoallv", n, recv["Allgatherv"], recv["Alltoallv"])
+				}
+			}
+		})
+	}
+}
+
+// equalTables compares two catalogues table by table, row by row.
+func equalTables(t *testing.T, what string, a, b *pipetest.Catalogue) {
+	t.Helper()
+	cmpRows(t, what+": images", a.Images, b.Images)
+	cmpRows(t, what+": measurements", a.Measurements, b.Measurements)
+	cmpRows(t, what+": associations", a.Associations, b.Associations)
+	cmpRows(t, what+": runcat", a.Runcats, b.Runcats)
+	cmpRows(t, what+": runcat_flux", a.Fluxes, b.Fluxes)
+	cmpRows(t, what+": newsources", a.NewSources, b.NewSources)
+	cmpRows(t, what+": skyregions", a.SkyRegions, b.SkyRegions)
+	cmpRows(t, what+": bands", a.Bands, b.Bands)
+}
+
+func cmpRows[T any](t *testing.T, what string, a, b []T) {
+	t.Helper()
+	if len(a) != len(b) {
+		t.Errorf("%s: %d rows vs %d", what, len(a), len(b))
+		return
+	}
+	for r := range a {
+		// NaN != NaN: compare the formatted rows (%v prints float64
+		// with the shortest representation that round-trips, so equal
+		// text is equal bits).
+		if x, y := fmt.Sprintf("%+v", a[r]), fmt.Sprintf("%+v", b[r]); x != y {
+			t.Errorf("%s row %d differs:\n%s\n%s", what, r, x, y)
+			return
+		}
+	}
+}
+
+// TestRankFailure: a rank that fails makes RunRanks return within
+// seconds (no rank hangs in a collective) with that rank's error, which
+// names the rank and the reason.
+func TestRankFailure(t *testing.T) {
+	data := tiny(t)
+	inputs, err := ExpandInputs([]string{filepath.Join(data, "images")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("disk on fire")
+	run := filepath.Join(t.TempDir(), "run")
+	t0 := time.Now()
+	err = reduce.Run(3, func(c reduce.Comm) error {
+		opt := Options{Run: run, Inputs: inputs, Config: testConfig(), CPUs: 1, Comm: c}
+		if c.Rank() == 1 {
+			opt.AfterStage = func(stage string) error {
+				if stage == StageExtract {
+					return boom
+				}
+				return nil
+			}
+		}
+		_, err := Run(context.Background(), opt)
+		return err
+	})
+	if dt := time.Since(t0); dt > 20*time.Second {
+		t.Errorf("the job took %v to stop", dt)
+	}
+	var re *reduce.RankError
+	if !errors.As(err, &re) || re.Rank != 1 || !errors.Is(err, boom) {
+		t.Fatalf("error %v: want rank 1's %v", err, boom)
+	}
+	if !strings.Contains(err.Error(), "rank 1") {
+		t.Errorf("error %q does not name the rank", err)
+	}
+}
+
+// TestRanksResume: a run on 3 ranks resumed on 2 gives the 1-rank
+// catalogue (stale part files of rank 2 are removed).
+func TestRanksResume(t *testing.T) {
+	data := tiny(t)
+	cfg := testConfig()
+	ref, _ := runRanks(t, data, cfg, 1)
+	inputs, err := ExpandInputs([]string{filepath.Join(data, "images")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	// Stop after the forced-fit stage, on every rank.
+	stop := errors.New("stop")
+	_, err = RunRanks(context.Background(), Options{Run: run, Inputs: inputs, Config: cfg, CPUs: 2,
+		AfterStage: func(s string) error {
+			if s == StageForced {
+				return stop
+			}
+			return nil
+		}}, 3)
+	if !errors.Is(err, stop) {
+		t.Fatalf("error %v, want %v", err, stop)
+	}
+	// A stale part of an earlier attempt on more ranks.
+	stale := catalog.PartFile(run, catalog.TableMeasurements, 5, "blind", 0)
+	if err := catalog.WriteFile(stale, []catalog.Measurement{{ID: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := RunRanks(context.Background(), Options{Run: run, Inputs: inputs, Config: cfg, CPUs: 2, Resume: true}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Reused != 16 || sum.ExtractedNow != 0 {
+		t.Errorf("resume extracted %d and reused %d images, want 0 and 16", sum.ExtractedNow, sum.Reused)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale part %s still there (%v)", stale, err)
+	}
+	equalTables(t, "3 ranks resumed on 2", sortedCatalogue(t, ref), sortedCatalogue(t, run))
+}
+
+// TestRankFailureInForcedFits: an image that fails (a panic) in the
+// forced-fit stage, which runs concurrently with the blind association,
+// stops every rank within seconds with an error naming the rank and the
+// image.
+func TestRankFailureInForcedFits(t *testing.T) {
+	data := tiny(t)
+	inputs, err := ExpandInputs([]string{filepath.Join(data, "images")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	var victim atomic.Pointer[Image]
+	testHookImage = func(stage string, img *Image) {
+		if stage != StageForced {
+			return
+		}
+		once.Do(func() {
+			victim.Store(img)
+			panic("injected fault")
+		})
+	}
+	defer func() { testHookImage = nil }()
+	t0 := time.Now()
+	_, err = RunRanks(context.Background(), Options{Run: filepath.Join(t.TempDir(), "run"), Inputs: inputs, Config: testConfig(), CPUs: 2}, 3)
+	if dt := time.Since(t0); dt > 20*time.Second {
+		t.Errorf("the job took %v to stop", dt)
+	}
+	t.Logf("error: %v", err)
+	img := victim.Load()
+	if img == nil {
+		t.Fatalf("no forced fit ran; error %v", err)
+	}
+	var re *reduce.RankError
+	if !errors.As(err, &re) || !errors.Is(err, ErrImageFailed) {
+		t.Fatalf("error %v: want a rank's image failure", err)
+	}
+	for _, want := range []string{fmt.Sprintf("rank %d", re.Rank), img.Path, "injected fault"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
