@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"gotrap/internal/testutil"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -352,32 +353,6 @@ func TestMeasurementID(t *testing.T) {
 	}
 }
 
-// directEtaV computes eta and V from their textbook definitions (SPEC 7.1):
-// V = s/mean with the N-1 sample standard deviation, and eta the reduced
-// chi-squared about the weighted mean, both by two passes.
-func directEtaV(x, sigma []float64) (eta, v float64) {
-	n := float64(len(x))
-	if len(x) < 2 {
-		return 0, 0
-	}
-	var sw, swx, sx float64
-	for i := range x {
-		w := 1 / (sigma[i] * sigma[i])
-		sw += w
-		swx += w * x[i]
-		sx += x[i]
-	}
-	wmean, mean := swx/sw, sx/n
-	var chi, ss float64
-	for i := range x {
-		d := x[i] - wmean
-		chi += d * d / (sigma[i] * sigma[i])
-		e := x[i] - mean
-		ss += e * e
-	}
-	return chi / (n - 1), math.Sqrt(ss/(n-1)) / mean
-}
-
 func TestFluxStatsMatchesDirect(t *testing.T) {
 	rng := newRNG(t, 7)
 	var maxEta, maxV float64
@@ -394,7 +369,7 @@ func TestFluxStatsMatchesDirect(t *testing.T) {
 			s[i] = mean * (0.02 + 0.3*rng.Float64())
 			x[i] = mean + s[i]*rng.NormFloat64()*(1+3*float64(trial%3))
 			st.Add(x[i], s[i])
-			eta, v := directEtaV(x[:i+1], s[:i+1])
+			eta, v := testutil.EtaV(x[:i+1], s[:i+1])
 			// The incremental form subtracts nearly equal running means
 			// (W*B - A^2 and Q - mean^2), so it loses about
 			// N*eps*cond, cond = W*B/(W*B - A^2) (Q/(Q - mean^2) for

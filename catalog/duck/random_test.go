@@ -1,6 +1,7 @@
 package duck
 
 import (
+	"gotrap/internal/testutil"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -64,7 +65,7 @@ func writeRandomRun(dir string, nSrc, nTime int, seed uint64) (map[[2]int64]want
 				VInt: stats[b].V(), EtaInt: stats[b].Eta(), FDatapoints: stats[b].N})
 		}
 		for b, st := range stats {
-			eta, v := directEtaV(xs[b], ss[b])
+			eta, v := testutil.EtaV(xs[b], ss[b])
 			last := assocs[len(assocs)-1]
 			for i := len(assocs) - 1; i >= 0; i-- { // the last association in band b
 				if assocs[i].Runcat == rc && imageBand(assocs[i].Xtrsrc) == b {
@@ -91,28 +92,4 @@ func writeRandomRun(dir string, nSrc, nTime int, seed uint64) (map[[2]int64]want
 func imageBand(xtrsrc int64) int64 {
 	im, _ := catalog.SplitMeasurementID(xtrsrc)
 	return 2 - im%2
-}
-
-// directEtaV is the textbook two-pass eta and V of SPEC 7.1.
-func directEtaV(x, sigma []float64) (eta, v float64) {
-	n := float64(len(x))
-	if len(x) < 2 {
-		return 0, 0
-	}
-	var sw, swx, sx float64
-	for i := range x {
-		w := 1 / (sigma[i] * sigma[i])
-		sw += w
-		swx += w * x[i]
-		sx += x[i]
-	}
-	wmean, mean := swx/sw, sx/n
-	var chi, ss float64
-	for i := range x {
-		d := x[i] - wmean
-		chi += d * d / (sigma[i] * sigma[i])
-		e := x[i] - mean
-		ss += e * e
-	}
-	return chi / (n - 1), math.Sqrt(ss/(n-1)) / mean
 }

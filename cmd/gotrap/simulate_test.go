@@ -2,37 +2,12 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"io/fs"
+	"gotrap/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// simHashTree returns the SHA-256 of every file under dir by relative path.
-func simHashTree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		s := sha256.Sum256(b)
-		out[filepath.ToSlash(rel)] = hex.EncodeToString(s[:])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 func simRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -61,7 +36,7 @@ func TestSimulateDeterministic(t *testing.T) {
 		if !strings.Contains(out, "wrote 16 images of 256x256 px") {
 			t.Errorf("%v: unexpected report %q", args, out)
 		}
-		trees = append(trees, simHashTree(t, dir))
+		trees = append(trees, testutil.HashTree(t, dir))
 	}
 	ref := trees[0]
 	if len(ref) != 16+4 {

@@ -2,9 +2,8 @@ package sim
 
 import (
 	"context"
-	"encoding/csv"
+	"gotrap/internal/testutil"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -13,29 +12,6 @@ import (
 	"gotrap/internal/fitsimg"
 	"gotrap/kernels"
 )
-
-// readCSV reads a truth table into header-keyed rows.
-func readCSV(t *testing.T, path string) []map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	var out []map[string]string
-	for _, r := range recs[1:] {
-		m := map[string]string{}
-		for i, k := range recs[0] {
-			m[k] = r[i]
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 func num(t *testing.T, s string) float64 {
 	t.Helper()
@@ -68,7 +44,7 @@ func TestSourceFreeImageFile(t *testing.T) {
 	if _, err := Generate(context.Background(), cfg, dir, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	rows := readCSV(t, filepath.Join(dir, "truth", "images.csv"))
+	rows := testutil.ReadCSV(t, filepath.Join(dir, "truth", "images.csv"))
 	if len(rows) != 1 {
 		t.Fatalf("%d images, want 1", len(rows))
 	}
@@ -156,18 +132,18 @@ func TestRecoverSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	truth := filepath.Join(dir, "truth")
-	srcRows := readCSV(t, filepath.Join(truth, "sources.csv"))
+	srcRows := testutil.ReadCSV(t, filepath.Join(truth, "sources.csv"))
 	pos := map[string][2]float64{}
 	for _, s := range srcRows {
 		pos[s["source_id"]] = [2]float64{num(t, s["ra"]), num(t, s["dec"])}
 	}
 	bad := map[string]string{}
-	for _, im := range readCSV(t, filepath.Join(truth, "images.csv")) {
+	for _, im := range testutil.ReadCSV(t, filepath.Join(truth, "images.csv")) {
 		bad[im["image"]] = im["bad"]
 	}
 	byImage := map[string][]map[string]string{}
 	var order []string
-	for _, f := range readCSV(t, filepath.Join(truth, "fluxes.csv")) {
+	for _, f := range testutil.ReadCSV(t, filepath.Join(truth, "fluxes.csv")) {
 		if byImage[f["image"]] == nil {
 			order = append(order, f["image"])
 		}
@@ -252,7 +228,7 @@ func TestTruthTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	truth := filepath.Join(dir, "truth")
-	images := readCSV(t, filepath.Join(truth, "images.csv"))
+	images := testutil.ReadCSV(t, filepath.Join(truth, "images.csv"))
 	if len(images) != cfg.NumImages() || sum.Images != len(images) {
 		t.Fatalf("%d images listed, %d made, want %d", len(images), sum.Images, cfg.NumImages())
 	}
@@ -328,7 +304,7 @@ func TestTruthTables(t *testing.T) {
 	// in [onset_time, end_time); variables' fluxes vary with the
 	// modulation index listed.
 	srcs := map[string]map[string]string{}
-	for _, s := range readCSV(t, filepath.Join(truth, "sources.csv")) {
+	for _, s := range testutil.ReadCSV(t, filepath.Join(truth, "sources.csv")) {
 		srcs[s["source_id"]] = s
 	}
 	classes := map[string]int{}
@@ -338,7 +314,7 @@ func TestTruthTables(t *testing.T) {
 	if classes["variable"] != cfg.Variables || classes["transient"] != cfg.Transients || classes["steady"] == 0 {
 		t.Errorf("classes %v, want %d variables, %d transients and some steady sources", classes, cfg.Variables, cfg.Transients)
 	}
-	rows := readCSV(t, filepath.Join(truth, "fluxes.csv"))
+	rows := testutil.ReadCSV(t, filepath.Join(truth, "fluxes.csv"))
 	if len(rows) != sum.FluxRows {
 		t.Errorf("%d flux rows, summary says %d", len(rows), sum.FluxRows)
 	}

@@ -2,37 +2,9 @@ package sim
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"gotrap/internal/testutil"
 	"testing"
 )
-
-// hashTree returns the SHA-256 of every regular file under dir, by
-// slash-separated relative path.
-func hashTree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		s := sha256.Sum256(b)
-		out[filepath.ToSlash(rel)] = hex.EncodeToString(s[:])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 func tinyConfig(t *testing.T) Config {
 	t.Helper()
@@ -57,7 +29,7 @@ func TestGenerateWorkers(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("workers=%d: %+v", w, *s)
-		trees = append(trees, hashTree(t, dir))
+		trees = append(trees, testutil.HashTree(t, dir))
 	}
 	a, b := trees[0], trees[1]
 	if want := cfg.NumImages() + 4; len(a) != want {

@@ -21,8 +21,8 @@ package pipetest
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
+	"gotrap/internal/testutil"
 	"image"
 	"math"
 	"os"
@@ -90,28 +90,6 @@ type Truth struct {
 	Fluxes  []Flux
 }
 
-func readCSV(tb testing.TB, path string) []map[string]string {
-	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		tb.Fatalf("%s: %v", path, err)
-	}
-	var out []map[string]string
-	for _, r := range recs[1:] {
-		m := map[string]string{}
-		for i, k := range recs[0] {
-			m[k] = r[i]
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 func num(tb testing.TB, s string) float64 {
 	tb.Helper()
 	v, err := strconv.ParseFloat(s, 64)
@@ -125,12 +103,12 @@ func num(tb testing.TB, s string) float64 {
 func ReadTruth(tb testing.TB, dir string) *Truth {
 	tb.Helper()
 	t := &Truth{Dir: dir, Sources: map[int]Source{}}
-	for _, r := range readCSV(tb, filepath.Join(dir, "truth", "sources.csv")) {
+	for _, r := range testutil.ReadCSV(tb, filepath.Join(dir, "truth", "sources.csv")) {
 		s := Source{ID: int(num(tb, r["source_id"])), Class: r["class"], RA: num(tb, r["ra"]), Dec: num(tb, r["dec"]),
 			Flux: num(tb, r["flux_jy"]), ModIdx: num(tb, r["modulation_index"])}
 		t.Sources[s.ID] = s
 	}
-	for _, r := range readCSV(tb, filepath.Join(dir, "truth", "fluxes.csv")) {
+	for _, r := range testutil.ReadCSV(tb, filepath.Join(dir, "truth", "fluxes.csv")) {
 		tm, err := time.Parse(time.RFC3339, r["time"])
 		if err != nil {
 			tb.Fatal(err)
