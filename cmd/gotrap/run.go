@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"gotrap/internal/config"
@@ -18,6 +16,7 @@ import (
 	"gotrap/internal/report"
 	"gotrap/reduce"
 	"gotrap/reduce/mpi"
+	"gotrap/slurm"
 )
 
 // positionsFlag collects repeated --monitor RA,DEC flags.
@@ -68,7 +67,11 @@ configuration and inputs must be the run's.
 --ranks N splits the run over N in-process ranks. Started by mpirun or
 srun (a binary built with -tags mpi), every MPI process is a rank; rank 0
 writes the shared files and prints the summary. The catalogue is the
-same on any number of ranks. See README "Running with MPI".`,
+same on any number of ranks. See README "Running with MPI".
+
+Inside a Slurm job, a requeued job (SLURM_RESTART_COUNT > 0) resumes as
+with --resume, and without --memory-limit DuckDB gets three quarters of
+the task's memory allowance. See docs/slurm.md.`,
 		setFlags: func(fs *flag.FlagSet) {
 			runFl = runFlags{}
 			fs.StringVar(&runFl.out, "out", "", "run directory (required; new or empty unless --resume)")
@@ -135,19 +138,49 @@ func runRun(env *cmdEnv, args []string) error {
 			fmt.Fprintln(env.stderr, "gotrap run:", err)
 		}
 	}()
+	// Inside a Slurm job: a requeued job resumes, and DuckDB's memory
+	// follows the task's allowance. A malformed variable is reported, not
+	// fatal (the others still apply).
+	senv, serr := slurm.ParseEnv(os.Getenv)
+	if serr != nil {
+		fmt.Fprintf(env.stderr, "gotrap run: warning: %v\n", serr)
+	}
+	f = applySlurmEnv(f, senv)
 	// SIGINT (Ctrl-C) and SIGTERM (Slurm's scancel, a job's time limit):
 	// the images in flight finish and stay staged, nothing new starts, and
 	// the run stops with a message that says how to continue.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := slurm.NotifyContext(context.Background())
 	defer stop()
 	err = runPipeline(ctx, env, f, inputs, cfg)
 	if err != nil && ctx.Err() != nil {
 		// Whatever the stage returned (context.Canceled, DuckDB's
 		// interrupt), a signal stopped it.
-		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted (%v); the finished images are kept; resume with: gotrap run --resume --out %s (the same configuration and inputs): %w",
-			context.Cause(ctx), f.out, err)}
+		return &exitError{code: exitInterrupted, err: interrupted(ctx, f.out, err)}
 	}
 	return err
+}
+
+// interrupted is the error of a run that a signal stopped: it names the
+// signal and says how to continue.
+func interrupted(ctx context.Context, out string, err error) error {
+	return fmt.Errorf("interrupted (%v); the finished images are kept; resume with: gotrap run --resume --out %s (the same configuration and inputs): %w",
+		context.Cause(ctx), out, err)
+}
+
+// applySlurmEnv applies what a Slurm job's environment implies to the
+// flags: a requeued job (SLURM_RESTART_COUNT > 0) resumes, and without
+// --memory-limit DuckDB may use three quarters of the task's memory
+// (slurm.Env.MemPerTask), leaving the rest to the Go heap and buffers.
+// Outside Slurm (the zero Env) f is returned unchanged. The rank is never
+// taken from the environment: MPI gives it.
+func applySlurmEnv(f runFlags, e slurm.Env) runFlags {
+	if e.Requeued() {
+		f.resume = true
+	}
+	if mem := e.MemPerTask(); f.memoryLimit == "" && mem > 0 {
+		f.memoryLimit = fmt.Sprintf("%dMiB", max(mem/4*3>>20, 64))
+	}
+	return f
 }
 
 // exitInterrupted is the exit status of a run stopped by a signal: 128 +
@@ -191,6 +224,11 @@ func runMPI(ctx context.Context, env *cmdEnv, f runFlags, opt pipeline.Options) 
 			o.Progress = nil
 		}
 		sum, err := pipeline.Run(ctx, o)
+		if err != nil && ctx.Err() != nil {
+			// A signal (Slurm's SIGTERM reaches every task): the job is
+			// aborted like on any error, and its log says how to resume.
+			return interrupted(ctx, f.out, err)
+		}
 		if err != nil {
 			return err
 		}
