@@ -51,7 +51,7 @@ demo: build
 	./scripts/demo.sh $(BIN) $(SHARED)/data
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./kernels/... ./internal/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms $(BENCHFLAGS) ./kernels/ ./internal/fitsimg/ ./internal/wcs/ ./catalog/ ./catalog/assoc/ ./reduce/ ./bench/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

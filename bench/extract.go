@@ -1,30 +1,3 @@
-// Package bench is gotrap's end-to-end benchmark harness: synthetic
-// images of known content, timed stage by stage, reported as text.
-//
-// # Extraction
-//
-// Extract times the source finder (internal/extract) on images of
-// PSF-correlated unit noise with a regular grid of point sources at the
-// density of the LOFAR RSM images (about 300 per Mpixel: 500 per 1280x1280),
-// written to FITS and read back, so the numbers include decoding. Each
-// stage is timed on one core (threads = 1) in the steady state of a
-// pipeline worker: one extract.Worker is warmed up on the image and then
-// extracts it Repeats times, and each stage's time is the median over the
-// repeats of the time the stage itself reports: decode (FITS read from the
-// page cache into the worker's reused image), rms_qc, mask,
-// background grids, maps (the fused pixel pass: interpolated background
-// and rms, D, candidate flags and runs), labelling (union-find,
-// acceptance, label painting), and measurement. The total is the median
-// of the whole File call. Speeds are Mpixel/s per core. The same is run
-// with two threads, whose median wall time is reported beside. Memory is
-// the bytes allocated during one extraction by a fresh worker with the
-// collector off, per pixel, beyond the image: an upper bound of the peak
-// heap growth. ExtractStat runs SPEC 10.2 item 9's statistical regression at a
-// given size and reports its numbers.
-//
-// # Errors
-//
-// I/O failures are returned; nothing here panics on valid configurations.
 package bench
 
 import (

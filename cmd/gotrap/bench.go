@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -14,11 +17,29 @@ import (
 func init() {
 	register(&command{
 		name:  "bench",
-		usage: "extract [--sizes 1280,2048] [--modes gaussian,moments] [--repeats N] [--stat SIZE --psf FILE]",
-		short: "benchmark gotrap's stages (extract)",
+		usage: "[pipeline] [--preset rsm-mini|rsm] [--set KEY=VALUE]... [--ranks N] [--json FILE] [--md FILE] | compare A.json B.json | extract [--sizes 1280,2048] ...",
+		short: "benchmark gotrap end to end (pipeline), compare results, or time the extraction",
 		long: `
-Benchmark one part of gotrap. The only mode yet is "extract": the source finder
-on synthetic images of beam-correlated unit noise with a grid of point sources
+Benchmark gotrap. The default mode, "pipeline", runs the whole pipeline on a
+simulated dataset and measures it from outside: it generates the dataset
+with "gotrap simulate --preset NAME" (or reuses it from the cache under
+--data, keyed by preset, seed and --set overrides; generation is not
+timed), runs "gotrap run" over it as a child process (with --ranks N when
+that flag exists, else --workers N; under mpirun with --mpirun), samples
+the process tree in /proc every 50 ms, and then times the named queries
+(gotrap query RUN transients|variables|stats, each a fresh process) and
+the HTML report. It writes bench.json (--json) and a markdown table
+(--md, and stdout): wall and CPU time of each stage of the run's manifest
+(CPU apportioned from the samples; "other" is start-up and the gaps
+between stages), images/s and Mpixel/s per core next to TraP's and PySE's
+figures, peak RSS per process, bytes read and written, Parquet sizes,
+query times, and the machine (CPU, cores, Go version, revision, load
+average). --cpuprofile and --memprofile pass gotrap run's profiles on.
+See docs/performance.md.
+
+"compare A.json B.json" prints B/A for each time and rate.
+
+Mode "extract" times the source finder alone, on synthetic images of beam-correlated unit noise with a grid of point sources
 at the RSM's density (about 300 per Mpixel), written to FITS in a temporary
 directory and read back. For each size and measurement mode it prints the time
 of each stage on one core (decode, rms_qc, mask, background grids, maps,
@@ -32,6 +53,10 @@ a SIZE x SIZE field of noise correlated by --psf (psf.fits), and exits 1 when a
 criterion fails.
 
 Examples:
+  gotrap bench --preset rsm-mini --json bench.json --md bench.md
+  gotrap bench --preset rsm-mini --set timesteps=24 --ranks 2
+  gotrap bench --preset rsm --ranks 2 --cpuprofile cpu.pprof
+  gotrap bench compare old/bench.json bench.json
   gotrap bench extract
   gotrap bench extract --sizes 4096 --modes moments --repeats 1
   gotrap bench extract --stat 4096 --psf ../shared/data/psf.fits`,
@@ -44,6 +69,22 @@ Examples:
 			fs.IntVar(&benchFlags.stat, "stat", 0, "run the statistical regression at this `SIZE` instead")
 			fs.Float64Var(&benchFlags.spacing, "spacing", 14, "grid spacing of the statistical regression, pixels")
 			fs.StringVar(&benchFlags.psf, "psf", "../shared/data/psf.fits", "PSF `FILE` for --stat")
+			fs.StringVar(&benchFlags.preset, "preset", "rsm-mini", "pipeline: simulation preset (rsm-mini, rsm, tiny)")
+			fs.Var(&benchFlags.sets, "set", "pipeline: simulation override KEY=VALUE (repeatable), e.g. timesteps=24")
+			fs.StringVar(&benchFlags.data, "data", bench.DefaultData(), "pipeline: dataset cache `DIR`")
+			fs.IntVar(&benchFlags.ranks, "ranks", runtime.NumCPU(), "pipeline: ranks (gotrap run --ranks; --workers when run has no --ranks)")
+			fs.IntVar(&benchFlags.workers, "workers", 0, "pipeline: also pass gotrap run --workers N")
+			fs.BoolVar(&benchFlags.mpirun, "mpirun", false, "pipeline: run the ranks under mpirun (a binary built with -tags mpi)")
+			fs.StringVar(&benchFlags.out, "out", "", "pipeline: run directory (default: a temporary one, removed)")
+			fs.StringVar(&benchFlags.json, "json", "bench.json", "pipeline: write the result to `FILE` (\"\": none)")
+			fs.StringVar(&benchFlags.md, "md", "", "pipeline: also write the markdown table to `FILE`")
+			fs.StringVar(&benchFlags.cpuProfile, "cpuprofile", "", "pipeline: gotrap run --cpuprofile `FILE`")
+			fs.StringVar(&benchFlags.memProfile, "memprofile", "", "pipeline: gotrap run --memprofile `FILE`")
+			fs.BoolVar(&benchFlags.cold, "cold", false, "pipeline: drop the page cache before the run (root; affects the whole machine)")
+			fs.StringVar(&benchFlags.queries, "queries", "transients,variables,stats", "pipeline: named queries to time (\"\": none)")
+			fs.BoolVar(&benchFlags.report, "report", true, "pipeline: time gotrap report RUN after the run")
+			fs.StringVar(&benchFlags.bin, "bin", "", "pipeline: gotrap binary to benchmark (default: this one)")
+			fs.BoolVar(&benchFlags.prepare, "prepare", false, "pipeline: only generate (or find) the dataset and print its directory")
 		},
 		run: runBench,
 	})
@@ -54,13 +95,39 @@ type benchFlagValues struct {
 	repeats, stat     int
 	seed              uint64
 	spacing           float64
+
+	preset, data, out, json, md, queries, bin string
+	cpuProfile, memProfile                    string
+	sets                                      setFlag
+	ranks, workers                            int
+	mpirun, cold, report, prepare             bool
 }
 
 var benchFlags benchFlagValues
 
 func runBench(env *cmdEnv, args []string) error {
-	if len(args) != 1 || args[0] != "extract" {
-		return usageError("want the mode: extract")
+	mode := "pipeline"
+	if len(args) > 0 {
+		mode = args[0]
+	}
+	switch {
+	case mode == "pipeline" && len(args) <= 1:
+		return runBenchPipeline(env)
+	case mode == "compare" && len(args) == 3:
+		a, err := bench.ReadJSON(args[1])
+		if err != nil {
+			return err
+		}
+		b, err := bench.ReadJSON(args[2])
+		if err != nil {
+			return err
+		}
+		bench.Compare(env.stdout, a, b)
+		return nil
+	case mode == "compare":
+		return usageError("compare wants two bench.json files")
+	case mode != "extract" || len(args) != 1:
+		return usageError("want the mode: pipeline (default), compare A.json B.json, or extract")
 	}
 	x := &benchFlags
 	var modes []kernels.MeasureMode
@@ -103,4 +170,56 @@ func runBench(env *cmdEnv, args []string) error {
 	defer os.RemoveAll(dir)
 	_, err = bench.Extract(env.stdout, bench.ExtractConfig{Sizes: sizes, Modes: modes, Repeats: x.repeats, Seed: x.seed, Dir: dir})
 	return err
+}
+
+func runBenchPipeline(env *cmdEnv) error {
+	x := &benchFlags
+	bin := x.bin
+	if bin == "" {
+		var err error
+		if bin, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	var queries []string
+	for _, q := range strings.Split(x.queries, ",") {
+		if q = strings.TrimSpace(q); q != "" {
+			queries = append(queries, q)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	cfg := bench.PipelineConfig{
+		Binary: bin, Preset: x.preset, Seed: x.seed, Sets: x.sets, Data: x.data,
+		Out: x.out, Keep: x.out != "", Ranks: x.ranks, MPI: x.mpirun, Workers: x.workers,
+		CPUProfile: x.cpuProfile, MemProfile: x.memProfile, Cold: x.cold,
+		Queries: queries, Report: x.report, Log: env.stderr,
+	}
+	if x.prepare {
+		ds, err := bench.EnsureDataset(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "%s: %d images of %dx%d px, %.1f GB (reused: %v, generated in %.0f s)\n",
+			ds.Dir, ds.Images, ds.Width, ds.Height, float64(ds.Bytes)/1e9, ds.Reused, ds.GenWall)
+		return nil
+	}
+	res, err := bench.Pipeline(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if x.json != "" {
+		if err := res.WriteJSON(x.json); err != nil {
+			return err
+		}
+	}
+	var b strings.Builder
+	res.WriteMarkdown(&b)
+	if x.md != "" {
+		if err := os.WriteFile(x.md, []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprint(env.stdout, b.String())
+	return nil
 }

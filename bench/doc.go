@@ -1,0 +1,55 @@
+// Package bench is gotrap's end-to-end benchmark harness: synthetic
+// images of known content, timed stage by stage, reported as text.
+//
+// # Extraction
+//
+// Extract times the source finder (internal/extract) on images of
+// PSF-correlated unit noise with a regular grid of point sources at the
+// density of the LOFAR RSM images (about 300 per Mpixel: 500 per 1280x1280),
+// written to FITS and read back, so the numbers include decoding. Each
+// stage is timed on one core (threads = 1) in the steady state of a
+// pipeline worker: one extract.Worker is warmed up on the image and then
+// extracts it Repeats times, and each stage's time is the median over the
+// repeats of the time the stage itself reports: decode (FITS read from the
+// page cache into the worker's reused image), rms_qc, mask,
+// background grids, maps (the fused pixel pass: interpolated background
+// and rms, D, candidate flags and runs), labelling (union-find,
+// acceptance, label painting), and measurement. The total is the median
+// of the whole File call. Speeds are Mpixel/s per core. The same is run
+// with two threads, whose median wall time is reported beside. Memory is
+// the bytes allocated during one extraction by a fresh worker with the
+// collector off, per pixel, beyond the image: an upper bound of the peak
+// heap growth. ExtractStat runs SPEC 10.2 item 9's statistical regression at a
+// given size and reports its numbers.
+//
+// # Errors
+//
+// I/O failures are returned; nothing here panics on valid configurations.
+//
+// # End-to-end pipeline (pipeline.go, report.go)
+//
+// Pipeline measures "gotrap run" as users run it: a child process of a
+// given gotrap binary over a simulated dataset, generated once with
+// "gotrap simulate --preset NAME" into a cache directory named by preset,
+// seed and overrides (DatasetDir; a bench-ready file marks it complete)
+// and reused afterwards; generation is never timed. While the run goes,
+// the process tree is sampled in /proc every 50 ms (utime+stime, VmRSS,
+// VmHWM, /proc/PID/io); the root is waited for with waitid(WNOWAIT) so its
+// final counters are read before it is reaped, and getrusage then gives
+// the exact totals, to which the samples are scaled. Each stage of the
+// run's manifest.json (plan, extract, forced, associate, catalogue, with
+// their start and end times) gets its wall time from the manifest and its
+// CPU time from the samples interpolated at those times; "other" is what
+// is left (process start, configuration, the gaps between stages, the
+// summary). The named queries ("gotrap query RUN NAME") and the report
+// ("gotrap report RUN") are timed as separate processes after the run.
+//
+// The result (PipelineResult) is written as bench.json and as markdown
+// tables (WriteMarkdown) that put the rates next to TraP's published
+// record (3402 RSM images in 321 s on 36 cores: 0.294 images/s per core)
+// and PySE's extraction speed (1.4 Mpixel/s per core in Gaussian-fit
+// mode). Compare prints the ratios of two results. Rates per core divide
+// by every CPU of the machine (runtime.NumCPU), whether or not the run
+// could use them all; the load average before and after is recorded
+// because the machine may be shared.
+package bench
