@@ -80,21 +80,49 @@ func (m *Measurer) FitFixed(dst []Source, reasons []DropReason, d, rms *Image, p
 }
 
 func (w *measureWS) fitFixed(s *Source, d, rms *Image, ra, dec float64, beam Beam, fudge float64, proj Projector, cfg *ForcedConfig) DropReason {
+	x, y, ix, iy, why := locateFixed(proj, ra, dec, d.Rect)
+	if why != DropNone {
+		return why
+	}
+	return w.fitFixedAt(s, d, rms, d.Rect, x, y, ix, iy, beam, fudge, proj, cfg)
+}
+
+// locateFixed is step 1 of a forced fit: the pixel position (x, y) of
+// (ra, dec) and its pixel (ix, iy) in the image rectangle r, or why the
+// position is dropped (DropSky, DropOutside).
+func locateFixed(proj Projector, ra, dec float64, r image.Rectangle) (x, y float64, ix, iy int, why DropReason) {
 	x, y, err := proj.SkyToPix(ra, dec)
 	if err != nil || math.IsNaN(x) || math.IsNaN(y) {
-		return DropSky
+		return 0, 0, 0, 0, DropSky
 	}
-	r := d.Rect
-	// Step 1, in image coordinates (r.Min is the image's (0, 0) for a
-	// whole image).
+	// In image coordinates (r.Min is the image's (0, 0) for a whole
+	// image).
 	fx, fy := x-float64(r.Min.X), y-float64(r.Min.Y)
 	if fx < 0 || fy < 0 || fx > float64(r.Dx()) || fy > float64(r.Dy()) {
-		return DropOutside
+		return 0, 0, 0, 0, DropOutside
 	}
-	ix, iy := r.Min.X+int(fx), r.Min.Y+int(fy)
+	ix, iy = r.Min.X+int(fx), r.Min.Y+int(fy)
 	if !(image.Point{ix, iy}.In(r)) {
-		return DropOutside
+		return 0, 0, 0, 0, DropOutside
 	}
+	return x, y, ix, iy, DropNone
+}
+
+// fixedRect is the rectangle of the image r that steps 2 and 3 of a
+// forced fit at pixel (ix, iy) read: the fit box and the 3×3 box.
+func fixedRect(ix, iy int, r image.Rectangle, cfg *ForcedConfig) image.Rectangle {
+	hb := cfg.BoxSize / 2
+	if !(hb >= 0 && hb < 1<<30) {
+		return r // the box lies in r anyway (NaN, negative and absurd sizes)
+	}
+	h := max(int(hb), 1)
+	return image.Rect(ix-h, iy-h, ix+h+1, iy+h+1).Intersect(r)
+}
+
+// fitFixedAt is steps 2-5 of a forced fit located at (x, y), pixel
+// (ix, iy), on the image rectangle r. d and rms may cover only
+// fixedRect(ix, iy, r, cfg) of it.
+func (w *measureWS) fitFixedAt(s *Source, d, rms *Image, r image.Rectangle, x, y float64, ix, iy int, beam Beam, fudge float64, proj Projector, cfg *ForcedConfig) DropReason {
 	// Step 2: the 3×3 box (clipped to the image) and the rms at the pixel.
 	for yy := iy - 1; yy <= iy+1; yy++ {
 		for xx := ix - 1; xx <= ix+1; xx++ {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"gotrap/internal/config"
@@ -137,6 +138,10 @@ type Result struct {
 	Stats                     kernels.MeasureStats
 	Times                     Timings
 	Maps                      *Maps // with Options.Maps only
+	// Grids are the background grids the maps were interpolated from
+	// (a copy; nil with supplied maps or without a background): with
+	// the image and the options they give the maps again (ForcedGrids).
+	Grids *kernels.BackgroundGrids
 }
 
 // Worker extracts images one at a time, reusing its detector and
@@ -150,6 +155,7 @@ type Worker struct {
 	// img is the storage of the last image File read, reused by the next
 	// one (the extraction consumes the image, and no result refers to it).
 	img *kernels.Image
+	gm  kernels.GridMaps // ForcedGrids' maps
 }
 
 // NewWorker returns a Worker for opt. It returns an error wrapping
@@ -245,22 +251,18 @@ func (w *Worker) Image(img *kernels.Image, meta *fitsimg.Meta) (*Result, error) 
 	r.DetectionThr, r.AnalysisThr = rep.DetectionThr, rep.AnalysisThr
 	r.Islands = len(det.Islands)
 
+	if opt.Background == nil && !rep.Grids.Empty() {
+		g := rep.Grids
+		r.Grids = &kernels.BackgroundGrids{Frame: g.Frame, CellX: g.CellX, CellY: g.CellY, NX: g.NX, NY: g.NY,
+			Mean: slices.Clone(g.Mean), RMS: slices.Clone(g.RMS), Filled: slices.Clone(g.Filled)}
+	}
+
 	t = time.Now()
 	var err error
 	if r.Forced {
-		fc := kernels.ForcedConfig{
-			BoxSize: opt.BoxInBeamPix * math.Max(beam.A, beam.B),
-			Fixed:   opt.Fixed,
-			Errors:  opt.Measure.Errors,
-			EpsRA:   opt.Measure.EpsRA, EpsDec: opt.Measure.EpsDec,
-			EwSysErr: opt.Measure.EwSysErr, NsSysErr: opt.Measure.NsSysErr,
-		}
+		fc := w.forcedConfig(beam)
 		r.Sources, r.ForcedReasons, err = w.m.FitFixed(nil, nil, det.D, det.RMS, opt.Positions, beam, meta.WCS, &fc)
-		r.Stats.Measured = len(r.Sources)
-		for _, why := range r.ForcedReasons {
-			r.Stats.Dropped[why]++
-		}
-		r.Stats.Dropped[kernels.DropNone] = 0
+		r.forcedStats()
 	} else if len(det.Islands) > 0 {
 		mc := opt.Measure
 		mc.Threads = opt.Threads
@@ -275,6 +277,60 @@ func (w *Worker) Image(img *kernels.Image, meta *fitsimg.Meta) (*Result, error) 
 	}
 	if opt.Maps {
 		r.Maps = w.maps(det, rep)
+	}
+	return r, nil
+}
+
+// forcedConfig returns the forced-fit settings for beam.
+func (w *Worker) forcedConfig(beam kernels.Beam) kernels.ForcedConfig {
+	opt := &w.opt
+	return kernels.ForcedConfig{
+		BoxSize: opt.BoxInBeamPix * math.Max(beam.A, beam.B),
+		Fixed:   opt.Fixed,
+		Errors:  opt.Measure.Errors,
+		EpsRA:   opt.Measure.EpsRA, EpsDec: opt.Measure.EpsDec,
+		EwSysErr: opt.Measure.EwSysErr, NsSysErr: opt.Measure.NsSysErr,
+	}
+}
+
+// forcedStats counts the forced fits and their drops.
+func (r *Result) forcedStats() {
+	r.Stats.Measured = len(r.Sources)
+	for _, why := range r.ForcedReasons {
+		r.Stats.Dropped[why]++
+	}
+	r.Stats.Dropped[kernels.DropNone] = 0
+}
+
+// ForcedGrids does the forced fits of Image (Options.Positions must be
+// set) from the background grids g that the blind extraction of the same
+// image with the same options reported (Result.Grids), rebuilding the
+// background-subtracted and rms maps only inside the fit boxes
+// (kernels.GridMaps): Sources, ForcedReasons and Stats.Measured, Dropped
+// are Image's, bit for bit; RMSQC, the thresholds, the rms extremes,
+// Islands and Maps are not computed (NaN, 0, nil). img is not modified.
+// With supplied maps (Options.Background) or g nil it is Image.
+func (w *Worker) ForcedGrids(img *kernels.Image, meta *fitsimg.Meta, g *kernels.BackgroundGrids) (*Result, error) {
+	opt := &w.opt
+	if opt.Background != nil || g == nil || len(opt.Positions) == 0 || opt.Maps {
+		return w.Image(img, meta)
+	}
+	if meta == nil || meta.WCS == nil {
+		return nil, fmt.Errorf("extract: image metadata with a WCS are required")
+	}
+	beam := kernels.Beam{A: meta.BeamPx.SMaj, B: meta.BeamPx.SMin, Theta: meta.BeamPx.Theta}
+	nan := math.NaN()
+	r := &Result{Path: meta.Path, Meta: meta, Beam: beam, Forced: true, RMSQC: nan, RMSMin: nan, RMSMax: nan,
+		RMSGridMedian: nan, DetectionThr: nan, AnalysisThr: nan, Grids: g}
+	t := time.Now()
+	w.gm.Reset(img, g, opt.Detect.Margin, opt.Detect.Radius, opt.Detect.Edge)
+	fc := w.forcedConfig(beam)
+	var err error
+	r.Sources, r.ForcedReasons, err = w.m.FitFixedMaps(nil, nil, &w.gm, opt.Positions, beam, meta.WCS, &fc)
+	r.forcedStats()
+	r.Times.Measure = time.Since(t)
+	if err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
 	}
 	return r, nil
 }

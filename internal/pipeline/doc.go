@@ -15,7 +15,7 @@
 //  2. Extract (parallel over images, a bounded pool): read, quality
 //     control with every per-image check of SPEC 3.2, then PySE extraction
 //     (internal/extract) of the images that pass. Results are staged per
-//     image in RUN/work/extract.
+//     image in RUN/work/extract, with the background grids.
 //  3. Quality history (sequential, cheap): the rms-history check in plan
 //     order (SPEC 3.2 item 6 with quirk 2 fixed). Rejected images keep
 //     their row in images.parquet, with reason and comment, and take no
@@ -24,7 +24,9 @@
 //     yields every image's null-detection requests (SPEC 6.1) and monitor
 //     requests (6.2); the images with requests are read again and fitted
 //     in parallel (kernels FitFixed, box 10 beam axes), staged per image
-//     in RUN/work/forced.
+//     in RUN/work/forced. The maps are rebuilt only inside the fit boxes
+//     from the background grids the extraction staged (ID.grids.bin,
+//     grids.go), or in full where those are missing: the same fits.
 //  5. Associate: a second, final pass associates, timestep by timestep,
 //     each accepted image's blind measurements in frequency order (SPEC
 //     5.4, catalog/assoc), then each image's null-detection and monitor

@@ -33,7 +33,8 @@ func stagedPath(run, stage string, id int64, suffix string) string {
 // in RUN/work/extract: ID.blind.parquet, its measurements (ids
 // MeasurementID(image, PySE order)), then ID.image.parquet, its images row
 // (rms_qc, rms_min, rms_max, thresholds, rejection). The second, written
-// last and atomically, marks the image done.
+// last and atomically, marks the image done. An extracted image also
+// leaves ID.grids.bin, its background grids, before them (grids.go).
 type extractStage struct {
 	run   string
 	opt   extract.Options
@@ -102,6 +103,7 @@ func (s *extractStage) image(w *worker, img *Image) (err error) {
 	}
 	row := catalog.Image{ID: img.ID}
 	var ms []catalog.Measurement
+	var grids []byte
 	reject := func(reason int64, comment string) {
 		row.Rejected = true
 		row.RejectReason = sql.NullInt64{Int64: reason, Valid: true}
@@ -124,6 +126,16 @@ func (s *extractStage) image(w *worker, img *Image) (err error) {
 			row.RMSMin, row.RMSMax = r.RMSMin, r.RMSMax
 			row.DetectionThresh, row.AnalysisThresh = r.DetectionThr, r.AnalysisThr
 			ms = extract.Measurements(nil, img.ID, r.Sources, catalog.ExtractBlind)
+			if r.Grids != nil {
+				grids = encodeGrids(r.Grids, pix.Rect)
+			}
+		}
+	}
+	if grids != nil {
+		// Before the completion mark: a done image has its grids
+		// (unless staged by a gotrap without them).
+		if err := writeAtomic(stagedPath(s.run, StageExtract, img.ID, gridsSuffix), grids); err != nil {
+			return err
 		}
 	}
 	if err := catalog.WriteFile(stagedPath(s.run, StageExtract, img.ID, "blind.parquet"), ms, s.copts...); err != nil {

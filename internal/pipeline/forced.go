@@ -14,8 +14,9 @@ import (
 
 // forcedStage fits the forced-fit requests (SPEC 4.15, 6.1, 6.2) of each
 // image that has some, in parallel over images: the image is read again,
-// its background and rms maps recomputed, and the beam fitted at every
-// requested position. Each image leaves RUN/work/forced/ID.fits.parquet
+// its background-subtracted and rms maps rebuilt inside the fit boxes
+// from the grids the extraction staged (grids.go; recomputed in full
+// without them), and the beam fitted at every requested position. Each image leaves RUN/work/forced/ID.fits.parquet
 // (the fits with their final ids and ff_runcat / ff_monitor) and then
 // ID.json (the requests' hash and the runcats found off the image), the
 // latter written last and atomically as the image's completion mark.
@@ -63,7 +64,9 @@ func (s *forcedStage) image(img *Image, req *imageRequests, nBlind int) (err err
 	if err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
-	r, err := w.Image(pix, meta)
+	// The staged grids give the maps inside the fit boxes; without them
+	// (see grids.go) the maps are recomputed in full. Same fits.
+	r, err := w.ForcedGrids(pix, meta, stagedGrids(s.run, img.ID, pix.Rect))
 	if err != nil {
 		return fmt.Errorf("pipeline: forced fits of %s: %w", img.Path, err)
 	}
