@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,6 +193,19 @@ func TestReportInChromium(t *testing.T) {
 	}
 	checkReport(t, bin, filepath.Join(runDir, "report"), 10)
 
+	// GOTRAP_REPORT_PAGES caps the candidate pages checked per extra run
+	// (default 10; 0 checks every page).
+	extraPages := 10
+	if v := os.Getenv("GOTRAP_REPORT_PAGES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			t.Fatalf("GOTRAP_REPORT_PAGES=%q: want a count, 0 for all", v)
+		}
+		extraPages = n
+		if n == 0 {
+			extraPages = math.MaxInt
+		}
+	}
 	for _, extra := range filepath.SplitList(os.Getenv("GOTRAP_REPORT_RUNS")) {
 		if extra == "" {
 			continue
@@ -202,6 +216,6 @@ func TestReportInChromium(t *testing.T) {
 			t.Fatalf("report of %s: %s", extra, e)
 		}
 		t.Logf("%s:\n%s", extra, out)
-		checkReport(t, bin, dst, 10)
+		checkReport(t, bin, dst, extraPages)
 	}
 }
