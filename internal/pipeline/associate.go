@@ -137,8 +137,6 @@ type assocRun struct {
 	owner, fowner []int
 	me, size      int
 	run           string
-	// cache keeps pass 1's blind measurements for pass 2 (rank 0).
-	cache map[int][]catalog.Measurement
 }
 
 // newEngine returns an engine with the monitors added (ids 1, 2, ...).

@@ -144,16 +144,6 @@ func (a *assocRun) pass1(ctx context.Context, fs *forcedStage, workers int, prog
 		if err != nil {
 			return finish(err)
 		}
-		if e == nil {
-			// Keep this rank's own blind measurements for pass 2.
-			for i, b := range got {
-				ms, err := decodeRows[catalog.Measurement](b[0], blindPath(i, 0))
-				if err != nil {
-					return finish(err)
-				}
-				a.cache[i] = ms
-			}
-		}
 		var msg []byte
 		if e != nil {
 			for _, i := range acc {
@@ -165,7 +155,6 @@ func (a *assocRun) pass1(ctx context.Context, fs *forcedStage, workers int, prog
 				if err != nil {
 					return finish(err)
 				}
-				a.cache[i] = ms
 				nBlind[i] = len(ms)
 				res, err := e.AssociateBlind(a.plan.Images[i].ID, ms)
 				if err != nil {
@@ -309,6 +298,9 @@ func (a *assocRun) pass2(ctx context.Context, reqs []imageRequests, out sink) (*
 			return nil, err
 		}
 	}
+	blindPath := func(i, _ int) string {
+		return stagedPath(a.run, StageExtract, a.plan.Images[i].ID, "blind.parquet")
+	}
 	fitPath := func(i, k int) string {
 		if k == 0 {
 			return stagedPath(a.run, StageForced, a.plan.Images[i].ID, "json")
@@ -327,6 +319,31 @@ func (a *assocRun) pass2(ctx context.Context, reqs []imageRequests, out sink) (*
 		acc := a.accepted(ts)
 		if len(acc) == 0 {
 			continue
+		}
+		// The timestep's blind measurements, read again rather than kept
+		// from pass 1 (which would hold the whole run's): every image's
+		// on rank 0, its own on another rank (the collective of pass 1).
+		got, err := a.toRoot(acc, func(i int) bool { return a.owner[i] == a.me }, 1, blindPath)
+		if err != nil {
+			return nil, err
+		}
+		// Decoded concurrently (it costs a few ms an image); the result
+		// does not depend on the order.
+		idx := make([]int, 0, len(got))
+		for i := range got {
+			idx = append(idx, i)
+		}
+		dec := make([][]catalog.Measurement, len(idx))
+		if err := forEach(ctx, len(idx), 0, func(k int) error {
+			var err error
+			dec[k], err = decodeRows[catalog.Measurement](got[idx[k]][0], blindPath(idx[k], 0))
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		blind := make(map[int][]catalog.Measurement, len(idx))
+		for k, i := range idx {
+			blind[i] = dec[k]
 		}
 		var withReq []int
 		for _, i := range acc {
@@ -356,7 +373,11 @@ func (a *assocRun) pass2(ctx context.Context, reqs []imageRequests, out sink) (*
 		if e != nil {
 			for _, i := range acc {
 				img := &a.plan.Images[i]
-				res, err := e.AssociateBlind(img.ID, a.cache[i])
+				ms, ok := blind[i]
+				if !ok {
+					return nil, fmt.Errorf("pipeline: %s: blind measurements not received from rank %d", img.Path, a.owner[i])
+				}
+				res, err := e.AssociateBlind(img.ID, ms)
 				if err != nil {
 					return nil, fmt.Errorf("pipeline: %s: %w", img.Path, err)
 				}
@@ -386,7 +407,7 @@ func (a *assocRun) pass2(ctx context.Context, reqs []imageRequests, out sink) (*
 			if a.owner[i] != a.me {
 				continue
 			}
-			if err := a.write(out.blind, i, catalog.ExtractBlind, a.cache[i]); err != nil {
+			if err := a.write(out.blind, i, catalog.ExtractBlind, blind[i]); err != nil {
 				return nil, err
 			}
 		}
@@ -403,12 +424,6 @@ func (a *assocRun) pass2(ctx context.Context, reqs []imageRequests, out sink) (*
 			}
 			if err := a.write(out.monitor, i, catalog.ExtractMonitor, f.mon); err != nil {
 				return nil, err
-			}
-		}
-		if e == nil {
-			// Only rank 0 keeps the blind measurements of every image.
-			for _, i := range acc {
-				delete(a.cache, i)
 			}
 		}
 	}

@@ -328,7 +328,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 
 	ar := &assocRun{plan: plan, rows: rows, cfg: acfg, monitors: cfg.Monitor.Positions,
-		comm: comm, owner: rk.owner, me: me, size: size, run: opt.Run, cache: map[int][]catalog.Measurement{}}
+		comm: comm, owner: rk.owner, me: me, size: size, run: opt.Run}
 	var reqs []imageRequests
 	if !done {
 		err = stage(StageForced, func(st *Stage) error {
