@@ -221,36 +221,29 @@ func (c *local) Bcast(data []byte, root int) ([]byte, error) {
 }
 
 func (c *local) AllreduceFloat64(buf []float64, op Op) error {
-	checkOp(op)
-	r, err := c.enter("AllreduceFloat64", op, 0, len(buf), append([]float64(nil), buf...), func(r *round) any {
-		out := make([]float64, r.length)
-		copy(out, r.contrib[0].([]float64))
-		for _, x := range r.contrib[1:] {
-			combineFloat64(out, x.([]float64), r.op)
-		}
-		return out
-	})
-	if err != nil {
-		return err
-	}
-	copy(buf, r.result.([]float64))
-	return nil
+	return allreduceLocal(c, "AllreduceFloat64", buf, op, combineFloat64)
 }
 
 func (c *local) AllreduceInt64(buf []int64, op Op) error {
+	return allreduceLocal(c, "AllreduceInt64", buf, op, combineInt64)
+}
+
+// allreduceLocal combines every rank's buf in rank order with combine and
+// writes the result back into buf on every rank.
+func allreduceLocal[T int64 | float64](c *local, name string, buf []T, op Op, combine func(dst, src []T, op Op)) error {
 	checkOp(op)
-	r, err := c.enter("AllreduceInt64", op, 0, len(buf), append([]int64(nil), buf...), func(r *round) any {
-		out := make([]int64, r.length)
-		copy(out, r.contrib[0].([]int64))
+	r, err := c.enter(name, op, 0, len(buf), append([]T(nil), buf...), func(r *round) any {
+		out := make([]T, r.length)
+		copy(out, r.contrib[0].([]T))
 		for _, x := range r.contrib[1:] {
-			combineInt64(out, x.([]int64), r.op)
+			combine(out, x.([]T), r.op)
 		}
 		return out
 	})
 	if err != nil {
 		return err
 	}
-	copy(buf, r.result.([]int64))
+	copy(buf, r.result.([]T))
 	return nil
 }
 
