@@ -36,14 +36,18 @@
 // a corrupt NAXIS cannot cause a huge allocation: memory is bounded by the
 // file size plus MaxHeaderBytes.
 //
-// The data array of the chosen plane is loaded with
-// github.com/astrogo/fitsio and converted by DecodeTo, which byte-swaps
-// the raw big-endian buffer (DecodeToRef is its plain reference twin).
-// fitsio's own header parser panics on repeated keywords (real files have
-// them: lofar-stub.fits repeats TELESCOP) and cannot read a header without
-// its data, so fitsio is handed a structural header (SIMPLE, BITPIX,
-// NAXIS1, NAXIS2) followed by the bytes of the one plane wanted, straight
-// from the file; a panic inside fitsio is returned as an error.
+// The data array of the chosen plane is read by this package too: the
+// header gives its offset, and the plane's bytes are read from there in
+// chunks of 256 KiB into a reused buffer (a sync.Pool), each chunk
+// converted by DecodeTo, which byte-swaps the big-endian values and
+// applies BSCALE, BZERO and BLANK (DecodeToRef is its plain reference
+// twin). No buffer of the plane's size is allocated, so a worker that
+// reads into its previous image (ReadInto) faults in no new memory. A
+// reader that ends before the plane does is ErrTruncated. The tests keep
+// github.com/astrogo/fitsio as the reference: handed a structural header
+// (SIMPLE, BITPIX, NAXIS1, NAXIS2) and the plane's bytes (its own header
+// parser panics on repeated keywords, which real files have), it must give
+// the same bits on every real image and fixture.
 //
 // # Metadata decisions
 //

@@ -9,8 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
-
-	"github.com/astrogo/fitsio"
+	"sync"
 
 	"gotrap/kernels"
 )
@@ -79,52 +78,47 @@ func hasEnd(b []byte) bool {
 	return false
 }
 
-// loadPlane reads the bytes of one plane of the data array with fitsio.
-//
-// fitsio decodes whole HDUs, and its header parser panics on repeated
-// keywords (real files have them: lofar-stub.fits repeats TELESCOP) and
-// on CONTINUE cards after a non-string card. So fitsimg, having parsed and
-// checked the header itself, hands fitsio a data unit it cannot misread:
-// a structural header (SIMPLE, BITPIX, NAXIS = 2, NAXIS1, NAXIS2) followed
-// by the bytes of the chosen plane, read straight from the file section
-// and padded to a whole block. fitsio's Raw gives the big-endian bytes,
-// which DecodeTo converts. A panic inside fitsio is returned as an error.
-func loadPlane(r io.ReaderAt, lay layout, plane int) (raw []byte, err error) {
-	mini := NewHeader()
-	mini.cards = append(mini.cards, Card{Key: "SIMPLE", Value: true})
-	mini.Set("BITPIX", lay.scaling.Bitpix, "")
-	mini.Set("NAXIS", 2, "")
-	mini.Set("NAXIS1", lay.axes[0], "")
-	mini.Set("NAXIS2", lay.axes[1], "")
-	hdr, err := mini.AppendCards(nil)
-	if err != nil {
-		return nil, err
-	}
-	hdr = appendPadded(hdr, "END")
-	hdr = padBlock(hdr, ' ')
+// readChunk is the size of the reads of the data array: a buffer small
+// enough to stay in the L2 cache while it is decoded, reused across reads
+// (chunkPool), so reading an image faults in no new memory beyond the
+// image itself.
+const readChunk = 256 << 10
 
+// chunkPool holds the reused read buffers (*[]byte of readChunk bytes).
+var chunkPool = sync.Pool{New: func() any {
+	b := make([]byte, readChunk)
+	return &b
+}}
+
+// readPlane reads plane of the checked layout lay from r and decodes it
+// into dst, which holds the plane's NAXIS1 x NAXIS2 values: the data unit
+// is read at its offset (known from the header) readChunk bytes at a time
+// and each chunk decoded by DecodeTo, so the pixels are those of DecodeTo
+// on the whole plane. loadPlane (fitsio) is the reference twin in the
+// tests. A reader that ends before the plane does (a file that shrank
+// after its size was checked) gives ErrTruncated.
+func readPlane(dst []float32, r io.ReaderAt, lay layout, plane int) error {
+	nb := bytesPerValue(lay.scaling.Bitpix)
+	bp := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(bp)
+	per := len(*bp) / nb // values per chunk
 	off := lay.hdrLen + int64(plane)*lay.planeLen
-	pad := (BlockLen - lay.planeLen%BlockLen) % BlockLen
-	src := io.MultiReader(bytes.NewReader(hdr), io.NewSectionReader(r, off, lay.planeLen),
-		bytes.NewReader(make([]byte, pad)))
-
-	defer func() {
-		if p := recover(); p != nil {
-			raw, err = nil, fmt.Errorf("fitsio panicked decoding the data array: %v", p)
+	done := int64(0)
+	for len(dst) > 0 {
+		k := min(len(dst), per)
+		b := (*bp)[:k*nb]
+		n, err := r.ReadAt(b, off+done)
+		if n < len(b) {
+			if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return fmt.Errorf("%w: the data array ends after %d of its %d bytes", ErrTruncated, done+int64(n), lay.planeLen)
+			}
+			return fmt.Errorf("cannot read the data array: %w", err)
 		}
-	}()
-	hdu, err := fitsio.NewDecoder(src).DecodeHDU()
-	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("%w: %v", ErrTruncated, err)
-		}
-		return nil, fmt.Errorf("cannot read the data array: %w", err)
+		DecodeTo(dst[:k], b, lay.scaling)
+		dst = dst[k:]
+		done += int64(len(b))
 	}
-	img, ok := hdu.(fitsio.Image)
-	if !ok || int64(len(img.Raw())) != lay.planeLen {
-		return nil, fmt.Errorf("fitsio returned %T with the wrong size for a %d x %d image", hdu, lay.axes[0], lay.axes[1])
-	}
-	return img.Raw(), nil
+	return nil
 }
 
 // padBlock pads b with c to a whole number of FITS blocks.
@@ -154,10 +148,7 @@ func decodeImage(r io.ReaderAt, size int64, opts Options) (*kernels.Image, *Head
 // pixels loads and decodes plane of the checked layout lay into a new
 // image, or into reuse's storage when reuse is not nil and large enough.
 func pixels(r io.ReaderAt, lay layout, plane int, reuse *kernels.Image) (*kernels.Image, error) {
-	raw, err := loadPlane(r, lay, plane)
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	rect := image.Rect(0, 0, lay.axes[0], lay.axes[1])
 	var img *kernels.Image
 	if n := rect.Dx() * rect.Dy(); reuse != nil && cap(reuse.Pix) >= n {
@@ -166,7 +157,9 @@ func pixels(r io.ReaderAt, lay layout, plane int, reuse *kernels.Image) (*kernel
 	} else if img, err = kernels.NewImage(rect); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadHeader, err)
 	}
-	DecodeTo(img.Pix, raw, lay.scaling)
+	if err := readPlane(img.Pix, r, lay, plane); err != nil {
+		return nil, err
+	}
 	return img, nil
 }
 
