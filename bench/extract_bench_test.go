@@ -77,6 +77,7 @@ func BenchmarkExtract(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("size=%d/stage=all", size), func(b *testing.B) {
 			b.SetBytes(bytes)
+			b.ReportAllocs()
 			w, _ := extract.NewWorker(opt)
 			for b.Loop() {
 				if _, err := w.File(path); err != nil {

@@ -28,8 +28,8 @@ type BackgroundGrids struct {
 	// clipped rms of 0) and took both values from the nearest usable cell.
 	Filled []bool
 
-	clippers []cellClipper // per-worker cell scratch, reused across images
-	order    []float64     // scratch of the median filter and grid median
+	clippers []cellClipper[float32] // per-worker cell scratch, reused across images
+	order    []float64              // scratch of the median filter and grid median
 }
 
 // Empty reports whether the grid has no node (no background could be
@@ -89,24 +89,24 @@ func ComputeBackground(dst *BackgroundGrids, img *Image, mask []bool, chunk imag
 	n := nx * ny
 	threads = workerCount(threads, n, minParallelCells)
 	if len(dst.clippers) < threads {
-		dst.clippers = append(dst.clippers, make([]cellClipper, threads-len(dst.clippers))...)
+		dst.clippers = append(dst.clippers, make([]cellClipper[float32], threads-len(dst.clippers))...)
 	}
 	// Frame origin in the local (0-based) coordinates of the mask.
 	fx, fy := frame.Min.X-img.Rect.Min.X, frame.Min.Y-img.Rect.Min.Y
-	// One unit of work is a row of cells, gathered in memory order.
+	// One unit of work is a row of cells, each read in place.
 	threads = min(threads, ny)
 	parallelFor(ny, 1, threads, func(worker, lo, hi int) {
 		cc := &dst.clippers[worker]
 		for cy := lo; cy < hi; cy++ {
-			cc.gatherBand(img, mask, w, fx, fy+cy*cellY, nx, cellX, cellY)
+			y0 := fy + cy*cellY
+			// Bring the band of cells into the cache in memory order (the
+			// prefetchers follow a row but not a cell's strided rows).
+			cc.sink += touchBand(img, mask, w, fx, y0, nx*cellX, cellY)
 			for cx := range nx {
 				i := cy*nx + cx
-				if cc.masked[cx] {
-					dst.Mean[i], dst.RMS[i], dst.Filled[i] = 0, 0, true
-					continue
-				}
-				m, s := cc.clipBandCell(cx, cellX*cellY)
-				if !(s > 0) || math.IsInf(s, 0) || math.IsNaN(m) {
+				x0 := fx + cx*cellX
+				m, s, masked := clipImageCell(cc, img, mask, w, x0, y0, cellX, cellY)
+				if masked || !(s > 0) || math.IsInf(s, 0) || math.IsNaN(m) {
 					dst.Mean[i], dst.RMS[i], dst.Filled[i] = 0, 0, true
 					continue
 				}
@@ -117,6 +117,28 @@ func ComputeBackground(dst *BackgroundGrids, img *Image, mask []bool, chunk imag
 	if !fillNearest(dst) {
 		dst.setSize(0, 0)
 	}
+}
+
+// touchBand reads one value per cache line of the w x h block of img
+// with top-left corner at local (x0, y0), and of the same block of the
+// compact mask (mw pixels a row), row after row, and returns a value that
+// depends on the reads.
+func touchBand(img *Image, mask []bool, mw, x0, y0, w, h int) float32 {
+	var acc float32
+	var macc uint8
+	for r := range h {
+		o := (y0+r)*img.Stride + x0
+		row := img.Pix[o : o+w]
+		for i := 0; i < len(row); i += 16 {
+			acc += row[i]
+		}
+		mo := (y0+r)*mw + x0
+		mrow := mask[mo : mo+w]
+		for i := 0; i < len(mrow); i += 64 {
+			macc |= b2u(mrow[i])
+		}
+	}
+	return acc + float32(macc)
 }
 
 // setSize resizes the node slices, reusing their storage.

@@ -164,9 +164,8 @@ func ClipCell(v []float64) (mean, rms float64) {
 	if len(v) == 0 {
 		return math.NaN(), 0
 	}
-	var cc cellClipper
-	cc.grow(len(v))
-	bucketize(&cc, v)
+	var cc cellClipper[float64]
+	cc.load(v, len(v), nil, 0, len(v), 1)
 	return cc.clip()
 }
 
@@ -188,28 +187,40 @@ func TruncatedSigma(s, limit float64) float64 {
 	lam := limit / s
 	// phi(u) = T(u*s)/s - 1 with T the clipped std of a Gaussian of std u*s;
 	// T grows with sigma, T(sigma) < sigma, so phi(1) < 0 and the root
-	// lies in (1, lam] when phi(lam) >= 0.
-	phi := func(u float64) float64 {
+	// lies in (1, lam] when phi(lam) >= 0. phi returns its derivative too
+	// (analytic, from the same erf and exp): with rho = lam/u, pdf the
+	// standard normal density at rho and E = erf(rho/sqrt 2),
+	// t2 = 1 - 2 rho pdf / E, dt2/drho = -2 pdf ((1-rho^2) E - 2 rho pdf) / E^2
+	// and dphi/du = sqrt(t2) - rho dt2/drho / (2 sqrt(t2)).
+	phi := func(u float64) (f, df float64) {
 		rho := lam / u
 		e := math.Erf(rho / math.Sqrt2)
 		if e == 0 {
-			return -1
+			return -1, 0
 		}
-		t2 := 1 - (2*rho/math.Sqrt(2*math.Pi))*math.Exp(-rho*rho/2)/e
+		ex := math.Exp(-rho * rho / 2)
+		t2 := 1 - (2*rho/math.Sqrt(2*math.Pi))*ex/e
 		if t2 < 0 {
 			t2 = 0
 		}
-		return u*math.Sqrt(t2) - 1
+		r := math.Sqrt(t2)
+		if r == 0 {
+			return u*r - 1, 0 // no slope: bisect
+		}
+		pdf := ex / math.Sqrt(2*math.Pi)
+		dt2 := -2 * pdf * ((1-rho*rho)*e - 2*rho*pdf) / (e * e)
+		return u*r - 1, r - rho*dt2/(2*r)
 	}
 	lo, hi := 1.0, lam
-	if lam <= 1 || phi(hi) <= 0 {
+	// phi(lam) is lam*sqrt(t2 at rho = 1) - 1.
+	if lam <= 1 || lam*truncRatio1-1 <= 0 {
 		// No root inside (s, limit]: sigma would exceed the limit, where
 		// PySE clamps its iterate.
 		return limit
 	}
 	u := lo
 	for range 100 {
-		f := phi(u)
+		f, d := phi(u)
 		if f == 0 {
 			break
 		}
@@ -218,8 +229,6 @@ func TruncatedSigma(s, limit float64) float64 {
 		} else {
 			hi = u
 		}
-		h := 1e-7 * u
-		d := (phi(u+h) - f) / h
 		next := u - f/d
 		if !(d > 0) || !(next > lo && next < hi) {
 			next = (lo + hi) / 2
@@ -232,6 +241,16 @@ func TruncatedSigma(s, limit float64) float64 {
 	}
 	return u * s
 }
+
+// truncRatio1 is the std of a unit Gaussian clipped to (-1, 1):
+// sqrt(1 - 2 pdf(1) / erf(1/sqrt 2)), computed with float64 operations as
+// TruncatedSigma's phi computes it at rho = 1 (not as a constant
+// expression, which Go would evaluate exactly and round once).
+var truncRatio1 = func() float64 {
+	rho := 1.0
+	e := math.Erf(rho / math.Sqrt2)
+	return math.Sqrt(1 - (2*rho/math.Sqrt(2*math.Pi))*math.Exp(-rho*rho/2)/e)
+}()
 
 // clipCellRef is the reference twin of ClipCell: the same loop with
 // medians from a sorted copy.

@@ -23,7 +23,7 @@ func benchCell() (*Image, []bool) {
 }
 
 // BenchmarkClipCell times one 50x50 background cell: the cell path of
-// ComputeBackground (gather, bucketing, bucketed clip) and its
+// ComputeBackground (mask test, in-place load, bucketed clip) and its
 // reference twin clipCellRef.
 func BenchmarkClipCell(b *testing.B) {
 	img, mask := benchCell()
@@ -32,12 +32,11 @@ func BenchmarkClipCell(b *testing.B) {
 		v[i] = float64(x)
 	}
 	b.Run("impl=fast", func(b *testing.B) {
-		var cc cellClipper
+		var cc cellClipper[float32]
 		b.SetBytes(4 * 2500)
 		b.ReportAllocs()
 		for b.Loop() {
-			cc.gatherBand(img, mask, 50, 0, 0, 1, 50, 50)
-			cc.clipBandCell(0, 2500)
+			clipImageCell(&cc, img, mask, 50, 0, 0, 50, 50)
 		}
 	})
 	b.Run("impl=ref", func(b *testing.B) {

@@ -206,7 +206,7 @@ func TestCellClipperBuckets(t *testing.T) {
 	// Iterate in a fixed order: map order would make the seeded stream
 	// (and so the inputs) differ from run to run.
 	names := slices.Sorted(maps.Keys(gens))
-	var cc cellClipper
+	var cc cellClipper[float32]
 	for _, name := range names {
 		gen := gens[name]
 		for _, n := range []int{1, 2, 3, 31, 255, 256, 257, 2500, 4096} {
@@ -219,8 +219,7 @@ func TestCellClipperBuckets(t *testing.T) {
 				sorted[i] = float64(x)
 			}
 			slices.Sort(sorted)
-			cc.grow(n)
-			bucketize(&cc, vals)
+			cc.load(vals, n, nil, 0, n, 1)
 			for trial := range 20 {
 				// Interval ends: data values, values between, infinities.
 				pick := func() float64 {
@@ -261,8 +260,8 @@ func TestCellClipperBuckets(t *testing.T) {
 	}
 }
 
-// TestCellClipperMatchesRef runs the background's cell path (gather,
-// bucketing, bucketed clip) against clipCellRef on seeded cells of
+// TestCellClipperMatchesRef runs the background's cell path (in-place
+// load, bucketed clip) against clipCellRef on seeded cells of
 // several shapes and distributions, including ties, constant cells,
 // outliers, and tiny cells, and checks that ClipCell gives the same bits
 // as the cell path.
@@ -287,7 +286,7 @@ func TestCellClipperMatchesRef(t *testing.T) {
 	// Iterate in a fixed order: map order would make the seeded stream
 	// (and so the inputs) differ from run to run.
 	names := slices.Sorted(maps.Keys(gens))
-	var cc cellClipper
+	var cc cellClipper[float32]
 	for _, name := range names {
 		gen := gens[name]
 		for _, sh := range [][2]int{{1, 1}, {1, 2}, {3, 1}, {2, 2}, {5, 7}, {31, 33}, {50, 50}, {64, 64}} {
@@ -299,12 +298,15 @@ func TestCellClipperMatchesRef(t *testing.T) {
 			}
 			w := img.Rect.Dx()
 			mask := make([]bool, w*img.Rect.Dy())
-			// Two cells side by side: (1, 2) and (1+cw, 2).
-			cc.gatherBand(img, mask, w, 1, 2, 1, cw, ch)
-			if cc.masked[0] {
+			// Outside the cell: the pixel below it, right of its last
+			// pixel, left of its first.
+			mask[(2+ch)*w+cw] = true
+			mask[(2+ch-1)*w+cw+1] = true
+			mask[2*w] = true
+			m, s, masked := clipImageCell(&cc, img, mask, w, 1, 2, cw, ch)
+			if masked {
 				t.Fatalf("%s %dx%d: unmasked cell reported masked", name, cw, ch)
 			}
-			m, s := cc.clipBandCell(0, cw*ch)
 			v := make([]float64, 0, cw*ch)
 			for y := 2; y < 2+ch; y++ {
 				for x := 1; x < 1+cw; x++ {
@@ -320,10 +322,22 @@ func TestCellClipperMatchesRef(t *testing.T) {
 			if mc, sc := ClipCell(v); mc != m || sc != s {
 				t.Errorf("%s %dx%d: ClipCell (%v, %v), cell path (%v, %v)", name, cw, ch, mc, sc, m, s)
 			}
-			mask[(2+ch-1)*w+cw] = true // the cell's last pixel
-			cc.gatherBand(img, mask, w, 1, 2, 1, cw, ch)
-			if !cc.masked[0] {
-				t.Errorf("%s %dx%d: masked cell reported unmasked", name, cw, ch)
+			// One masked pixel inside the cell (first, middle, last), by
+			// the one-pass load and by the two-pass one; a NaN under it.
+			for _, p := range [][2]int{{0, 0}, {cw / 2, ch / 2}, {cw - 1, ch - 1}} {
+				i := (2+p[1])*w + 1 + p[0]
+				mask[i] = true
+				old := img.Pix[(2+p[1])*img.Stride+1+p[0]]
+				img.Pix[(2+p[1])*img.Stride+1+p[0]] = float32(math.NaN())
+				for _, two := range []bool{false, true} {
+					cc.twoPass = two
+					if _, _, masked := clipImageCell(&cc, img, mask, w, 1, 2, cw, ch); !masked {
+						t.Errorf("%s %dx%d: pixel %v masked, cell reported unmasked (two-pass %v)", name, cw, ch, p, two)
+					}
+				}
+				cc.twoPass = false
+				mask[i] = false
+				img.Pix[(2+p[1])*img.Stride+1+p[0]] = old
 			}
 		}
 	}
@@ -348,9 +362,8 @@ func TestClipCellInfiniteSpread(t *testing.T) {
 				v[i] = float32(rng.NormFloat64())
 			}
 		}
-		var cc cellClipper
-		cc.grow(len(v))
-		bucketize(&cc, v)
+		var cc cellClipper[float32]
+		cc.load(v, len(v), nil, 0, len(v), 1)
 		for _, x := range []float64{math.Inf(-1), -1, 0, 1, math.Inf(1)} {
 			if b := cc.bucketOf(x); b < 0 || b >= clipBuckets {
 				t.Fatalf("frac %v: bucketOf(%v) = %d, outside [0, %d)", frac, x, b, clipBuckets)
@@ -369,4 +382,93 @@ func TestClipCellInfiniteSpread(t *testing.T) {
 			t.Errorf("frac %v: ClipCell (%v, %v), reference (%v, %v)", frac, m, s, mr, sr)
 		}
 	}
+}
+
+// TestAnyTrueMatchesRef checks anyTrue against its reference loop at
+// every length up to 40 and every position of a single true value.
+func TestAnyTrueMatchesRef(t *testing.T) {
+	for n := range 41 {
+		m := make([]bool, n+2) // a true guard on each side, outside m
+		m[0], m[n+1] = true, true
+		v := m[1 : n+1]
+		if anyTrue(v) || anyTrueRef(v) {
+			t.Fatalf("n=%d: all false reported true", n)
+		}
+		for i := range v {
+			v[i] = true
+			if !anyTrue(v) || !anyTrueRef(v) {
+				t.Fatalf("n=%d: true at %d not found", n, i)
+			}
+			v[i] = false
+		}
+	}
+}
+
+// TestCellClipperLayouts loads the same cells by the one-pass layout and
+// by the two-pass counting sort (forced) and requires the same bits from
+// both: they hold each bucket's values in the same order and sum them in
+// the same order. The cells include ones that overflow an inner bucket
+// (ties, a narrow peak, a sample that overestimates the spread), where
+// the one-pass load falls back to the two-pass one.
+func TestCellClipperLayouts(t *testing.T) {
+	const seed = 33
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	gens := map[string]func(i int) float32{
+		"gauss":  func(int) float32 { return float32(rng.NormFloat64()) },
+		"ints":   func(int) float32 { return float32(rng.IntN(7)) },
+		"spiky":  func(int) float32 { return float32(rng.NormFloat64() * float64(1+99*rng.IntN(2))) },
+		"peak":   func(int) float32 { return float32(rng.NormFloat64() * (1 + 1e-4*float64(rng.IntN(3)))) },
+		"narrow": func(i int) float32 { return float32(1e-3*rng.NormFloat64()) + float32(100*(i%2)) },
+		"source": func(i int) float32 {
+			if i%37 == 0 {
+				return float32(50 + rng.NormFloat64())
+			}
+			return float32(rng.NormFloat64())
+		},
+		"tails": func(int) float32 { return float32(math.Tan(math.Pi * (rng.Float64() - 0.5))) },
+	}
+	var one, two cellClipper[float32]
+	two.twoPass = true
+	var layouts [2]int // cells loaded in one pass, cells that fell back
+	for _, name := range slices.Sorted(maps.Keys(gens)) {
+		for _, n := range []int{128, 500, 2500, 10000} {
+			v := make([]float32, n)
+			for i := range v {
+				v[i] = gens[name](i)
+			}
+			one.load(v, n, nil, 0, n, 1)
+			two.load(v, n, nil, 0, n, 1)
+			if one.off == one.layout {
+				layouts[0]++
+			} else {
+				layouts[1]++
+			}
+			if one.start != two.start || one.p1 != two.p1 || one.p2 != two.p2 {
+				t.Fatalf("%s n=%d: counts or sums differ between the layouts", name, n)
+			}
+			for k := range clipBuckets {
+				if !slices.Equal(one.members(k), two.members(k)) {
+					t.Fatalf("%s n=%d: bucket %d differs between the layouts", name, n, k)
+				}
+			}
+			m1, s1 := one.clip()
+			m2, s2 := two.clip()
+			if m1 != m2 || s1 != s2 {
+				t.Errorf("%s n=%d: one pass (%v, %v), two passes (%v, %v)", name, n, m1, s1, m2, s2)
+			}
+			w := make([]float64, n)
+			for i, x := range v {
+				w[i] = float64(x)
+			}
+			mr, sr := clipCellRef(w)
+			if !testutil.Close(m1, mr, 1e-12*math.Max(sr, math.Abs(mr)), 1e-12) || !testutil.Close(s1, sr, 1e-300, 1e-12) {
+				t.Errorf("%s n=%d: (%v, %v), reference (%v, %v)", name, n, m1, s1, mr, sr)
+			}
+		}
+	}
+	if layouts[0] == 0 || layouts[1] == 0 {
+		t.Errorf("%d cells loaded in one pass, %d fell back: both paths must be exercised", layouts[0], layouts[1])
+	}
+	t.Logf("%d cells loaded in one pass, %d fell back", layouts[0], layouts[1])
 }

@@ -572,12 +572,15 @@ type mapsSegParams struct {
 
 // mapsFlagsSeg is the per-pixel work of mapsFlagsBlock on one segment;
 // it returns the extremes of its unmasked rms values (+Inf, -Inf when
-// all are masked).
+// all are masked). Inside a segment the fraction fx is non-decreasing in
+// x (interpAxis.build) and the node pair fixed, so the rms, a rounded
+// linear function of fx clamped below and rounded to float32, is
+// monotone: its extremes are at the first and last unmasked pixels, and
+// the loop does not track them.
 func mapsFlagsSeg(src, drow, rrow []float32, mrow []bool, fx []float64, flags []uint8, p *mapsSegParams) (rmin, rmax float32) {
 	m0, dm, r0, dr := p.m0, p.dm, p.r0, p.dr
 	rfloor, anl, floor := p.rfloor, p.anl, p.floor
 	nan := float32(math.NaN())
-	rmin, rmax = float32(math.Inf(1)), float32(math.Inf(-1))
 	drow, rrow, mrow, fx, flags = drow[:len(src)], rrow[:len(src)], mrow[:len(src)], fx[:len(src)], flags[:len(src)]
 	for x, v := range src {
 		if mrow[x] {
@@ -593,18 +596,26 @@ func mapsFlagsSeg(src, drow, rrow []float32, mrow []bool, fx []float64, flags []
 		rv := float32(r)
 		dv := v - bv
 		drow[x], rrow[x] = dv, rv
-		if rv < rmin {
-			rmin = rv
-		}
-		if rv > rmax {
-			rmax = rv
-		}
 		flags[x] = 0
 		if r64 := float64(rv); float64(dv) > anl*r64 && r64 >= floor {
 			flags[x] = flagCand
 		}
 	}
-	return rmin, rmax
+	i, j := 0, len(src)-1
+	for i <= j && mrow[i] {
+		i++
+	}
+	for j > i && mrow[j] {
+		j--
+	}
+	if i > j {
+		return float32(math.Inf(1)), float32(math.Inf(-1))
+	}
+	a, b := rrow[i], rrow[j]
+	if a > b {
+		a, b = b, a
+	}
+	return a, b
 }
 
 // countCand returns the number of flagCand flags, eight at a time: the

@@ -9,8 +9,9 @@ import (
 
 // TestMapsFlagsFusedMatchesTwins checks the fused pixel pass
 // (mapsFlagsBlock) against its twins mapsBlock + flagsBlock bit for bit:
-// D, RMS, the rms extremes, the candidate count and the runs, over edge
-// modes, margins, radii, NaN holes, caller masks and rms floors.
+// D, RMS, the rms extremes (per row block and overall), the candidate
+// count and the runs, over edge modes, margins, radii, NaN holes, caller
+// masks and rms floors.
 func TestMapsFlagsFusedMatchesTwins(t *testing.T) {
 	const seed = 31
 	t.Logf("seed %d", seed)
@@ -50,9 +51,20 @@ func TestMapsFlagsFusedMatchesTwins(t *testing.T) {
 		gotRuns := slices.Clone(d.runs)
 		gotMin, gotMax, gotN := rep.RMSMin, rep.RMSMax, rep.Candidates
 		nblk := (h + detRowBlock - 1) / detRowBlock
+		// The extremes of each row block (the fused pass takes them from
+		// the ends of each segment, the twins from every pixel).
+		gotExt := make([][2]float64, nblk)
+		for b := range nblk {
+			gotExt[b] = [2]float64{d.blocks[b].rmin, d.blocks[b].rmax}
+		}
 		for b := range nblk {
 			d.mapsBlock(img, b, 0)
 			d.flagsBlock(b, 0)
+		}
+		for b := range nblk {
+			if want := [2]float64{d.blocks[b].rmin, d.blocks[b].rmax}; gotExt[b] != want {
+				t.Fatalf("trial %d block %d: rms extremes %v, twins %v", trial, b, gotExt[b], want)
+			}
 		}
 		d.reduceBlocks()
 		same := func(a, b []float32) bool {

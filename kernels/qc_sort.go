@@ -8,22 +8,28 @@ import "math"
 // set; x - m rounds monotonically in x, so each kept set is a contiguous
 // range of the sorted values. QCScratch sorts the subregion's values once
 // (LSD radix sort of order-preserving 32-bit keys, three passes of 11, 11
-// and 10 bits), and then a pass costs its median (two lookups), its mean
-// and standard deviation (two sums over the range, as clipMeanStd) and two
-// binary searches for the new range's ends with the reference's exact
-// test. Medians and ranges are the reference's bit for bit; the sums are
-// the same formulas over another order of the values, so the standard
-// deviations and the result agree with RMSQC to rounding (about 1e-15
-// relative).
+// and 10 bits), and then a pass costs its median (two lookups), its
+// standard deviation (from block prefix sums over the sorted values, with
+// direct sums at the range's ends: rangeStd) and two binary searches for
+// the new range's ends with the reference's exact test. Medians and
+// ranges are the reference's bit for bit (unless a value lies within
+// rounding of a limit); the final rms about the median is summed directly
+// over the final range, so the result agrees with RMSQC to rounding
+// (about 1e-15 relative).
 
 // QCScratch is the reusable scratch of [QCScratch.RMSQC]: two key
 // buffers of the subregion's size (8 bytes per value, as RMSQC's
 // float64 buffer). The zero value is ready to use; it is not safe for
 // concurrent use.
 type QCScratch struct {
-	a, b []uint32
-	hist [3][1 << qcDigit]uint32
+	a, b   []uint32
+	hist   [3][1 << qcDigit]uint32
+	p1, p2 []float64 // block prefix sums of x-c and (x-c)^2 (qcBlock values a block)
+	c      float64   // their centre: the median of all the values
 }
+
+// qcBlock is the number of sorted values per block of the prefix sums.
+const qcBlock = 64
 
 const qcDigit = 11 // bits per radix pass (11, 11, 10)
 
@@ -104,11 +110,12 @@ func (q *QCScratch) RMSQC(img *Image, fraction int, kappa float64) float64 {
 		a, b = b, a
 	}
 	// a holds the values' float32 bits, sorted by value.
+	q.blockSums(a)
 	lo, hi := 0, n
 	for hi > lo {
 		v := a[lo:hi]
 		m := qcMedian(v)
-		_, s := qcMeanStd(v)
+		s := q.rangeStd(a, lo, hi)
 		lim := kappa * s
 		// First index with x - m >= -lim, then first with x - m > lim:
 		// the kept range, as |x - m| <= lim.
@@ -128,6 +135,77 @@ func (q *QCScratch) RMSQC(img *Image, fraction int, kappa float64) float64 {
 	v := a[lo:hi]
 	m := qcMedian(v)
 	return math.Sqrt(qcSumSq(v, m) / float64(len(v)))
+}
+
+// blockSums fills the block prefix sums of the sorted values a about
+// their median c: p1[j] and p2[j] are the sums of x-c and (x-c)^2 over the
+// first j blocks of qcBlock values.
+func (q *QCScratch) blockSums(a []uint32) {
+	nb := len(a) / qcBlock
+	if cap(q.p1) < nb+1 {
+		q.p1 = make([]float64, nb+1)
+		q.p2 = make([]float64, nb+1)
+	}
+	p1, p2 := q.p1[:nb+1], q.p2[:nb+1]
+	c := qcMedian(a)
+	q.c = c
+	var t1, t2 float64
+	p1[0], p2[0] = 0, 0
+	for j := range nb {
+		var u0, u1, v0, v1 float64
+		blk := a[j*qcBlock : j*qcBlock+qcBlock]
+		for len(blk) >= 2 {
+			d0, d1 := qcValue(blk[0])-c, qcValue(blk[1])-c
+			u0 += d0
+			u1 += d1
+			v0 += d0 * d0
+			v1 += d1 * d1
+			blk = blk[2:]
+		}
+		t1 += u0 + u1
+		t2 += v0 + v1
+		p1[j+1], p2[j+1] = t1, t2
+	}
+}
+
+// rangeStd returns the population standard deviation of the sorted
+// values a[lo:hi] (not empty), as qcMeanStd computes it up to rounding:
+// from the block prefix sums about c for the whole blocks inside the
+// range, and direct sums for the values at its two ends. When the range
+// holds fewer than two whole blocks, when the mean is far from c in units
+// of the spread (cancellation), or when the prefix sums are much larger
+// than the range's own sum (their rounding would show), it is qcMeanStd.
+// Only the clip's limits depend on it (the rms_qc is summed directly over
+// the final range), so rms_qc is the reference's bit for bit unless a
+// value lies within rounding of a limit.
+func (q *QCScratch) rangeStd(a []uint32, lo, hi int) float64 {
+	jlo, jhi := (lo+qcBlock-1)/qcBlock, hi/qcBlock
+	if jhi-jlo < 2 {
+		_, s := qcMeanStd(a[lo:hi])
+		return s
+	}
+	c := q.c
+	var t1, t2 float64
+	for _, k := range a[lo : jlo*qcBlock] {
+		d := qcValue(k) - c
+		t1 += d
+		t2 += d * d
+	}
+	for _, k := range a[jhi*qcBlock : hi] {
+		d := qcValue(k) - c
+		t1 += d
+		t2 += d * d
+	}
+	t1 += q.p1[jhi] - q.p1[jlo]
+	t2 += q.p2[jhi] - q.p2[jlo]
+	n := float64(hi - lo)
+	mu := t1 / n
+	v := t2/n - mu*mu
+	if !(v > 0) || mu*mu > 64*v || q.p2[jhi]*1e-3 > t2 {
+		_, s := qcMeanStd(a[lo:hi])
+		return s
+	}
+	return math.Sqrt(v)
 }
 
 // qcSearch returns the first index of the sorted values v whose value
