@@ -50,8 +50,12 @@ test-short: deps
 demo: build
 	./scripts/demo.sh $(BIN) $(SHARED)/data
 
+# bench runs the quick micro-benchmarks (BENCHFLAGS='-count 10' for
+# benchstat); internal/sim's BenchmarkGenerate (a whole image stack, 10 s
+# or more per op) is left out.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms $(BENCHFLAGS) ./kernels/ ./internal/fitsimg/ ./internal/wcs/ ./catalog/ ./catalog/assoc/ ./reduce/ ./bench/
+	$(GO) test -run '^$$' -bench 'Paint|Noise' -benchmem -benchtime 200ms $(BENCHFLAGS) ./internal/sim/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

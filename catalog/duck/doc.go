@@ -26,7 +26,10 @@
 //
 // Options.Threads (default runtime.GOMAXPROCS(0)) and Options.MemoryLimit
 // set DuckDB's threads and memory_limit; every connection runs with
-// TimeZone UTC.
+// TimeZone UTC. The varmetric computation holds every point of the groups
+// it aggregates, so ScanVarMetrics runs it over runcat ranges of about
+// Options.VarMetricPoints associations each: its memory is bounded by
+// that, not by the size of the run.
 //
 // # Variability and named queries
 //
@@ -34,7 +37,8 @@
 // (integrated and peak flux, SPEC 7.1 by the two-pass textbook forms), flux
 // max, mean and median, and the new-source columns of SPEC 8.1. Sums are
 // compensated and taken in measurement-id order, so results do not depend
-// on the thread count. WriteVarMetric materialises it to varmetric.parquet.
+// on the thread count, nor on the runcat ranges ScanVarMetrics splits it
+// into. WriteVarMetric streams it to varmetric.parquet.
 // Queries lists the named queries (transients, variables, lightcurve, cone,
 // images, stats, sources); each one's SQL is in Query.SQL, with parameters
 // written $name and bound as number literals by Query.Bind.

@@ -25,15 +25,20 @@ type Options struct {
 	// MemoryLimit is DuckDB's memory_limit, e.g. "2GB"; "" leaves
 	// DuckDB's default (80% of the machine's memory).
 	MemoryLimit string
+	// VarMetricPoints bounds the associations one varmetric query reads
+	// (ScanVarMetrics); 0 means DefaultVarMetricPoints. DuckDB's memory
+	// in the varmetric computation grows with it, not with the run.
+	VarMetricPoints int
 }
 
 // DB is a DuckDB database (in memory) with one view per table of a run
 // directory. It is safe for concurrent use, as is *sql.DB.
 type DB struct {
-	run   string
-	conn  *duckdb.Connector
-	db    *sql.DB
-	files map[string]int // table -> number of Parquet files found
+	run    string
+	conn   *duckdb.Connector
+	db     *sql.DB
+	files  map[string]int // table -> number of Parquet files found
+	points int            // Options.VarMetricPoints
 }
 
 // Open opens DuckDB over the run directory run: it creates the views
@@ -67,7 +72,11 @@ func Open(ctx context.Context, run string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("duck: could not start DuckDB: %w", err)
 	}
-	d := &DB{run: run, conn: conn, db: sql.OpenDB(conn), files: map[string]int{}}
+	points := opt.VarMetricPoints
+	if points <= 0 {
+		points = DefaultVarMetricPoints
+	}
+	d := &DB{run: run, conn: conn, db: sql.OpenDB(conn), files: map[string]int{}, points: points}
 	for _, s := range settings {
 		if _, err := d.db.ExecContext(ctx, s); err != nil {
 			d.Close()
@@ -184,16 +193,23 @@ func (d *DB) CopyParquet(ctx context.Context, query, path string) error {
 	return nil
 }
 
-// WriteVarMetric computes the varmetric table with VarMetricSQL, writes it
-// to RUN/varmetric.parquet with catalog's writer (opts as for
-// catalog.Create) and points the varmetric view at the file. It returns
-// the number of rows.
+// WriteVarMetric computes the varmetric table (ScanVarMetrics), streams
+// it to RUN/varmetric.parquet with catalog's writer (opts as for
+// catalog.Create; the file is the one catalog.WriteFile would write from
+// all the rows) and points the varmetric view at the file. It returns the
+// number of rows. Its memory does not grow with the run: DuckDB's is
+// bounded by Options.VarMetricPoints, the writer's by a row group.
 func (d *DB) WriteVarMetric(ctx context.Context, opts ...catalog.Option) (int, error) {
-	rows, err := d.VarMetrics(ctx)
+	w, err := catalog.Create[catalog.VarMetric](catalog.TableFile(d.run, catalog.TableVarMetric), opts...)
 	if err != nil {
 		return 0, err
 	}
-	if err := catalog.WriteFile(catalog.TableFile(d.run, catalog.TableVarMetric), rows, opts...); err != nil {
+	n, err := d.ScanVarMetrics(ctx, func(v catalog.VarMetric) error { return w.Write(v) })
+	if err != nil {
+		w.Abort()
+		return 0, err
+	}
+	if err := w.Close(); err != nil {
 		return 0, err
 	}
 	for _, t := range catalog.Tables() {
@@ -203,29 +219,18 @@ func (d *DB) WriteVarMetric(ctx context.Context, opts ...catalog.Option) (int, e
 			}
 		}
 	}
-	return len(rows), nil
+	return n, nil
 }
 
-// VarMetrics runs VarMetricSQL over the current views and returns its rows.
+// VarMetrics computes the varmetric table (ScanVarMetrics) and returns
+// its rows.
 func (d *DB) VarMetrics(ctx context.Context) ([]catalog.VarMetric, error) {
-	rs, err := d.db.QueryContext(ctx, VarMetricSQL)
-	if err != nil {
-		return nil, fmt.Errorf("duck: varmetric: %w", err)
-	}
-	defer rs.Close()
 	var out []catalog.VarMetric
-	for rs.Next() {
-		var v catalog.VarMetric
-		if err := rs.Scan(&v.Runcat, &v.Band, &v.NPoints, &v.NForced, &v.EtaInt, &v.VInt, &v.EtaPeak, &v.VPeak,
-			&v.FIntMax, &v.FIntMean, &v.FIntMedian, &v.FPeakMax, &v.FPeakMean, &v.FPeakMedian,
-			&v.FirstTime, &v.LastTime, &v.NewSource, &v.NewSrcType, &v.SigmaRMSMin, &v.SigmaRMSMax); err != nil {
-			return nil, fmt.Errorf("duck: varmetric row %d: %w", len(out), err)
-		}
-		v.FirstTime, v.LastTime = v.FirstTime.UTC(), v.LastTime.UTC()
+	if _, err := d.ScanVarMetrics(ctx, func(v catalog.VarMetric) error {
 		out = append(out, v)
-	}
-	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("duck: varmetric: %w", err)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -19,13 +19,16 @@ import (
 // 8e-14 and mean 0 replaced by 1e-6), which equal the incremental values
 // stored on the last association. Sums are compensated (fsum) and taken
 // in measurement-id order, so the result does not depend on DuckDB's
-// thread count. Column order is that of catalog.VarMetric.
+// thread count. Backward forced fits (association type 10,
+// catalog.AssocBackward) are left out: they are not part of the running
+// flux statistics (docs/pipeline.md "Backward forced fits"). Column order
+// is that of catalog.VarMetric.
 const VarMetricSQL = `WITH pts AS (
     SELECT a.runcat, i.band, m.id AS xtrsrc, m.extract_type, i.taustart_ts,
            m.f_int, 1 / (m.f_int_err * m.f_int_err) AS w_int,
            m.f_peak, 1 / (m.f_peak_err * m.f_peak_err) AS w_peak
     FROM associations a
-    JOIN measurements m ON m.id = a.xtrsrc
+    JOIN measurements m ON m.id = a.xtrsrc AND a.type <> 10
     JOIN images i ON i.id = m.image
 ),
 g AS (
@@ -251,8 +254,9 @@ ORDER BY p.band, p.eta_int DESC, p.runcat`,
 		Name:   "lightcurve",
 		Short:  "every point of one source's light curve, in time then frequency order",
 		Params: []Param{{Name: "runcat", Int: true, Doc: "running-catalogue id"}},
-		SQL: `-- extract_type: 0 blind, 1 forced (null detection), 2 monitor;
--- assoc_type: SPEC 1 assocxtrsource types (3 one-to-one, 4 new, 7 forced, ...).
+		SQL: `-- extract_type: 0 blind, 1 forced (null detection), 2 monitor, 3 backward forced
+-- fit (before the first detection; [forced_fits] backward);
+-- assoc_type: SPEC 1 assocxtrsource types (3 one-to-one, 4 new, 7 forced, ..., 10 backward).
 SELECT a.runcat, m.image, i.taustart_ts AS taustart, i.band, b.freq_central AS freq_hz,
        m.extract_type, a.type AS assoc_type,
        m.f_peak, m.f_peak_err, m.f_int, m.f_int_err,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,8 +37,9 @@ type runFlags struct {
 	out, config, monitorFile string
 	monitors                 positionsFlag
 	resume, quiet, report    bool
+	backwardFits             bool
 	workers, threads, ranks  int
-	memoryLimit              string
+	memoryLimit, memory      string
 	every                    time.Duration
 	cpuProfile, memProfile   string
 }
@@ -60,6 +62,10 @@ An INPUT is a FITS file, a directory (every *.fits below it), a glob, or
 @FILE, a list of inputs one per line. Settings are the defaults (TraP's
 job defaults) unless -c names a configuration ("gotrap init" writes one).
 
+--backward-fits (or [forced_fits] backward = true) adds forced fits of each
+source in the earlier images, before its first detection (VAST style;
+docs/pipeline.md "Backward forced fits").
+
 --resume continues a run that was killed or failed, reusing the images
 already extracted and fitted; the result equals an uninterrupted run. The
 configuration and inputs must be the run's.
@@ -71,7 +77,17 @@ same on any number of ranks. See README "Running with MPI".
 
 Inside a Slurm job, a requeued job (SLURM_RESTART_COUNT > 0) resumes as
 with --resume, and without --memory-limit DuckDB gets three quarters of
-the task's memory allowance. See docs/slurm.md.`,
+the task's memory allowance. See docs/slurm.md.
+
+--memory SIZE (or [pipeline] memory) is the memory allowance of this
+process: of each MPI rank, or of all the in-process ranks together.
+Without it, Slurm's allowance per task (--mem, --mem-per-cpu) applies,
+else the memory limit of the process's cgroup shared by the MPI ranks on
+the node, else none. Of an allowance, the Go runtime gets three quarters
+as its soft memory limit (unless GOMEMLIMIT is set) and DuckDB three
+quarters as its memory_limit (unless --memory-limit is given): the stages
+that use them run one after the other. Without an allowance Go has no
+limit and DuckDB 1 GB per thread. See docs/performance.md "Memory".`,
 		setFlags: func(fs *flag.FlagSet) {
 			runFl = runFlags{}
 			fs.StringVar(&runFl.out, "out", "", "run directory (required; new or empty unless --resume)")
@@ -80,10 +96,12 @@ the task's memory allowance. See docs/slurm.md.`,
 			fs.BoolVar(&runFl.resume, "resume", false, "continue the run in --out")
 			fs.Var(&runFl.monitors, "monitor", "monitor position RA,DEC in degrees (repeatable; SPEC 6.2)")
 			fs.StringVar(&runFl.monitorFile, "monitor-file", "", "file of monitor positions, one RA DEC per line")
+			fs.BoolVar(&runFl.backwardFits, "backward-fits", false, "also fit every source in the images before its first detection, as [forced_fits] backward = true (part of the run's configuration)")
 			fs.IntVar(&runFl.ranks, "ranks", 1, "in-process ranks (goroutines; the CPUs are divided among them); under mpirun/srun the ranks are the MPI processes instead; does not change the output")
 			fs.IntVar(&runFl.workers, "workers", 0, "images processed at once (0: [pipeline] workers, else all CPUs); does not change the output")
-			fs.IntVar(&runFl.threads, "threads", 0, "DuckDB threads for the catalogue stage (0: the CPUs Go may use)")
-			fs.StringVar(&runFl.memoryLimit, "memory-limit", "", "DuckDB memory_limit (default 1GB per thread)")
+			fs.IntVar(&runFl.threads, "threads", 0, "DuckDB threads for the catalogue stage (0: the CPUs Go may use, at most SLURM_CPUS_PER_TASK)")
+			fs.StringVar(&runFl.memoryLimit, "memory-limit", "", "DuckDB memory_limit (default: 3/4 of the memory allowance, else 1GB per thread)")
+			fs.StringVar(&runFl.memory, "memory", "", "memory allowance `SIZE` of this process, e.g. 8GiB (default: [pipeline] memory, else Slurm's, else the cgroup's): Go's soft limit and DuckDB's memory_limit are 3/4 of it")
 			fs.BoolVar(&runFl.quiet, "quiet", false, "no progress on stderr")
 			fs.BoolVar(&runFl.report, "report", false, "write the HTML report (RUN/report/index.html) at the end, as gotrap report does")
 			fs.DurationVar(&runFl.every, "progress-every", 10*time.Second, "interval of progress lines when stderr is not a terminal")
@@ -125,6 +143,9 @@ func runRun(env *cmdEnv, args []string) error {
 		cfg.Monitor.Positions = append(cfg.Monitor.Positions, p...)
 	}
 	cfg.Monitor.Positions = append(cfg.Monitor.Positions, f.monitors...)
+	if f.backwardFits {
+		cfg.ForcedFits.Backward = true
+	}
 	inputs, err := pipeline.ExpandInputs(args)
 	if err != nil {
 		return err
@@ -144,6 +165,27 @@ func runRun(env *cmdEnv, args []string) error {
 	senv, serr := slurm.ParseEnv(os.Getenv)
 	if serr != nil {
 		fmt.Fprintf(env.stderr, "gotrap run: warning: %v\n", serr)
+	}
+	// DuckDB's threads and memory_limit are set per rank (DESIGN): its
+	// threads are the CPUs this rank may use, and the memory allowance
+	// sets Go's soft limit and DuckDB's (before applySlurmEnv, so that
+	// --memory and [pipeline] memory win).
+	if f.threads == 0 {
+		f.threads = reduce.CPUs(os.Getenv)
+	}
+	mem, memFrom, err := memoryAllowance(f.memory, cfg.Pipeline.Memory, senv, os.Getenv, os.ReadFile)
+	if err != nil {
+		return err
+	}
+	if mem > 0 {
+		if f.memoryLimit == "" {
+			f.memoryLimit = fmt.Sprintf("%dMiB", reduce.DuckDBMemory(mem)>>20)
+		}
+		goLim := reduce.SetGoMemoryLimit(mem, os.Getenv)
+		if !f.quiet {
+			fmt.Fprintf(env.stderr, "gotrap run: memory allowance %d MiB (%s): Go soft limit %d MiB, DuckDB memory_limit %s\n",
+				mem>>20, memFrom, goLim>>20, f.memoryLimit)
+		}
 	}
 	f = applySlurmEnv(f, senv)
 	// SIGINT (Ctrl-C) and SIGTERM (Slurm's scancel, a job's time limit):
@@ -181,6 +223,52 @@ func applySlurmEnv(f runFlags, e slurm.Env) runFlags {
 		f.memoryLimit = fmt.Sprintf("%dMiB", max(mem/4*3>>20, 64))
 	}
 	return f
+}
+
+// memoryAllowance returns the memory this process may use, in bytes (0:
+// no allowance is known), and where that came from: --memory (flagVal),
+// else [pipeline] memory (cfgVal), else Slurm's allowance per task
+// (slurm.Env.MemPerTask), else the cgroup's memory limit
+// (reduce.CgroupMemory) divided among the MPI ranks on this node
+// (localRanks). getenv and readFile are os.Getenv and os.ReadFile.
+func memoryAllowance(flagVal, cfgVal string, e slurm.Env, getenv func(string) string, readFile func(string) ([]byte, error)) (int64, string, error) {
+	for _, s := range []struct{ v, from string }{{flagVal, "--memory"}, {cfgVal, "[pipeline] memory"}} {
+		if s.v == "" {
+			continue
+		}
+		b, err := reduce.ParseMemory(s.v)
+		if err != nil && s.from == "--memory" {
+			return 0, "", usageError("--memory: %w", err)
+		}
+		if err != nil {
+			return 0, "", fmt.Errorf("gotrap run: %s: %w", s.from, err)
+		}
+		return b, s.from, nil
+	}
+	if m := e.MemPerTask(); m > 0 {
+		return m, "Slurm", nil
+	}
+	if m := reduce.CgroupMemory(readFile); m > 0 {
+		n := localRanks(getenv, e)
+		return m / int64(n), fmt.Sprintf("cgroup limit / %d ranks on the node", n), nil
+	}
+	return 0, "", nil
+}
+
+// localRanks returns the MPI ranks on this node that share its cgroup:
+// OMPI_COMM_WORLD_LOCAL_SIZE (Open MPI), MPI_LOCALNRANKS (MPICH), Slurm's
+// tasks on the node under an MPI launcher, else 1 (in-process ranks share
+// one process).
+func localRanks(getenv func(string) string, e slurm.Env) int {
+	for _, k := range []string{"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"} {
+		if n, err := strconv.Atoi(strings.TrimSpace(getenv(k))); err == nil && n > 0 {
+			return n
+		}
+	}
+	if mpi.Launched(getenv) && e.TasksOnNode > 0 {
+		return e.TasksOnNode
+	}
+	return 1
 }
 
 // exitInterrupted is the exit status of a run stopped by a signal: 128 +

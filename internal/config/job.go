@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"gotrap/internal/qc"
+	"gotrap/reduce"
 )
 
 // Pipeline is the [pipeline] section: how "gotrap run" schedules its work.
@@ -20,6 +21,18 @@ type Pipeline struct {
 	// Plane is the flat index of the image plane read from cubes
 	// (fitsimg.Options.Plane; 0 = Stokes I, first channel).
 	Plane int `toml:"plane"`
+	// TileDeg is the side (degrees) of the sky tiles over which runs on
+	// several ranks distribute the association (decomp.NewTiling; tiles
+	// go to ranks in contiguous blocks weighted by image coverage). 0
+	// associates on rank 0 instead. Results do not depend on it.
+	TileDeg float64 `toml:"tile_deg"`
+	// Memory is the memory allowance of the process, e.g. "8GiB"
+	// (reduce.ParseMemory): the Go runtime's soft memory limit and
+	// DuckDB's memory_limit are three quarters of it. "" takes Slurm's
+	// allowance or the cgroup's limit, if any ("gotrap run --memory"
+	// overrides it; docs/performance.md "Memory"). Results do not depend
+	// on it; it is left out of the encoded configuration when "".
+	Memory string `toml:"memory,omitempty"`
 }
 
 // Association is the [association] section (SPEC 5.2, 2.3).
@@ -40,8 +53,11 @@ type ForcedFits struct {
 	// source_extraction.expiration).
 	Expiration int `toml:"expiration"`
 	// Backward asks for forced fits before a source's first detection
-	// (VAST style; SPEC decisions: off by default). Not implemented yet:
-	// true is rejected.
+	// (VAST style; SPEC decisions: off by default): after association,
+	// every runcat but the monitor sources is fitted at its final
+	// position in every accepted image, of any band, of an earlier
+	// timestep than its first association, whose usable area holds it
+	// (docs/pipeline.md "Backward forced fits").
 	Backward bool `toml:"backward"`
 }
 
@@ -63,8 +79,8 @@ type Monitor struct {
 }
 
 // DefaultPipeline returns the [pipeline] defaults: all CPUs, a 1 s
-// timestep tolerance, plane 0.
-func DefaultPipeline() Pipeline { return Pipeline{TimestepTolerance: 1} }
+// timestep tolerance, plane 0, sky tiles of 1 degree.
+func DefaultPipeline() Pipeline { return Pipeline{TimestepTolerance: 1, TileDeg: 1} }
 
 // DefaultAssociation returns TraP's job defaults: De Ruiter radius 5.68,
 // 3 beam widths, bandwidth_max 0.
@@ -87,6 +103,13 @@ func (p *Pipeline) Validate() error {
 		return fmt.Errorf("%w: pipeline.timestep_tolerance = %v: must be a finite number >= 0", ErrInvalid, p.TimestepTolerance)
 	case p.Plane < 0:
 		return fmt.Errorf("%w: pipeline.plane = %d: must not be negative", ErrInvalid, p.Plane)
+	case !(p.TileDeg >= 0 && p.TileDeg <= 180):
+		return fmt.Errorf("%w: pipeline.tile_deg = %v: must be in [0, 180]", ErrInvalid, p.TileDeg)
+	}
+	if p.Memory != "" {
+		if _, err := reduce.ParseMemory(p.Memory); err != nil {
+			return fmt.Errorf("%w: pipeline.memory = %q: %v", ErrInvalid, p.Memory, err)
+		}
 	}
 	return nil
 }
@@ -110,8 +133,6 @@ func (f *ForcedFits) Validate() error {
 	switch {
 	case f.Expiration < 0 || f.Expiration > math.MaxInt32:
 		return fmt.Errorf("%w: forced_fits.expiration = %d: must be in [0, 2^31)", ErrInvalid, f.Expiration)
-	case f.Backward:
-		return fmt.Errorf("%w: forced_fits.backward = true: backward forced fits are not implemented yet", ErrInvalid)
 	}
 	return nil
 }

@@ -22,6 +22,15 @@ timestep_tolerance = 1.0
 # Image plane of cubes, a flat index over axes 3, 4, ... (0: Stokes I,
 # first channel).
 plane = 0
+# Side in degrees of the sky tiles over which runs on several ranks share
+# the association (0: rank 0 associates alone). Does not change the
+# catalogue.
+tile_deg = 1.0
+# Memory allowance of the process (each MPI rank; in-process ranks share
+# it), e.g. "8GiB" or "6000MB": Go's soft memory limit and DuckDB's
+# memory_limit are 3/4 of it. "" = Slurm's allowance, else the cgroup's
+# limit, else none. gotrap run --memory overrides it.
+memory = ""
 
 [extraction]
 # Source finding (PySE, SPEC 4.1). Thresholds are in units of the local rms.
@@ -91,7 +100,7 @@ bandwidth_max = 0.0            # Hz; when not 0, replaces the image bandwidth in
 [forced_fits]
 # Null detections (SPEC 6.1; TraP's source_extraction.expiration).
 expiration = 10                # forced fits in a row without a detection before a source is dropped
-backward = false               # fits before the first detection: not implemented yet
+backward = false               # also fit each source in the images before its first detection (VAST style)
 
 [transient_search]
 new_source_sigma_margin = 1.0  # m in rms x (detection_threshold + m) (SPEC 8.1)

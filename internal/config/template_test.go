@@ -25,7 +25,6 @@ func TestJobValidate(t *testing.T) {
 		"[pipeline]\ntimestep_tolerance = -1.0\n",
 		"[association]\nderuiter_radius = 0.0\n",
 		"[forced_fits]\nexpiration = -1\n",
-		"[forced_fits]\nbackward = true\n",
 		"[quality]\nelliptical_x = 0.5\n",
 		"[monitor]\npositions = [[10.0, 95.0]]\n",
 	} {
@@ -33,11 +32,11 @@ func TestJobValidate(t *testing.T) {
 			t.Errorf("%q: no error", src)
 		}
 	}
-	c, err := Parse("job.toml", []byte("[monitor]\npositions = [[10.0, -45.5]]\n[association]\nbeamwidths_limit = 2.0\n"))
+	c, err := Parse("job.toml", []byte("[monitor]\npositions = [[10.0, -45.5]]\n[association]\nbeamwidths_limit = 2.0\n[forced_fits]\nbackward = true\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Monitor.Positions) != 1 || c.Monitor.Positions[0] != [2]float64{10, -45.5} || c.Association.BeamwidthsLimit != 2 {
+	if len(c.Monitor.Positions) != 1 || c.Monitor.Positions[0] != [2]float64{10, -45.5} || c.Association.BeamwidthsLimit != 2 || !c.ForcedFits.Backward {
 		t.Errorf("parsed %+v", c)
 	}
 }

@@ -107,13 +107,19 @@ func BenchmarkPaint(b *testing.B) {
 	bm := newPixBeam(140.0/3600, 112.0/3600, 30, 20.0/3600)
 	hx, hy := paintBox(&bm)
 	img, _ := kernels.NewImage(image.Rect(0, 0, 256, 256))
+	// Bytes: the float32 pixels one call paints (the box, clipped to
+	// the image).
+	xa, xb, ya, yb, _ := paintRange(img, 100.3, 120.7, hx, hy)
+	px := int64(4 * (xb - xa) * (yb - ya))
 	b.Run("impl=ref", func(b *testing.B) {
+		b.SetBytes(px)
 		b.ReportAllocs()
 		for b.Loop() {
 			paintGaussianRef(img, 100.3, 120.7, 1, &bm, hx, hy)
 		}
 	})
 	b.Run("impl=factored", func(b *testing.B) {
+		b.SetBytes(px)
 		b.ReportAllocs()
 		var gx []float64
 		for b.Loop() {

@@ -8,7 +8,13 @@
 //
 // DuckDB gets Options.Threads threads (0: GOMAXPROCS, the CPUs this
 // process was given, never the whole node) and Options.MemoryLimit ("":
-// 1 GB per thread).
+// 1 GB per thread; "gotrap run" passes three quarters of the rank's
+// memory allowance, docs/performance.md "Memory"). varmetric is computed
+// over runcat ranges (duck.DB.ScanVarMetrics) of at most
+// duck.DefaultVarMetricPoints associations, fewer when the memory limit
+// is small (one per 16 KiB of it, at least 1024), so the stage's memory
+// does not grow with the run. Before DuckDB starts, the Go heap that the
+// earlier stages left is returned to the operating system.
 //
 // # Errors
 //
@@ -20,17 +26,36 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	"gotrap/catalog"
 	"gotrap/catalog/duck"
 	"gotrap/internal/pipeline"
+	"gotrap/reduce"
 )
 
 // Options set DuckDB's resources.
 type Options struct {
-	Threads     int
-	MemoryLimit string
+	Threads     int    // DuckDB's threads (0: GOMAXPROCS)
+	MemoryLimit string // DuckDB's memory_limit, e.g. "768MiB" ("": 1 GB per thread)
+}
+
+// bytesPerPoint is the DuckDB memory_limit budgeted per association of
+// a varmetric range: about 5 times the 3.2 kB measured
+// (duck.DefaultVarMetricPoints).
+const bytesPerPoint = 16 << 10
+
+// varMetricPoints returns the associations per varmetric range for a
+// DuckDB memory_limit: duck.DefaultVarMetricPoints, or one per
+// bytesPerPoint of the limit when that is fewer (at least 1024). A limit
+// reduce.ParseMemory cannot read leaves the default.
+func varMetricPoints(memoryLimit string) int {
+	b, err := reduce.ParseMemory(memoryLimit)
+	if err != nil {
+		return duck.DefaultVarMetricPoints
+	}
+	return int(max(min(b/bytesPerPoint, duck.DefaultVarMetricPoints), 1024))
 }
 
 // Run writes RUN/varmetric.parquet and records the catalogue stage in
@@ -56,7 +81,10 @@ func Run(ctx context.Context, run string, opt Options, resume bool) (int, time.D
 	if mem == "" {
 		mem = fmt.Sprintf("%dGB", th)
 	}
-	db, err := duck.Open(ctx, run, duck.Options{Threads: th, MemoryLimit: mem})
+	// The earlier stages' garbage would otherwise stay resident next to
+	// DuckDB's memory, which the Go runtime does not see.
+	debug.FreeOSMemory()
+	db, err := duck.Open(ctx, run, duck.Options{Threads: th, MemoryLimit: mem, VarMetricPoints: varMetricPoints(mem)})
 	if err != nil {
 		return 0, 0, fmt.Errorf("catstage: %s: %w", run, err)
 	}

@@ -1,0 +1,176 @@
+package duck
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gotrap/catalog"
+	"gotrap/catalog/catalogtest"
+)
+
+// wholeVarMetrics runs VarMetricSQL over the whole run in one query, as
+// before the runcat ranges.
+func wholeVarMetrics(t *testing.T, db *DB) []catalog.VarMetric {
+	t.Helper()
+	rs, err := db.SQL().QueryContext(context.Background(), VarMetricSQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	var out []catalog.VarMetric
+	for rs.Next() {
+		v, err := scanVarMetric(rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestVarMetricRanges checks that splitting the varmetric computation
+// into runcat ranges changes nothing: for range sizes from one
+// association (every runcat a range of its own) to more than the run
+// holds, the rows equal those of VarMetricSQL over the whole run, bit
+// for bit and in order, on the hand-made run (new sources included) and
+// on a random one; and varmetric.parquet is byte-identical to the file
+// catalog.WriteFile writes from the whole query's rows.
+func TestVarMetricRanges(t *testing.T) {
+	ctx := context.Background()
+	runs := map[string]func(dir string) error{
+		"hand": catalogtest.WriteHandRun,
+		"random": func(dir string) error {
+			_, err := writeRandomRun(dir, 150, 9, 20241122)
+			return err
+		},
+	}
+	for name, write := range runs {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := write(dir); err != nil {
+				t.Fatal(err)
+			}
+			whole := func() []catalog.VarMetric {
+				db, err := Open(ctx, dir, Options{Threads: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+				return wholeVarMetrics(t, db)
+			}()
+			if len(whole) < 3 {
+				t.Fatalf("only %d varmetric rows: the test needs several runcats", len(whole))
+			}
+			newsrc := 0
+			for _, v := range whole {
+				if v.NewSource.Valid {
+					newsrc++
+				}
+			}
+			t.Logf("%d varmetric rows, %d with a new source", len(whole), newsrc)
+			for _, points := range []int{1, 2, 7, 100, 1 << 20} {
+				db, err := Open(ctx, dir, Options{Threads: 2, VarMetricPoints: points})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ranges, err := db.varMetricRanges(ctx, points)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := 1; i < len(ranges); i++ {
+					if ranges[i][0] <= ranges[i-1][1] || ranges[i][0] > ranges[i][1] {
+						t.Fatalf("points %d: ranges %v and %v overlap or are reversed", points, ranges[i-1], ranges[i])
+					}
+				}
+				got, err := db.VarMetrics(ctx)
+				db.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(whole) {
+					t.Fatalf("points %d (%d ranges): %d rows, want %d", points, len(ranges), len(got), len(whole))
+				}
+				for i := range got {
+					if got[i] != whole[i] {
+						t.Fatalf("points %d (%d ranges): row %d\n got %+v\nwant %+v", points, len(ranges), i, got[i], whole[i])
+					}
+				}
+				if points == 1 && len(ranges) < 3 {
+					t.Errorf("points 1: %d ranges, want one per runcat", len(ranges))
+				}
+			}
+
+			// The streamed file equals catalog.WriteFile of the rows.
+			ref := filepath.Join(t.TempDir(), "varmetric.parquet")
+			if err := catalog.WriteFile(ref, whole, catalog.WithConfigHash("sha256:test")); err != nil {
+				t.Fatal(err)
+			}
+			db, err := Open(ctx, dir, Options{Threads: 1, VarMetricPoints: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			n, err := db.WriteVarMetric(ctx, catalog.WithConfigHash("sha256:test"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := os.ReadFile(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(catalog.TableFile(dir, catalog.TableVarMetric))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != len(whole) || !bytes.Equal(a, b) {
+				t.Errorf("WriteVarMetric: %d rows, %d bytes; catalog.WriteFile: %d rows, %d bytes, identical %v",
+					n, len(b), len(whole), len(a), bytes.Equal(a, b))
+			}
+		})
+	}
+}
+
+// TestVarMetricScanStops checks that an error from the callback ends
+// ScanVarMetrics with that error, and that WriteVarMetric leaves no file
+// behind when the computation fails.
+func TestVarMetricScanStops(t *testing.T) {
+	db, dir := openHand(t)
+	stop := fmt.Errorf("enough")
+	n, err := db.ScanVarMetrics(context.Background(), func(catalog.VarMetric) error { return stop })
+	if err != stop || n != 0 {
+		t.Errorf("ScanVarMetrics = %d, %v; want 0, %v", n, err, stop)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := db.WriteVarMetric(ctx); err == nil {
+		t.Error("WriteVarMetric with a cancelled context: no error")
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), catalog.TableVarMetric) {
+			t.Errorf("a failed WriteVarMetric left %s", e.Name())
+		}
+	}
+}
+
+// TestRestrictRuncats checks the runcat range is inserted into both
+// parts of the query, and that a query without them panics.
+func TestRestrictRuncats(t *testing.T) {
+	if c := strings.Count(varMetricRangeSQL, "runcat BETWEEN $1 AND $2"); c != 2 {
+		t.Errorf("varMetricRangeSQL has %d runcat ranges, want 2:\n%s", c, varMetricRangeSQL)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("restrictRuncats of a query without its anchors did not panic")
+		}
+	}()
+	restrictRuncats("SELECT 1")
+}

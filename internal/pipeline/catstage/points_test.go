@@ -1,0 +1,30 @@
+package catstage
+
+import (
+	"testing"
+
+	"gotrap/catalog/duck"
+)
+
+// TestVarMetricPoints checks the varmetric range size that a DuckDB
+// memory_limit gives: the default unless the limit is small, one
+// association per 16 KiB of it, never below 1024.
+func TestVarMetricPoints(t *testing.T) {
+	for _, c := range []struct {
+		limit string
+		want  int
+	}{
+		{"", duck.DefaultVarMetricPoints},
+		{"80%", duck.DefaultVarMetricPoints}, // not a size ParseMemory reads
+		{"2GB", duck.DefaultVarMetricPoints},
+		{"6144MiB", duck.DefaultVarMetricPoints},
+		{"256MiB", 16384},
+		{"64MiB", 4096},
+		{"100MB", 6103},
+		{"1MiB", 1024},
+	} {
+		if got := varMetricPoints(c.limit); got != c.want {
+			t.Errorf("varMetricPoints(%q) = %d, want %d", c.limit, got, c.want)
+		}
+	}
+}
