@@ -287,14 +287,9 @@ func AssignTiles(t *Tiling, weights []float64, nranks int) []int {
 	if len(weights) != nt {
 		panic(badWeights)
 	}
-	order := make([]int, 0, nt)
-	for b, n := range t.nra {
-		for k := range n {
-			if b%2 == 1 {
-				k = n - 1 - k
-			}
-			order = append(order, t.first[b]+k)
-		}
+	order := make([]int, nt)
+	for id := range order {
+		order[t.Serpentine(id)] = id
 	}
 	w := make([]float64, nt)
 	for i, id := range order {
@@ -306,6 +301,20 @@ func AssignTiles(t *Tiling, weights []float64, nranks int) []int {
 		owner[id] = blocks[i]
 	}
 	return owner
+}
+
+// Serpentine returns tile id's position in the serpentine order of
+// [AssignTiles]: bands from south to north, RA increasing in even bands
+// and decreasing in odd ones. Sorting a subset of tiles by it and
+// splitting the result with [AssignBlocks] assigns only the tiles that
+// carry work (a field that covers a small part of the sky). It panics on
+// an invalid id.
+func (t *Tiling) Serpentine(id int) int {
+	b, k := t.bandOf(id)
+	if b%2 == 1 {
+		k = t.nra[b] - 1 - k
+	}
+	return t.first[b] + k
 }
 
 func rad(d float64) float64 { return d * (math.Pi / 180) }

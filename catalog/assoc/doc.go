@@ -174,6 +174,33 @@
 // and the merged facts, identical on every rank. A measurement with NCand
 // = 0 becomes a new source on the rank that owns its position.
 //
+// # Distributed association
+//
+// The seams are exported for internal/pipeline's association over sky
+// tiles (docs/pipeline.md "Ranks"). Each rank runs an Engine with every
+// image, band, region and monitor registered and SetOwnership telling
+// which positions are its own; its runcats are those whose position lies
+// in its tiles. Per image, a rank gets the prepared measurements
+// (Prepare; MarshalForAssociation carries the columns association reads)
+// within the search radius of its tiles, and runs BeginBlind (pairs of its
+// runcats, local NCand), Restrict (restricted set and local minima, once
+// every rank's NCand is added into Step.Facts) and Finish (after the
+// minima are merged). Finish creates new sources only for the owned
+// measurements without a candidate anywhere, so each is created exactly
+// once; everything else depends only on the runcat's pairs, all local.
+// Runcats whose position moved leave with Emigrate and arrive with
+// Immigrate, carrying their whole state (flux rows, links, sky-region
+// links, newsource row and fork ancestors). Each rank's null-detection
+// requests are its own runcats'; SetRequests gives every engine the
+// image's merged list so that AssociateForced accepts every fit; each fit
+// goes to the engines that report its runcat in Holders, which associate
+// it with the runcats they hold: a runcat records
+// the runcats it replaced by forks, so a fit requested for a runcat since
+// forked reaches each fork wherever it is. A monitor's runcat is created
+// by the engine that owns the monitor's position; every engine records
+// its id. Each engine's snapshots are then a disjoint part of the tables,
+// in the same order.
+//
 // # Errors
 //
 // Misuse of sequence (an image associated twice or out of order) and bad

@@ -71,8 +71,9 @@ type AssocSkyRegion struct {
 type Result struct {
 	Image int64
 	// Measurements are the kept measurements with the insert-time values
-	// of SPEC 5.1 filled in; Dropped the ids of those dropped for a
-	// non-finite flux error.
+	// of SPEC 5.1 filled in (of a Step, those whose position the engine
+	// owns); Dropped the ids of those dropped for a non-finite flux error
+	// (empty for a Step).
 	Measurements []catalog.Measurement
 	Dropped      []int64
 	// Associations are the rows appended by this call, fork copies (type
@@ -121,6 +122,9 @@ type source struct {
 	regions  []AssocSkyRegion // sorted by SkyRegion
 	newsrc   *catalog.NewSource
 	stokes   int32
+	// ancestors are the runcats this one replaced by 1-to-many forks,
+	// oldest first: a forced fit requested for any of them goes to it.
+	ancestors []int64
 }
 
 type request struct {
@@ -160,6 +164,9 @@ type Engine struct {
 	lastForced int64 // seq of the last AssociateForced image
 	lastMon    int64 // seq of the last AssociateMonitor image
 	idx        index
+	// owns, when set (SetOwnership), tells whether a position lies in
+	// this engine's part of the sky (distributed association).
+	owns func(ra, dec float64) bool
 }
 
 // New returns an empty engine, or an error wrapping ErrConfig.

@@ -74,9 +74,10 @@ func (e *Engine) AssociateForced(image int64, fits []catalog.Measurement, outsid
 			}
 		}
 	}
+	var desc map[int64][]int64
 	for i := range kept {
 		m := &kept[i]
-		for _, id := range e.liveDescendants(m.FFRuncat.Int64, nil) {
+		for _, id := range e.liveDescendants(m.FFRuncat.Int64, &desc) {
 			s := e.src[id]
 			if s.rc.MonSrc {
 				continue
@@ -94,16 +95,28 @@ func (e *Engine) AssociateForced(image int64, fits []catalog.Measurement, outsid
 	return res, nil
 }
 
-// liveDescendants appends to dst the live runcat id, or, for a runcat
-// deleted by forks, the live forks that replaced it (recursively).
-func (e *Engine) liveDescendants(id int64, dst []int64) []int64 {
+// liveDescendants returns the live runcat id, or, for a runcat deleted
+// by forks, the live forks of this engine that replaced it (directly or
+// through later forks), by id. A fork records its ancestors, so the forks
+// are found even where a distributed association keeps the ancestor's
+// other forks on other ranks; *desc caches the ancestor index of one
+// call.
+func (e *Engine) liveDescendants(id int64, desc *map[int64][]int64) []int64 {
 	if _, ok := e.src[id]; ok {
-		return append(dst, id)
+		return []int64{id}
 	}
-	for _, f := range e.forkedInto[id] {
-		dst = e.liveDescendants(f, dst)
+	if *desc == nil {
+		*desc = map[int64][]int64{}
+		for _, s := range e.src {
+			for _, a := range s.ancestors {
+				(*desc)[a] = append((*desc)[a], s.rc.ID)
+			}
+		}
+		for _, l := range *desc {
+			slices.Sort(l)
+		}
 	}
-	return dst
+	return (*desc)[id]
 }
 
 // AssociateMonitor associates the monitoring-list fits of image (SPEC
@@ -157,15 +170,21 @@ func (e *Engine) AssociateMonitor(image int64, fits []catalog.Measurement) (*For
 		mon := &e.monitors[e.monitorIndex(m.FFMonitor.Int64)]
 		var l catalog.Association
 		if mon.runcat == 0 {
+			mon.runcat = m.ID
+			if !e.owned(mon.ra, mon.dec) {
+				continue // another rank's monitor runcat
+			}
 			s := &source{rc: newRuncat(m), first: st.info.TauStart, blindSeq: st.seq, stokes: st.info.Stokes}
 			s.rc.MonSrc = true
 			_, _, n := s.addFlux(st.band, m)
 			l = catalog.Association{Runcat: m.ID, Xtrsrc: m.ID, Type: catalog.AssocMonitorNew, FDatapoints: n}
 			s.links = append(s.links, l)
 			e.src[m.ID] = s
-			mon.runcat = m.ID
 		} else {
-			s := e.src[mon.runcat]
+			s, ok := e.src[mon.runcat]
+			if !ok {
+				continue // another rank's monitor runcat
+			}
 			s.rc.Datapoints++
 			s.rc.ForcedFitsCount = 0
 			v, eta, n := s.addFlux(st.band, m)

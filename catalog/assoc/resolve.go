@@ -17,6 +17,28 @@ import (
 // catalog.ExtractBlind. ms is not modified. On error the engine is
 // unchanged.
 func (e *Engine) AssociateBlind(image int64, ms []catalog.Measurement) (*Result, error) {
+	st, err := e.checkBlind(image)
+	if err != nil {
+		return nil, err
+	}
+	kept, dropped, err := e.prepareAll(image, catalog.ExtractBlind, ms)
+	if err != nil {
+		return nil, fmt.Errorf("assoc: image %d: %w", image, err)
+	}
+	// (a) candidate pairs, (b) facts, (c) resolution: the stages of a
+	// distributed Step, run here with every fact local.
+	s := e.beginBlind(st, kept)
+	s.Restrict()
+	res, err := s.Finish()
+	if err != nil {
+		return nil, err
+	}
+	res.Dropped = dropped
+	return res, nil
+}
+
+// checkBlind is AssociateBlind's check of the image and of the order.
+func (e *Engine) checkBlind(image int64) (*imageState, error) {
 	st, ok := e.images[image]
 	switch {
 	case !ok:
@@ -30,31 +52,52 @@ func (e *Engine) AssociateBlind(image int64, ms []catalog.Measurement) (*Result,
 	case !(st.info.RBSmaj > 0) || math.IsInf(st.info.RBSmaj, 1):
 		return nil, fmt.Errorf("%w: image %d has rb_smaj %v", ErrImage, image, st.info.RBSmaj)
 	}
-	kept, dropped, err := e.prepareAll(image, catalog.ExtractBlind, ms)
-	if err != nil {
-		return nil, fmt.Errorf("assoc: image %d: %w", image, err)
-	}
-	xs := make([]int64, len(kept))
-	for i := range kept {
-		xs[i] = kept[i].ID
-	}
-	// (a) candidate pairs, (b) facts, (c) resolution.
-	rad := e.cfg.BeamwidthsLimit * st.info.RBSmaj
-	pairs := e.findPairs(kept, rad)
-	f := countFacts(xs, pairs)
-	in := restricted(xs, pairs, f)
-	minFacts(xs, pairs, in, f)
-	act := activePairs(xs, pairs, in, f)
-	plan, err := e.plan(kept, pairs, act, f)
-	if err != nil {
-		return nil, fmt.Errorf("assoc: image %d: %w", image, err)
-	}
+	return st, nil
+}
 
+// beginBlind is stage (a) and (b1) for the prepared measurements ms
+// (sorted by id) of image st.
+func (e *Engine) beginBlind(st *imageState, ms []catalog.Measurement) *Step {
+	xs := make([]int64, len(ms))
+	for i := range ms {
+		xs[i] = ms[i].ID
+	}
+	rad := e.cfg.BeamwidthsLimit * st.info.RBSmaj
+	pairs := e.findPairs(ms, rad)
+	return &Step{e: e, st: st, ms: ms, xs: xs, pairs: pairs, facts: countFacts(xs, pairs)}
+}
+
+// Finish is stage (c) of a Step: the trimming of SPEC 5.4.1 with the
+// merged facts, then forks, one-to-one and many-to-one links of this
+// engine's runcats and the new sources of the measurements this engine
+// owns (SetOwnership), and the image's null-detection requests of this
+// engine's runcats and the monitor requests. Call it after Restrict and
+// after merging every other rank's minima into Facts. On error the
+// engine is unchanged; a Step is finished once.
+func (s *Step) Finish() (*Result, error) {
+	e, st := s.e, s.st
+	if s.done {
+		return nil, fmt.Errorf("%w: image %d: step finished twice", ErrOrder, st.info.ID)
+	}
+	if s.in == nil {
+		return nil, fmt.Errorf("%w: image %d: step finished before Restrict", ErrOrder, st.info.ID)
+	}
+	act := activePairs(s.xs, s.pairs, s.in, s.facts)
+	plan, err := e.plan(s.ms, s.pairs, act, s.facts)
+	if err != nil {
+		return nil, fmt.Errorf("assoc: image %d: %w", st.info.ID, err)
+	}
+	s.done = true
 	e.seq++
 	st.seq = e.seq
 	e.lastBlind = st
-	res := &Result{Image: image, Measurements: kept, Dropped: dropped}
-	e.apply(st, kept, xs, pairs, plan, res)
+	res := &Result{Image: st.info.ID}
+	for i := range s.ms {
+		if e.owned(s.ms[i].RA, s.ms[i].Decl) {
+			res.Measurements = append(res.Measurements, s.ms[i])
+		}
+	}
+	e.apply(st, s.ms, s.xs, s.pairs, plan, res)
 	res.Requests = e.nullRequests(st)
 	res.MonitorRequests = e.monitorRequests()
 	slices.Sort(res.Changed)
@@ -105,7 +148,7 @@ func (e *Engine) plan(ms []catalog.Measurement, pairs []Pair, act []bool, f []Fa
 		}
 	}
 	for i := range ms {
-		if f[i].NCand == 0 {
+		if f[i].NCand == 0 && e.owned(ms[i].RA, ms[i].Decl) {
 			if err := claim(ms[i].ID); err != nil {
 				return res, err
 			}
@@ -127,7 +170,8 @@ func (e *Engine) apply(st *imageState, ms []catalog.Measurement, xs []int64, pai
 		ids := make([]int64, 0, len(a))
 		for _, p := range a {
 			m := meas(p.Xtrsrc)
-			ns := &source{first: st.info.TauStart, blindSeq: st.seq, stokes: old.stokes}
+			ns := &source{first: st.info.TauStart, blindSeq: st.seq, stokes: old.stokes,
+				ancestors: append(slices.Clone(old.ancestors), old.rc.ID)}
 			ns.rc = updatedPosition(old.rc, m)
 			ns.rc.ID, ns.rc.Xtrsrc, ns.rc.ForcedFitsCount = m.ID, m.ID, 0
 			// Decision 4: the flux history of every band is copied.

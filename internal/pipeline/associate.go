@@ -137,6 +137,12 @@ type assocRun struct {
 	owner, fowner []int
 	me, size      int
 	run           string
+	// tileDeg is the side of the sky tiles of the distributed
+	// association (0: rank 0 associates); tiles, built by initTiles,
+	// is nil when rank 0 associates.
+	tileDeg float64
+	tiles   *tileMap
+	log     *logger
 }
 
 // newEngine returns an engine with the monitors added (ids 1, 2, ...).

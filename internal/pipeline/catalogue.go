@@ -101,6 +101,17 @@ func writeCatalogue(ctx context.Context, run string, ar *assocRun, reqs []imageR
 	}
 	sum.Blind, sum.Forced, sum.Monitor = sink.n[0], sink.n[1], sink.n[2]
 	n := sink.n[0] + sink.n[1] + sink.n[2]
+	if ar.tiled() {
+		// Every rank holds the runcats of its tiles: rank 0 merges them.
+		bands, regions := eng.Bands(), eng.SkyRegions()
+		parts, err := gatherCatalogue(ar, eng)
+		eng = nil // its tables are in parts now
+		if err != nil || parts == nil {
+			return n, err
+		}
+		err = writeDistCatalogue(run, parts, bands, regions, rows, copts, sum, &n)
+		return n, err
+	}
 	if eng == nil {
 		// Rank 0 holds the engine and writes the shared tables.
 		return n, nil

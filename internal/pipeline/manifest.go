@@ -145,9 +145,13 @@ func writeAtomic(path string, data []byte) error {
 
 // ConfigHash is the hash recorded in the manifest and in every Parquet
 // file: SHA-256 of the TOML encoding of cfg with the settings that cannot
-// change the catalogue ([pipeline] workers) zeroed.
+// change the catalogue zeroed: [pipeline] workers, tile_deg (a run on more
+// ranks gives the same tables whatever the tiling) and memory, and
+// [extraction] threads. A run may so be resumed with other values of them.
 func ConfigHash(cfg config.Config) (string, error) {
 	cfg.Pipeline.Workers = 0
+	cfg.Pipeline.TileDeg = 0
+	cfg.Pipeline.Memory = ""
 	cfg.Extraction.Threads = 0
 	var b bytes.Buffer
 	if err := cfg.Encode(&b); err != nil {

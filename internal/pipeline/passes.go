@@ -13,18 +13,25 @@ import (
 	"gotrap/catalog/assoc"
 )
 
-// The two association passes on ranks (docs/pipeline.md "Ranks"). Rank 0
-// runs the association engine; every rank takes part in one collective
-// per step of a timestep, in plan order, so the ranks advance together:
+// The two association passes on ranks (docs/pipeline.md "Ranks"). With
+// more than one rank and tile_deg > 0, every rank runs an association
+// engine over its sky tiles (dist.go); with tile_deg = 0, rank 0 runs the
+// only one. Every rank takes part in the same collectives, in plan order,
+// so the ranks advance together:
 //
-//	pass 1: staged blind measurements -> rank 0 (Alltoallv), rank 0
-//	        associates them and broadcasts the timestep's forced-fit
-//	        requests (Bcast); each rank fits the requests assigned to it
+//	pass 1: per image, the blind measurements are routed to the ranks of
+//	        their tiles and associated there (distImage), and per
+//	        timestep the requests are merged (gatherRequests); or, with
+//	        tile_deg = 0, the staged blind measurements go to rank 0
+//	        (Alltoallv), which associates them and broadcasts the
+//	        requests (Bcast). Each rank fits the requests assigned to it
 //	        while pass 1 goes on with the next timesteps.
-//	pass 2: staged fits -> rank 0 (Alltoallv); rank 0 associates the
-//	        timestep's blind measurements and fits; each rank writes the
-//	        measurements it produced (assoc.Prepare: the rows the engine
-//	        returns, which do not depend on its state).
+//	pass 2: the same blind association, then each staged fit goes to
+//	        the ranks that hold its runcat (routeFits: Allgatherv of the
+//	        holders, Alltoallv of the fits), or, with tile_deg = 0, to
+//	        rank 0 (Alltoallv); each rank writes the measurements it produced
+//	        (assoc.Prepare: the rows the engine returns, which do not
+//	        depend on its state).
 //
 // A timestep without an accepted image (or, in pass 2, without requests)
 // has no collective; which timesteps those are is known on every rank.
@@ -53,8 +60,9 @@ func (a *assocRun) toRoot(idx []int, own func(i int) bool, nfiles int, path func
 	return gatherFiles(a.comm, mine, nfiles, path, true)
 }
 
-// pass1 runs the blind association (rank 0) and, concurrently, this
-// rank's forced fits of the requests as they become known. It returns
+// pass1 runs the blind association (over sky tiles, or on rank 0) and,
+// concurrently, this rank's forced fits of the requests as they become
+// known. It returns
 // every image's requests and number of blind sources (the same on every
 // rank), and the fits done and reused on this rank. a.fowner is set.
 func (a *assocRun) pass1(ctx context.Context, fs *forcedStage, workers int, prog *progress) (reqs []imageRequests, nBlind []int, done, skipped int, err error) {
@@ -65,11 +73,18 @@ func (a *assocRun) pass1(ctx context.Context, fs *forcedStage, workers int, prog
 	for i := range a.fowner {
 		a.fowner[i] = -1
 	}
+	if err := a.initTiles(); err != nil {
+		return nil, nil, 0, 0, err
+	}
 	var e *assoc.Engine
-	if a.me == 0 {
+	var d *distAssoc
+	if a.me == 0 || a.tiled() {
 		if e, err = a.newEngine(); err != nil {
 			return nil, nil, 0, 0, err
 		}
+	}
+	if a.tiled() {
+		d = newDistAssoc(a, e, a.tiles)
 	}
 
 	// The fitting pool: images arrive in plan order on work.
@@ -140,39 +155,27 @@ func (a *assocRun) pass1(ctx context.Context, fs *forcedStage, workers int, prog
 		if len(acc) == 0 {
 			continue
 		}
-		got, err := a.toRoot(acc, func(i int) bool { return a.owner[i] == a.me }, 1, blindPath)
-		if err != nil {
-			return finish(err)
-		}
-		var msg []byte
-		if e != nil {
+		if d != nil {
+			// Distributed over sky tiles: every rank associates.
+			blind, err := a.ownBlind(fctx, acc)
+			if err != nil {
+				return finish(err)
+			}
+			null := map[int][]assoc.Request{}
 			for _, i := range acc {
-				b, ok := got[i]
-				if !ok {
-					return finish(fmt.Errorf("pipeline: %s: blind measurements not received from rank %d", a.plan.Images[i].Path, a.owner[i]))
-				}
-				ms, err := decodeRows[catalog.Measurement](b[0], blindPath(i, 0))
+				img := &a.plan.Images[i]
+				nBlind[i] = len(blind[i])
+				q, mon, err := d.distImage(img, blind[i], a.owner[i] == a.me, a.cfg)
 				if err != nil {
 					return finish(err)
 				}
-				nBlind[i] = len(ms)
-				res, err := e.AssociateBlind(a.plan.Images[i].ID, ms)
-				if err != nil {
-					return finish(fmt.Errorf("pipeline: %s: %w", a.plan.Images[i].Path, err))
-				}
-				reqs[i] = imageRequests{null: res.Requests, mon: res.MonitorRequests}
+				null[i], reqs[i].mon = q, mon
 			}
-			msg = encodeRequests(acc, reqs, nBlind)
-		}
-		if a.size > 1 {
-			if msg, err = a.comm.Bcast(msg, 0); err != nil {
-				return finish(fmt.Errorf("pipeline: %w", err))
+			if err := d.gatherRequests(a, acc, null, reqs, nBlind); err != nil {
+				return finish(err)
 			}
-			if e == nil {
-				if err := decodeRequests(msg, acc, reqs, nBlind); err != nil {
-					return finish(err)
-				}
-			}
+		} else if err := a.rootBlind(e, acc, reqs, nBlind, blindPath); err != nil {
+			return finish(err)
 		}
 		assignOnline(acc, reqs, costs, loads, a.fowner)
 		for _, i := range acc {
@@ -182,7 +185,51 @@ func (a *assocRun) pass1(ctx context.Context, fs *forcedStage, workers int, prog
 			}
 		}
 	}
+	if d != nil {
+		d.report(a, 1)
+	}
 	return finish(nil)
+}
+
+// rootBlind is pass 1's association of the accepted images acc of one
+// timestep on rank 0 (tile_deg = 0): the owners send it the staged blind
+// measurements, it associates them and broadcasts the requests.
+func (a *assocRun) rootBlind(e *assoc.Engine, acc []int, reqs []imageRequests, nBlind []int, blindPath func(i, k int) string) error {
+	got, err := a.toRoot(acc, func(i int) bool { return a.owner[i] == a.me }, 1, blindPath)
+	if err != nil {
+		return err
+	}
+	var msg []byte
+	if e != nil {
+		for _, i := range acc {
+			b, ok := got[i]
+			if !ok {
+				return fmt.Errorf("pipeline: %s: blind measurements not received from rank %d", a.plan.Images[i].Path, a.owner[i])
+			}
+			ms, err := decodeRows[catalog.Measurement](b[0], blindPath(i, 0))
+			if err != nil {
+				return err
+			}
+			nBlind[i] = len(ms)
+			res, err := e.AssociateBlind(a.plan.Images[i].ID, ms)
+			if err != nil {
+				return fmt.Errorf("pipeline: %s: %w", a.plan.Images[i].Path, err)
+			}
+			reqs[i] = imageRequests{null: res.Requests, mon: res.MonitorRequests}
+		}
+		msg = encodeRequests(acc, reqs, nBlind)
+	}
+	if a.size > 1 {
+		if msg, err = a.comm.Bcast(msg, 0); err != nil {
+			return fmt.Errorf("pipeline: %w", err)
+		}
+		if e == nil {
+			if err := decodeRequests(msg, acc, reqs, nBlind); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // assignOnline assigns the images of acc that have requests to ranks
@@ -284,19 +331,28 @@ func decodeRequests(b []byte, acc []int, reqs []imageRequests, nBlind []int) err
 	return nil
 }
 
-// pass2 runs the final association on rank 0 (blind association per
-// timestep, then the timestep's forced and monitor fits: TraP's order,
-// SPEC 2.2 steps 8 to 10, checking that the requests are pass 1's), and
+// pass2 runs the final association, over sky tiles or on rank 0 (blind
+// association per timestep, then the timestep's forced and monitor fits:
+// TraP's order, SPEC 2.2 steps 8 to 10, checking that the requests are
+// pass 1's), and
 // writes to out the measurements this rank produced: the blind ones of
 // the images it extracted, the forced and monitor ones of the images it
-// fitted. It returns the engine on rank 0, nil on the others.
+// fitted. It returns the engine: each rank's over sky tiles (the
+// runcats of its tiles), else rank 0's, nil on the others.
 func (a *assocRun) pass2(ctx context.Context, reqs []imageRequests, out sink) (*assoc.Engine, error) {
+	if err := a.initTiles(); err != nil {
+		return nil, err
+	}
 	var e *assoc.Engine
-	if a.me == 0 {
+	var d *distAssoc
+	if a.me == 0 || a.tiled() {
 		var err error
 		if e, err = a.newEngine(); err != nil {
 			return nil, err
 		}
+	}
+	if a.tiled() {
+		d = newDistAssoc(a, e, a.tiles)
 	}
 	blindPath := func(i, _ int) string {
 		return stagedPath(a.run, StageExtract, a.plan.Images[i].ID, "blind.parquet")
@@ -321,29 +377,37 @@ func (a *assocRun) pass2(ctx context.Context, reqs []imageRequests, out sink) (*
 			continue
 		}
 		// The timestep's blind measurements, read again rather than kept
-		// from pass 1 (which would hold the whole run's): every image's
-		// on rank 0, its own on another rank (the collective of pass 1).
-		got, err := a.toRoot(acc, func(i int) bool { return a.owner[i] == a.me }, 1, blindPath)
-		if err != nil {
+		// from pass 1 (which would hold the whole run's): over sky tiles,
+		// each rank reads its own images and associates what distImage
+		// routes to it; with tile_deg = 0, rank 0 gets every image's and
+		// associates alone.
+		var blind map[int][]catalog.Measurement
+		var err error
+		if d != nil {
+			// Distributed: each rank reads its own images only.
+			if blind, err = a.ownBlind(ctx, acc); err != nil {
+				return nil, err
+			}
+			null := map[int][]assoc.Request{}
+			again := make([]imageRequests, len(reqs))
+			nb := make([]int, len(reqs))
+			for _, i := range acc {
+				img := &a.plan.Images[i]
+				nb[i] = len(blind[i])
+				if null[i], again[i].mon, err = d.distImage(img, blind[i], a.owner[i] == a.me, a.cfg); err != nil {
+					return nil, err
+				}
+			}
+			if err := d.gatherRequests(a, acc, null, again, nb); err != nil {
+				return nil, err
+			}
+			for _, i := range acc {
+				if !sameRequests(&reqs[i], again[i].null, again[i].mon) {
+					return nil, fmt.Errorf("pipeline: rank %d: %s: forced-fit requests differ between the association passes (a bug)", a.me, a.plan.Images[i].Path)
+				}
+			}
+		} else if blind, err = a.rootBlind2(ctx, acc, blindPath); err != nil {
 			return nil, err
-		}
-		// Decoded concurrently (it costs a few ms an image); the result
-		// does not depend on the order.
-		idx := make([]int, 0, len(got))
-		for i := range got {
-			idx = append(idx, i)
-		}
-		dec := make([][]catalog.Measurement, len(idx))
-		if err := forEach(ctx, len(idx), 0, func(k int) error {
-			var err error
-			dec[k], err = decodeRows[catalog.Measurement](got[idx[k]][0], blindPath(idx[k], 0))
-			return err
-		}); err != nil {
-			return nil, err
-		}
-		blind := make(map[int][]catalog.Measurement, len(idx))
-		for k, i := range idx {
-			blind[i] = dec[k]
 		}
 		var withReq []int
 		for _, i := range acc {
@@ -352,7 +416,20 @@ func (a *assocRun) pass2(ctx context.Context, reqs []imageRequests, out sink) (*
 			}
 		}
 		fits := map[int]*forcedFits{}
-		if len(withReq) > 0 {
+		if d != nil && len(withReq) > 0 {
+			// Each fit goes to the ranks that hold its runcat.
+			var here map[int]*forcedFits
+			if fits, here, err = d.routeFits(a, withReq, reqs, fitPath); err != nil {
+				return nil, err
+			}
+			if err := a.associateFits(e, acc, reqs, here); err != nil {
+				return nil, err
+			}
+		} else if d != nil {
+			if err := a.associateFits(e, acc, reqs, nil); err != nil {
+				return nil, err
+			}
+		} else if len(withReq) > 0 {
 			got, err := a.toRoot(withReq, func(i int) bool { return a.fowner[i] == a.me }, 2, fitPath)
 			if err != nil {
 				return nil, err
@@ -370,7 +447,7 @@ func (a *assocRun) pass2(ctx context.Context, reqs []imageRequests, out sink) (*
 				fits[i] = splitFits(&m, all)
 			}
 		}
-		if e != nil {
+		if d == nil && e != nil {
 			for _, i := range acc {
 				img := &a.plan.Images[i]
 				ms, ok := blind[i]
@@ -385,21 +462,8 @@ func (a *assocRun) pass2(ctx context.Context, reqs []imageRequests, out sink) (*
 					return nil, fmt.Errorf("pipeline: %s: forced-fit requests differ between the association passes (a bug)", img.Path)
 				}
 			}
-			for _, i := range acc {
-				img := &a.plan.Images[i]
-				f := fits[i]
-				if f == nil {
-					if !reqs[i].empty() {
-						return nil, fmt.Errorf("pipeline: %s: forced fits not received from rank %d", img.Path, a.fowner[i])
-					}
-					f = &forcedFits{}
-				}
-				if _, err := e.AssociateForced(img.ID, f.null, f.outside); err != nil {
-					return nil, fmt.Errorf("pipeline: %s: %w", img.Path, err)
-				}
-				if _, err := e.AssociateMonitor(img.ID, f.mon); err != nil {
-					return nil, fmt.Errorf("pipeline: %s: %w", img.Path, err)
-				}
+			if err := a.associateFits(e, acc, reqs, fits); err != nil {
+				return nil, err
 			}
 		}
 		// This rank's measurements, as the engine returns them.
@@ -427,6 +491,9 @@ func (a *assocRun) pass2(ctx context.Context, reqs []imageRequests, out sink) (*
 			}
 		}
 	}
+	if d != nil {
+		d.report(a, 2)
+	}
 	return e, nil
 }
 
@@ -438,4 +505,105 @@ func (a *assocRun) write(w func([]catalog.Measurement) error, i int, typ int32, 
 		return fmt.Errorf("pipeline: %s: %w", a.plan.Images[i].Path, err)
 	}
 	return w(kept)
+}
+
+// rootBlind2 is pass 2's gathering of a timestep's blind measurements on
+// rank 0 (tile_deg = 0): every image's on rank 0, its own on another
+// rank, decoded concurrently (a few ms an image; the result does not
+// depend on the order).
+func (a *assocRun) rootBlind2(ctx context.Context, acc []int, blindPath func(i, k int) string) (map[int][]catalog.Measurement, error) {
+	got, err := a.toRoot(acc, func(i int) bool { return a.owner[i] == a.me }, 1, blindPath)
+	if err != nil {
+		return nil, err
+	}
+	idx := make([]int, 0, len(got))
+	for i := range got {
+		idx = append(idx, i)
+	}
+	dec := make([][]catalog.Measurement, len(idx))
+	if err := forEach(ctx, len(idx), 0, func(k int) error {
+		var err error
+		dec[k], err = decodeRows[catalog.Measurement](got[idx[k]][0], blindPath(idx[k], 0))
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	blind := make(map[int][]catalog.Measurement, len(idx))
+	for k, i := range idx {
+		blind[i] = dec[k]
+	}
+	return blind, nil
+}
+
+// ownBlind reads the staged blind measurements of the images of acc that
+// this rank extracted, concurrently.
+func (a *assocRun) ownBlind(ctx context.Context, acc []int) (map[int][]catalog.Measurement, error) {
+	idx := a.filter(acc, func(i int) bool { return a.owner[i] == a.me })
+	dec := make([][]catalog.Measurement, len(idx))
+	if err := forEach(ctx, len(idx), 0, func(k int) error {
+		var err error
+		dec[k], err = readStaged[catalog.Measurement](stagedPath(a.run, StageExtract, a.plan.Images[idx[k]].ID, "blind.parquet"))
+		if err != nil {
+			err = fmt.Errorf("rank %d: %s: %w", a.me, a.plan.Images[idx[k]].Path, err)
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	blind := make(map[int][]catalog.Measurement, len(idx))
+	for k, i := range idx {
+		blind[i] = dec[k]
+	}
+	return blind, nil
+}
+
+// filter returns the elements i of idx with keep(i), in order.
+func (a *assocRun) filter(idx []int, keep func(i int) bool) []int {
+	var out []int
+	for _, i := range idx {
+		if keep(i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// associateFits associates the forced and monitor fits of the timestep's
+// accepted images acc with e, in order.
+func (a *assocRun) associateFits(e *assoc.Engine, acc []int, reqs []imageRequests, fits map[int]*forcedFits) error {
+	for _, i := range acc {
+		img := &a.plan.Images[i]
+		f := fits[i]
+		if f == nil {
+			if !reqs[i].empty() {
+				return fmt.Errorf("pipeline: rank %d: %s: forced fits not received from rank %d", a.me, img.Path, a.fowner[i])
+			}
+			f = &forcedFits{}
+		}
+		if _, err := e.AssociateForced(img.ID, f.null, f.outside); err != nil {
+			return fmt.Errorf("pipeline: rank %d: %s: %w", a.me, img.Path, err)
+		}
+		if _, err := e.AssociateMonitor(img.ID, f.mon); err != nil {
+			return fmt.Errorf("pipeline: rank %d: %s: %w", a.me, img.Path, err)
+		}
+	}
+	return nil
+}
+
+// tiled reports whether the association is distributed over sky tiles
+// (more than one rank and tile_deg > 0); initTiles has built a.tiles.
+func (a *assocRun) tiled() bool { return a.tiles != nil }
+
+// initTiles builds the sky tiling of a run on several ranks with
+// tile_deg > 0 (the same on every rank).
+func (a *assocRun) initTiles() error {
+	if a.tiles != nil || a.size < 2 || a.tileDeg <= 0 {
+		return nil
+	}
+	tm, err := newTileMap(a.plan, a.rows, a.cfg, a.tileDeg, a.size)
+	if err != nil {
+		return err
+	}
+	a.tiles = tm
+	return nil
 }

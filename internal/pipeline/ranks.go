@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"gotrap/catalog"
 	"gotrap/decomp"
@@ -89,6 +90,9 @@ type CommStat struct {
 	Op         string
 	Calls      int64
 	Sent, Recv int64
+	// Seconds is the wall time spent in the calls (waiting for the other
+	// ranks included).
+	Seconds float64
 }
 
 // countingComm wraps a Comm and counts the bytes of its collectives.
@@ -102,7 +106,8 @@ func newCountingComm(c reduce.Comm) *countingComm {
 	return &countingComm{Comm: c, stats: map[string]*CommStat{}}
 }
 
-func (c *countingComm) add(op string, sent, recv int) {
+func (c *countingComm) add(op string, sent, recv int, t0 time.Time) {
+	dt := time.Since(t0).Seconds()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.stats[op]
@@ -113,36 +118,45 @@ func (c *countingComm) add(op string, sent, recv int) {
 	s.Calls++
 	s.Sent += int64(sent)
 	s.Recv += int64(recv)
+	s.Seconds += dt
 }
 
 func (c *countingComm) Barrier() error {
-	c.add("Barrier", 0, 0)
-	return c.Comm.Barrier()
+	t0 := time.Now()
+	err := c.Comm.Barrier()
+	c.add("Barrier", 0, 0, t0)
+	return err
 }
 
 func (c *countingComm) Bcast(data []byte, root int) ([]byte, error) {
+	t0 := time.Now()
 	out, err := c.Comm.Bcast(data, root)
 	if c.Rank() == root {
-		c.add("Bcast", len(data)*min(1, c.Size()-1), 0)
+		c.add("Bcast", len(data)*min(1, c.Size()-1), 0, t0)
 	} else {
-		c.add("Bcast", 0, len(out))
+		c.add("Bcast", 0, len(out), t0)
 	}
 	return out, err
 }
 
 func (c *countingComm) AllreduceInt64(buf []int64, op reduce.Op) error {
+	t0 := time.Now()
 	n := 8 * len(buf) * min(1, c.Size()-1)
-	c.add("AllreduceInt64", n, n)
-	return c.Comm.AllreduceInt64(buf, op)
+	err := c.Comm.AllreduceInt64(buf, op)
+	c.add("AllreduceInt64", n, n, t0)
+	return err
 }
 
 func (c *countingComm) AllreduceFloat64(buf []float64, op reduce.Op) error {
+	t0 := time.Now()
 	n := 8 * len(buf) * min(1, c.Size()-1)
-	c.add("AllreduceFloat64", n, n)
-	return c.Comm.AllreduceFloat64(buf, op)
+	err := c.Comm.AllreduceFloat64(buf, op)
+	c.add("AllreduceFloat64", n, n, t0)
+	return err
 }
 
 func (c *countingComm) Allgatherv(send []byte) ([][]byte, error) {
+	t0 := time.Now()
 	out, err := c.Comm.Allgatherv(send)
 	n := 0
 	for r, b := range out {
@@ -150,11 +164,12 @@ func (c *countingComm) Allgatherv(send []byte) ([][]byte, error) {
 			n += len(b)
 		}
 	}
-	c.add("Allgatherv", len(send)*min(1, c.Size()-1), n)
+	c.add("Allgatherv", len(send)*min(1, c.Size()-1), n, t0)
 	return out, err
 }
 
 func (c *countingComm) Alltoallv(send [][]byte) ([][]byte, error) {
+	t0 := time.Now()
 	out, err := c.Comm.Alltoallv(send)
 	s, r := 0, 0
 	for j, b := range send {
@@ -167,7 +182,7 @@ func (c *countingComm) Alltoallv(send [][]byte) ([][]byte, error) {
 			r += len(b)
 		}
 	}
-	c.add("Alltoallv", s, r)
+	c.add("Alltoallv", s, r, t0)
 	return out, err
 }
 
@@ -190,7 +205,7 @@ func formatStats(st []CommStat) string {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		fmt.Fprintf(&b, "%s %d calls, %d B sent, %d B received", s.Op, s.Calls, s.Sent, s.Recv)
+		fmt.Fprintf(&b, "%s %d calls, %d B sent, %d B received, %.2f s", s.Op, s.Calls, s.Sent, s.Recv, s.Seconds)
 	}
 	return b.String()
 }
@@ -282,30 +297,17 @@ func decodeBundle(b []byte) ([]bundleItem, error) {
 // toRoot, only rank 0 receives them (Alltoallv) and returns everything;
 // the others return their own. A missing file is an error naming it.
 func gatherFiles(c reduce.Comm, own []int, nfiles int, path func(i, k int) string, toRoot bool) (map[int][][]byte, error) {
-	items := make([]bundleItem, 0, len(own))
-	var rerr error
-	for _, i := range own {
-		it := bundleItem{index: i}
-		for k := range nfiles {
-			b, err := os.ReadFile(path(i, k))
-			if err != nil {
-				rerr = fmt.Errorf("pipeline: rank %d: %w", c.Rank(), err)
-				break
-			}
-			it.blobs = append(it.blobs, b)
-		}
-		if rerr != nil {
-			break
-		}
-		items = append(items, it)
-	}
-	if rerr != nil {
+	files, err := readFiles(own, nfiles, path)
+	if err != nil {
 		// Fail before the collective: the group is told by the engine
 		// (reduce.Run, or MPI_Abort under MPI).
-		return nil, rerr
+		return nil, fmt.Errorf("pipeline: rank %d: %w", c.Rank(), err)
+	}
+	items := make([]bundleItem, 0, len(own))
+	for _, i := range own {
+		items = append(items, bundleItem{index: i, blobs: files[i]})
 	}
 	var parts [][]byte
-	var err error
 	if toRoot {
 		send := make([][]byte, c.Size())
 		send[0] = encodeBundle(items)
@@ -334,6 +336,24 @@ func gatherFiles(c reduce.Comm, own []int, nfiles int, path func(i, k int) strin
 			}
 			out[it.index] = it.blobs
 		}
+	}
+	return out, nil
+}
+
+// readFiles reads, for each image index i of own, the files path(i, k)
+// for k < nfiles.
+func readFiles(own []int, nfiles int, path func(i, k int) string) (map[int][][]byte, error) {
+	out := make(map[int][][]byte, len(own))
+	for _, i := range own {
+		blobs := make([][]byte, 0, nfiles)
+		for k := range nfiles {
+			b, err := os.ReadFile(path(i, k))
+			if err != nil {
+				return nil, err
+			}
+			blobs = append(blobs, b)
+		}
+		out[i] = blobs
 	}
 	return out, nil
 }

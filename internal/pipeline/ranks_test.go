@@ -287,3 +287,85 @@ func TestRankFailureInForcedFits(t *testing.T) {
 		}
 	}
 }
+
+// TestRanksTiles is the metamorphic test over tile sizes (STYLE 17,
+// issue 7): the association distributed over sky tiles of 0.01 degrees
+// dealt to the ranks in turn (every tile edge a rank boundary: runcats
+// migrate as their mean positions move), of 0.05 degrees (smaller than
+// the search radius: many measurements go to several ranks), 0.3 and 2
+// degrees, a
+// hemisphere (one tile holds the whole field, so one rank associates),
+// and tile_deg = 0 (rank 0 associates) give the 1-rank catalogue, bit for
+// bit, on the tiny field, across RA 0/360 and at the pole.
+func TestRanksTiles(t *testing.T) {
+	fields := []rankField{
+		{name: "tiny", data: tiny(t), monitor: [2]float64{150.2, 53.3}},
+		{name: "seam", data: pipetest.Simulate(t, "tiny", 3, "centre_ra", "0.1", "centre_dec", "20"), monitor: [2]float64{0.02, 20.1}},
+		{name: "pole", data: pipetest.Simulate(t, "tiny", 4, "centre_dec", "89.6"), monitor: [2]float64{200, 89.8}},
+	}
+	cases := []struct {
+		tile    float64
+		ranks   int
+		scatter bool // tile id mod ranks: every tile edge a rank boundary
+	}{{0.01, 3, true}, {0.05, 4, false}, {0.3, 3, false}, {2, 2, false}, {180, 3, false}, {0, 3, false}}
+	if testing.Short() {
+		cases = cases[:1]
+	}
+	var mu sync.Mutex
+	var got [3]distStats // per pass: summed over ranks
+	testHookDist = func(pass, _ int, st distStats) {
+		mu.Lock()
+		defer mu.Unlock()
+		got[pass].received += st.received
+		got[pass].boundary += st.boundary
+		got[pass].emigrants += st.emigrants
+	}
+	defer func() { testHookDist = nil }()
+	migrated := 0
+	defer func() {
+		// Positions move by arcseconds: some runcats cross a 36" tile.
+		if !t.Failed() && migrated == 0 {
+			t.Error("no runcat migrated between ranks")
+		}
+	}()
+	for _, f := range fields {
+		t.Run(f.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Monitor.Positions = [][2]float64{f.monitor}
+			ref, _ := runRanks(t, f.data, cfg, 1)
+			want := sortedCatalogue(t, ref)
+			if len(want.Runcats) == 0 {
+				t.Fatal("empty reference catalogue")
+			}
+			for _, c := range cases {
+				what := fmt.Sprintf("tile_deg %g, %d ranks", c.tile, c.ranks)
+				got = [3]distStats{}
+				cfg.Pipeline.TileDeg = c.tile
+				testScatterTiles = c.scatter
+				run, _ := runRanks(t, f.data, cfg, c.ranks)
+				testScatterTiles = false
+				equalTables(t, what, want, sortedCatalogue(t, run))
+				s := got[2]
+				t.Logf("%s: %+v", what, s)
+				if c.scatter {
+					migrated += s.emigrants
+				}
+				switch {
+				case c.tile == 0:
+					if s.received != 0 {
+						t.Errorf("%s: the tile path ran: %+v", what, s)
+					}
+				case s.received < len(want.Measurements)/2 || got[1] != s:
+					// Pass 1 and 2 see the same blind measurements.
+					t.Errorf("%s: pass 1 %+v, pass 2 %+v: want the blind measurements, the same in both", what, got[1], s)
+				case c.scatter && s.boundary == 0:
+					t.Errorf("%s: %+v: scattered small tiles should send measurements to several ranks", what, s)
+				case c.tile == 0.05 && s.boundary == 0:
+					t.Errorf("%s: %+v: small tiles should send measurements to several ranks", what, s)
+				case c.tile == 180 && (s.boundary != 0 || s.emigrants != 0):
+					t.Errorf("%s: %+v: one tile holds the field: nothing should cross ranks", what, s)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,568 @@
+package pipeline
+
+import (
+	"cmp"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+
+	"gotrap/catalog"
+	"gotrap/catalog/assoc"
+	"gotrap/decomp"
+	"gotrap/reduce"
+)
+
+// The association distributed over sky tiles (docs/pipeline.md "Ranks",
+// DESIGN step 3). Every rank runs an assoc.Engine that holds the runcats
+// of its tiles; images, bands, regions and monitors are registered on
+// every rank alike. Per accepted image, in plan order, every rank takes
+// part in one to three collectives (distImage):
+//
+//  1. Alltoallv: the runcats that left the rank's tiles at the previous
+//     image (their whole state), and the image's prepared blind
+//     measurements, which the image's extraction owner sends to the rank
+//     of every tile whose halo holds them;
+//  2. only if the image has a boundary measurement (one sent to several
+//     ranks), Allgatherv: per boundary measurement, the number of
+//     candidate pairs of each rank's runcats;
+//  3. only if two ranks may have restricted pairs of boundary
+//     measurements, Allgatherv: each rank's minimum (r, runcat) over
+//     them.
+//
+// Per timestep, one Allgatherv merges the null-detection requests
+// (gatherRequests); in pass 2 two more route the forced fits to the
+// ranks holding their runcats (routeFits). At the end each rank sends its
+// tables to rank 0 (Alltoallv), which merges them in the canonical order
+// (distcat.go).
+
+// tileMap is the sky tiling of a distributed association and the rank of
+// each tile. Tiles covered by an accepted image are assigned in
+// contiguous blocks of the serpentine order (decomp.AssignBlocks) weighted
+// by the number of images covering them; any other tile goes to rank
+// id mod size (no measurement is expected there).
+type tileMap struct {
+	t    *decomp.Tiling
+	rank map[int]int
+	size int
+}
+
+// newTileMap builds the tiling of side degrees with a halo radius of the
+// run's largest search radius (beamwidths_limit times the largest rb_smaj
+// of the accepted images) plus slack, identically on every rank.
+func newTileMap(plan *Plan, rows []catalog.Image, cfg assoc.Config, side float64, size int) (*tileMap, error) {
+	smaj := 0.0
+	type disc struct {
+		ra, dec, r float64
+		n          int
+	}
+	discs := map[int64]*disc{}
+	var order []int64
+	for i := range plan.Images {
+		img := &plan.Images[i]
+		if rows[i].Rejected || img.Meta == nil {
+			continue
+		}
+		info := imageInfo(img)
+		smaj = max(smaj, info.RBSmaj)
+		d := discs[img.Region]
+		if d == nil {
+			d = &disc{ra: info.CentreRA, dec: info.CentreDec,
+				r: 0.5 * math.Hypot(float64(info.NX)*info.DeltaX, float64(info.NY)*info.DeltaY)}
+			discs[img.Region] = d
+			order = append(order, img.Region)
+		}
+		d.n++
+	}
+	// Relative and absolute slack: the association's own distance test
+	// rounds differently from the tiling's (both to ~1e-13 degrees).
+	radius := cfg.BeamwidthsLimit*smaj*(1+1e-6) + 1e-6
+	if !(radius < 90) {
+		return nil, fmt.Errorf("pipeline: association search radius %v degrees: too large for sky tiles", radius)
+	}
+	t, err := decomp.NewTiling(side, radius)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	weight := map[int]float64{}
+	for _, reg := range order {
+		d := discs[reg]
+		cover, err := decomp.NewTiling(side, min(d.r+radius, 89))
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		for _, id := range cover.HaloTiles(nil, d.ra, d.dec) {
+			weight[id] += float64(d.n)
+		}
+	}
+	ids := make([]int, 0, len(weight))
+	for id := range weight {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b int) int { return cmp.Compare(t.Serpentine(a), t.Serpentine(b)) })
+	w := make([]float64, len(ids))
+	for k, id := range ids {
+		w[k] = weight[id]
+	}
+	m := &tileMap{t: t, rank: make(map[int]int, len(ids)), size: size}
+	for k, r := range decomp.AssignBlocks(w, size) {
+		m.rank[ids[k]] = r
+	}
+	return m, nil
+}
+
+// testScatterTiles, when set, assigns every tile to rank id mod size
+// instead of in blocks: every tile edge is then a rank boundary (a test
+// of the protocol, not of the balance).
+var testScatterTiles bool
+
+// tileRank is the rank of tile id.
+func (m *tileMap) tileRank(id int) int {
+	if testScatterTiles {
+		return id % m.size
+	}
+	if r, ok := m.rank[id]; ok {
+		return r
+	}
+	return id % m.size
+}
+
+// home is the rank owning the tile core that holds (ra, dec).
+func (m *tileMap) home(ra, dec float64) int { return m.tileRank(m.t.Owner(ra, dec)) }
+
+// haloRanks returns the ranks, ascending and distinct, of the tiles whose
+// halo holds (ra, dec): the home rank and those of halo copies. dst and
+// tiles are scratch space, reused; the tiles are returned too.
+func (m *tileMap) haloRanks(dst []int, tiles []int, ra, dec float64) ([]int, []int) {
+	tiles = m.t.HaloTiles(tiles[:0], ra, dec)
+	dst = dst[:0]
+	for _, id := range tiles {
+		dst = append(dst, m.tileRank(id))
+	}
+	slices.Sort(dst)
+	return slices.Compact(dst), tiles
+}
+
+// distAssoc is one rank's engine of a distributed association pass.
+type distAssoc struct {
+	comm     reduce.Comm
+	me, size int
+	tm       *tileMap
+	e        *assoc.Engine
+	// changed are the runcats created or moved by the last blind
+	// association: they leave at the next exchange if their tile is
+	// another rank's.
+	changed []int64
+	stats   distStats
+}
+
+// testHookDist, when set, receives each rank's counts at the end of
+// each distributed association pass (1 or 2).
+var testHookDist func(pass, rank int, st distStats)
+
+// report logs the counts of pass and hands them to testHookDist.
+func (d *distAssoc) report(a *assocRun, pass int) {
+	mine := 0
+	for _, r := range d.tm.rank {
+		if r == d.me {
+			mine++
+		}
+	}
+	a.log.printf("association pass %d over sky tiles of %g deg (halo %.6g deg, %d tiles with images, %d of them here): "+
+		"%d blind measurements received (%d also sent to another rank), %d runcats sent to other ranks, minima exchanged for %d images; "+
+		"bytes sent to other ranks: %d blind measurements, %d runcats, %d facts, %d requests and holders, %d forced fits",
+		pass, a.tileDeg, d.tm.t.Radius(), len(d.tm.rank), mine, d.stats.received, d.stats.boundary, d.stats.emigrants, d.stats.minRounds,
+		d.stats.sentMeas, d.stats.sentRuncats, d.stats.sentFacts, d.stats.sentReqs, d.stats.sentFits)
+	if testHookDist != nil {
+		testHookDist(pass, d.me, d.stats)
+	}
+}
+
+// distStats count one rank's share of a distributed association pass.
+type distStats struct {
+	received  int // blind measurements received (own tiles and halo copies)
+	boundary  int // of which sent to several ranks
+	emigrants int // runcats sent to another rank
+	minRounds int // images whose restricted minima were exchanged
+	// Bytes this rank sent to other ranks, by purpose: blind
+	// measurements and runcats (step 1), facts (steps 2 and 3),
+	// requests, holders and forced fits.
+	sentMeas, sentRuncats, sentFacts, sentReqs, sentFits int
+}
+
+func newDistAssoc(a *assocRun, e *assoc.Engine, tm *tileMap) *distAssoc {
+	d := &distAssoc{comm: a.comm, me: a.me, size: a.size, tm: tm, e: e}
+	e.SetOwnership(func(ra, dec float64) bool { return tm.home(ra, dec) == d.me })
+	return d
+}
+
+var le = binary.LittleEndian
+
+// distImage associates one accepted image's blind measurements over the
+// ranks (a collective: every rank calls it for every accepted image, in
+// plan order). raw are the image's staged blind measurements on the rank
+// that extracted it (owner), nil elsewhere. It returns this rank's
+// null-detection requests of the image and the monitor requests; the
+// timestep's requests are merged by gatherRequests.
+func (d *distAssoc) distImage(img *Image, raw []catalog.Measurement, owner bool, cfg assoc.Config) (null, mon []assoc.Request, err error) {
+	fail := func(err error) ([]assoc.Request, []assoc.Request, error) {
+		return nil, nil, fmt.Errorf("pipeline: rank %d: %s: %w", d.me, img.Path, err)
+	}
+	// 1. Emigrants and routed measurements. The owner's message to every
+	// rank says whether any measurement went to several ranks: if none
+	// did, every fact is local and steps 2 and 3 are skipped everywhere.
+	emig, nem := d.e.Emigrate(d.changed, d.tm.home, d.me, d.size)
+	d.stats.emigrants += nem
+	d.changed = nil
+	per := make([][]catalog.Measurement, d.size)
+	flags := make([][]byte, d.size)
+	anyB := byte(0)
+	if owner {
+		kept, _, err := assoc.Prepare(cfg, img.ID, catalog.ExtractBlind, raw)
+		if err != nil {
+			return fail(err)
+		}
+		var ranks, tiles []int
+		for k := range kept {
+			m := &kept[k]
+			ranks, tiles = d.tm.haloRanks(ranks, tiles, m.RA, m.Decl)
+			b := byte(0)
+			if len(ranks) > 1 {
+				b, anyB = 1, 1
+			}
+			for _, r := range ranks {
+				per[r] = append(per[r], *m)
+				flags[r] = append(flags[r], b)
+			}
+		}
+	}
+	send := make([][]byte, d.size)
+	for r := range send {
+		if r != d.me {
+			d.stats.sentRuncats += len(emig[r])
+			d.stats.sentMeas += len(per[r])*assoc.WireSize() + len(flags[r])
+		}
+		var b []byte
+		b = le.AppendUint64(b, uint64(len(emig[r])))
+		b = append(b, emig[r]...)
+		b = append(b, anyB)
+		b = assoc.MarshalForAssociation(b, per[r])
+		b = append(b, flags[r]...)
+		send[r] = b
+	}
+	recv, err := d.comm.Alltoallv(send)
+	if err != nil {
+		return fail(err)
+	}
+	var ms []catalog.Measurement
+	boundary := map[int64]bool{}
+	shared := false
+	for r, b := range recv {
+		if len(b) < 9 || uint64(len(b)-9) < le.Uint64(b) {
+			return fail(fmt.Errorf("corrupt exchange from rank %d", r))
+		}
+		n := le.Uint64(b)
+		if _, err := d.e.Immigrate(b[8 : 8+n]); err != nil {
+			return fail(fmt.Errorf("runcats from rank %d: %w", r, err))
+		}
+		shared = shared || b[8+n] == 1
+		start := len(ms)
+		ms, b, err = assoc.UnmarshalForAssociation(ms, b[9+n:])
+		if err != nil || len(b) != len(ms)-start {
+			return fail(fmt.Errorf("corrupt measurements from rank %d", r))
+		}
+		for k, f := range b {
+			if f == 1 {
+				boundary[ms[start+k].ID] = true
+			}
+		}
+	}
+	d.stats.received += len(ms)
+	d.stats.boundary += len(boundary)
+	step, err := d.e.BeginBlind(img.ID, ms)
+	if err != nil {
+		return fail(err)
+	}
+	ids, facts := step.IDs(), step.Facts()
+	if shared {
+		// 2. NCand of boundary measurements, summed over ranks; the
+		// first byte says whether this rank may have restricted pairs of
+		// boundary measurements (Step.Grouped).
+		grouped := step.Grouped()
+		b := []byte{0}
+		for k, id := range ids {
+			if boundary[id] && facts[k].NCand > 0 {
+				b = le.AppendUint64(b, uint64(id))
+				b = le.AppendUint32(b, uint32(facts[k].NCand))
+				if grouped[k] {
+					b[0] = 1
+				}
+			}
+		}
+		d.stats.sentFacts += len(b)
+		nGrouped := 0
+		if err := d.exchange(b, 12, func(flag byte) {
+			nGrouped += int(flag)
+		}, func(rec []byte) {
+			if k, ok := slices.BinarySearch(ids, int64(le.Uint64(rec))); ok {
+				facts[k].NCand += int32(le.Uint32(rec[8:]))
+			}
+		}); err != nil {
+			return fail(err)
+		}
+		step.Restrict()
+		// 3. Minimum (r, runcat) of boundary measurements over ranks,
+		// needed only where two ranks may have restricted pairs of them.
+		if nGrouped >= 2 {
+			d.stats.minRounds++
+			b = []byte{0}
+			for k, id := range ids {
+				if boundary[id] && facts[k].MinRuncat != 0 {
+					b = le.AppendUint64(b, uint64(id))
+					b = le.AppendUint64(b, math.Float64bits(facts[k].MinR))
+					b = le.AppendUint64(b, uint64(facts[k].MinRuncat))
+				}
+			}
+			d.stats.sentFacts += len(b)
+			if err := d.exchange(b, 24, nil, func(rec []byte) {
+				if k, ok := slices.BinarySearch(ids, int64(le.Uint64(rec))); ok {
+					facts[k].Merge(assoc.Facts{MinR: math.Float64frombits(le.Uint64(rec[8:])), MinRuncat: int64(le.Uint64(rec[16:]))})
+				}
+			}); err != nil {
+				return fail(err)
+			}
+		}
+	} else {
+		step.Restrict()
+	}
+	res, err := step.Finish()
+	if err != nil {
+		return fail(err)
+	}
+	d.changed = res.Changed
+	return res.Requests, res.MonitorRequests, nil
+}
+
+// gatherRequests is a collective at the end of a timestep's blind
+// association: every rank contributes, per accepted image of acc, its
+// null-detection requests (null[i]) and, from the image's extraction
+// owner, the image's number of blind sources. It sets reqs[i].null to
+// the merged requests, by runcat id (forced-fit ids follow this order, so
+// they do not depend on the ranks), and nBlind[i], on every rank, and
+// gives each engine the image's whole request list (SetRequests).
+func (d *distAssoc) gatherRequests(a *assocRun, acc []int, null map[int][]assoc.Request, reqs []imageRequests, nBlind []int) error {
+	var b []byte
+	for _, i := range acc {
+		nb := uint64(math.MaxUint64)
+		if a.owner[i] == d.me {
+			nb = uint64(nBlind[i])
+		}
+		b = le.AppendUint64(b, nb)
+		b = le.AppendUint32(b, uint32(len(null[i])))
+		for _, q := range null[i] {
+			b = le.AppendUint64(b, uint64(q.Runcat))
+			b = le.AppendUint64(b, math.Float64bits(q.RA))
+			b = le.AppendUint64(b, math.Float64bits(q.Dec))
+		}
+	}
+	d.stats.sentReqs += len(b)
+	parts, err := d.comm.Allgatherv(b)
+	if err != nil {
+		return fmt.Errorf("pipeline: rank %d: gathering requests: %w", d.me, err)
+	}
+	merged := make([][]assoc.Request, len(acc))
+	for r, p := range parts {
+		bad := fmt.Errorf("pipeline: rank %d: corrupt requests from rank %d", d.me, r)
+		for k, i := range acc {
+			if len(p) < 12 {
+				return bad
+			}
+			if v := le.Uint64(p); v != math.MaxUint64 {
+				nBlind[i] = int(v)
+			}
+			n := int(le.Uint32(p[8:]))
+			p = p[12:]
+			if len(p) < 24*n {
+				return bad
+			}
+			for range n {
+				merged[k] = append(merged[k], assoc.Request{Runcat: int64(le.Uint64(p)),
+					RA: math.Float64frombits(le.Uint64(p[8:])), Dec: math.Float64frombits(le.Uint64(p[16:]))})
+				p = p[24:]
+			}
+		}
+		if len(p) != 0 {
+			return bad
+		}
+	}
+	for k, i := range acc {
+		l := merged[k]
+		slices.SortFunc(l, func(x, y assoc.Request) int { return cmp.Compare(x.Runcat, y.Runcat) })
+		reqs[i].null = l
+		if err := d.e.SetRequests(a.plan.Images[i].ID, l); err != nil {
+			return fmt.Errorf("pipeline: rank %d: %s: %w", d.me, a.plan.Images[i].Path, err)
+		}
+	}
+	return nil
+}
+
+// exchange is an Allgatherv of a flag byte and fixed-size records:
+// head (if not nil) is called with every rank's flag, fn for every record
+// of the other ranks, in rank order.
+func (d *distAssoc) exchange(b []byte, size int, head func(flag byte), fn func(rec []byte)) error {
+	parts, err := d.comm.Allgatherv(b)
+	if err != nil {
+		return err
+	}
+	for r, p := range parts {
+		if len(p) < 1 || (len(p)-1)%size != 0 {
+			return fmt.Errorf("corrupt facts from rank %d", r)
+		}
+		if head != nil {
+			head(p[0])
+		}
+		if r == d.me {
+			continue
+		}
+		for p = p[1:]; len(p) > 0; p = p[size:] {
+			fn(p[:size])
+		}
+	}
+	return nil
+}
+
+// routeFits is a collective of pass 2 at the end of a timestep over sky
+// tiles: the staged fits of the images of withReq go to the ranks that
+// associate them. First every rank reports which of the timestep's
+// requested runcats it holds, itself or through forks (Allgatherv of
+// their ids, assoc.Engine.Holders); then each fitting rank reads its
+// images' fits and sends each null-detection fit and "outside" answer to
+// the holders of its runcat, and the monitor fits to every rank
+// (Alltoallv). It returns the fits this rank fitted (for its measurement
+// parts) and, for every image of withReq, those it associates.
+func (d *distAssoc) routeFits(a *assocRun, withReq []int, reqs []imageRequests, fitPath func(i, k int) string) (own, here map[int]*forcedFits, err error) {
+	fail := func(err error) (map[int]*forcedFits, map[int]*forcedFits, error) {
+		return nil, nil, fmt.Errorf("pipeline: rank %d: routing forced fits: %w", d.me, err)
+	}
+	var ids []int64
+	for _, i := range withReq {
+		for _, q := range reqs[i].null {
+			ids = append(ids, q.Runcat)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var b []byte
+	for _, id := range d.e.Holders(ids) {
+		b = le.AppendUint64(b, uint64(id))
+	}
+	d.stats.sentReqs += len(b)
+	parts, err := d.comm.Allgatherv(b)
+	if err != nil {
+		return fail(err)
+	}
+	holders := map[int64][]int{}
+	for r, p := range parts {
+		if len(p)%8 != 0 {
+			return fail(fmt.Errorf("corrupt holders from rank %d", r))
+		}
+		for ; len(p) > 0; p = p[8:] {
+			id := int64(le.Uint64(p))
+			holders[id] = append(holders[id], r)
+		}
+	}
+	// This rank's fits, read from its staged files.
+	mine := a.filter(withReq, func(i int) bool { return a.fowner[i] == d.me })
+	got, err := readFiles(mine, 2, fitPath)
+	if err != nil {
+		return fail(err)
+	}
+	own = map[int]*forcedFits{}
+	for _, i := range mine {
+		img := &a.plan.Images[i]
+		var m forcedMark
+		if err := json.Unmarshal(got[i][0], &m); err != nil || m.Image != img.ID {
+			return nil, nil, fmt.Errorf("pipeline: rank %d: %s: bad forced-fit mark %s", d.me, img.Path, fitPath(i, 0))
+		}
+		all, err := decodeRows[catalog.Measurement](got[i][1], fitPath(i, 1))
+		if err != nil {
+			return nil, nil, err
+		}
+		own[i] = splitFits(&m, all)
+	}
+	send := make([][]byte, d.size)
+	for _, i := range mine {
+		f := own[i]
+		per := make([]forcedFits, d.size)
+		for _, m := range f.null {
+			for _, r := range holders[m.FFRuncat.Int64] {
+				per[r].null = append(per[r].null, m)
+			}
+		}
+		for _, id := range f.outside {
+			for _, r := range holders[id] {
+				per[r].outside = append(per[r].outside, id)
+			}
+		}
+		for r := range send {
+			send[r] = le.AppendUint64(send[r], uint64(i))
+			for _, err := range []error{
+				appendTo(&send[r], per[r].outside),
+				appendTo(&send[r], per[r].null),
+				appendTo(&send[r], f.mon),
+			} {
+				if err != nil {
+					return fail(err)
+				}
+			}
+		}
+	}
+	for r, b := range send {
+		if r != d.me {
+			d.stats.sentFits += len(b)
+		}
+	}
+	recv, err := d.comm.Alltoallv(send)
+	if err != nil {
+		return fail(err)
+	}
+	here = make(map[int]*forcedFits, len(withReq))
+	for _, i := range withReq {
+		here[i] = &forcedFits{}
+	}
+	for r, p := range recv {
+		for len(p) > 0 {
+			bad := fmt.Errorf("corrupt forced fits from rank %d", r)
+			if len(p) < 8 {
+				return fail(bad)
+			}
+			f := here[int(le.Uint64(p))]
+			if f == nil {
+				return fail(bad)
+			}
+			var out []int64
+			var null, mon []catalog.Measurement
+			if out, p, err = readRows[int64](p[8:]); err != nil {
+				return fail(bad)
+			}
+			if null, p, err = readRows[catalog.Measurement](p); err != nil {
+				return fail(bad)
+			}
+			if mon, p, err = readRows[catalog.Measurement](p); err != nil {
+				return fail(bad)
+			}
+			f.outside = append(f.outside, out...)
+			f.null = append(f.null, null...)
+			f.mon = append(f.mon, mon...)
+		}
+	}
+	return own, here, nil
+}
+
+// appendTo appends rows to *b with appendRows.
+func appendTo[T any](b *[]byte, rows []T) error {
+	var err error
+	*b, err = appendRows(*b, rows)
+	return err
+}
