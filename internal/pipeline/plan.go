@@ -30,6 +30,20 @@ type Image struct {
 	// Band and Region are the frequency band and sky region ids (SPEC
 	// 2.3, 2.4 with decisions 10 and 11), 0 for an unreadable header.
 	Band, Region int64
+
+	// dx, dy are the signed pixel sizes (deltas), kept from the header,
+	// which the plan drops once read: its cards (~18 kB an image) would
+	// otherwise be held for the whole run.
+	dx, dy float64
+}
+
+// deltas returns the image's signed pixel sizes (degrees): those kept by
+// NewPlan, else computed from Meta.
+func (img *Image) deltas() (dx, dy float64) {
+	if img.dx != 0 || img.dy != 0 || img.Meta == nil {
+		return img.dx, img.dy
+	}
+	return deltas(img.Meta)
 }
 
 // Plan is the image table of a run (DESIGN "Plan"): images sorted by
@@ -60,6 +74,8 @@ func NewPlan(ctx context.Context, paths []string, opt fitsimg.Options, tolerance
 			return nil
 		}
 		imgs[i].Meta = m
+		imgs[i].dx, imgs[i].dy = deltas(m)
+		m.Header = nil
 		return nil
 	})
 	if err != nil {
@@ -166,7 +182,7 @@ func deltas(m *fitsimg.Meta) (dx, dy float64) {
 // detections").
 func imageInfo(img *Image) assoc.ImageInfo {
 	m := img.Meta
-	dx, dy := deltas(m)
+	dx, dy := img.deltas()
 	nx, ny := float64(m.Naxis1), float64(m.Naxis2)
 	w := m.WCS
 	info := assoc.ImageInfo{
@@ -192,7 +208,7 @@ func imageRow(img *Image) catalog.Image {
 	if m == nil {
 		return r
 	}
-	dx, dy := deltas(m)
+	dx, dy := img.deltas()
 	r.TauStart, r.TauTime = m.TauStart, m.TauTime
 	r.FreqEff, r.FreqBW = m.FreqEff, m.FreqBW
 	r.RBSmaj, r.RBSmin, r.RBPA = m.BeamPx.SMaj*math.Abs(dx), m.BeamPx.SMin*math.Abs(dy), m.Beam.BPA
