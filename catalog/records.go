@@ -27,9 +27,10 @@ const (
 
 // Extraction types of a measurement (SPEC 1 extractedsource.extract_type).
 const (
-	ExtractBlind   = 0 // blind detection
-	ExtractForced  = 1 // forced fit at a null detection (ff_runcat set)
-	ExtractMonitor = 2 // forced fit at a monitor position (ff_monitor set)
+	ExtractBlind    = 0 // blind detection
+	ExtractForced   = 1 // forced fit at a null detection (ff_runcat set)
+	ExtractMonitor  = 2 // forced fit at a monitor position (ff_monitor set)
+	ExtractBackward = 3 // gotrap: backward forced fit, before the runcat's first detection (ff_runcat set)
 )
 
 // Fit types of a measurement (SPEC 1 extractedsource.fit_type).
@@ -47,6 +48,10 @@ const (
 	AssocNullForced  = 7 // null-detection forced fit
 	AssocMonitorNew  = 8 // first monitor fit
 	AssocMonitorNext = 9 // later monitor fit
+	// AssocBackward (gotrap) links a backward forced fit to its runcat;
+	// its v_int, eta_int and f_datapoints are 0: backward fits do not
+	// enter the running flux statistics.
+	AssocBackward = 10
 )
 
 // New-source types (SPEC 8.1).
@@ -99,7 +104,7 @@ type Measurement struct {
 	Image       int64         `parquet:"image"` // -> images.id
 	ExtractType int32         `parquet:"extract_type"`
 	FitType     int32         `parquet:"fit_type"`
-	FFRuncat    sql.NullInt64 `parquet:"ff_runcat"`  // set for ExtractForced
+	FFRuncat    sql.NullInt64 `parquet:"ff_runcat"`  // set for ExtractForced and ExtractBackward
 	FFMonitor   sql.NullInt64 `parquet:"ff_monitor"` // set for ExtractMonitor
 
 	RA         float64 `parquet:"ra" unit:"deg"`

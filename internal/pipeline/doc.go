@@ -34,6 +34,12 @@
 //     steps 8-10. It writes images, measurements (blind, forced and
 //     monitor part files), associations, runcat, runcat_flux, newsources,
 //     skyregions, bands and assocskyrgn.
+//  6. Backward (only with [forced_fits] backward; backward.go): every
+//     runcat but the monitors' is fitted at its final position in the
+//     accepted images of the timesteps before its first association,
+//     distributed like the forced fits and staged in RUN/work/backward;
+//     extract_type catalog.ExtractBackward, association type
+//     catalog.AssocBackward, ids from index 2^23 of each image.
 //
 // The two passes agree because forced fits never change what is
 // requested: they move no position (SPEC 6.1), and the expiration counter
@@ -69,14 +75,18 @@
 // runs N in-process ranks; the command runs one rank per MPI process
 // under mpirun. Extraction is split over the ranks by decomp.AssignLPT
 // over the images' pixel counts, forced fits by the same rule applied
-// timestep by timestep as the requests become known. Rank 0 runs the
-// association engine on the staged files the others send it per
-// timestep (Alltoallv of their bytes), broadcasting each timestep's
-// forced-fit requests, so pass 1 overlaps the forced fits; the
-// catalogue is the same on any number of ranks (an interim design:
-// docs/pipeline.md "Ranks" lists what the sky-tile distribution of
-// DESIGN step 3 still needs). Each rank writes the measurement parts of
-// the measurements it produced (assoc.Prepare); rank 0 the other files.
+// timestep by timestep as the requests become known. The association
+// runs over sky tiles ([pipeline] tile_deg, decomp.Tiling): each rank
+// holds the runcats whose position lies in its tiles, receives each
+// image's measurements within the association radius of them
+// (Alltoallv), and the candidate facts of measurements seen by several
+// ranks are merged (Allgatherv) before every rank resolves SPEC 5.4 for
+// its own runcats; runcats that move to another rank's tile migrate at
+// the next image. tile_deg = 0 associates on rank 0 instead. The
+// catalogue is the same on any number of ranks and any tiling
+// (docs/pipeline.md "Ranks"). Each rank writes the measurement parts of
+// the measurements it produced (assoc.Prepare); rank 0 gathers and
+// writes the other tables.
 // A Barrier ends Run, so rank 0 may run the catalogue stage after it.
 //
 // # Errors

@@ -75,6 +75,7 @@ type Summary struct {
 	Stages                []Stage // this invocation's timings
 	ExtractedNow, Reused  int     // images extracted by this call, and reused from a killed one
 	ForcedNow, ForcedUsed int
+	Backward              int        // backward forced fits in the catalogue (backward.go)
 	Ranks                 int        // ranks of the run
 	Comm                  []CommStat // rank 0's collectives (bytes moved)
 }
@@ -328,7 +329,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 
 	ar := &assocRun{plan: plan, rows: rows, cfg: acfg, monitors: cfg.Monitor.Positions,
-		comm: comm, owner: rk.owner, me: me, size: size, run: opt.Run}
+		comm: comm, owner: rk.owner, me: me, size: size, run: opt.Run, tileDeg: cfg.Pipeline.TileDeg, log: log}
 	var reqs []imageRequests
 	if !done {
 		err = stage(StageForced, func(st *Stage) error {
@@ -361,6 +362,27 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	} else {
 		log.printf("association already done: catalogue reused")
 		if err := countCatalogue(opt.Run, sum); err != nil {
+			return nil, err
+		}
+	}
+	// Backward forced fits (issue 6; backward.go): after the catalogue
+	// tables, before the DuckDB catalogue stage. Redone whenever the
+	// association was.
+	if cfg.ForcedFits.Backward {
+		bs := &backwardStage{run: opt.Run, opt: xopt, read: readOpt, copts: rk.copts, cfg: acfg,
+			plan: plan, rows: rows, comm: comm}
+		if !done || !man.Done(StageBackward) {
+			err = stage(StageBackward, func(st *Stage) error {
+				if err := bs.runStage(ctx, st, workers, rk.prog, log, sum); err != nil {
+					return err
+				}
+				return record(st)
+			})
+		} else {
+			log.printf("backward fits already done: reused")
+			err = countBackward(opt.Run, sum)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
