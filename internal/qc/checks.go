@@ -20,7 +20,111 @@ type PixelStats struct {
 
 // Stats returns the PixelStats of img. It panics if img's Pix, Stride and
 // Rect do not describe a valid layout.
+//
+// A row without NaN is scanned four values at a time with independent
+// minimum and maximum chains and a branch-free NaN test (the sign bit of
+// (bits & 0x7fffffff) + 0x007fffff is set only by a NaN); a row with NaN
+// takes statsRef's loop. The extremes of any set of values are the same
+// in any order, except that a zero extreme keeps the sign of the zero
+// met first: when an extreme is zero the image is scanned again by
+// statsRef, the reference twin, so the result is always statsRef's.
 func Stats(img *kernels.Image) PixelStats {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	if w > 0 && h > 0 && (img.Stride < w || len(img.Pix) < (h-1)*img.Stride+w) {
+		panic(badImage)
+	}
+	st := PixelStats{N: w * h, Min: math.Inf(1), Max: math.Inf(-1)}
+	if w <= 0 || h <= 0 {
+		st.N = 0
+	}
+	inf := float32(math.Inf(1))
+	lo0, lo1, lo2, lo3 := inf, inf, inf, inf
+	hi0, hi1, hi2, hi3 := -inf, -inf, -inf, -inf
+	for y := 0; y < h && w > 0; y++ {
+		o := y * img.Stride
+		row := img.Pix[o : o+w]
+		var nan uint32
+		v := row
+		for len(v) >= 4 {
+			q := v[:4:4]
+			a, b, c, d := q[0], q[1], q[2], q[3]
+			nan |= (math.Float32bits(a) & 0x7fffffff) + 0x007fffff
+			nan |= (math.Float32bits(b) & 0x7fffffff) + 0x007fffff
+			nan |= (math.Float32bits(c) & 0x7fffffff) + 0x007fffff
+			nan |= (math.Float32bits(d) & 0x7fffffff) + 0x007fffff
+			if a < lo0 {
+				lo0 = a
+			}
+			if b < lo1 {
+				lo1 = b
+			}
+			if c < lo2 {
+				lo2 = c
+			}
+			if d < lo3 {
+				lo3 = d
+			}
+			if a > hi0 {
+				hi0 = a
+			}
+			if b > hi1 {
+				hi1 = b
+			}
+			if c > hi2 {
+				hi2 = c
+			}
+			if d > hi3 {
+				hi3 = d
+			}
+			v = v[4:]
+		}
+		for _, x := range v {
+			nan |= (math.Float32bits(x) & 0x7fffffff) + 0x007fffff
+			if x < lo0 {
+				lo0 = x
+			}
+			if x > hi0 {
+				hi0 = x
+			}
+		}
+		if nan&0x80000000 != 0 {
+			// NaN compares false: the chains are right for the other
+			// values; only the count needs the row again.
+			for _, x := range row {
+				if x != x {
+					st.NaN++
+				}
+			}
+		}
+	}
+	lo, hi := min32(min32(lo0, lo1), min32(lo2, lo3)), max32(max32(hi0, hi1), max32(hi2, hi3))
+	if lo == 0 || hi == 0 {
+		return statsRef(img)
+	}
+	if st.NaN == st.N {
+		st.Min, st.Max = math.NaN(), math.NaN()
+	} else {
+		st.Min, st.Max = float64(lo), float64(hi)
+	}
+	return st
+}
+
+func min32(a, b float32) float32 {
+	if b < a {
+		return b
+	}
+	return a
+}
+
+func max32(a, b float32) float32 {
+	if b > a {
+		return b
+	}
+	return a
+}
+
+// statsRef is the reference twin of Stats: one plain pass.
+func statsRef(img *kernels.Image) PixelStats {
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	if w > 0 && h > 0 && (img.Stride < w || len(img.Pix) < (h-1)*img.Stride+w) {
 		panic(badImage)

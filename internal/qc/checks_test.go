@@ -3,6 +3,7 @@ package qc
 import (
 	"image"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -222,6 +223,41 @@ func TestCheckBrightSources(t *testing.T) {
 	for _, tt := range []time.Time{{}, time.Date(2150, 1, 1, 0, 0, 0, 0, time.UTC)} {
 		if ok, c := CheckBrightSources(60, -45, tt, 10); ok || !strings.HasPrefix(c, "Invalid ephemeris") {
 			t.Errorf("time %v: %v %q", tt, ok, c)
+		}
+	}
+}
+
+// TestStatsMatchesRef checks Stats against its reference twin statsRef
+// on random images of every width 0-9 and a few larger ones, with NaN,
+// infinities, signed zeros and ties, and on a sub-image (stride > width).
+func TestStatsMatchesRef(t *testing.T) {
+	g := rand.New(rand.NewPCG(7, 11))
+	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), 1, -1}
+	same := func(a, b float64) bool {
+		return math.Float64bits(a) == math.Float64bits(b) || (a != a && b != b)
+	}
+	for trial := range 400 {
+		w, h := trial%10, 1+g.IntN(6)
+		if trial%7 == 0 {
+			w, h = 37+g.IntN(50), 1+g.IntN(20)
+		}
+		stride := w + g.IntN(3)
+		img := &kernels.Image{Pix: make([]float32, max(0, (h-1)*stride+w)), Stride: stride, Rect: image.Rect(0, 0, w, h)}
+		pSpecial := []float64{0, 0.01, 0.2, 1}[trial%4]
+		pool := specials
+		if trial%3 == 0 {
+			pool = specials[3:6] // zeros of both signs and 1: a zero minimum
+		}
+		for i := range img.Pix {
+			if g.Float64() < pSpecial {
+				img.Pix[i] = pool[g.IntN(len(pool))]
+			} else {
+				img.Pix[i] = float32(g.NormFloat64())
+			}
+		}
+		got, want := Stats(img), statsRef(img)
+		if got.N != want.N || got.NaN != want.NaN || !same(got.Min, want.Min) || !same(got.Max, want.Max) {
+			t.Fatalf("trial %d (%dx%d stride %d): Stats %+v, statsRef %+v", trial, w, h, stride, got, want)
 		}
 	}
 }
