@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 
 	"gotrap/catalog"
 	"gotrap/internal/extract"
@@ -41,6 +42,11 @@ type extractStage struct {
 	qc    qc.Config
 	read  fitsimg.Options
 	copts []catalog.Option
+
+	// mu guards rows: the images rows this stage staged, by image id, so
+	// that they need not be read back (qcRows).
+	mu   sync.Mutex
+	rows map[int64]catalog.Image
 }
 
 // done reports whether image id's extraction is complete on disk.
@@ -53,6 +59,7 @@ func (s *extractStage) done(id int64) bool {
 type worker struct {
 	ex    *extract.Worker
 	qcBuf []float64
+	pix   *kernels.Image // the previous image read: its storage is reused
 }
 
 // ErrImageFailed marks the unexpected failure of one image's processing
@@ -111,9 +118,10 @@ func (s *extractStage) image(w *worker, img *Image) (err error) {
 	}
 	if img.Meta == nil {
 		reject(catalog.RejectReadError, img.HeaderErr)
-	} else if pix, meta, err := fitsimg.Read(img.Path, s.read); err != nil {
+	} else if pix, meta, err := fitsimg.ReadInto(w.pix, img.Path, s.read); err != nil {
 		reject(catalog.RejectReadError, err.Error())
 	} else {
+		w.pix = pix
 		var in qc.Input
 		in, w.qcBuf = qc.Prepare(meta, pix, s.qc, w.qcBuf)
 		in.Band = int(img.Band)
@@ -141,7 +149,16 @@ func (s *extractStage) image(w *worker, img *Image) (err error) {
 	if err := catalog.WriteFile(stagedPath(s.run, StageExtract, img.ID, "blind.parquet"), ms, s.copts...); err != nil {
 		return err
 	}
-	return catalog.WriteFile(stagedPath(s.run, StageExtract, img.ID, "image.parquet"), []catalog.Image{row}, s.copts...)
+	if err := catalog.WriteFile(stagedPath(s.run, StageExtract, img.ID, "image.parquet"), []catalog.Image{row}, s.copts...); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.rows == nil {
+		s.rows = map[int64]catalog.Image{}
+	}
+	s.rows[img.ID] = row
+	s.mu.Unlock()
+	return nil
 }
 
 // runAll extracts the images of plan (this rank's share: todo, indices

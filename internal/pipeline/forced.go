@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sync"
 
 	"gotrap/catalog"
 	"gotrap/internal/extract"
@@ -25,6 +26,7 @@ type forcedStage struct {
 	opt   extract.Options
 	read  fitsimg.Options
 	copts []catalog.Option
+	pix   sync.Pool // *kernels.Image storage reused across images
 }
 
 // forcedMark is the content of ID.json.
@@ -55,10 +57,12 @@ func (s *forcedStage) image(img *Image, req *imageRequests, nBlind int) (err err
 	if testHookImage != nil {
 		testHookImage(StageForced, img)
 	}
-	pix, meta, err := fitsimg.Read(img.Path, s.read)
+	reuse, _ := s.pix.Get().(*kernels.Image)
+	pix, meta, err := fitsimg.ReadInto(reuse, img.Path, s.read)
 	if err != nil {
 		return fmt.Errorf("pipeline: forced fits: %w", err)
 	}
+	defer s.pix.Put(pix)
 	pos := req.positions()
 	w, err := extract.NewWorker(forcedOptions(s.opt, pos))
 	if err != nil {

@@ -267,12 +267,10 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 
 	// Extraction of this rank's images, then every rank's staged images
 	// rows are gathered (the stage's end for every rank).
-	var staged map[int][][]byte
+	var staged []qcRow
 	gatherRows := func() error {
 		var err error
-		staged, err = gatherFiles(comm, rk.todo, 1, func(i, _ int) string {
-			return stagedPath(opt.Run, StageExtract, plan.Images[i].ID, "image.parquet")
-		}, false)
+		staged, err = ex.qcRows(ctx, comm, plan, rk.todo, workers)
 		return err
 	}
 	if !done {
@@ -301,23 +299,8 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	// Quality control's history half and the images rows.
 	rows := make([]catalog.Image, len(plan.Images))
 	for i := range plan.Images {
-		img := &plan.Images[i]
-		b, ok := staged[i]
-		if !ok {
-			return nil, fmt.Errorf("pipeline: %s: staged image row missing", img.Path)
-		}
-		srows, err := decodeRows[catalog.Image](b[0], stagedPath(opt.Run, StageExtract, img.ID, "image.parquet"))
-		if err != nil {
-			return nil, err
-		}
-		if len(srows) != 1 {
-			return nil, fmt.Errorf("pipeline: %s: staged image row missing", img.Path)
-		}
-		rows[i] = imageRow(img)
-		s := srows[0]
-		rows[i].RMSQC, rows[i].RMSMin, rows[i].RMSMax = s.RMSQC, s.RMSMin, s.RMSMax
-		rows[i].DetectionThresh, rows[i].AnalysisThresh = s.DetectionThresh, s.AnalysisThresh
-		rows[i].Rejected, rows[i].RejectReason, rows[i].RejectComment = s.Rejected, s.RejectReason, s.RejectComment
+		rows[i] = imageRow(&plan.Images[i])
+		staged[i].apply(&rows[i])
 	}
 	staged = nil
 	applyHistory(plan, rows, cfg.Quality)
