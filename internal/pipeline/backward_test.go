@@ -287,6 +287,11 @@ func TestBackwardResume(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no backward fits")
 	}
+	var text strings.Builder
+	sum.Format(&text)
+	if want := fmt.Sprintf(", %d backward forced fits\n", n); !strings.Contains(text.String(), want) {
+		t.Errorf("summary does not say %q:\n%s", want, text.String())
+	}
 	// Again: every stage is done; the count comes from the parts.
 	sum, err = Run(context.Background(), Options{Run: run, Inputs: inputs, Config: cfg, Resume: true, Workers: 2})
 	if err != nil {

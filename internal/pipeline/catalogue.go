@@ -223,7 +223,11 @@ func (s *Summary) Format(w io.Writer) {
 		fmt.Fprint(w, ")")
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "measurements  %d blind, %d forced (null detections), %d monitor\n", s.Blind, s.Forced, s.Monitor)
+	fmt.Fprintf(w, "measurements  %d blind, %d forced (null detections), %d monitor", s.Blind, s.Forced, s.Monitor)
+	if s.Backward > 0 {
+		fmt.Fprintf(w, ", %d backward forced fits", s.Backward)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "sources       %d in the running catalogue (%d monitor), %d associations\n", s.Runcats, s.MonitorSrcs, s.Associations)
 	fmt.Fprintf(w, "new sources   %d (%d likely transients, type 1)\n", s.NewSources, s.Likely)
 	if s.Reused > 0 || s.ForcedUsed > 0 {
