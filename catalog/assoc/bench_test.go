@@ -3,6 +3,7 @@ package assoc
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"gotrap/catalog"
@@ -15,6 +16,9 @@ func BenchmarkAssociateBlind(b *testing.B) {
 	for _, sz := range []struct{ nrc, nsrc int }{{1e5, 1e4}, {1e4, 1e3}} {
 		b.Run(fmt.Sprintf("runcats=%.0e/sources=%.0e", float64(sz.nrc), float64(sz.nsrc)), func(b *testing.B) {
 			b.ReportAllocs()
+			// Bytes: the measurement records associated per image (their
+			// in-memory size), so MB/s compares across sizes.
+			b.SetBytes(int64(sz.nsrc) * int64(reflect.TypeFor[catalog.Measurement]().Size()))
 			rng := rand.New(rand.NewPCG(1, 1))
 			e := newEngine(b, DefaultConfig())
 			im := imageAt(1, 0, 150e6, 100, 20)
