@@ -34,6 +34,11 @@ type Config struct {
 	// EWSysErr and NSSysErr are the systematic position errors (arcsec)
 	// written into every measurement at insert time (SPEC 5.1; default 10).
 	EWSysErr, NSSysErr float64
+	// SpillDir, when set, is the directory of the engine's temporary
+	// file of association links (links.go): the engine then holds in
+	// memory only the last, partial block of each live runcat's links.
+	// "" keeps every link in memory. It does not change any result.
+	SpillDir string
 }
 
 // DefaultConfig returns the TraP job defaults.

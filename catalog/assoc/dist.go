@@ -157,9 +157,10 @@ func (e *Engine) Holders(ids []int64) []int64 {
 // per destination rank (out[me] is empty), with their whole state: flux
 // rows, links, sky-region links, newsource row and fork ancestors. ids
 // not held, or monitor runcats, are ignored. n is the number of runcats
-// that left.
-func (e *Engine) Emigrate(ids []int64, dest func(ra, dec float64) int, me, size int) (out [][]byte, n int) {
+// that left. An error is the link store's (the engine is then unusable).
+func (e *Engine) Emigrate(ids []int64, dest func(ra, dec float64) int, me, size int) (out [][]byte, n int, err error) {
 	out = make([][]byte, size)
+	var links []catalog.Association
 	for _, id := range ids {
 		s, ok := e.src[id]
 		if !ok || s.rc.MonSrc {
@@ -169,19 +170,23 @@ func (e *Engine) Emigrate(ids []int64, dest func(ra, dec float64) int, me, size 
 		if r == me {
 			continue
 		}
-		out[r] = appendSource(out[r], s)
+		if links, err = e.links.read(links[:0], &s.links); err != nil {
+			return nil, 0, err
+		}
+		out[r] = appendSource(out[r], s, links)
 		delete(e.src, id)
 		n++
 	}
-	return out, n
+	return out, n, nil
 }
 
 // Immigrate adds the runcats that Emigrate encoded in b, and returns
 // their number. A runcat already held is an error (ErrIDCollision).
 func (e *Engine) Immigrate(b []byte) (int, error) {
 	var got []*source
+	var links [][]catalog.Association
 	for len(b) > 0 {
-		s, rest, err := readSource(b)
+		s, ls, rest, err := readSource(b)
 		if err != nil {
 			return 0, err
 		}
@@ -189,10 +194,17 @@ func (e *Engine) Immigrate(b []byte) (int, error) {
 			return 0, fmt.Errorf("%w: immigrant runcat %d already held", ErrIDCollision, s.rc.ID)
 		}
 		got = append(got, s)
+		links = append(links, ls)
 		b = rest
 	}
-	for _, s := range got {
+	for k, s := range got {
+		for _, l := range links[k] {
+			e.links.add(&s.links, l)
+		}
 		e.src[s.rc.ID] = s
+	}
+	if e.links.err != nil {
+		return 0, fmt.Errorf("assoc: immigrants: %w", e.links.err)
 	}
 	return len(got), nil
 }
@@ -204,7 +216,7 @@ func (e *Engine) Immigrate(b []byte) (int, error) {
 
 var le = binary.LittleEndian
 
-func appendSource(b []byte, s *source) []byte {
+func appendSource(b []byte, s *source, links []catalog.Association) []byte {
 	b, _ = binary.Append(b, le, &s.rc)
 	b = le.AppendUint64(b, uint64(s.first.UnixNano()))
 	b = le.AppendUint64(b, uint64(s.blindSeq))
@@ -216,9 +228,9 @@ func appendSource(b []byte, s *source) []byte {
 		b, _ = binary.Append(b, le, &f.peak)
 		b, _ = binary.Append(b, le, &f.int)
 	}
-	b = le.AppendUint32(b, uint32(len(s.links)))
-	if len(s.links) > 0 {
-		b, _ = binary.Append(b, le, s.links)
+	b = le.AppendUint32(b, uint32(len(links)))
+	if len(links) > 0 {
+		b, _ = binary.Append(b, le, links)
 	}
 	b = le.AppendUint32(b, uint32(len(s.regions)))
 	for _, r := range s.regions {
@@ -311,9 +323,10 @@ func (d *decoder) value(v any) {
 	d.b = d.b[n:]
 }
 
-func readSource(b []byte) (*source, []byte, error) {
+func readSource(b []byte) (*source, []catalog.Association, []byte, error) {
 	d := &decoder{b: b}
 	s := &source{}
+	var links []catalog.Association
 	d.value(&s.rc)
 	s.first = time.Unix(0, int64(d.u64()))
 	s.blindSeq = int64(d.u64())
@@ -327,8 +340,8 @@ func readSource(b []byte) (*source, []byte, error) {
 		}
 	}
 	if n := d.count(8); n > 0 {
-		s.links = make([]catalog.Association, n)
-		d.value(s.links)
+		links = make([]catalog.Association, n)
+		d.value(links)
 	}
 	if n := d.count(25); n > 0 {
 		s.regions = make([]AssocSkyRegion, n)
@@ -351,9 +364,9 @@ func readSource(b []byte) (*source, []byte, error) {
 		d.value(s.newsrc)
 	}
 	if d.err != nil {
-		return nil, nil, d.err
+		return nil, nil, nil, d.err
 	}
-	return s, d.b, nil
+	return s, links, d.b, nil
 }
 
 // WireSize returns the size in bytes of one measurement written by

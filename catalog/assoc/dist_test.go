@@ -40,7 +40,10 @@ func (d *distSim) blind(image int64, ms []catalog.Measurement) []Request {
 		mail[r] = make([][]byte, n)
 	}
 	for r, e := range d.es {
-		out, k := e.Emigrate(d.changed[r], d.rank, r, n)
+		out, k, err := e.Emigrate(d.changed[r], d.rank, r, n)
+		if err != nil {
+			t.Fatal(err)
+		}
 		d.moved += k
 		for to := range out {
 			mail[to][r] = out[to]
@@ -126,7 +129,7 @@ func snapshot(es ...*Engine) string {
 	for _, e := range es {
 		rc = append(rc, e.Runcats()...)
 		fl = append(fl, e.Fluxes()...)
-		as = append(as, e.Associations()...)
+		as = append(as, assocsOf(e)...)
 		ns = append(ns, e.NewSources()...)
 		ar = append(ar, e.AssocSkyRegions()...)
 	}
@@ -230,7 +233,13 @@ func distCase(t *testing.T, ra0, dec0 float64, ranks int, side float64) {
 		t.Fatal(err)
 	}
 	one := newEngines(1)[0]
+	// The ranks spill their links to disk in blocks of 3 (migration
+	// carries them), the reference engine keeps them in memory.
+	cfg.SpillDir = t.TempDir()
 	d := &distSim{t: t, es: newEngines(ranks), tiles: tiles, changed: make([][]int64, ranks)}
+	for _, e := range d.es {
+		e.links.block = 3
+	}
 	for r, e := range d.es {
 		e.SetOwnership(func(ra, dec float64) bool { return d.rank(ra, dec) == r })
 	}
@@ -316,7 +325,7 @@ func distCase(t *testing.T, ra0, dec0 float64, ranks int, side float64) {
 		t.Fatalf("tables differ at byte %d:\n%s\nwant\n%s", k, string(a[lo:min(len(a), k+300)]), string(b[lo:min(len(b), k+300)]))
 	}
 	forks, n := 0, 0
-	for _, l := range one.Associations() {
+	for _, l := range assocsOf(one) {
 		if l.Type == catalog.AssocForkBase {
 			forks++
 		}

@@ -117,8 +117,8 @@ type source struct {
 	// blindSeq is the association sequence number (imageState.seq) of the
 	// last blind link (type 2, 3 or 4) or of the monitor creation.
 	blindSeq int64
-	flux     []bandFlux // sorted by band
-	links    []catalog.Association
+	flux     []bandFlux       // sorted by band
+	links    linkList         // in the engine's link store
 	regions  []AssocSkyRegion // sorted by SkyRegion
 	newsrc   *catalog.NewSource
 	stokes   int32
@@ -167,6 +167,8 @@ type Engine struct {
 	// owns, when set (SetOwnership), tells whether a position lies in
 	// this engine's part of the sky (distributed association).
 	owns func(ra, dec float64) bool
+	// links holds every source's association history (links.go).
+	links linkStore
 }
 
 // New returns an empty engine, or an error wrapping ErrConfig.
@@ -180,7 +182,20 @@ func New(cfg Config) (*Engine, error) {
 		byBandRegion: map[[2]int64][]int64{},
 		src:          map[int64]*source{},
 		forkedInto:   map[int64][]int64{},
+		links:        linkStore{dir: cfg.SpillDir, block: linkBlock},
 	}, nil
+}
+
+// Close releases the engine's link store (its temporary file, with
+// Config.SpillDir). The engine must not be used afterwards.
+func (e *Engine) Close() error { return e.links.close() }
+
+// storeErr is the link store's sticky error, wrapped for image.
+func (e *Engine) storeErr(what string, image int64) error {
+	if e.links.err == nil {
+		return nil
+	}
+	return fmt.Errorf("assoc: %s of image %d: %w", what, image, e.links.err)
 }
 
 // Config returns the engine's configuration.

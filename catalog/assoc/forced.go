@@ -85,13 +85,16 @@ func (e *Engine) AssociateForced(image int64, fits []catalog.Measurement, outsid
 			v, eta, n := s.addFlux(st.band, m)
 			l := catalog.Association{Runcat: id, Xtrsrc: m.ID, Type: catalog.AssocNullForced,
 				VInt: v, EtaInt: eta, FDatapoints: n}
-			s.links = append(s.links, l)
+			e.links.add(&s.links, l)
 			res.Associations = append(res.Associations, l)
 			res.Changed = append(res.Changed, id)
 		}
 	}
 	slices.Sort(res.Changed)
 	sortAssocs(res.Associations)
+	if err := e.storeErr("forced fits", image); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
@@ -178,7 +181,7 @@ func (e *Engine) AssociateMonitor(image int64, fits []catalog.Measurement) (*For
 			s.rc.MonSrc = true
 			_, _, n := s.addFlux(st.band, m)
 			l = catalog.Association{Runcat: m.ID, Xtrsrc: m.ID, Type: catalog.AssocMonitorNew, FDatapoints: n}
-			s.links = append(s.links, l)
+			e.links.add(&s.links, l)
 			e.src[m.ID] = s
 		} else {
 			s, ok := e.src[mon.runcat]
@@ -190,13 +193,16 @@ func (e *Engine) AssociateMonitor(image int64, fits []catalog.Measurement) (*For
 			v, eta, n := s.addFlux(st.band, m)
 			l = catalog.Association{Runcat: mon.runcat, Xtrsrc: m.ID, Type: catalog.AssocMonitorNext,
 				VInt: v, EtaInt: eta, FDatapoints: n}
-			s.links = append(s.links, l)
+			e.links.add(&s.links, l)
 		}
 		res.Associations = append(res.Associations, l)
 		res.Changed = append(res.Changed, l.Runcat)
 	}
 	slices.Sort(res.Changed)
 	sortAssocs(res.Associations)
+	if err := e.storeErr("monitor fits", image); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 

@@ -42,6 +42,11 @@ func newEngine(t testing.TB, cfg Config) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	return e
 }
 
@@ -107,7 +112,7 @@ func checkNear(t *testing.T, name string, got, want, tol float64) {
 
 func linksOf(e *Engine, runcat int64) []catalog.Association {
 	var out []catalog.Association
-	for _, a := range e.Associations() {
+	for _, a := range assocsOf(e) {
 		if a.Runcat == runcat {
 			out = append(out, a)
 		}
@@ -122,4 +127,14 @@ func mustRuncat(t *testing.T, e *Engine, id int64) catalog.Runcat {
 		t.Fatalf("runcat %d missing", id)
 	}
 	return rc
+}
+
+// assocsOf is e.Associations() for tests, which fail by panic on a link
+// store error.
+func assocsOf(e *Engine) []catalog.Association {
+	as, err := e.Associations()
+	if err != nil {
+		panic(err)
+	}
+	return as
 }

@@ -98,6 +98,9 @@ func (s *Step) Finish() (*Result, error) {
 		}
 	}
 	e.apply(st, s.ms, s.xs, s.pairs, plan, res)
+	if err := e.storeErr("association", st.info.ID); err != nil {
+		return nil, err
+	}
 	res.Requests = e.nullRequests(st)
 	res.MonitorRequests = e.monitorRequests()
 	slices.Sort(res.Changed)
@@ -177,14 +180,21 @@ func (e *Engine) apply(st *imageState, ms []catalog.Measurement, xs []int64, pai
 			// Decision 4: the flux history of every band is copied.
 			ns.flux = slices.Clone(old.flux)
 			v, eta, n := ns.addFlux(st.band, m)
-			ns.links = make([]catalog.Association, 0, len(old.links)+1)
-			for _, l := range old.links {
-				l.Runcat, l.Type = m.ID, catalog.AssocForkCopy
-				ns.links = append(ns.links, l)
+			start := len(res.Associations)
+			var err error
+			res.Associations, err = e.links.read(res.Associations, &old.links)
+			if err != nil {
+				return // the store's sticky error fails the call
 			}
-			ns.links = append(ns.links, catalog.Association{Runcat: m.ID, Xtrsrc: m.ID,
+			res.Associations = append(res.Associations, catalog.Association{Runcat: m.ID, Xtrsrc: m.ID,
 				Type: catalog.AssocForkBase, Distance: p.Distance, R: p.R, VInt: v, EtaInt: eta, FDatapoints: n})
-			res.Associations = append(res.Associations, ns.links...)
+			for k := start; k < len(res.Associations); k++ {
+				l := &res.Associations[k]
+				if k < len(res.Associations)-1 {
+					l.Runcat, l.Type = m.ID, catalog.AssocForkCopy
+				}
+				e.links.add(&ns.links, *l)
+			}
 			ns.regions = slices.Clone(old.regions)
 			for i := range ns.regions {
 				ns.regions[i].Runcat = m.ID
@@ -213,7 +223,7 @@ func (e *Engine) apply(st *imageState, ms []catalog.Measurement, xs []int64, pai
 		v, eta, n := s.addFlux(st.band, m)
 		l := catalog.Association{Runcat: p.Runcat, Xtrsrc: m.ID, Type: catalog.AssocOneToOne,
 			Distance: p.Distance, R: p.R, VInt: v, EtaInt: eta, FDatapoints: n}
-		s.links = append(s.links, l)
+		e.links.add(&s.links, l)
 		res.Associations = append(res.Associations, l)
 		res.Changed = append(res.Changed, p.Runcat)
 	}
@@ -224,7 +234,7 @@ func (e *Engine) apply(st *imageState, ms []catalog.Measurement, xs []int64, pai
 		ns := &source{rc: newRuncat(m), first: st.info.TauStart, blindSeq: st.seq, stokes: st.info.Stokes}
 		_, _, n := ns.addFlux(st.band, m)
 		l := catalog.Association{Runcat: m.ID, Xtrsrc: m.ID, Type: catalog.AssocNewSource, FDatapoints: n}
-		ns.links = append(ns.links, l)
+		e.links.add(&ns.links, l)
 		ns.regions = e.newSourceRegions(m, st.region)
 		if nsr, ok := e.newSourceRow(st, ns, m, prev); ok {
 			ns.newsrc = &nsr

@@ -161,9 +161,18 @@ func TestPairsMatchReference(t *testing.T) {
 // runSky associates a random multi-image, two-band sky and returns every
 // result. With shuffle, each image's measurements are shuffled.
 func runSky(t *testing.T, seed uint64, shuffle bool) ([]any, *Engine) {
+	return runSkyWith(t, seed, shuffle, DefaultConfig(), 0)
+}
+
+// runSkyWith is runSky with cfg and, when block > 0, that many links per
+// block of the link store.
+func runSkyWith(t *testing.T, seed uint64, shuffle bool, cfg Config, block int) ([]any, *Engine) {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	shuf := rand.New(rand.NewPCG(seed, 3))
-	e := newEngine(t, DefaultConfig())
+	e := newEngine(t, cfg)
+	if block > 0 {
+		e.links.block = block
+	}
 	if err := e.AddMonitor(1, 0.1, 0.1); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +223,7 @@ func runSky(t *testing.T, seed uint64, shuffle bool) ([]any, *Engine) {
 			out = append(out, res, fr, mr)
 		}
 	}
-	out = append(out, e.Runcats(), e.Fluxes(), e.Associations(), e.NewSources(), e.AssocSkyRegions())
+	out = append(out, e.Runcats(), e.Fluxes(), assocsOf(e), e.NewSources(), e.AssocSkyRegions())
 	return out, e
 }
 
@@ -229,7 +238,7 @@ func TestDeterminism(t *testing.T) {
 		t.Fatal("shuffled input changed the output")
 	}
 	types := map[int32]int{}
-	for _, l := range e.Associations() {
+	for _, l := range assocsOf(e) {
 		types[l.Type]++
 	}
 	for _, typ := range []int32{2, 3, 4, 6, 7, 8, 9} {

@@ -73,14 +73,62 @@ func (e *Engine) Flux(runcat, band int64) (catalog.RuncatFlux, bool) {
 }
 
 // Associations returns the links of the live runcats, by (runcat,
-// xtrsrc): the final assocxtrsource table.
-func (e *Engine) Associations() []catalog.Association {
+// xtrsrc): the final assocxtrsource table. An error is the link store's.
+func (e *Engine) Associations() ([]catalog.Association, error) {
 	var out []catalog.Association
-	for _, s := range e.sortedSources() {
-		out = append(out, s.links...)
+	r := e.AssociationReader()
+	for {
+		n := len(out)
+		var err error
+		if out, err = r.Read(out, 1<<16); err != nil {
+			return nil, err
+		}
+		if len(out) == n {
+			return out, nil
+		}
 	}
-	sortAssocs(out)
-	return out
+}
+
+// AssociationReader reads the final assocxtrsource table, by (runcat,
+// xtrsrc), one runcat's links in memory at a time. The engine must not
+// change while it is read.
+type AssociationReader struct {
+	e    *Engine
+	ss   []*source
+	all  []catalog.Association // the current runcat's links
+	buf  []catalog.Association // the part of all not read yet
+	next int                   // index in ss of the next runcat
+}
+
+// AssociationReader returns a reader of the live runcats' links.
+func (e *Engine) AssociationReader() *AssociationReader {
+	return &AssociationReader{e: e, ss: e.sortedSources()}
+}
+
+// Read appends up to max (> 0) next links to dst; it appends none at the
+// end of the table. An error is the link store's.
+func (r *AssociationReader) Read(dst []catalog.Association, max int) ([]catalog.Association, error) {
+	for k := 0; k < max; {
+		if len(r.buf) == 0 {
+			if r.next == len(r.ss) {
+				break
+			}
+			var err error
+			if r.all, err = r.e.links.read(r.all[:0], &r.ss[r.next].links); err != nil {
+				return dst, err
+			}
+			r.buf = r.all
+			r.ss[r.next] = nil
+			r.next++
+			sortAssocs(r.all)
+			continue
+		}
+		c := min(max-k, len(r.buf))
+		dst = append(dst, r.buf[:c]...)
+		r.buf = r.buf[c:]
+		k += c
+	}
+	return dst, nil
 }
 
 // NewSources returns the newsource rows of the live runcats, by runcat.

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 
 	"gotrap/catalog"
 	"gotrap/catalog/assoc"
@@ -146,17 +148,41 @@ type assocRun struct {
 }
 
 // newEngine returns an engine with the monitors added (ids 1, 2, ...).
+// Its association links spill to a temporary file under RUN/work/links
+// (linksDir; the file is unlinked as soon as it is created); the caller
+// closes the engine.
 func (a *assocRun) newEngine() (*assoc.Engine, error) {
-	e, err := assoc.New(a.cfg)
+	cfg := a.cfg
+	if a.run != "" {
+		cfg.SpillDir = linksDir(a.run)
+		if err := os.MkdirAll(cfg.SpillDir, 0o755); err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+	}
+	e, err := assoc.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
 	for k, p := range a.monitors {
 		if err := e.AddMonitor(int64(k+1), p[0], p[1]); err != nil {
+			e.Close()
 			return nil, fmt.Errorf("pipeline: monitor %d: %w", k+1, err)
 		}
 	}
 	return e, nil
+}
+
+// linksDir is the directory of the engines' link files, RUN/work/links.
+func linksDir(run string) string { return filepath.Join(run, workDir, "links") }
+
+// closeEngine closes e (nil: none), keeping the first error in *err.
+func closeEngine(e *assoc.Engine, err *error) {
+	if e == nil {
+		return
+	}
+	if cerr := e.Close(); cerr != nil && *err == nil {
+		*err = fmt.Errorf("pipeline: %w", cerr)
+	}
 }
 
 // register adds the images of timestep ts to e with their quality.

@@ -67,7 +67,7 @@ func (s *measurementSink) close() error {
 // writeCatalogue runs the final association pass and writes every table
 // of the catalogue but varmetric. It returns the number of rows written.
 func writeCatalogue(ctx context.Context, run string, ar *assocRun, reqs []imageRequests,
-	rows []catalog.Image, copts []catalog.Option, sum *Summary) (int, error) {
+	rows []catalog.Image, copts []catalog.Option, sum *Summary) (_ int, err error) {
 	// A varmetric.parquet of an earlier, killed run would shadow the
 	// view DuckDB computes; the catalogue stage writes it again. Part
 	// files of an earlier attempt (perhaps on more ranks) go too: rank 0
@@ -101,43 +101,41 @@ func writeCatalogue(ctx context.Context, run string, ar *assocRun, reqs []imageR
 	}
 	sum.Blind, sum.Forced, sum.Monitor = sink.n[0], sink.n[1], sink.n[2]
 	n := sink.n[0] + sink.n[1] + sink.n[2]
-	if ar.tiled() {
-		// Every rank holds the runcats of its tiles: rank 0 merges them.
-		bands, regions := eng.Bands(), eng.SkyRegions()
-		parts, err := gatherCatalogue(ar, eng)
-		eng = nil // its tables are in parts now
-		if err != nil || parts == nil {
-			return n, err
-		}
-		err = writeDistCatalogue(run, parts, bands, regions, rows, copts, sum, &n)
-		return n, err
-	}
 	if eng == nil {
 		// Rank 0 holds the engine and writes the shared tables.
 		return n, nil
 	}
+	defer closeEngine(eng, &err)
+	if ar.tiled() {
+		// Every rank holds the runcats of its tiles: rank 0 merges them.
+		err = writeDistCatalogue(ar, eng, run, rows, copts, sum, &n)
+		return n, err
+	}
+	// One engine: its tables are streamed (the association table, which
+	// grows with the run, a runcat at a time).
 	rcs := eng.Runcats()
-	as := eng.Associations()
 	ns := eng.NewSources()
-	fl := eng.Fluxes()
 	regions := eng.SkyRegions()
 	bands := eng.Bands()
-	ars := eng.AssocSkyRegions()
-	fillCounts(sum, rcs, ns, len(as), len(bands), len(regions))
-	for _, err := range []error{
-		writeTable(run, catalog.TableImages, rows, copts, &n),
-		writeTable(run, catalog.TableAssociations, as, copts, &n),
-		writeTable(run, catalog.TableRuncat, rcs, copts, &n),
-		writeTable(run, catalog.TableRuncatFlux, fl, copts, &n),
-		writeTable(run, catalog.TableNewSources, ns, copts, &n),
-		writeTable(run, catalog.TableSkyRegions, regions, copts, &n),
-		writeTable(run, catalog.TableBands, bands, copts, &n),
-		writeTable(run, TableAssocSkyRegions, ars, copts, &n),
+	nAssoc := 0
+	for _, f := range []func() error{
+		func() error { return writeTable(run, catalog.TableImages, rows, copts, &n) },
+		func() error {
+			return writeStream(run, catalog.TableAssociations, eng.AssociationReader().Read,
+				func(*catalog.Association) { nAssoc++ }, copts, &n)
+		},
+		func() error { return writeTable(run, catalog.TableRuncat, rcs, copts, &n) },
+		func() error { return writeTable(run, catalog.TableRuncatFlux, eng.Fluxes(), copts, &n) },
+		func() error { return writeTable(run, catalog.TableNewSources, ns, copts, &n) },
+		func() error { return writeTable(run, catalog.TableSkyRegions, regions, copts, &n) },
+		func() error { return writeTable(run, catalog.TableBands, bands, copts, &n) },
+		func() error { return writeTable(run, TableAssocSkyRegions, eng.AssocSkyRegions(), copts, &n) },
 	} {
-		if err != nil {
+		if err = f(); err != nil {
 			return n, err
 		}
 	}
+	fillCounts(sum, rcs, ns, nAssoc, len(bands), len(regions))
 	return n, nil
 }
 

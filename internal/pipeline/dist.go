@@ -212,7 +212,10 @@ func (d *distAssoc) distImage(img *Image, raw []catalog.Measurement, owner bool,
 	// 1. Emigrants and routed measurements. The owner's message to every
 	// rank says whether any measurement went to several ranks: if none
 	// did, every fact is local and steps 2 and 3 are skipped everywhere.
-	emig, nem := d.e.Emigrate(d.changed, d.tm.home, d.me, d.size)
+	emig, nem, err := d.e.Emigrate(d.changed, d.tm.home, d.me, d.size)
+	if err != nil {
+		return fail(err)
+	}
 	d.stats.emigrants += nem
 	d.changed = nil
 	per := make([][]catalog.Measurement, d.size)

@@ -3,17 +3,35 @@ package pipeline
 import (
 	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"gotrap/catalog"
 	"gotrap/catalog/assoc"
 )
 
-// The catalogue tables of a distributed association: every rank's engine
-// holds a disjoint set of runcats, and every table is keyed by runcat
-// first, so rank 0 merges the ranks' sorted snapshots (a k-way merge on
-// the table's key) and streams the rows into the Parquet writer in
-// batches. Rows travel in encoding/binary's packed layout (bit for bit).
+// The catalogue tables of an association. With one engine, rank 0
+// streams each table from the engine into its Parquet writer. With a
+// distributed association every rank's engine holds a disjoint set of
+// runcats, and every table is keyed by runcat first: rank 0 k-way merges
+// the ranks' sorted tables (on the table's key), which reach it in chunks
+// of at most chunkRows rows over several collective rounds, so that no
+// rank ever holds a whole table (the association table grows with the
+// run). Rows travel in encoding/binary's packed layout (bit for bit).
+
+// rowReader appends up to max (> 0) next rows of a table, in the table's
+// order, to dst; it appends none at the end of the table.
+type rowReader[T any] func(dst []T, max int) ([]T, error)
+
+// sliceRows reads rows.
+func sliceRows[T any](rows []T) rowReader[T] {
+	return func(dst []T, max int) ([]T, error) {
+		k := min(max, len(rows))
+		dst = append(dst, rows[:k]...)
+		rows = rows[k:]
+		return dst, nil
+	}
+}
 
 // appendRows appends len(rows) and the rows, packed little endian.
 func appendRows[T any](b []byte, rows []T) ([]byte, error) {
@@ -47,159 +65,248 @@ func readRows[T any](b []byte) ([]T, []byte, error) {
 	return rows, b[k:], nil
 }
 
-// catParts are the ranks' encoded snapshots, read one table at a time
-// (nextTable) so that rank 0 holds one decoded table at once.
-type catParts struct {
-	raw [][]byte // per rank, the tables not read yet
-}
-
-// encodeCatalogue is this rank's engine state as one message: the
-// tables in the order writeDistCatalogue writes them.
-func encodeCatalogue(e *assoc.Engine) ([]byte, error) {
-	var b []byte
-	var err error
-	for _, f := range []func([]byte) ([]byte, error){
-		func(b []byte) ([]byte, error) { return appendRows(b, e.Associations()) },
-		func(b []byte) ([]byte, error) { return appendRows(b, e.Runcats()) },
-		func(b []byte) ([]byte, error) { return appendRows(b, e.Fluxes()) },
-		func(b []byte) ([]byte, error) { return appendRows(b, e.NewSources()) },
-		func(b []byte) ([]byte, error) { return appendRows(b, e.AssocSkyRegions()) },
-	} {
-		if b, err = f(b); err != nil {
-			return nil, fmt.Errorf("pipeline: encoding the catalogue: %w", err)
-		}
-	}
-	return b, nil
-}
-
-// nextTable decodes the next table of every rank.
-func nextTable[T any](p *catParts) ([][]T, error) {
-	out := make([][]T, len(p.raw))
-	for r := range p.raw {
-		rows, rest, err := readRows[T](p.raw[r])
-		if err != nil {
-			return nil, fmt.Errorf("%w (catalogue of rank %d)", err, r)
-		}
-		out[r], p.raw[r] = rows, rest
-	}
-	return out, nil
-}
-
-// gatherCatalogue is a collective: every rank sends its engine's tables
-// to rank 0, which returns them per rank; the others return nil.
-func gatherCatalogue(a *assocRun, e *assoc.Engine) (*catParts, error) {
-	b, err := encodeCatalogue(e)
-	if err != nil {
-		return nil, err
-	}
-	send := make([][]byte, a.size)
-	send[0] = b
-	if a.me != 0 {
-		a.log.printf("catalogue: %d bytes of tables sent to rank 0", len(b))
-	}
-	recv, err := a.comm.Alltoallv(send)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: gathering the catalogue: %w", err)
-	}
-	if a.me != 0 {
-		return nil, nil
-	}
-	return &catParts{raw: recv}, nil
-}
-
 // mergeBatch is the number of rows handed to the Parquet writer at once.
 const mergeBatch = 8192
 
-// writeMerged writes the k-way merge of parts (each sorted by cmpRow,
-// keys distinct across parts) to RUN/TABLE.parquet, in batches, calls
-// each for every row and adds the number of rows to *n. It consumes
-// parts.
-func writeMerged[T any](run, table string, parts [][]T, cmpRow func(a, b *T) int, each func(*T), copts []catalog.Option, n *int) error {
+// chunkRows is the number of rows a rank sends rank 0 per round of a
+// gathered table (a var for tests).
+var chunkRows = 8192
+
+// writeStream writes the rows of read to RUN/TABLE.parquet, in batches,
+// calls each for every row and adds the number of rows to *n.
+func writeStream[T any](run, table string, read rowReader[T], each func(*T), copts []catalog.Option, n *int) error {
 	w, err := catalog.Create[T](catalog.TableFile(run, table), copts...)
 	if err != nil {
 		return err
 	}
-	batch := make([]T, 0, mergeBatch)
+	var batch []T
 	for {
-		best := -1
-		for k := range parts {
-			if len(parts[k]) > 0 && (best < 0 || cmpRow(&parts[k][0], &parts[best][0]) < 0) {
-				best = k
+		if batch, err = read(batch[:0], mergeBatch); err != nil {
+			w.Abort()
+			return err
+		}
+		if len(batch) == 0 {
+			return w.Close()
+		}
+		if each != nil {
+			for i := range batch {
+				each(&batch[i])
 			}
 		}
-		if (best < 0 || len(batch) == cap(batch)) && len(batch) > 0 {
-			if err := w.Write(batch...); err != nil {
-				w.Abort()
+		if err := w.Write(batch...); err != nil {
+			w.Abort()
+			return err
+		}
+		*n += len(batch)
+	}
+}
+
+// Chunk status, the first byte of a rank's chunk, and the round's
+// request from rank 0 (one byte per rank).
+const (
+	chunkMore   = 0 // rows follow; the rank has more
+	chunkLast   = 1 // rows follow; the rank has no more
+	chunkFailed = 2 // the rank could not read its table
+
+	roundIdle  = 0 // the rank sends nothing this round
+	roundSend  = 1 // the rank sends its next chunk
+	roundAbort = 2 // (in every byte) the gather failed
+)
+
+var errGatherAborted = errors.New("pipeline: another rank failed while the catalogue was gathered")
+
+// gatherMerged is a collective: every rank passes its part of a table
+// (read, sorted by cmpRow, keys distinct across ranks); rank 0 writes
+// their merge to RUN/TABLE.parquet as writeStream does. Each round,
+// rank 0 broadcasts which ranks must send their next chunk (those whose
+// rows received so far are all written, and that have more), receives
+// them, and writes every row that sorts below the rows still to come
+// from every rank. Rank 0 holds at most one chunk per rank.
+func gatherMerged[T any](a *assocRun, read rowReader[T], run, table string, cmpRow func(a, b *T) int,
+	each func(*T), copts []catalog.Option, n *int) error {
+	var (
+		w     *catalog.FileWriter[T]
+		err   error // rank 0's first error
+		parts [][]T // rank 0: per rank, the rows received and not written
+		done  []bool
+		batch []T
+	)
+	mask := make([]byte, a.size)
+	if a.me == 0 {
+		parts, done = make([][]T, a.size), make([]bool, a.size)
+		if w, err = catalog.Create[T](catalog.TableFile(run, table), copts...); err == nil {
+			defer func() {
+				if w != nil {
+					w.Abort()
+				}
+			}()
+		}
+	}
+	var chunk []T
+	sent := 0
+	for {
+		if a.me == 0 {
+			for r := range mask {
+				mask[r] = roundIdle
+				switch {
+				case err != nil:
+					mask[r] = roundAbort
+				case len(parts[r]) == 0 && !done[r]:
+					mask[r] = roundSend
+				}
+			}
+		}
+		m, berr := a.comm.Bcast(mask, 0)
+		if berr != nil {
+			return fmt.Errorf("pipeline: gathering %s: %w", table, berr)
+		}
+		if len(m) != a.size {
+			return fmt.Errorf("%w (gather request for %s)", errBundle, table)
+		}
+		if m[0] == roundAbort {
+			if a.me == 0 {
 				return err
 			}
-			*n += len(batch)
-			batch = batch[:0]
+			return errGatherAborted
 		}
-		if best < 0 {
+		idle := true
+		for _, v := range m {
+			idle = idle && v == roundIdle
+		}
+		if idle {
 			break
 		}
-		row := &parts[best][0]
-		if each != nil {
-			each(row)
+		send := make([][]byte, a.size)
+		if m[a.me] == roundSend {
+			var rerr error
+			chunk, rerr = read(chunk[:0], chunkRows)
+			var b []byte
+			if rerr != nil {
+				a.log.printf("catalogue: %s: %v", table, rerr)
+				b = []byte{chunkFailed}
+			} else {
+				st := byte(chunkMore)
+				if len(chunk) < chunkRows {
+					st = chunkLast
+				}
+				if b, rerr = appendRows([]byte{st}, chunk); rerr != nil {
+					b = []byte{chunkFailed}
+				}
+			}
+			sent += len(b)
+			send[0] = b
 		}
-		batch = append(batch, *row)
-		parts[best] = parts[best][1:]
+		recv, cerr := a.comm.Alltoallv(send)
+		if cerr != nil {
+			return fmt.Errorf("pipeline: gathering %s: %w", table, cerr)
+		}
+		if a.me != 0 {
+			continue
+		}
+		for r, b := range recv {
+			if m[r] != roundSend || err != nil {
+				continue
+			}
+			if len(b) < 1 || b[0] > chunkFailed {
+				err = fmt.Errorf("%w (%s from rank %d)", errBundle, table, r)
+				continue
+			}
+			if b[0] == chunkFailed {
+				err = fmt.Errorf("pipeline: rank %d could not read its %s table", r, table)
+				continue
+			}
+			rows, rest, derr := readRows[T](b[1:])
+			if derr != nil || len(rest) != 0 {
+				err = fmt.Errorf("%w (%s from rank %d)", errBundle, table, r)
+				continue
+			}
+			parts[r], done[r] = rows, b[0] == chunkLast
+		}
+		if err != nil {
+			continue
+		}
+		// Merge while every rank's next row is known.
+		for {
+			best := -1
+			ready := true
+			for r := range parts {
+				if len(parts[r]) == 0 {
+					ready = ready && done[r]
+					continue
+				}
+				if best < 0 || cmpRow(&parts[r][0], &parts[best][0]) < 0 {
+					best = r
+				}
+			}
+			if (!ready || best < 0 || len(batch) == mergeBatch) && len(batch) > 0 {
+				if err = w.Write(batch...); err != nil {
+					break
+				}
+				*n += len(batch)
+				batch = batch[:0]
+			}
+			if !ready || best < 0 {
+				break
+			}
+			row := &parts[best][0]
+			if each != nil {
+				each(row)
+			}
+			batch = append(batch, *row)
+			parts[best] = parts[best][1:]
+		}
 	}
-	return w.Close()
+	if a.me != 0 {
+		a.log.printf("catalogue: %d bytes of %s sent to rank 0", sent, table)
+		return nil
+	}
+	err = w.Close()
+	w = nil
+	return err
 }
 
-// mergeTable reads the next table of p and writes it with writeMerged.
-func mergeTable[T any](p *catParts, run, table string, cmpRow func(a, b *T) int, each func(*T), copts []catalog.Option, n *int) error {
-	parts, err := nextTable[T](p)
-	if err != nil {
-		return err
-	}
-	return writeMerged(run, table, parts, cmpRow, each, copts, n)
-}
-
-// writeDistCatalogue writes the tables of a distributed association on
-// rank 0 from the ranks' parts, in the canonical order, one table at a
-// time, and fills the counts of sum.
-func writeDistCatalogue(run string, p *catParts, bands []catalog.Band, regions []catalog.SkyRegion, rows []catalog.Image,
+// writeDistCatalogue writes the tables of a distributed association from
+// the ranks' engines (a collective), one table at a time: the gathered
+// ones first, then rank 0's images, skyregion and band tables (after the
+// last collective, so that an error there cannot leave a rank waiting).
+// Rank 0 writes the files and fills the counts of sum.
+func writeDistCatalogue(a *assocRun, eng *assoc.Engine, run string, rows []catalog.Image,
 	copts []catalog.Option, sum *Summary, n *int) error {
-	sum.Runcats, sum.MonitorSrcs, sum.NewSources, sum.Likely = 0, 0, 0, 0
+	var c Summary
 	nAssoc := 0
 	for _, err := range []func() error{
-		func() error { return writeTable(run, catalog.TableImages, rows, copts, n) },
 		func() error {
-			return mergeTable(p, run, catalog.TableAssociations, func(a, b *catalog.Association) int {
+			return gatherMerged(a, eng.AssociationReader().Read, run, catalog.TableAssociations, func(a, b *catalog.Association) int {
 				return cmp.Or(cmp.Compare(a.Runcat, b.Runcat), cmp.Compare(a.Xtrsrc, b.Xtrsrc))
 			}, func(*catalog.Association) { nAssoc++ }, copts, n)
 		},
 		func() error {
-			return mergeTable(p, run, catalog.TableRuncat, func(a, b *catalog.Runcat) int {
+			return gatherMerged(a, sliceRows(eng.Runcats()), run, catalog.TableRuncat, func(a, b *catalog.Runcat) int {
 				return cmp.Compare(a.ID, b.ID)
 			}, func(r *catalog.Runcat) {
-				sum.Runcats++
+				c.Runcats++
 				if r.MonSrc {
-					sum.MonitorSrcs++
+					c.MonitorSrcs++
 				}
 			}, copts, n)
 		},
 		func() error {
-			return mergeTable(p, run, catalog.TableRuncatFlux, func(a, b *catalog.RuncatFlux) int {
+			return gatherMerged(a, sliceRows(eng.Fluxes()), run, catalog.TableRuncatFlux, func(a, b *catalog.RuncatFlux) int {
 				return cmp.Or(cmp.Compare(a.Runcat, b.Runcat), cmp.Compare(a.Band, b.Band))
 			}, nil, copts, n)
 		},
 		func() error {
-			return mergeTable(p, run, catalog.TableNewSources, func(a, b *catalog.NewSource) int {
+			return gatherMerged(a, sliceRows(eng.NewSources()), run, catalog.TableNewSources, func(a, b *catalog.NewSource) int {
 				return cmp.Compare(a.Runcat, b.Runcat)
 			}, func(s *catalog.NewSource) {
-				sum.NewSources++
+				c.NewSources++
 				if s.Type == catalog.NewSourceLikely {
-					sum.Likely++
+					c.Likely++
 				}
 			}, copts, n)
 		},
-		func() error { return writeTable(run, catalog.TableSkyRegions, regions, copts, n) },
-		func() error { return writeTable(run, catalog.TableBands, bands, copts, n) },
 		func() error {
-			return mergeTable(p, run, TableAssocSkyRegions, func(a, b *assoc.AssocSkyRegion) int {
+			return gatherMerged(a, sliceRows(eng.AssocSkyRegions()), run, TableAssocSkyRegions, func(a, b *assoc.AssocSkyRegion) int {
 				return cmp.Or(cmp.Compare(a.Runcat, b.Runcat), cmp.Compare(a.SkyRegion, b.SkyRegion))
 			}, nil, copts, n)
 		},
@@ -208,11 +315,20 @@ func writeDistCatalogue(run string, p *catParts, bands []catalog.Band, regions [
 			return e
 		}
 	}
-	for r, b := range p.raw {
-		if len(b) != 0 {
-			return fmt.Errorf("%w (catalogue of rank %d: %d bytes left)", errBundle, r, len(b))
+	if a.me != 0 {
+		return nil
+	}
+	bands, regions := eng.Bands(), eng.SkyRegions()
+	for _, err := range []error{
+		writeTable(run, catalog.TableImages, rows, copts, n),
+		writeTable(run, catalog.TableSkyRegions, regions, copts, n),
+		writeTable(run, catalog.TableBands, bands, copts, n),
+	} {
+		if err != nil {
+			return err
 		}
 	}
+	sum.Runcats, sum.MonitorSrcs, sum.NewSources, sum.Likely = c.Runcats, c.MonitorSrcs, c.NewSources, c.Likely
 	sum.Associations, sum.Bands, sum.SkyRegions = nAssoc, len(bands), len(regions)
 	return nil
 }

@@ -82,6 +82,7 @@ func (a *assocRun) pass1(ctx context.Context, fs *forcedStage, workers int, prog
 		if e, err = a.newEngine(); err != nil {
 			return nil, nil, 0, 0, err
 		}
+		defer closeEngine(e, &err)
 	}
 	if a.tiled() {
 		d = newDistAssoc(a, e, a.tiles)
@@ -339,18 +340,22 @@ func decodeRequests(b []byte, acc []int, reqs []imageRequests, nBlind []int) err
 // the images it extracted, the forced and monitor ones of the images it
 // fitted. It returns the engine: each rank's over sky tiles (the
 // runcats of its tiles), else rank 0's, nil on the others.
-func (a *assocRun) pass2(ctx context.Context, reqs []imageRequests, out sink) (*assoc.Engine, error) {
+func (a *assocRun) pass2(ctx context.Context, reqs []imageRequests, out sink) (_ *assoc.Engine, err error) {
 	if err := a.initTiles(); err != nil {
 		return nil, err
 	}
 	var e *assoc.Engine
 	var d *distAssoc
 	if a.me == 0 || a.tiled() {
-		var err error
 		if e, err = a.newEngine(); err != nil {
 			return nil, err
 		}
 	}
+	defer func() {
+		if err != nil {
+			closeEngine(e, &err)
+		}
+	}()
 	if a.tiled() {
 		d = newDistAssoc(a, e, a.tiles)
 	}

@@ -381,6 +381,12 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err := comm.Barrier(); err != nil {
 		return nil, err
 	}
+	if me == 0 {
+		// The engines' link files (unlinked already) had their directory.
+		if err := os.RemoveAll(linksDir(opt.Run)); err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+	}
 	return sum, nil
 }
 
