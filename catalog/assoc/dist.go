@@ -136,6 +136,17 @@ func (e *Engine) SetRequests(image int64, all []Request) error {
 	return nil
 }
 
+// ForgetRequests drops image's null-detection request list, which only
+// AssociateForced of the image reads (and drops itself): a pass that
+// associates blind measurements only calls it once the image's requests
+// are known, so that the engine's memory does not grow with the images.
+// AssociateForced then rejects every fit of the image.
+func (e *Engine) ForgetRequests(image int64) {
+	if st, ok := e.images[image]; ok {
+		st.requests = nil
+	}
+}
+
 // Holders returns the ids among ids (requested runcats) whose fits this
 // engine would associate: those it holds, and those deleted by forks of
 // which it holds a live fork (see AssociateForced), in the order of ids.

@@ -119,10 +119,26 @@
 // history as type 6 rows of each fork. A streaming writer can therefore
 // append every returned row and drop, at the end, the rows whose runcat
 // is in some Result.Deleted; or write the final snapshots (Runcats,
-// Fluxes, Associations, NewSources, AssocSkyRegions) at the end. The
-// engine keeps every link of every live runcat in memory (a fork needs
-// the history), so memory grows with the number of runcats and links,
-// never with pixels.
+// Fluxes, Associations, NewSources, AssocSkyRegions) at the end;
+// AssociationReader reads the association table in chunks, one runcat's
+// links in memory at a time.
+//
+// # Memory
+//
+// The engine keeps every link of every live runcat (a fork copies the
+// whole history). With Config.SpillDir = "" they stay in memory, so
+// memory grows with the number of links (the number of images). With a
+// SpillDir, the links go to a per-engine temporary file (links.go):
+// append-only blocks of 32 packed 60-byte records (little endian, floats
+// bit for bit), of which a runcat holds only its last, partial block and
+// the offsets of its full blocks; a fork, Emigrate and the final table
+// read the blocks back. Memory is then O(live runcats + links/32), for a
+// fixed sky independent of the number of images; the file, unlinked as
+// soon as it is created and closed by Close, grows with every link ever
+// written (the blocks of forked and emigrated runcats are not reused).
+// Results are identical either way. A write or read error of the file is
+// sticky: the call that met it and every later call (and Associations)
+// return it, and the engine can only be closed.
 //
 // # Null detections and the monitoring list
 //
@@ -207,7 +223,8 @@
 // data (an unknown image, a non-finite position, a duplicate id, a
 // forced fit that answers no request) return errors wrapping the
 // package's sentinels (ErrImage, ErrOrder, ErrMeasurement, ErrConfig,
-// ErrIDCollision); a failed call leaves the engine unchanged.
+// ErrIDCollision); a failed call leaves the engine unchanged, except
+// for a link store error (see Memory).
 // Measurements with a non-finite f_peak_err or f_int_err are dropped
 // (listed in Dropped), as SPEC 5.1 says for infinite ones. An Engine is
 // not safe for concurrent use.

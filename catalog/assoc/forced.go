@@ -95,6 +95,7 @@ func (e *Engine) AssociateForced(image int64, fits []catalog.Measurement, outsid
 	if err := e.storeErr("forced fits", image); err != nil {
 		return nil, err
 	}
+	st.requests = nil // read by no later call: O(images) memory otherwise
 	return res, nil
 }
 

@@ -1,6 +1,7 @@
 package assoc
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
@@ -245,5 +246,37 @@ func TestMonitor(t *testing.T) {
 	}
 	if _, err := e.AssociateMonitor(1, nil); err == nil {
 		t.Error("monitor fits of an image accepted twice")
+	}
+}
+
+// TestRequestsDropped: the engine keeps an image's request list only
+// until its forced fits are associated (or ForgetRequests), so that its
+// memory does not grow with the images; a fit after ForgetRequests is
+// rejected.
+func TestRequestsDropped(t *testing.T) {
+	e := newEngine(t, DefaultConfig())
+	for id := int64(1); id <= 3; id++ {
+		addImage(t, e, imageAt(id, int(id), 150e6, 10, 10))
+	}
+	blind(t, e, 1, meas(1, 0, 10, 10, 1, 0.1))
+	res := blind(t, e, 2)
+	if len(res.Requests) != 1 || e.images[2].requests == nil {
+		t.Fatalf("requests %v, engine's %v", res.Requests, e.images[2].requests)
+	}
+	q := res.Requests[0]
+	if _, err := e.AssociateForced(2, []catalog.Measurement{forcedFit(2, 0, q.Runcat, q.RA, q.Dec, 1, 0.1)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if e.images[2].requests != nil {
+		t.Error("the request list of image 2 is kept after its forced fits")
+	}
+	res = blind(t, e, 3)
+	if len(res.Requests) != 1 {
+		t.Fatalf("requests %v", res.Requests)
+	}
+	e.ForgetRequests(3)
+	q = res.Requests[0]
+	if _, err := e.AssociateForced(3, []catalog.Measurement{forcedFit(3, 0, q.Runcat, q.RA, q.Dec, 1, 0.1)}, nil); !errors.Is(err, ErrMeasurement) {
+		t.Errorf("a fit after ForgetRequests: %v, want ErrMeasurement", err)
 	}
 }

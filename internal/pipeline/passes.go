@@ -178,6 +178,13 @@ func (a *assocRun) pass1(ctx context.Context, fs *forcedStage, workers int, prog
 		} else if err := a.rootBlind(e, acc, reqs, nBlind, blindPath); err != nil {
 			return finish(err)
 		}
+		if e != nil {
+			// Pass 1 associates no fits: the engine's copies of the
+			// requests (reqs has them) would grow with the images.
+			for _, i := range acc {
+				e.ForgetRequests(a.plan.Images[i].ID)
+			}
+		}
 		assignOnline(acc, reqs, costs, loads, a.fowner)
 		for _, i := range acc {
 			if a.fowner[i] == a.me {
