@@ -131,7 +131,6 @@ func gatherMerged[T any](a *assocRun, read rowReader[T], run, table string, cmpR
 		done  []bool
 		batch []T
 	)
-	mask := make([]byte, a.size)
 	if a.me == 0 {
 		parts, done = make([][]T, a.size), make([]bool, a.size)
 		if w, err = catalog.Create[T](catalog.TableFile(run, table), copts...); err == nil {
@@ -145,6 +144,9 @@ func gatherMerged[T any](a *assocRun, read rowReader[T], run, table string, cmpR
 	var chunk []T
 	sent := 0
 	for {
+		// A fresh request each round: no rank's view of the last one
+		// is overwritten.
+		mask := make([]byte, a.size)
 		if a.me == 0 {
 			for r := range mask {
 				mask[r] = roundIdle
