@@ -36,6 +36,11 @@ func RunRanks(ctx context.Context, opt Options, n int) (*Summary, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var sum *Summary
+	// cause is the first failure that is not a cancellation, recorded
+	// before this function cancels the other ranks: they then fail with
+	// context.Canceled, and one of them may reach the group first.
+	var mu sync.Mutex
+	var cause *reduce.RankError
 	err := reduce.RunContext(ctx, n, func(c reduce.Comm) error {
 		o := opt
 		o.Comm = c
@@ -45,6 +50,13 @@ func RunRanks(ctx context.Context, opt Options, n int) (*Summary, error) {
 		}
 		s, err := Run(ctx, o)
 		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				mu.Lock()
+				if cause == nil {
+					cause = &reduce.RankError{Rank: c.Rank(), Err: err}
+				}
+				mu.Unlock()
+			}
 			cancel()
 			return err
 		}
@@ -54,6 +66,11 @@ func RunRanks(ctx context.Context, opt Options, n int) (*Summary, error) {
 		return nil
 	})
 	if err != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		if cause != nil {
+			return nil, cause
+		}
 		return nil, err
 	}
 	return sum, nil
