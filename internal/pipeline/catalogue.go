@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"gotrap/catalog"
 )
@@ -23,8 +24,16 @@ type measurementSink struct {
 	n [3]int
 }
 
+// measurementRowGroup is the row group size of the measurement parts. A
+// writer holds one row group of records (432 B each) until it is full:
+// 16,384 rows keep the three writers of a rank under ~25 MB, where the
+// default 65,536 made them the largest item of a long run's heap
+// (docs/performance.md "Memory"), and DuckDB scans either equally.
+const measurementRowGroup = 1 << 14
+
 func newMeasurementSink(run string, rank int, copts []catalog.Option) (*measurementSink, error) {
 	s := &measurementSink{}
+	copts = append(slices.Clip(copts), catalog.WithRowGroupRows(measurementRowGroup))
 	for k, stage := range []string{"blind", "forced", "monitor"} {
 		w, err := catalog.Create[catalog.Measurement](catalog.PartFile(run, catalog.TableMeasurements, rank, stage, 0), copts...)
 		if err != nil {
