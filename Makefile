@@ -32,8 +32,10 @@ deps:
 	fi
 	$(GO) mod download
 
+# -buildvcs=auto: stamp the git revision into the binary (gotrap bench
+# reports it) even where GOFLAGS holds -buildvcs=false.
 build: deps
-	$(GO) build -tags "$(MPI_TAGS)" -o $(BIN) ./cmd/gotrap
+	$(GO) build -buildvcs=auto -tags "$(MPI_TAGS)" -o $(BIN) ./cmd/gotrap
 
 # test runs lint and the whole suite. Tests that read the real images in
 # $(SHARED)/data skip with a message when it is absent.
