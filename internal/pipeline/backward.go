@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	"gotrap/catalog"
 	"gotrap/catalog/assoc"
@@ -56,6 +57,7 @@ type backwardStage struct {
 	plan  *Plan
 	rows  []catalog.Image // after quality control
 	comm  reduce.Comm
+	pix   sync.Pool // *kernels.Image storage reused across images
 }
 
 // backSource is a running-catalogue source to fit backwards: its id, its
@@ -224,17 +226,9 @@ func (s *backwardStage) image(img *Image, req *imageRequests) (err error) {
 	if testHookImage != nil {
 		testHookImage(StageBackward, img)
 	}
-	pix, meta, err := fitsimg.Read(img.Path, s.read)
+	r, err := fitPositions(s.run, s.opt, s.read, &s.pix, img, req.positions(), "backward fits")
 	if err != nil {
-		return fmt.Errorf("pipeline: backward fits: %w", err)
-	}
-	w, err := extract.NewWorker(forcedOptions(s.opt, req.positions()))
-	if err != nil {
-		return fmt.Errorf("pipeline: %w", err)
-	}
-	r, err := w.ForcedGrids(pix, meta, stagedGrids(s.run, img.ID, pix.Rect))
-	if err != nil {
-		return fmt.Errorf("pipeline: backward fits of %s: %w", img.Path, err)
+		return err
 	}
 	fits := make([]catalog.Measurement, 0, len(r.Sources))
 	for _, src := range r.Sources {

@@ -57,22 +57,9 @@ func (s *forcedStage) image(img *Image, req *imageRequests, nBlind int) (err err
 	if testHookImage != nil {
 		testHookImage(StageForced, img)
 	}
-	reuse, _ := s.pix.Get().(*kernels.Image)
-	pix, meta, err := fitsimg.ReadInto(reuse, img.Path, s.read)
+	r, err := fitPositions(s.run, s.opt, s.read, &s.pix, img, req.positions(), "forced fits")
 	if err != nil {
-		return fmt.Errorf("pipeline: forced fits: %w", err)
-	}
-	defer s.pix.Put(pix)
-	pos := req.positions()
-	w, err := extract.NewWorker(forcedOptions(s.opt, pos))
-	if err != nil {
-		return fmt.Errorf("pipeline: %w", err)
-	}
-	// The staged grids give the maps inside the fit boxes; without them
-	// (see grids.go) the maps are recomputed in full. Same fits.
-	r, err := w.ForcedGrids(pix, meta, stagedGrids(s.run, img.ID, pix.Rect))
-	if err != nil {
-		return fmt.Errorf("pipeline: forced fits of %s: %w", img.Path, err)
+		return err
 	}
 	nn := len(req.null)
 	var fits []catalog.Measurement
@@ -105,6 +92,29 @@ func (s *forcedStage) image(img *Image, req *imageRequests, nBlind int) (err err
 		return fmt.Errorf("pipeline: %w", err)
 	}
 	return writeAtomic(stagedPath(s.run, StageForced, img.ID, "json"), b)
+}
+
+// fitPositions reads img into storage from pool (returned there after
+// the fit) and fits the fixed positions pos, rebuilding the maps inside
+// the fit boxes from the background grids staged by extraction (without
+// them, see grids.go, the maps are recomputed in full: same fits). what
+// names the stage in errors. The forced and backward stages share it.
+func fitPositions(run string, opt extract.Options, read fitsimg.Options, pool *sync.Pool, img *Image, pos [][2]float64, what string) (*extract.Result, error) {
+	reuse, _ := pool.Get().(*kernels.Image)
+	pix, meta, err := fitsimg.ReadInto(reuse, img.Path, read)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %s: %w", what, err)
+	}
+	defer pool.Put(pix)
+	w, err := extract.NewWorker(forcedOptions(opt, pos))
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	r, err := w.ForcedGrids(pix, meta, stagedGrids(run, img.ID, pix.Rect))
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %s of %s: %w", what, img.Path, err)
+	}
+	return r, nil
 }
 
 // splitFits sorts an image's staged fits into null-detection and monitor
