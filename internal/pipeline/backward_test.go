@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,7 +16,6 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/pipeline/pipetest"
-	"gotrap/reduce"
 )
 
 // backwardZMax bounds |f_peak / f_peak_err| of a backward fit where the
@@ -375,18 +372,7 @@ func TestBackwardFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var once sync.Once
-	var victim atomic.Pointer[Image]
-	testHookImage = func(stage string, img *Image) {
-		if stage != StageBackward {
-			return
-		}
-		once.Do(func() {
-			victim.Store(img)
-			panic("injected fault")
-		})
-	}
-	defer func() { testHookImage = nil }()
+	victim := injectFault(t, StageBackward)
 	cfg := config.Default()
 	cfg.ForcedFits.Backward = true
 	_, err = RunRanks(context.Background(), Options{Run: filepath.Join(t.TempDir(), "run"), Inputs: inputs, Config: cfg, CPUs: 2}, 2)
@@ -394,13 +380,5 @@ func TestBackwardFailure(t *testing.T) {
 	if img == nil {
 		t.Fatalf("no backward fit ran; error %v", err)
 	}
-	var re *reduce.RankError
-	if !errors.As(err, &re) || !errors.Is(err, ErrImageFailed) {
-		t.Fatalf("error %v: want a rank's image failure", err)
-	}
-	for _, want := range []string{fmt.Sprintf("rank %d", re.Rank), img.Path, "injected fault", StageBackward} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
-		}
-	}
+	checkImageFailure(t, err, img, StageBackward)
 }

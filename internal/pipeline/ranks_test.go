@@ -255,18 +255,7 @@ func TestRankFailureInForcedFits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var once sync.Once
-	var victim atomic.Pointer[Image]
-	testHookImage = func(stage string, img *Image) {
-		if stage != StageForced {
-			return
-		}
-		once.Do(func() {
-			victim.Store(img)
-			panic("injected fault")
-		})
-	}
-	defer func() { testHookImage = nil }()
+	victim := injectFault(t, StageForced)
 	t0 := time.Now()
 	_, err = RunRanks(context.Background(), Options{Run: filepath.Join(t.TempDir(), "run"), Inputs: inputs, Config: testConfig(), CPUs: 2}, 3)
 	if dt := time.Since(t0); dt > 20*time.Second {
@@ -277,11 +266,38 @@ func TestRankFailureInForcedFits(t *testing.T) {
 	if img == nil {
 		t.Fatalf("no forced fit ran; error %v", err)
 	}
+	checkImageFailure(t, err, img)
+}
+
+// injectFault makes the first image of stage panic with "injected fault"
+// (testHookImage, reset when the test ends) and returns where that image
+// is stored.
+func injectFault(t *testing.T, stage string) *atomic.Pointer[Image] {
+	t.Helper()
+	var once sync.Once
+	var victim atomic.Pointer[Image]
+	testHookImage = func(st string, img *Image) {
+		if st != stage {
+			return
+		}
+		once.Do(func() {
+			victim.Store(img)
+			panic("injected fault")
+		})
+	}
+	t.Cleanup(func() { testHookImage = nil })
+	return &victim
+}
+
+// checkImageFailure asserts that err is a rank's failure of image img by
+// the injected fault, naming the rank, the image and each of also.
+func checkImageFailure(t *testing.T, err error, img *Image, also ...string) {
+	t.Helper()
 	var re *reduce.RankError
 	if !errors.As(err, &re) || !errors.Is(err, ErrImageFailed) {
 		t.Fatalf("error %v: want a rank's image failure", err)
 	}
-	for _, want := range []string{fmt.Sprintf("rank %d", re.Rank), img.Path, "injected fault"} {
+	for _, want := range append([]string{fmt.Sprintf("rank %d", re.Rank), img.Path, "injected fault"}, also...) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
