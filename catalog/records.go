@@ -291,14 +291,18 @@ type VarMetric struct {
 // has none (supplied maps, a run staged elsewhere) it is the image's
 // rms_max and RMSFromMap is false. FPeakLimit is detection_thresh * RMS:
 // a source brighter than that would have been detected there.
+// SigmaMargin is the run's new_source_sigma_margin (SPEC 8.1), the same
+// on every row, so that the catalogue alone gives the new-source test at
+// the position ((detection_thresh + margin) * RMS).
 type Limit struct {
-	Runcat     int64   `parquet:"runcat"` // -> runcat.id
-	Image      int64   `parquet:"image"`  // -> images.id
-	XPix       float64 `parquet:"x_pix" unit:"pix"`
-	YPix       float64 `parquet:"y_pix" unit:"pix"`
-	RMS        float64 `parquet:"rms" unit:"Jy/beam"`
-	RMSFromMap bool    `parquet:"rms_from_map"`
-	FPeakLimit float64 `parquet:"f_peak_limit" unit:"Jy/beam"`
+	Runcat      int64   `parquet:"runcat"` // -> runcat.id
+	Image       int64   `parquet:"image"`  // -> images.id
+	XPix        float64 `parquet:"x_pix" unit:"pix"`
+	YPix        float64 `parquet:"y_pix" unit:"pix"`
+	RMS         float64 `parquet:"rms" unit:"Jy/beam"`
+	RMSFromMap  bool    `parquet:"rms_from_map"`
+	FPeakLimit  float64 `parquet:"f_peak_limit" unit:"Jy/beam"`
+	SigmaMargin float64 `parquet:"sigma_margin" unit:"sigma"`
 }
 
 // Table names: the file or directory names in the run directory and the

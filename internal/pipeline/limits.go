@@ -34,10 +34,11 @@ type limitsOptions struct {
 	margin int
 	radius float64 // extraction_radius_pix, 0 for none
 	edge   kernels.EdgeMode
+	sigma  float64 // new_source_sigma_margin
 }
 
-func limitsOptionsOf(opt extract.Options) limitsOptions {
-	return limitsOptions{margin: opt.Detect.Margin, radius: opt.Detect.Radius, edge: opt.Detect.Edge}
+func limitsOptionsOf(opt extract.Options, sigmaMargin float64) limitsOptions {
+	return limitsOptions{margin: opt.Detect.Margin, radius: opt.Detect.Radius, edge: opt.Detect.Edge, sigma: sigmaMargin}
 }
 
 // writeLimits computes the limits of the run (rows are the images rows
@@ -85,7 +86,7 @@ func computeLimits(ctx context.Context, run string, plan *Plan, rows []catalog.I
 			if ix < 0 || iy < 0 || ix >= nx || iy >= ny || kernels.GeometryMasked(nx, ny, ix, iy, lo.margin, lo.radius) {
 				continue
 			}
-			l := catalog.Limit{Runcat: r.Runcat, Image: img.ID, XPix: x, YPix: y}
+			l := catalog.Limit{Runcat: r.Runcat, Image: img.ID, XPix: x, YPix: y, SigmaMargin: lo.sigma}
 			if g != nil {
 				l.RMS, l.RMSFromMap = g.RMSAt(rect, ix, iy, lo.edge), true
 			} else {

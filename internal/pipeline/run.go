@@ -374,7 +374,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	// rank 0, from the catalogue tables and the staged grids.
 	if me == 0 {
 		t := time.Now()
-		n, err := writeLimits(ctx, opt.Run, plan, rows, limitsOptionsOf(xopt), rk.copts, workers)
+		n, err := writeLimits(ctx, opt.Run, plan, rows, limitsOptionsOf(xopt, cfg.TransientSearch.NewSourceSigmaMargin), rk.copts, workers)
 		if err != nil {
 			return nil, err
 		}
