@@ -310,6 +310,10 @@ func applyEventPolicy(evs []*eventCand, o VOEventOptions) {
 	})
 	var sent []time.Time
 	for _, e := range evs {
+		if e.Withheld != "" {
+			e.Status = e.Withheld
+			continue
+		}
 		if k := knownMatch(o.Known, e.RA, e.Dec); k >= 0 {
 			e.Status = fmt.Sprintf("suppressed: within %.4g deg of known source %d (%.5f, %.5f)",
 				o.Known[k].Radius, k+1, o.Known[k].RA, o.Known[k].Dec)
@@ -341,7 +345,10 @@ type eventCand struct {
 	Time     time.Time // trigger: the first detection
 	Priority int       // 2 likely transient, 1 possible, 0 variable
 	RA, Dec  float64
-	Status   string // "sent" or "suppressed: why"
+	Status   string // "sent", "suppressed: why" or Withheld
+	// Withheld, when set, is the status of a candidate whose vetting
+	// flags hold its packet back ("withheld: vetting flags ...").
+	Withheld string
 	File     string // relative to the report directory, when sent
 	cand     *candidate
 }
@@ -406,10 +413,15 @@ func lightCurveTable(pts []lcPoint, maxPts int) VOTable {
 			{"f_int_err", "stat.error;phot.flux.density", "Jy", "float"},
 			{"extract_type", "meta.code", "", "int"},
 		}}
-	for i, p := range pts {
-		if i == maxPts {
+	n := 0
+	for _, p := range pts {
+		if p.Kind == "limit" {
+			continue // the packet's table holds measurements
+		}
+		if n == maxPts {
 			break
 		}
+		n++
 		t.Rows = append(t.Rows, VORow{TD: []string{
 			strconv.FormatFloat(mjd(p.T), 'f', 6, 64), strconv.FormatInt(p.Band, 10), formatCell(p.Freq),
 			formatCell(p.FInt), formatCell(p.FErr), strconv.FormatInt(p.ExtractType, 10)}})
