@@ -184,6 +184,9 @@ type VOEventOptions struct {
 	// Known suppresses packets for candidates within a known source's
 	// radius (see ReadKnownSources).
 	Known []KnownSource
+	// Flagged sends packets for new sources with vetting flags too
+	// (catalog/duck vetting); by default they are withheld.
+	Flagged bool
 }
 
 func (o VOEventOptions) withDefaults() VOEventOptions {
@@ -310,13 +313,13 @@ func applyEventPolicy(evs []*eventCand, o VOEventOptions) {
 	})
 	var sent []time.Time
 	for _, e := range evs {
-		if e.Withheld != "" {
-			e.Status = e.Withheld
-			continue
-		}
 		if k := knownMatch(o.Known, e.RA, e.Dec); k >= 0 {
 			e.Status = fmt.Sprintf("suppressed: within %.4g deg of known source %d (%.5f, %.5f)",
 				o.Known[k].Radius, k+1, o.Known[k].RA, o.Known[k].Dec)
+			continue
+		}
+		if e.Withheld != "" && !o.Flagged {
+			e.Status = e.Withheld
 			continue
 		}
 		if o.RateLimit > 0 {
