@@ -37,8 +37,10 @@ package duck
 //   - the flags (boolean columns, and flags: their names joined by ','):
 //     blend (blended or deblended), neighbour (a neighbour closer than
 //     two beam FWHM, 4 rb_smaj, at least as bright at its peak),
-//     edge (usable_dist_pix under one beam FWHM in pixels: part of the
-//     source's beam lies off the usable area), extended, and low_sigma
+//     edge (usable_dist_pix under two beam FWHM in pixels: the source's
+//     beam, and the fit box of its forced fits, reach past the usable
+//     area, where real images have the least primary-beam response and
+//     the most artefacts), extended, and low_sigma
 //     (new_high_sigma below detection_thresh + new_source_sigma_margin
 //     of the earlier images, SPEC 8.1's test for a new source made at the
 //     source's own position instead of at the image's rms_min: the
@@ -117,7 +119,7 @@ f AS (
            least(edge_dist_pix, coalesce(circle_dist_pix, edge_dist_pix)) AS usable_dist_pix,
            blended OR deblended AS flag_blend,
            coalesce(nn_dist_arcsec < 2 * beam_fwhm_arcsec AND nn_f_peak >= f_peak, false) AS flag_neighbour,
-           least(edge_dist_pix, coalesce(circle_dist_pix, edge_dist_pix)) < beam_fwhm_pix AS flag_edge,
+           least(edge_dist_pix, coalesce(circle_dist_pix, edge_dist_pix)) < 2 * beam_fwhm_pix AS flag_edge,
            extended AS flag_extended,
            coalesce(new_high_sigma < sigma_new, false) AS flag_low_sigma
     FROM v
