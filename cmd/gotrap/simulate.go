@@ -55,8 +55,8 @@ Presets:
             rms 0.053, 0.038, 0.035, 0.028 Jy), 1280x1280 px at 20", beam
             140"x112" at 150 MHz; 6 timesteps 15 min apart: 144 images
   rsm       the same with 142 timesteps: 3408 images, 22.4 GB
-  realistic 1 beam, the 4 RSM bands, 12 timesteps of 768x768 px (48 images,
-            114 MB) with the flaws of real images: noise correlated by a
+  realistic rsm-mini with 768x768 px images (144 images, 0.34 GB) and the
+            flaws of real images: noise correlated by a
             real LOFAR PSF, primary-beam-corrected (noise rising to the
             edges), 10% resolved sources, sidelobe residuals and ring and
             spoke artefacts around sources above 50 sigma

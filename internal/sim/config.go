@@ -193,8 +193,8 @@ func rsmBase() Config {
 //   - rsm-mini: the RSM geometry (6 beams, 4 bands, 1280x1280 px at 20"),
 //     6 timesteps: 144 images.
 //   - rsm: the same with 142 timesteps: 3408 images, as in the first RSM run.
-//   - realistic: 1 beam, the 4 RSM bands, 12 timesteps of 768x768 px (48
-//     images) with every realistic option on: noise correlated by the
+//   - realistic: rsm-mini with images of 768x768 px (144 images, 0.34 GB)
+//     and every realistic option on: noise correlated by the
 //     embedded LOFAR PSF, primary-beam-corrected images, 10% resolved
 //     steady sources, sidelobe residuals and artefacts around sources
 //     above 50 sigma.
@@ -218,13 +218,11 @@ func Preset(name string) (Config, error) {
 		c.IsolationArcmin = 6
 		c.BadImages = 3
 	case PresetRealistic:
-		c.Timesteps = 12
-		c.Beams = 1
+		c.Timesteps = 6
 		c.Width, c.Height = 768, 768
-		c.Variables = 8
-		c.Transients = 8
-		c.BadImages = 2
-		c.IsolationArcmin = 8
+		c.Variables = 30
+		c.Transients = 20
+		c.BadImages = 3
 		c.NoisePSF = PSFLOFAR
 		c.PrimaryBeam = true
 		c.PBCorrected = true

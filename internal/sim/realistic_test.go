@@ -403,7 +403,8 @@ func TestRealisticDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Width, cfg.Height, cfg.Timesteps, cfg.BadImages = 256, 256, 3, 1
+	cfg.Width, cfg.Height, cfg.Timesteps, cfg.BadImages, cfg.Beams = 256, 256, 3, 1, 1
+	cfg.Variables, cfg.Transients = 3, 3
 	var trees []map[string]string
 	for _, w := range []int{1, 3} {
 		dir := t.TempDir()
