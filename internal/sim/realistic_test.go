@@ -422,3 +422,31 @@ func TestRealisticDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestCountNearBright: hand-made detections on a 100x100 image, beam
+// FWHM 4 px (near = 2 to 20 px from a bright one).
+func TestCountNearBright(t *testing.T) {
+	beam := CheckBeam{SMaj: 2, SMin: 2}
+	dets := []Detection{
+		{50, 50, 100}, // bright
+		{51, 50, 7},   // the bright source itself (< 0.5 FWHM)
+		{60, 50, 6},   // near, true
+		{50, 65, 6},   // near, false
+		{90, 90, 6},   // far
+		{10, 10, 6},   // far
+	}
+	truth := func(i int) bool { return i != 3 }
+	got := CountNearBright(dets, truth, 100, 100, beam, 50, 5)
+	// The near zone holds π(20² − 2²) ≈ 1244 pixel centres of 10,000, the
+	// far zone the rest minus the self disc: 2 far detections predict
+	// 2·1244/8744 ≈ 0.28.
+	if got.Bright != 1 || got.Near != 2 || got.False != 1 {
+		t.Errorf("got %+v, want 1 bright, 2 near, 1 false", got)
+	}
+	if math.Abs(got.Expected-0.285) > 0.01 {
+		t.Errorf("expected %.3f, want about 0.285", got.Expected)
+	}
+	if n := CountNearBright(dets, nil, 100, 100, beam, 50, 5); n.False != -1 {
+		t.Errorf("without truth False = %d, want -1", n.False)
+	}
+}
