@@ -101,6 +101,8 @@ func runQuery(env *cmdEnv, args []string) error {
 	switch {
 	case f.sql != "" && len(rest) > 0:
 		return usageError("--sql takes no query name or arguments")
+	case f.sql != "" && f.all:
+		return usageError("--all applies to a named query (transients), not to --sql")
 	case f.sql != "":
 		text = f.sql
 	case len(rest) == 0:
