@@ -63,7 +63,7 @@ Examples:
 		long:  long.String(),
 		setFlags: func(fs *flag.FlagSet) {
 			fs.StringVar(&qf.sql, "sql", "", "run this SQL instead of a named query")
-			fs.StringVar(&qf.show, "show", "", "print the SQL of the named query `NAME` (or varmetric) and exit")
+			fs.StringVar(&qf.show, "show", "", "print the SQL of the named query `NAME` (or varmetric, vetting) and exit")
 			fs.StringVar(&qf.format, "format", "", "output format: table, csv, json or parquet (default table on a terminal, else csv)")
 			fs.StringVar(&qf.output, "output", "", "write to `FILE` instead of standard output (required for parquet)")
 			fs.IntVar(&qf.threads, "threads", 0, "DuckDB threads (default: the CPUs this process may use)")
@@ -79,6 +79,10 @@ func runQuery(env *cmdEnv, args []string) error {
 	if f.show != "" {
 		if f.show == "varmetric" {
 			fmt.Fprintln(env.stdout, duck.VarMetricSQL)
+			return nil
+		}
+		if f.show == duck.ViewVetting {
+			fmt.Fprintln(env.stdout, duck.VettingSQL)
 			return nil
 		}
 		q, ok := duck.Lookup(f.show)

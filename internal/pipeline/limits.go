@@ -22,10 +22,14 @@ import (
 // (margin, extraction radius: kernels.GeometryMasked). The rms is the
 // image's rms map at the position, evaluated from the background grids
 // the extraction staged (RUN/work/extract/ID.grids.bin,
-// kernels.BackgroundGrids.RMSAt, the same value Detect used), or the
-// image's rms_max when it has none (RMSFromMap false). Nothing is fitted
-// and no image is read: the table costs a few reads of tiny files, so it
-// is rewritten on every run and --resume. It gives the light curves'
+// kernels.BackgroundGrids.RMSAt, the same value Detect used). An image
+// without staged grids (deleted, damaged, staged by an older gotrap) is
+// read and its background estimated again, as the forced stage does, so
+// the table does not depend on them; with supplied maps the rms map is
+// read at the pixel. Only an image that cannot be read any more gives its
+// rms_max (RMSFromMap false). Nothing is fitted and, with the grids in
+// place, no image is read: the table costs a few reads of tiny files, so
+// it is rewritten on every run and --resume. It gives the light curves'
 // upper limits and the new sources' significance at their own position
 // (catalog/duck vetting, VAST's new_high_sigma).
 
@@ -34,11 +38,57 @@ type limitsOptions struct {
 	margin int
 	radius float64 // extraction_radius_pix, 0 for none
 	edge   kernels.EdgeMode
-	sigma  float64 // new_source_sigma_margin
+	sigma  float64         // new_source_sigma_margin
+	xopt   extract.Options // to estimate the grids of an image without staged ones
 }
 
 func limitsOptionsOf(opt extract.Options, sigmaMargin float64) limitsOptions {
-	return limitsOptions{margin: opt.Detect.Margin, radius: opt.Detect.Radius, edge: opt.Detect.Edge, sigma: sigmaMargin}
+	return limitsOptions{margin: opt.Detect.Margin, radius: opt.Detect.Radius, edge: opt.Detect.Edge, sigma: sigmaMargin, xopt: opt}
+}
+
+// rmsSource gives an image's rms map at a pixel: from its grids, or from
+// a supplied rms map (rms), or nothing (both nil).
+type rmsSource struct {
+	g    *kernels.BackgroundGrids
+	rms  *kernels.Image
+	rect image.Rectangle
+	edge kernels.EdgeMode
+}
+
+func (s rmsSource) ok() bool { return s.g != nil || s.rms != nil }
+
+func (s rmsSource) at(x, y int) float64 {
+	if s.g != nil {
+		return s.g.RMSAt(s.rect, x, y, s.edge)
+	}
+	return float64(s.rms.Pix[s.rms.PixOffset(x, y)])
+}
+
+// imageRMS returns the rms source of img: its staged grids, else the
+// grids (or supplied rms map) of a new extraction of the image; nothing
+// when the image cannot be read.
+func imageRMS(run string, img *Image, rect image.Rectangle, lo limitsOptions) rmsSource {
+	src := rmsSource{rect: rect, edge: lo.edge}
+	if src.g = stagedGrids(run, img.ID, rect); src.g != nil {
+		return src
+	}
+	opt := lo.xopt
+	opt.Maps, opt.Positions, opt.Threads = true, nil, 1
+	w, err := extract.NewWorker(opt)
+	if err != nil {
+		return src
+	}
+	r, err := w.File(img.Path)
+	if err != nil {
+		return src
+	}
+	switch {
+	case r.Grids != nil:
+		src.g = r.Grids
+	case r.Maps != nil && r.Maps.RMS != nil && r.Maps.RMS.Rect == rect:
+		src.rms = r.Maps.RMS
+	}
+	return src
 }
 
 // writeLimits computes the limits of the run (rows are the images rows
@@ -74,7 +124,7 @@ func computeLimits(ctx context.Context, run string, plan *Plan, rows []catalog.I
 		m := img.Meta
 		nx, ny := m.Naxis1, m.Naxis2
 		rect := image.Rect(0, 0, nx, ny)
-		g := stagedGrids(run, img.ID, rect)
+		src := imageRMS(run, img, rect, lo)
 		out := make([]catalog.Limit, 0, len(reqs[i].null))
 		for _, r := range reqs[i].null {
 			x, y, err := m.WCS.SkyToPix(r.RA, r.Dec)
@@ -87,8 +137,8 @@ func computeLimits(ctx context.Context, run string, plan *Plan, rows []catalog.I
 				continue
 			}
 			l := catalog.Limit{Runcat: r.Runcat, Image: img.ID, XPix: x, YPix: y, SigmaMargin: lo.sigma}
-			if g != nil {
-				l.RMS, l.RMSFromMap = g.RMSAt(rect, ix, iy, lo.edge), true
+			if src.ok() {
+				l.RMS, l.RMSFromMap = src.at(ix, iy), true
 			} else {
 				l.RMS = rows[i].RMSMax
 			}
