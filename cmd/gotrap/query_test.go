@@ -52,6 +52,10 @@ func TestQueryShow(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "fsum") {
 		t.Errorf("--show varmetric: exit %d\n%s", code, out)
 	}
+	out, _, code = runGotrap(t, "query", "--show", "vetting")
+	if code != 0 || !strings.Contains(out, "new_high_sigma") || !strings.Contains(out, "flag_low_sigma") {
+		t.Errorf("--show vetting: exit %d\n%s", code, out)
+	}
 	if _, _, code := runGotrap(t, "query", "--show", "nosuch"); code != 2 {
 		t.Errorf("--show nosuch: exit %d, want 2", code)
 	}
