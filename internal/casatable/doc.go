@@ -34,5 +34,5 @@
 // by the sizes of the files. Errors name the file (table.dat, table.f0,
 // table.f0_TSM0) and the problem, and wrap ErrCorrupt, ErrUnsupported or
 // an operating-system error. Reading never panics, whatever the bytes (the
-// fuzz tests FuzzOpen and FuzzRecord check it).
+// fuzz tests FuzzTableDat and FuzzTSMHeader check it).
 package casatable

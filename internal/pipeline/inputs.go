@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"gotrap/internal/fitsimg"
 )
 
 // ErrMissingInput reports input files that do not exist; the message
@@ -20,8 +22,9 @@ import (
 var ErrMissingInput = errors.New("pipeline: missing input files")
 
 // ExpandInputs turns the INPUT arguments of "gotrap run" into a sorted,
-// de-duplicated list of FITS files. An argument is a file, a directory
-// (every *.fits and *.FITS file below it, recursively), a glob (a pattern
+// de-duplicated list of images. An argument is a file, a CASA image
+// directory, a directory (every *.fits and *.FITS file and every CASA
+// image below it, recursively; a CASA image is not descended into), a glob (a pattern
 // that matches nothing is an error), or @FILE: a list of further arguments
 // (one per line; blank lines and lines starting with '#' are skipped;
 // relative paths are relative to FILE's directory). Every missing file is
@@ -66,7 +69,7 @@ func ExpandInputs(args []string) ([]string, error) {
 				missing = append(missing, arg+" (no match)")
 			}
 			for _, p := range m {
-				if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				if st, err := os.Stat(p); err == nil && (!st.IsDir() || isImageDir(p)) {
 					out = append(out, p)
 				}
 			}
@@ -79,10 +82,14 @@ func ExpandInputs(args []string) ([]string, error) {
 			return nil
 		case err != nil:
 			return fmt.Errorf("pipeline: input: %w", err)
-		case st.IsDir():
+		case st.IsDir() && !isImageDir(arg):
 			return filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
 				if err != nil {
 					return err
+				}
+				if d.IsDir() && p != arg && isImageDir(p) {
+					out = append(out, p)
+					return filepath.SkipDir
 				}
 				if !d.IsDir() && strings.EqualFold(filepath.Ext(p), ".fits") {
 					out = append(out, p)
@@ -111,6 +118,11 @@ func ExpandInputs(args []string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// isImageDir reports whether the directory p is one image (a CASA image
+// table) rather than a folder of images: input listing takes it whole and
+// does not descend into it.
+func isImageDir(p string) bool { return fitsimg.IsCASAImage(p) }
 
 // headBytes is how much of each input file the manifest hashes: the
 // header blocks and the first pixels of any FITS image with fewer than
