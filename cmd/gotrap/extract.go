@@ -30,7 +30,7 @@ func init() {
 	register(&command{
 		name:  "extract",
 		usage: "[--config FILE] [flags] FILE...",
-		short: "find and measure the sources of FITS images (PySE)",
+		short: "find and measure the sources of images (PySE)",
 		long: `
 Find the sources of each FITS image and measure them, as TraP's source finder
 PySE does (SPEC 4): mask, background and rms grids, islands above the

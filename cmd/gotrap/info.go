@@ -18,9 +18,10 @@ func init() {
 	register(&command{
 		name:  "info",
 		usage: "[--json] [--plane N] [--beam BMAJ,BMIN,BPA] FILE...",
-		short: "print the metadata of FITS images",
+		short: "print the metadata of images (FITS files, CASA image directories)",
 		long: `
-For each FITS image, print what gotrap reads from its header: size, frequency
+For each image (a FITS file or a CASA image directory; docs/inputs.md),
+print what gotrap reads from its header: size, frequency
 and bandwidth, start time and integration time, telescope, restoring beam (in
 degrees and in pixels), pixel scale, the sky position of the image centre and
 the LOFAR keywords. Only headers are read, not pixels.

@@ -138,6 +138,22 @@ func TestCASAMatchesFITS(t *testing.T) {
 	if gm.Path != casa || gm.BeamFrom != "BMAJ" || gm.FreqFrom != wm.FreqFrom {
 		t.Errorf("Path %q BeamFrom %q FreqFrom %q (FITS %q)", gm.Path, gm.BeamFrom, gm.FreqFrom, wm.FreqFrom)
 	}
+	// Independently of the FITS copy: the brightest pixel is at x 258, y
+	// 261 (0-based; numpy's [y, x] = [261, 258]) and casacore's toworld
+	// (python-casacore 3.5.2) puts it at RA 173.135571008173, Dec
+	// 27.698444409120 degrees: no axis transposed or flipped.
+	peak := 0
+	for i, v := range gi.Pix {
+		if v > gi.Pix[peak] {
+			peak = i
+		}
+	}
+	if x, y := peak%gi.Stride, peak/gi.Stride; x != 258 || y != 261 {
+		t.Errorf("peak at (%d, %d), want (258, 261)", x, y)
+	}
+	if ra, dec, err := gm.WCS.PixToSky(258, 261); err != nil || math.Abs(ra-173.135571008173) > casaSkyTol || math.Abs(dec-27.698444409120) > casaSkyTol {
+		t.Errorf("peak at RA %.12f Dec %.12f (%v), want casacore's 173.135571008173, 27.698444409120", ra, dec, err)
+	}
 	// ReadMeta (header only) agrees with Read.
 	hm, err := ReadMeta(casa, Options{})
 	if err != nil || hm.FreqEff != gm.FreqEff || !hm.TauStart.Equal(gm.TauStart) {
