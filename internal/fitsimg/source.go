@@ -1,6 +1,7 @@
 package fitsimg
 
 import (
+	"errors"
 	"os"
 )
 
@@ -34,8 +35,9 @@ func (s *source) meta(opts Options) (*Meta, error) {
 }
 
 // open opens the image path, choosing the reader by what path is: a CASA
-// image (a directory holding a casacore table of type Image), or a FITS
-// file.
+// image (a directory holding a casacore table of type Image), a
+// gzip-compressed FITS file (by its first bytes, whatever its name), a
+// tile-compressed FITS image, or a FITS file.
 func open(path string) (*source, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return openCASA(path)
@@ -44,7 +46,24 @@ func open(path string) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
+	var head [2]byte
+	if n, _ := f.ReadAt(head[:], 0); n == 2 && head == gzipMagic {
+		src, err := openGzip(f)
+		if err != nil {
+			f.Close()
+		}
+		return src, err
+	}
 	h, lay, err := readHeader(f, size)
+	if errors.Is(err, ErrNoImage) {
+		// An empty primary HDU may precede a tile-compressed image.
+		if src, terr := openTiled(f, size); terr == nil || !errors.Is(terr, ErrNoImage) {
+			if terr != nil {
+				f.Close()
+			}
+			return src, terr
+		}
+	}
 	if err != nil {
 		f.Close()
 		return nil, err
