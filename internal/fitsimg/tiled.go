@@ -63,10 +63,10 @@ func openTiled(f *os.File, size int64) (*source, error) {
 	}
 	xh, xLen, err := headerAt(f, int64(hdrLen), size)
 	if err != nil {
-		if strings.Contains(err.Error(), "SIMPLE") || int64(hdrLen) >= size {
-			return nil, fmt.Errorf("%w: NAXIS = 0 and no image extension follows", ErrNoImage)
+		if int64(hdrLen) >= size {
+			return nil, fmt.Errorf("%w: NAXIS = 0", ErrNoImage)
 		}
-		return nil, err
+		return nil, fmt.Errorf("%w: NAXIS = 0 and no readable extension follows (%v)", ErrNoImage, err)
 	}
 	if z, _ := xh.Bool("ZIMAGE"); !z {
 		return nil, fmt.Errorf("%w: NAXIS = 0 and the first extension is not a compressed image (ZIMAGE = T)", ErrNoImage)
