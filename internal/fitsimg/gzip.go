@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 )
 
 // ErrBadCompression: a compressed FITS file whose compressed data cannot
@@ -23,7 +22,7 @@ var gzipMagic = [2]byte{0x1f, 0x8b}
 // END card, and the plane reader decompresses on, discarding the planes
 // before the requested one and decoding the plane chunk by chunk. Nothing
 // of the file's size is held in memory but the plane itself.
-func openGzip(f *os.File) (*source, error) {
+func openGzip(f io.Reader, closeFn func() error) (*source, error) {
 	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 256<<10))
 	if err != nil {
 		return nil, fmt.Errorf("%w: gzip: %v", ErrBadCompression, err)
@@ -67,7 +66,7 @@ func openGzip(f *os.File) (*source, error) {
 		}
 		return nil
 	}
-	return &source{h: h, lay: lay, read: read, close: f.Close}, nil
+	return &source{h: h, lay: lay, read: read, close: closeFn}, nil
 }
 
 // gzipErr wraps an error of the decompressed stream: an early end is a

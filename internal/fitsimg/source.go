@@ -48,7 +48,7 @@ func open(path string) (*source, error) {
 	}
 	var head [2]byte
 	if n, _ := f.ReadAt(head[:], 0); n == 2 && head == gzipMagic {
-		src, err := openGzip(f)
+		src, err := openGzip(f, f.Close)
 		if err != nil {
 			f.Close()
 		}
@@ -57,7 +57,7 @@ func open(path string) (*source, error) {
 	h, lay, err := readHeader(f, size)
 	if errors.Is(err, ErrNoImage) {
 		// An empty primary HDU may precede a tile-compressed image.
-		if src, terr := openTiled(f, size); terr == nil || !errors.Is(terr, ErrNoImage) {
+		if src, terr := openTiled(f, size, f.Close); terr == nil || !errors.Is(terr, ErrNoImage) {
 			if terr != nil {
 				f.Close()
 			}

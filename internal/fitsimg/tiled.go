@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -53,7 +52,7 @@ const maxTileValues = 1 << 28
 // openTiled opens the tile-compressed image in f, whose primary header of
 // hdrLen bytes holds no data, and returns a FITS header for the image (the
 // extension's, with the Z keywords as the standard ones) and its planes.
-func openTiled(f *os.File, size int64) (*source, error) {
+func openTiled(f io.ReaderAt, size int64, closeFn func() error) (*source, error) {
 	ph, hdrLen, err := headerAt(f, 0, size)
 	if err != nil {
 		return nil, err
@@ -81,7 +80,7 @@ func openTiled(f *os.File, size int64) (*source, error) {
 		return nil, err
 	}
 	t.scaling = lay.scaling
-	return &source{h: h, lay: lay, read: t.readPlane, close: f.Close}, nil
+	return &source{h: h, lay: lay, read: t.readPlane, close: closeFn}, nil
 }
 
 // headerAt reads the header starting at off.
@@ -181,6 +180,13 @@ func (t *tiledImage) parse(xh *Header) (*Header, error) {
 	}
 	if ntile > maxTileValues {
 		return nil, bad("tiles of %v values", t.ztile)
+	}
+	tiles := int64(1)
+	for i := range t.zaxes {
+		tiles *= int64((t.zaxes[i] + t.ztile[i] - 1) / t.ztile[i])
+	}
+	if tiles != rows {
+		return nil, bad("%d rows for %d tiles of %v in %v", rows, tiles, t.ztile, t.zaxes)
 	}
 	cmp, _ := xh.String("ZCMPTYPE")
 	t.cmp = strings.TrimSpace(cmp)
