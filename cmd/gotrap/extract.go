@@ -351,14 +351,15 @@ func runExtract(env *cmdEnv, args []string) error {
 }
 
 // outputStems returns each input's output stem: its base name without
-// the extension (".fits", ".fit", ".fts", also after ".gz"), made unique
+// the extension (".fits", ".fit", ".fts", ".image", also before ".gz" or
+// ".fz"), made unique
 // by a "-N" suffix when two inputs share a name.
 func outputStems(paths []string) []string {
 	seen := map[string]int{}
 	out := make([]string, len(paths))
 	for i, p := range paths {
 		b := filepath.Base(p)
-		b = strings.TrimSuffix(b, ".gz")
+		b = strings.TrimSuffix(strings.TrimSuffix(b, ".gz"), ".fz")
 		b = strings.TrimSuffix(b, filepath.Ext(b))
 		if n := seen[b]; n > 0 {
 			out[i] = fmt.Sprintf("%s-%d", b, n)

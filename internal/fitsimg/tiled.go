@@ -37,6 +37,7 @@ type tiledImage struct {
 	zblank   int64
 	hasBlank bool
 	scaling  Scaling // the image's own BSCALE/BZERO/BLANK (integer images)
+	zr       *gzip.Reader // reused across tiles (Reset)
 }
 
 // tcol is a column of the tile table: its offset in a row and TFORM.
@@ -446,7 +447,7 @@ func (t *tiledImage) tile(out []float64, row, n int) ([]float64, error) {
 		if g, _, err := t.heapBytes(row, "GZIP_COMPRESSED_DATA"); err != nil {
 			return nil, err
 		} else if len(g) > 0 {
-			b, err := gunzip(g, n*bytesPerValue(t.zbitpix))
+			b, err := t.gunzip(g, n*bytesPerValue(t.zbitpix))
 			if err != nil {
 				return nil, err
 			}
@@ -476,7 +477,7 @@ func (t *tiledImage) tile(out []float64, row, n int) ([]float64, error) {
 			return nil, err
 		}
 	case "GZIP_1", "GZIP_2":
-		b, err := gunzip(raw, n*isize)
+		b, err := t.gunzip(raw, n*isize)
 		if err != nil {
 			return nil, err
 		}
@@ -615,11 +616,18 @@ func beInt(b []byte, n int) int64 {
 }
 
 // gunzip decompresses a gzip stream that must hold exactly want bytes.
-func gunzip(b []byte, want int) ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
+func (t *tiledImage) gunzip(b []byte, want int) ([]byte, error) {
+	var err error
+	if t.zr == nil {
+		t.zr, err = gzip.NewReader(bytes.NewReader(b))
+	} else {
+		err = t.zr.Reset(bytes.NewReader(b))
+	}
 	if err != nil {
+		t.zr = nil
 		return nil, fmt.Errorf("%w: gzip: %v", ErrBadCompression, err)
 	}
+	zr := t.zr
 	out := make([]byte, want)
 	if _, err := io.ReadFull(zr, out); err != nil {
 		return nil, fmt.Errorf("%w: the tile decompresses to fewer than %d bytes (%v)", ErrBadCompression, want, err)

@@ -23,8 +23,9 @@ var ErrMissingInput = errors.New("pipeline: missing input files")
 
 // ExpandInputs turns the INPUT arguments of "gotrap run" into a sorted,
 // de-duplicated list of images. An argument is a file, a CASA image
-// directory, a directory (every *.fits and *.FITS file and every CASA
-// image below it, recursively; a CASA image is not descended into), a glob (a pattern
+// directory, a directory (every *.fits, *.fits.gz and *.fits.fz file, in
+// any case, and every CASA image below it, recursively; a CASA image is
+// not descended into), a glob (a pattern
 // that matches nothing is an error), or @FILE: a list of further arguments
 // (one per line; blank lines and lines starting with '#' are skipped;
 // relative paths are relative to FILE's directory). Every missing file is
@@ -91,7 +92,7 @@ func ExpandInputs(args []string) ([]string, error) {
 					out = append(out, p)
 					return filepath.SkipDir
 				}
-				if !d.IsDir() && strings.EqualFold(filepath.Ext(p), ".fits") {
+				if !d.IsDir() && isImageName(p) {
 					out = append(out, p)
 				}
 				return nil
@@ -117,6 +118,14 @@ func ExpandInputs(args []string) ([]string, error) {
 		return nil, fmt.Errorf("pipeline: no input images")
 	}
 	return out, nil
+}
+
+// isImageName reports whether a file found below an input directory is
+// taken as an image: *.fits, and its compressed forms *.fits.gz and
+// *.fits.fz, in any case.
+func isImageName(p string) bool {
+	n := strings.ToLower(p)
+	return strings.HasSuffix(n, ".fits") || strings.HasSuffix(n, ".fits.gz") || strings.HasSuffix(n, ".fits.fz")
 }
 
 // isImageDir reports whether the directory p is one image (a CASA image
