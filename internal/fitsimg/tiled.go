@@ -36,7 +36,7 @@ type tiledImage struct {
 	cols     map[string]tcol
 	zblank   int64
 	hasBlank bool
-	scaling  Scaling // the image's own BSCALE/BZERO/BLANK (integer images)
+	scaling  Scaling      // the image's own BSCALE/BZERO/BLANK (integer images)
 	zr       *gzip.Reader // reused across tiles (Reset)
 }
 
