@@ -97,6 +97,8 @@ Examples:
 			fs.StringVar(&x.region, "region", "fk5", "region file coordinates: fk5, image, or none")
 			fs.BoolVar(&x.noParquet, "no-parquet", false, "do not write STEM.parquet")
 			fs.IntVar(&x.plane, "plane", 0, "plane of a cube to read (index over axes 3..N, axis 3 fastest)")
+			fs.StringVar(&x.stokes, "stokes", "", "polarisation `S` (I, V, RR, ...) to read from cubes with a STOKES axis")
+			fs.IntVar(&x.channel, "channel", 0, "channel `N` (1-based) to read from cubes with a frequency axis")
 			fs.StringVar(&x.beam, "beam", "", "restoring beam `BMAJ,BMIN,BPA` in degrees, overriding the header")
 			fs.BoolVar(&x.quiet, "quiet", false, "no progress on stderr")
 		},
@@ -119,6 +121,8 @@ type extractFlagValues struct {
 	region    string
 	noParquet bool
 	plane     int
+	stokes    string
+	channel   int
 	beam      string
 	quiet     bool
 }
@@ -241,7 +245,7 @@ func parseFixedPositions(s string) ([][2]float64, error) {
 func runExtract(env *cmdEnv, args []string) error {
 	x := &extractFlags
 	if len(args) == 0 {
-		return usageError("no FITS file given")
+		return usageError("no image given")
 	}
 	cfg, err := extractSettings(x)
 	if err != nil {
@@ -255,6 +259,10 @@ func runExtract(env *cmdEnv, args []string) error {
 		return usageError("--plane %d: must be 0 or more", x.plane)
 	}
 	opt.Plane = x.plane
+	if x.channel < 0 {
+		return usageError("--channel %d: channels count from 1", x.channel)
+	}
+	opt.Stokes, opt.Channel = x.stokes, x.channel
 	if x.beam != "" {
 		if opt.Beam, err = parseBeam(x.beam); err != nil {
 			return usageError("%v", err)

@@ -39,6 +39,10 @@ type Options struct {
 	Maps bool
 	// Plane is the flat index of the image plane to read (fitsimg.Options).
 	Plane int
+	// Stokes and Channel, when set, choose the plane by polarisation and
+	// channel (fitsimg.Options).
+	Stokes  string
+	Channel int
 	// Beam, when not nil, overrides the header's restoring beam.
 	Beam *fitsimg.Beam
 	// Threads bounds the goroutines one image uses (<= 0: GOMAXPROCS).
@@ -194,7 +198,7 @@ func (o *Options) validate() error {
 // an image without sources is not an error (Result.Outcome says why).
 func (w *Worker) File(path string) (*Result, error) {
 	t0 := time.Now()
-	img, meta, err := fitsimg.ReadInto(w.img, path, fitsimg.Options{Plane: w.opt.Plane, Beam: w.opt.Beam})
+	img, meta, err := fitsimg.ReadInto(w.img, path, fitsimg.Options{Plane: w.opt.Plane, Stokes: w.opt.Stokes, Channel: w.opt.Channel, Beam: w.opt.Beam})
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,15 @@ type Options struct {
 	// axis 4, and so on. 0 (the default) is the first plane: Stokes I and
 	// the first channel of a usual radio image.
 	Plane int
+	// Stokes, when not "", selects the plane of that polarisation ("I",
+	// "Q", "U", "V", "RR", ... "YX", any case) along the image's STOKES
+	// axis: it replaces Plane's index along that axis. An image without a
+	// STOKES axis is Stokes I.
+	Stokes string
+	// Channel, when not 0, selects channel Channel (1-based, as FITS
+	// pixel numbers) along the image's frequency axis: it replaces
+	// Plane's index along that axis.
+	Channel int
 	// Beam, when not nil, overrides the restoring beam of the header
 	// (full widths and position angle in degrees).
 	Beam *Beam
@@ -247,6 +256,9 @@ func ReadMeta(path string, opts Options) (*Meta, error) {
 		return nil, &Error{Path: path, Err: err}
 	}
 	defer src.close()
+	if opts, err = src.resolve(opts); err != nil {
+		return nil, &Error{Path: path, Err: err}
+	}
 	m, err := src.meta(opts)
 	if err != nil {
 		return nil, &Error{Path: path, Err: err}
@@ -264,6 +276,9 @@ func ReadImage(path string, opts Options) (*kernels.Image, *Header, error) {
 		return nil, nil, &Error{Path: path, Err: err}
 	}
 	defer src.close()
+	if opts, err = src.resolve(opts); err != nil {
+		return nil, nil, &Error{Path: path, Err: err}
+	}
 	if opts.Plane < 0 || opts.Plane >= src.lay.planes {
 		return nil, nil, &Error{Path: path, Err: fmt.Errorf("%w: plane %d requested, the image has %d (axes %v)", ErrNoPlane, opts.Plane, src.lay.planes, src.lay.axes)}
 	}
@@ -293,6 +308,9 @@ func ReadInto(reuse *kernels.Image, path string, opts Options) (*kernels.Image, 
 		return nil, nil, &Error{Path: path, Err: err}
 	}
 	defer src.close()
+	if opts, err = src.resolve(opts); err != nil {
+		return nil, nil, &Error{Path: path, Err: err}
+	}
 	m, err := src.meta(opts)
 	if err != nil {
 		return nil, nil, &Error{Path: path, Err: err}

@@ -2,7 +2,10 @@ package fitsimg
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"strconv"
+	"strings"
 )
 
 // source is an image opened for reading, whatever its format: its header
@@ -18,6 +21,80 @@ type source struct {
 	// axis), overriding the header's.
 	stokes     []string
 	stokesAxis int // the 0-based axis of stokes
+}
+
+// resolve returns opts with Plane set to the plane that opts.Stokes and
+// opts.Channel select, when set.
+func (s *source) resolve(opts Options) (Options, error) {
+	if opts.Stokes == "" && opts.Channel == 0 {
+		return opts, nil
+	}
+	if opts.Plane < 0 || opts.Plane >= s.lay.planes {
+		return opts, fmt.Errorf("%w: plane %d requested, the image has %d (axes %v)", ErrNoPlane, opts.Plane, s.lay.planes, s.lay.axes)
+	}
+	idx := s.lay.planeIndex(opts.Plane)
+	stokesAxis, freqAxis := -1, -1
+	for k := 3; k <= len(s.lay.axes); k++ {
+		ct, _ := s.h.String("CTYPE" + strconv.Itoa(k))
+		ct = strings.TrimSpace(ct)
+		switch {
+		case strings.EqualFold(ct, "STOKES") && stokesAxis < 0:
+			stokesAxis = k
+		case isFreqType(ct) && freqAxis < 0:
+			freqAxis = k
+		}
+	}
+	if want := strings.ToUpper(strings.TrimSpace(opts.Stokes)); want != "" {
+		if stokesAxis < 0 {
+			if want != "I" {
+				return opts, fmt.Errorf("%w: Stokes %s requested, the image has no STOKES axis (it is Stokes I)", ErrNoPlane, want)
+			}
+		} else {
+			n := s.lay.axes[stokesAxis-1]
+			var have []string
+			found := -1
+			for i := range n {
+				idx[stokesAxis-3] = i
+				name := s.stokesAt(stokesAxis, idx)
+				have = append(have, name)
+				if name == want && found < 0 {
+					found = i
+				}
+			}
+			if found < 0 {
+				return opts, fmt.Errorf("%w: Stokes %s requested, the image has %s", ErrNoPlane, want, strings.Join(have, ", "))
+			}
+			idx[stokesAxis-3] = found
+		}
+	}
+	if opts.Channel != 0 {
+		n := 1
+		if freqAxis > 0 {
+			n = s.lay.axes[freqAxis-1]
+		}
+		if opts.Channel < 1 || opts.Channel > n {
+			return opts, fmt.Errorf("%w: channel %d requested, the image has %d (1 to %d)", ErrNoPlane, opts.Channel, n, n)
+		}
+		if freqAxis > 0 {
+			idx[freqAxis-3] = opts.Channel - 1
+		}
+	}
+	p := 0
+	for k := len(idx) - 1; k >= 0; k-- {
+		p = p*s.lay.axes[k+2] + idx[k]
+	}
+	opts.Plane = p
+	return opts, nil
+}
+
+// stokesAt names the polarisation at index vector idx (along axes 3...).
+func (s *source) stokesAt(axis int, idx []int) string {
+	if s.stokes != nil && s.stokesAxis == axis-1 {
+		if i := idx[axis-3]; i < len(s.stokes) {
+			return s.stokes[i]
+		}
+	}
+	return stokes(s.h, s.lay.axes, idx)
 }
 
 // meta interprets the source's header for plane opts.Plane.
