@@ -58,9 +58,10 @@ newsources, skyregions, bands, varmetric (.parquet), manifest.json,
 gotrap.toml (the configuration used) and logs/. Query it with
 "gotrap query RUN transients|variables|...". See docs/pipeline.md.
 
-An INPUT is a FITS file, a CASA image directory, a directory (every *.fits
-file and CASA image below it), a glob, or @FILE, a list of inputs one per
-line (docs/inputs.md lists the formats). Settings are the defaults (TraP's
+An INPUT is a FITS file (also .fits.gz or tile-compressed .fits.fz), a CASA
+image directory, a directory (every *.fits, *.fits.gz, *.fits.fz file and
+CASA image below it), a glob, or @FILE, a list of inputs one per line
+(docs/inputs.md lists the formats). Settings are the defaults (TraP's
 job defaults) unless -c names a configuration ("gotrap init" writes one).
 
 --backward-fits (or [forced_fits] backward = true) adds forced fits of each
