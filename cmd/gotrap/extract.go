@@ -99,6 +99,7 @@ Examples:
 			fs.IntVar(&x.plane, "plane", 0, "plane of a cube to read (index over axes 3..N, axis 3 fastest)")
 			fs.StringVar(&x.stokes, "stokes", "", "polarisation `S` (I, V, RR, ...) to read from cubes with a STOKES axis")
 			fs.IntVar(&x.channel, "channel", 0, "channel `N` (1-based) to read from cubes with a frequency axis")
+			fs.BoolVar(&x.negative, "negative", false, "also find negative sources (Stokes V): they follow the positive ones, with negative peak and flux")
 			fs.StringVar(&x.beam, "beam", "", "restoring beam `BMAJ,BMIN,BPA` in degrees, overriding the header")
 			fs.BoolVar(&x.quiet, "quiet", false, "no progress on stderr")
 		},
@@ -123,6 +124,7 @@ type extractFlagValues struct {
 	plane     int
 	stokes    string
 	channel   int
+	negative  bool
 	beam      string
 	quiet     bool
 }
@@ -262,7 +264,10 @@ func runExtract(env *cmdEnv, args []string) error {
 	if x.channel < 0 {
 		return usageError("--channel %d: channels count from 1", x.channel)
 	}
-	opt.Stokes, opt.Channel = x.stokes, x.channel
+	opt.Stokes, opt.Channel, opt.Negative = x.stokes, x.channel, x.negative
+	if x.negative && x.fixed != "" {
+		return usageError("--negative is for blind extraction, not with --fixed-positions")
+	}
 	if x.beam != "" {
 		if opt.Beam, err = parseBeam(x.beam); err != nil {
 			return usageError("%v", err)
