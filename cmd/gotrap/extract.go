@@ -247,7 +247,7 @@ func parseFixedPositions(s string) ([][2]float64, error) {
 func runExtract(env *cmdEnv, args []string) error {
 	x := &extractFlags
 	if len(args) == 0 {
-		return usageError("no image given")
+		return usageError("no FITS file or CASA image given")
 	}
 	cfg, err := extractSettings(x)
 	if err != nil {

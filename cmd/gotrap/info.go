@@ -69,7 +69,7 @@ var infoFlags infoFlagValues
 
 func runInfo(env *cmdEnv, args []string) error {
 	if len(args) == 0 {
-		return usageError("no image given")
+		return usageError("no FITS file or CASA image given")
 	}
 	if infoFlags.plane < 0 {
 		return usageError("--plane %d: must be 0 or more", infoFlags.plane)

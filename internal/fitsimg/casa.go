@@ -39,7 +39,7 @@ const (
 // conversion writes for the metadata fitsimg reads.
 func openCASA(dir string) (*source, error) {
 	if !casatable.IsTable(dir) {
-		return nil, fmt.Errorf("%w: a directory without table.dat (neither a FITS file nor a CASA image)", ErrNotFITS)
+		return nil, fmt.Errorf("%w: not a regular file (a directory without table.dat: neither a FITS file nor a CASA image)", ErrNotFITS)
 	}
 	t, err := casatable.Open(dir)
 	if err != nil {
