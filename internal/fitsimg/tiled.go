@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -729,7 +730,8 @@ func signed(v uint32, bits int) int64 {
 }
 
 // bitReader reads bits most significant first; reading past the end sets
-// err and gives zeros.
+// err and gives zeros. Reads of up to 32 bits take one 64-bit load while
+// 8 bytes remain.
 type bitReader struct {
 	b   []byte
 	pos int // bit position
@@ -737,6 +739,14 @@ type bitReader struct {
 }
 
 func (r *bitReader) read(n int) uint64 {
+	if n == 0 {
+		return 0
+	}
+	if k := r.pos >> 3; n <= 32 && k+8 <= len(r.b) {
+		w := binary.BigEndian.Uint64(r.b[k:]) << uint(r.pos&7)
+		r.pos += n
+		return w >> uint(64-n)
+	}
 	var v uint64
 	for range n {
 		if r.pos>>3 >= len(r.b) {
@@ -754,6 +764,17 @@ func (r *bitReader) read(n int) uint64 {
 func (r *bitReader) zeros() int {
 	n := 0
 	for {
+		if k := r.pos >> 3; k+8 <= len(r.b) {
+			sh := r.pos & 7
+			w := binary.BigEndian.Uint64(r.b[k:]) << uint(sh)
+			if lz := bits.LeadingZeros64(w); lz < 64-sh {
+				r.pos += lz + 1
+				return n + lz
+			}
+			n += 64 - sh
+			r.pos += 64 - sh
+			continue
+		}
 		if r.pos>>3 >= len(r.b) {
 			r.err = true
 			return 0
