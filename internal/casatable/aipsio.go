@@ -2,20 +2,9 @@ package casatable
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
-)
-
-// Sentinel errors, checkable with errors.Is.
-var (
-	// ErrCorrupt: the bytes do not follow the table format (bad magic
-	// number, an object of the wrong type, a length past the end).
-	ErrCorrupt = errors.New("corrupt casacore table")
-	// ErrUnsupported: a valid table that uses something this package does
-	// not read (a storage manager, data type or format version).
-	ErrUnsupported = errors.New("unsupported casacore table")
 )
 
 // magic starts every AipsIO file.

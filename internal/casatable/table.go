@@ -41,7 +41,7 @@ type Error struct {
 	Err  error
 }
 
-func (e *Error) Error() string { return e.File + ": " + e.Err.Error() }
+func (e *Error) Error() string { return "casatable: " + e.File + ": " + e.Err.Error() }
 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }

@@ -260,7 +260,7 @@ func (c *Cube) ReadPlane(dst []float32, idx []int) error {
 	}
 	nx, ny := cell[0], cell[1]
 	if len(dst) != nx*ny {
-		panic("casatable: ReadPlane: dst does not hold one plane")
+		panic(badPlaneLen)
 	}
 	pos := append([]int{}, idx...)
 	if c.Row >= 0 {
@@ -316,37 +316,49 @@ func (c *Cube) ReadPlane(dst []float32, idx []int) error {
 				return &Error{File: c.File, Err: err}
 			}
 			x0, y0 := tx*c.Tile[0], ty*c.Tile[1]
+			w := min(c.Tile[0], nx-x0)
 			for j := 0; j < c.Tile[1] && y0+j < ny; j++ {
-				row := dst[(y0+j)*nx:]
-				for i := 0; i < c.Tile[0] && x0+i < nx; i++ {
-					e := int64(j*c.Tile[0] + i)
-					row[x0+i] = c.decode(buf, e, slabInTile, order)
-				}
+				c.decodeRow(dst[(y0+j)*nx+x0:][:w], buf, int64(j*c.Tile[0]), slabInTile, order)
 			}
 		}
 	}
 	return nil
 }
 
-// decode returns element e of a slab held in buf, which starts at the
-// byte holding element slab0 of its tile.
-func (c *Cube) decode(buf []byte, e, slab0 int64, order binary.ByteOrder) float32 {
+// decodeRow decodes len(dst) consecutive elements of a slab held in buf,
+// from element e (buf starts at the byte holding element slab0 of its
+// tile), dispatching on the type once per row.
+func (c *Cube) decodeRow(dst []float32, buf []byte, e, slab0 int64, order binary.ByteOrder) {
 	switch c.Type {
 	case TpBool:
-		bit := (slab0 % 8) + e
-		if buf[bit/8]&(1<<(bit%8)) != 0 {
-			return 1
+		bit := slab0%8 + e
+		for i := range dst {
+			b := bit + int64(i)
+			dst[i] = float32(buf[b/8] >> (b % 8) & 1)
 		}
-		return 0
 	case TpUChar:
-		return float32(buf[e])
+		for i, v := range buf[e : e+int64(len(dst))] {
+			dst[i] = float32(v)
+		}
 	case TpShort:
-		return float32(int16(order.Uint16(buf[2*e:])))
+		p := buf[2*e : 2*e+2*int64(len(dst))]
+		for i := range dst {
+			dst[i] = float32(int16(order.Uint16(p[2*i:])))
+		}
 	case TpInt:
-		return float32(int32(order.Uint32(buf[4*e:])))
+		p := buf[4*e : 4*e+4*int64(len(dst))]
+		for i := range dst {
+			dst[i] = float32(int32(order.Uint32(p[4*i:])))
+		}
 	case TpFloat:
-		return math.Float32frombits(order.Uint32(buf[4*e:]))
+		p := buf[4*e : 4*e+4*int64(len(dst))]
+		for i := range dst {
+			dst[i] = math.Float32frombits(order.Uint32(p[4*i:]))
+		}
 	default: // TpDouble
-		return float32(math.Float64frombits(order.Uint64(buf[8*e:])))
+		p := buf[8*e : 8*e+8*int64(len(dst))]
+		for i := range dst {
+			dst[i] = float32(math.Float64frombits(order.Uint64(p[8*i:])))
+		}
 	}
 }
