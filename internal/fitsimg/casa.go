@@ -70,7 +70,7 @@ func openCASA(dir string) (*source, error) {
 	if err := casaCoords(h, src, t.Keywords.Sub("coords")); err != nil {
 		return nil, err
 	}
-	if err := casaInfo(h, t.Keywords); err != nil {
+	if err := casaInfo(h, src, t.Keywords); err != nil {
 		return nil, err
 	}
 	lay, err := layoutOf(h, 0, math.MaxInt64)
@@ -435,9 +435,14 @@ func casaObsDate(h *Header, d *casatable.Record) error {
 }
 
 // casaInfo writes the beam, object, image type and units of the image
-// table's keywords into h.
-func casaInfo(h *Header, kw *casatable.Record) error {
+// table's keywords into h, and keeps per-plane beams in src.
+func casaInfo(h *Header, src *source, kw *casatable.Record) error {
 	info := kw.Sub("imageinfo")
+	if pb := info.Sub("perplanebeams"); pb != nil && info.Sub("restoringbeam") == nil {
+		if err := casaPlaneBeams(src, pb); err != nil {
+			return err
+		}
+	}
 	if b := info.Sub("restoringbeam"); b != nil {
 		maj, ok1 := quantity(b.Sub("major"), angleUnits)
 		mn, ok2 := quantity(b.Sub("minor"), angleUnits)
@@ -462,4 +467,52 @@ func casaInfo(h *Header, kw *casatable.Record) error {
 		h.Set("BUNIT", s, "")
 	}
 	return nil
+}
+
+// casaPlaneBeams reads imageinfo.perplanebeams: nChannels x nStokes beams
+// in fields "*k", k counting channels fastest (casacore's
+// ImageBeamSet::fromRecord; a count of 0 or 1 means one beam for every
+// channel or Stokes parameter).
+func casaPlaneBeams(src *source, pb *casatable.Record) error {
+	nc, _ := pb.Float("nChannels")
+	ns, _ := pb.Float("nStokes")
+	nchan, nstokes := max(int(nc), 1), max(int(ns), 1)
+	if nchan*nstokes > 1<<20 {
+		return fmt.Errorf("%w: %d x %d per-plane beams", ErrBadCASA, nchan, nstokes)
+	}
+	beams := make([]Beam, nchan*nstokes)
+	for k := range beams {
+		b := pb.Sub("*" + strconv.Itoa(k))
+		maj, ok1 := quantity(b.Sub("major"), angleUnits)
+		mn, ok2 := quantity(b.Sub("minor"), angleUnits)
+		pa, ok3 := quantity(b.Sub("positionangle"), angleUnits)
+		if !ok1 || !ok2 {
+			return fmt.Errorf("%w: per-plane beam %d has no major or minor axis", ErrNoBeam, k)
+		}
+		if !ok3 {
+			pa = 0
+		}
+		beams[k] = Beam{BMaj: maj, BMin: mn, BPA: pa}
+	}
+	src.planeBeams = &planeBeams{nchan: nchan, nstokes: nstokes, beams: beams}
+	return nil
+}
+
+// planeBeams are a CASA cube's per-plane restoring beams.
+type planeBeams struct {
+	nchan, nstokes int
+	beams          []Beam // channel fastest
+}
+
+// beam returns the beam of the plane at idx (indices along axes 3...),
+// given the 1-based FITS axes of the frequency and Stokes axes (0: none).
+func (p *planeBeams) beam(idx []int, freqAxis, stokesAxis int) Beam {
+	c, s := 0, 0
+	if freqAxis >= 3 && p.nchan > 1 {
+		c = min(idx[freqAxis-3], p.nchan-1)
+	}
+	if stokesAxis >= 3 && p.nstokes > 1 {
+		s = min(idx[stokesAxis-3], p.nstokes-1)
+	}
+	return p.beams[c+p.nchan*s]
 }

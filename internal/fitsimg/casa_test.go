@@ -336,3 +336,35 @@ func TestCASACorrupt(t *testing.T) {
 		}
 	})
 }
+
+// TestCASAPlaneBeams: a CASA cube with a beam per plane and no common
+// beam (beams.image: channel c, Stokes s has major axis 30 + 10c + 100s
+// arcsec, minor 20, position angle 10c degrees) gives each plane its
+// beam; a --beam override still wins.
+func TestCASAPlaneBeams(t *testing.T) {
+	p := casaFixture(t, "beams.image")
+	for _, c := range []struct {
+		opts      Options
+		ch, st    int
+		wantStoke string
+	}{
+		{Options{}, 0, 0, "I"},
+		{Options{Channel: 3}, 2, 0, "I"},
+		{Options{Stokes: "V", Channel: 2}, 1, 1, "V"},
+		{Options{Plane: 5}, 2, 1, "V"},
+	} {
+		_, m, err := Read(p, c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Beam{BMaj: (30 + 10*float64(c.ch) + 100*float64(c.st)) / 3600, BMin: 20.0 / 3600, BPA: 10 * float64(c.ch)}
+		if !testutil.Close(m.Beam.BMaj, want.BMaj, 0, 1e-12) || !testutil.Close(m.Beam.BMin, want.BMin, 0, 1e-12) ||
+			!testutil.Close(m.Beam.BPA, want.BPA, 1e-12, 0) || m.BeamFrom != "perplanebeams" || m.Stokes != c.wantStoke {
+			t.Errorf("%+v: beam %+v from %q Stokes %s, want %+v (channel %d, Stokes %d)", c.opts, m.Beam, m.BeamFrom, m.Stokes, want, c.ch, c.st)
+		}
+	}
+	over := Beam{BMaj: 0.01, BMin: 0.01}
+	if _, m, err := Read(p, Options{Plane: 5, Beam: &over}); err != nil || m.Beam != over || m.BeamFrom != "override" {
+		t.Errorf("override: %+v %q %v", m.Beam, m.BeamFrom, err)
+	}
+}

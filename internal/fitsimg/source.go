@@ -21,6 +21,9 @@ type source struct {
 	// axis), overriding the header's.
 	stokes     []string
 	stokesAxis int // the 0-based axis of stokes
+	// planeBeams, when not nil, gives each plane its restoring beam (a
+	// CASA cube with per-plane beams and no common beam).
+	planeBeams *planeBeams
 }
 
 // resolve returns opts with Plane set to the plane that opts.Stokes and
@@ -33,17 +36,7 @@ func (s *source) resolve(opts Options) (Options, error) {
 		return opts, fmt.Errorf("%w: plane %d requested, the image has %d (axes %v)", ErrNoPlane, opts.Plane, s.lay.planes, s.lay.axes)
 	}
 	idx := s.lay.planeIndex(opts.Plane)
-	stokesAxis, freqAxis := -1, -1
-	for k := 3; k <= len(s.lay.axes); k++ {
-		ct, _ := s.h.String("CTYPE" + strconv.Itoa(k))
-		ct = strings.TrimSpace(ct)
-		switch {
-		case strings.EqualFold(ct, "STOKES") && stokesAxis < 0:
-			stokesAxis = k
-		case isFreqType(ct) && freqAxis < 0:
-			freqAxis = k
-		}
-	}
+	stokesAxis, freqAxis := s.axesOf()
 	if want := strings.ToUpper(strings.TrimSpace(opts.Stokes)); want != "" {
 		if stokesAxis < 0 {
 			if want != "I" {
@@ -87,6 +80,23 @@ func (s *source) resolve(opts Options) (Options, error) {
 	return opts, nil
 }
 
+// axesOf returns the 1-based FITS axes (3 or more) of the first STOKES
+// and the first frequency axis, -1 for none.
+func (s *source) axesOf() (stokesAxis, freqAxis int) {
+	stokesAxis, freqAxis = -1, -1
+	for k := 3; k <= len(s.lay.axes); k++ {
+		ct, _ := s.h.String("CTYPE" + strconv.Itoa(k))
+		ct = strings.TrimSpace(ct)
+		switch {
+		case strings.EqualFold(ct, "STOKES") && stokesAxis < 0:
+			stokesAxis = k
+		case isFreqType(ct) && freqAxis < 0:
+			freqAxis = k
+		}
+	}
+	return stokesAxis, freqAxis
+}
+
 // stokesAt names the polarisation at index vector idx (along axes 3...).
 func (s *source) stokesAt(axis int, idx []int) string {
 	if s.stokes != nil && s.stokesAxis == axis-1 {
@@ -99,9 +109,18 @@ func (s *source) stokesAt(axis int, idx []int) string {
 
 // meta interprets the source's header for plane opts.Plane.
 func (s *source) meta(opts Options) (*Meta, error) {
+	perPlane := s.planeBeams != nil && opts.Beam == nil && opts.Plane >= 0 && opts.Plane < s.lay.planes
+	if perPlane {
+		stokesAxis, freqAxis := s.axesOf()
+		b := s.planeBeams.beam(s.lay.planeIndex(opts.Plane), freqAxis, stokesAxis)
+		opts.Beam = &b
+	}
 	m, err := newMeta(s.h, s.lay, opts)
 	if err != nil {
 		return nil, err
+	}
+	if perPlane {
+		m.BeamFrom = "perplanebeams"
 	}
 	if s.stokes != nil && s.stokesAxis >= 2 {
 		if i := s.lay.planeIndex(opts.Plane)[s.stokesAxis-2]; i < len(s.stokes) {

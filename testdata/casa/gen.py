@@ -23,6 +23,13 @@ It writes, into the output directory:
                   arcsec direction units and B1950 (the unit and frame
                   conversions of the reader).
   nomask.fits     casacore's FITS conversion of nomask.image.
+  beams.image     a 16 x 12 cube, Stokes I and V, 3 channels, with a beam
+                  per plane (imageinfo.perplanebeams, no restoringbeam):
+                  the beam of channel c, Stokes s has major axis
+                  30 + 10 c + 100 s arcsec, minor 20 arcsec, position angle
+                  10 c degrees. casacore keeps the beams in a matrix
+                  (nChannels x nStokes) whose fields "*k" count channels
+                  fastest (ImageBeamSet::fromRecord).
 
 The pixel values are a deterministic function of the position (no
 randomness), so the files are identical on every run of the generator
@@ -150,6 +157,26 @@ def main(out):
     del im
     set_info(nomask, (55.0, 55.0, 0.0))
     ci.image(nomask).tofits(os.path.join(out, 'nomask.fits'), overwrite=True)
+
+    beams = os.path.join(out, 'beams.image')
+    shutil.rmtree(beams, ignore_errors=True)
+    shapeb = (3, 2, 12, 16)
+    c = coords(tc, 150.25, 30.5, 'rad', 'J2000', ['I', 'V'], 3)
+    im = ci.image(beams, shape=shapeb, coordsys=c)
+    im.putdata(pixels(shapeb))
+    del im
+    per = {'nChannels': 3, 'nStokes': 2}
+    k = 0
+    for st in range(2):
+        for ch in range(3):
+            per['*%d' % k] = {'major': {'value': 30.0 + 10 * ch + 100 * st, 'unit': 'arcsec'},
+                              'minor': {'value': 20.0, 'unit': 'arcsec'},
+                              'positionangle': {'value': 10.0 * ch, 'unit': 'deg'}}
+            k += 1
+    t = table(beams, readonly=False, ack=False)
+    t.putkeyword('units', 'Jy/beam')
+    t.putkeyword('imageinfo', {'imagetype': 'Intensity', 'objectname': 'BEAMS', 'perplanebeams': per})
+    t.close()
 
     for root, _, files in os.walk(out):
         for f in files:
