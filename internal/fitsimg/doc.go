@@ -55,7 +55,8 @@
 // choose the reader by what the path is (source.go): a directory is a
 // CASA image (casa.go: a casacore table read with internal/casatable,
 // turned into the FITS header casacore's FITS conversion writes, the
-// default mask applied as NaN); a file starting with the gzip magic bytes
+// default mask applied as NaN, per-plane beams giving each plane its
+// beam when there is no common one); a file starting with the gzip magic bytes
 // is a gzip-compressed FITS file, decompressed as a stream (gzip.go); a
 // file whose primary HDU is empty and whose first extension has ZIMAGE = T
 // is a tile-compressed image (tiled.go: RICE_1, GZIP_1, GZIP_2, quantised
