@@ -192,7 +192,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	// same plan from the headers; rank 0 writes the files.
 	var plan *Plan
 	var man *Manifest
-	readOpt := fitsimg.Options{Plane: cfg.Pipeline.Plane}
+	readOpt := fitsimg.Options{Plane: cfg.Pipeline.Plane, Stokes: cfg.Pipeline.Stokes, Channel: cfg.Pipeline.Channel}
 	acfg := assocConfig(cfg)
 	err = stage(StagePlan, func(st *Stage) error {
 		inputs := make([]InputFile, len(opt.Inputs))
