@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"gotrap/catalog"
 	"gotrap/internal/extract"
 	"gotrap/internal/testutil"
 	"gotrap/kernels"
@@ -15,7 +16,7 @@ import (
 // FuzzParse feeds arbitrary bytes to the catalogue reader: it must not
 // panic, must fail only with ErrFormat, and every row it returns must have
 // a position on the sky. Seeds: the real Selavy files when ../shared/data
-// is present, a PySE CSV and small hand-made tables.
+// is present, a PySE CSV, a gotrap Parquet file and small hand-made tables.
 func FuzzParse(f *testing.F) {
 	dir := filepath.Join(testutil.ProjectRoot(f), "..", "shared", "data", "selavy")
 	for _, n := range []string{"epoch01.selavy.components.txt", "epoch01.selavy.components.csv", "epoch01.selavy.components.xml"} {
@@ -28,6 +29,13 @@ func FuzzParse(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b.Bytes())
+	pq := filepath.Join(f.TempDir(), "m.parquet")
+	if err := catalog.WriteFile(pq, []catalog.Measurement{{ID: 1, RA: 150, Decl: -30}}); err != nil {
+		f.Fatal(err)
+	}
+	if b, err := os.ReadFile(pq); err == nil {
+		f.Add(b)
+	}
 	f.Add([]byte("ra_deg_cont,dec_deg_cont,ra_err,dec_err,flux_peak,flux_peak_err,flux_int,flux_int_err,maj_axis,min_axis,pos_ang\n150,-30,0,0,1,1,1,1,15,10,0\n"))
 	f.Add([]byte(`<VOTABLE><RESOURCE><TABLE><FIELD name="ra_deg_cont" unit="deg"/><DATA><TABLEDATA><TR><TD>1</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>`))
 	f.Add([]byte("# island_id ra_deg_cont\n#        --       [deg]\n i 1\n"))

@@ -1,6 +1,7 @@
 package catalogs
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -59,6 +60,13 @@ func Parse(r io.Reader, name string) (*Catalogue, error) {
 	}
 	if len(data) > maxCatalogue {
 		return nil, errFile(name, "larger than %d bytes", maxCatalogue)
+	}
+	if bytes.HasPrefix(data, parquetMagic) {
+		rows, err := parquetRows(name, data)
+		if err != nil {
+			return nil, err
+		}
+		return &Catalogue{Path: name, Format: GotrapParquet, Rows: rows}, nil
 	}
 	t, format, err := readTable(name, data)
 	if err != nil {

@@ -1,11 +1,16 @@
 package catalogs
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"gotrap/catalog"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/testutil"
 )
@@ -157,5 +162,37 @@ func TestBadCatalogues(t *testing.T) {
 				t.Fatalf("error %v, want ErrFormat naming cat.x and %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestParquetFormat: gotrap's measurements Parquet is recognised by its
+// magic bytes and its rows keep the file's values; a damaged file is an
+// ErrFormat naming it.
+func TestParquetFormat(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "m.parquet")
+	in := []catalog.Measurement{{ID: 7, RA: 150, Decl: -30, FPeak: 0.5, XPix: 3.5, YPix: 4.5, ThetaDC: 0.25, FitType: catalog.FitGaussian}}
+	if err := catalog.WriteFile(p, in); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Read(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Format != GotrapParquet || len(c.Rows) != 1 {
+		t.Fatalf("format %s, %d rows; want %s, 1", c.Format, len(c.Rows), GotrapParquet)
+	}
+	s := c.Rows[0].Src
+	// ThetaDC: radians in the file, degrees in kernels.Source; 1e-15
+	// relative is the conversion's rounding.
+	if s.RA != 150 || s.Dec != -30 || s.Peak != 0.5 || s.X != 3.5 || s.Y != 4.5 || !s.Gaussian ||
+		!testutil.Close(s.ThetaDC, 0.25*180/math.Pi, 0, 1e-15) || !c.Rows[0].Pixel {
+		t.Errorf("row %+v does not keep the file's values", s)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(bytes.NewReader(b[:len(b)/2]), "half.parquet"); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "half.parquet") {
+		t.Errorf("truncated Parquet: %v, want ErrFormat naming half.parquet", err)
 	}
 }

@@ -87,7 +87,50 @@ func TestCataloguesPySERoundTrip(t *testing.T) {
 			if name == "Measurements" && fa.Index(r).FieldByName("ExtractType").Int() == catalog.ExtractBlind {
 				rel = 1e-10
 			}
-			if d := rowDiff(fa.Index(r), fb.Index(r), rel); d != "" {
+			if d := rowDiff(fa.Index(r), fb.Index(r), rel, true); d != "" {
+				t.Errorf("%s row %d: %s", name, r, d)
+				break
+			}
+		}
+	}
+}
+
+// TestCataloguesParquetRoundTrip: gotrap's own measurements Parquet (the
+// extract stage's ID.blind.parquet, the layout of gotrap extract's
+// STEM.parquet) given back with --catalogues gives the extracted
+// catalogue. Parquet keeps every bit, but the deconvolved position angle
+// is stored in radians and converted back to degrees and again to
+// radians, so floats get 1e-12 relative (a few ulps of that conversion,
+// then what forced fits from unchanged positions make of it: nothing).
+func TestCataloguesParquetRoundTrip(t *testing.T) {
+	data := tiny(t)
+	cfg := testConfig()
+	ref := runDir(t, data, cfg, 1)
+	inputs, err := ExpandInputs([]string{filepath.Join(data, "images")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cats := map[string]string{}
+	for _, im := range pipetest.ReadCatalogue(t, ref).Images {
+		if p := stagedPath(ref, StageExtract, im.ID, "blind.parquet"); !im.Rejected {
+			cats[im.URL] = p
+		}
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	if _, err := Run(context.Background(), Options{Run: run, Inputs: inputs, Config: cfg, Workers: 1, Catalogues: cats}); err != nil {
+		t.Fatal(err)
+	}
+	ca, cb := pipetest.ReadCatalogue(t, ref), pipetest.ReadCatalogue(t, run)
+	va, vb := reflect.ValueOf(*ca), reflect.ValueOf(*cb)
+	for i := range va.NumField() {
+		name := va.Type().Field(i).Name
+		fa, fb := va.Field(i), vb.Field(i)
+		if fa.Len() != fb.Len() {
+			t.Errorf("%s: %d rows extracted, %d from the Parquet files", name, fa.Len(), fb.Len())
+			continue
+		}
+		for r := range fa.Len() {
+			if d := rowDiff(fa.Index(r), fb.Index(r), 1e-12, false); d != "" {
 				t.Errorf("%s row %d: %s", name, r, d)
 				break
 			}
@@ -97,16 +140,16 @@ func TestCataloguesPySERoundTrip(t *testing.T) {
 
 // rowDiff compares two records field by field (floats within the round
 // trip's tolerance, see above); "" when equal.
-func rowDiff(a, b reflect.Value, rel float64) string {
+func rowDiff(a, b reflect.Value, rel float64, skipFlags bool) string {
 	for i := range a.NumField() {
 		name := a.Type().Field(i).Name
-		if name == "Deblended" || name == "Blended" {
+		if skipFlags && (name == "Deblended" || name == "Blended") {
 			continue
 		}
 		x, y := a.Field(i), b.Field(i)
 		if x.Kind() == reflect.Float64 {
 			p, q := x.Float(), y.Float()
-			if !(p == q || math.IsNaN(p) && math.IsNaN(q) || testutil.Close(p, q, 1e-12, rel)) {
+			if !(p == q || math.IsNaN(p) && math.IsNaN(q) || testutil.Close(p, q, rel*1e-2, rel)) {
 				return fmt.Sprintf("%s %v vs %v", name, p, q)
 			}
 			continue
