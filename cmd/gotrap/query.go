@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"gotrap/catalog/duck"
+	"gotrap/internal/config"
 )
 
 type queryFlags struct {
@@ -129,7 +130,11 @@ func runQuery(env *cmdEnv, args []string) error {
 	}
 
 	ctx := context.Background()
-	db, err := duck.Open(ctx, run, duck.Options{Threads: f.threads, MemoryLimit: f.memLimit})
+	vc, err := config.RunVariability(run)
+	if err != nil {
+		return err
+	}
+	db, err := duck.Open(ctx, run, duck.Options{Threads: f.threads, MemoryLimit: f.memLimit, FluxErrorFloor: vc.FluxErrorFloor})
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ type Config struct {
 	ForcedFits      ForcedFits      `toml:"forced_fits"`
 	TransientSearch TransientSearch `toml:"transient_search"`
 	Monitor         Monitor         `toml:"monitor"`
+	Variability     Variability     `toml:"variability"`
 }
 
 // Extraction is the [extraction] section: the source finder's settings
@@ -93,6 +94,7 @@ func Default() Config {
 		Association:     DefaultAssociation(),
 		ForcedFits:      DefaultForcedFits(),
 		TransientSearch: DefaultTransientSearch(),
+		Variability:     DefaultVariability(),
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"gotrap/catalog/duck"
+	"gotrap/internal/config"
 )
 
 // Options configures a report. The zero value is the default report.
@@ -122,7 +123,11 @@ func Generate(ctx context.Context, run string, opts Options) (*Summary, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	db, err := duck.Open(ctx, run, duck.Options{Threads: o.Threads, MemoryLimit: o.MemoryLimit})
+	vc, err := config.RunVariability(run)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	db, err := duck.Open(ctx, run, duck.Options{Threads: o.Threads, MemoryLimit: o.MemoryLimit, FluxErrorFloor: vc.FluxErrorFloor})
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
