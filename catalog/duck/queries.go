@@ -259,10 +259,41 @@ ORDER BY n.newsource_type DESC, sigma_rms_max DESC, n.runcat`,
 	},
 	{
 		Name:  "variables",
-		Short: "variable candidates: eta and V above mu + N sigma of their band (Rowlinson et al. 2019)",
+		Short: "variable candidates: significant chi-square of the light curve and V >= V_MIN",
+		Params: []Param{
+			{Name: "alpha", Default: "0.01",
+				Doc: "false-alarm probability for the whole run: a (source, band) is listed when the chance that its flux scatter is noise is below ALPHA divided by the number of (source, band) light curves tested (default 0.01)"},
+			{Name: "v_min", Default: "0.1",
+				Doc: "minimum V, the flux standard deviation over the mean (default 0.1)"},
+		},
+		SQL: `-- eta is the reduced chi-square of the light curve about its weighted mean;
+-- p_int its false-alarm probability from the chi-square distribution with
+-- n_points - 1 degrees of freedom, sigma_int the same as a one-sided Gaussian
+-- significance (docs/variability.md). A (source, band) is a candidate when
+-- p_int <= $alpha / (number of light curves with more than one point), so the
+-- chance that any steady source of the run is listed is at most $alpha when
+-- the flux errors are right, and its V, the size of the variation, is at
+-- least $v_min. vs_int, m_int: the two-epoch metrics of the pair with the
+-- largest |vs_int| (Mooley et al. 2016). New sources are left out, as TraP
+-- does (the transients query lists them), but counted among those tested.
+WITH t AS (SELECT count(*) AS n_tested FROM varmetric WHERE n_points > 1)
+SELECT v.runcat, r.wm_ra AS ra, r.wm_decl AS "dec", v.band, b.freq_central AS freq_hz,
+       v.n_points, v.eta_int, v.v_int, v.sigma_int, v.p_int, $alpha / t.n_tested AS p_thresh,
+       v.vs_int, v.m_int, v.f_int_mean, v.f_int_max
+FROM varmetric v
+CROSS JOIN t
+LEFT JOIN runcat r ON r.id = v.runcat
+LEFT JOIN bands b ON b.id = v.band
+WHERE v.n_points > 1 AND v.p_int <= $alpha / t.n_tested AND v.v_int >= $v_min
+  AND v.newsource IS NULL
+ORDER BY v.sigma_int DESC, v.runcat, v.band`,
+	},
+	{
+		Name:  "variables_trap",
+		Short: "TraP's variable candidates: eta and V above mu + N sigma of their band (Rowlinson et al. 2019)",
 		Params: []Param{{Name: "n", Default: "2",
 			Doc: "threshold in standard deviations of log10 eta and log10 V (default 2)"}},
-		SQL: `-- Rowlinson et al. 2019 (A&C 27, 111), SPEC 8.2. Per band, fit a Gaussian
+		SQL: `-- Rowlinson et al. 2019 (A&C 27, 111), TraP's method. Per band, fit a Gaussian
 -- (maximum likelihood: mean and population sd) to log10 eta_int and to
 -- log10 v_int of the sources with eta > 0, V > 0, more than one point and no
 -- newsource; candidates have eta >= 10^(mu_eta + $n sd_eta) and

@@ -75,7 +75,7 @@ func runQuery(env *cmdEnv, args []string) error {
 	f := qf // set by setFlags on this run's FlagSet
 	if f.show != "" {
 		if f.show == "varmetric" {
-			fmt.Fprintln(env.stdout, duck.VarMetricSQL)
+			fmt.Fprintln(env.stdout, duck.VarMetricSQL(0))
 			return nil
 		}
 		q, ok := duck.Lookup(f.show)

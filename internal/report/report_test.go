@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/xml"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"gotrap/catalog"
 	"gotrap/catalog/catalogtest"
 	"gotrap/catalog/duck"
 	"gotrap/internal/testutil"
@@ -77,47 +79,22 @@ func TestReportHandRun(t *testing.T) {
 	}
 }
 
-// TestBandFitMatchesQuery checks the thresholds drawn for bands without
-// candidates against the variables query where it has a row: band 2 of
-// the hand-made run, 10^2.1 and 1.052887 (catalogtest's derivation).
-func TestBandFitMatchesQuery(t *testing.T) {
-	run := t.TempDir()
-	if err := catalogtest.WriteHandRun(run); err != nil {
-		t.Fatal(err)
-	}
-	db, err := duck.Open(context.Background(), run, duck.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	src, err := named(context.Background(), db, "sources")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vars, err := named(context.Background(), db, "variables", "2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var etas, vs []float64
-	for i := range src.Rows {
-		if src.n(i, "band") == 2 && src.f(i, "eta_int") > 0 && src.f(i, "v_int") > 0 && src.n(i, "n_points") > 1 && src.get(i, "newsource_type") == nil {
-			etas, vs = append(etas, src.f(i, "eta_int")), append(vs, src.f(i, "v_int"))
+// TestEtaThreshold checks the eta line of the eta-V plots: at eta times
+// dof the chi-square false-alarm probability is the cut's p.
+func TestEtaThreshold(t *testing.T) {
+	for _, c := range []struct {
+		p   float64
+		dof int64
+	}{{1e-6, 5}, {3e-6, 140}, {0.01, 1}} {
+		e := etaThreshold(c.p, c.dof)
+		// gonum's quantile inverts its own incomplete gamma to about
+		// 1e-9 relative in p.
+		if l := catalog.Log10ChiSquareSF(e*float64(c.dof), float64(c.dof)); math.Abs(l-math.Log10(c.p)) > 1e-6 {
+			t.Errorf("p %g dof %d: eta %g has log10 p %g", c.p, c.dof, e, l)
 		}
 	}
-	e, v, ok := bandFit(etas, vs, 2)
-	if !ok || len(vars.Rows) != 1 {
-		t.Fatalf("fit ok %v, %d query rows", ok, len(vars.Rows))
-	}
-	// Both are log10/pow of the same sums: 1e-12 relative covers the
-	// different summation order.
-	if !testutil.Close(e, vars.f(0, "eta_thresh"), 0, 1e-12) || !testutil.Close(v, vars.f(0, "v_thresh"), 0, 1e-12) {
-		t.Errorf("fit thresholds %g, %g; query %g, %g", e, v, vars.f(0, "eta_thresh"), vars.f(0, "v_thresh"))
-	}
-	if !testutil.Close(e, 125.89254117941673, 0, 1e-9) || !testutil.Close(v, 1.052887, 0, 1e-6) {
-		t.Errorf("thresholds %g, %g; want 10^2.1 and 1.052887", e, v)
-	}
-	if _, _, ok := bandFit([]float64{1, 1}, []float64{2, 3}, 2); ok {
-		t.Error("a band without spread in eta has a fit")
+	if e := etaThreshold(0.01, 0); !math.IsNaN(e) {
+		t.Errorf("dof 0: %g, want NaN", e)
 	}
 }
 
