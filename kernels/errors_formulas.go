@@ -54,8 +54,13 @@ func thetaError(a, b, rho float64) float64 {
 // condonErrors implements SPEC 4.9.1 (Condon 1997, NVSS eqs. 21, 25-37,
 // PySE column: P' = P + clean_bias and no −σ²/P term). p holds the fitted
 // (P, x, y, a, b, θ), flux = π·P·a·b/beamsize and noise σ_n. It returns
-// the corrected peak P', the rescaled flux and the errors.
-func condonErrors(p *[nPar]float64, flux float64, beam Beam, noise float64, em *ErrorModel) (float64, float64, shapeErrors) {
+// the corrected peak P', the rescaled flux and the errors. With
+// fixedShape (force_beam, forced fits) the flux error is that of the
+// peak alone, σ_flux = |flux'|·σ_P/|P'|: the shape was not fitted, so
+// its errors are not part of the flux's (PySE and TraP add them anyway,
+// which makes f_int_err √3 times f_peak_err for a point source;
+// docs/decisions.md, docs/variability.md).
+func condonErrors(p *[nPar]float64, flux float64, beam Beam, noise float64, em *ErrorModel, fixedShape bool) (float64, float64, shapeErrors) {
 	peak, a, b, theta := p[parPeak], p[parA], p[parB], p[parTheta]
 	tB, tb := 2*beam.A, 2*beam.B
 	base := a * b / (tB * tb) * (peak / noise) * (peak / noise)
@@ -76,6 +81,10 @@ func condonErrors(p *[nPar]float64, flux float64, beam Beam, noise float64, em *
 	e.peak = math.Sqrt((em.FracFluxCalError*pc)*(em.FracFluxCalError*pc) +
 		em.CleanBiasError*em.CleanBiasError + 2*pc*pc/(rho3*rho3))
 	fc := flux * pc / peak
+	if fixedShape {
+		e.flux = math.Abs(fc) * e.peak / math.Abs(pc)
+		return pc, fc, e
+	}
 	e.flux = math.Abs(fc) * math.Sqrt(e.peak*e.peak/(pc*pc)+
 		tB*tb/(4*a*b)*((e.a/a)*(e.a/a)+(e.b/b)*(e.b/b)))
 	return pc, fc, e
@@ -84,7 +93,9 @@ func condonErrors(p *[nPar]float64, flux float64, beam Beam, noise float64, em *
 // momentsErrors implements SPEC 4.9.2 (Spreeuw 2010, eq. 2.81) for the
 // measured (P, x, y, a, b, θ), flux, threshold t and noise σ_n (PySE
 // column: no max-pixel variance term). With t = 0 the errors are infinite.
-func momentsErrors(p *[nPar]float64, flux float64, beam Beam, noise, t float64, em *ErrorModel) shapeErrors {
+// fixedShape drops the shape terms from the flux error as in
+// condonErrors.
+func momentsErrors(p *[nPar]float64, flux float64, beam Beam, noise, t float64, em *ErrorModel, fixedShape bool) shapeErrors {
 	peak, a, b, theta := p[parPeak], p[parA], p[parB], p[parTheta]
 	tB, tb := 2*beam.A, 2*beam.B
 	var ratio float64 // (P − T)/(ln P − ln T), → P as T → P
@@ -102,6 +113,10 @@ func momentsErrors(p *[nPar]float64, flux float64, beam Beam, noise, t float64, 
 	e.theta = thetaError(a, b, rho)
 	e.peak = math.Sqrt((em.FracFluxCalError*peak)*(em.FracFluxCalError*peak) +
 		em.CleanBiasError*em.CleanBiasError + noise*noise)
+	if fixedShape {
+		e.flux = flux * e.peak / peak
+		return e
+	}
 	e.flux = flux * math.Sqrt(e.peak*e.peak/(peak*peak)+
 		tB*tb/(4*a*b)*((e.a/a)*(e.a/a)+(e.b/b)*(e.b/b)))
 	return e
