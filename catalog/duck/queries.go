@@ -274,18 +274,18 @@ ORDER BY n.newsource_type DESC, sigma_rms_max DESC, n.runcat`,
 -- chance that any steady source of the run is listed is at most $alpha when
 -- the flux errors are right, and its V, the size of the variation, is at
 -- least $v_min. vs_int, m_int: the two-epoch metrics of the pair with the
--- largest |vs_int| (Mooley et al. 2016). New sources are left out, as TraP
--- does (the transients query lists them), but counted among those tested.
+-- largest |vs_int| (Mooley et al. 2016). New sources are kept, with their
+-- type (TraP leaves them out): a variable first detected in a bright phase is
+-- a new source too.
 WITH t AS (SELECT count(*) AS n_tested FROM varmetric WHERE n_points > 1)
 SELECT v.runcat, r.wm_ra AS ra, r.wm_decl AS "dec", v.band, b.freq_central AS freq_hz,
        v.n_points, v.eta_int, v.v_int, v.sigma_int, v.p_int, $alpha / t.n_tested AS p_thresh,
-       v.vs_int, v.m_int, v.f_int_mean, v.f_int_max
+       v.vs_int, v.m_int, v.f_int_mean, v.f_int_max, v.newsource_type
 FROM varmetric v
 CROSS JOIN t
 LEFT JOIN runcat r ON r.id = v.runcat
 LEFT JOIN bands b ON b.id = v.band
 WHERE v.n_points > 1 AND v.p_int <= $alpha / t.n_tested AND v.v_int >= $v_min
-  AND v.newsource IS NULL
 ORDER BY v.sigma_int DESC, v.runcat, v.band`,
 	},
 	{

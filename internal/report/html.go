@@ -177,7 +177,7 @@ func (b *builder) index() error {
 	d.New = makeTable(b.news, []string{"runcat", "ra", "dec", "band", "freq_hz", "image", "taustart", "newsource_type",
 		"sigma_rms_min", "sigma_rms_max", "f_int", "f_int_err", "f_peak", "det_sigma"}, link("new", b.news))
 	d.Vars = makeTable(b.vars, []string{"runcat", "ra", "dec", "band", "freq_hz", "n_points", "eta_int", "v_int",
-		"sigma_int", "p_int", "vs_int", "m_int", "f_int_mean", "f_int_max"}, link("var", b.vars))
+		"sigma_int", "p_int", "vs_int", "m_int", "f_int_mean", "f_int_max", "newsource_type"}, link("var", b.vars))
 	d.Events = htmlTable{Cols: []string{"ivorn", "kind", "runcat", "trigger time", "ra", "dec", "status"}}
 	for _, e := range b.events {
 		d.Events.Rows = append(d.Events.Rows, []cell{

@@ -40,9 +40,11 @@ func TestReportHandRun(t *testing.T) {
 	run, s := handReport(t, Options{Threads: 1})
 	ids := catalogtest.Sources()
 	// The hand-made run has two new sources (B likely, C possible) and
-	// one variable candidate (X, band 2).
-	if s.NewSources != 2 || s.Variables != 1 || s.Pages != 3 || s.VOEvents != 3 || s.Suppressed != 0 {
-		t.Errorf("summary %+v, want 2 new, 1 variable, 3 pages, 3 VOEvents", *s)
+	// two variable candidates: X (band 2) and C, whose two points differ
+	// by 4 sigma (chi-square 15.1 with 1 degree of freedom, p = 1e-4,
+	// below 0.01 over 15 light curves).
+	if s.NewSources != 2 || s.Variables != 2 || s.Pages != 4 || s.VOEvents != 4 || s.Suppressed != 0 {
+		t.Errorf("summary %+v, want 2 new, 2 variables, 4 pages, 4 VOEvents", *s)
 	}
 	dir := filepath.Join(run, "report")
 	for _, f := range []string{"index.html", "new_sources.csv", "variables.csv", "images.csv", "plots/rms.svg",
@@ -63,7 +65,7 @@ func TestReportHandRun(t *testing.T) {
 		t.Errorf("new_sources.csv:\n%v", news)
 	}
 	vars := readCSV(t, filepath.Join(dir, "variables.csv"))
-	if len(vars) != 2 || vars[1][0] != strconv.FormatInt(ids["X"], 10) {
+	if len(vars) != 3 || vars[1][0] != strconv.FormatInt(ids["X"], 10) || vars[2][0] != strconv.FormatInt(ids["C"], 10) {
 		t.Errorf("variables.csv:\n%v", vars)
 	}
 	// The hand run has no FITS files: the pages say so instead of failing.
@@ -229,8 +231,8 @@ func TestVOEvents(t *testing.T) {
 	run, s := handReport(t, Options{Threads: 1, Cutouts: -1, Events: VOEventOptions{Authority: "example.org", Stream: "gotrap/test"}})
 	files, _ := filepath.Glob(filepath.Join(run, "report", "voevent", "*.xml"))
 	sort.Strings(files)
-	if len(files) != 3 || s.VOEvents != 3 {
-		t.Fatalf("%d VOEvent files, summary %d, want 3", len(files), s.VOEvents)
+	if len(files) != 4 || s.VOEvents != 4 {
+		t.Fatalf("%d VOEvent files, summary %d, want 4", len(files), s.VOEvents)
 	}
 	xsd := testutil.SharedFile(t, "VOEvent-v2.0.xsd")
 	xmllint := ensureTool(t, "xmllint", "libxml2-utils")
@@ -246,13 +248,16 @@ func TestVOEvents(t *testing.T) {
 		params        map[string]string
 		points        int
 	}
-	want := map[int64]expect{
-		ids["B"]: {"new", "Transient", 0.05, 30.02, catalogtest.T0.Add(15 * time.Minute),
+	key := func(kind string, rc int64) string { return kind + "-" + strconv.FormatInt(rc, 10) }
+	want := map[string]expect{
+		key("new", ids["B"]): {"new", "Transient", 0.05, 30.02, catalogtest.T0.Add(15 * time.Minute),
 			map[string]string{"newsource_type": "1", "sigma_rms_min": "20", "f_int": "0.02", "trigger_image": "3"}, 3},
-		ids["C"]: {"new", "Transient", 10, 30, catalogtest.T0.Add(15 * time.Minute),
+		key("new", ids["C"]): {"new", "Transient", 10, 30, catalogtest.T0.Add(15 * time.Minute),
 			map[string]string{"newsource_type": "0", "sigma_rms_max": "3", "f_int": "0.012", "f_peak": "0.01"}, 2},
-		ids["X"]: {"var", "Variable source", 20.9, 40, catalogtest.T0,
+		key("var", ids["X"]): {"var", "Variable source", 20.9, 40, catalogtest.T0,
 			map[string]string{"band": "2", "eta": "1000", "n_points": "2"}, 2},
+		key("var", ids["C"]): {"var", "Variable source", 10, 30, catalogtest.T0.Add(15 * time.Minute),
+			map[string]string{"n_points": "2"}, 2},
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -272,11 +277,15 @@ func TestVOEvents(t *testing.T) {
 				rc, _ = strconv.ParseInt(p.Value, 10, 64)
 			}
 		}
-		w, ok := want[rc]
-		if !ok {
-			t.Fatalf("%s: runcat %d is not a candidate", f, rc)
+		kind := "new"
+		if strings.Contains(filepath.Base(f), "-var-") {
+			kind = "var"
 		}
-		delete(want, rc)
+		w, ok := want[key(kind, rc)]
+		if !ok {
+			t.Fatalf("%s: runcat %d is not a %s candidate", f, rc, kind)
+		}
+		delete(want, key(kind, rc))
 		if d.Version != "2.0" || d.Role != "test" || d.Author != "ivo://example.org" ||
 			!strings.HasPrefix(d.IVORN, "ivo://example.org/gotrap/test#") || !strings.HasSuffix(d.IVORN, "-"+w.kind+"-"+strconv.FormatInt(rc, 10)) {
 			t.Errorf("%s: version %q role %q author %q ivorn %q", f, d.Version, d.Role, d.Author, d.IVORN)
@@ -326,10 +335,11 @@ func TestVOEventPolicy(t *testing.T) {
 		t.Fatalf("known sources %v, %v", known, err)
 	}
 	run, s := handReport(t, Options{Threads: 1, Cutouts: -1, Events: VOEventOptions{Known: known, RateLimit: 1}})
-	// C (RA 10, Dec 30) is known; B and X remain, 15 minutes apart
-	// (X at t0, B at t0+15 min): one per hour lets only X through.
-	if s.VOEvents != 1 || s.Suppressed != 2 {
-		t.Fatalf("%d sent, %d suppressed; want 1 and 2", s.VOEvents, s.Suppressed)
+	// C (RA 10, Dec 30), a new source and a variable, is known; B and X
+	// remain, 15 minutes apart (X at t0, B at t0+15 min): one per hour
+	// lets only X through.
+	if s.VOEvents != 1 || s.Suppressed != 3 {
+		t.Fatalf("%d sent, %d suppressed; want 1 and 3", s.VOEvents, s.Suppressed)
 	}
 	files, _ := filepath.Glob(filepath.Join(run, "report", "voevent", "*.xml"))
 	if len(files) != 1 || !strings.Contains(files[0], "-var-"+strconv.FormatInt(catalogtest.Sources()["X"], 10)) {
