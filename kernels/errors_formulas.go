@@ -51,15 +51,26 @@ func thetaError(a, b, rho float64) float64 {
 	return e
 }
 
+// fixedShapeNoiseFactor is the variance of the peak of an unweighted
+// least-squares fit of a Gaussian of fixed shape g (the beam) to noise
+// whose correlation is the restoring beam, over σ_n²: ΣΣ g_i g_j ρ_ij /
+// (Σ g_i²)², 4/3 in the continuum limit over the whole Gaussian (each
+// axis contributes 2/√3). Condon's σ_P = σ_n for a beam-sized source is
+// the minimum-variance (correlation-weighted) fit's, which the unweighted
+// fit does not reach; measured on simulated images, whose noise has the
+// beam's correlation, the peak scatter is 1.15-1.20 σ_n (docs/variability.md).
+const fixedShapeNoiseFactor = 4.0 / 3
+
 // condonErrors implements SPEC 4.9.1 (Condon 1997, NVSS eqs. 21, 25-37,
 // PySE column: P' = P + clean_bias and no −σ²/P term). p holds the fitted
 // (P, x, y, a, b, θ), flux = π·P·a·b/beamsize and noise σ_n. It returns
 // the corrected peak P', the rescaled flux and the errors. With
-// fixedShape (force_beam, forced fits) the flux error is that of the
-// peak alone, σ_flux = |flux'|·σ_P/|P'|: the shape was not fitted, so
-// its errors are not part of the flux's (PySE and TraP add them anyway,
-// which makes f_int_err √3 times f_peak_err for a point source;
-// docs/decisions.md, docs/variability.md).
+// fixedShape (force_beam, forced fits) the noise term of σ_P is that of
+// the unweighted fit in beam-correlated noise (fixedShapeNoiseFactor)
+// and the flux error is that of the peak alone, σ_flux = |flux'|·σ_P/|P'|:
+// the shape was not fitted, so its errors are not part of the flux's
+// (PySE and TraP add them anyway, which makes f_int_err √3 times
+// f_peak_err for a point source; docs/decisions.md, docs/variability.md).
 func condonErrors(p *[nPar]float64, flux float64, beam Beam, noise float64, em *ErrorModel, fixedShape bool) (float64, float64, shapeErrors) {
 	peak, a, b, theta := p[parPeak], p[parA], p[parB], p[parTheta]
 	tB, tb := 2*beam.A, 2*beam.B
@@ -78,8 +89,12 @@ func condonErrors(p *[nPar]float64, flux float64, beam Beam, noise float64, em *
 	e.b = math.Sqrt2 * b / rho2
 	e.theta = thetaError(a, b, rho2)
 	pc := peak + em.CleanBias
+	noiseVar := 2 * pc * pc / (rho3 * rho3) // σ_n² for a beam-sized source
+	if fixedShape {
+		noiseVar *= fixedShapeNoiseFactor
+	}
 	e.peak = math.Sqrt((em.FracFluxCalError*pc)*(em.FracFluxCalError*pc) +
-		em.CleanBiasError*em.CleanBiasError + 2*pc*pc/(rho3*rho3))
+		em.CleanBiasError*em.CleanBiasError + noiseVar)
 	fc := flux * pc / peak
 	if fixedShape {
 		e.flux = math.Abs(fc) * e.peak / math.Abs(pc)

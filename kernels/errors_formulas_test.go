@@ -6,9 +6,10 @@ import (
 )
 
 // TestFixedShapeFluxError: with the shape fixed to the beam (force_beam,
-// forced fits) the integrated flux error is the peak's, relative; with a
-// fitted shape the Condon shape terms add to it, 3 times the peak's
-// variance for a point source (rho1 = rho2 = rho3 there, so
+// forced fits) the integrated flux error is the peak's, relative, and
+// the peak's is sqrt(4/3) sigma_n; with a fitted shape the peak error is
+// Condon's sigma_n and the shape terms add to the flux error, 3 times
+// the peak's variance for a point source (rho1 = rho2 = rho3 there, so
 // (sigma_a/a)^2 = (sigma_b/b)^2 = (sigma_P/P)^2).
 func TestFixedShapeFluxError(t *testing.T) {
 	beam := Beam{A: 4, B: 3, Theta: 0.3}
@@ -19,9 +20,13 @@ func TestFixedShapeFluxError(t *testing.T) {
 		name  string
 		fixed bool
 		want  float64 // (flux_err/flux) / (peak_err/peak)
-	}{{"fixed", true, 1}, {"fitted", false, math.Sqrt(3)}} {
+		peak  float64 // peak_err / sigma_n
+	}{{"fixed", true, 1, math.Sqrt(4.0 / 3)}, {"fitted", false, math.Sqrt(3), 1}} {
 		t.Run(c.name, func(t *testing.T) {
 			pk, fl, e := condonErrors(&p, 2, beam, 0.1, &em, c.fixed)
+			if r := e.peak / 0.1; math.Abs(r-c.peak) > 1e-12 {
+				t.Errorf("condon: peak_err/sigma_n %v, want %v", r, c.peak)
+			}
 			if r := (e.flux / fl) / (e.peak / pk); math.Abs(r-c.want) > 1e-12 {
 				t.Errorf("condon: ratio %v, want %v", r, c.want)
 			}

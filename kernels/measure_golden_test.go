@@ -80,11 +80,17 @@ func TestMeasureGoldenCSV(t *testing.T) {
 			s.ThetaDC, s.ThetaDCErr, s.RA, s.RAErr, s.Dec, s.DecErr, s.SmajAsec, s.SmajAsecErr, s.SminAsec, s.SminAsecErr,
 			s.ThetaCeles, s.ThetaCelesErr, s.ThetaDCCeles, s.ThetaDCCelesErr, s.ErrorRadius, s.Sig, s.Chisq, s.ReducedChisq}
 		for j, w := range ref[i] {
-			if j == 4 {
-				// flux_err: the shape is fixed (force_beam), so gotrap's
-				// is the peak's, flux*peak_err/peak, where PySE adds the
-				// errors of the shape it did not fit (docs/decisions.md).
-				w = ref[i][3] * ref[i][2] / ref[i][1]
+			// The shape is fixed (force_beam): gotrap's peak_err is
+			// that of the unweighted fit in beam-correlated noise,
+			// sqrt(4/3) times PySE's (no calibration or clean-bias
+			// error here), and flux_err the peak's, flux*peak_err/peak,
+			// where PySE adds the errors of the shape it did not fit
+			// (docs/decisions.md).
+			switch j {
+			case 2:
+				w *= math.Sqrt(fixedShapeNoiseFactor)
+			case 4:
+				w = ref[i][3] * ref[i][2] * math.Sqrt(fixedShapeNoiseFactor) / ref[i][1]
 			}
 			// rtol 1e-4 as PySE's own tests; the beam in pixels is given
 			// to 6 digits (SPEC 0.3), which moves the shape columns by up
