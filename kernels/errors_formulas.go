@@ -18,6 +18,12 @@ type ErrorModel struct {
 	// along it), AlphaMaj2, AlphaMin2 those of ρ2, AlphaBrightness1 and
 	// AlphaBrightness2 those of ρ3 (peak), SPEC 4.9.1.
 	AlphaMaj1, AlphaMaj2, AlphaMin1, AlphaMin2, AlphaBrightness1, AlphaBrightness2 float64
+	// PySE gives fits of a fixed shape (force_beam, forced fits) PySE's
+	// errors: Condon's peak error and the shape terms in the flux error.
+	// Off (gotrap's default), such fits get the peak error of the
+	// unweighted fit in beam-correlated noise and the flux error of
+	// their peak (condonErrors; docs/variability.md).
+	PySE bool
 }
 
 // DefaultErrorModel returns PySE's and TraP's defaults: no clean bias or

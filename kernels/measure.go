@@ -285,14 +285,14 @@ func (w *measureWS) measureIsland(s *Source, det *Detections, isl *Island, beam 
 	s.Label = isl.Label
 	s.PeakPixel = isl.Peak
 	s.Sig = px.sig
-	return w.finishSource(s, &p, fitted, cfg.Mode == ModeGaussian, cfg.ForceBeam, beam, noise, t, proj, cfg)
+	return w.finishSource(s, &p, fitted, cfg.Mode == ModeGaussian, cfg.ForceBeam && !cfg.Errors.PySE, beam, noise, t, proj, cfg)
 }
 
 // finishSource fills s from the box-relative parameters p of the island in
 // w.pix: flux, errors (Condon when fitted, else moments), χ², deconvolution
 // and the sky columns. gaussian sets Source.Gaussian and selects the four
-// sign combinations of error_radius; fixedShape says the shape was held
-// at the beam (the flux error is then the peak's).
+// sign combinations of error_radius; fixedShape selects the errors of a
+// shape held at the beam (ErrorModel.PySE off).
 func (w *measureWS) finishSource(s *Source, p *[nPar]float64, fitted, gaussian, fixedShape bool, beam Beam, noise, t float64, proj Projector, cfg *MeasureConfig) DropReason {
 	px := &w.pix
 	beamsize := math.Pi * beam.A * beam.B

@@ -65,6 +65,7 @@ alpha_min1 = 0.5
 alpha_min2 = 2.5
 alpha_brightness1 = 1.5
 alpha_brightness2 = 1.5
+error_model = "gotrap"         # "pyse": PySE's errors also for force_beam and forced fits (docs/variability.md)
 threads = 0                    # goroutines per image (0: CPUs / workers)
 
 [quality]

@@ -31,6 +31,7 @@ func TestJobValidate(t *testing.T) {
 		"[forced_fits]\nexpiration = -1\n",
 		"[quality]\nelliptical_x = 0.5\n",
 		"[monitor]\npositions = [[10.0, 95.0]]\n",
+		"[extraction]\nerror_model = \"condon\"\n",
 		"[variability]\nflux_error_floor = -0.01\n",
 		"[variability]\nflux_error_floor = 1.0\n",
 		"[variability]\nflux_error_floor = nan\n",
