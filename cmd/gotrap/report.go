@@ -49,7 +49,7 @@ the report. See docs/report.md.`,
 			reportFl = reportFlags{}
 			fs.StringVar(&reportFl.out, "out", "", "report directory (default RUN/report)")
 			fs.Float64Var(&reportFl.alpha, "alpha", 0.01, "variables: false-alarm probability for the whole run (the variables query's ALPHA)")
-			fs.Float64Var(&reportFl.vMin, "v-min", 0.1, "variables: minimum V, flux standard deviation over the mean (the variables query's V_MIN)")
+			fs.Float64Var(&reportFl.vMin, "v-min", 0.1, "variables: minimum V, flux standard deviation over the mean (the variables query's V_MIN; negative: any V)")
 			fs.IntVar(&reportFl.maxPages, "max-pages", 200, "at most this many candidate pages (tables list all)")
 			fs.IntVar(&reportFl.cutouts, "cutouts", 6, "cut-outs per candidate page (0: none)")
 			fs.IntVar(&reportFl.cutoutSize, "cutout-size", 64, "cut-out side in image pixels")

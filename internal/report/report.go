@@ -28,7 +28,8 @@ type Options struct {
 	// older report.
 	Dir string
 	// Alpha is the variables query's run-wide false-alarm probability
-	// (default 0.01) and VMin its minimum V (default 0.1).
+	// (0: the default 0.01) and VMin its minimum V (0: the default 0.1;
+	// a negative VMin keeps every V).
 	Alpha, VMin float64
 	// MaxPages caps the candidate pages (default 200): new sources first,
 	// in the transients query's order, then variable candidates. Tables
@@ -95,8 +96,8 @@ func (o Options) validate() error {
 	if !(o.Alpha > 0 && o.Alpha < 1) {
 		return fmt.Errorf("report: alpha %v is not a probability in (0, 1)", o.Alpha)
 	}
-	if !(o.VMin >= 0) || math.IsInf(o.VMin, 0) {
-		return fmt.Errorf("report: v_min %v is not a finite number >= 0", o.VMin)
+	if math.IsNaN(o.VMin) || math.IsInf(o.VMin, 0) {
+		return fmt.Errorf("report: v_min %v is not a finite number", o.VMin)
 	}
 	if o.CutoutSize > 1024 {
 		return fmt.Errorf("report: cut-out size %d px is over 1024", o.CutoutSize)
