@@ -19,8 +19,8 @@ echo
 echo "== gotrap run --report --out $out/run $out/sim/images"
 "$bin" run --quiet --report --out "$out/run" "$out/sim/images"
 echo
-echo "== new sources (gotrap query $out/run transients)"
-"$bin" query "$out/run" transients
+echo "== new sources without vetting flags (gotrap query $out/run transients --format table; --all adds the flagged ones)"
+"$bin" query "$out/run" transients --format table
 echo
 echo "== variable candidates: chi-square false-alarm probability 0.01 for the run, V >= 0.1 (gotrap query $out/run variables)"
 "$bin" query "$out/run" variables

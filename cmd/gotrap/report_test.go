@@ -20,8 +20,8 @@ func TestReportCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"report: " + filepath.Join(dir, "report", "index.html"), "2 new sources, 2 variable candidates, 4 candidate pages",
-		"4 VOEvents written, 0 suppressed"} {
+	for _, want := range []string{"report: " + filepath.Join(dir, "report", "index.html"), "2 new sources (1 with vetting flags), 2 variable candidates, 4 candidate pages",
+		"3 VOEvents written, 1 suppressed or withheld"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
