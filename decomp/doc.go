@@ -2,7 +2,7 @@
 // sky tiles with halos for association, tiles to ranks, and pixel tiles
 // inside an image. It is pure and deterministic (the same inputs give the
 // same answer on every rank and every run) and imports no MPI, no I/O and
-// nothing of gotrap.
+// nothing of gotrap but the sphere geometry of kernels/sphere (a leaf).
 //
 // # Images to ranks
 //

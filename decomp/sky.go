@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"gotrap/kernels/sphere"
 )
 
 // HaloSlack is added to the halo radius so that a point at exactly the
@@ -183,10 +185,10 @@ func (t *Tiling) Distance(id int, ra, dec float64) float64 {
 	if inRA && dec >= d0 && dec <= d1 {
 		return 0
 	}
-	p := unit(ra, dec)
+	p := sphere.Unit(ra, dec)
 	best := math.Inf(1)
 	try := func(r, d float64) {
-		best = math.Min(best, angle(p, unit(r, d)))
+		best = math.Min(best, sphere.Angle(p, sphere.Unit(r, d)))
 	}
 	if inRA {
 		// The nearest point of a declination edge lies on P's meridian.
@@ -319,19 +321,3 @@ func (t *Tiling) Serpentine(id int) int {
 
 func rad(d float64) float64 { return d * (math.Pi / 180) }
 func deg(r float64) float64 { return r * (180 / math.Pi) }
-
-// unit is eq_to_cart (SPEC 0.5).
-func unit(ra, dec float64) [3]float64 {
-	a, d := rad(ra), rad(dec)
-	return [3]float64{math.Cos(d) * math.Cos(a), math.Cos(d) * math.Sin(a), math.Sin(d)}
-}
-
-// angle is the angle between unit vectors in degrees, as
-// atan2(|p×q|, p·q), accurate at all separations.
-func angle(p, q [3]float64) float64 {
-	cx := p[1]*q[2] - p[2]*q[1]
-	cy := p[2]*q[0] - p[0]*q[2]
-	cz := p[0]*q[1] - p[1]*q[0]
-	dot := p[0]*q[0] + p[1]*q[1] + p[2]*q[2]
-	return deg(math.Atan2(math.Sqrt(cx*cx+cy*cy+cz*cz), dot))
-}
