@@ -54,7 +54,8 @@
 // [AssignTiles] gives each rank a contiguous run of tiles along a
 // serpentine path (bands south to north, RA direction alternating), with
 // runs of similar weight (area, or expected sources per tile) by prefix
-// sums ([AssignBlocks]). Neighbouring tiles thus share a rank, so fewer
+// sums ([AssignBlocks]). Only the tiles given a weight are placed, so a
+// small field on a fine tiling costs nothing for the rest of the sky. Neighbouring tiles thus share a rank, so fewer
 // halo copies cross ranks.
 //
 // # Pixel tiles
