@@ -12,13 +12,13 @@
 package extracttest
 
 import (
-	"image"
 	"math"
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/dsp/fourier"
 
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/sim"
 	"gotrap/internal/wcs"
 	"gotrap/kernels"
 )
@@ -174,8 +174,8 @@ func Convolve(src, beam kernels.Beam) kernels.Beam {
 // PaintGrid adds an n x n grid of sources of the given peak and shape to
 // img, spaced by spacing pixels starting at first, each moved by a uniform
 // offset in [-0.5, 0.5) px along each axis, and returns their truth in
-// row-major order (x fastest). Each source is painted within 6 semi-major
-// axes of its centre (the Gaussian is below 1e-10 of its peak there).
+// row-major order (x fastest). The sources are painted by the
+// simulator's painter, sim.PaintGaussian.
 func PaintGrid(img *kernels.Image, n int, first, spacing, peak float64, shape kernels.Beam, rng *rand.Rand) []Truth {
 	out := make([]Truth, 0, n*n)
 	for j := range n {
@@ -185,28 +185,11 @@ func PaintGrid(img *kernels.Image, n int, first, spacing, peak float64, shape ke
 				Y:    first + spacing*float64(j) + rng.Float64() - 0.5,
 				Peak: peak, Shape: shape,
 			}
-			paint(img, t)
+			sim.PaintGaussian(img, t.X, t.Y, t.Peak, t.Shape)
 			out = append(out, t)
 		}
 	}
 	return out
-}
-
-func paint(img *kernels.Image, t Truth) {
-	r := 6 * t.Shape.A
-	box := image.Rect(int(t.X-r), int(t.Y-r), int(t.X+r)+2, int(t.Y+r)+2).Intersect(img.Rect)
-	s, c := math.Sincos(t.Shape.Theta)
-	ia, ib := 1/t.Shape.A, 1/t.Shape.B
-	for y := box.Min.Y; y < box.Max.Y; y++ {
-		row := img.Row(y)
-		dy := float64(y) - t.Y
-		for x := box.Min.X; x < box.Max.X; x++ {
-			dx := float64(x) - t.X
-			u := (c*dx + s*dy) * ib
-			v := (c*dy - s*dx) * ia
-			row[x-img.Rect.Min.X] += float32(t.Peak * math.Exp(-math.Ln2*(u*u+v*v)))
-		}
-	}
 }
 
 // SINMeta returns metadata for a w x h image with a SIN projection of
