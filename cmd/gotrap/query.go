@@ -21,6 +21,7 @@ import (
 type queryFlags struct {
 	sql, show, format, output, memLimit string
 	threads                             int
+	all                                 bool
 }
 
 var qf queryFlags
@@ -43,12 +44,14 @@ Named queries:
 	}
 	long.WriteString(`
 Times are RFC 3339 UTC, positions degrees, fluxes Jy (peak: Jy/beam).
-Output is an aligned table on a terminal and CSV otherwise; --format json
+Output is an aligned table on a terminal (transients and lightcurve show
+their main columns there) and CSV with every column otherwise; --format json
 writes one JSON array of objects (NaN and infinities as null), --format
 parquet writes --output FILE.
 
 Examples:
   gotrap query run1 transients
+  gotrap query run1 transients --all --format csv
   gotrap query run1 variables 3
   gotrap query run1 lightcurve 16777216 --format csv
   gotrap query run1 cone 359.9 -30 0.5
@@ -60,11 +63,12 @@ Examples:
 		long:  long.String(),
 		setFlags: func(fs *flag.FlagSet) {
 			fs.StringVar(&qf.sql, "sql", "", "run this SQL instead of a named query")
-			fs.StringVar(&qf.show, "show", "", "print the SQL of the named query `NAME` (or varmetric) and exit")
+			fs.StringVar(&qf.show, "show", "", "print the SQL of the named query `NAME` (or varmetric, vetting) and exit")
 			fs.StringVar(&qf.format, "format", "", "output format: table, csv, json or parquet (default table on a terminal, else csv)")
 			fs.StringVar(&qf.output, "output", "", "write to `FILE` instead of standard output (required for parquet)")
 			fs.IntVar(&qf.threads, "threads", 0, "DuckDB threads (default: the CPUs this process may use)")
 			fs.StringVar(&qf.memLimit, "memory-limit", "", "DuckDB memory_limit, e.g. 4GB (default: DuckDB's)")
+			fs.BoolVar(&qf.all, "all", false, "transients: show the new sources with vetting flags too")
 		},
 		run: runQuery,
 	})
@@ -75,6 +79,10 @@ func runQuery(env *cmdEnv, args []string) error {
 	if f.show != "" {
 		if f.show == "varmetric" {
 			fmt.Fprintln(env.stdout, duck.VarMetricSQL)
+			return nil
+		}
+		if f.show == duck.ViewVetting {
+			fmt.Fprintln(env.stdout, duck.VettingSQL)
 			return nil
 		}
 		q, ok := duck.Lookup(f.show)
@@ -93,9 +101,12 @@ func runQuery(env *cmdEnv, args []string) error {
 	}
 	run, rest := args[0], args[1:]
 	var text string
+	var named *duck.Query
 	switch {
 	case f.sql != "" && len(rest) > 0:
 		return usageError("--sql takes no query name or arguments")
+	case f.sql != "" && f.all:
+		return usageError("--all applies to a named query (transients), not to --sql")
 	case f.sql != "":
 		text = f.sql
 	case len(rest) == 0:
@@ -105,11 +116,15 @@ func runQuery(env *cmdEnv, args []string) error {
 		if !ok {
 			return usageError("no query named %q (see gotrap help query)", rest[0])
 		}
-		s, err := q.Bind(rest[1:])
+		var flags []string
+		if f.all {
+			flags = append(flags, "all")
+		}
+		s, err := q.BindFlags(rest[1:], flags)
 		if err != nil {
 			return usageError("%v", err)
 		}
-		text = s
+		text, named = s, &q
 	}
 	format := f.format
 	if format == "" {
@@ -134,6 +149,11 @@ func runQuery(env *cmdEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if named != nil {
+		if err := db.Check(ctx, *named, rest[1:]); err != nil {
+			return err
+		}
+	}
 	if format == "parquet" {
 		return db.CopyParquet(ctx, text, f.output)
 	}
@@ -153,7 +173,11 @@ func runQuery(env *cmdEnv, args []string) error {
 		}
 		return err
 	}
-	err = writeRows(out, rows, format)
+	var show []string // the named query's table columns
+	if named != nil && format == "table" {
+		show = named.Table
+	}
+	err = writeRows(out, rows, format, show)
 	rows.Close()
 	if file != nil {
 		if cerr := file.Close(); err == nil {
@@ -172,11 +196,27 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// writeRows streams rows in format (table buffers them to align columns).
-func writeRows(w io.Writer, rows *sql.Rows, format string) error {
+// writeRows streams rows in format (table buffers them to align
+// columns). A table shows only the columns named in show, in that order,
+// when show is not empty.
+func writeRows(w io.Writer, rows *sql.Rows, format string, show []string) error {
 	cols, err := rows.Columns()
 	if err != nil {
 		return err
+	}
+	pick := make([]int, 0, len(cols)) // the table's columns
+	for _, name := range show {
+		for i, c := range cols {
+			if c == name {
+				pick = append(pick, i)
+				break
+			}
+		}
+	}
+	if len(pick) == 0 {
+		for i := range cols {
+			pick = append(pick, i)
+		}
 	}
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
@@ -203,13 +243,17 @@ func writeRows(w io.Writer, rows *sql.Rows, format string) error {
 		}
 	case "table":
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, strings.Join(cols, "\t"))
+		rec = rec[:len(pick)]
+		for k, i := range pick {
+			rec[k] = cols[i]
+		}
+		fmt.Fprintln(tw, strings.Join(rec, "\t"))
 		for rows.Next() {
 			if err := rows.Scan(ptrs...); err != nil {
 				return err
 			}
-			for i, v := range vals {
-				rec[i] = formatValue(v, 7, "NULL")
+			for k, i := range pick {
+				rec[k] = formatValue(vals[i], 7, "NULL")
 			}
 			fmt.Fprintln(tw, strings.Join(rec, "\t"))
 		}

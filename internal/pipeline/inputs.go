@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"gotrap/internal/fitsimg"
 )
 
 // ErrMissingInput reports input files that do not exist; the message
@@ -20,8 +22,10 @@ import (
 var ErrMissingInput = errors.New("pipeline: missing input files")
 
 // ExpandInputs turns the INPUT arguments of "gotrap run" into a sorted,
-// de-duplicated list of FITS files. An argument is a file, a directory
-// (every *.fits and *.FITS file below it, recursively), a glob (a pattern
+// de-duplicated list of images. An argument is a file, a CASA image
+// directory, a directory (every *.fits, *.fits.gz and *.fits.fz file, in
+// any case, and every CASA image below it, recursively; a CASA image is
+// not descended into), a glob (a pattern
 // that matches nothing is an error), or @FILE: a list of further arguments
 // (one per line; blank lines and lines starting with '#' are skipped;
 // relative paths are relative to FILE's directory). Every missing file is
@@ -66,7 +70,7 @@ func ExpandInputs(args []string) ([]string, error) {
 				missing = append(missing, arg+" (no match)")
 			}
 			for _, p := range m {
-				if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				if st, err := os.Stat(p); err == nil && (!st.IsDir() || isImageDir(p)) {
 					out = append(out, p)
 				}
 			}
@@ -79,12 +83,16 @@ func ExpandInputs(args []string) ([]string, error) {
 			return nil
 		case err != nil:
 			return fmt.Errorf("pipeline: input: %w", err)
-		case st.IsDir():
+		case st.IsDir() && !isImageDir(arg):
 			return filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
 				if err != nil {
 					return err
 				}
-				if !d.IsDir() && strings.EqualFold(filepath.Ext(p), ".fits") {
+				if d.IsDir() && p != arg && isImageDir(p) {
+					out = append(out, p)
+					return filepath.SkipDir
+				}
+				if !d.IsDir() && isImageName(p) {
 					out = append(out, p)
 				}
 				return nil
@@ -111,6 +119,19 @@ func ExpandInputs(args []string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// isImageName reports whether a file found below an input directory is
+// taken as an image: *.fits, and its compressed forms *.fits.gz and
+// *.fits.fz, in any case.
+func isImageName(p string) bool {
+	n := strings.ToLower(p)
+	return strings.HasSuffix(n, ".fits") || strings.HasSuffix(n, ".fits.gz") || strings.HasSuffix(n, ".fits.fz")
+}
+
+// isImageDir reports whether the directory p is one image (a CASA image
+// table) rather than a folder of images: input listing takes it whole and
+// does not descend into it.
+func isImageDir(p string) bool { return fitsimg.IsCASAImage(p) }
 
 // headBytes is how much of each input file the manifest hashes: the
 // header blocks and the first pixels of any FITS image with fewer than
