@@ -16,6 +16,7 @@ import (
 	"gotrap/internal/extract"
 	"gotrap/internal/extract/extracttest"
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/sim"
 	"gotrap/kernels"
 )
 
@@ -62,7 +63,7 @@ func MakeField(path string, size int, seed uint64) (int, error) {
 		}
 	}
 	rng := rand.New(rand.NewPCG(seed, 4))
-	extracttest.PSFNoise(img, psf, rng)
+	sim.ConvolvedNoise(img, psf, rng)
 	// 57 px spacing: 308 sources per Mpixel, peaks 20 sigma.
 	n := (size - 60) / 57
 	extracttest.PaintGrid(img, n, 40, 57, 20, beamPx, rng)
@@ -223,7 +224,7 @@ func ExtractStat(w io.Writer, psfPath string, size int, spacing float64, mode ke
 	}
 	rng := rand.New(rand.NewPCG(seed, 13302))
 	t0 := time.Now()
-	extracttest.PSFNoise(img, psf, rng)
+	sim.ConvolvedNoise(img, psf, rng)
 	first := spacing
 	n := int((float64(size)-2*first)/spacing) + 1
 	truth := extracttest.PaintGrid(img, n, first, spacing, 20, beam, rng)

@@ -2,7 +2,7 @@
 // sky tiles with halos for association, tiles to ranks, and pixel tiles
 // inside an image. It is pure and deterministic (the same inputs give the
 // same answer on every rank and every run) and imports no MPI, no I/O and
-// nothing of gotrap.
+// nothing of gotrap but the sphere geometry of kernels/sphere (a leaf).
 //
 // # Images to ranks
 //
@@ -54,7 +54,8 @@
 // [AssignTiles] gives each rank a contiguous run of tiles along a
 // serpentine path (bands south to north, RA direction alternating), with
 // runs of similar weight (area, or expected sources per tile) by prefix
-// sums ([AssignBlocks]). Neighbouring tiles thus share a rank, so fewer
+// sums ([AssignBlocks]). Only the tiles given a weight are placed, so a
+// small field on a fine tiling costs nothing for the rest of the sky. Neighbouring tiles thus share a rank, so fewer
 // halo copies cross ranks.
 //
 // # Pixel tiles

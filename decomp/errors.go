@@ -6,6 +6,5 @@ const (
 	badCost     = "decomp: cost or weight is negative, infinite or NaN"
 	badPosition = "decomp: position is NaN, infinite or has |dec| > 90"
 	badTile     = "decomp: tile id out of range"
-	badWeights  = "decomp: need one weight per tile"
 	badPixTile  = "decomp: pixel tile size must be positive and overlap non-negative"
 )

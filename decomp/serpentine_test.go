@@ -34,9 +34,13 @@ func TestSerpentine(t *testing.T) {
 				t.Fatalf("side %g: odd band %d not by decreasing RA", side, a.Band)
 			}
 		}
-		owner := AssignTiles(tl, nil, 4)
+		area := make(map[int]float64, n)
+		for id := range n {
+			area[id] = tl.Tile(id).Area
+		}
+		owner := AssignTiles(tl, area, 4)
 		for p := 1; p < n; p++ {
-			if owner[at[p]] < owner[at[p-1]] {
+			if owner.Rank(at[p]) < owner.Rank(at[p-1]) {
 				t.Fatalf("side %g: blocks not contiguous in the serpentine order at %d", side, p)
 			}
 		}

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+
+	"gotrap/kernels/sphere"
 )
 
 // HaloSlack is added to the halo radius so that a point at exactly the
@@ -183,10 +186,10 @@ func (t *Tiling) Distance(id int, ra, dec float64) float64 {
 	if inRA && dec >= d0 && dec <= d1 {
 		return 0
 	}
-	p := unit(ra, dec)
+	p := sphere.Unit(ra, dec)
 	best := math.Inf(1)
 	try := func(r, d float64) {
-		best = math.Min(best, angle(p, unit(r, d)))
+		best = math.Min(best, sphere.Angle(p, sphere.Unit(r, d)))
 	}
 	if inRA {
 		// The nearest point of a declination edge lies on P's meridian.
@@ -269,38 +272,67 @@ func alpha(theta, dec float64) float64 {
 	return deg(math.Abs(math.Atan(math.Sin(th) / math.Sqrt(math.Abs(math.Cos(d-th)*math.Cos(d+th))))))
 }
 
-// AssignTiles assigns tiles to nranks ranks in contiguous blocks of similar
-// weight along a serpentine order (bands from south to north, RA
+// TileRanks is an assignment of sky tiles to ranks, made by [AssignTiles].
+// It is read-only and safe for concurrent use.
+type TileRanks struct {
+	rank   map[int]int
+	nranks int
+}
+
+// AssignTiles assigns the tiles that carry work to nranks ranks in
+// contiguous blocks of similar weight ([AssignBlocks]) along the
+// serpentine order ([Tiling.Serpentine]: bands from south to north, RA
 // alternately increasing and decreasing), so that a rank's tiles are
-// mostly neighbours. weights[id] is the expected work of each tile, for
-// example the number of running-catalogue sources it owns; nil weighs tiles
-// by area. It returns owner[id]. It panics if nranks < 1 or weights has the
-// wrong length or a negative, infinite or NaN value.
-func AssignTiles(t *Tiling, weights []float64, nranks int) []int {
-	nt := t.NumTiles()
-	if weights == nil {
-		weights = make([]float64, nt)
-		for id := range weights {
-			weights[id] = t.Tile(id).Area
+// mostly neighbours. weights[id] is the expected work of tile id, for
+// example the number of images covering it or the tile's area; only the
+// tiles listed are placed in blocks, so a field that covers a small part
+// of a fine tiling costs memory for its own tiles only. A tile not listed
+// (no work is expected there) goes to rank id mod nranks. The result
+// depends only on the tiling, the weights and nranks. It panics if
+// nranks < 1, a tile id is invalid or a weight is negative, infinite or
+// NaN.
+func AssignTiles(t *Tiling, weights map[int]float64, nranks int) *TileRanks {
+	if nranks < 1 {
+		panic(badRanks)
+	}
+	ids := make([]int, 0, len(weights))
+	pos := make(map[int]int, len(weights))
+	for id := range weights {
+		ids = append(ids, id)
+		pos[id] = t.Serpentine(id)
+	}
+	slices.SortFunc(ids, func(a, b int) int { return pos[a] - pos[b] })
+	w := make([]float64, len(ids))
+	for k, id := range ids {
+		w[k] = weights[id]
+	}
+	a := &TileRanks{rank: make(map[int]int, len(ids)), nranks: nranks}
+	for k, r := range AssignBlocks(w, nranks) {
+		a.rank[ids[k]] = r
+	}
+	return a
+}
+
+// Rank returns the rank of tile id.
+func (a *TileRanks) Rank(id int) int {
+	if r, ok := a.rank[id]; ok {
+		return r
+	}
+	return id % a.nranks
+}
+
+// Len returns the number of tiles placed by weight.
+func (a *TileRanks) Len() int { return len(a.rank) }
+
+// Count returns the number of tiles placed by weight on rank r.
+func (a *TileRanks) Count(r int) int {
+	n := 0
+	for _, q := range a.rank {
+		if q == r {
+			n++
 		}
 	}
-	if len(weights) != nt {
-		panic(badWeights)
-	}
-	order := make([]int, nt)
-	for id := range order {
-		order[t.Serpentine(id)] = id
-	}
-	w := make([]float64, nt)
-	for i, id := range order {
-		w[i] = weights[id]
-	}
-	blocks := AssignBlocks(w, nranks)
-	owner := make([]int, nt)
-	for i, id := range order {
-		owner[id] = blocks[i]
-	}
-	return owner
+	return n
 }
 
 // Serpentine returns tile id's position in the serpentine order of
@@ -319,19 +351,3 @@ func (t *Tiling) Serpentine(id int) int {
 
 func rad(d float64) float64 { return d * (math.Pi / 180) }
 func deg(r float64) float64 { return r * (180 / math.Pi) }
-
-// unit is eq_to_cart (SPEC 0.5).
-func unit(ra, dec float64) [3]float64 {
-	a, d := rad(ra), rad(dec)
-	return [3]float64{math.Cos(d) * math.Cos(a), math.Cos(d) * math.Sin(a), math.Sin(d)}
-}
-
-// angle is the angle between unit vectors in degrees, as
-// atan2(|p×q|, p·q), accurate at all separations.
-func angle(p, q [3]float64) float64 {
-	cx := p[1]*q[2] - p[2]*q[1]
-	cy := p[2]*q[0] - p[0]*q[2]
-	cz := p[0]*q[1] - p[1]*q[0]
-	dot := p[0]*q[0] + p[1]*q[1] + p[2]*q[2]
-	return deg(math.Atan2(math.Sqrt(cx*cx+cy*cy+cz*cz), dot))
-}

@@ -282,31 +282,38 @@ func TestDistanceBruteForce(t *testing.T) {
 func TestAssignTiles(t *testing.T) {
 	tl := mustTiling(t, 10, 1)
 	nt := tl.NumTiles()
+	area := make(map[int]float64, nt)
+	for id := range nt {
+		area[id] = tl.Tile(id).Area
+	}
 	for _, n := range []int{1, 2, 3, 7, 64} {
-		own := decomp.AssignTiles(tl, nil, n)
-		again := decomp.AssignTiles(tl, nil, n)
-		if !slices.Equal(own, again) {
-			t.Fatal("AssignTiles is not deterministic")
-		}
-		loads := make([]float64, n)
-		maxArea := 0.0
-		for id, r := range own {
-			if r < 0 || r >= n {
-				t.Fatalf("tile %d on rank %d", id, r)
+		t.Run(fmt.Sprintf("ranks=%d", n), func(t *testing.T) {
+			own := decomp.AssignTiles(tl, area, n)
+			again := decomp.AssignTiles(tl, area, n)
+			loads := make([]float64, n)
+			maxArea := 0.0
+			for id := range nt {
+				r := own.Rank(id)
+				if r != again.Rank(id) {
+					t.Fatal("AssignTiles is not deterministic")
+				}
+				if r < 0 || r >= n {
+					t.Fatalf("tile %d on rank %d", id, r)
+				}
+				loads[r] += tl.Tile(id).Area
+				maxArea = math.Max(maxArea, tl.Tile(id).Area)
 			}
-			loads[r] += tl.Tile(id).Area
-			maxArea = math.Max(maxArea, tl.Tile(id).Area)
-		}
-		for r, l := range loads {
-			// AssignBlocks' bound: within one largest weight of the mean.
-			if math.Abs(l-4*math.Pi/float64(n)) > maxArea*(1+1e-9) {
-				t.Errorf("ranks=%d: rank %d has %v sr, mean %v, largest tile %v", n, r, l, 4*math.Pi/float64(n), maxArea)
+			for r, l := range loads {
+				// AssignBlocks' bound: within one largest weight of the mean.
+				if math.Abs(l-4*math.Pi/float64(n)) > maxArea*(1+1e-9) {
+					t.Errorf("rank %d has %v sr, mean %v, largest tile %v", r, l, 4*math.Pi/float64(n), maxArea)
+				}
 			}
-		}
+		})
 	}
 	// Weights concentrate the work: a hot band gets more ranks.
-	w := make([]float64, nt)
-	for id := range w {
+	w := make(map[int]float64, nt)
+	for id := range nt {
 		w[id] = 1
 		if tl.Tile(id).Band == 9 {
 			w[id] = 100
@@ -314,13 +321,64 @@ func TestAssignTiles(t *testing.T) {
 	}
 	own := decomp.AssignTiles(tl, w, 8)
 	ranks := map[int]bool{}
-	for id, r := range own {
+	for id := range nt {
 		if tl.Tile(id).Band == 9 {
-			ranks[r] = true
+			ranks[own.Rank(id)] = true
 		}
 	}
 	if len(ranks) < 6 {
 		t.Errorf("the hot band is on %d ranks, want at least 6 of 8", len(ranks))
+	}
+}
+
+// TestAssignTilesSubset: weighting only the tiles under a field places
+// them as the whole sky would with zero weight elsewhere (zero weights do
+// not move the running sum of AssignBlocks), and unlisted tiles go to
+// rank id mod nranks.
+func TestAssignTilesSubset(t *testing.T) {
+	tl := mustTiling(t, 1, 0.5)
+	nt := tl.NumTiles()
+	field := map[int]float64{}
+	all := make(map[int]float64, nt)
+	for id := range nt {
+		all[id] = 0
+	}
+	for _, c := range [][3]float64{{359.5, 30, 3}, {0.5, 30, 1}, {120, -89.5, 2}} {
+		for _, id := range tl.HaloTiles(nil, c[0], c[1]) {
+			field[id] += c[2]
+			all[id] += c[2]
+		}
+	}
+	const n = 5
+	sub, full := decomp.AssignTiles(tl, field, n), decomp.AssignTiles(tl, all, n)
+	if sub.Len() != len(field) || full.Len() != nt {
+		t.Fatalf("Len %d and %d, want %d and %d", sub.Len(), full.Len(), len(field), nt)
+	}
+	used := map[int]bool{}
+	for id := range field {
+		if sub.Rank(id) != full.Rank(id) {
+			t.Errorf("tile %d: rank %d of the field, %d of the whole sky", id, sub.Rank(id), full.Rank(id))
+		}
+		used[sub.Rank(id)] = true
+	}
+	if len(used) != n {
+		t.Errorf("the field's tiles use %d of %d ranks", len(used), n)
+	}
+	for r := range n {
+		k := 0
+		for id := range field {
+			if sub.Rank(id) == r {
+				k++
+			}
+		}
+		if sub.Count(r) != k {
+			t.Errorf("Count(%d) = %d, want %d", r, sub.Count(r), k)
+		}
+	}
+	for _, id := range []int{0, nt / 2, nt - 1} {
+		if _, ok := field[id]; !ok && sub.Rank(id) != id%n {
+			t.Errorf("unlisted tile %d on rank %d, want %d", id, sub.Rank(id), id%n)
+		}
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"gotrap/kernels/sphere"
 )
 
 // Projector converts between 0-based pixel coordinates (x along FITS axis 1)
@@ -37,17 +39,6 @@ func eqToCart(ra, dec float64) [3]float64 {
 	sa, ca := math.Sincos(ra * math.Pi / 180)
 	sd, cd := math.Sincos(dec * math.Pi / 180)
 	return [3]float64{cd * ca, cd * sa, sd}
-}
-
-// AngSep returns the angular separation in arcseconds of two positions in
-// degrees by the spherical law of cosines, its argument clamped to [−1, 1]
-// (SPEC 0.5).
-func AngSep(ra1, dec1, ra2, dec2 float64) float64 {
-	d2r := math.Pi / 180
-	c := math.Sin(dec1*d2r)*math.Sin(dec2*d2r) +
-		math.Cos(dec1*d2r)*math.Cos(dec2*d2r)*math.Cos((ra1-ra2)*d2r)
-	c = math.Max(-1, math.Min(1, c))
-	return math.Acos(c) * 180 / math.Pi * 3600
 }
 
 // localNorth returns φ_y of SPEC 4.11 step 2 in degrees: the angle from
@@ -98,7 +89,9 @@ func localNorth(proj Projector, x, y, ra, dec float64) (float64, error) {
 // dec and their errors (plus the systematic epsRA, epsDec in degrees),
 // error_radius over all four sign combinations of (±σ_x, ±σ_y) when
 // allSigns, else (+, +) only, theta_celes and the deconvolved PA on the
-// sky, and the axes in arcseconds. Any failed conversion is an error.
+// sky, and the axes in arcseconds. Separations are sphere.Sep's, not
+// SPEC 0.5's law of cosines (docs/decisions.md). Any failed conversion is
+// an error.
 func toSky(s *Source, proj Projector, epsRA, epsDec float64, allSigns bool) error {
 	ra, dec, err := p2s(proj, s.X, s.Y)
 	if err != nil {
@@ -134,7 +127,7 @@ func toSky(s *Source, proj Projector, epsRA, epsDec float64, allSigns bool) erro
 		if err != nil {
 			return err
 		}
-		s.ErrorRadius = math.Max(s.ErrorRadius, AngSep(ra, dec, r, d))
+		s.ErrorRadius = math.Max(s.ErrorRadius, sphere.Sep(ra, dec, r, d)*3600)
 	}
 
 	s.ThetaCeles = pyMod(s.Theta*180/math.Pi+phi, 180)
@@ -147,12 +140,12 @@ func toSky(s *Source, proj Projector, epsRA, epsDec float64, allSigns bool) erro
 	if err != nil {
 		return err
 	}
-	s.SmajAsec = AngSep(ra, dec, r, d)
+	s.SmajAsec = sphere.Sep(ra, dec, r, d) * 3600
 	r, d, err = p2s(proj, s.X+ct*s.Smin, s.Y+st*s.Smin)
 	if err != nil {
 		return err
 	}
-	s.SminAsec = AngSep(ra, dec, r, d)
+	s.SminAsec = sphere.Sep(ra, dec, r, d) * 3600
 	s.SmajAsecErr = s.SmajErr * s.SmajAsec / s.Smaj
 	s.SminAsecErr = s.SminErr * s.SminAsec / s.Smin
 	return nil

@@ -7,7 +7,7 @@ import (
 )
 
 // CPUs returns how many CPUs this rank should keep busy with its own
-// goroutines (kernel worker pools, DuckDB threads).
+// goroutines (kernel worker pools, the catalogue queries' threads).
 //
 // Go 1.25 and later (this module needs 1.26) already start with
 // GOMAXPROCS = min(logical CPUs, CPUs in the affinity mask, cgroup CPU

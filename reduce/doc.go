@@ -16,6 +16,10 @@
 // NaN and of signed zeros follow the MPI library; in-process they follow
 // math.Min and math.Max.
 //
+// [Solo] is the Comm of a single rank without a group, and [Counting]
+// wraps any Comm to count the calls, bytes and time of its collectives
+// ([CommStat]).
+//
 // # Determinism
 //
 // STYLE 13: a result must not change with the number of ranks. Three

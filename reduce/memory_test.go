@@ -1,7 +1,6 @@
 package reduce_test
 
 import (
-	"errors"
 	"io/fs"
 	"math"
 	"runtime/debug"
@@ -9,39 +8,6 @@ import (
 
 	"gotrap/reduce"
 )
-
-func TestParseMemory(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want int64
-	}{
-		{"8GiB", 8 << 30},
-		{"8G", 8 << 30},
-		{"8g", 8 << 30},
-		{"8 GiB", 8 << 30},
-		{" 512MiB ", 512 << 20},
-		{"512M", 512 << 20},
-		{"1.5GiB", 3 << 29},
-		{"2GB", 2e9},
-		{"6000MB", 6e9},
-		{"100KB", 1e5},
-		{"64KiB", 64 << 10},
-		{"1T", 1 << 40},
-		{"1TB", 1e12},
-		{"4096B", 4096},
-	} {
-		got, err := reduce.ParseMemory(c.in)
-		if err != nil || got != c.want {
-			t.Errorf("ParseMemory(%q) = %d, %v; want %d", c.in, got, err, c.want)
-		}
-	}
-	for _, in := range []string{"", "4096", "GB", "0GB", "-1GB", "1.2.3GB", "8 gigabytes", "8X", "nanGB", "1e3GB", "0.1B",
-		"99999999999TB", "1" + string(make([]byte, 80))} {
-		if got, err := reduce.ParseMemory(in); !errors.Is(err, reduce.ErrMemorySize) {
-			t.Errorf("ParseMemory(%q) = %d, %v; want an ErrMemorySize", in, got, err)
-		}
-	}
-}
 
 // fakeFS is a readFile over a map.
 func fakeFS(files map[string]string) func(string) ([]byte, error) {
@@ -108,12 +74,6 @@ func TestCgroupMemory(t *testing.T) {
 func TestMemoryShares(t *testing.T) {
 	if got := reduce.GoMemoryLimit(8 << 30); got != 6<<30 {
 		t.Errorf("GoMemoryLimit(8 GiB) = %d, want 6 GiB", got)
-	}
-	if got := reduce.DuckDBMemory(8 << 30); got != 6<<30 {
-		t.Errorf("DuckDBMemory(8 GiB) = %d, want 6 GiB", got)
-	}
-	if got := reduce.DuckDBMemory(10 << 20); got != 64<<20 {
-		t.Errorf("DuckDBMemory(10 MiB) = %d, want the 64 MiB floor", got)
 	}
 	defer func() {
 		if recover() == nil {

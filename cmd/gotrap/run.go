@@ -215,7 +215,7 @@ func runRun(env *cmdEnv, args []string) error {
 	}
 	if mem > 0 {
 		if f.memoryLimit == "" {
-			f.memoryLimit = fmt.Sprintf("%dMiB", reduce.DuckDBMemory(mem)>>20)
+			f.memoryLimit = fmt.Sprintf("%dMiB", catstage.DuckDBMemory(mem)>>20)
 		}
 		goLim := reduce.SetGoMemoryLimit(mem, os.Getenv)
 		if !f.quiet {
@@ -272,7 +272,7 @@ func memoryAllowance(flagVal, cfgVal string, e slurm.Env, getenv func(string) st
 		if s.v == "" {
 			continue
 		}
-		b, err := reduce.ParseMemory(s.v)
+		b, err := config.ParseMemory(s.v)
 		if err != nil && s.from == "--memory" {
 			return 0, "", usageError("--memory: %w", err)
 		}

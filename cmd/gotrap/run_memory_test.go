@@ -5,7 +5,7 @@ import (
 	"io/fs"
 	"testing"
 
-	"gotrap/reduce"
+	"gotrap/internal/config"
 	"gotrap/slurm"
 )
 
@@ -53,7 +53,7 @@ func TestMemoryAllowance(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := memoryAllowance("8", "", slurm.Env{}, env(nil), files(nil)); !errors.Is(err, reduce.ErrMemorySize) {
-		t.Errorf("--memory 8: error %v, want one wrapping reduce.ErrMemorySize", err)
+	if _, _, err := memoryAllowance("8", "", slurm.Env{}, env(nil), files(nil)); !errors.Is(err, config.ErrMemorySize) {
+		t.Errorf("--memory 8: error %v, want one wrapping config.ErrMemorySize", err)
 	}
 }

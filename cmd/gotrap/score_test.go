@@ -11,6 +11,7 @@ import (
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/pipeline/pipetest"
 	"gotrap/internal/sim"
+	"gotrap/kernels/sphere"
 )
 
 // falseRates returns the false new sources of type 1 and type 0 per
@@ -79,7 +80,7 @@ func whereFalse(tb testing.TB, truth *pipetest.Truth, c *pipetest.Catalogue) fal
 		m := meas[ns.TriggerXtrsrc]
 		hit := false
 		for _, s := range truth.Sources {
-			if s.Class == "transient" && pipetest.SepArcsec(s.RA, s.Dec, m.RA, m.Decl) < pipetest.MatchArcsec {
+			if s.Class == "transient" && (sphere.Sep(s.RA, s.Dec, m.RA, m.Decl)*3600) < pipetest.MatchArcsec {
 				hit = true
 			}
 		}

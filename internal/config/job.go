@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"gotrap/internal/qc"
-	"gotrap/reduce"
 )
 
 // Pipeline is the [pipeline] section: how "gotrap run" schedules its work.
@@ -40,7 +39,7 @@ type Pipeline struct {
 	// associates on rank 0 instead. Results do not depend on it.
 	TileDeg float64 `toml:"tile_deg"`
 	// Memory is the memory allowance of the process, e.g. "8GiB"
-	// (reduce.ParseMemory): the Go runtime's soft memory limit and
+	// (ParseMemory): the Go runtime's soft memory limit and
 	// DuckDB's memory_limit are three quarters of it. "" takes Slurm's
 	// allowance or the cgroup's limit, if any ("gotrap run --memory"
 	// overrides it; docs/performance.md "Memory"). Results do not depend
@@ -171,7 +170,7 @@ func (p *Pipeline) Validate() error {
 		return fmt.Errorf("%w: pipeline.tile_deg = %v: must be in [0, 180]", ErrInvalid, p.TileDeg)
 	}
 	if p.Memory != "" {
-		if _, err := reduce.ParseMemory(p.Memory); err != nil {
+		if _, err := ParseMemory(p.Memory); err != nil {
 			return fmt.Errorf("%w: pipeline.memory = %q: %v", ErrInvalid, p.Memory, err)
 		}
 	}

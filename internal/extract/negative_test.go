@@ -8,6 +8,7 @@ import (
 
 	"gotrap/internal/extract/extracttest"
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/sim"
 	"gotrap/internal/testutil"
 	"gotrap/kernels"
 )
@@ -31,7 +32,7 @@ func TestNegativeSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	extracttest.PSFNoise(img, psf, rng)
+	sim.ConvolvedNoise(img, psf, rng)
 	truth := extracttest.PaintGrid(img, 3, 40, 70, 20, beam, rng)
 	truth = append(truth, extracttest.PaintGrid(img, 3, 75, 70, -20, beam, rng)...)
 	meta, err := extracttest.SINMeta(size, size, pm.PixelScale, 150, 50, beam)

@@ -8,6 +8,7 @@ import (
 
 	"gotrap/internal/extract/extracttest"
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/sim"
 	"gotrap/internal/testutil"
 	"gotrap/kernels"
 )
@@ -77,7 +78,7 @@ func genStatField(t testing.TB, size, n int, first, spacing float64, intrinsic k
 	if err != nil {
 		t.Fatal(err)
 	}
-	extracttest.PSFNoise(img, psf, rng)
+	sim.ConvolvedNoise(img, psf, rng)
 	shape, point := beam, intrinsic.A == 0
 	if !point {
 		shape = extracttest.Convolve(intrinsic, beam)

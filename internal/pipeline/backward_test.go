@@ -16,6 +16,7 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/pipeline/pipetest"
+	"gotrap/kernels/sphere"
 )
 
 // backwardZMax bounds |f_peak / f_peak_err| of a backward fit where the
@@ -129,7 +130,7 @@ func TestBackwardFits(t *testing.T) {
 		case images[img].Rejected || images[img].Timestep >= first[a.Runcat]:
 			t.Errorf("runcat %d: backward fit in image %d (timestep %d, rejected %v), first association at timestep %d",
 				a.Runcat, img, images[img].Timestep, images[img].Rejected, first[a.Runcat])
-		case pipetest.SepArcsec(m.RA, m.Decl, rc.WmRA, rc.WmDecl) > 1e-6:
+		case (sphere.Sep(m.RA, m.Decl, rc.WmRA, rc.WmDecl) * 3600) > 1e-6:
 			// The fitter reports the position back through the WCS
 			// (sky -> pixel -> sky), which moves it by a few ulp
 			// (1e-14 deg); 1e-6 arcsec is far below that of any real
@@ -159,7 +160,7 @@ func TestBackwardFits(t *testing.T) {
 		var rc *catalog.Runcat
 		best := pipetest.MatchArcsec
 		for i, r := range c.Runcats {
-			if d := pipetest.SepArcsec(s.RA, s.Dec, r.WmRA, r.WmDecl); d < best && !r.MonSrc {
+			if d := (sphere.Sep(s.RA, s.Dec, r.WmRA, r.WmDecl) * 3600); d < best && !r.MonSrc {
 				rc, best = &c.Runcats[i], d
 			}
 		}

@@ -38,14 +38,13 @@ import (
 // (distcat.go).
 
 // tileMap is the sky tiling of a distributed association and the rank of
-// each tile. Tiles covered by an accepted image are assigned in
-// contiguous blocks of the serpentine order (decomp.AssignBlocks) weighted
-// by the number of images covering them; any other tile goes to rank
-// id mod size (no measurement is expected there).
+// each tile: decomp.AssignTiles over the tiles covered by an accepted
+// image, weighted by the number of images covering them (any other tile
+// goes to rank id mod size; no measurement is expected there).
 type tileMap struct {
-	t    *decomp.Tiling
-	rank map[int]int
-	size int
+	t     *decomp.Tiling
+	ranks *decomp.TileRanks
+	size  int
 }
 
 // newTileMap builds the tiling of side degrees with a halo radius of the
@@ -96,20 +95,7 @@ func newTileMap(plan *Plan, rows []catalog.Image, cfg assoc.Config, side float64
 			weight[id] += float64(d.n)
 		}
 	}
-	ids := make([]int, 0, len(weight))
-	for id := range weight {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b int) int { return cmp.Compare(t.Serpentine(a), t.Serpentine(b)) })
-	w := make([]float64, len(ids))
-	for k, id := range ids {
-		w[k] = weight[id]
-	}
-	m := &tileMap{t: t, rank: make(map[int]int, len(ids)), size: size}
-	for k, r := range decomp.AssignBlocks(w, size) {
-		m.rank[ids[k]] = r
-	}
-	return m, nil
+	return &tileMap{t: t, ranks: decomp.AssignTiles(t, weight, size), size: size}, nil
 }
 
 // testScatterTiles, when set, assigns every tile to rank id mod size
@@ -122,10 +108,7 @@ func (m *tileMap) tileRank(id int) int {
 	if testScatterTiles {
 		return id % m.size
 	}
-	if r, ok := m.rank[id]; ok {
-		return r
-	}
-	return id % m.size
+	return m.ranks.Rank(id)
 }
 
 // home is the rank owning the tile core that holds (ra, dec).
@@ -163,16 +146,11 @@ var testHookDist func(pass, rank int, st distStats)
 
 // report logs the counts of pass and hands them to testHookDist.
 func (d *distAssoc) report(a *assocRun, pass int) {
-	mine := 0
-	for _, r := range d.tm.rank {
-		if r == d.me {
-			mine++
-		}
-	}
+	mine := d.tm.ranks.Count(d.me)
 	a.log.printf("association pass %d over sky tiles of %g deg (halo %.6g deg, %d tiles with images, %d of them here): "+
 		"%d blind measurements received (%d also sent to another rank), %d runcats sent to other ranks, minima exchanged for %d images; "+
 		"bytes sent to other ranks: %d blind measurements, %d runcats, %d facts, %d requests and holders, %d forced fits",
-		pass, a.tileDeg, d.tm.t.Radius(), len(d.tm.rank), mine, d.stats.received, d.stats.boundary, d.stats.emigrants, d.stats.minRounds,
+		pass, a.tileDeg, d.tm.t.Radius(), d.tm.ranks.Len(), mine, d.stats.received, d.stats.boundary, d.stats.emigrants, d.stats.minRounds,
 		d.stats.sentMeas, d.stats.sentRuncats, d.stats.sentFacts, d.stats.sentReqs, d.stats.sentFits)
 	if testHookDist != nil {
 		testHookDist(pass, d.me, d.stats)

@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"gotrap/catalog"
 	"gotrap/decomp"
@@ -76,147 +74,8 @@ func RunRanks(ctx context.Context, opt Options, n int) (*Summary, error) {
 	return sum, nil
 }
 
-// solo is the Comm of a run on one rank without a group.
-type solo struct{}
-
-func (solo) Rank() int                                { return 0 }
-func (solo) Size() int                                { return 1 }
-func (solo) Barrier() error                           { return nil }
-func (solo) Bcast(data []byte, _ int) ([]byte, error) { return bytes.Clone(data), nil }
-func (solo) AllreduceFloat64([]float64, reduce.Op) error {
-	return nil
-}
-func (solo) AllreduceInt64([]int64, reduce.Op) error { return nil }
-func (solo) Allgatherv(send []byte) ([][]byte, error) {
-	return [][]byte{bytes.Clone(send)}, nil
-}
-func (solo) Alltoallv(send [][]byte) ([][]byte, error) {
-	if len(send) != 1 {
-		panic("pipeline: Alltoallv: len(send) != Size")
-	}
-	return [][]byte{bytes.Clone(send[0])}, nil
-}
-func (solo) Abort(error) {}
-
-// CommStat counts one kind of collective of one rank: calls, and the
-// payload bytes this rank sent to other ranks and received from them
-// (Allgatherv: its contribution once, and the others'; Alltoallv: the
-// parts for and from other ranks; Bcast: the root's data, once). Copies
-// to itself are not counted; the wire traffic of MPI's algorithms differs.
-type CommStat struct {
-	Op         string
-	Calls      int64
-	Sent, Recv int64
-	// Seconds is the wall time spent in the calls (waiting for the other
-	// ranks included).
-	Seconds float64
-}
-
-// countingComm wraps a Comm and counts the bytes of its collectives.
-type countingComm struct {
-	reduce.Comm
-	mu    sync.Mutex
-	stats map[string]*CommStat
-}
-
-func newCountingComm(c reduce.Comm) *countingComm {
-	return &countingComm{Comm: c, stats: map[string]*CommStat{}}
-}
-
-func (c *countingComm) add(op string, sent, recv int, t0 time.Time) {
-	dt := time.Since(t0).Seconds()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.stats[op]
-	if s == nil {
-		s = &CommStat{Op: op}
-		c.stats[op] = s
-	}
-	s.Calls++
-	s.Sent += int64(sent)
-	s.Recv += int64(recv)
-	s.Seconds += dt
-}
-
-func (c *countingComm) Barrier() error {
-	t0 := time.Now()
-	err := c.Comm.Barrier()
-	c.add("Barrier", 0, 0, t0)
-	return err
-}
-
-func (c *countingComm) Bcast(data []byte, root int) ([]byte, error) {
-	t0 := time.Now()
-	out, err := c.Comm.Bcast(data, root)
-	if c.Rank() == root {
-		c.add("Bcast", len(data)*min(1, c.Size()-1), 0, t0)
-	} else {
-		c.add("Bcast", 0, len(out), t0)
-	}
-	return out, err
-}
-
-func (c *countingComm) AllreduceInt64(buf []int64, op reduce.Op) error {
-	t0 := time.Now()
-	n := 8 * len(buf) * min(1, c.Size()-1)
-	err := c.Comm.AllreduceInt64(buf, op)
-	c.add("AllreduceInt64", n, n, t0)
-	return err
-}
-
-func (c *countingComm) AllreduceFloat64(buf []float64, op reduce.Op) error {
-	t0 := time.Now()
-	n := 8 * len(buf) * min(1, c.Size()-1)
-	err := c.Comm.AllreduceFloat64(buf, op)
-	c.add("AllreduceFloat64", n, n, t0)
-	return err
-}
-
-func (c *countingComm) Allgatherv(send []byte) ([][]byte, error) {
-	t0 := time.Now()
-	out, err := c.Comm.Allgatherv(send)
-	n := 0
-	for r, b := range out {
-		if r != c.Rank() {
-			n += len(b)
-		}
-	}
-	c.add("Allgatherv", len(send)*min(1, c.Size()-1), n, t0)
-	return out, err
-}
-
-func (c *countingComm) Alltoallv(send [][]byte) ([][]byte, error) {
-	t0 := time.Now()
-	out, err := c.Comm.Alltoallv(send)
-	s, r := 0, 0
-	for j, b := range send {
-		if j != c.Rank() {
-			s += len(b)
-		}
-	}
-	for i, b := range out {
-		if i != c.Rank() {
-			r += len(b)
-		}
-	}
-	c.add("Alltoallv", s, r, t0)
-	return out, err
-}
-
-// Stats returns the counts, by collective name.
-func (c *countingComm) Stats() []CommStat {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]CommStat, 0, len(c.stats))
-	for _, s := range c.stats {
-		out = append(out, *s)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Op < out[j].Op })
-	return out
-}
-
 // formatStats renders stats for the rank log.
-func formatStats(st []CommStat) string {
+func formatStats(st []reduce.CommStat) string {
 	var b strings.Builder
 	for i, s := range st {
 		if i > 0 {

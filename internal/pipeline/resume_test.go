@@ -17,6 +17,7 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/pipeline/pipetest"
 	"gotrap/internal/sim"
+	"gotrap/kernels/sphere"
 )
 
 // TestResumeAfterKill kills "gotrap run" (this test binary as a child
@@ -151,7 +152,7 @@ func TestForkAndMonitor(t *testing.T) {
 		"bad_images", "0", "sources", src)
 	truth := pipetest.ReadTruth(t, data)
 	for _, s := range truth.Sources {
-		if s.Class == "steady" && s.Flux > 0.05 && pipetest.SepArcsec(s.RA, s.Dec, raM, decM) < 600 {
+		if s.Class == "steady" && s.Flux > 0.05 && (sphere.Sep(s.RA, s.Dec, raM, decM)*3600) < 600 {
 			t.Fatalf("steady source %d (%.3f Jy) within 10' of M: choose another position", s.ID, s.Flux)
 		}
 	}
@@ -174,7 +175,7 @@ func TestForkAndMonitor(t *testing.T) {
 		if a.Type == catalog.AssocForkBase {
 			forks = append(forks, a.Runcat)
 			m := meas[a.Xtrsrc]
-			if a.Runcat != a.Xtrsrc || band[m.Image] != 1 || pipetest.SepArcsec(m.RA, m.Decl, raM, decM) < 100 {
+			if a.Runcat != a.Xtrsrc || band[m.Image] != 1 || (sphere.Sep(m.RA, m.Decl, raM, decM)*3600) < 100 {
 				t.Errorf("fork base %+v: want the runcat id of A or B's 120 MHz measurement", a)
 			}
 		}
@@ -183,7 +184,7 @@ func TestForkAndMonitor(t *testing.T) {
 		t.Fatalf("%d fork base links, want 2 (A and B)", len(forks))
 	}
 	for _, rc := range c.Runcats {
-		if pipetest.SepArcsec(rc.WmRA, rc.WmDecl, raM, decM) < 20 {
+		if (sphere.Sep(rc.WmRA, rc.WmDecl, raM, decM) * 3600) < 20 {
 			t.Errorf("runcat %d still at M's position: the forked runcat should be deleted", rc.ID)
 		}
 	}

@@ -80,10 +80,10 @@ type Summary struct {
 	Stages                []Stage // this invocation's timings
 	ExtractedNow, Reused  int     // images extracted by this call, and reused from a killed one
 	ForcedNow, ForcedUsed int
-	Backward              int        // backward forced fits in the catalogue (backward.go)
-	Limits                int        // rows of limits.parquet (limits.go)
-	Ranks                 int        // ranks of the run
-	Comm                  []CommStat // rank 0's collectives (bytes moved)
+	Backward              int               // backward forced fits in the catalogue (backward.go)
+	Limits                int               // rows of limits.parquet (limits.go)
+	Ranks                 int               // ranks of the run
+	Comm                  []reduce.CommStat // rank 0's collectives (bytes moved)
 }
 
 // rank is the rank-local view of a run: this rank's share of the images.
@@ -110,11 +110,11 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if len(opt.Inputs) == 0 {
 		return nil, fmt.Errorf("pipeline: no input images")
 	}
-	var base reduce.Comm = solo{}
+	var base reduce.Comm = reduce.Solo{}
 	if opt.Comm != nil {
 		base = opt.Comm
 	}
-	comm := newCountingComm(base)
+	comm := reduce.NewCounting(base)
 	me, size := comm.Rank(), comm.Size()
 	cpus := opt.CPUs
 	if cpus <= 0 {

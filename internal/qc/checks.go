@@ -8,6 +8,7 @@ import (
 
 	"gotrap/internal/fitsimg"
 	"gotrap/kernels"
+	"gotrap/kernels/sphere"
 )
 
 // PixelStats summarises the pixels of an image for the flat and NaN
@@ -289,7 +290,7 @@ func CheckBrightSources(ra, dec float64, t time.Time, minSep float64) (ok bool, 
 	}
 	best, bestSep := -1, math.Inf(1)
 	for i, s := range srcs {
-		if sep := AngSep(ra, dec, s.RA, s.Dec); sep < minSep && sep < bestSep {
+		if sep := sphere.Sep(ra, dec, s.RA, s.Dec); sep < minSep && sep < bestSep {
 			best, bestSep = i, sep
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"gotrap/kernels/sphere"
 )
 
 // Low-precision ephemerides of the Sun and Jupiter for the bright-source
@@ -110,12 +112,6 @@ func precessionAngles(T float64) (zeta, z, theta float64) {
 	return zeta, z, theta
 }
 
-func toVec(ra, dec float64) [3]float64 {
-	sa, ca := math.Sincos(ra * deg)
-	sd, cd := math.Sincos(dec * deg)
-	return [3]float64{cd * ca, cd * sa, sd}
-}
-
 func fromVec(v [3]float64) (ra, dec float64) {
 	ra = normDeg(math.Atan2(v[1], v[0]) / deg)
 	dec = math.Atan2(v[2], math.Hypot(v[0], v[1])) / deg
@@ -140,14 +136,14 @@ func rotTheta(v [3]float64, a float64) [3]float64 {
 // longitude + ζ, tilt θ, longitude + z).
 func precessFromJ2000(ra, dec, T float64) (float64, float64) {
 	zeta, z, theta := precessionAngles(T)
-	v := rotZ(rotTheta(rotZ(toVec(ra, dec), zeta), theta), z)
+	v := rotZ(rotTheta(rotZ(sphere.Unit(ra, dec), zeta), theta), z)
 	return fromVec(v)
 }
 
 // precessToJ2000 is the inverse of precessFromJ2000.
 func precessToJ2000(ra, dec, T float64) (float64, float64) {
 	zeta, z, theta := precessionAngles(T)
-	v := rotZ(rotTheta(rotZ(toVec(ra, dec), -z), -theta), -zeta)
+	v := rotZ(rotTheta(rotZ(sphere.Unit(ra, dec), -z), -theta), -zeta)
 	return fromVec(v)
 }
 
@@ -228,16 +224,4 @@ func sunKepler(t time.Time) (ra, dec float64) {
 	T := (julianDate(t) - jdJ2000) / 36525
 	e := orbitEMB.heliocentric(T)
 	return fromVec(eclipticToEquatorial([3]float64{-e[0], -e[1], -e[2]}))
-}
-
-// AngSep returns the angle (degrees) between two sky positions given in
-// degrees, accurate at all separations (atan2 of the cross and dot
-// products of the unit vectors).
-func AngSep(ra1, dec1, ra2, dec2 float64) float64 {
-	a, b := toVec(ra1, dec1), toVec(ra2, dec2)
-	cx := a[1]*b[2] - a[2]*b[1]
-	cy := a[2]*b[0] - a[0]*b[2]
-	cz := a[0]*b[1] - a[1]*b[0]
-	dot := a[0]*b[0] + a[1]*b[1] + a[2]*b[2]
-	return math.Atan2(math.Sqrt(cx*cx+cy*cy+cz*cz), dot) / deg
 }

@@ -28,11 +28,8 @@ func NewHistory(depth int) *History {
 	return &History{depth: depth, bands: make(map[int]*ring)}
 }
 
-// Depth returns the number of values kept per band.
-func (h *History) Depth() int { return h.depth }
-
 // Add appends the rms_qc (Jy) of an accepted image of band to the
-// history, dropping the oldest value when the band already holds Depth
+// history, dropping the oldest value when the band already holds depth
 // values. A value that is not finite is not added (it would poison the
 // mean) and Add returns false.
 func (h *History) Add(band int, rms float64) bool {

@@ -317,7 +317,7 @@ func Check(in Input, hist *History, cfg Config) Result {
 // accepts. Otherwise, with μ the mean and σ the population standard
 // deviation (the maximum-likelihood normal fit), it accepts only
 // μ − k·σ < rms < μ + k·σ (strict, so σ = 0 rejects everything; NaN is
-// rejected). It panics if n < 1 or n > hist.Depth().
+// rejected). It panics if n < 1 or n exceeds the depth hist was made with.
 func CheckRMSHistory(rms float64, band int, hist *History, n int, k float64) (ok bool, comment string) {
 	if n < 1 || n > hist.depth {
 		panic(shortHistory)

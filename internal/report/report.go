@@ -19,6 +19,7 @@ import (
 
 	"gotrap/catalog/duck"
 	"gotrap/internal/config"
+	"gotrap/kernels/sphere"
 )
 
 // Options configures a report. The zero value is the default report.
@@ -459,7 +460,7 @@ func (b *builder) candidates() error {
 				if g.Rejected || g.Band != c.First.Band {
 					continue
 				}
-				if finite(g.HalfDiag) && sepDeg(g.RA, g.Dec, c.RA, c.Dec) > g.HalfDiag*1.05 {
+				if finite(g.HalfDiag) && sphere.Sep(g.RA, g.Dec, c.RA, c.Dec) > g.HalfDiag*1.05 {
 					continue
 				}
 				near = append(near, g)

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gotrap/kernels/sphere"
 )
 
 // VOEventNS is the namespace of VOEvent 2.0 (IVOA Recommendation, 2011).
@@ -277,20 +279,11 @@ func ReadKnownSources(r io.Reader) ([]KnownSource, error) {
 	}
 }
 
-// sepDeg is the great-circle separation in degrees (haversine).
-func sepDeg(ra1, dec1, ra2, dec2 float64) float64 {
-	const d = math.Pi / 180
-	s1 := math.Sin((dec2 - dec1) * d / 2)
-	s2 := math.Sin((ra2 - ra1) * d / 2)
-	h := s1*s1 + math.Cos(dec1*d)*math.Cos(dec2*d)*s2*s2
-	return 2 * math.Asin(math.Min(1, math.Sqrt(h))) / d
-}
-
 // knownMatch returns the index of the first known source containing the
 // position, or -1.
 func knownMatch(known []KnownSource, ra, dec float64) int {
 	for i, k := range known {
-		if sepDeg(ra, dec, k.RA, k.Dec) <= k.Radius {
+		if sphere.Sep(ra, dec, k.RA, k.Dec) <= k.Radius {
 			return i
 		}
 	}

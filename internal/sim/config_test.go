@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"gotrap/kernels/sphere"
 )
 
 func TestPresets(t *testing.T) {
@@ -290,11 +292,11 @@ func TestPointings(t *testing.T) {
 	for i := 1; i < 7; i++ {
 		// offset and angSep are exact spherical formulas; 1e-9 deg is
 		// float64 rounding through trigonometry.
-		if d := angSep(359, 52.91, pts[i][0], pts[i][1]); math.Abs(d-5) > 1e-9 {
+		if d := sphere.Sep(359, 52.91, pts[i][0], pts[i][1]); math.Abs(d-5) > 1e-9 {
 			t.Errorf("beam %d at %g deg from the centre", i, d)
 		}
 		j := i%6 + 1
-		if d := angSep(pts[i][0], pts[i][1], pts[j][0], pts[j][1]); math.Abs(d-5) > 0.05 {
+		if d := sphere.Sep(pts[i][0], pts[i][1], pts[j][0], pts[j][1]); math.Abs(d-5) > 0.05 {
 			t.Errorf("beams %d and %d %g deg apart, want ~5 (spherical hexagon)", i, j, d)
 		}
 		if pts[i][0] < 0 || pts[i][0] >= 360 {

@@ -80,6 +80,12 @@
 // transform. The rms is set by the transfer function's normalisation, so
 // it is exact in expectation; a 1280² image's sample rms scatters by ~0.3%.
 //
+// The same generator serves test kits: [ConvolvedNoise] draws white noise
+// convolved with a given kernel (SPEC 10.2 item 9's PSF-correlated noise,
+// autocorrelation kernel⋆kernel, rescaled to mean 0 and standard deviation
+// 1), and [PaintGaussian] paints a source of any kernels.Beam shape with
+// the simulator's painter.
+//
 // # Images
 //
 // Sources are painted as the band's restoring beam (a point source's peak

@@ -10,16 +10,6 @@ const (
 	fwhmToSigma = 0.42466090014400953
 )
 
-// angSep returns the angle between two sky positions, all in degrees
-// (haversine form, accurate at small separations).
-func angSep(ra1, dec1, ra2, dec2 float64) float64 {
-	d1, d2 := dec1*deg2rad, dec2*deg2rad
-	sd := math.Sin((d2 - d1) / 2)
-	sr := math.Sin((ra2 - ra1) * deg2rad / 2)
-	h := sd*sd + math.Cos(d1)*math.Cos(d2)*sr*sr
-	return 2 * math.Asin(math.Sqrt(math.Min(1, h))) * rad2deg
-}
-
 // offset returns the position at angular distance dist (deg) from
 // (ra, dec) in the direction of position angle pa (deg, north through
 // east). RA is reduced to [0, 360).

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"math/cmplx"
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/dsp/fourier"
@@ -231,4 +232,100 @@ func (n *noiseGen) fill(dst *kernels.Image, f *noiseFilter, scale float64, rng *
 			}
 		}
 	}
+}
+
+const badConvolvedNoise = "sim: ConvolvedNoise needs a non-empty image and a kernel that is not all zero"
+
+// ConvolvedNoise fills dst with white N(0, 1) noise convolved with the
+// kernel k on the periodic grid of dst's size, rescaled to mean 0 and
+// standard deviation 1: the noise of SPEC 10.2 item 9 (PySE's statistical
+// regression), whose autocorrelation is k⋆k. k is taken centred on its
+// brightest pixel; its scale does not matter (a dirty beam sums to about
+// zero, so "normalised to unit sum" would not be defined), its NaN pixels
+// count as 0, and a kernel larger than dst wraps around.
+//
+// It is drawn by the simulator's generator (noiseGen.fill) with the
+// transfer function |k̂|: a filtered bin of white Hermitian noise has the
+// same distribution whatever the filter's phase, so this is the
+// distribution of the convolution itself, drawn in the Fourier domain.
+// Draws come from rng in a fixed order. It panics if dst is empty or k
+// has no non-zero pixel.
+func ConvolvedNoise(dst, k *kernels.Image, rng *rand.Rand) {
+	w, h := dst.Rect.Dx(), dst.Rect.Dy()
+	if w == 0 || h == 0 {
+		panic(badConvolvedNoise)
+	}
+	g := noiseGrid{nx: w, ny: h, w: w, h: h}
+	spec := kernelSpectrumAbs(g, k)
+	f := newNoiseFilterFunc(g, 1, func(kx, ky int, _, _ float64) float64 { return spec[kx*g.ny+ky] })
+	newNoiseGen(g).fill(dst, f, 1, rng)
+	var s1, s2 float64
+	for y := dst.Rect.Min.Y; y < dst.Rect.Max.Y; y++ {
+		for _, v := range dst.Row(y) {
+			s1 += float64(v)
+		}
+	}
+	mean := s1 / float64(w*h)
+	for y := dst.Rect.Min.Y; y < dst.Rect.Max.Y; y++ {
+		for _, v := range dst.Row(y) {
+			s2 += (float64(v) - mean) * (float64(v) - mean)
+		}
+	}
+	std := math.Sqrt(s2 / float64(w*h))
+	for y := dst.Rect.Min.Y; y < dst.Rect.Max.Y; y++ {
+		row := dst.Row(y)
+		for i, v := range row {
+			row[i] = float32((float64(v) - mean) / std)
+		}
+	}
+}
+
+// kernelSpectrumAbs returns |k̂| on grid g's half plane (kx in [0, nx/2],
+// column-major like noiseFilter.h) for the kernel k centred on its
+// brightest pixel and wrapped onto the grid.
+func kernelSpectrumAbs(g noiseGrid, k *kernels.Image) []float64 {
+	nx, ny := g.nx, g.ny
+	kh := k.Rect.Dy()
+	cx, cy, best, nonzero := 0, 0, math.Inf(-1), false
+	for y := range kh {
+		for x, v := range k.Row(k.Rect.Min.Y + y) {
+			if v := float64(v); !math.IsNaN(v) {
+				nonzero = nonzero || v != 0
+				if v > best {
+					best, cx, cy = v, x, y
+				}
+			}
+		}
+	}
+	if !nonzero {
+		panic(badConvolvedNoise)
+	}
+	kern := make([]float64, nx*ny)
+	for y := range kh {
+		for x, v := range k.Row(k.Rect.Min.Y + y) {
+			if v := float64(v); !math.IsNaN(v) {
+				kern[((y-cy)%ny+ny)%ny*nx+((x-cx)%nx+nx)%nx] += v
+			}
+		}
+	}
+	nk := nx/2 + 1
+	cols := make([]complex128, nk*ny)
+	row := make([]complex128, nk)
+	rf := fourier.NewFFT(nx)
+	for y := range ny {
+		rf.Coefficients(row, kern[y*nx:(y+1)*nx])
+		for kx, v := range row {
+			cols[kx*ny+y] = v
+		}
+	}
+	cf := fourier.NewCmplxFFT(ny)
+	spec := make([]float64, nk*ny)
+	for kx := range nk {
+		col := cols[kx*ny : (kx+1)*ny]
+		cf.Coefficients(col, col)
+		for ky, v := range col {
+			spec[kx*ny+ky] = cmplx.Abs(v)
+		}
+	}
+	return spec
 }

@@ -4,6 +4,7 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gotrap/kernels"
@@ -254,4 +255,54 @@ func itoa(n int) string {
 		n /= 10
 	}
 	return string(buf[i:])
+}
+
+// TestConvolvedNoise: noise convolved with a Gaussian kernel of σ = 2 px
+// has mean 0 and standard deviation 1 (rescaled), the autocorrelation
+// k⋆k, a Gaussian of σ√2 (ρ(d) = exp(-d²/16)), along x and y, and the
+// same seed gives the same pixels. Seed 7.
+func TestConvolvedNoise(t *testing.T) {
+	const n, sk = 256, 2.0
+	k, _ := kernels.NewImage(image.Rect(0, 0, 21, 21))
+	for y := range 21 {
+		for x := range 21 {
+			dx, dy := float64(x-10), float64(y-10)
+			k.Pix[y*k.Stride+x] = float32(math.Exp(-(dx*dx + dy*dy) / (2 * sk * sk)))
+		}
+	}
+	img, _ := kernels.NewImage(image.Rect(0, 0, n, n))
+	ConvolvedNoise(img, k, rand.New(rand.NewPCG(7, 0)))
+	var s1, s2 float64
+	for _, v := range img.Pix {
+		s1 += float64(v)
+		s2 += float64(v) * float64(v)
+	}
+	mean, std := s1/(n*n), math.Sqrt(s2/(n*n)-s1*s1/(n*n*n*n))
+	// Rescaled in float64, stored in float32: 1e-6.
+	if math.Abs(mean) > 1e-6 || math.Abs(std-1) > 1e-6 {
+		t.Errorf("mean %g, std %g; want 0 and 1", mean, std)
+	}
+	for _, d := range []int{1, 2, 3, 5} {
+		var cx, cy float64
+		for y := range n {
+			for x := range n {
+				v := float64(img.Pix[y*n+x])
+				cx += v * float64(img.Pix[y*n+(x+d)%n])
+				cy += v * float64(img.Pix[((y+d)%n)*n+x])
+			}
+		}
+		cx, cy = cx/(n*n), cy/(n*n)
+		want := math.Exp(-float64(d*d) / (4 * sk * sk))
+		// The standard error of a lag correlation over N pixels of noise
+		// correlated over area A = 4π(σ√2)² is about sqrt(A/N) = 0.03;
+		// 0.1 is over 3 of them.
+		if math.Abs(cx-want) > 0.1 || math.Abs(cy-want) > 0.1 {
+			t.Errorf("lag %d: rho %.3f (x), %.3f (y), want %.3f", d, cx, cy, want)
+		}
+	}
+	again, _ := kernels.NewImage(image.Rect(0, 0, n, n))
+	ConvolvedNoise(again, k, rand.New(rand.NewPCG(7, 0)))
+	if !slices.Equal(img.Pix, again.Pix) {
+		t.Error("the same seed gave different pixels")
+	}
 }

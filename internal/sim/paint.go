@@ -88,3 +88,15 @@ func paintRange(dst *kernels.Image, x0, y0 float64, hx, hy int) (xa, xb, ya, yb 
 func paintBox(bm *pixBeam) (hx, hy int) {
 	return int(math.Ceil(6 * math.Sqrt(bm.sxx))), int(math.Ceil(6 * math.Sqrt(bm.syy)))
 }
+
+// PaintGaussian adds to dst the elliptical Gaussian of peak value peak
+// centred on the pixel position (x0, y0) with the given shape
+// (kernels.Beam: half widths at half maximum in pixels, angle from +y
+// towards -x), as the simulator paints its sources: sampled at pixel
+// centres within 6σ of the centre along x and y (paintGaussian). Test
+// kits paint their synthetic fields with it.
+func PaintGaussian(dst *kernels.Image, x0, y0, peak float64, shape kernels.Beam) {
+	bm := beamFromAxes(shape.A, shape.B, shape.Theta)
+	hx, hy := paintBox(&bm)
+	paintGaussian(dst, x0, y0, peak, &bm, hx, hy, nil)
+}

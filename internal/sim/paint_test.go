@@ -127,3 +127,52 @@ func BenchmarkPaint(b *testing.B) {
 		}
 	})
 }
+
+// TestPaintGaussianShape checks PaintGaussian's reading of a kernels.Beam
+// (SPEC 0.2: half widths at half maximum, angle from +y towards -x): every
+// pixel equals peak·exp(-ln2·((u/b)² + (v/a)²)), u and v the offsets
+// along the minor axis (cos θ, sin θ) and the major axis (-sin θ, cos θ),
+// out to 6σ along each axis, and nothing is painted beyond.
+func TestPaintGaussianShape(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		shape kernels.Beam
+	}{
+		{"round", kernels.Beam{A: 3, B: 3}},
+		{"north-south", kernels.Beam{A: 5, B: 2}},
+		{"rotated", kernels.Beam{A: 5, B: 2, Theta: 0.6}},
+		{"east-west", kernels.Beam{A: 4, B: 1.5, Theta: math.Pi / 2}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			img, _ := kernels.NewImage(image.Rect(0, 0, 80, 80))
+			const x0, y0, peak = 40.3, 38.7, 20.0
+			PaintGaussian(img, x0, y0, peak, c.shape)
+			s, co := math.Sincos(c.shape.Theta)
+			sig := 2 * fwhmToSigma // σ per HWHM
+			// 6σ box along x and y: extent of the Gaussian's covariance.
+			hx := 6 * sig * math.Sqrt(c.shape.A*c.shape.A*s*s+c.shape.B*c.shape.B*co*co)
+			hy := 6 * sig * math.Sqrt(c.shape.A*c.shape.A*co*co+c.shape.B*c.shape.B*s*s)
+			for y := range 80 {
+				for x := range 80 {
+					dx, dy := float64(x)-x0, float64(y)-y0
+					u := (co*dx + s*dy) / c.shape.B
+					v := (co*dy - s*dx) / c.shape.A
+					want := peak * math.Exp(-math.Ln2*(u*u+v*v))
+					got := float64(img.Pix[y*img.Stride+x])
+					switch {
+					case math.Abs(dx) > hx+2 || math.Abs(dy) > hy+2: // ceil of the box and of x0
+						if got != 0 {
+							t.Fatalf("(%d, %d) beyond the box: %g", x, y, got)
+						}
+					case math.Abs(dx) < hx-1 && math.Abs(dy) < hy-1:
+						// float32 rounding of the pixel: 6e-8 of its value,
+						// plus the factored exponentials' 1e-13.
+						if math.Abs(got-want) > 1e-7*want+1e-12 {
+							t.Fatalf("(%d, %d): %.9g, want %.9g", x, y, got, want)
+						}
+					}
+				}
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/wcs"
+	"gotrap/kernels/sphere"
 )
 
 // Reasons an image is bad, as written in images.csv and the SIMBAD card.
@@ -131,7 +132,7 @@ func newPlan(c *Config, user []Source) (*plan, error) {
 	marginDeg := float64(p.margin+1) * p.pixDeg
 	capR := 0.0
 	for _, f := range p.fields {
-		capR = math.Max(capR, angSep(c.CentreRA, c.CentreDec, f.ra, f.dec))
+		capR = math.Max(capR, sphere.Sep(c.CentreRA, c.CentreDec, f.ra, f.dec))
 	}
 	capR += halfDiag + marginDeg
 	sc := capSampler{ra: c.CentreRA, dec: c.CentreDec, cosR: math.Cos(math.Min(capR, 180) * deg2rad)}
@@ -149,7 +150,7 @@ func newPlan(c *Config, user []Source) (*plan, error) {
 				continue
 			}
 			in := x >= -0.5 && x < float64(c.Width)-0.5 && y >= -0.5 && y < float64(c.Height)-0.5
-			f.placed = append(f.placed, placed{src: si, x: x, y: y, inside: in, sep: angSep(f.ra, f.dec, s.RA, s.Dec)})
+			f.placed = append(f.placed, placed{src: si, x: x, y: y, inside: in, sep: sphere.Sep(f.ra, f.dec, s.RA, s.Dec)})
 		}
 	}
 
@@ -209,7 +210,7 @@ func newPlan(c *Config, user []Source) (*plan, error) {
 // within margin px of the image (and within maxSep deg of the pointing, a
 // cheap pre-filter that also keeps SIN away from its horizon).
 func (p *plan) project(f *field, ra, dec, maxSep, margin float64) (x, y float64, ok bool) {
-	if math.Abs(dec-f.dec) > maxSep || angSep(f.ra, f.dec, ra, dec) > maxSep {
+	if math.Abs(dec-f.dec) > maxSep || sphere.Sep(f.ra, f.dec, ra, dec) > maxSep {
 		return 0, 0, false
 	}
 	x, y, err := f.wcs.SkyToPix(ra, dec)

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+
+	"gotrap/kernels/sphere"
 )
 
 // Class is the kind of a simulated source.
@@ -170,7 +172,7 @@ func buildSky(c *Config, sc capSampler, fp footprint, user []Source) ([]Source, 
 			}
 			ok := true
 			for _, a := range anchors {
-				if math.Abs(a[1]-dec) < iso && angSep(a[0], a[1], ra, dec) < iso {
+				if math.Abs(a[1]-dec) < iso && sphere.Sep(a[0], a[1], ra, dec) < iso {
 					ok = false
 					break
 				}

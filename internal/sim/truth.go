@@ -47,12 +47,6 @@ func (a *atomicFile) commit() error {
 	return nil
 }
 
-// abort removes the temporary file; it is a no-op after commit.
-func (a *atomicFile) abort() {
-	a.f.Close()
-	os.Remove(a.f.Name())
-}
-
 // Column formats of the truth tables: fixed precision, so that the files
 // are the same on every platform whatever the last bit of a float.
 func fDeg(b []byte, v float64) []byte  { return strconv.AppendFloat(b, v, 'f', 8, 64) } // 0.04 mas

@@ -15,6 +15,7 @@ import (
 
 	"gotrap/internal/testutil"
 	"gotrap/internal/wcs"
+	"gotrap/kernels/sphere"
 )
 
 // Tolerances of the comparison with wcslib, from the issue: 1e-9 degrees on
@@ -125,16 +126,6 @@ func fromGolden(t testing.TB, c *goldenCase) *wcs.WCS {
 	return w
 }
 
-// sep returns the great-circle distance in degrees between two positions
-// in degrees (haversine form, accurate at tiny separations).
-func sep(ra1, dec1, ra2, dec2 float64) float64 {
-	const d2r = math.Pi / 180
-	sd := math.Sin((dec2 - dec1) * d2r / 2)
-	sa := math.Sin((ra2 - ra1) * d2r / 2)
-	h := sd*sd + math.Cos(dec1*d2r)*math.Cos(dec2*d2r)*sa*sa
-	return 2 * math.Asin(math.Min(1, math.Sqrt(h))) / d2r
-}
-
 func TestGoldenPixToSky(t *testing.T) {
 	for _, c := range loadGolden(t) {
 		t.Run(c.Name, func(t *testing.T) {
@@ -149,7 +140,7 @@ func TestGoldenPixToSky(t *testing.T) {
 				if !(ra >= 0 && ra < 360) {
 					t.Errorf("PixToSky(%v, %v): ra = %v outside [0, 360)", g.X[i], g.Y[i], ra)
 				}
-				s := sep(ra, dec, g.RA[i], g.Dec[i])
+				s := sphere.Sep(ra, dec, g.RA[i], g.Dec[i])
 				dd := math.Abs(dec - g.Dec[i])
 				if s > skyTol || dd > skyTol || math.IsNaN(s) {
 					t.Errorf("PixToSky(%v, %v) = (%.12f, %.12f), wcslib (%.12f, %.12f): %.3g deg apart",

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"gotrap/internal/wcs"
+	"gotrap/kernels/sphere"
 )
 
 // grbHeader is the celestial part of GRB120422A-120429.fits (SIN, 5"
@@ -152,7 +153,7 @@ func TestReferencePixel(t *testing.T) {
 			t.Fatalf("%s: %v", c.Name, err)
 		}
 		// Rounding of a rotation and back: ~1e-14 degrees.
-		if s := sep(ra, dec, math.Mod(ra0+360, 360), dec0); s > 1e-12 {
+		if s := sphere.Sep(ra, dec, math.Mod(ra0+360, 360), dec0); s > 1e-12 {
 			t.Errorf("%s: CRPIX-1 -> (%v, %v), want CRVAL (%v, %v)", c.Name, ra, dec, ra0, dec0)
 		}
 	}
@@ -178,7 +179,7 @@ func TestPoleNudge(t *testing.T) {
 		}
 		ra2, dec2, _ := rad.PixToSky(p[0], p[1])
 		// Unit conversion rounds CRVAL and CDELT by an ulp: ~1e-13 deg.
-		if s := sep(ra, dec, ra2, dec2); s > 1e-11 {
+		if s := sphere.Sep(ra, dec, ra2, dec2); s > 1e-11 {
 			t.Errorf("CRVAL2 = π/2 rad: PixToSky(%v) = %v, %v; want %v, %v", p, ra2, dec2, ra, dec)
 		}
 		// The nudged pole turns the image by 180 deg about the pole: RA

@@ -1,7 +1,8 @@
 // Package extracttest makes synthetic fields for tests and benchmarks of
-// source extraction: noise correlated by a real PSF, regular grids of
-// point and resolved sources with their truth, and a SIN WCS to measure
-// them with (SPEC 10.2 item 9's statistical regression).
+// source extraction: regular grids of point and resolved sources with
+// their truth, and a SIN WCS to measure them with (SPEC 10.2 item 9's
+// statistical regression). The noise (sim.ConvolvedNoise) and the painter
+// (sim.PaintGaussian) are the simulator's.
 //
 // # Conventions
 //
@@ -12,118 +13,14 @@
 package extracttest
 
 import (
-	"image"
 	"math"
 	"math/rand/v2"
 
-	"gonum.org/v1/gonum/dsp/fourier"
-
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/sim"
 	"gotrap/internal/wcs"
 	"gotrap/kernels"
 )
-
-// PSFNoise fills dst (compact: Stride == width) with white N(0, 1) noise
-// convolved with psf (normalised to unit sum; its brightest pixel is the
-// centre) by a circular FFT convolution, then rescaled to mean 0 and
-// standard deviation 1 (SPEC 10.2 item 9). It panics if dst is not
-// compact or its size is not even.
-func PSFNoise(dst, psf *kernels.Image, rng *rand.Rand) {
-	w, h := dst.Rect.Dx(), dst.Rect.Dy()
-	if dst.Stride != w || w%2 != 0 || w == 0 || h == 0 {
-		panic("extracttest: PSFNoise needs a compact image of even width")
-	}
-	// Kernel: psf centred on (0, 0) with wrap-around, unit sum.
-	kern := make([]float64, w*h)
-	pw, ph := psf.Rect.Dx(), psf.Rect.Dy()
-	cx, cy, best, sum := 0, 0, math.Inf(-1), 0.0
-	for y := range ph {
-		for x := range pw {
-			v := float64(psf.Pix[y*psf.Stride+x])
-			if math.IsNaN(v) {
-				continue
-			}
-			sum += v
-			if v > best {
-				best, cx, cy = v, x, y
-			}
-		}
-	}
-	for y := range ph {
-		for x := range pw {
-			v := float64(psf.Pix[y*psf.Stride+x])
-			if math.IsNaN(v) {
-				continue
-			}
-			kern[((y-cy)%h+h)%h*w+((x-cx)%w+w)%w] += v / sum
-		}
-	}
-	noise := make([]float64, w*h)
-	for i := range noise {
-		noise[i] = rng.NormFloat64()
-	}
-	fn := fft2(noise, w, h)
-	fk := fft2(kern, w, h)
-	for i := range fn {
-		fn[i] *= fk[i]
-	}
-	ifft2(noise, fn, w, h)
-	var s1, s2 float64
-	for _, v := range noise {
-		s1 += v
-	}
-	mean := s1 / float64(len(noise))
-	for _, v := range noise {
-		s2 += (v - mean) * (v - mean)
-	}
-	std := math.Sqrt(s2 / float64(len(noise)))
-	for i, v := range noise {
-		dst.Pix[i] = float32((v - mean) / std)
-	}
-}
-
-// fft2 returns the 2-D transform of the real w x h array a as h rows of
-// w/2+1 coefficients.
-func fft2(a []float64, w, h int) []complex128 {
-	nc := w/2 + 1
-	out := make([]complex128, h*nc)
-	rf := fourier.NewFFT(w)
-	for y := range h {
-		rf.Coefficients(out[y*nc:(y+1)*nc], a[y*w:(y+1)*w])
-	}
-	cf := fourier.NewCmplxFFT(h)
-	col := make([]complex128, h)
-	for k := range nc {
-		for y := range h {
-			col[y] = out[y*nc+k]
-		}
-		cf.Coefficients(col, col)
-		for y := range h {
-			out[y*nc+k] = col[y]
-		}
-	}
-	return out
-}
-
-// ifft2 is the inverse of fft2 (unnormalised), written into a.
-func ifft2(a []float64, c []complex128, w, h int) {
-	nc := w/2 + 1
-	cf := fourier.NewCmplxFFT(h)
-	col := make([]complex128, h)
-	for k := range nc {
-		for y := range h {
-			col[y] = c[y*nc+k]
-		}
-		cf.Sequence(col, col)
-		for y := range h {
-			c[y*nc+k] = col[y]
-		}
-	}
-	rf := fourier.NewFFT(w)
-	for y := range h {
-		rf.Sequence(a[y*w:(y+1)*w], c[y*nc:(y+1)*nc])
-	}
-}
 
 // Truth is one inserted source: position, peak and (convolved) shape.
 type Truth struct {
@@ -174,8 +71,8 @@ func Convolve(src, beam kernels.Beam) kernels.Beam {
 // PaintGrid adds an n x n grid of sources of the given peak and shape to
 // img, spaced by spacing pixels starting at first, each moved by a uniform
 // offset in [-0.5, 0.5) px along each axis, and returns their truth in
-// row-major order (x fastest). Each source is painted within 6 semi-major
-// axes of its centre (the Gaussian is below 1e-10 of its peak there).
+// row-major order (x fastest). The sources are painted by the
+// simulator's painter, sim.PaintGaussian.
 func PaintGrid(img *kernels.Image, n int, first, spacing, peak float64, shape kernels.Beam, rng *rand.Rand) []Truth {
 	out := make([]Truth, 0, n*n)
 	for j := range n {
@@ -185,28 +82,11 @@ func PaintGrid(img *kernels.Image, n int, first, spacing, peak float64, shape ke
 				Y:    first + spacing*float64(j) + rng.Float64() - 0.5,
 				Peak: peak, Shape: shape,
 			}
-			paint(img, t)
+			sim.PaintGaussian(img, t.X, t.Y, t.Peak, t.Shape)
 			out = append(out, t)
 		}
 	}
 	return out
-}
-
-func paint(img *kernels.Image, t Truth) {
-	r := 6 * t.Shape.A
-	box := image.Rect(int(t.X-r), int(t.Y-r), int(t.X+r)+2, int(t.Y+r)+2).Intersect(img.Rect)
-	s, c := math.Sincos(t.Shape.Theta)
-	ia, ib := 1/t.Shape.A, 1/t.Shape.B
-	for y := box.Min.Y; y < box.Max.Y; y++ {
-		row := img.Row(y)
-		dy := float64(y) - t.Y
-		for x := box.Min.X; x < box.Max.X; x++ {
-			dx := float64(x) - t.X
-			u := (c*dx + s*dy) * ib
-			v := (c*dy - s*dx) * ia
-			row[x-img.Rect.Min.X] += float32(t.Peak * math.Exp(-math.Ln2*(u*u+v*v)))
-		}
-	}
 }
 
 // SINMeta returns metadata for a w x h image with a SIN projection of

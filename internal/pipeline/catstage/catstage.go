@@ -42,6 +42,18 @@ type Options struct {
 	MemoryLimit string // DuckDB's memory_limit, e.g. "768MiB" ("": 1 GB per thread)
 }
 
+// minDuckDB is the smallest memory_limit DuckDBMemory gives DuckDB.
+const minDuckDB = 64 << 20
+
+// DuckDBMemory returns DuckDB's memory_limit (bytes) for a rank's memory
+// allowance: reduce.GoMemoryLimit's three quarters, as the Go runtime's
+// (the two are not busy at the same time: the catalogue stage runs after
+// the others), and at least 64 MiB. It panics if allowance is not
+// positive.
+func DuckDBMemory(allowance int64) int64 {
+	return max(reduce.GoMemoryLimit(allowance), minDuckDB)
+}
+
 // bytesPerPoint is the DuckDB memory_limit budgeted per association of
 // a varmetric range: about 5 times the 3.2 kB measured
 // (duck.DefaultVarMetricPoints).
@@ -50,9 +62,9 @@ const bytesPerPoint = 16 << 10
 // varMetricPoints returns the associations per varmetric range for a
 // DuckDB memory_limit: duck.DefaultVarMetricPoints, or one per
 // bytesPerPoint of the limit when that is fewer (at least 1024). A limit
-// reduce.ParseMemory cannot read leaves the default.
+// config.ParseMemory cannot read leaves the default.
 func varMetricPoints(memoryLimit string) int {
-	b, err := reduce.ParseMemory(memoryLimit)
+	b, err := config.ParseMemory(memoryLimit)
 	if err != nil {
 		return duck.DefaultVarMetricPoints
 	}

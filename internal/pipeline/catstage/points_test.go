@@ -28,3 +28,21 @@ func TestVarMetricPoints(t *testing.T) {
 		}
 	}
 }
+
+// TestDuckDBMemory: DuckDB gets the Go runtime's three quarters of the
+// allowance, and at least 64 MiB.
+func TestDuckDBMemory(t *testing.T) {
+	for _, c := range []struct {
+		name             string
+		allowance, limit int64
+	}{
+		{"8 GiB", 8 << 30, 6 << 30},
+		{"10 MiB floor", 10 << 20, 64 << 20},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := DuckDBMemory(c.allowance); got != c.limit {
+				t.Errorf("DuckDBMemory(%d) = %d, want %d", c.allowance, got, c.limit)
+			}
+		})
+	}
+}

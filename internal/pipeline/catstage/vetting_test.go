@@ -14,6 +14,7 @@ import (
 	"gotrap/internal/pipeline"
 	"gotrap/internal/pipeline/pipetest"
 	"gotrap/internal/sim"
+	"gotrap/kernels/sphere"
 )
 
 // TestVettingTiny runs the tiny preset (seed 1) with two user sources
@@ -145,7 +146,7 @@ func TestVettingTiny(t *testing.T) {
 		}
 		var rc int64
 		for k, n := range shown {
-			if pipetest.SepArcsec(s.RA, s.Dec, n.ra, n.dec) < pipetest.MatchArcsec {
+			if (sphere.Sep(s.RA, s.Dec, n.ra, n.dec) * 3600) < pipetest.MatchArcsec {
 				rc = n.runcat
 				if n.flags != "" {
 					t.Errorf("transient %d (runcat %d) flagged %q", s.ID, rc, n.flags)

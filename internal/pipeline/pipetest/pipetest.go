@@ -36,6 +36,7 @@ import (
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/sim"
 	"gotrap/kernels"
+	"gotrap/kernels/sphere"
 )
 
 // MatchArcsec is the truth-to-runcat matching radius (see the package
@@ -178,15 +179,6 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// SepArcsec is the great-circle distance in arcsec (haversine).
-func SepArcsec(ra1, dec1, ra2, dec2 float64) float64 {
-	r := math.Pi / 180
-	sd := math.Sin((dec2 - dec1) * r / 2)
-	sa := math.Sin((ra2 - ra1) * r / 2)
-	h := sd*sd + math.Cos(dec1*r)*math.Cos(dec2*r)*sa*sa
-	return 2 * math.Asin(math.Sqrt(math.Min(1, h))) / r * 3600
-}
-
 // Border (px) excludes truth positions this close to an image edge from
 // the scoring: the default margin of 10 px is masked and islands touching
 // it are removed (remove_edge_sources), so a source needs about 1.5 beam
@@ -258,7 +250,7 @@ func (f *Figures) String() string {
 // ConfusionArcsec of it.
 func confused(t *Truth, s Source) bool {
 	for _, o := range t.Sources {
-		if o.ID != s.ID && o.Flux >= s.Flux && SepArcsec(o.RA, o.Dec, s.RA, s.Dec) < ConfusionArcsec {
+		if o.ID != s.ID && o.Flux >= s.Flux && (sphere.Sep(o.RA, o.Dec, s.RA, s.Dec)*3600) < ConfusionArcsec {
 			return true
 		}
 	}
@@ -302,7 +294,7 @@ func Score(tb testing.TB, truth *Truth, c *Catalogue, flagged map[int64]bool) *F
 	match := func(s Source) []catalog.Runcat {
 		var out []catalog.Runcat
 		for _, r := range c.Runcats {
-			if !r.MonSrc && SepArcsec(s.RA, s.Dec, r.WmRA, r.WmDecl) < MatchArcsec {
+			if !r.MonSrc && (sphere.Sep(s.RA, s.Dec, r.WmRA, r.WmDecl)*3600) < MatchArcsec {
 				out = append(out, r)
 			}
 		}
@@ -368,7 +360,7 @@ func Score(tb testing.TB, truth *Truth, c *Catalogue, flagged map[int64]bool) *F
 			found, likely := false, false
 			for _, ns := range c.NewSources {
 				m, ok := meas[ns.TriggerXtrsrc]
-				if !ok || m.Image != im.ID || SepArcsec(s.RA, s.Dec, m.RA, m.Decl) > MatchArcsec {
+				if !ok || m.Image != im.ID || (sphere.Sep(s.RA, s.Dec, m.RA, m.Decl)*3600) > MatchArcsec {
 					continue
 				}
 				found = true
@@ -432,7 +424,7 @@ func Score(tb testing.TB, truth *Truth, c *Catalogue, flagged map[int64]bool) *F
 		hit := false
 		for id := range isTransient {
 			s := truth.Sources[id]
-			if SepArcsec(s.RA, s.Dec, m.RA, m.Decl) < MatchArcsec {
+			if (sphere.Sep(s.RA, s.Dec, m.RA, m.Decl) * 3600) < MatchArcsec {
 				hit = true
 			}
 		}
