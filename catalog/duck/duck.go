@@ -14,6 +14,7 @@ import (
 	"github.com/duckdb/duckdb-go/v2"
 
 	"gotrap/catalog"
+	"gotrap/internal/rundir"
 )
 
 // Options sets DuckDB's resources. DESIGN: DuckDB runs with threads and
@@ -180,15 +181,17 @@ func (d *DB) Close() error {
 // CopyParquet runs query and writes its result to path as a zstd Parquet
 // file (DuckDB's COPY), through a temporary name and a rename.
 func (d *DB) CopyParquet(ctx context.Context, query, path string) error {
-	tmp := catalog.TempName(path)
+	tmp, err := rundir.CreateName(path)
+	if err != nil {
+		return fmt.Errorf("duck: %w", err)
+	}
 	q := fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", strings.TrimRight(strings.TrimSpace(query), ";"), quote(tmp))
 	if _, err := d.db.ExecContext(ctx, q); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("duck: could not write %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("duck: could not write %s: %w", path, err)
+	if err := rundir.Rename(tmp, path); err != nil {
+		return fmt.Errorf("duck: %w", err)
 	}
 	return nil
 }

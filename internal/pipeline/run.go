@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"gotrap/catalog"
@@ -17,6 +18,7 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/rundir"
 	"gotrap/reduce"
 )
 
@@ -218,7 +220,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			if err := cfg.Encode(&b); err != nil {
 				return fmt.Errorf("pipeline: %w", err)
 			}
-			if err := writeAtomic(filepath.Join(opt.Run, "gotrap.toml"), b.Bytes()); err != nil {
+			if err := rundir.WriteFile(filepath.Join(opt.Run, "gotrap.toml"), b.Bytes()); err != nil {
 				return err
 			}
 		}
@@ -404,9 +406,18 @@ func assocConfig(c config.Config) assoc.Config {
 	}
 }
 
+// ErrNotARun reports --resume into a folder that holds files but no
+// manifest: a folder gotrap did not make, where it deletes nothing.
+var ErrNotARun = errors.New("pipeline: not a gotrap run directory")
+
 // prepareDir checks the run directory: absent or empty for a new run,
 // or holding a manifest for --resume (returned; nil when there is none,
-// and --resume then starts afresh).
+// and --resume then starts afresh). The lock file (rundir.LockFile) does
+// not count as content. A folder without a manifest may be resumed only
+// when it holds nothing but what a run killed before its manifest leaves
+// (logs/, gotrap.toml, temporary files): gotrap never deletes or
+// overwrites files it did not write. On --resume, the temporary files of
+// killed writers are removed (the caller holds the lock).
 func prepareDir(run string, resume bool) (*Manifest, error) {
 	if run == "" {
 		return nil, fmt.Errorf("pipeline: no run directory")
@@ -415,18 +426,39 @@ func prepareDir(run string, resume bool) (*Manifest, error) {
 	if err != nil && !isNotExist(err) {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
+	var foreign []string
+	for _, e := range ents {
+		switch n := e.Name(); {
+		case n == rundir.LockFile || rundir.IsTemp(n):
+		case resume && (n == "logs" || n == "gotrap.toml"):
+		default:
+			foreign = append(foreign, n)
+		}
+	}
 	if !resume {
-		if len(ents) > 0 {
+		if len(foreign) > 0 {
 			return nil, fmt.Errorf("%w: %s (use --resume to continue the run in it, or a new --out)", ErrRunExists, run)
 		}
 		return nil, os.MkdirAll(run, 0o755)
 	}
 	m, err := ReadManifest(run)
 	if err != nil {
-		if isNotExist(err) {
-			return nil, os.MkdirAll(run, 0o755)
+		if !isNotExist(err) {
+			return nil, err
 		}
-		return nil, err
+		if len(foreign) > 0 {
+			return nil, fmt.Errorf("%w: %s has no %s but holds %s: --resume continues only a gotrap run, and nothing was changed; use a new or empty --out",
+				ErrNotARun, run, ManifestFile, strings.Join(foreign, ", "))
+		}
+		if err := os.MkdirAll(run, 0o755); err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+	}
+	if _, err := rundir.RemoveTemps(run); err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	if err != nil {
+		return nil, nil
 	}
 	return m, nil
 }
