@@ -30,6 +30,19 @@ type Options struct {
 	// (ScanVarMetrics); 0 means DefaultVarMetricPoints. DuckDB's memory
 	// in the varmetric computation grows with it, not with the run.
 	VarMetricPoints int
+	// ReadOnly restricts the database for user SQL ("gotrap query"):
+	// after the views are made, files may be read only below the run
+	// directory and at the paths of Readable, extensions are neither
+	// installed nor loaded on demand, and the settings are locked. Run
+	// user SQL through Statements, which refuses all but queries.
+	ReadOnly bool
+	// Readable are files and folders the user names for reading besides
+	// the run's (ReadOnly only).
+	Readable []string
+	// Writable are folders DuckDB may also write in (ReadOnly only):
+	// that of CopyParquet's file. User SQL cannot write there, as
+	// Statements refuses COPY.
+	Writable []string
 }
 
 // DB is a DuckDB database (in memory) with one view per table of a run
@@ -78,6 +91,12 @@ func Open(ctx context.Context, run string, opt Options) (*DB, error) {
 		points = DefaultVarMetricPoints
 	}
 	d := &DB{run: run, conn: conn, db: sql.OpenDB(conn), files: map[string]int{}, points: points}
+	if opt.ReadOnly {
+		// One connection, set up once: after lock_configuration a new
+		// connection could not run its session settings.
+		d.db.SetMaxOpenConns(1)
+		d.db.SetMaxIdleConns(1)
+	}
 	for _, s := range settings {
 		if _, err := d.db.ExecContext(ctx, s); err != nil {
 			d.Close()
@@ -86,6 +105,12 @@ func Open(ctx context.Context, run string, opt Options) (*DB, error) {
 	}
 	for _, t := range catalog.Tables() {
 		if err := d.createView(ctx, t); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
+	if opt.ReadOnly {
+		if err := d.lockDown(ctx, opt.Readable, opt.Writable); err != nil {
 			d.Close()
 			return nil, err
 		}

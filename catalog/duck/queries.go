@@ -93,6 +93,29 @@ type Param struct {
 	Int     bool   // an integer (an id); otherwise a float
 	Default string // "" when required
 	Doc     string
+	// Domain, when not nil, checks the value: it returns why a value is
+	// out of the parameter's domain, "" when it is in.
+	Domain func(v float64) string
+}
+
+// Domains of parameters.
+func positive(v float64) string {
+	if v > 0 {
+		return ""
+	}
+	return "must be positive"
+}
+func nonNegative(v float64) string {
+	if v >= 0 {
+		return ""
+	}
+	return "must not be negative"
+}
+func declination(v float64) string {
+	if v >= -90 && v <= 90 {
+		return ""
+	}
+	return "must be in [-90, 90] degrees"
 }
 
 // A Query is a named query over the views.
@@ -101,6 +124,10 @@ type Query struct {
 	Short  string // one line
 	Params []Param
 	SQL    string
+	// Empty, when not "", makes a result without rows an error: the
+	// query asked about something that is not there (a format with the
+	// arguments, e.g. "no running-catalogue source %s").
+	Empty string
 }
 
 // Usage returns the query's argument synopsis, e.g. "cone RA DEC RADIUS".
@@ -138,12 +165,22 @@ func (q Query) Bind(args []string) (string, error) {
 			if err != nil {
 				return "", fmt.Errorf("query %s: %s must be an integer, got %q", q.Name, strings.ToUpper(p.Name), a)
 			}
+			if p.Domain != nil {
+				if why := p.Domain(float64(v)); why != "" {
+					return "", fmt.Errorf("query %s: %s = %d: %s", q.Name, strings.ToUpper(p.Name), v, why)
+				}
+			}
 			vals["$"+p.Name] = "(" + strconv.FormatInt(v, 10) + ")"
 			continue
 		}
 		v, err := strconv.ParseFloat(a, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 			return "", fmt.Errorf("query %s: %s must be a finite number, got %q", q.Name, strings.ToUpper(p.Name), a)
+		}
+		if p.Domain != nil {
+			if why := p.Domain(v); why != "" {
+				return "", fmt.Errorf("query %s: %s = %s: %s", q.Name, strings.ToUpper(p.Name), a, why)
+			}
 		}
 		vals["$"+p.Name] = "(" + strconv.FormatFloat(v, 'g', -1, 64) + ")"
 	}
@@ -215,7 +252,7 @@ ORDER BY n.newsource_type DESC, sigma_rms_max DESC, n.runcat`,
 	{
 		Name:  "variables",
 		Short: "variable candidates: eta and V above mu + N sigma of their band (Rowlinson et al. 2019)",
-		Params: []Param{{Name: "n", Default: "2",
+		Params: []Param{{Name: "n", Default: "2", Domain: nonNegative,
 			Doc: "threshold in standard deviations of log10 eta and log10 V (default 2)"}},
 		SQL: `-- Rowlinson et al. 2019 (A&C 27, 111), SPEC 8.2. Per band, fit a Gaussian
 -- (maximum likelihood: mean and population sd) to log10 eta_int and to
@@ -254,6 +291,7 @@ ORDER BY p.band, p.eta_int DESC, p.runcat`,
 		Name:   "lightcurve",
 		Short:  "every point of one source's light curve, in time then frequency order",
 		Params: []Param{{Name: "runcat", Int: true, Doc: "running-catalogue id"}},
+		Empty:  "no running-catalogue source %s in the run",
 		SQL: `-- extract_type: 0 blind, 1 forced (null detection), 2 monitor, 3 backward forced
 -- fit (before the first detection; [forced_fits] backward);
 -- assoc_type: SPEC 1 assocxtrsource types (3 one-to-one, 4 new, 7 forced, ..., 10 backward).
@@ -273,8 +311,8 @@ ORDER BY i.taustart_ts, b.freq_central, m.id`,
 		Short: "running-catalogue sources within RADIUS degrees of RA DEC",
 		Params: []Param{
 			{Name: "ra", Doc: "centre right ascension, degrees"},
-			{Name: "dec", Doc: "centre declination, degrees"},
-			{Name: "radius", Doc: "radius, degrees"},
+			{Name: "dec", Doc: "centre declination, degrees", Domain: declination},
+			{Name: "radius", Doc: "radius, degrees", Domain: positive},
 		},
 		SQL: `-- Great-circle (haversine) separation, so RA wraps at 0/360 and the poles work.
 WITH c AS (

@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -21,7 +23,15 @@ import (
 type queryFlags struct {
 	sql, show, format, output, memLimit string
 	threads                             int
+	multi                               bool
+	read                                pathsFlag
 }
+
+// pathsFlag collects a repeated flag's values.
+type pathsFlag []string
+
+func (p *pathsFlag) String() string     { return strings.Join(*p, ",") }
+func (p *pathsFlag) Set(v string) error { *p = append(*p, v); return nil }
 
 var qf queryFlags
 
@@ -52,7 +62,15 @@ Examples:
   gotrap query run1 variables 3
   gotrap query run1 lightcurve 16777216 --format csv
   gotrap query run1 cone 359.9 -30 0.5
-  gotrap query run1 --sql "SELECT band, count(*) FROM varmetric GROUP BY band"`)
+  gotrap query run1 --sql "SELECT band, count(*) FROM varmetric GROUP BY band"
+
+Queries only read: --sql takes one query (SELECT, WITH, FROM, DESCRIBE,
+SHOW, SUMMARIZE, EXPLAIN; --multi allows several, each result shown in
+turn), never COPY, ATTACH, CREATE, INSTALL, SET or the like. DuckDB may read
+files only in the run directory and those named with --read, loads no
+extension on demand and its settings are locked. A named query about
+something absent (a light curve of an unknown id) exits with status 1,
+arguments out of range (a negative radius) with 2. See docs/faults.md.`)
 	register(&command{
 		name:  "query",
 		usage: "RUN NAME [ARGS...] | RUN --sql QUERY | --show NAME",
@@ -65,6 +83,9 @@ Examples:
 			fs.StringVar(&qf.output, "output", "", "write to `FILE` instead of standard output (required for parquet)")
 			fs.IntVar(&qf.threads, "threads", 0, "DuckDB threads (default: the CPUs this process may use)")
 			fs.StringVar(&qf.memLimit, "memory-limit", "", "DuckDB memory_limit, e.g. 4GB (default: DuckDB's)")
+			fs.BoolVar(&qf.multi, "multi", false, "allow several statements in --sql, separated by ';' (each result is written in turn)")
+			qf.read = nil
+			fs.Var(&qf.read, "read", "let --sql read the file or folder `PATH` too, e.g. read_csv('PATH') (repeatable)")
 		},
 		run: runQuery,
 	})
@@ -93,6 +114,7 @@ func runQuery(env *cmdEnv, args []string) error {
 	}
 	run, rest := args[0], args[1:]
 	var text string
+	var named duck.Query
 	switch {
 	case f.sql != "" && len(rest) > 0:
 		return usageError("--sql takes no query name or arguments")
@@ -109,7 +131,7 @@ func runQuery(env *cmdEnv, args []string) error {
 		if err != nil {
 			return usageError("%v", err)
 		}
-		text = s
+		text, named = s, q
 	}
 	format := f.format
 	if format == "" {
@@ -127,15 +149,35 @@ func runQuery(env *cmdEnv, args []string) error {
 	default:
 		return usageError("unknown --format %q (table, csv, json or parquet)", format)
 	}
+	if f.output != "" && within(run, f.output) {
+		return usageError("--output %s is inside the run directory %s: a query never writes there", f.output, run)
+	}
+	if err := checkRun(run); err != nil {
+		return err
+	}
 
 	ctx := context.Background()
-	db, err := duck.Open(ctx, run, duck.Options{Threads: f.threads, MemoryLimit: f.memLimit})
+	opt := duck.Options{Threads: f.threads, MemoryLimit: f.memLimit, ReadOnly: true, Readable: f.read}
+	if format == "parquet" {
+		opt.Writable = []string{filepath.Dir(f.output)}
+	}
+	db, err := duck.Open(ctx, run, opt)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	stmts, err := db.Statements(ctx, text, f.multi)
+	if errors.Is(err, duck.ErrSeveral) || errors.Is(err, duck.ErrNotAQuery) {
+		return usageError("%v", err)
+	}
+	if err != nil {
+		return err
+	}
 	if format == "parquet" {
-		return db.CopyParquet(ctx, text, f.output)
+		if len(stmts) > 1 {
+			return usageError("--format parquet writes one result: give one statement")
+		}
+		return db.CopyParquet(ctx, stmts[0], f.output)
 	}
 	out := env.stdout
 	var file *os.File
@@ -146,15 +188,23 @@ func runQuery(env *cmdEnv, args []string) error {
 		}
 		out = file
 	}
-	rows, err := db.SQL().QueryContext(ctx, text)
-	if err != nil {
-		if file != nil {
-			file.Close()
+	for i, st := range stmts {
+		if i > 0 {
+			fmt.Fprintln(out)
 		}
-		return err
+		var rows *sql.Rows
+		var n int
+		if rows, err = db.SQL().QueryContext(ctx, st); err == nil {
+			n, err = writeRows(out, rows, format)
+			rows.Close()
+		}
+		if err == nil && n == 0 && named.Empty != "" {
+			err = fmt.Errorf(named.Empty, strings.Join(rest[1:], " "))
+		}
+		if err != nil {
+			break
+		}
 	}
-	err = writeRows(out, rows, format)
-	rows.Close()
 	if file != nil {
 		if cerr := file.Close(); err == nil {
 			err = cerr
@@ -172,11 +222,12 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// writeRows streams rows in format (table buffers them to align columns).
-func writeRows(w io.Writer, rows *sql.Rows, format string) error {
+// writeRows streams rows in format (table buffers them to align columns)
+// and returns how many it wrote.
+func writeRows(w io.Writer, rows *sql.Rows, format string) (count int, _ error) {
 	cols, err := rows.Columns()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
@@ -190,8 +241,9 @@ func writeRows(w io.Writer, rows *sql.Rows, format string) error {
 		cw.Write(cols)
 		for rows.Next() {
 			if err := rows.Scan(ptrs...); err != nil {
-				return err
+				return count, err
 			}
+			count++
 			for i, v := range vals {
 				rec[i] = formatValue(v, -1, "")
 			}
@@ -199,22 +251,23 @@ func writeRows(w io.Writer, rows *sql.Rows, format string) error {
 		}
 		cw.Flush()
 		if err := cw.Error(); err != nil {
-			return err
+			return count, err
 		}
 	case "table":
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, strings.Join(cols, "\t"))
 		for rows.Next() {
 			if err := rows.Scan(ptrs...); err != nil {
-				return err
+				return count, err
 			}
+			count++
 			for i, v := range vals {
 				rec[i] = formatValue(v, 7, "NULL")
 			}
 			fmt.Fprintln(tw, strings.Join(rec, "\t"))
 		}
 		if err := tw.Flush(); err != nil {
-			return err
+			return count, err
 		}
 	case "json":
 		names := make([][]byte, len(cols))
@@ -222,13 +275,14 @@ func writeRows(w io.Writer, rows *sql.Rows, format string) error {
 			names[i], _ = json.Marshal(c)
 		}
 		if _, err := io.WriteString(w, "["); err != nil {
-			return err
+			return count, err
 		}
 		var buf []byte
 		for n := 0; rows.Next(); n++ {
 			if err := rows.Scan(ptrs...); err != nil {
-				return err
+				return count, err
 			}
+			count++
 			buf = buf[:0]
 			if n > 0 {
 				buf = append(buf, ',')
@@ -244,14 +298,14 @@ func writeRows(w io.Writer, rows *sql.Rows, format string) error {
 			}
 			buf = append(buf, '}')
 			if _, err := w.Write(buf); err != nil {
-				return err
+				return count, err
 			}
 		}
 		if _, err := io.WriteString(w, "\n]\n"); err != nil {
-			return err
+			return count, err
 		}
 	}
-	return rows.Err()
+	return count, rows.Err()
 }
 
 // formatValue renders one value: floats with prec significant digits (-1:

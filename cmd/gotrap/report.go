@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"gotrap/catalog"
 	"gotrap/internal/pipeline"
 	"gotrap/internal/report"
 	"gotrap/internal/rundir"
@@ -131,8 +132,9 @@ func runReport(env *cmdEnv, args []string) error {
 	return nil
 }
 
-// checkRun reports a RUN argument that is not a run directory (no
-// manifest.json): an error, exit status 1.
+// checkRun reports a RUN argument that is not a run directory: not a
+// folder, or one with neither a manifest.json nor any catalogue table
+// (catalog.Tables: NAME.parquet or a NAME/ folder). An error: exit 1.
 func checkRun(run string) error {
 	st, err := os.Stat(run)
 	if err != nil {
@@ -141,10 +143,18 @@ func checkRun(run string) error {
 	if !st.IsDir() {
 		return fmt.Errorf("%s is not a run directory (not a folder)", run)
 	}
-	if _, err := os.Stat(filepath.Join(run, pipeline.ManifestFile)); err != nil {
-		return fmt.Errorf("%s is not a gotrap run directory (no %s): %w", run, pipeline.ManifestFile, err)
+	if _, err := os.Stat(filepath.Join(run, pipeline.ManifestFile)); err == nil {
+		return nil
 	}
-	return nil
+	for _, t := range catalog.Tables() {
+		if _, err := os.Stat(catalog.TableFile(run, t.Name)); err == nil {
+			return nil
+		}
+		if st, err := os.Stat(filepath.Join(run, t.Name)); err == nil && st.IsDir() {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is not a gotrap run directory: it has no %s and no catalogue table", run, pipeline.ManifestFile)
 }
 
 // within reports whether path is dir or lies below it (lexically, after
