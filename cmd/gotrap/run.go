@@ -147,7 +147,9 @@ func runRun(env *cmdEnv, args []string) error {
 	if f.backwardFits {
 		cfg.ForcedFits.Backward = true
 	}
-	inputs, err := pipeline.ExpandInputs(args)
+	inputs, err := pipeline.ExpandInputsWarn(args, func(msg string) {
+		fmt.Fprintf(env.stderr, "gotrap run: warning: %s\n", msg)
+	})
 	if err != nil {
 		return err
 	}

@@ -142,6 +142,9 @@ func checkResume(old *Manifest, hash string, inputs []InputFile) error {
 		return fmt.Errorf("pipeline: cannot resume: the run had %d inputs, now %d", len(old.Inputs), len(inputs))
 	}
 	for i := range inputs {
+		if old.Inputs[i].XXH64 == "" && inputs[i].XXH64 != "" {
+			return fmt.Errorf("pipeline: cannot resume: the manifest of the run has no content hash of %s (a run of gotrap before content hashes); rerun into a new --out", inputs[i].Path)
+		}
 		if !sameInput(old.Inputs[i], inputs[i]) {
 			return fmt.Errorf("pipeline: cannot resume: input %s changed or differs from the run's %s", inputs[i].Path, old.Inputs[i].Path)
 		}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestLockSecondWriterFails(t *testing.T) {
@@ -172,4 +173,42 @@ func TestCheckReplaceable(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestEscapeName(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"obs/t0.fits", "obs/t0.fits"},
+		{"données/é.fits", "données/é.fits"},
+		{`a\b.fits`, `a\b.fits`}, // valid: as given
+		{"bad\xff\xfe.fits", `bad\xff\xfe.fits`},
+		{"bad\xff\\x41.fits", `bad\xff\\x41.fits`},
+		{"trunc\xc3", `trunc\xc3`},
+	} {
+		t.Run(c.in, func(t *testing.T) {
+			got := EscapeName(c.in)
+			if got != c.want {
+				t.Errorf("EscapeName(%q) = %q, want %q", c.in, got, c.want)
+			}
+			if !utf8.ValidString(got) {
+				t.Errorf("%q is not valid UTF-8", got)
+			}
+			if got != c.in && UnescapeName(got) != c.in {
+				t.Errorf("UnescapeName(%q) = %q, want %q", got, UnescapeName(got), c.in)
+			}
+		})
+	}
+}
+
+func FuzzEscapeName(f *testing.F) {
+	f.Add([]byte("a\xffb\\x"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := string(b)
+		e := EscapeName(s)
+		if !utf8.ValidString(e) {
+			t.Fatalf("EscapeName(%q) = %q: not UTF-8", s, e)
+		}
+		if e != s && UnescapeName(e) != s {
+			t.Fatalf("round trip of %q: %q -> %q", s, e, UnescapeName(e))
+		}
+	})
 }
