@@ -1,8 +1,13 @@
 package duck
 
 import (
+	"context"
 	"slices"
 	"testing"
+	"unicode/utf8"
+
+	"gotrap/catalog"
+	"gotrap/internal/rundir"
 )
 
 func TestSplitStatements(t *testing.T) {
@@ -27,5 +32,55 @@ func TestSplitStatements(t *testing.T) {
 				t.Errorf("SplitStatements(%q) = %q, want %q", c.in, got, c.want)
 			}
 		})
+	}
+}
+
+// TestHostileStrings writes every string column of the catalogue with
+// names that are not UTF-8 (a Unix file name may be any bytes) and reads
+// them back with DuckDB (which refuses invalid UTF-8): each is stored
+// escaped (rundir.EscapeName), valid names as given. The images table is
+// the only one with string columns; a new one must join this test.
+func TestHostileStrings(t *testing.T) {
+	for _, tb := range catalog.Tables() {
+		for _, c := range tb.Columns {
+			if c.SQLType == "VARCHAR" && tb.Name != catalog.TableImages {
+				t.Errorf("table %s has string column %s: add it to TestHostileStrings", tb.Name, c.Name)
+			}
+		}
+	}
+	run := t.TempDir()
+	names := []string{"obs/é.fits", "bad\xff\xfe.fits", "a\\b\xc3.fits", "quote'\"\n.fits", ""}
+	rows := make([]catalog.Image, len(names))
+	for i, n := range names {
+		rows[i] = catalog.Image{ID: int64(i + 1), URL: n, RejectComment: "comment " + n}
+	}
+	if err := catalog.WriteFile(catalog.TableFile(run, catalog.TableImages), rows); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(context.Background(), run, Options{Threads: 1, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := db.SQL().Query("SELECT url, reject_comment FROM images ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	i := 0
+	for ; r.Next(); i++ {
+		var url, comment string
+		if err := r.Scan(&url, &comment); err != nil {
+			t.Fatal(err)
+		}
+		if want := rundir.EscapeName(names[i]); url != want || comment != rundir.EscapeName("comment "+names[i]) {
+			t.Errorf("row %d: %q %q, want %q", i, url, comment, want)
+		}
+		if !utf8.ValidString(url) || rundir.UnescapeName(url) != names[i] && url != names[i] {
+			t.Errorf("row %d: %q does not give back %q", i, url, names[i])
+		}
+	}
+	if err := r.Err(); err != nil || i != len(names) {
+		t.Fatalf("%d rows: %v", i, err)
 	}
 }

@@ -188,3 +188,39 @@ func TestResumeKeepsUserFiles(t *testing.T) {
 		t.Errorf("the resume removed %s: %v", mine, err)
 	}
 }
+
+// TestHostileFileName is the red team's case 4: an input whose name is
+// not UTF-8 was stored as an invalid string, and "query RUN images" and
+// "report" then failed. The name is stored escaped (\xNN), the manifest
+// keeps its bytes, and query, report (with cut-outs read from the file)
+// and --resume work.
+func TestHostileFileName(t *testing.T) {
+	images, _ := smallStack(t)
+	dir := filepath.Join(t.TempDir(), "in")
+	if err := os.CopyFS(dir, os.DirFS(images)); err != nil {
+		t.Fatal(err)
+	}
+	hostile := filepath.Join(dir, "t0001_beam0_band0 caf\xe9 \\ 'q\".fits")
+	if err := os.Rename(filepath.Join(dir, "t0001_beam0_band0.fits"), hostile); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	if code, _, stderr := runCmd(t, "run", "--out", run, "--quiet", dir); code != 0 {
+		t.Fatalf("run: %s", stderr)
+	}
+	code, out, stderr := runCmd(t, "query", run, "images", "--format", "csv")
+	if code != 0 || !strings.Contains(out, `caf\xe9 \\ 'q""`) {
+		t.Fatalf("query images: exit %d %s\n%s", code, stderr, out)
+	}
+	m, err := os.ReadFile(filepath.Join(run, "manifest.json"))
+	if err != nil || !strings.Contains(string(m), `"path_raw"`) {
+		t.Errorf("manifest without path_raw: %v", err)
+	}
+	code, out, stderr = runCmd(t, "report", run)
+	if code != 0 || strings.Contains(out, " 0 cut-outs") {
+		t.Fatalf("report: exit %d %s\n%s", code, stderr, out)
+	}
+	if code, _, stderr := runCmd(t, "run", "--out", run, "--resume", "--quiet", dir); code != 0 {
+		t.Fatalf("resume: %s", stderr)
+	}
+}

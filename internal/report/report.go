@@ -509,7 +509,7 @@ func (b *builder) candidates() error {
 			sort.SliceStable(near, func(i, j int) bool { return near[i].T.Before(near[j].T) })
 			for _, g := range near {
 				cu := &cutout{Image: g.ID, RA: c.RA, Dec: c.Dec}
-				urls[g.ID] = g.URL
+				urls[g.ID] = b.man.openName(g.URL)
 				c.Cuts = append(c.Cuts, cu)
 				all = append(all, cu)
 			}
