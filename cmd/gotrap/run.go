@@ -147,6 +147,11 @@ func runRun(env *cmdEnv, args []string) error {
 	if f.backwardFits {
 		cfg.ForcedFits.Backward = true
 	}
+	// Settings out of their domain fail here, before the run directory
+	// is made or locked.
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	inputs, err := pipeline.ExpandInputsWarn(args, func(msg string) {
 		fmt.Fprintf(env.stderr, "gotrap run: warning: %s\n", msg)
 	})

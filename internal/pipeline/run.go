@@ -229,6 +229,11 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		if plan, err = NewPlan(ctx, opt.Inputs, readOpt, tol, acfg, workers); err != nil {
 			return err
 		}
+		if size > 1 && cfg.Pipeline.TileDeg > 0 {
+			if err := checkTiles(plan, acfg, cfg.Pipeline.TileDeg); err != nil {
+				return err
+			}
+		}
 		st.Items = len(plan.Images)
 		*man.stage(StagePlan) = *st
 		finishStage(man.stage(StagePlan))
@@ -412,8 +417,9 @@ var ErrNotARun = errors.New("pipeline: not a gotrap run directory")
 
 // prepareDir checks the run directory: absent or empty for a new run,
 // or holding a manifest for --resume (returned; nil when there is none,
-// and --resume then starts afresh). The lock file (rundir.LockFile) does
-// not count as content. A folder without a manifest may be resumed only
+// and --resume then starts afresh). The lock file (rundir.LockFile), and
+// logs/ and gotrap.toml without a manifest (a run that stopped in its
+// plan stage), do not count as content. A folder without a manifest may be resumed only
 // when it holds nothing but what a run killed before its manifest leaves
 // (logs/, gotrap.toml, temporary files): gotrap never deletes or
 // overwrites files it did not write. On --resume, the temporary files of
@@ -426,11 +432,13 @@ func prepareDir(run string, resume bool) (*Manifest, error) {
 	if err != nil && !isNotExist(err) {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
+	// What a run that stopped before its manifest leaves is gotrap's:
+	// a new run may start over it.
 	var foreign []string
 	for _, e := range ents {
 		switch n := e.Name(); {
 		case n == rundir.LockFile || rundir.IsTemp(n):
-		case resume && (n == "logs" || n == "gotrap.toml"):
+		case n == "logs" || n == "gotrap.toml":
 		default:
 			foreign = append(foreign, n)
 		}
@@ -439,7 +447,13 @@ func prepareDir(run string, resume bool) (*Manifest, error) {
 		if len(foreign) > 0 {
 			return nil, fmt.Errorf("%w: %s (use --resume to continue the run in it, or a new --out)", ErrRunExists, run)
 		}
-		return nil, os.MkdirAll(run, 0o755)
+		if err := os.MkdirAll(run, 0o755); err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		if _, err := rundir.RemoveTemps(run); err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		return nil, nil
 	}
 	m, err := ReadManifest(run)
 	if err != nil {
