@@ -3,6 +3,7 @@ package catalog
 import (
 	"bufio"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"gotrap/internal/rundir"
@@ -42,6 +43,9 @@ type FileWriter[T any] struct {
 
 // Create starts writing records of type T to path, creating its directory.
 func Create[T any](path string, opts ...Option) (*FileWriter[T], error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("catalog: could not create directory: %w", err)
+	}
 	f, err := rundir.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)

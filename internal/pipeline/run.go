@@ -419,7 +419,7 @@ var ErrNotARun = errors.New("pipeline: not a gotrap run directory")
 // or holding a manifest for --resume (returned; nil when there is none,
 // and --resume then starts afresh). The lock file (rundir.LockFile), and
 // logs/ and gotrap.toml without a manifest (a run that stopped in its
-// plan stage), do not count as content. A folder without a manifest may be resumed only
+// plan stage; gotrap.sbatch of "gotrap slurm"), do not count as content. A folder without a manifest may be resumed only
 // when it holds nothing but what a run killed before its manifest leaves
 // (logs/, gotrap.toml, temporary files): gotrap never deletes or
 // overwrites files it did not write. On --resume, the temporary files of
@@ -438,7 +438,7 @@ func prepareDir(run string, resume bool) (*Manifest, error) {
 	for _, e := range ents {
 		switch n := e.Name(); {
 		case n == rundir.LockFile || rundir.IsTemp(n):
-		case n == "logs" || n == "gotrap.toml":
+		case n == "logs" || n == "gotrap.toml" || n == "gotrap.sbatch": // gotrap slurm writes the last
 		default:
 			foreign = append(foreign, n)
 		}
@@ -455,24 +455,21 @@ func prepareDir(run string, resume bool) (*Manifest, error) {
 		}
 		return nil, nil
 	}
-	m, err := ReadManifest(run)
-	if err != nil {
-		if !isNotExist(err) {
-			return nil, err
-		}
-		if len(foreign) > 0 {
-			return nil, fmt.Errorf("%w: %s has no %s but holds %s: --resume continues only a gotrap run, and nothing was changed; use a new or empty --out",
-				ErrNotARun, run, ManifestFile, strings.Join(foreign, ", "))
-		}
+	m, err := ReadManifest(run) // m is nil on error
+	switch {
+	case err == nil:
+	case !isNotExist(err):
+		return nil, err
+	case len(foreign) > 0:
+		return nil, fmt.Errorf("%w: %s has no %s but holds %s: --resume continues only a gotrap run, and nothing was changed; use a new or empty --out",
+			ErrNotARun, run, ManifestFile, strings.Join(foreign, ", "))
+	default:
 		if err := os.MkdirAll(run, 0o755); err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
 	}
 	if _, err := rundir.RemoveTemps(run); err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
-	}
-	if err != nil {
-		return nil, nil
 	}
 	return m, nil
 }

@@ -18,16 +18,13 @@ type File struct {
 }
 
 // Create starts writing path: a new file ".BASE.<random>.tmp" in path's
-// folder (created when missing), unique to this call, so that writers in
+// folder (which must exist), unique to this call, so that writers in
 // other processes or goroutines never share it. Until Commit returns nil
 // path does not exist or keeps its previous content.
 func Create(path string) (*File, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("rundir: could not create %s: %w", dir, err)
 	}
 	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
 	if err != nil {
@@ -78,8 +75,12 @@ func (f *File) Abort() {
 	os.Remove(f.Name())
 }
 
-// WriteFile writes data to path atomically (Create, Write, Commit).
+// WriteFile writes data to path atomically (Create, Write, Commit),
+// creating path's folder when missing.
 func WriteFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("rundir: could not create %s: %w", filepath.Dir(path), err)
+	}
 	f, err := Create(path)
 	if err != nil {
 		return err
