@@ -81,9 +81,13 @@ FUZZTIME ?= 30s
 fuzz: deps
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/fitsimg/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime $(FUZZTIME) ./internal/fitsimg/
+	$(GO) test -run '^$$' -fuzz '^FuzzTiled$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/fitsimg/
+	$(GO) test -run '^$$' -fuzz '^FuzzGzip$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/fitsimg/
 	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) ./catalog/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config/
 	$(GO) test -run '^$$' -fuzz '^FuzzEscapeName$$' -fuzztime $(FUZZTIME) ./internal/rundir/
+	$(GO) test -run '^$$' -fuzz '^FuzzTableDat$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/casatable/
+	$(GO) test -run '^$$' -fuzz '^FuzzTSMHeader$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/casatable/
 	for f in FuzzParseScontrol FuzzParseSqueue FuzzParseSacct FuzzParseSubmit FuzzParseTimeLimit FuzzParseMemory FuzzTasksOnNode; do \
 	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./slurm/ || exit 1; done
 

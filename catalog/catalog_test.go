@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -222,6 +223,35 @@ func TestReadSchemaMismatch(t *testing.T) {
 	_, err := Read[SkyRegion](bytes.NewReader(buf.Bytes()))
 	if !errors.Is(err, ErrSchemaMismatch) {
 		t.Fatalf("reading bands as skyregions: err = %v, want ErrSchemaMismatch", err)
+	}
+}
+
+// bandV0 is a bands row without its last two columns: a file written
+// before columns were added at the end of a record.
+type bandV0 struct {
+	ID          int64   `parquet:"id"`
+	FreqCentral float64 `parquet:"freq_central"`
+}
+
+// TestReadOlderFile reads a file holding a leading part of a record's
+// columns: the missing ones are zero. A file whose leading columns are
+// not the record's is still a mismatch.
+func TestReadOlderFile(t *testing.T) {
+	var buf bytes.Buffer
+	old := []bandV0{{1, 120e6}, {2, 130e6}}
+	if err := writeAll(&buf, old); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read[Band](bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Band{{ID: 1, FreqCentral: 120e6}, {ID: 2, FreqCentral: 130e6}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("read %+v, want %+v", got, want)
+	}
+	if _, err := Read[SkyRegion](bytes.NewReader(buf.Bytes())); !errors.Is(err, ErrSchemaMismatch) {
+		t.Errorf("reading an older bands file as skyregions: err = %v, want ErrSchemaMismatch", err)
 	}
 }
 
@@ -449,7 +479,7 @@ func TestTables(t *testing.T) {
 	for _, tb := range Tables() {
 		names = append(names, tb.Name)
 	}
-	want := "images measurements associations runcat runcat_flux newsources skyregions bands varmetric"
+	want := "images measurements associations runcat runcat_flux newsources skyregions bands varmetric limits"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("Tables() = %s, want %s", got, want)
 	}

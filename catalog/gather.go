@@ -157,7 +157,7 @@ func (s *schema) gatherColumn(mem memory.Allocator, c *column, base unsafe.Point
 // its column or a required column holds nulls.
 func (s *schema) scatter(base unsafe.Pointer, n int, arrs []arrow.Array) error {
 	size := s.size
-	for j := range s.cols {
+	for j := range min(len(s.cols), len(arrs)) {
 		c := &s.cols[j]
 		a := arrs[j]
 		if a.Len() != n {

@@ -11,8 +11,10 @@ import (
 )
 
 // Read reads every row of a Parquet file written for record type T. The
-// file's columns must be T's columns in order (by name and type);
-// otherwise the error wraps ErrSchemaMismatch. Only WithAllocator applies.
+// file's columns must be T's columns in order (by name and type), or a
+// leading part of them (a file written before columns were added at the
+// end of the record: the missing ones read as zero values); otherwise the
+// error wraps ErrSchemaMismatch. Only WithAllocator applies.
 func Read[T any](r parquet.ReaderAtSeeker, opts ...Option) ([]T, error) {
 	sch := schemaOf[T]()
 	o := newOptions(opts)
@@ -32,7 +34,7 @@ func Read[T any](r parquet.ReaderAtSeeker, opts ...Option) ([]T, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: could not read %s schema: %w", tableName(sch), err)
 	}
-	if asch.NumFields() != len(sch.cols) {
+	if asch.NumFields() > len(sch.cols) || asch.NumFields() == 0 {
 		return nil, fmt.Errorf("catalog: %s file has %d columns, want %d: %w", tableName(sch), asch.NumFields(), len(sch.cols), ErrSchemaMismatch)
 	}
 	for i, f := range asch.Fields() {

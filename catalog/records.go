@@ -158,6 +158,14 @@ type Measurement struct {
 	PADCErr      float64 `parquet:"pa_dc_err" unit:"deg"`
 	ChiSq        float64 `parquet:"chisq"`
 	ReducedChiSq float64 `parquet:"reduced_chisq"`
+
+	// Deblended marks a component of an island that deblending split
+	// (SPEC 4.6); Blended an island measured as one source that the
+	// deblending test (32 levels, deblend_mincont) would split, with
+	// deblending off (kernels.Island). Both false for forced fits and in
+	// files written before schema version 2.
+	Deblended bool `parquet:"deblended"`
+	Blended   bool `parquet:"blended"`
 }
 
 // Association is one row of associations.parquet: a link between a
@@ -273,6 +281,30 @@ type VarMetric struct {
 	SigmaRMSMax sql.NullFloat64 `parquet:"sigma_rms_max"`
 }
 
+// Limit is one row of limits.parquet: an upper limit on a
+// running-catalogue source in an accepted image taken before its first
+// detection (the images of SPEC 8.1's limits: a timestep before that of
+// the source's earliest association, any band, its position inside the
+// image's usable area; the rule of the backward forced fits). RMS is the
+// image's rms map at the source's final position (wm_ra, wm_decl),
+// evaluated from the background grids the extraction kept; when an image
+// has none (supplied maps, a run staged elsewhere) it is the image's
+// rms_max and RMSFromMap is false. FPeakLimit is detection_thresh * RMS:
+// a source brighter than that would have been detected there.
+// SigmaMargin is the run's new_source_sigma_margin (SPEC 8.1), the same
+// on every row, so that the catalogue alone gives the new-source test at
+// the position ((detection_thresh + margin) * RMS).
+type Limit struct {
+	Runcat      int64   `parquet:"runcat"` // -> runcat.id
+	Image       int64   `parquet:"image"`  // -> images.id
+	XPix        float64 `parquet:"x_pix" unit:"pix"`
+	YPix        float64 `parquet:"y_pix" unit:"pix"`
+	RMS         float64 `parquet:"rms" unit:"Jy/beam"`
+	RMSFromMap  bool    `parquet:"rms_from_map"`
+	FPeakLimit  float64 `parquet:"f_peak_limit" unit:"Jy/beam"`
+	SigmaMargin float64 `parquet:"sigma_margin" unit:"sigma"`
+}
+
 // Table names: the file or directory names in the run directory and the
 // DuckDB view names.
 const (
@@ -285,4 +317,5 @@ const (
 	TableSkyRegions   = "skyregions"
 	TableBands        = "bands"
 	TableVarMetric    = "varmetric"
+	TableLimits       = "limits"
 )

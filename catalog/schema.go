@@ -13,8 +13,11 @@ import (
 
 // SchemaVersion is written to every file's key-value metadata
 // (gotrap.schema_version). Bump it when a column is renamed, removed or
-// changes meaning; adding a column at the end of a record does not.
-const SchemaVersion = 1
+// changes meaning, or added (at the end of a record: Read and the DuckDB
+// views still read the older files, with the new columns' zero values
+// or nulls). Version 2 added measurements.deblended and .blended and the
+// limits table.
+const SchemaVersion = 2
 
 // kind is the storage class of a column.
 type kind uint8
@@ -91,12 +94,14 @@ var (
 		reflect.TypeFor[SkyRegion]():   TableSkyRegions,
 		reflect.TypeFor[Band]():        TableBands,
 		reflect.TypeFor[VarMetric]():   TableVarMetric,
+		reflect.TypeFor[Limit]():       TableLimits,
 	}
 	// tableOrder is the order Tables lists them in.
 	tableOrder = []reflect.Type{
 		reflect.TypeFor[Image](), reflect.TypeFor[Measurement](), reflect.TypeFor[Association](),
 		reflect.TypeFor[Runcat](), reflect.TypeFor[RuncatFlux](), reflect.TypeFor[NewSource](),
 		reflect.TypeFor[SkyRegion](), reflect.TypeFor[Band](), reflect.TypeFor[VarMetric](),
+		reflect.TypeFor[Limit](),
 	}
 )
 

@@ -79,75 +79,18 @@ func (d *Detector) islandMinSum(isl Island) (lo, sum float64) {
 func (d *Detector) deblendRec(out []Island, isl Island, k int, fluxOrig, det float64, next *int32) []Island {
 	db := &d.db
 	n := len(db.thr)
-	w, h := d.dimg.Stride, d.dimg.Rect.Dy()
+	w := d.dimg.Stride
 	o := d.dimg.Rect.Min
-	b := isl.Box.Sub(o)
 	for j := k; j < n; j++ {
 		t := db.thr[j]
-		if t > float64(isl.PeakValue) {
+		comps, stop := d.splitAt(isl, t, fluxOrig, det)
+		if stop {
 			break
 		}
-		// Binarise the island at D >= t and label it.
-		runs := db.runs[:0]
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			lab := d.labels[y*w+b.Min.X : y*w+b.Max.X]
-			row := d.dimg.Pix[y*w+b.Min.X : y*w+b.Max.X]
-			row = row[:len(lab)]
-			in := false
-			for x, l := range lab {
-				on := l == isl.Label && float64(row[x]) >= t
-				switch {
-				case on && !in:
-					runs = append(runs, labelRun{y: int32(y), x0: int32(b.Min.X + x)})
-				case !on && in:
-					runs[len(runs)-1].x1 = int32(b.Min.X + x)
-				}
-				in = on
-			}
-			if in {
-				runs[len(runs)-1].x1 = int32(b.Max.X)
-			}
-		}
-		db.runs = runs
-		comps := db.ls.components(runs, d.dimg.Pix, w, w, h, false)
-		if len(comps) <= 1 {
+		if len(db.surv) < 2 {
 			continue
 		}
-		// Contrast and detection tests per component.
-		nc := len(comps)
-		db.sums = slices.Grow(db.sums[:0], nc)[:nc]
-		db.pass = slices.Grow(db.pass[:0], nc)[:nc]
-		clear(db.sums)
-		clear(db.pass)
-		for i, r := range runs {
-			c := db.ls.comp[db.ls.parent[i]]
-			row := d.dimg.Pix[int(r.y)*w+int(r.x0) : int(r.y)*w+int(r.x1)]
-			rr := d.rimg.Pix[int(r.y)*w+int(r.x0) : int(r.y)*w+int(r.x1)]
-			rr = rr[:len(row)]
-			var s float64
-			ok := db.pass[c]
-			for x, v := range row {
-				s += float64(v) - t
-				if float64(v)-det*float64(rr[x]) >= 0 {
-					ok = true
-				}
-			}
-			db.sums[c] += s
-			db.pass[c] = ok
-		}
-		surv := db.surv[:0]
-		for c := range comps {
-			if db.sums[c] > d.cfg.DeblendMinCont*fluxOrig && db.pass[c] {
-				surv = append(surv, int32(c))
-			}
-		}
-		db.surv = surv
-		if len(surv) == 0 {
-			break
-		}
-		if len(surv) == 1 {
-			continue
-		}
+		runs, surv := db.runs, db.surv
 		slices.SortFunc(surv, func(a, b int32) int { return compareKey(&comps[a], &comps[b]) })
 		for _, c := range surv {
 			*next++
@@ -175,6 +118,7 @@ func (d *Detector) deblendRec(out []Island, isl Island, k int, fluxOrig, det flo
 				NPix:      c.npix,
 				Threshold: float32(t),
 				Noise:     noise,
+				Deblended: true,
 			})
 		}
 		top := len(db.stack)
@@ -190,4 +134,102 @@ func (d *Detector) deblendRec(out []Island, isl Island, k int, fluxOrig, det flo
 		return out
 	}
 	return append(out, isl)
+}
+
+// splitAt is one level of SPEC 4.6 on isl: it binarises the island at
+// D >= t, labels the parts (db.runs, db.ls) and leaves in db.surv the
+// indices into comps of the parts that pass the contrast test (sum of
+// D - t above mincont * fluxOrig) and the detection test (a pixel at or
+// above det * rms). stop reports that the level is above the island's
+// peak or that no part survives: the levels above cannot split it either.
+// It changes no label.
+func (d *Detector) splitAt(isl Island, t, fluxOrig, det float64) (comps []labelComp, stop bool) {
+	db := &d.db
+	db.surv = db.surv[:0]
+	if t > float64(isl.PeakValue) {
+		return nil, true
+	}
+	w, h := d.dimg.Stride, d.dimg.Rect.Dy()
+	b := isl.Box.Sub(d.dimg.Rect.Min)
+	runs := db.runs[:0]
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		lab := d.labels[y*w+b.Min.X : y*w+b.Max.X]
+		row := d.dimg.Pix[y*w+b.Min.X : y*w+b.Max.X]
+		row = row[:len(lab)]
+		in := false
+		for x, l := range lab {
+			on := l == isl.Label && float64(row[x]) >= t
+			switch {
+			case on && !in:
+				runs = append(runs, labelRun{y: int32(y), x0: int32(b.Min.X + x)})
+			case !on && in:
+				runs[len(runs)-1].x1 = int32(b.Min.X + x)
+			}
+			in = on
+		}
+		if in {
+			runs[len(runs)-1].x1 = int32(b.Max.X)
+		}
+	}
+	db.runs = runs
+	comps = db.ls.components(runs, d.dimg.Pix, w, w, h, false)
+	if len(comps) <= 1 {
+		return comps, false
+	}
+	// Contrast and detection tests per component.
+	nc := len(comps)
+	db.sums = slices.Grow(db.sums[:0], nc)[:nc]
+	db.pass = slices.Grow(db.pass[:0], nc)[:nc]
+	clear(db.sums)
+	clear(db.pass)
+	for i, r := range runs {
+		c := db.ls.comp[db.ls.parent[i]]
+		row := d.dimg.Pix[int(r.y)*w+int(r.x0) : int(r.y)*w+int(r.x1)]
+		rr := d.rimg.Pix[int(r.y)*w+int(r.x0) : int(r.y)*w+int(r.x1)]
+		rr = rr[:len(row)]
+		var s float64
+		ok := db.pass[c]
+		for x, v := range row {
+			s += float64(v) - t
+			if float64(v)-det*float64(rr[x]) >= 0 {
+				ok = true
+			}
+		}
+		db.sums[c] += s
+		db.pass[c] = ok
+	}
+	surv := db.surv[:0]
+	for c := range comps {
+		if db.sums[c] > d.cfg.DeblendMinCont*fluxOrig && db.pass[c] {
+			surv = append(surv, int32(c))
+		}
+	}
+	db.surv = surv
+	return comps, len(surv) == 0
+}
+
+// BlendTestNThresh is the number of levels of the blend test: SExtractor's
+// default DEBLEND_NTHRESH.
+const BlendTestNThresh = 32
+
+// markBlends sets Island.Blended on the islands that the deblending of
+// SPEC 4.6 with BlendTestNThresh levels (and the configured
+// deblend_mincont) would split into two or more parts, when deblending is
+// off: one fit for what are several sources. It changes no label.
+func (d *Detector) markBlends(det float64) {
+	db := &d.db
+	for i := range d.det.Islands {
+		isl := &d.det.Islands[i]
+		lo, flux := d.islandMinSum(*isl)
+		db.thr = SubThresholds(db.thr, lo, float64(isl.PeakValue), BlendTestNThresh)
+		for _, t := range db.thr {
+			if _, stop := d.splitAt(*isl, t, flux, det); stop {
+				break
+			}
+			if len(db.surv) >= 2 {
+				isl.Blended = true
+				break
+			}
+		}
+	}
 }

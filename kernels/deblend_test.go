@@ -56,6 +56,14 @@ func TestDeblendSplitsPair(t *testing.T) {
 	}
 	parent := plain.Islands[1]
 	plainSingle := plain.Islands[0]
+	// Without deblending the merged pair is marked blended (the test of
+	// markBlends splits it) and the single source is not.
+	if !parent.Blended || parent.Deblended {
+		t.Errorf("merged pair: blended %v deblended %v, want true, false", parent.Blended, parent.Deblended)
+	}
+	if plainSingle.Blended || plainSingle.Deblended {
+		t.Errorf("single source: blended %v deblended %v, want false, false", plainSingle.Blended, plainSingle.Deblended)
+	}
 	cfg.DeblendNThresh = 32
 	d, _ := NewDetector(cfg, 2)
 	det, _ := d.Detect(img, nil)
@@ -68,6 +76,9 @@ func TestDeblendSplitsPair(t *testing.T) {
 	w := det.D.Rect.Dx()
 	for k, sub := range det.Islands[1:] {
 		src := pair[k]
+		if !sub.Deblended || sub.Blended {
+			t.Errorf("sub-island %d: deblended %v blended %v, want true, false", k, sub.Deblended, sub.Blended)
+		}
 		// x-major order: the left source first; its peak pixel within a
 		// pixel of the centre (a 30-sigma source).
 		if math.Abs(float64(sub.Peak.X)-src.x) > 1.5 || math.Abs(float64(sub.Peak.Y)-src.y) > 1.5 {

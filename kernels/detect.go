@@ -776,7 +776,11 @@ func (d *Detector) islands(det float64) {
 		})
 	}
 	d.det.Islands = isl
-	if d.cfg.DeblendNThresh > 0 && len(isl) > 0 {
+	switch {
+	case len(isl) == 0:
+	case d.cfg.DeblendNThresh > 0:
 		d.deblendAll(det, int32(len(order)))
+	default:
+		d.markBlends(det)
 	}
 }

@@ -52,28 +52,68 @@ func (a *interpAxis) build(length, f0, f1, n int, edge EdgeMode) {
 		a.f = make([]float64, length)
 	}
 	a.k, a.f = a.k[:length], a.f[:length]
-	N := f1 - f0
-	step := float64(n) / float64(N-1)
 	for p := range a.k {
-		i := p - f0
-		if i < 0 || i >= N {
-			if edge == EdgePySE {
-				a.k[p], a.f[p] = 0, 0
-				continue
-			}
-			i = min(max(i, 0), N-1)
-		}
-		c := -0.5 + float64(i)*step
-		switch {
-		case c <= 0:
-			a.k[p], a.f[p] = 1, 0
-		case c >= float64(n-1):
-			a.k[p], a.f[p] = int32(n), 0
-		default:
-			k := int(c)
-			a.k[p], a.f[p] = int32(k+1), c-float64(k)
-		}
+		a.k[p], a.f[p] = axisNode(p-f0, f1-f0, n, edge)
 	}
+}
+
+// axisNode is one entry of interpAxis.build: the left padded node and the
+// fraction of frame pixel i (outside [0, N) for a pixel off the frame) on
+// an axis of N frame pixels and n nodes.
+func axisNode(i, N, n int, edge EdgeMode) (int32, float64) {
+	if i < 0 || i >= N {
+		if edge == EdgePySE {
+			return 0, 0
+		}
+		i = min(max(i, 0), N-1)
+	}
+	c := -0.5 + float64(i)*(float64(n)/float64(N-1))
+	switch {
+	case c <= 0:
+		return 1, 0
+	case c >= float64(n-1):
+		return int32(n), 0
+	}
+	k := int(c)
+	return int32(k + 1), c - float64(k)
+}
+
+// RMSAt returns the rms map of SPEC 4.4 (order 1) at pixel (x, y) of an
+// image of rectangle rect whose grids are g, the value BackgroundMapsTo
+// writes there (as float64, before the float32 rounding of the map, and
+// without its mask): the separable linear interpolation of g.RMS raised
+// to min(g.RMS). It returns NaN for an empty grid or a pixel outside rect.
+// It costs O(len(g.RMS)) for the minimum: for many positions on one image
+// use GridMaps.
+func (g *BackgroundGrids) RMSAt(rect image.Rectangle, x, y int, edge EdgeMode) float64 {
+	if g.Empty() || !image.Pt(x, y).In(rect) {
+		return math.NaN()
+	}
+	fr := g.Frame.Sub(rect.Min)
+	kx, fx := axisNode(x-rect.Min.X-fr.Min.X, fr.Dx(), g.NX, edge)
+	ky, fy := axisNode(y-rect.Min.Y-fr.Min.Y, fr.Dy(), g.NY, edge)
+	// node is the padded node vector of interpolator.nodes at row y.
+	node := func(k int32) float64 {
+		if ky == 0 || k == 0 || int(k) > g.NX {
+			return 0
+		}
+		r0 := g.RMS[int(ky-1)*g.NX+int(k-1)]
+		if fy == 0 {
+			return r0
+		}
+		r1 := g.RMS[int(ky)*g.NX+int(k-1)]
+		return r0 + (r1-r0)*fy
+	}
+	r0, r1 := node(kx), node(kx+1)
+	r := r0 + (r1-r0)*fx
+	rmin := math.Inf(1)
+	for _, v := range g.RMS {
+		rmin = math.Min(rmin, v)
+	}
+	if r < rmin {
+		r = rmin
+	}
+	return r
 }
 
 // interpolator evaluates the order-1 (separable linear) interpolation of

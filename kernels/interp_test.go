@@ -58,6 +58,23 @@ func TestBackgroundMapsMatchRef(t *testing.T) {
 						}
 					}
 				}
+				// RMSAt is the same map, one pixel at a time (same
+				// 1e-6: the map's float32 storage).
+				for y := range c.h {
+					for x := range c.w {
+						i := y*c.w + x
+						if mask[i] {
+							continue
+						}
+						got := g.RMSAt(bkg.Rect, origin.X+x, origin.Y+y, edge)
+						if !testutil.Close(got, float64(rms.Pix[y*rms.Stride+x]), 1e-6, 0) {
+							t.Fatalf("%dx%d %v: RMSAt(%d,%d) = %v, map %v", c.w, c.h, edge, x, y, got, rms.Pix[y*rms.Stride+x])
+						}
+					}
+				}
+				if v := g.RMSAt(bkg.Rect, origin.X-1, origin.Y, edge); !math.IsNaN(v) {
+					t.Errorf("RMSAt off the image = %v, want NaN", v)
+				}
 				// The guard padding must be untouched.
 				for y := range c.h {
 					for x := c.w; x < bkg.Stride && y*bkg.Stride+x < len(bkg.Pix); x++ {

@@ -26,6 +26,11 @@ type Island struct {
 	// Noise is sigma_n: the rms map at Peak (also for deblended
 	// sub-islands: gotrap fixes PySE's quirk 6, SPEC decisions).
 	Noise float32
+	// Deblended is set on the sub-islands that deblending (SPEC 4.6)
+	// split off an island; Blended on an island left whole, with
+	// deblending off, that the deblending test would split
+	// (Detector.markBlends): one fit for several sources.
+	Deblended, Blended bool
 }
 
 // Detections is the output of thresholding and labelling one image: the

@@ -214,3 +214,15 @@ func checkImageLayout(img *Image) {
 		panic(badImage)
 	}
 }
+
+// GeometryMasked reports whether pixel (x, y), 0-based inside a w x h
+// image, is masked by the margin or radius parts of MaskTo's mask (not
+// NaN, not a caller's mask): where no source can be detected whatever the
+// pixels hold.
+func GeometryMasked(w, h, x, y, margin int, radius float64) bool {
+	if margin > 0 && (x < margin || x >= w-margin || y < margin || y >= h-margin) {
+		return true
+	}
+	cx, cy := float64(w-1)/2, float64(h-1)/2
+	return radius > 0 && maskSq(float64(x)-cx)+maskSq(float64(y)-cy) >= radius*radius
+}

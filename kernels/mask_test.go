@@ -52,6 +52,14 @@ func TestMaskToMatchesRef(t *testing.T) {
 						if !slices.Equal(got, want) {
 							t.Fatalf("%dx%d pad %d margin %d radius %v: mask differs\n got %v\nwant %v", w, h, pad, margin, radius, got, want)
 						}
+						// GeometryMasked is the mask of a pixel that is
+						// not NaN and not in extra.
+						for i, m := range want {
+							x, y := i%w, i/w
+							if v := img.Pix[y*img.Stride+x]; v == v && (extra == nil || !extra[i]) && GeometryMasked(w, h, x, y, margin, radius) != m {
+								t.Fatalf("%dx%d margin %d radius %v: GeometryMasked(%d, %d) = %v, mask %v", w, h, margin, radius, x, y, !m, m)
+							}
+						}
 						wantBox := image.Rectangle{}
 						for i, m := range want {
 							if !m {

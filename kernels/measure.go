@@ -45,6 +45,10 @@ type Source struct {
 	Label              int32       // island label (0 for a forced fit)
 	PeakPixel          image.Point // island peak pixel, or the forced-fit pixel (int x, int y)
 	NPix               int         // pixels measured
+	// Deblended and Blended are the island's flags (Island): a component
+	// of a deblended island; an island the deblending test would split,
+	// measured as one source. Both false for a forced fit.
+	Deblended, Blended bool
 }
 
 // MeasureMode selects the measurement path of SPEC 4.7/4.8.
@@ -284,6 +288,7 @@ func (w *measureWS) measureIsland(s *Source, det *Detections, isl *Island, beam 
 	}
 	s.Label = isl.Label
 	s.PeakPixel = isl.Peak
+	s.Deblended, s.Blended = isl.Deblended, isl.Blended
 	s.Sig = px.sig
 	return w.finishSource(s, &p, fitted, cfg.Mode == ModeGaussian, beam, noise, t, proj, cfg)
 }

@@ -19,8 +19,8 @@ echo
 echo "== gotrap run --report --out $out/run $out/sim/images"
 "$bin" run --quiet --report --out "$out/run" "$out/sim/images"
 echo
-echo "== new sources (gotrap query $out/run transients)"
-"$bin" query "$out/run" transients
+echo "== new sources without vetting flags (gotrap query $out/run transients --format table; --all adds the flagged ones)"
+"$bin" query "$out/run" transients --format table
 echo
 echo "== variable candidates, 1.5 sigma above the eta and V distributions (gotrap query $out/run variables 1.5)"
 "$bin" query "$out/run" variables 1.5

@@ -37,6 +37,19 @@
 //     V = (d/sqrt 2)/(1+d/2). V1..V9 have d = sqrt 2 (eta 1, V 0.585786);
 //     X has d = sqrt 2000 (eta 1000, V 1.353675).
 //
+// Every measurement sits at pixel (512, 512) (the pixel columns are not
+// tied to the sky positions; the vetting view reads them only for the
+// edge distance: 511 px from the outermost pixel centres, no edge flag).
+// The limits table holds B's and C's earlier images (timestep 0): B in
+// images 1 (rms 1.5 mJy) and 2 (2 mJy), C in images 1 (1 mJy) and 2 (2.5
+// mJy), f_peak_limit 5 x rms, margin 1. Vetting of the triggers: B's band
+// 1 has image 1 only, new_high_sigma = 0.02/0.0015 = 13.333 >= 5 + 1, no
+// flag; C's band 2 has image 2, new_high_sigma = 0.010/0.0025 = 4 < 6:
+// low_sigma. The nearest neighbour of B's trigger (image 3) is A, at
+// sqrt((0.1 cos 30)^2 + 0.02^2) = 319.94 arcsec (great circle), 2 Jy;
+// C's (image 4) is A too, farther than two beams (2 x 72 arcsec): no
+// neighbour flag. So transients lists B only, and B then C with --all.
+//
 // The variables query (Gaussian fits per band to log10 eta and log10 V of
 // sources with eta > 0, V > 0, more than one point and no newsource, as
 // MLE mean and population standard deviation): band 2 holds V1..V9 and X.
@@ -49,9 +62,11 @@
 package catalogtest
 
 import (
+	"cmp"
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"gotrap/catalog"
@@ -192,7 +207,7 @@ func WriteHandRun(dir string) error {
 				UncertEW: 0.003, UncertNS: 0.003, EWSysErr: 10, NSSysErr: 10, ErrRadius: 2,
 				Zone: int32(math.Floor(s.dec)), FPeak: fp, FPeakErr: p.err, FInt: p.flux, FIntErr: p.err,
 				DetSigma: fp / 0.001, ChiSq: 1, ReducedChiSq: 1,
-				Smaj: 5, Smin: 4, SemiMajor: 36, SemiMinor: 28.8, PA: 10,
+				Smaj: 5, Smin: 4, SemiMajor: 36, SemiMinor: 28.8, PA: 10, XPix: 512, YPix: 512,
 			}
 			dr, dd := s.ra*math.Pi/180, s.dec*math.Pi/180
 			m.X, m.Y, m.Z, m.RACosDecl = math.Cos(dd)*math.Cos(dr), math.Cos(dd)*math.Sin(dr), math.Sin(dd), s.ra*math.Cos(dd)
@@ -248,6 +263,16 @@ func WriteHandRun(dir string) error {
 		catalog.NewSource{ID: ly.first["C"], Runcat: ly.first["C"], TriggerXtrsrc: ly.first["C"], PreviousLimitsImage: 2, Type: catalog.NewSourcePossible},
 	)
 
+	lim := func(rc, image int64, rms float64) catalog.Limit {
+		return catalog.Limit{Runcat: rc, Image: image, XPix: 512, YPix: 512, RMS: rms, RMSFromMap: true,
+			FPeakLimit: 5 * rms, SigmaMargin: 1}
+	}
+	limits := []catalog.Limit{
+		lim(ly.first["B"], 1, 0.0015), lim(ly.first["B"], 2, 0.002),
+		lim(ly.first["C"], 1, 0.001), lim(ly.first["C"], 2, 0.0025),
+	}
+	slices.SortStableFunc(limits, func(a, b catalog.Limit) int { return cmp.Compare(a.Runcat, b.Runcat) })
+
 	opts := []catalog.Option{catalog.WithConfigHash("hand-made"), catalog.WithSeed(1)}
 	for _, err := range []error{
 		catalog.WriteFile(catalog.TableFile(dir, catalog.TableBands), bands, opts...),
@@ -259,6 +284,7 @@ func WriteHandRun(dir string) error {
 		catalog.WriteFile(catalog.TableFile(dir, catalog.TableRuncat), runcats, opts...),
 		catalog.WriteFile(catalog.TableFile(dir, catalog.TableRuncatFlux), fluxes, opts...),
 		catalog.WriteFile(catalog.TableFile(dir, catalog.TableNewSources), news, opts...),
+		catalog.WriteFile(catalog.TableFile(dir, catalog.TableLimits), limits, opts...),
 	} {
 		if err != nil {
 			return fmt.Errorf("catalogtest: %w", err)

@@ -13,7 +13,8 @@
 //
 // Open creates an in-memory database with one view per table of
 // catalog.Tables: images, measurements, associations, runcat, runcat_flux,
-// newsources, skyregions, bands and varmetric. A view reads RUN/NAME.parquet
+// newsources, skyregions, bands, varmetric and limits, and the computed
+// view vetting (VettingSQL). A view reads RUN/NAME.parquet
 // and RUN/NAME/**/*.parquet (Hive-partitioned: measurements/rank=0003/...;
 // the partition columns are not part of the view) and selects the table's
 // columns by name, so every view has the same columns whatever its files.
@@ -21,6 +22,8 @@
 // A table with no files is an empty view with the right columns and types,
 // so queries run on a partial run; varmetric without varmetric.parquet is
 // computed on the fly by VarMetricSQL. Files are listed when Open runs.
+// Files of an older schema version that lack columns added since read
+// them as nulls (the view then reads with union_by_name).
 //
 // # Resources
 //
@@ -41,7 +44,19 @@
 // into. WriteVarMetric streams it to varmetric.parquet.
 // Queries lists the named queries (transients, variables, lightcurve, cone,
 // images, stats, sources); each one's SQL is in Query.SQL, with parameters
-// written $name and bound as number literals by Query.Bind.
+// written $name and bound as number literals by Query.Bind (a Param.Flag
+// parameter is a command-line switch, set by Query.BindFlags). Query.Table
+// names the columns a terminal table shows. A query with Query.Exists
+// (lightcurve) checks its subject first: DB.Check, and Named, return an
+// error wrapping ErrNotFound for a runcat that does not exist.
+//
+// # Vetting
+//
+// VettingSQL (the vetting view) computes per (runcat, band), on the new
+// source's trigger or the brightest blind detection, the nearest
+// neighbour, blend, edge, extended and new-source significance flags
+// (docs/catalog.md "Vetting flags"); the transients query joins it, ranks
+// unflagged new sources first and hides the flagged ones unless --all.
 //
 // # Units
 //

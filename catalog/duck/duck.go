@@ -109,6 +109,10 @@ func Open(ctx context.Context, run string, opt Options) (*DB, error) {
 			return nil, err
 		}
 	}
+	if _, err := d.db.ExecContext(ctx, "CREATE OR REPLACE VIEW "+ViewVetting+" AS "+VettingSQL); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("duck: could not create view %s: %w", ViewVetting, err)
+	}
 	if opt.ReadOnly {
 		if err := d.lockDown(ctx, opt.Readable, opt.Writable); err != nil {
 			d.Close()
@@ -117,6 +121,9 @@ func Open(ctx context.Context, run string, opt Options) (*DB, error) {
 	}
 	return d, nil
 }
+
+// ViewVetting is the name of the computed vetting view (VettingSQL).
+const ViewVetting = "vetting"
 
 // createView defines the view of table t over its files: RUN/NAME.parquet
 // and every RUN/NAME/**/*.parquet (Hive-partitioned).
@@ -164,8 +171,24 @@ func (d *DB) createView(ctx context.Context, t catalog.Table) error {
 		for i, s := range sources {
 			q[i] = quote(s)
 		}
-		body = fmt.Sprintf("SELECT %s FROM read_parquet([%s], hive_partitioning = true)",
-			strings.Join(cols, ", "), strings.Join(q, ", "))
+		src := fmt.Sprintf("read_parquet([%s], hive_partitioning = true)", strings.Join(q, ", "))
+		// Files written before columns were added to the table (an
+		// older schema version) lack them: they read as nulls.
+		have, err := d.fileColumns(ctx, fmt.Sprintf("read_parquet([%s], hive_partitioning = true, union_by_name = true)", strings.Join(q, ", ")))
+		if err != nil {
+			return fmt.Errorf("duck: could not read the columns of %s: %w", t.Name, err)
+		}
+		missing := false
+		for i, c := range t.Columns {
+			if !have[c.Name] {
+				cols[i] = fmt.Sprintf("CAST(NULL AS %s) AS %s", c.SQLType, ident(c.Name))
+				missing = true
+			}
+		}
+		if missing {
+			src = fmt.Sprintf("read_parquet([%s], hive_partitioning = true, union_by_name = true)", strings.Join(q, ", "))
+		}
+		body = fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ", "), src)
 	case t.Name == catalog.TableVarMetric:
 		body = VarMetricSQL
 	default:
@@ -179,6 +202,25 @@ func (d *DB) createView(ctx context.Context, t catalog.Table) error {
 		return fmt.Errorf("duck: could not create view %s: %w", t.Name, err)
 	}
 	return nil
+}
+
+// fileColumns returns the names of the columns src (a table function
+// over Parquet files) reads.
+func (d *DB) fileColumns(ctx context.Context, src string) (map[string]bool, error) {
+	rows, err := d.db.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE SELECT * FROM "+src+")")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		have[name] = true
+	}
+	return have, rows.Err()
 }
 
 // Files returns the number of Parquet files each view reads (0: empty or,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/csv"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -125,7 +126,9 @@ func checkGolden(t *testing.T, name string, got [][]string) {
 
 // TestNamedQueriesGolden runs every named query on the hand-made run of
 // package catalogtest, whose documentation works out the answers by hand:
-// transients B (type 1, sigma 20 and 6.667) then C (type 0, 12 and 3);
+// transients B (type 1, sigma 20 and 6.667; new_high_sigma 13.33) alone,
+// then C (type 0, 12 and 3; flagged low_sigma, new_high_sigma 4) with
+// --all;
 // variables X only at n = 2 and nothing at n = 3.5 (X's z is 3); the cone
 // at (0, 30) radius 0.1 finds A (RA 359.95, 0.05 cos 30 = 0.0433 deg) and
 // B (sqrt(0.0433^2 + 0.02^2) = 0.0477 deg) across RA 0; stats counts 8
@@ -140,6 +143,7 @@ func TestNamedQueriesGolden(t *testing.T) {
 		args          []string
 	}{
 		{"transients", "transients", nil},
+		{"transients_all", "transients", []string{"--all"}},
 		{"variables", "variables", nil},
 		{"variables_n3.5", "variables", []string{"3.5"}},
 		{"lightcurve_A", "lightcurve", []string{fmt.Sprint(ids["A"])}},
@@ -151,7 +155,17 @@ func TestNamedQueriesGolden(t *testing.T) {
 		{"sources", "sources", nil},
 	}
 	for _, c := range cases {
-		rows, err := db.Named(context.Background(), c.query, c.args)
+		var rows *sql.Rows
+		var err error
+		if len(c.args) == 1 && c.args[0] == "--all" {
+			q, _ := Lookup(c.query)
+			var s string
+			if s, err = q.BindFlags(nil, []string{"all"}); err == nil {
+				rows, err = db.SQL().Query(s)
+			}
+		} else {
+			rows, err = db.Named(context.Background(), c.query, c.args)
+		}
 		if err != nil {
 			t.Errorf("%s: %v", c.golden, err)
 			continue
@@ -355,6 +369,13 @@ func TestEmptyRun(t *testing.T) {
 	for _, q := range Queries() {
 		args := map[string][]string{"lightcurve": {"1"}, "cone": {"10", "-30", "1"}}[q.Name]
 		rows, err := db.Named(context.Background(), q.Name, args)
+		if q.Name == "lightcurve" {
+			// No source 1: the light curve of a missing id is an error.
+			if !errors.Is(err, ErrNotFound) {
+				t.Errorf("lightcurve of a missing source: err = %v, want ErrNotFound", err)
+			}
+			continue
+		}
 		if err != nil {
 			t.Errorf("%s on an empty run: %v", q.Name, err)
 			continue

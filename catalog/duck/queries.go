@@ -3,6 +3,7 @@ package duck
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -93,6 +94,9 @@ type Param struct {
 	Int     bool   // an integer (an id); otherwise a float
 	Default string // "" when required
 	Doc     string
+	// Flag makes the parameter a switch of the command line, --NAME,
+	// rather than a positional argument: BindFlags sets it to 1.
+	Flag bool
 	// Domain, when not nil, checks the value: it returns why a value is
 	// out of the parameter's domain, "" when it is in.
 	Domain func(v float64) string
@@ -124,19 +128,29 @@ type Query struct {
 	Short  string // one line
 	Params []Param
 	SQL    string
-	// Empty, when not "", makes a result without rows an error: the
-	// query asked about something that is not there (a format with the
-	// arguments, e.g. "no running-catalogue source %s").
-	Empty string
+	// Table lists the columns an aligned table on a terminal shows, in
+	// order (nil: all); the other formats keep every column.
+	Table []string
+	// Exists, when set, is SQL (with the same parameters) whose one
+	// value is true when the query's subject exists; NotFound is the
+	// message of ErrNotFound otherwise (fmt verbs take the arguments).
+	Exists, NotFound string
 }
+
+// ErrNotFound is returned by DB.Check for a query whose subject (the
+// source of a light curve) is not in the run.
+var ErrNotFound = errors.New("not found")
 
 // Usage returns the query's argument synopsis, e.g. "cone RA DEC RADIUS".
 func (q Query) Usage() string {
 	s := q.Name
 	for _, p := range q.Params {
-		if p.Default != "" {
+		switch {
+		case p.Flag:
+			s += " [--" + p.Name + "]"
+		case p.Default != "":
 			s += " [" + strings.ToUpper(p.Name) + "]"
-		} else {
+		default:
 			s += " " + strings.ToUpper(p.Name)
 		}
 	}
@@ -146,16 +160,47 @@ func (q Query) Usage() string {
 var paramRE = regexp.MustCompile(`\$[a-z_]+`)
 
 // Bind returns the query's SQL with its parameters replaced by args (in
-// Params order; missing optional ones take their defaults).
-func (q Query) Bind(args []string) (string, error) {
-	if len(args) > len(q.Params) {
-		return "", fmt.Errorf("query %s takes at most %d arguments, got %d (usage: %s)", q.Name, len(q.Params), len(args), q.Usage())
+// Params order, flags left out; missing optional ones take their
+// defaults).
+func (q Query) Bind(args []string) (string, error) { return q.BindFlags(args, nil) }
+
+// BindFlags is Bind with the switches named in flags set (Param.Flag); a
+// name that is not a switch of the query is an error.
+func (q Query) BindFlags(args []string, flags []string) (string, error) {
+	npos := 0
+	for _, p := range q.Params {
+		if !p.Flag {
+			npos++
+		}
+	}
+	if len(args) > npos {
+		return "", fmt.Errorf("query %s takes at most %d arguments, got %d (usage: %s)", q.Name, npos, len(args), q.Usage())
+	}
+	set := map[string]bool{}
+	for _, f := range flags {
+		ok := false
+		for _, p := range q.Params {
+			ok = ok || p.Flag && p.Name == f
+		}
+		if !ok {
+			return "", fmt.Errorf("query %s has no option --%s (usage: %s)", q.Name, f, q.Usage())
+		}
+		set[f] = true
 	}
 	vals := map[string]string{}
-	for i, p := range q.Params {
+	i := 0
+	for _, p := range q.Params {
 		a := p.Default
-		if i < len(args) {
+		switch {
+		case p.Flag:
+			if set[p.Name] {
+				a = "1"
+			}
+		case i < len(args):
 			a = args[i]
+			i++
+		default:
+			i++
 		}
 		if a == "" {
 			return "", fmt.Errorf("query %s needs %s (usage: %s)", q.Name, strings.ToUpper(p.Name), q.Usage())
@@ -222,6 +267,9 @@ func (d *DB) Named(ctx context.Context, name string, args []string) (*sql.Rows, 
 	if err != nil {
 		return nil, err
 	}
+	if err := d.Check(ctx, q, args); err != nil {
+		return nil, err
+	}
 	rows, err := d.db.QueryContext(ctx, s)
 	if err != nil {
 		return nil, fmt.Errorf("duck: query %s: %w", name, err)
@@ -229,25 +277,75 @@ func (d *DB) Named(ctx context.Context, name string, args []string) (*sql.Rows, 
 	return rows, nil
 }
 
+// Check runs q's existence test (Query.Exists) with args and returns an
+// error wrapping ErrNotFound, with the query's message, when its subject
+// is not in the run; nil for a query without one.
+func (d *DB) Check(ctx context.Context, q Query, args []string) error {
+	if q.Exists == "" {
+		return nil
+	}
+	e := q
+	e.SQL = q.Exists
+	s, err := e.Bind(args)
+	if err != nil {
+		return err
+	}
+	var ok bool
+	if err := d.db.QueryRowContext(ctx, s).Scan(&ok); err != nil {
+		return fmt.Errorf("duck: query %s: %w", q.Name, err)
+	}
+	if !ok {
+		a := make([]any, len(args))
+		for i, v := range args {
+			a[i] = v
+		}
+		return notFound(q.Name + ": " + fmt.Sprintf(q.NotFound, a...))
+	}
+	return nil
+}
+
+// notFound is an error that is ErrNotFound with its own message.
+type notFound string
+
+func (e notFound) Error() string        { return string(e) }
+func (e notFound) Is(target error) bool { return target == ErrNotFound }
+
 var queries = []Query{
 	{
 		Name:  "transients",
-		Short: "new sources (SPEC 8.1) with type and significance, likely ones first",
-		SQL: `-- New sources with their trigger measurement and the rms of the image that
--- gave the detection limit. newsource_type 1 = likely, 0 = possible transient;
--- sigma_rms_min/max = f_int(trigger) / rms_min/max(previous_limits_image).
+		Short: "new sources (SPEC 8.1) with their vetting flags, likely transients first; --all shows the flagged ones too",
+		Params: []Param{{Name: "all", Int: true, Default: "0", Flag: true,
+			Doc: "1 (--all): show the new sources with vetting flags too, after the others"}},
+		Table: []string{"runcat", "ra", "dec", "freq_mhz", "taustart", "type", "high_sigma", "sigma_rms_max", "f_peak", "nn_arcsec", "flags"},
+		SQL: `-- New sources with their trigger measurement and vetting (the vetting view,
+-- docs/catalog.md): newsource_type 1 = likely, 0 = possible transient;
+-- new_high_sigma = f_peak(trigger) / the lowest rms at the source's position
+-- in the earlier images of its band (VAST); sigma_rms_min/max =
+-- f_int(trigger) / rms_min/max(previous_limits_image) (TraP). Flagged rows
+-- (flags not empty) are hidden unless $all = 1 (--all), and then listed
+-- after the others. Order: unflagged first, then type, then new_high_sigma.
 SELECT n.runcat, r.wm_ra AS ra, r.wm_decl AS "dec", i.band, b.freq_central AS freq_hz,
-       t.image, i.taustart_ts AS taustart, n.newsource_type,
+       b.freq_central / 1e6 AS freq_mhz,
+       t.image, i.taustart_ts AS taustart, n.newsource_type, n.newsource_type AS type,
+       coalesce(v.flags, '') AS flags,
+       v.new_high_sigma, v.new_high_sigma AS high_sigma, v.rms_at_pos_min, v.n_limits,
        t.f_int / l.rms_min AS sigma_rms_min, t.f_int / l.rms_max AS sigma_rms_max,
        t.f_peak, t.f_peak_err, t.f_int, t.f_int_err, t.det_sigma,
+       v.nn_dist_arcsec, v.nn_dist_arcsec AS nn_arcsec, v.nn_f_peak, v.nn_xtrsrc,
+       v.blended, v.deblended, v.edge_dist_pix, v.usable_dist_pix, v.extended,
+       v.smaj_dc, v.smaj_dc_err, v.beam_fwhm_arcsec,
+       v.flag_blend, v.flag_neighbour, v.flag_edge, v.flag_extended, v.flag_low_sigma,
        n.trigger_xtrsrc, n.previous_limits_image
 FROM newsources n
 JOIN measurements t ON t.id = n.trigger_xtrsrc
 JOIN images i ON i.id = t.image
 JOIN images l ON l.id = n.previous_limits_image
+LEFT JOIN vetting v ON v.runcat = n.runcat AND v.xtrsrc = n.trigger_xtrsrc
 LEFT JOIN runcat r ON r.id = n.runcat
 LEFT JOIN bands b ON b.id = i.band
-ORDER BY n.newsource_type DESC, sigma_rms_max DESC, n.runcat`,
+WHERE $all = 1 OR coalesce(v.flags, '') = ''
+ORDER BY coalesce(v.flags, '') <> '', n.newsource_type DESC, v.new_high_sigma DESC NULLS LAST,
+         sigma_rms_max DESC, n.runcat`,
 	},
 	{
 		Name:  "variables",
@@ -288,23 +386,45 @@ WHERE p.eta_int >= power(10, f.mu_eta + $n * f.sd_eta)
 ORDER BY p.band, p.eta_int DESC, p.runcat`,
 	},
 	{
-		Name:   "lightcurve",
-		Short:  "every point of one source's light curve, in time then frequency order",
-		Params: []Param{{Name: "runcat", Int: true, Doc: "running-catalogue id"}},
-		Empty:  "no running-catalogue source %s in the run",
-		SQL: `-- extract_type: 0 blind, 1 forced (null detection), 2 monitor, 3 backward forced
--- fit (before the first detection; [forced_fits] backward);
+		Name:     "lightcurve",
+		Short:    "one source's light curve: detections, forced fits and the upper limits before its first detection",
+		Params:   []Param{{Name: "runcat", Int: true, Doc: "running-catalogue id"}},
+		Table:    []string{"taustart", "freq_mhz", "kind", "f_peak", "f_peak_err", "f_peak_limit", "f_int", "f_int_err", "image"},
+		Exists:   `SELECT count(*) > 0 FROM runcat WHERE id = $runcat`,
+		NotFound: "no running-catalogue source %s (gotrap query RUN sources lists them)",
+		SQL: `-- kind: blind (detection), forced (null-detection fit), monitor, backward
+-- (forced fit before the first detection; [forced_fits] backward), limit (an
+-- earlier image in which the source was not detected: f_peak_limit =
+-- detection_thresh x the rms map at its position, from limits.parquet; no flux).
+-- extract_type: 0 blind, 1 forced, 2 monitor, 3 backward (null for limits);
 -- assoc_type: SPEC 1 assocxtrsource types (3 one-to-one, 4 new, 7 forced, ..., 10 backward).
-SELECT a.runcat, m.image, i.taustart_ts AS taustart, i.band, b.freq_central AS freq_hz,
-       m.extract_type, a.type AS assoc_type,
-       m.f_peak, m.f_peak_err, m.f_int, m.f_int_err,
-       m.ra, m.decl AS "dec", m.det_sigma, m.id AS xtrsrc
-FROM associations a
-JOIN measurements m ON m.id = a.xtrsrc
-JOIN images i ON i.id = m.image
-LEFT JOIN bands b ON b.id = i.band
-WHERE a.runcat = $runcat
-ORDER BY i.taustart_ts, b.freq_central, m.id`,
+SELECT runcat, image, taustart, band, freq_hz, freq_hz / 1e6 AS freq_mhz, kind,
+       extract_type, assoc_type, f_peak, f_peak_err, f_int, f_int_err, f_peak_limit, rms,
+       ra, "dec", det_sigma, xtrsrc
+FROM (
+    SELECT a.runcat, m.image, i.taustart_ts AS taustart, i.band, b.freq_central AS freq_hz,
+           CASE m.extract_type WHEN 0 THEN 'blind' WHEN 1 THEN 'forced' WHEN 2 THEN 'monitor'
+                               WHEN 3 THEN 'backward' END AS kind,
+           m.extract_type, a.type AS assoc_type,
+           m.f_peak, m.f_peak_err, m.f_int, m.f_int_err,
+           CAST(NULL AS DOUBLE) AS f_peak_limit, CAST(NULL AS DOUBLE) AS rms,
+           m.ra, m.decl AS "dec", m.det_sigma, m.id AS xtrsrc
+    FROM associations a
+    JOIN measurements m ON m.id = a.xtrsrc
+    JOIN images i ON i.id = m.image
+    LEFT JOIN bands b ON b.id = i.band
+    WHERE a.runcat = $runcat
+    UNION ALL
+    SELECT l.runcat, l.image, i.taustart_ts, i.band, b.freq_central, 'limit',
+           NULL, NULL, NULL, NULL, NULL, NULL, l.f_peak_limit, l.rms,
+           r.wm_ra, r.wm_decl, NULL, NULL
+    FROM limits l
+    JOIN images i ON i.id = l.image
+    LEFT JOIN bands b ON b.id = i.band
+    LEFT JOIN runcat r ON r.id = l.runcat
+    WHERE l.runcat = $runcat
+)
+ORDER BY taustart, freq_hz, image, xtrsrc NULLS FIRST`,
 	},
 	{
 		Name:  "cone",

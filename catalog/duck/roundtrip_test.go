@@ -46,6 +46,7 @@ func synthMeasurement(i int) catalog.Measurement {
 		m.FInt, m.FPeak, m.ChiSq = math.Inf(1), math.Copysign(0, -1), math.MaxFloat64
 	}
 	m.Zone = int32(math.Floor(m.Decl))
+	m.Deblended, m.Blended = rng.IntN(5) == 0, rng.IntN(7) == 0
 	return m
 }
 
@@ -169,7 +170,8 @@ func scanTargets(m *catalog.Measurement) []any {
 		&m.FPeak, &m.FPeakErr, &m.FInt, &m.FIntErr, &m.DetSigma, &m.XPix, &m.XPixErr, &m.YPix, &m.YPixErr,
 		&m.Smaj, &m.SmajErr, &m.Smin, &m.SminErr, &m.Theta, &m.ThetaErr, &m.SmajDC, &m.SmajDCErr,
 		&m.SminDC, &m.SminDCErr, &m.ThetaDC, &m.ThetaDCErr, &m.SemiMajor, &m.SemiMajErr, &m.SemiMinor,
-		&m.SemiMinErr, &m.PA, &m.PAErr, &m.PADC, &m.PADCErr, &m.ChiSq, &m.ReducedChiSq}
+		&m.SemiMinErr, &m.PA, &m.PAErr, &m.PADC, &m.PADCErr, &m.ChiSq, &m.ReducedChiSq,
+		&m.Deblended, &m.Blended}
 }
 
 // sameMeasurement compares bit for bit (so -0 and +0 differ).
@@ -191,6 +193,10 @@ func sameMeasurement(a, b catalog.Measurement) bool {
 			}
 		case *sql.NullInt64:
 			if *x != *pb[i].(*sql.NullInt64) {
+				return false
+			}
+		case *bool:
+			if *x != *pb[i].(*bool) {
 				return false
 			}
 		default:

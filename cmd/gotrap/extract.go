@@ -31,7 +31,7 @@ func init() {
 	register(&command{
 		name:  "extract",
 		usage: "[--config FILE] [flags] FILE...",
-		short: "find and measure the sources of FITS images (PySE)",
+		short: "find and measure the sources of images (PySE)",
 		long: `
 Find the sources of each FITS image and measure them, as TraP's source finder
 PySE does (SPEC 4): mask, background and rms grids, islands above the
@@ -98,6 +98,9 @@ Examples:
 			fs.StringVar(&x.region, "region", "fk5", "region file coordinates: fk5, image, or none")
 			fs.BoolVar(&x.noParquet, "no-parquet", false, "do not write STEM.parquet")
 			fs.IntVar(&x.plane, "plane", 0, "plane of a cube to read (index over axes 3..N, axis 3 fastest)")
+			fs.StringVar(&x.stokes, "stokes", "", "polarisation `S` (I, V, RR, ...) to read from cubes with a STOKES axis")
+			fs.IntVar(&x.channel, "channel", 0, "channel `N` (1-based) to read from cubes with a frequency axis")
+			fs.BoolVar(&x.negative, "negative", false, "also find negative sources (Stokes V): they follow the positive ones, with negative peak and flux")
 			fs.StringVar(&x.beam, "beam", "", "restoring beam `BMAJ,BMIN,BPA` in degrees, overriding the header")
 			fs.BoolVar(&x.quiet, "quiet", false, "no progress on stderr")
 		},
@@ -120,6 +123,9 @@ type extractFlagValues struct {
 	region    string
 	noParquet bool
 	plane     int
+	stokes    string
+	channel   int
+	negative  bool
 	beam      string
 	quiet     bool
 }
@@ -242,7 +248,7 @@ func parseFixedPositions(s string) ([][2]float64, error) {
 func runExtract(env *cmdEnv, args []string) error {
 	x := &extractFlags
 	if len(args) == 0 {
-		return usageError("no FITS file given")
+		return usageError("no FITS file or CASA image given")
 	}
 	cfg, err := extractSettings(x)
 	if err != nil {
@@ -256,6 +262,13 @@ func runExtract(env *cmdEnv, args []string) error {
 		return usageError("--plane %d: must be 0 or more", x.plane)
 	}
 	opt.Plane = x.plane
+	if x.channel < 0 {
+		return usageError("--channel %d: channels count from 1", x.channel)
+	}
+	opt.Stokes, opt.Channel, opt.Negative = x.stokes, x.channel, x.negative
+	if x.negative && x.fixed != "" {
+		return usageError("--negative is for blind extraction, not with --fixed-positions")
+	}
 	if x.beam != "" {
 		if opt.Beam, err = parseBeam(x.beam); err != nil {
 			return usageError("%v", err)
@@ -352,14 +365,15 @@ func runExtract(env *cmdEnv, args []string) error {
 }
 
 // outputStems returns each input's output stem: its base name without
-// the extension (".fits", ".fit", ".fts", also after ".gz"), made unique
+// the extension (".fits", ".fit", ".fts", ".image", also before ".gz" or
+// ".fz"), made unique
 // by a "-N" suffix when two inputs share a name.
 func outputStems(paths []string) []string {
 	seen := map[string]int{}
 	out := make([]string, len(paths))
 	for i, p := range paths {
 		b := filepath.Base(p)
-		b = strings.TrimSuffix(b, ".gz")
+		b = strings.TrimSuffix(strings.TrimSuffix(b, ".gz"), ".fz")
 		b = strings.TrimSuffix(b, filepath.Ext(b))
 		if n := seen[b]; n > 0 {
 			out[i] = fmt.Sprintf("%s-%d", b, n)

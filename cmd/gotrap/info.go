@@ -17,10 +17,11 @@ import (
 func init() {
 	register(&command{
 		name:  "info",
-		usage: "[--json] [--plane N] [--beam BMAJ,BMIN,BPA] FILE...",
-		short: "print the metadata of FITS images",
+		usage: "[--json] [--plane N] [--stokes S] [--channel N] [--beam BMAJ,BMIN,BPA] FILE...",
+		short: "print the metadata of images (FITS files, CASA image directories)",
 		long: `
-For each FITS image, print what gotrap reads from its header: size, frequency
+For each image (a FITS file or a CASA image directory; docs/inputs.md),
+print what gotrap reads from its header: size, frequency
 and bandwidth, start time and integration time, telescope, restoring beam (in
 degrees and in pixels), pixel scale, the sky position of the image centre and
 the LOFAR keywords. Only headers are read, not pixels.
@@ -45,6 +46,8 @@ Examples:
 			infoFlags = infoFlagValues{}
 			fs.BoolVar(&infoFlags.json, "json", false, "print one JSON object per file, one per line")
 			fs.IntVar(&infoFlags.plane, "plane", 0, "plane of a cube to describe (index over axes 3..N, axis 3 fastest)")
+			fs.StringVar(&infoFlags.stokes, "stokes", "", "polarisation `S` (I, V, RR, ...) of a cube with a STOKES axis")
+			fs.IntVar(&infoFlags.channel, "channel", 0, "channel `N` (1-based) of a cube with a frequency axis")
 			fs.StringVar(&infoFlags.beam, "beam", "", "restoring beam `BMAJ,BMIN,BPA` in degrees, overriding the header")
 		},
 		run: runInfo,
@@ -57,18 +60,24 @@ type infoFlagValues struct {
 	json  bool
 	plane int
 	beam  string
+	// stokes and channel choose the plane by polarisation and channel.
+	stokes  string
+	channel int
 }
 
 var infoFlags infoFlagValues
 
 func runInfo(env *cmdEnv, args []string) error {
 	if len(args) == 0 {
-		return usageError("no FITS file given")
+		return usageError("no FITS file or CASA image given")
 	}
 	if infoFlags.plane < 0 {
 		return usageError("--plane %d: must be 0 or more", infoFlags.plane)
 	}
-	opts := fitsimg.Options{Plane: infoFlags.plane}
+	if infoFlags.channel < 0 {
+		return usageError("--channel %d: channels count from 1", infoFlags.channel)
+	}
+	opts := fitsimg.Options{Plane: infoFlags.plane, Stokes: infoFlags.stokes, Channel: infoFlags.channel}
 	if infoFlags.beam != "" {
 		b, err := parseBeam(infoFlags.beam)
 		if err != nil {

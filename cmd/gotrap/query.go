@@ -23,7 +23,7 @@ import (
 type queryFlags struct {
 	sql, show, format, output, memLimit string
 	threads                             int
-	multi                               bool
+	all, multi                          bool
 	read                                pathsFlag
 }
 
@@ -53,12 +53,14 @@ Named queries:
 	}
 	long.WriteString(`
 Times are RFC 3339 UTC, positions degrees, fluxes Jy (peak: Jy/beam).
-Output is an aligned table on a terminal and CSV otherwise; --format json
+Output is an aligned table on a terminal (transients and lightcurve show
+their main columns there) and CSV with every column otherwise; --format json
 writes one JSON array of objects (NaN and infinities as null), --format
 parquet writes --output FILE.
 
 Examples:
   gotrap query run1 transients
+  gotrap query run1 transients --all --format csv
   gotrap query run1 variables 3
   gotrap query run1 lightcurve 16777216 --format csv
   gotrap query run1 cone 359.9 -30 0.5
@@ -78,11 +80,12 @@ arguments out of range (a negative radius) with 2. See docs/faults.md.`)
 		long:  long.String(),
 		setFlags: func(fs *flag.FlagSet) {
 			fs.StringVar(&qf.sql, "sql", "", "run this SQL instead of a named query")
-			fs.StringVar(&qf.show, "show", "", "print the SQL of the named query `NAME` (or varmetric) and exit")
+			fs.StringVar(&qf.show, "show", "", "print the SQL of the named query `NAME` (or varmetric, vetting) and exit")
 			fs.StringVar(&qf.format, "format", "", "output format: table, csv, json or parquet (default table on a terminal, else csv)")
 			fs.StringVar(&qf.output, "output", "", "write to `FILE` instead of standard output (required for parquet)")
 			fs.IntVar(&qf.threads, "threads", 0, "DuckDB threads (default: the CPUs this process may use)")
 			fs.StringVar(&qf.memLimit, "memory-limit", "", "DuckDB memory_limit, e.g. 4GB (default: DuckDB's)")
+			fs.BoolVar(&qf.all, "all", false, "transients: show the new sources with vetting flags too")
 			fs.BoolVar(&qf.multi, "multi", false, "allow several statements in --sql, separated by ';' (each result is written in turn)")
 			qf.read = nil
 			fs.Var(&qf.read, "read", "let --sql read the file or folder `PATH` too, e.g. read_csv('PATH') (repeatable)")
@@ -96,6 +99,10 @@ func runQuery(env *cmdEnv, args []string) error {
 	if f.show != "" {
 		if f.show == "varmetric" {
 			fmt.Fprintln(env.stdout, duck.VarMetricSQL)
+			return nil
+		}
+		if f.show == duck.ViewVetting {
+			fmt.Fprintln(env.stdout, duck.VettingSQL)
 			return nil
 		}
 		q, ok := duck.Lookup(f.show)
@@ -114,10 +121,12 @@ func runQuery(env *cmdEnv, args []string) error {
 	}
 	run, rest := args[0], args[1:]
 	var text string
-	var named duck.Query
+	var named *duck.Query
 	switch {
 	case f.sql != "" && len(rest) > 0:
 		return usageError("--sql takes no query name or arguments")
+	case f.sql != "" && f.all:
+		return usageError("--all applies to a named query (transients), not to --sql")
 	case f.sql != "":
 		text = f.sql
 	case len(rest) == 0:
@@ -127,11 +136,15 @@ func runQuery(env *cmdEnv, args []string) error {
 		if !ok {
 			return usageError("no query named %q (see gotrap help query)", rest[0])
 		}
-		s, err := q.Bind(rest[1:])
+		var flags []string
+		if f.all {
+			flags = append(flags, "all")
+		}
+		s, err := q.BindFlags(rest[1:], flags)
 		if err != nil {
 			return usageError("%v", err)
 		}
-		text, named = s, q
+		text, named = s, &q
 	}
 	format := f.format
 	if format == "" {
@@ -166,6 +179,11 @@ func runQuery(env *cmdEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if named != nil {
+		if err := db.Check(ctx, *named, rest[1:]); err != nil {
+			return err
+		}
+	}
 	stmts, err := db.Statements(ctx, text, f.multi)
 	if errors.Is(err, duck.ErrSeveral) || errors.Is(err, duck.ErrNotAQuery) {
 		return usageError("%v", err)
@@ -188,19 +206,20 @@ func runQuery(env *cmdEnv, args []string) error {
 		}
 		out = file
 	}
+	var show []string // the named query's table columns
+	if named != nil && format == "table" {
+		show = named.Table
+	}
 	for i, st := range stmts {
 		if i > 0 {
 			fmt.Fprintln(out)
 		}
 		var rows *sql.Rows
-		var n int
-		if rows, err = db.SQL().QueryContext(ctx, st); err == nil {
-			n, err = writeRows(out, rows, format)
-			rows.Close()
+		if rows, err = db.SQL().QueryContext(ctx, st); err != nil {
+			break
 		}
-		if err == nil && n == 0 && named.Empty != "" {
-			err = fmt.Errorf(named.Empty, strings.Join(rest[1:], " "))
-		}
+		err = writeRows(out, rows, format, show)
+		rows.Close()
 		if err != nil {
 			break
 		}
@@ -222,12 +241,27 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// writeRows streams rows in format (table buffers them to align columns)
-// and returns how many it wrote.
-func writeRows(w io.Writer, rows *sql.Rows, format string) (count int, _ error) {
+// writeRows streams rows in format (table buffers them to align
+// columns). A table shows only the columns named in show, in that order,
+// when show is not empty.
+func writeRows(w io.Writer, rows *sql.Rows, format string, show []string) error {
 	cols, err := rows.Columns()
 	if err != nil {
-		return 0, err
+		return err
+	}
+	pick := make([]int, 0, len(cols)) // the table's columns
+	for _, name := range show {
+		for i, c := range cols {
+			if c == name {
+				pick = append(pick, i)
+				break
+			}
+		}
+	}
+	if len(pick) == 0 {
+		for i := range cols {
+			pick = append(pick, i)
+		}
 	}
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
@@ -241,9 +275,8 @@ func writeRows(w io.Writer, rows *sql.Rows, format string) (count int, _ error) 
 		cw.Write(cols)
 		for rows.Next() {
 			if err := rows.Scan(ptrs...); err != nil {
-				return count, err
+				return err
 			}
-			count++
 			for i, v := range vals {
 				rec[i] = formatValue(v, -1, "")
 			}
@@ -251,23 +284,26 @@ func writeRows(w io.Writer, rows *sql.Rows, format string) (count int, _ error) 
 		}
 		cw.Flush()
 		if err := cw.Error(); err != nil {
-			return count, err
+			return err
 		}
 	case "table":
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, strings.Join(cols, "\t"))
+		rec = rec[:len(pick)]
+		for k, i := range pick {
+			rec[k] = cols[i]
+		}
+		fmt.Fprintln(tw, strings.Join(rec, "\t"))
 		for rows.Next() {
 			if err := rows.Scan(ptrs...); err != nil {
-				return count, err
+				return err
 			}
-			count++
-			for i, v := range vals {
-				rec[i] = formatValue(v, 7, "NULL")
+			for k, i := range pick {
+				rec[k] = formatValue(vals[i], 7, "NULL")
 			}
 			fmt.Fprintln(tw, strings.Join(rec, "\t"))
 		}
 		if err := tw.Flush(); err != nil {
-			return count, err
+			return err
 		}
 	case "json":
 		names := make([][]byte, len(cols))
@@ -275,14 +311,13 @@ func writeRows(w io.Writer, rows *sql.Rows, format string) (count int, _ error) 
 			names[i], _ = json.Marshal(c)
 		}
 		if _, err := io.WriteString(w, "["); err != nil {
-			return count, err
+			return err
 		}
 		var buf []byte
 		for n := 0; rows.Next(); n++ {
 			if err := rows.Scan(ptrs...); err != nil {
-				return count, err
+				return err
 			}
-			count++
 			buf = buf[:0]
 			if n > 0 {
 				buf = append(buf, ',')
@@ -298,14 +333,14 @@ func writeRows(w io.Writer, rows *sql.Rows, format string) (count int, _ error) 
 			}
 			buf = append(buf, '}')
 			if _, err := w.Write(buf); err != nil {
-				return count, err
+				return err
 			}
 		}
 		if _, err := io.WriteString(w, "\n]\n"); err != nil {
-			return count, err
+			return err
 		}
 	}
-	return count, rows.Err()
+	return rows.Err()
 }
 
 // formatValue renders one value: floats with prec significant digits (-1:

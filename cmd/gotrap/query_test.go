@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,18 +52,30 @@ func TestQueryShow(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "fsum") {
 		t.Errorf("--show varmetric: exit %d\n%s", code, out)
 	}
+	out, _, code = runGotrap(t, "query", "--show", "vetting")
+	if code != 0 || !strings.Contains(out, "new_high_sigma") || !strings.Contains(out, "flag_low_sigma") {
+		t.Errorf("--show vetting: exit %d\n%s", code, out)
+	}
 	if _, _, code := runGotrap(t, "query", "--show", "nosuch"); code != 2 {
 		t.Errorf("--show nosuch: exit %d, want 2", code)
 	}
 }
 
 // TestQueryFormats runs the transients query of the hand-made run
-// (catalogtest: B likely, then C possible) in every format.
+// (catalogtest: B likely, then C possible, flagged low_sigma, shown with
+// --all only) in every format.
 func TestQueryFormats(t *testing.T) {
 	dir := handRun(t)
 	ids := catalogtest.Sources()
 
 	out, errs, code := runGotrap(t, "query", dir, "transients", "--format", "csv")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if recs, err := csv.NewReader(strings.NewReader(out)).ReadAll(); err != nil || len(recs) != 2 || recs[1][0] != fmt.Sprint(ids["B"]) {
+		t.Fatalf("transients without --all: want B only:\n%s", out)
+	}
+	out, errs, code = runGotrap(t, "query", dir, "transients", "--all", "--format", "csv")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -74,21 +87,36 @@ func TestQueryFormats(t *testing.T) {
 		t.Fatalf("transients csv:\n%s", out)
 	}
 	head := strings.Join(recs[0], ",")
-	for _, c := range []string{"runcat", "ra", "dec", "band", "freq_hz", "image", "taustart", "newsource_type", "sigma_rms_min", "sigma_rms_max", "f_peak", "f_int"} {
+	for _, c := range []string{"runcat", "ra", "dec", "band", "freq_hz", "image", "taustart", "newsource_type", "sigma_rms_min", "sigma_rms_max", "f_peak", "f_int",
+		"flags", "new_high_sigma", "nn_dist_arcsec", "nn_f_peak", "blended", "deblended", "edge_dist_pix", "usable_dist_pix", "extended"} {
 		if !strings.Contains(","+head+",", ","+c+",") {
 			t.Errorf("transients lacks column %s", c)
 		}
 	}
-	if recs[1][6] != "2024-01-01T00:15:00Z" {
-		t.Errorf("taustart = %q, want RFC 3339 UTC", recs[1][6])
+	if ts := recs[1][slices.Index(recs[0], "taustart")]; ts != "2024-01-01T00:15:00Z" {
+		t.Errorf("taustart = %q, want RFC 3339 UTC", ts)
+	}
+
+	if flags := recs[2][slices.Index(recs[0], "flags")]; flags != "low_sigma" {
+		t.Errorf("C's flags = %q, want low_sigma", flags)
+	}
+
+	// A table shows the query's main columns only.
+	out, _, code = runGotrap(t, "query", dir, "transients", "--all", "--format", "table")
+	if head := strings.Fields(strings.SplitN(out, "\n", 2)[0]); code != 0 || strings.Join(head, " ") != "runcat ra dec freq_mhz taustart type high_sigma sigma_rms_max f_peak nn_arcsec flags" {
+		t.Errorf("transients table: exit %d\n%s", code, out)
+	}
+	if _, _, code := runGotrap(t, "query", dir, "stats", "--all"); code != 2 {
+		t.Errorf("stats --all: exit %d, want 2 (no such option)", code)
 	}
 
 	// Not a terminal: the default is CSV.
-	if def, _, _ := runGotrap(t, "query", dir, "transients"); def != out {
+	out, _, _ = runGotrap(t, "query", dir, "transients", "--all", "--format", "csv")
+	if def, _, _ := runGotrap(t, "query", dir, "transients", "--all"); def != out {
 		t.Errorf("default format differs from csv:\n%s", def)
 	}
 
-	out, _, code = runGotrap(t, "query", dir, "transients", "--format", "json")
+	out, _, code = runGotrap(t, "query", dir, "transients", "--all", "--format", "json")
 	var js []map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &js) != nil || len(js) != 2 || js[0]["newsource_type"] != 1.0 {
 		t.Fatalf("json: exit %d\n%s", code, out)
@@ -131,6 +159,9 @@ func TestQueryNegativeArgumentAndErrors(t *testing.T) {
 	}
 	if _, errs, code := runGotrap(t, "query", dir, "--sql", "SELECT * FROM nosuchtable"); code != 1 || !strings.Contains(errs, "nosuchtable") {
 		t.Errorf("bad SQL: exit %d, %s", code, errs)
+	}
+	if out, errs, code := runGotrap(t, "query", dir, "lightcurve", "12345"); code != 1 || out != "" || !strings.Contains(errs, "no running-catalogue source 12345") {
+		t.Errorf("lightcurve of a missing id: exit %d, want 1; stderr %q", code, errs)
 	}
 	if _, _, code := runGotrap(t, "query", filepath.Join(dir, "missing"), "stats"); code != 1 {
 		t.Errorf("missing run: exit %d, want 1", code)

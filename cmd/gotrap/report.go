@@ -123,10 +123,10 @@ func runReport(env *cmdEnv, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "report: %s\n", s.Index)
-	fmt.Fprintf(env.stdout, "  %d new sources, %d variable candidates, %d candidate pages, %d cut-outs, %d region files\n",
-		s.NewSources, s.Variables, s.Pages, s.Cutouts, s.Regions)
+	fmt.Fprintf(env.stdout, "  %d new sources (%d with vetting flags), %d variable candidates, %d candidate pages, %d cut-outs, %d region files\n",
+		s.NewSources, s.Flagged, s.Variables, s.Pages, s.Cutouts, s.Regions)
 	if f.voevent {
-		fmt.Fprintf(env.stdout, "  %d VOEvents written, %d suppressed\n", s.VOEvents, s.Suppressed)
+		fmt.Fprintf(env.stdout, "  %d VOEvents written, %d suppressed or withheld\n", s.VOEvents, s.Suppressed)
 	}
 	fmt.Fprintf(env.stdout, "  %.2f s\n", s.Seconds)
 	return nil

@@ -20,8 +20,8 @@ func TestReportCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"report: " + filepath.Join(dir, "report", "index.html"), "2 new sources, 1 variable candidates, 3 candidate pages",
-		"3 VOEvents written, 0 suppressed"} {
+	for _, want := range []string{"report: " + filepath.Join(dir, "report", "index.html"), "2 new sources (1 with vetting flags), 1 variable candidates, 3 candidate pages",
+		"2 VOEvents written, 1 suppressed or withheld"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

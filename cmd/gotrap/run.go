@@ -39,6 +39,8 @@ type runFlags struct {
 	monitors                 positionsFlag
 	resume, quiet, report    bool
 	backwardFits             bool
+	stokes                   string // [pipeline] stokes, when given
+	channel                  int    // [pipeline] channel, when given (> 0)
 	workers, threads, ranks  int
 	memoryLimit, memory      string
 	every                    time.Duration
@@ -59,8 +61,10 @@ newsources, skyregions, bands, varmetric (.parquet), manifest.json,
 gotrap.toml (the configuration used) and logs/. Query it with
 "gotrap query RUN transients|variables|...". See docs/pipeline.md.
 
-An INPUT is a FITS file, a directory (every *.fits below it), a glob, or
-@FILE, a list of inputs one per line. Settings are the defaults (TraP's
+An INPUT is a FITS file (also .fits.gz or tile-compressed .fits.fz), a CASA
+image directory, a directory (every *.fits, *.fits.gz, *.fits.fz file and
+CASA image below it), a glob, or @FILE, a list of inputs one per line
+(docs/inputs.md lists the formats). Settings are the defaults (TraP's
 job defaults) unless -c names a configuration ("gotrap init" writes one).
 
 --backward-fits (or [forced_fits] backward = true) adds forced fits of each
@@ -97,6 +101,8 @@ limit and DuckDB 1 GB per thread. See docs/performance.md "Memory".`,
 			fs.BoolVar(&runFl.resume, "resume", false, "continue the run in --out")
 			fs.Var(&runFl.monitors, "monitor", "monitor position RA,DEC in degrees (repeatable; SPEC 6.2)")
 			fs.StringVar(&runFl.monitorFile, "monitor-file", "", "file of monitor positions, one RA DEC per line")
+			fs.StringVar(&runFl.stokes, "stokes", "", "polarisation `S` (I, V, RR, ...) to read from cubes, as [pipeline] stokes (part of the run's configuration)")
+			fs.IntVar(&runFl.channel, "channel", 0, "channel `N` (1-based) to read from cubes, as [pipeline] channel (part of the run's configuration)")
 			fs.BoolVar(&runFl.backwardFits, "backward-fits", false, "also fit every source in the images before its first detection, as [forced_fits] backward = true (part of the run's configuration)")
 			fs.IntVar(&runFl.ranks, "ranks", 1, "in-process ranks (goroutines; the CPUs are divided among them); under mpirun/srun the ranks are the MPI processes instead; does not change the output")
 			fs.IntVar(&runFl.workers, "workers", 0, "images processed at once (0: [pipeline] workers, else all CPUs); does not change the output")
@@ -146,6 +152,15 @@ func runRun(env *cmdEnv, args []string) error {
 	cfg.Monitor.Positions = append(cfg.Monitor.Positions, f.monitors...)
 	if f.backwardFits {
 		cfg.ForcedFits.Backward = true
+	}
+	if f.stokes != "" {
+		cfg.Pipeline.Stokes = f.stokes
+	}
+	if f.channel != 0 {
+		cfg.Pipeline.Channel = f.channel
+	}
+	if err := cfg.Pipeline.Validate(); err != nil {
+		return usageError("%v", err)
 	}
 	// Settings out of their domain fail here, before the run directory
 	// is made or locked.

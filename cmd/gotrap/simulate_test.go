@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"gotrap/internal/testutil"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -104,5 +106,62 @@ func TestSimulateCLI(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(out2, "truth", "sources.csv"))
 	if !strings.Contains(string(b), ",150.00000000,52.91000000,4,150000000,0.000000,2012-01-24T00:15:00Z,,") {
 		t.Errorf("user transient not in sources.csv:\n%s", b)
+	}
+}
+
+// TestSimulateCheck: "gotrap simulate --check" on source-free images
+// with the Gaussian and the LOFAR-PSF noise reports their noise
+// autocorrelation at 1 beam FWHM: 0.061 and 0.136 expected (sim's
+// TestPSFNoise), within 0.035 (4 standard errors of a 512² image,
+// sqrt(Σρ²/N) = 0.0085 for the PSF's wider correlation). A real image,
+// when ../shared/data is present, gets a row too.
+func TestSimulateCheck(t *testing.T) {
+	rho := map[string]float64{}
+	var files []string
+	for _, psf := range []string{"gaussian", "lofar"} {
+		dir := t.TempDir()
+		code, out, errOut := simRun(t, "simulate", "--quiet", "--set", "noise_psf="+psf, "--set", "size=512", "--set", "bands=1",
+			"--set", "timesteps=1", "--set", "steady_density=0", "--set", "variables=0", "--set", "transients=0",
+			"--set", "bad_images=0", dir)
+		if code != 0 {
+			t.Fatalf("simulate: exit %d\n%s%s", code, out, errOut)
+		}
+		files = append(files, filepath.Join(dir, "images", "t0000_beam0_band0.fits"))
+	}
+	real := filepath.Join("..", "..", "..", "shared", "data", "GRB201006A_final_2min_srcs-t0002-image-pb_cutout.fits")
+	haveReal := false
+	if _, err := os.Stat(real); err == nil {
+		haveReal = true
+		files = append(files, real)
+	} else {
+		t.Logf("no real image (%v): checking simulated images only", err)
+	}
+	code, out, errOut := simRun(t, append([]string{"simulate", "--check"}, files...)...)
+	if code != 0 {
+		t.Fatalf("--check: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Logf("\n%s", out)
+	for _, line := range strings.Split(out, "\n") {
+		fs := strings.Fields(line)
+		if len(fs) < 3 {
+			continue
+		}
+		for i, f := range files {
+			if strings.HasSuffix(f, strings.TrimPrefix(fs[0], "…")) {
+				v, err := strconv.ParseFloat(fs[2], 64)
+				if err != nil {
+					t.Fatalf("rho1 %q: %v", fs[2], err)
+				}
+				rho[[]string{"gaussian", "lofar", "real"}[i]] = v
+			}
+		}
+	}
+	for k, want := range map[string]float64{"gaussian": 0.061, "lofar": 0.136} {
+		if got, ok := rho[k]; !ok || math.Abs(got-want) > 0.035 {
+			t.Errorf("%s noise: rho1 %v (found %v), want %.3f within 0.035", k, got, ok, want)
+		}
+	}
+	if _, ok := rho["real"]; haveReal && !ok {
+		t.Errorf("no row for the real image")
 	}
 }

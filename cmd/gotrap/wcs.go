@@ -17,7 +17,8 @@ func init() {
 		usage: "[--sky2pix] FILE X Y [X Y ...]",
 		short: "convert pixel coordinates to sky coordinates, or back",
 		long: `
-Convert 0-based pixel coordinates of a FITS image to right ascension and
+Convert 0-based pixel coordinates of an image (a FITS file or a CASA image
+directory) to right ascension and
 declination (ICRS/FK5 as the header says) in degrees, one "RA DEC" line per
 "X Y" pair. x runs along FITS axis 1 (NAXIS1) and y along axis 2, and FITS
 pixel = x + 1, so pixel (0, 0) is the centre of the first pixel. With

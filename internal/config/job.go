@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"gotrap/internal/qc"
 	"gotrap/reduce"
@@ -21,6 +22,14 @@ type Pipeline struct {
 	// Plane is the flat index of the image plane read from cubes
 	// (fitsimg.Options.Plane; 0 = Stokes I, first channel).
 	Plane int `toml:"plane"`
+	// Stokes, when not "", reads the plane of that polarisation ("I",
+	// "V", "RR", ...) from cubes with a STOKES axis (fitsimg.Options.Stokes);
+	// it replaces Plane's index along that axis.
+	Stokes string `toml:"stokes"`
+	// Channel, when not 0, reads that channel (1-based) of cubes with a
+	// frequency axis (fitsimg.Options.Channel); it replaces Plane's index
+	// along that axis.
+	Channel int `toml:"channel"`
 	// TileDeg is the side (degrees) of the sky tiles over which runs on
 	// several ranks distribute the association (decomp.NewTiling; tiles
 	// go to ranks in contiguous blocks weighted by image coverage). 0
@@ -94,6 +103,15 @@ func DefaultForcedFits() ForcedFits { return ForcedFits{Expiration: 10} }
 // DefaultTransientSearch returns TraP's job default margin of 1.
 func DefaultTransientSearch() TransientSearch { return TransientSearch{NewSourceSigmaMargin: 1} }
 
+// validStokes reports whether s is "" or a FITS polarisation name.
+func validStokes(s string) bool {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "", "I", "Q", "U", "V", "RR", "LL", "RL", "LR", "XX", "YY", "XY", "YX":
+		return true
+	}
+	return false
+}
+
 // Validate reports the first [pipeline] setting out of range.
 func (p *Pipeline) Validate() error {
 	switch {
@@ -103,6 +121,10 @@ func (p *Pipeline) Validate() error {
 		return fmt.Errorf("%w: pipeline.timestep_tolerance = %v: must be a finite number >= 0", ErrInvalid, p.TimestepTolerance)
 	case p.Plane < 0:
 		return fmt.Errorf("%w: pipeline.plane = %d: must not be negative", ErrInvalid, p.Plane)
+	case p.Channel < 0:
+		return fmt.Errorf("%w: pipeline.channel = %d: channels count from 1 (0: not chosen)", ErrInvalid, p.Channel)
+	case !validStokes(p.Stokes):
+		return fmt.Errorf("%w: pipeline.stokes = %q: not one of I, Q, U, V, RR, LL, RL, LR, XX, YY, XY, YX", ErrInvalid, p.Stokes)
 	case !(p.TileDeg >= 0 && p.TileDeg <= 180):
 		return fmt.Errorf("%w: pipeline.tile_deg = %v: must be in [0, 180]", ErrInvalid, p.TileDeg)
 	}

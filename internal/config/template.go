@@ -22,6 +22,11 @@ timestep_tolerance = 1.0
 # Image plane of cubes, a flat index over axes 3, 4, ... (0: Stokes I,
 # first channel).
 plane = 0
+# Polarisation to read from cubes with a STOKES axis ("I", "V", "RR", ...;
+# "" = as plane says) and channel (1-based; 0 = as plane says): they replace
+# plane's index along those axes (docs/inputs.md).
+stokes = ""
+channel = 0
 # Side in degrees of the sky tiles over which runs on several ranks share
 # the association (0: rank 0 associates alone). Does not change the
 # catalogue.

@@ -39,6 +39,17 @@ type Options struct {
 	Maps bool
 	// Plane is the flat index of the image plane to read (fitsimg.Options).
 	Plane int
+	// Stokes and Channel, when set, choose the plane by polarisation and
+	// channel (fitsimg.Options).
+	Stokes  string
+	Channel int
+	// Negative also searches for negative sources (a Stokes V image's
+	// circular polarisation of either hand): the image is inverted and
+	// searched again with the same settings, and each negative source is
+	// appended after the positive ones with its peak and fluxes negative
+	// (errors, sizes, significance and positions as measured on the
+	// inverted image). Blind extraction only; not with supplied maps.
+	Negative bool
 	// Beam, when not nil, overrides the header's restoring beam.
 	Beam *fitsimg.Beam
 	// Threads bounds the goroutines one image uses (<= 0: GOMAXPROCS).
@@ -178,6 +189,9 @@ func (o *Options) validate() error {
 	if o.Background != nil && o.Background.Rect != o.RMS.Rect {
 		return fmt.Errorf("%w: supplied maps differ in size (%v, %v)", ErrOptions, o.Background.Rect, o.RMS.Rect)
 	}
+	if o.Negative && (len(o.Positions) > 0 || o.Background != nil) {
+		return fmt.Errorf("%w: the negative-source search is for blind extraction without supplied maps", ErrOptions)
+	}
 	if len(o.Positions) > 0 && !(o.BoxInBeamPix > 0) {
 		return fmt.Errorf("%w: forced-fit box %v beam axes", ErrOptions, o.BoxInBeamPix)
 	}
@@ -194,7 +208,7 @@ func (o *Options) validate() error {
 // an image without sources is not an error (Result.Outcome says why).
 func (w *Worker) File(path string) (*Result, error) {
 	t0 := time.Now()
-	img, meta, err := fitsimg.ReadInto(w.img, path, fitsimg.Options{Plane: w.opt.Plane, Beam: w.opt.Beam})
+	img, meta, err := fitsimg.ReadInto(w.img, path, fitsimg.Options{Plane: w.opt.Plane, Stokes: w.opt.Stokes, Channel: w.opt.Channel, Beam: w.opt.Beam})
 	if err != nil {
 		return nil, err
 	}
@@ -224,6 +238,20 @@ func (w *Worker) Image(img *kernels.Image, meta *fitsimg.Meta) (*Result, error) 
 	beam := kernels.Beam{A: meta.BeamPx.SMaj, B: meta.BeamPx.SMin, Theta: meta.BeamPx.Theta}
 	r := &Result{Path: meta.Path, Meta: meta, Beam: beam, Forced: len(opt.Positions) > 0}
 
+	var inverted *kernels.Image
+	if opt.Negative && !r.Forced {
+		// Detection consumes img: keep the inverted copy first.
+		var err error
+		if inverted, err = kernels.NewImage(img.Rect); err != nil {
+			return nil, fmt.Errorf("extract: %w", err)
+		}
+		for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
+			dst, src := inverted.Row(y), img.Row(y)
+			for i, v := range src {
+				dst[i] = -v
+			}
+		}
+	}
 	t := time.Now()
 	if img.Rect.Dx() > 0 && img.Rect.Dy() > 0 {
 		r.RMSQC = w.qc.RMSQC(img, qcFraction, qcKappa)
@@ -278,7 +306,42 @@ func (w *Worker) Image(img *kernels.Image, meta *fitsimg.Meta) (*Result, error) 
 	if opt.Maps {
 		r.Maps = w.maps(det, rep)
 	}
+	if inverted != nil {
+		if err := w.negative(r, inverted, beam, meta); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// negative searches the inverted image for sources and appends them to r
+// with their peak and fluxes negated (Options.Negative).
+func (w *Worker) negative(r *Result, inverted *kernels.Image, beam kernels.Beam, meta *fitsimg.Meta) error {
+	t := time.Now()
+	det, _ := w.det.DetectWith(inverted, kernels.DetectOptions{InPlace: true})
+	r.Times.Detect += time.Since(t)
+	r.Islands += len(det.Islands)
+	if len(det.Islands) == 0 {
+		return nil
+	}
+	t = time.Now()
+	mc := w.opt.Measure
+	mc.Threads = w.opt.Threads
+	if mc.Threads <= 0 {
+		mc.Threads = w.threads()
+	}
+	neg, _, err := w.m.Measure(nil, det, beam, meta.WCS, &mc)
+	r.Times.Measure += time.Since(t)
+	if err != nil {
+		return fmt.Errorf("extract: negative sources: %w", err)
+	}
+	for i := range neg {
+		s := &neg[i]
+		s.ID = len(r.Sources)
+		s.Peak, s.Flux = -s.Peak, -s.Flux
+		r.Sources = append(r.Sources, *s)
+	}
+	return nil
 }
 
 // forcedConfig returns the forced-fit settings for beam.

@@ -103,6 +103,7 @@ func Measurements(dst []catalog.Measurement, image int64, srcs []kernels.Source,
 			SemiMajor: s.SmajAsec, SemiMajErr: s.SmajAsecErr, SemiMinor: s.SminAsec, SemiMinErr: s.SminAsecErr,
 			PA: s.ThetaCeles, PAErr: s.ThetaCelesErr, PADC: s.ThetaDCCeles, PADCErr: s.ThetaDCCelesErr,
 			ChiSq: s.Chisq, ReducedChiSq: s.ReducedChisq,
+			Deblended: s.Deblended, Blended: s.Blended,
 		})
 	}
 	return dst

@@ -150,7 +150,7 @@ func BenchmarkReadInto(b *testing.B) {
 				DecodeTo(reuse.Pix, raw, lay.scaling)
 				return reuse
 			}
-			out, err := pixels(f, lay, 0, reuse)
+			out, err := pixels(fitsPlanes(f, lay), lay, 0, reuse)
 			if err != nil {
 				b.Fatal(err)
 			}

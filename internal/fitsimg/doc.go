@@ -49,6 +49,23 @@
 // parser panics on repeated keywords, which real files have), it must give
 // the same bits on every real image and fixture.
 //
+// # Formats
+//
+// The path functions (Read, ReadInto, ReadMeta, ReadImage, ReadHeader)
+// choose the reader by what the path is (source.go): a directory is a
+// CASA image (casa.go: a casacore table read with internal/casatable,
+// turned into the FITS header casacore's FITS conversion writes, the
+// default mask applied as NaN, per-plane beams giving each plane its
+// beam when there is no common one); a file starting with the gzip magic bytes
+// is a gzip-compressed FITS file, decompressed as a stream (gzip.go); a
+// file whose primary HDU is empty and whose first extension has ZIMAGE = T
+// is a tile-compressed image (tiled.go: RICE_1, GZIP_1, GZIP_2, quantised
+// floats with or without dithering, FITS 4.0 section 10), of which only
+// the tiles the plane crosses are decompressed; any other file is FITS.
+// Whatever the format, the metadata come from a FITS header through the
+// rules below. Decode and DecodeHeader take uncompressed FITS bytes only.
+// docs/inputs.md lists what each format gives and what is refused.
+//
 // # Metadata decisions
 //
 // SPEC 10.4 lists what TraP reads; fitsimg follows it with these changes,
@@ -105,9 +122,15 @@
 // wrapping a sentinel checkable with errors.Is: ErrNotFITS, ErrTruncated,
 // ErrBadHeader, ErrNoImage, ErrNot2D, ErrNoPlane, ErrNoWCS,
 // ErrNoFrequency, ErrNoBeam, ErrNonSquarePixels, ErrBadTime,
-// ErrUnwritable, or an operating-system error (fs.ErrNotExist,
-// fs.ErrPermission). Reading never panics, whatever the bytes (the fuzz
-// tests FuzzRead and FuzzParseHeader check it). Programmer errors panic
+// ErrUnwritable, ErrBadCASA (a CASA image's table cannot be read; the
+// message names the table file), ErrBadCompression, or an
+// operating-system error (fs.ErrNotExist, fs.ErrPermission). Reading never
+// panics, whatever the bytes (the fuzz tests FuzzRead, FuzzParseHeader,
+// FuzzTiled and FuzzGzip here, FuzzTableDat and FuzzTSMHeader in
+// casatable check it). Memory: an uncompressed file's declared size is
+// checked against the file; compressed data may legitimately expand
+// without limit, so a compressed image may allocate its declared plane
+// (at most kernels.MaxPixels pixels) before finding its data short. Programmer errors panic
 // with a message starting "fitsimg:": an invalid keyword given to
 // Header.Set, slice lengths that do not match in DecodeTo, an invalid
 // BITPIX or axis count in WriteOptions, a nil image.

@@ -365,7 +365,7 @@ func frequency(h *Header, axes, idx []int) (freq, bw float64, from string, err e
 				return 0, 0, "", err
 			}
 			if ok {
-				return f, b, fmt.Sprintf("CTYPE%d channel %d", k, indexAlong(idx, k)), nil
+				return f, b, fmt.Sprintf("CTYPE%d channel %d", k, indexAlong(idx, k)+1), nil
 			}
 		}
 	}

@@ -22,6 +22,15 @@ type Options struct {
 	// axis 4, and so on. 0 (the default) is the first plane: Stokes I and
 	// the first channel of a usual radio image.
 	Plane int
+	// Stokes, when not "", selects the plane of that polarisation ("I",
+	// "Q", "U", "V", "RR", ... "YX", any case) along the image's STOKES
+	// axis: it replaces Plane's index along that axis. An image without a
+	// STOKES axis is Stokes I.
+	Stokes string
+	// Channel, when not 0, selects channel Channel (1-based, as FITS
+	// pixel numbers) along the image's frequency axis: it replaces
+	// Plane's index along that axis.
+	Channel int
 	// Beam, when not nil, overrides the restoring beam of the header
 	// (full widths and position angle in degrees).
 	Beam *Beam
@@ -138,16 +147,21 @@ func decodeImage(r io.ReaderAt, size int64, opts Options) (*kernels.Image, *Head
 	if opts.Plane < 0 || opts.Plane >= lay.planes {
 		return nil, nil, lay, fmt.Errorf("%w: plane %d requested, the image has %d (axes %v)", ErrNoPlane, opts.Plane, lay.planes, lay.axes)
 	}
-	img, err := pixels(r, lay, opts.Plane, nil)
+	img, err := pixels(fitsPlanes(r, lay), lay, opts.Plane, nil)
 	if err != nil {
 		return nil, nil, lay, err
 	}
 	return img, h, lay, nil
 }
 
-// pixels loads and decodes plane of the checked layout lay into a new
-// image, or into reuse's storage when reuse is not nil and large enough.
-func pixels(r io.ReaderAt, lay layout, plane int, reuse *kernels.Image) (*kernels.Image, error) {
+// planeReader decodes one plane of an image into dst (NAXIS1 x NAXIS2
+// values): each input format has one.
+type planeReader func(dst []float32, plane int) error
+
+// pixels loads and decodes plane of the checked layout lay with read into
+// a new image, or into reuse's storage when reuse is not nil and large
+// enough.
+func pixels(read planeReader, lay layout, plane int, reuse *kernels.Image) (*kernels.Image, error) {
 	var err error
 	rect := image.Rect(0, 0, lay.axes[0], lay.axes[1])
 	var img *kernels.Image
@@ -157,10 +171,15 @@ func pixels(r io.ReaderAt, lay layout, plane int, reuse *kernels.Image) (*kernel
 	} else if img, err = kernels.NewImage(rect); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadHeader, err)
 	}
-	if err := readPlane(img.Pix, r, lay, plane); err != nil {
+	if err := read(img.Pix, plane); err != nil {
 		return nil, err
 	}
 	return img, nil
+}
+
+// fitsPlanes returns the plane reader of an uncompressed FITS file.
+func fitsPlanes(r io.ReaderAt, lay layout) planeReader {
+	return func(dst []float32, plane int) error { return readPlane(dst, r, lay, plane) }
 }
 
 // DecodeHeader reads and checks the primary header of a FITS file held in
@@ -215,36 +234,32 @@ func openFile(path string) (*os.File, int64, error) {
 	return f, st.Size(), nil
 }
 
-// ReadHeader reads and checks the primary header of the FITS file path
+// ReadHeader reads and checks the primary header of the image path
 // without reading its pixels: the header blocks and the file's size are
-// all it looks at. It fails as Read would for the structure of the file
-// (not FITS, truncated, not a 2-D image...), not for its metadata.
+// all it looks at (for a CASA image, the header made from its table). It
+// fails as Read would for the structure of the file (not FITS, truncated,
+// not a 2-D image...), not for its metadata.
 func ReadHeader(path string) (*Header, error) {
-	f, size, err := openFile(path)
+	src, err := open(path)
 	if err != nil {
 		return nil, &Error{Path: path, Err: err}
 	}
-	defer f.Close()
-	h, _, err := readHeader(f, size)
-	if err != nil {
-		return nil, &Error{Path: path, Err: err}
-	}
-	return h, nil
+	defer src.close()
+	return src.h, nil
 }
 
-// ReadMeta reads the metadata of the FITS image path from its header only
-// (no pixels are read), for planning runs over many images.
+// ReadMeta reads the metadata of the image path from its header only (no
+// pixels are read), for planning runs over many images.
 func ReadMeta(path string, opts Options) (*Meta, error) {
-	f, size, err := openFile(path)
+	src, err := open(path)
 	if err != nil {
 		return nil, &Error{Path: path, Err: err}
 	}
-	defer f.Close()
-	h, lay, err := readHeader(f, size)
-	if err != nil {
+	defer src.close()
+	if opts, err = src.resolve(opts); err != nil {
 		return nil, &Error{Path: path, Err: err}
 	}
-	m, err := newMeta(h, lay, opts)
+	m, err := src.meta(opts)
 	if err != nil {
 		return nil, &Error{Path: path, Err: err}
 	}
@@ -252,23 +267,29 @@ func ReadMeta(path string, opts Options) (*Meta, error) {
 	return m, nil
 }
 
-// ReadImage reads plane opts.Plane of the primary image of the FITS file
-// path and its header, interpreting no metadata (for images that need no
-// sky coordinates, such as a PSF).
+// ReadImage reads plane opts.Plane of the image path and its header,
+// interpreting no metadata (for images that need no sky coordinates, such
+// as a PSF).
 func ReadImage(path string, opts Options) (*kernels.Image, *Header, error) {
-	f, size, err := openFile(path)
+	src, err := open(path)
 	if err != nil {
 		return nil, nil, &Error{Path: path, Err: err}
 	}
-	defer f.Close()
-	img, h, _, err := decodeImage(f, size, opts)
+	defer src.close()
+	if opts, err = src.resolve(opts); err != nil {
+		return nil, nil, &Error{Path: path, Err: err}
+	}
+	if opts.Plane < 0 || opts.Plane >= src.lay.planes {
+		return nil, nil, &Error{Path: path, Err: fmt.Errorf("%w: plane %d requested, the image has %d (axes %v)", ErrNoPlane, opts.Plane, src.lay.planes, src.lay.axes)}
+	}
+	img, err := pixels(src.read, src.lay, opts.Plane, nil)
 	if err != nil {
 		return nil, nil, &Error{Path: path, Err: err}
 	}
-	return img, h, nil
+	return img, src.h, nil
 }
 
-// Read reads plane opts.Plane of the FITS image path and its metadata. The
+// Read reads plane opts.Plane of the image path and its metadata. The
 // metadata are checked before the pixels are read, so an image without
 // frequency, beam or WCS costs only its header.
 func Read(path string, opts Options) (*kernels.Image, *Meta, error) {
@@ -282,21 +303,20 @@ func Read(path string, opts Options) (*kernels.Image, *Meta, error) {
 // and shares reuse's storage, whose old contents are overwritten; with
 // reuse nil or too small it is a new image, as Read's.
 func ReadInto(reuse *kernels.Image, path string, opts Options) (*kernels.Image, *Meta, error) {
-	f, size, err := openFile(path)
+	src, err := open(path)
 	if err != nil {
 		return nil, nil, &Error{Path: path, Err: err}
 	}
-	defer f.Close()
-	h, lay, err := readHeader(f, size)
-	if err != nil {
+	defer src.close()
+	if opts, err = src.resolve(opts); err != nil {
 		return nil, nil, &Error{Path: path, Err: err}
 	}
-	m, err := newMeta(h, lay, opts)
+	m, err := src.meta(opts)
 	if err != nil {
 		return nil, nil, &Error{Path: path, Err: err}
 	}
 	m.Path = path
-	img, err := pixels(f, lay, opts.Plane, reuse)
+	img, err := pixels(src.read, src.lay, opts.Plane, reuse)
 	if err != nil {
 		return nil, nil, &Error{Path: path, Err: err}
 	}

@@ -110,7 +110,7 @@ func TestReadPlaneMatchesFitsio(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s plane %d: fitsio: %v", name, p, err)
 			}
-			got, err := pixels(r, lay, p, nil)
+			got, err := pixels(fitsPlanes(r, lay), lay, p, nil)
 			if err != nil {
 				t.Fatalf("%s plane %d: %v", name, p, err)
 			}
@@ -120,7 +120,7 @@ func TestReadPlaneMatchesFitsio(t *testing.T) {
 			for i := range reuse.Pix {
 				reuse.Pix[i] = -7
 			}
-			got, err = pixels(r, lay, p, reuse)
+			got, err = pixels(fitsPlanes(r, lay), lay, p, reuse)
 			if err != nil {
 				t.Fatalf("%s plane %d reused: %v", name, p, err)
 			}

@@ -40,6 +40,10 @@
 //     distributed like the forced fits and staged in RUN/work/backward;
 //     extract_type catalog.ExtractBackward, association type
 //     catalog.AssocBackward, ids from index 2^23 of each image.
+//  7. Limits (rank 0; limits.go): limits.parquet, the rms map at each
+//     runcat's position in the accepted images before its first
+//     detection (the backward fits' images), from the staged background
+//     grids, and detection_thresh x that rms as an upper limit.
 //
 // The two passes agree because forced fits never change what is
 // requested: they move no position (SPEC 6.1), and the expiration counter

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +24,7 @@ import (
 	"gotrap/catalog"
 	"gotrap/internal/faults"
 	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/testutil"
 )
 
 // The fault-injection suite (docs/faults.md): each table row is a fault
@@ -178,6 +181,38 @@ var inputFaults = []inputFault{
 			t.Fatal(err)
 		}
 	}, catalog.RejectReadError, "not a regular file"},
+	{"CASA image with truncated tiles", func(t *testing.T, _ []byte, p string) {
+		src := filepath.Join(testutil.ProjectRoot(t), "testdata", "casa", "cube.image")
+		if err := os.CopyFS(p, os.DirFS(src)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filepath.Join(p, "table.f0_TSM0"), 1000); err != nil {
+			t.Fatal(err)
+		}
+	}, catalog.RejectReadError, "table.f0_TSM0"},
+	{"CASA image with a corrupt table.dat", func(t *testing.T, _ []byte, p string) {
+		src := filepath.Join(testutil.ProjectRoot(t), "testdata", "casa", "nomask.image")
+		if err := os.CopyFS(p, os.DirFS(src)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filepath.Join(p, "table.dat"), 3000); err != nil {
+			t.Fatal(err)
+		}
+	}, catalog.RejectReadError, "table.dat"},
+	{"truncated gzip", func(t *testing.T, g []byte, p string) {
+		var z bytes.Buffer
+		w := gzip.NewWriter(&z)
+		w.Write(g)
+		w.Close()
+		writeFile(t, p, z.Bytes()[:z.Len()/2])
+	}, catalog.RejectReadError, "truncated"},
+	{"tile-compressed image cut short", func(t *testing.T, _ []byte, p string) {
+		b, err := os.ReadFile(filepath.Join(testutil.ProjectRoot(t), "testdata", "fz", "f32-rice-q4.fits.fz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, p, b[:len(b)-2880])
+	}, catalog.RejectReadError, "truncated"},
 	{"missing frequency keywords", func(t *testing.T, g []byte, p string) {
 		b := g
 		for _, k := range []string{"CTYPE3", "CRVAL3"} {

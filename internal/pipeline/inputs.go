@@ -15,6 +15,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
+	"gotrap/internal/fitsimg"
 	"gotrap/internal/rundir"
 )
 
@@ -23,15 +24,17 @@ import (
 var ErrMissingInput = errors.New("pipeline: missing input files")
 
 // ExpandInputs turns the INPUT arguments of "gotrap run" into a sorted,
-// de-duplicated list of FITS files (ExpandInputsWarn without warnings).
+// de-duplicated list of images (ExpandInputsWarn without warnings).
 func ExpandInputs(args []string) ([]string, error) { return ExpandInputsWarn(args, nil) }
 
 // ExpandInputsWarn turns the INPUT arguments of "gotrap run" into a
-// sorted, de-duplicated list of FITS files. An argument is a file, a
-// directory (every *.fits and *.FITS entry below it, recursively), a glob
-// (a pattern that matches nothing is an error), or @FILE: a list of
-// further arguments (one per line; blank lines and lines starting with
-// '#' are skipped; relative paths are relative to FILE's directory).
+// sorted, de-duplicated list of images. An argument is a file, a CASA
+// image directory, a directory (every *.fits, *.fits.gz and *.fits.fz
+// file, in any case, and every CASA image below it, recursively; a CASA
+// image is not descended into), a glob (a pattern that matches nothing is
+// an error), or @FILE: a list of further arguments (one per line; blank
+// lines and lines starting with '#' are skipped; relative paths are
+// relative to FILE's directory).
 //
 // Only inputs named explicitly (a file argument, a line of @FILE) stop
 // the run: every missing one is reported at once in one error wrapping
@@ -85,7 +88,7 @@ func ExpandInputsWarn(args []string, warn func(msg string)) ([]string, error) {
 				missing = append(missing, arg+" (no match)")
 			}
 			for _, p := range m {
-				if st, err := os.Stat(p); err != nil || !st.IsDir() {
+				if st, err := os.Stat(p); err != nil || !st.IsDir() || isImageDir(p) {
 					out = append(out, p) // a dangling link: rejected later
 				}
 			}
@@ -98,7 +101,7 @@ func ExpandInputsWarn(args []string, warn func(msg string)) ([]string, error) {
 			return nil
 		case err != nil:
 			return fmt.Errorf("pipeline: input: %w", err)
-		case st.IsDir():
+		case st.IsDir() && !isImageDir(arg):
 			return filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
 				if err != nil {
 					if p == arg {
@@ -112,7 +115,11 @@ func ExpandInputsWarn(args []string, warn func(msg string)) ([]string, error) {
 					}
 					return nil
 				}
-				if !d.IsDir() && strings.EqualFold(filepath.Ext(p), ".fits") {
+				if d.IsDir() && p != arg && isImageDir(p) {
+					out = append(out, p)
+					return filepath.SkipDir
+				}
+				if !d.IsDir() && isImageName(p) {
 					out = append(out, p)
 				}
 				return nil
@@ -173,6 +180,19 @@ func dropSameFiles(paths []string, warn func(string)) []string {
 		return false
 	})
 }
+
+// isImageName reports whether a file found below an input directory is
+// taken as an image: *.fits, and its compressed forms *.fits.gz and
+// *.fits.fz, in any case.
+func isImageName(p string) bool {
+	n := strings.ToLower(p)
+	return strings.HasSuffix(n, ".fits") || strings.HasSuffix(n, ".fits.gz") || strings.HasSuffix(n, ".fits.fz")
+}
+
+// isImageDir reports whether the directory p is one image (a CASA image
+// table) rather than a folder of images: input listing takes it whole and
+// does not descend into it.
+func isImageDir(p string) bool { return fitsimg.IsCASAImage(p) }
 
 // InputFile is a manifest entry: an input's identity for --resume.
 type InputFile struct {

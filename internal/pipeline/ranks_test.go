@@ -148,6 +148,10 @@ func equalTables(t *testing.T, what string, a, b *pipetest.Catalogue) {
 	cmpRows(t, what+": newsources", a.NewSources, b.NewSources)
 	cmpRows(t, what+": skyregions", a.SkyRegions, b.SkyRegions)
 	cmpRows(t, what+": bands", a.Bands, b.Bands)
+	cmpRows(t, what+": limits", a.Limits, b.Limits)
+	if len(a.Limits) == 0 {
+		t.Errorf("%s: no limits", what)
+	}
 }
 
 func cmpRows[T any](t *testing.T, what string, a, b []T) {

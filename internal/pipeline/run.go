@@ -78,6 +78,7 @@ type Summary struct {
 	ExtractedNow, Reused  int     // images extracted by this call, and reused from a killed one
 	ForcedNow, ForcedUsed int
 	Backward              int        // backward forced fits in the catalogue (backward.go)
+	Limits                int        // rows of limits.parquet (limits.go)
 	Ranks                 int        // ranks of the run
 	Comm                  []CommStat // rank 0's collectives (bytes moved)
 }
@@ -193,7 +194,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	// same plan from the headers; rank 0 writes the files.
 	var plan *Plan
 	var man *Manifest
-	readOpt := fitsimg.Options{Plane: cfg.Pipeline.Plane}
+	readOpt := fitsimg.Options{Plane: cfg.Pipeline.Plane, Stokes: cfg.Pipeline.Stokes, Channel: cfg.Pipeline.Channel}
 	acfg := assocConfig(cfg)
 	err = stage(StagePlan, func(st *Stage) error {
 		inputs := make([]InputFile, len(opt.Inputs))
@@ -375,6 +376,17 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	// Upper limits before each source's first detection (limits.go):
+	// rank 0, from the catalogue tables and the staged grids.
+	if me == 0 {
+		t := time.Now()
+		n, err := writeLimits(ctx, opt.Run, plan, rows, limitsOptionsOf(xopt, cfg.TransientSearch.NewSourceSigmaMargin), rk.copts, workers)
+		if err != nil {
+			return nil, err
+		}
+		sum.Limits = n
+		log.printf("limits: %d rows in %.2f s", n, time.Since(t).Seconds())
 	}
 	sum.Comm = comm.Stats()
 	log.printf("collectives: %s", formatStats(sum.Comm))

@@ -135,6 +135,25 @@ func named(ctx context.Context, db *duck.DB, name string, args ...string) (*tabl
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
+	return scanNamed(rows, name)
+}
+
+// namedAll runs the named query with its --all switch (transients: the
+// flagged new sources too, after the others).
+func namedAll(ctx context.Context, db *duck.DB, name string) (*table, error) {
+	q, _ := duck.Lookup(name)
+	s, err := q.BindFlags(nil, []string{"all"})
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	rows, err := db.SQL().QueryContext(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("report: query %s: %w", name, err)
+	}
+	return scanNamed(rows, name)
+}
+
+func scanNamed(rows *sql.Rows, name string) (*table, error) {
 	t, err := scanTable(rows)
 	if err != nil {
 		return nil, fmt.Errorf("report: query %s: %w", name, err)
@@ -217,13 +236,17 @@ func readConfig(run string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// A lcPoint is one light-curve point (the lightcurve query).
+// A lcPoint is one light-curve point (the lightcurve query): a
+// measurement, or an upper limit (Kind "limit": ExtractType -1, fluxes
+// NaN, Limit the peak-flux limit) before the first detection.
 type lcPoint struct {
 	Image       int64
 	T           time.Time
 	Band        int64
 	Freq        float64
-	ExtractType int64 // 0 blind, 1 forced, 2 monitor
+	Kind        string // blind, forced, monitor, backward or limit
+	ExtractType int64  // 0 blind, 1 forced, 2 monitor, 3 backward, -1 limit
+	Limit       float64
 	FInt, FErr  float64
 	FPeak, PErr float64
 	RA, Dec     float64
@@ -239,7 +262,7 @@ func lightCurve(ctx context.Context, db *duck.DB, runcat int64) ([]lcPoint, erro
 	for i := range t.Rows {
 		out[i] = lcPoint{
 			Image: t.n(i, "image"), T: t.tm(i, "taustart"), Band: t.n(i, "band"), Freq: t.f(i, "freq_hz"),
-			ExtractType: t.n(i, "extract_type"), FInt: t.f(i, "f_int"), FErr: t.f(i, "f_int_err"),
+			Kind: t.s(i, "kind"), ExtractType: t.n(i, "extract_type"), Limit: t.f(i, "f_peak_limit"), FInt: t.f(i, "f_int"), FErr: t.f(i, "f_int_err"),
 			FPeak: t.f(i, "f_peak"), PErr: t.f(i, "f_peak_err"), RA: t.f(i, "ra"), Dec: t.f(i, "dec"),
 			Xtrsrc: t.n(i, "xtrsrc"),
 		}

@@ -35,6 +35,9 @@ func (b *builder) voevents() error {
 		if c.Kind == "new" {
 			e.Time = b.news.tm(c.Row, "taustart")
 			e.Priority = 1 + int(b.news.n(c.Row, "newsource_type"))
+			if f := b.news.s(c.Row, "flags"); f != "" {
+				e.Withheld = "withheld: vetting flags " + f
+			}
 		} else {
 			e.Time = c.First.T
 		}
@@ -175,7 +178,8 @@ func (b *builder) index() error {
 		return func(i int) string { return pages[kind+strconv.FormatInt(t.n(i, "runcat"), 10)] }
 	}
 	d.New = makeTable(b.news, []string{"runcat", "ra", "dec", "band", "freq_hz", "image", "taustart", "newsource_type",
-		"sigma_rms_min", "sigma_rms_max", "f_int", "f_int_err", "f_peak", "det_sigma"}, link("new", b.news))
+		"flags", "new_high_sigma", "sigma_rms_min", "sigma_rms_max", "f_int", "f_int_err", "f_peak", "det_sigma",
+		"nn_dist_arcsec", "nn_f_peak", "usable_dist_pix"}, link("new", b.news))
 	d.Vars = makeTable(b.vars, []string{"runcat", "ra", "dec", "band", "freq_hz", "n_points", "eta_int", "v_int",
 		"eta_nsigma", "v_nsigma", "f_int_mean", "f_int_max"}, link("var", b.vars))
 	d.Events = htmlTable{Cols: []string{"ivorn", "kind", "runcat", "trigger time", "ra", "dec", "status"}}
@@ -243,13 +247,13 @@ func (b *builder) pages() error {
 			d.Cuts = append(d.Cuts, cv)
 		}
 		d.CutNote = fmt.Sprintf("%d px cut-outs (%s stretch, one scale for all) of the accepted images of band %d nearest in time to the first detection; red ticks mark the position; north up if the image is.", b.o.CutoutSize, b.o.Stretch, c.First.Band)
-		pts := &table{Cols: []string{"image", "taustart", "band", "extract_type", "f_int", "f_int_err", "f_peak", "f_peak_err", "ra", "dec"}}
+		pts := &table{Cols: []string{"image", "taustart", "band", "kind", "f_int", "f_int_err", "f_peak", "f_peak_err", "f_peak_limit", "ra", "dec"}}
 		pts.idx = map[string]int{}
 		for j, col := range pts.Cols {
 			pts.idx[col] = j
 		}
 		for _, p := range c.Points {
-			pts.Rows = append(pts.Rows, []any{p.Image, p.T, p.Band, []string{"blind", "forced", "monitor"}[min(max(p.ExtractType, 0), 2)], p.FInt, p.FErr, p.FPeak, p.PErr, p.RA, p.Dec})
+			pts.Rows = append(pts.Rows, []any{p.Image, p.T, p.Band, p.Kind, p.FInt, p.FErr, p.FPeak, p.PErr, p.Limit, p.RA, p.Dec})
 		}
 		d.Points = makeTable(pts, nil, nil)
 		var buf bytes.Buffer
@@ -357,7 +361,7 @@ var indexTmpl = template.Must(template.New("index").Funcs(funcs).Parse(tableTmpl
 <div class="plots">{{range .EtaV}}<figure><img src="{{.File}}" alt="eta-V {{.Band}}"><figcaption class="note">{{.Band}}: {{.NPt}} sources, {{.NCand}} candidates; thresholds eta {{f .EtaT}}, V {{f .VT}}{{if not .FromQuery}} (fit of the same pool; no candidate row){{end}}</figcaption></figure>{{else}}<p class="note">No variability measurements.</p>{{end}}</div>
 
 <h2 id="new">New sources</h2>
-<p class="note">The transients query, likely transients first; <a href="new_sources.csv">new_sources.csv</a>. Click a header to sort; a runcat opens its page (first {{.MaxPages}} candidates).</p>
+<p class="note">The transients query with --all: likely transients first, then the new sources with vetting flags (flags column; docs/catalog.md "vetting"; their VOEvents are withheld); <a href="new_sources.csv">new_sources.csv</a>. Click a header to sort; a runcat opens its page (first {{.MaxPages}} candidates).</p>
 {{template "table" .New}}
 
 <h2 id="variables">Variable candidates</h2>

@@ -145,6 +145,26 @@ func plotPerBand(imgs *table, bands []bandInfo, t0 time.Time, col, title, ylabel
 	return svgOf(p, 16*vg.Centimeter, 9*vg.Centimeter)
 }
 
+// downArrow is the glyph of an upper limit: a bar at the limit and an
+// arrow pointing down from it.
+type downArrow struct{}
+
+func (downArrow) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	c.SetLineStyle(draw.LineStyle{Color: sty.Color, Width: vg.Points(0.8)})
+	r := sty.Radius
+	var bar, shaft, head vg.Path
+	bar.Move(vg.Point{X: pt.X - r, Y: pt.Y})
+	bar.Line(vg.Point{X: pt.X + r, Y: pt.Y})
+	c.Stroke(bar)
+	shaft.Move(pt)
+	shaft.Line(vg.Point{X: pt.X, Y: pt.Y - 3*r})
+	c.Stroke(shaft)
+	head.Move(vg.Point{X: pt.X - r*0.7, Y: pt.Y - 2.2*r})
+	head.Line(vg.Point{X: pt.X, Y: pt.Y - 3*r})
+	head.Line(vg.Point{X: pt.X + r*0.7, Y: pt.Y - 2.2*r})
+	c.Stroke(head)
+}
+
 // plotHist is a histogram of vals (finite ones) with bins bins.
 func plotHist(vals []float64, bins int, title, xlabel string) ([]byte, error) {
 	p := newPlot(title, xlabel, "associations")
@@ -247,14 +267,19 @@ type errPoints struct {
 
 // plotLightCurve draws integrated fluxes with errors against time, one
 // colour per band; blind points filled circles, forced fits open
-// circles, monitor fits squares; the first detection is marked by a
-// vertical line.
+// circles, monitor fits squares, backward fits crosses; the upper limits
+// before the first detection are downward arrows at their peak-flux
+// limit (a point source's integrated flux equals its peak); the first
+// detection is marked by a vertical line.
 func plotLightCurve(pts []lcPoint, bands []bandInfo, t0, first time.Time, title string) ([]byte, error) {
 	scale, unit := 1.0, "Jy"
 	maxF := 0.0
 	for _, q := range pts {
 		if finite(q.FInt) {
 			maxF = math.Max(maxF, math.Abs(q.FInt))
+		}
+		if q.Kind == "limit" && finite(q.Limit) {
+			maxF = math.Max(maxF, q.Limit)
 		}
 	}
 	if maxF < 1 {
@@ -266,7 +291,8 @@ func plotLightCurve(pts []lcPoint, bands []bandInfo, t0, first time.Time, title 
 		et     int64
 		shape  draw.GlyphDrawer
 		legend string
-	}{{0, draw.CircleGlyph{}, "blind"}, {1, draw.RingGlyph{}, "forced"}, {2, draw.SquareGlyph{}, "monitor"}}
+	}{{0, draw.CircleGlyph{}, "blind"}, {1, draw.RingGlyph{}, "forced"}, {2, draw.SquareGlyph{}, "monitor"},
+		{3, draw.CrossGlyph{}, "backward fit"}, {-1, downArrow{}, "upper limit"}}
 	var bandIDs []int64
 	seen := map[int64]bool{}
 	for _, q := range pts {
@@ -301,15 +327,18 @@ func plotLightCurve(pts []lcPoint, bands []bandInfo, t0, first time.Time, title 
 		for _, kd := range kinds {
 			var e errPoints
 			for _, q := range pts {
-				if q.Band != b || q.ExtractType != kd.et || !finite(q.FInt) {
+				y, err := q.FInt, q.FErr
+				if q.ExtractType == -1 {
+					y, err = q.Limit, 0
+				}
+				if q.Band != b || q.ExtractType != kd.et || !finite(y) {
 					continue
 				}
-				err := q.FErr
 				if !finite(err) || err < 0 {
 					err = 0
 				}
 				x := hoursSince(q.T, t0)
-				e.XYs = append(e.XYs, plotter.XY{X: x, Y: q.FInt * scale})
+				e.XYs = append(e.XYs, plotter.XY{X: x, Y: y * scale})
 				e.YErrors = append(e.YErrors, struct{ Low, High float64 }{err * scale, err * scale})
 				lo, hi = math.Min(lo, x), math.Max(hi, x)
 			}

@@ -99,7 +99,8 @@ func (o Options) validate() error {
 type Summary struct {
 	Dir        string  // the report directory
 	Index      string  // its index.html
-	NewSources int     // rows of the transients query
+	NewSources int     // rows of the transients query with --all
+	Flagged    int     // of them, those with vetting flags
 	Variables  int     // rows of the variables query
 	Pages      int     // candidate pages written
 	Cutouts    int     // cut-out PNGs written
@@ -256,7 +257,7 @@ func (b *builder) build() error {
 			b.t0 = g.T
 		}
 	}
-	if b.news, err = named(b.ctx, b.db, "transients"); err != nil {
+	if b.news, err = namedAll(b.ctx, b.db, "transients"); err != nil {
 		return err
 	}
 	if b.vars, err = named(b.ctx, b.db, "variables", strconv.FormatFloat(b.o.Sigma, 'g', -1, 64)); err != nil {
@@ -266,6 +267,11 @@ func (b *builder) build() error {
 		return err
 	}
 	b.sum.NewSources, b.sum.Variables = len(b.news.Rows), len(b.vars.Rows)
+	for i := range b.news.Rows {
+		if b.news.s(i, "flags") != "" {
+			b.sum.Flagged++
+		}
+	}
 	for _, step := range []func() error{b.qcPlots, b.assocPlots, b.etaVPlots, b.candidates, b.voevents, b.csvs, b.regions, b.index} {
 		if err := step(); err != nil {
 			return err
@@ -463,6 +469,12 @@ func (b *builder) candidates() error {
 			c.Points, errs[k] = lightCurve(b.ctx, b.db, c.Runcat)
 			if len(c.Points) > 0 {
 				c.First = c.Points[0]
+				for _, p := range c.Points {
+					if p.Kind != "limit" {
+						c.First = p
+						break
+					}
+				}
 				for _, p := range c.Points {
 					if p.ExtractType == 0 {
 						c.First = p

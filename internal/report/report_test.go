@@ -37,10 +37,11 @@ func handReport(t *testing.T, opts Options) (run string, s *Summary) {
 func TestReportHandRun(t *testing.T) {
 	run, s := handReport(t, Options{Threads: 1})
 	ids := catalogtest.Sources()
-	// The hand-made run has two new sources (B likely, C possible) and
-	// one variable candidate (X, band 2).
-	if s.NewSources != 2 || s.Variables != 1 || s.Pages != 3 || s.VOEvents != 3 || s.Suppressed != 0 {
-		t.Errorf("summary %+v, want 2 new, 1 variable, 3 pages, 3 VOEvents", *s)
+	// The hand-made run has two new sources (B likely, C possible and
+	// flagged low_sigma: its VOEvent is withheld) and one variable
+	// candidate (X, band 2).
+	if s.NewSources != 2 || s.Flagged != 1 || s.Variables != 1 || s.Pages != 3 || s.VOEvents != 2 || s.Suppressed != 1 {
+		t.Errorf("summary %+v, want 2 new (1 flagged), 1 variable, 3 pages, 2 VOEvents, 1 withheld", *s)
 	}
 	dir := filepath.Join(run, "report")
 	for _, f := range []string{"index.html", "new_sources.csv", "variables.csv", "images.csv", "plots/rms.svg",
@@ -64,13 +65,23 @@ func TestReportHandRun(t *testing.T) {
 	if len(vars) != 2 || vars[1][0] != strconv.FormatInt(ids["X"], 10) {
 		t.Errorf("variables.csv:\n%v", vars)
 	}
+	// C's page lists its two upper limits (images 1 and 2) before its
+	// detection, and its plot draws them.
+	page, _ := os.ReadFile(filepath.Join(dir, "candidates/new-"+strconv.FormatInt(ids["C"], 10)+".html"))
+	if n := strings.Count(string(page), ">limit<"); n != 2 {
+		t.Errorf("C's page has %d limit points, want 2", n)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "plots/lc-new-"+strconv.FormatInt(ids["C"], 10)+".svg")); err != nil || st.Size() == 0 {
+		t.Errorf("C's light curve plot: %v", err)
+	}
 	// The hand run has no FITS files: the pages say so instead of failing.
-	page, _ := os.ReadFile(filepath.Join(dir, "candidates/new-"+strconv.FormatInt(ids["B"], 10)+".html"))
+	page, _ = os.ReadFile(filepath.Join(dir, "candidates/new-"+strconv.FormatInt(ids["B"], 10)+".html"))
 	if !strings.Contains(string(page), "could not read the image") {
 		t.Error("candidate page does not explain the missing cut-outs")
 	}
 	index, _ := os.ReadFile(filepath.Join(dir, "index.html"))
-	for _, want := range []string{"rms_qc 0.5 Jy above the limit", "RMS invalid", `href="candidates/var-` + strconv.FormatInt(ids["X"], 10) + `.html"`, "class=\"sortable\""} {
+	for _, want := range []string{"rms_qc 0.5 Jy above the limit", "RMS invalid", `href="candidates/var-` + strconv.FormatInt(ids["X"], 10) + `.html"`, "class=\"sortable\"",
+		"withheld: vetting flags low_sigma", "new_high_sigma"} {
 		if !strings.Contains(string(index), want) {
 			t.Errorf("index.html lacks %q", want)
 		}
@@ -249,7 +260,7 @@ type voeDoc struct {
 // TestVOEvents validates every packet against the IVOA schema and checks
 // its fields against the catalogue.
 func TestVOEvents(t *testing.T) {
-	run, s := handReport(t, Options{Threads: 1, Cutouts: -1, Events: VOEventOptions{Authority: "example.org", Stream: "gotrap/test"}})
+	run, s := handReport(t, Options{Threads: 1, Cutouts: -1, Events: VOEventOptions{Authority: "example.org", Stream: "gotrap/test", Flagged: true}})
 	files, _ := filepath.Glob(filepath.Join(run, "report", "voevent", "*.xml"))
 	sort.Strings(files)
 	if len(files) != 3 || s.VOEvents != 3 {

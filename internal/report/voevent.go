@@ -184,6 +184,9 @@ type VOEventOptions struct {
 	// Known suppresses packets for candidates within a known source's
 	// radius (see ReadKnownSources).
 	Known []KnownSource
+	// Flagged sends packets for new sources with vetting flags too
+	// (catalog/duck vetting); by default they are withheld.
+	Flagged bool
 }
 
 func (o VOEventOptions) withDefaults() VOEventOptions {
@@ -315,6 +318,10 @@ func applyEventPolicy(evs []*eventCand, o VOEventOptions) {
 				o.Known[k].Radius, k+1, o.Known[k].RA, o.Known[k].Dec)
 			continue
 		}
+		if e.Withheld != "" && !o.Flagged {
+			e.Status = e.Withheld
+			continue
+		}
 		if o.RateLimit > 0 {
 			n := 0
 			for _, t := range sent {
@@ -341,7 +348,10 @@ type eventCand struct {
 	Time     time.Time // trigger: the first detection
 	Priority int       // 2 likely transient, 1 possible, 0 variable
 	RA, Dec  float64
-	Status   string // "sent" or "suppressed: why"
+	Status   string // "sent", "suppressed: why" or Withheld
+	// Withheld, when set, is the status of a candidate whose vetting
+	// flags hold its packet back ("withheld: vetting flags ...").
+	Withheld string
 	File     string // relative to the report directory, when sent
 	cand     *candidate
 }
@@ -406,10 +416,15 @@ func lightCurveTable(pts []lcPoint, maxPts int) VOTable {
 			{"f_int_err", "stat.error;phot.flux.density", "Jy", "float"},
 			{"extract_type", "meta.code", "", "int"},
 		}}
-	for i, p := range pts {
-		if i == maxPts {
+	n := 0
+	for _, p := range pts {
+		if p.Kind == "limit" {
+			continue // the packet's table holds measurements
+		}
+		if n == maxPts {
 			break
 		}
+		n++
 		t.Rows = append(t.Rows, VORow{TD: []string{
 			strconv.FormatFloat(mjd(p.T), 'f', 6, 64), strconv.FormatInt(p.Band, 10), formatCell(p.Freq),
 			formatCell(p.FInt), formatCell(p.FErr), strconv.FormatInt(p.ExtractType, 10)}})

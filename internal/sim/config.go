@@ -70,6 +70,30 @@ type Config struct {
 	PrimaryBeam bool
 	PBFwhmDeg   float64 // at BeamRefMHz
 
+	// PBCorrected divides the whole image by the primary beam, as
+	// primary-beam-corrected images are delivered (LOFAR's "-pb" WSClean
+	// images, ASKAP's): sources keep their intrinsic flux and the noise
+	// rises as 1/PB towards the edges. Needs PrimaryBeam.
+	PBCorrected bool
+
+	// Realistic options (docs/simulate.md "Realistic options"); all off by
+	// default except in the realistic preset.
+	NoisePSF     string  // "gaussian" (restoring beam), "lofar" (embedded PSF) or a PSF FITS path
+	ExtendedFrac float64 // fraction of steady sources that are resolved Gaussians
+	ExtMinArcsec float64 // intrinsic FWHM major axis of resolved sources: drawn log-uniform
+	ExtMaxArcsec float64
+	// Around each source whose apparent peak is at least BrightSNR times
+	// the image rms: SidelobeFrac of its peak times the PSF minus its
+	// main lobe (residual sidelobes, the PSF rotated by a random angle per
+	// image), and rings and ArtefactSpokes spokes of ArtefactFrac of its
+	// peak with random phases per image, within ArtefactBeams restoring
+	// beam FWHM.
+	BrightSNR      float64
+	SidelobeFrac   float64
+	ArtefactFrac   float64
+	ArtefactBeams  float64
+	ArtefactSpokes int
+
 	// Bad images for quality control, chosen among timesteps after the first.
 	BadImages    int
 	BadRmsFactor float64 // noise multiplier of an "rms" bad image
@@ -84,13 +108,16 @@ type Config struct {
 
 // Preset names.
 const (
-	PresetTiny    = "tiny"
-	PresetRSMMini = "rsm-mini"
-	PresetRSM     = "rsm"
+	PresetTiny      = "tiny"
+	PresetRSMMini   = "rsm-mini"
+	PresetRSM       = "rsm"
+	PresetRealistic = "realistic"
 )
 
 // PresetNames lists the presets in order of size.
-func PresetNames() []string { return []string{PresetTiny, PresetRSMMini, PresetRSM} }
+func PresetNames() []string {
+	return []string{PresetTiny, PresetRealistic, PresetRSMMini, PresetRSM}
+}
 
 // rsmBase is the geometry and instrument of the LOFAR Radio Sky Monitor
 // (SPEC 9.2) shared by the rsm and rsm-mini presets.
@@ -143,6 +170,13 @@ func rsmBase() Config {
 
 		PBFwhmDeg: 3.8,
 
+		NoisePSF:       PSFGaussian,
+		ExtMinArcsec:   150,
+		ExtMaxArcsec:   600,
+		BrightSNR:      50,
+		ArtefactBeams:  10,
+		ArtefactSpokes: 6,
+
 		BadImages:    6,
 		BadRmsFactor: 20,
 
@@ -159,6 +193,11 @@ func rsmBase() Config {
 //   - rsm-mini: the RSM geometry (6 beams, 4 bands, 1280x1280 px at 20"),
 //     6 timesteps: 144 images.
 //   - rsm: the same with 142 timesteps: 3408 images, as in the first RSM run.
+//   - realistic: rsm-mini with images of 768x768 px (144 images, 0.34 GB)
+//     and every realistic option on: noise correlated by the
+//     embedded LOFAR PSF, primary-beam-corrected images, 10% resolved
+//     steady sources, sidelobe residuals and artefacts around sources
+//     above 50 sigma.
 func Preset(name string) (Config, error) {
 	c := rsmBase()
 	switch name {
@@ -178,6 +217,18 @@ func Preset(name string) (Config, error) {
 		c.Transients = 4
 		c.IsolationArcmin = 6
 		c.BadImages = 3
+	case PresetRealistic:
+		c.Timesteps = 6
+		c.Width, c.Height = 768, 768
+		c.Variables = 30
+		c.Transients = 20
+		c.BadImages = 3
+		c.NoisePSF = PSFLOFAR
+		c.PrimaryBeam = true
+		c.PBCorrected = true
+		c.ExtendedFrac = 0.1
+		c.SidelobeFrac = 0.05
+		c.ArtefactFrac = 0.02
 	default:
 		return Config{}, fmt.Errorf("sim: unknown preset %q (want one of %s)", name, strings.Join(PresetNames(), ", "))
 	}
@@ -258,6 +309,19 @@ func (c *Config) Validate() error {
 	}
 	if !(c.PBFwhmDeg > 0) {
 		bad("pb_fwhm_deg must be positive")
+	}
+	if c.PBCorrected && !c.PrimaryBeam {
+		bad("pb_corrected needs primary_beam=true")
+	}
+	if !(c.ExtendedFrac >= 0 && c.ExtendedFrac <= 1) || !(c.ExtMinArcsec > 0) || c.ExtMaxArcsec < c.ExtMinArcsec {
+		bad("extended_frac must lie in [0, 1] and 0 < ext_min_arcsec <= ext_max_arcsec")
+	}
+	if !(c.BrightSNR > 0) || !(c.SidelobeFrac >= 0 && c.SidelobeFrac <= 1) || !(c.ArtefactFrac >= 0 && c.ArtefactFrac <= 1) ||
+		!(c.ArtefactBeams >= 1 && c.ArtefactBeams <= 100) || c.ArtefactSpokes < 0 || c.ArtefactSpokes > 64 {
+		bad("artefacts: want bright_snr > 0, sidelobe_frac and artefact_frac in [0, 1], artefact_beams in [1, 100], artefact_spokes in [0, 64]")
+	}
+	if (c.SidelobeFrac > 0) && (c.NoisePSF == "" || c.NoisePSF == PSFGaussian) {
+		bad("sidelobe_frac > 0 needs a PSF with sidelobes: set noise_psf=lofar or a PSF FITS file")
 	}
 	if !(c.BadRmsFactor > 0) {
 		bad("bad_rms_factor must be positive")
@@ -357,6 +421,18 @@ func sp(key, help string, field func(c *Config) *string) paramDef {
 		set: func(c *Config, v string) error { *field(c) = v; return nil }}
 }
 
+func bp(key, help string, field func(c *Config) *bool) paramDef {
+	return paramDef{key: key, help: help,
+		get: func(c *Config) string { return strconv.FormatBool(*field(c)) },
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err == nil {
+				*field(c) = b
+			}
+			return err
+		}}
+}
+
 func lp(key, help string, field func(c *Config) *[]float64) paramDef {
 	return paramDef{key: key, help: help,
 		get: func(c *Config) string { return fmtList(*field(c)) },
@@ -445,16 +521,18 @@ var paramDefs = []paramDef{
 	fp("switch_off_frac", "fraction of the other transients that switch off again", func(c *Config) *float64 { return &c.SwitchOffFrac }),
 	fp("isolation_arcmin", "minimum distance of variables and transients from each other and from steady sources above 0.1 Jy", func(c *Config) *float64 { return &c.IsolationArcmin }),
 	sp("sources", "CSV file of extra user sources (see docs/simulate.md)", func(c *Config) *string { return &c.SourcesFile }),
-	{key: "primary_beam", help: "attenuate sources by a Gaussian primary beam (true/false)",
-		get: func(c *Config) string { return strconv.FormatBool(c.PrimaryBeam) },
-		set: func(c *Config, v string) error {
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err == nil {
-				c.PrimaryBeam = b
-			}
-			return err
-		}},
+	bp("primary_beam", "attenuate sources by a Gaussian primary beam (true/false)", func(c *Config) *bool { return &c.PrimaryBeam }),
 	fp("pb_fwhm_deg", "primary beam FWHM at beam_ref_mhz, deg", func(c *Config) *float64 { return &c.PBFwhmDeg }),
+	bp("pb_corrected", "divide images by the primary beam (PB-corrected images: noise rises to the edges; needs primary_beam)", func(c *Config) *bool { return &c.PBCorrected }),
+	sp("noise_psf", "noise autocorrelation: gaussian (restoring beam), lofar (embedded LOFAR PSF) or a PSF FITS file", func(c *Config) *string { return &c.NoisePSF }),
+	fp("extended_frac", "fraction of steady sources that are resolved Gaussians", func(c *Config) *float64 { return &c.ExtendedFrac }),
+	fp("ext_min_arcsec", "smallest intrinsic FWHM (major axis) of a resolved source, arcsec", func(c *Config) *float64 { return &c.ExtMinArcsec }),
+	fp("ext_max_arcsec", "largest intrinsic FWHM (major axis) of a resolved source, arcsec", func(c *Config) *float64 { return &c.ExtMaxArcsec }),
+	fp("bright_snr", "sources with an apparent peak of at least this many rms get sidelobe residuals and artefacts", func(c *Config) *float64 { return &c.BrightSNR }),
+	fp("sidelobe_frac", "residual sidelobes: this fraction of a bright source's peak times the PSF minus its main lobe", func(c *Config) *float64 { return &c.SidelobeFrac }),
+	fp("artefact_frac", "ring and spoke artefacts around bright sources: amplitude as a fraction of the peak", func(c *Config) *float64 { return &c.ArtefactFrac }),
+	fp("artefact_beams", "extent of the artefacts, restoring beam FWHM", func(c *Config) *float64 { return &c.ArtefactBeams }),
+	ip("artefact_spokes", "number of spokes of the artefacts", func(c *Config) *int { return &c.ArtefactSpokes }),
 	ip("bad_images", "number of bad images (NaN block, rms blow-up, corrupted beam in turn)", func(c *Config) *int { return &c.BadImages }),
 	fp("bad_rms_factor", "noise multiplier of an rms blow-up", func(c *Config) *float64 { return &c.BadRmsFactor }),
 	sp("telescope", "TELESCOP", func(c *Config) *string { return &c.Telescope }),

@@ -13,7 +13,7 @@ func TestPresets(t *testing.T) {
 		name   string
 		images int
 	}{
-		{PresetTiny, 16}, {PresetRSMMini, 144}, {PresetRSM, 3408},
+		{PresetTiny, 16}, {PresetRealistic, 144}, {PresetRSMMini, 144}, {PresetRSM, 3408},
 	} {
 		cfg, err := Preset(c.name)
 		if err != nil {

@@ -35,8 +35,13 @@
 // has source_id, image, time, freq_hz, flux_jy (true flux density at that
 // time and frequency; 0 for a transient that is off), peak_jy (the peak in
 // the image: flux_jy times the primary beam, when that is on), snr
-// (peak_jy/rms_jy) and x, y (0-based pixel position). A source is listed
-// for an image when its nearest pixel centre lies in the image.
+// (apparent peak over rms_jy), x, y (0-based pixel position), pb (the
+// primary-beam gain), apparent_jy (flux_jy·pb) and artefacts (true when
+// sidelobe residuals and artefacts surround it in that image); with
+// pb_corrected, peak_jy is the intrinsic peak. sources.csv ends with
+// maj_arcsec, min_arcsec, pa_deg (intrinsic shape of a resolved source,
+// 0 for a point source). A source is listed for an image when its nearest
+// pixel centre lies in the image.
 //
 // # Sky
 //
@@ -84,6 +89,25 @@
 // in turn: a NaN block of three quarters of the image on a side, an rms blow-up, and
 // a header BMAJ four times too large (axis ratio > 2, rejected by TraP's
 // beam check, SPEC 3.4) over correct pixels.
+//
+// # Realistic options
+//
+// Off by default, all on in the realistic preset (docs/simulate.md):
+// noise_psf makes the noise autocorrelation a real PSF (the embedded
+// psf_lofar.bin, derived from a WSClean dirty beam by testdata/genpsf.go,
+// or a FITS file) scaled onto each band's beam, through the same FFT
+// filter with H = sqrt(max(0, PSF transform)); pb_corrected divides the
+// image by the primary beam (noise rising as 1/PB); extended_frac makes
+// steady sources resolved Gaussians (the beam convolved with their
+// shape, same painter); around sources of apparent SNR >= bright_snr,
+// sidelobe_frac of the peak times (PSF − beam), turned by a random angle
+// per image, and ring and spoke artefacts of artefact_frac of the peak
+// with random phases. Their draws come from their own streams
+// (streamExtended, streamArtefact + image index).
+//
+// [NoiseACF] and [CountNearBright] give the figures of gotrap simulate
+// --check: the noise autocorrelation of an image with sources masked, and
+// detections near bright sources.
 //
 // # Determinism
 //

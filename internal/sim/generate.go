@@ -190,17 +190,43 @@ func newWorker(p *plan) (*worker, error) {
 	return w, nil
 }
 
-// render fills w.img with image im: noise, sources, defects.
+// render fills w.img with image im: noise, sources, the realistic
+// options' residuals and artefacts, primary-beam correction, defects.
 func (w *worker) render(im *imageSpec) {
 	p := w.p
 	c := &p.cfg
 	rng := rand.New(rand.NewPCG(c.Seed, streamImage+uint64(im.index)))
 	w.gen.fill(w.img, p.filters[im.band], im.rms/c.RmsJy[im.band], rng)
-	bm := &p.beams[im.band]
 	box := w.box[im.band]
+	var (
+		arng *rand.Rand
+		rot  *scaledPSF
+	)
 	for _, pl := range p.fields[im.beam].placed {
-		_, peak := p.sourceFlux(im, &p.sky[pl.src], pl.sep)
-		w.gx = paintGaussian(w.img, pl.x, pl.y, peak, bm, box[0], box[1], w.gx)
+		s := &p.sky[pl.src]
+		t := p.truthOf(im, s, pl.sep)
+		if s.Maj > 0 {
+			bm, _ := p.sourceBeam(s, im.band)
+			hx, hy := paintBox(&bm)
+			w.gx = paintGaussian(w.img, pl.x, pl.y, t.appPeak, &bm, hx, hy, w.gx)
+		} else {
+			w.gx = paintGaussian(w.img, pl.x, pl.y, t.appPeak, &p.beams[im.band], box[0], box[1], w.gx)
+		}
+		if !t.bright {
+			continue
+		}
+		if arng == nil {
+			arng = p.artefactRNG(im)
+			alpha := 2 * math.Pi * arng.Float64()
+			if p.psf != nil {
+				rot = p.psf[im.band].rotated(alpha)
+			}
+		}
+		psi, phi0 := 2*math.Pi*arng.Float64(), 2*math.Pi*arng.Float64()
+		w.paintBright(im, pl.x, pl.y, t.appPeak, rot, psi, phi0)
+	}
+	if c.PBCorrected {
+		applyPB(w.img, p.pbInv[im.band])
 	}
 	if !im.nanRect.Empty() {
 		nan := float32(math.NaN())

@@ -107,3 +107,30 @@ func (c *Config) pbGain(sepDeg, fMHz float64) float64 {
 	fw := c.PBFwhmDeg * c.BeamRefMHz / fMHz
 	return math.Exp(-4 * math.Ln2 * sepDeg * sepDeg / (fw * fw))
 }
+
+// beamFromCov returns the Gaussian of covariance (sxx, sxy, syy) in
+// pixels as a pixBeam (its axes from the eigen decomposition).
+func beamFromCov(sxx, sxy, syy float64) pixBeam {
+	tr, det := sxx+syy, sxx*syy-sxy*sxy
+	disc := math.Sqrt(math.Max(0, tr*tr/4-det))
+	l1, l2 := tr/2+disc, tr/2-disc // variances along the major and minor axes
+	// Major axis direction (ex, ey) = (-sinθ, cosθ).
+	var th float64
+	if math.Abs(sxy) > 1e-15*tr || sxx > syy {
+		ex, ey := sxy, l1-sxx
+		if ex == 0 && ey == 0 {
+			ex, ey = 1, 0
+		}
+		th = math.Atan2(-ex, ey)
+	}
+	// HWHM = σ·sqrt(2 ln 2) = σ/(2·fwhmToSigma).
+	return beamFromAxes(math.Sqrt(l1)/(2*fwhmToSigma), math.Sqrt(math.Max(l2, 0))/(2*fwhmToSigma), th)
+}
+
+// convolve returns the Gaussian bm convolved with src (covariances add)
+// and the peak ratio of the result for equal integrals,
+// sqrt(det Σ_bm / det Σ_result) = (a·b of bm)/(a·b of the result).
+func convolve(bm, src *pixBeam) (pixBeam, float64) {
+	c := beamFromCov(bm.sxx+src.sxx, bm.sxy+src.sxy, bm.syy+src.syy)
+	return c, bm.a * bm.b / (c.a * c.b)
+}

@@ -39,7 +39,11 @@ type noiseGrid struct {
 // the largest semi-major axis (px) of all bands. For the RSM presets
 // (1280 px, a <= 4.4 px) this gives 1296 = 2⁴·3⁴.
 func newNoiseGrid(w, h int, aMax float64) noiseGrid {
-	pad := int(math.Ceil(3.5 * aMax))
+	return newNoiseGridPad(w, h, int(math.Ceil(3.5*aMax)))
+}
+
+// newNoiseGridPad pads by pad pixels at least (a PSF's support radius).
+func newNoiseGridPad(w, h, pad int) noiseGrid {
 	return noiseGrid{nx: fastSize(w + pad), ny: fastSize(h + pad), w: w, h: h}
 }
 
@@ -74,27 +78,54 @@ type noiseFilter struct {
 }
 
 // newNoiseFilter builds the transfer function of beam bm for noise of
-// standard deviation rms.
+// standard deviation rms: H(f) = exp(-π² fᵀΣf).
 func newNoiseFilter(g noiseGrid, bm pixBeam, rms float64) *noiseFilter {
+	return newNoiseFilterFunc(g, rms, func(kx, ky int, fx, fy float64) float64 {
+		q := bm.sxx*fx*fx + 2*bm.sxy*fx*fy + bm.syy*fy*fy
+		return math.Exp(-math.Pi * math.Pi * q)
+	})
+}
+
+// newPSFNoiseFilter builds the transfer function whose noise has the
+// autocorrelation of the scaled PSF: H = √max(0, P̂), P̂ the PSF's
+// transform on the grid (psfSpectrum). It returns the fraction of P̂'s
+// absolute sum that was negative and clipped.
+func newPSFNoiseFilter(g noiseGrid, s *scaledPSF, rms float64) (*noiseFilter, float64) {
+	spec, neg := psfSpectrum(g, s)
+	f := newNoiseFilterFunc(g, rms, func(kx, ky int, _, _ float64) float64 {
+		return math.Sqrt(math.Max(0, spec[kx*g.ny+ky]))
+	})
+	return f, neg
+}
+
+// newNoiseFilterFunc tabulates H(kx, ky) (fx, fy the frequencies in cycles
+// per pixel) on the half plane and scales it for noise of standard
+// deviation rms.
+func newNoiseFilterFunc(g noiseGrid, rms float64, hf func(kx, ky int, fx, fy float64) float64) *noiseFilter {
 	nk := g.nx/2 + 1
 	f := &noiseFilter{g: g, h: make([]float64, nk*g.ny), live: make([]bool, nk)}
 	var sum float64 // Σ over the full plane of H², i.e. the variance for unit white noise
+	var peak float64
 	for kx := range nk {
 		fx := float64(kx) / float64(g.nx)
 		col := f.h[kx*g.ny : (kx+1)*g.ny]
-		var csum float64
 		for ky := range col {
 			k := ky
 			if k > g.ny/2 {
 				k -= g.ny
 			}
-			fy := float64(k) / float64(g.ny)
-			q := bm.sxx*fx*fx + 2*bm.sxy*fx*fy + bm.syy*fy*fy
-			v := math.Exp(-math.Pi * math.Pi * q)
-			if v < 1e-12 { // H(0) = 1; negligible power, keeps columns skippable
+			col[ky] = hf(kx, ky, fx, float64(k)/float64(g.ny))
+			peak = math.Max(peak, col[ky])
+		}
+	}
+	for kx := range nk {
+		col := f.h[kx*g.ny : (kx+1)*g.ny]
+		var csum float64
+		for ky, v := range col {
+			if v < 1e-12*peak { // negligible power, keeps columns skippable
 				v = 0
+				col[ky] = 0
 			}
-			col[ky] = v
 			csum += v * v
 		}
 		f.live[kx] = csum > 0

@@ -62,6 +62,9 @@ type plan struct {
 	beams   []pixBeam // true beam per band
 	grid    noiseGrid
 	filters []*noiseFilter
+	psf     []*scaledPSF // per band; nil without noise_psf
+	psfNeg  []float64    // per band: clipped negative fraction of the PSF's transform
+	pbInv   [][]float32  // per band: 1/PB per pixel, with pb_corrected
 	pixDeg  float64
 	margin  int // painting margin beyond the image, px
 }
@@ -150,10 +153,37 @@ func newPlan(c *Config, user []Source) (*plan, error) {
 		}
 	}
 
-	p.grid = newNoiseGrid(c.Width, c.Height, aMax)
+	p.assignExtents()
+	if c.PBCorrected {
+		for b := range nb {
+			p.pbInv = append(p.pbInv, p.pbInverse(b))
+		}
+	}
+
+	psf, err := loadPSF(c.NoisePSF)
+	if err != nil {
+		return nil, err
+	}
 	p.filters = make([]*noiseFilter, nb)
-	for b := range nb {
-		p.filters[b] = newNoiseFilter(p.grid, p.beams[b], c.RmsJy[b])
+	if psf == nil {
+		p.grid = newNoiseGrid(c.Width, c.Height, aMax)
+		for b := range nb {
+			p.filters[b] = newNoiseFilter(p.grid, p.beams[b], c.RmsJy[b])
+		}
+	} else {
+		// Pad by the PSF's support, so that noise across the periodic
+		// wrap is uncorrelated as with the Gaussian.
+		p.psf = make([]*scaledPSF, nb)
+		p.psfNeg = make([]float64, nb)
+		pad := int(math.Ceil(3.5 * aMax))
+		for b := range nb {
+			p.psf[b] = psf.scale(&p.beams[b])
+			pad = max(pad, int(math.Ceil(p.psf[b].radius))+1)
+		}
+		p.grid = newNoiseGridPad(c.Width, c.Height, pad)
+		for b := range nb {
+			p.filters[b], p.psfNeg[b] = newPSFNoiseFilter(p.grid, p.psf[b], c.RmsJy[b])
+		}
 	}
 
 	p.images = make([]imageSpec, 0, c.NumImages())

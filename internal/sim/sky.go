@@ -60,6 +60,9 @@ type Source struct {
 	// with N-1, over the mean; 0 for a constant source), TraP's V.
 	ModIndex float64
 	User     bool // given in Config.SourcesFile
+	// Maj, Min (intrinsic FWHM, arcsec) and PA (deg, north through east)
+	// of a resolved source; Maj = 0 for a point source.
+	Maj, Min, PA float64
 }
 
 // FluxAt returns the source's flux density (Jy) at timestep t and
@@ -81,7 +84,9 @@ const (
 	streamVariable
 	streamTransient
 	streamBad
-	streamImage = 1 << 32
+	streamExtended
+	streamImage    = 1 << 32
+	streamArtefact = 1 << 33
 )
 
 // footprint reports whether a sky position falls on some field's image
@@ -427,5 +432,31 @@ func ReadSources(r io.Reader) ([]Source, error) {
 			s.RA += 360
 		}
 		out = append(out, s)
+	}
+}
+
+// assignExtents makes ExtendedFrac of the steady sources resolved: each
+// steady source draws four numbers from its own stream whether it becomes
+// resolved or not (so the choice does not shift other sources' draws):
+// whether, the major axis (log-uniform in [ExtMinArcsec, ExtMaxArcsec]),
+// the axis ratio (uniform in [0.4, 1]) and the position angle.
+func (p *plan) assignExtents() {
+	c := &p.cfg
+	if c.ExtendedFrac <= 0 {
+		return
+	}
+	rng := rand.New(rand.NewPCG(c.Seed, streamExtended))
+	for i := range p.sky {
+		s := &p.sky[i]
+		if s.Class != Steady || s.User {
+			continue
+		}
+		u0, u1, u2, u3 := rng.Float64(), rng.Float64(), rng.Float64(), rng.Float64()
+		if u0 >= c.ExtendedFrac {
+			continue
+		}
+		s.Maj = logUniform(u1, c.ExtMinArcsec, c.ExtMaxArcsec)
+		s.Min = s.Maj * (0.4 + 0.6*u2)
+		s.PA = 180 * u3
 	}
 }

@@ -56,9 +56,9 @@ func fTime(b []byte, t time.Time) []byte {
 
 // Truth table headers (the documented columns; see doc.go).
 const (
-	sourcesHeader = "source_id,class,ra,dec,flux_jy,ref_freq_hz,spectral_index,onset_time,end_time,modulation_index,curve,user,beams\n"
+	sourcesHeader = "source_id,class,ra,dec,flux_jy,ref_freq_hz,spectral_index,onset_time,end_time,modulation_index,curve,user,beams,maj_arcsec,min_arcsec,pa_deg\n"
 	imagesHeader  = "image,time,freq_hz,beam,pointing_ra,pointing_dec,rms_jy,bad,timestep,band,bandwidth_hz,bmaj_deg,bmin_deg,bpa_deg\n"
-	fluxesHeader  = "source_id,image,time,freq_hz,flux_jy,peak_jy,snr,x,y\n"
+	fluxesHeader  = "source_id,image,time,freq_hz,flux_jy,peak_jy,snr,x,y,pb,apparent_jy,artefacts\n"
 )
 
 // writeTruth writes the truth tables of p into dir/truth.
@@ -143,6 +143,12 @@ func (p *plan) writeSources(w *bufio.Writer) {
 			}
 			b = strconv.AppendInt(b, int64(bm), 10)
 		}
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, s.Maj, 'f', 3, 64)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, s.Min, 'f', 3, 64)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, s.PA, 'f', 3, 64)
 		b = append(b, '\n')
 		w.Write(b)
 	}
@@ -200,7 +206,7 @@ func (p *plan) writeFluxes(w *bufio.Writer) {
 				continue
 			}
 			s := &p.sky[pl.src]
-			flux, peak := p.sourceFlux(im, s, pl.sep)
+			t := p.truthOf(im, s, pl.sep)
 			b = strconv.AppendInt(b[:0], int64(s.ID), 10)
 			b = append(b, ',')
 			b = append(b, im.rel...)
@@ -209,26 +215,23 @@ func (p *plan) writeFluxes(w *bufio.Writer) {
 			b = append(b, ',')
 			b = fFreq(b, p.cfg.FreqMHz[im.band]*1e6)
 			b = append(b, ',')
-			b = fFlux(b, flux)
+			b = fFlux(b, t.flux)
 			b = append(b, ',')
-			b = fFlux(b, peak)
+			b = fFlux(b, t.peak)
 			b = append(b, ',')
-			b = strconv.AppendFloat(b, peak/im.rms, 'f', 4, 64)
+			b = strconv.AppendFloat(b, t.snr, 'f', 4, 64)
 			b = append(b, ',')
 			b = fPix(b, pl.x)
 			b = append(b, ',')
 			b = fPix(b, pl.y)
+			b = append(b, ',')
+			b = strconv.AppendFloat(b, t.pb, 'f', 6, 64)
+			b = append(b, ',')
+			b = fFlux(b, t.apparent)
+			b = append(b, ',')
+			b = strconv.AppendBool(b, t.bright)
 			b = append(b, '\n')
 			w.Write(b)
 		}
 	}
-}
-
-// sourceFlux returns a source's flux density in image im (Jy) and its
-// peak brightness there after primary-beam attenuation (Jy/beam).
-func (p *plan) sourceFlux(im *imageSpec, s *Source, sep float64) (flux, peak float64) {
-	c := &p.cfg
-	f := c.FreqMHz[im.band]
-	flux = s.FluxAt(im.t, f, c.FluxRefMHz)
-	return flux, flux * c.pbGain(sep, f)
 }

@@ -2,6 +2,7 @@ package catstage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -94,15 +95,19 @@ func TestBackwardQueries(t *testing.T) {
 		var types []string
 		nBack := 0
 		for rows.Next() {
-			var runcat, image, band, xtrsrc int64
-			var extract, atype int32
-			var ts, freq, fp, fpe, fi, fie, ra, dec, sig any
-			if err := rows.Scan(&runcat, &image, &ts, &band, &freq, &extract, &atype, &fp, &fpe, &fi, &fie, &ra, &dec, &sig, &xtrsrc); err != nil {
+			var runcat, image, band int64
+			var extract, atype, xtrsrc sql.NullInt64
+			var kind string
+			var ts, freq, fmhz, fp, fpe, fi, fie, lim, rms, ra, dec, sig any
+			if err := rows.Scan(&runcat, &image, &ts, &band, &freq, &fmhz, &kind, &extract, &atype, &fp, &fpe, &fi, &fie, &lim, &rms, &ra, &dec, &sig, &xtrsrc); err != nil {
 				t.Fatal(err)
 			}
-			back := extract == catalog.ExtractBackward
-			if back != (atype == catalog.AssocBackward) {
-				t.Errorf("runcat %d: measurement %d has extract_type %d, assoc_type %d", rc, xtrsrc, extract, atype)
+			if kind == "limit" {
+				continue // upper limits (limits.parquet) sit beside the fits
+			}
+			back := extract.Int64 == catalog.ExtractBackward
+			if back != (atype.Int64 == catalog.AssocBackward) || back != (kind == "backward") {
+				t.Errorf("runcat %d: measurement %d has kind %s, extract_type %d, assoc_type %d", rc, xtrsrc.Int64, kind, extract.Int64, atype.Int64)
 			}
 			if back {
 				nBack++

@@ -130,6 +130,7 @@ type Catalogue struct {
 	NewSources   []catalog.NewSource
 	SkyRegions   []catalog.SkyRegion
 	Bands        []catalog.Band
+	Limits       []catalog.Limit // nil when the run has no limits.parquet
 }
 
 func read[T any](tb testing.TB, path string) []T {
@@ -158,6 +159,9 @@ func ReadCatalogue(tb testing.TB, run string) *Catalogue {
 		SkyRegions:   read[catalog.SkyRegion](tb, catalog.TableFile(run, catalog.TableSkyRegions)),
 		Bands:        read[catalog.Band](tb, catalog.TableFile(run, catalog.TableBands)),
 	}
+	if p := catalog.TableFile(run, catalog.TableLimits); fileExists(p) {
+		c.Limits = read[catalog.Limit](tb, p)
+	}
 	files, err := filepath.Glob(filepath.Join(run, catalog.TableMeasurements, "rank=*", "*.parquet"))
 	if err != nil {
 		tb.Fatal(err)
@@ -167,6 +171,11 @@ func ReadCatalogue(tb testing.TB, run string) *Catalogue {
 		c.Measurements = append(c.Measurements, read[catalog.Measurement](tb, f)...)
 	}
 	return c
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // SepArcsec is the great-circle distance in arcsec (haversine).
