@@ -88,6 +88,7 @@ fuzz: deps
 	$(GO) test -run '^$$' -fuzz '^FuzzEscapeName$$' -fuzztime $(FUZZTIME) ./internal/rundir/
 	$(GO) test -run '^$$' -fuzz '^FuzzTableDat$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/casatable/
 	$(GO) test -run '^$$' -fuzz '^FuzzTSMHeader$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/casatable/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/catalogs/
 	for f in FuzzParseScontrol FuzzParseSqueue FuzzParseSacct FuzzParseSubmit FuzzParseTimeLimit FuzzParseMemory FuzzTasksOnNode; do \
 	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./slurm/ || exit 1; done
 

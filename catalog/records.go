@@ -279,6 +279,27 @@ type VarMetric struct {
 	NewSrcType  sql.NullInt64   `parquet:"newsource_type"`
 	SigmaRMSMin sql.NullFloat64 `parquet:"sigma_rms_min"`
 	SigmaRMSMax sql.NullFloat64 `parquet:"sigma_rms_max"`
+	// The calibrated variability (docs/variability.md): the chi-square
+	// about the weighted mean (eta times dof), its false-alarm probability
+	// from the chi-square distribution with dof = n_points - 1 degrees of
+	// freedom (0 where it underflows float64) and the one-sided Gaussian
+	// significance of that probability (finite beyond the underflow).
+	// NULL with one point.
+	DOF       int64           `parquet:"dof"`
+	Chi2Int   float64         `parquet:"chi2_int"`
+	PInt      sql.NullFloat64 `parquet:"p_int"`
+	SigmaInt  sql.NullFloat64 `parquet:"sigma_int"`
+	Chi2Peak  float64         `parquet:"chi2_peak"`
+	PPeak     sql.NullFloat64 `parquet:"p_peak"`
+	SigmaPeak sql.NullFloat64 `parquet:"sigma_peak"`
+	// The two-epoch metrics of Mooley et al. (2016) for the pair of
+	// points with the largest |Vs|: Vs = (S_a - S_b)/sqrt(s_a^2 + s_b^2)
+	// and m = 2(S_a - S_b)/(S_a + S_b), a the earlier point. NULL with
+	// one point.
+	VsInt  sql.NullFloat64 `parquet:"vs_int"`
+	MInt   sql.NullFloat64 `parquet:"m_int"`
+	VsPeak sql.NullFloat64 `parquet:"vs_peak"`
+	MPeak  sql.NullFloat64 `parquet:"m_peak"`
 }
 
 // Limit is one row of limits.parquet: an upper limit on a

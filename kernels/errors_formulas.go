@@ -18,6 +18,12 @@ type ErrorModel struct {
 	// along it), AlphaMaj2, AlphaMin2 those of ρ2, AlphaBrightness1 and
 	// AlphaBrightness2 those of ρ3 (peak), SPEC 4.9.1.
 	AlphaMaj1, AlphaMaj2, AlphaMin1, AlphaMin2, AlphaBrightness1, AlphaBrightness2 float64
+	// PySE gives fits of a fixed shape (force_beam, forced fits) PySE's
+	// errors: Condon's peak error and the shape terms in the flux error.
+	// Off (gotrap's default), such fits get the peak error of the
+	// unweighted fit in beam-correlated noise and the flux error of
+	// their peak (condonErrors; docs/variability.md).
+	PySE bool
 }
 
 // DefaultErrorModel returns PySE's and TraP's defaults: no clean bias or
@@ -51,11 +57,27 @@ func thetaError(a, b, rho float64) float64 {
 	return e
 }
 
+// fixedShapeNoiseFactor is the variance of the peak of an unweighted
+// least-squares fit of a Gaussian of fixed shape g (the beam) to noise
+// whose correlation is the restoring beam, over σ_n²: ΣΣ g_i g_j ρ_ij /
+// (Σ g_i²)², 4/3 in the continuum limit over the whole Gaussian (each
+// axis contributes 2/√3). Condon's σ_P = σ_n for a beam-sized source is
+// the minimum-variance (correlation-weighted) fit's, which the unweighted
+// fit does not reach; measured on simulated images, whose noise has the
+// beam's correlation, the peak scatter is 1.15-1.20 σ_n (docs/variability.md).
+const fixedShapeNoiseFactor = 4.0 / 3
+
 // condonErrors implements SPEC 4.9.1 (Condon 1997, NVSS eqs. 21, 25-37,
 // PySE column: P' = P + clean_bias and no −σ²/P term). p holds the fitted
 // (P, x, y, a, b, θ), flux = π·P·a·b/beamsize and noise σ_n. It returns
-// the corrected peak P', the rescaled flux and the errors.
-func condonErrors(p *[nPar]float64, flux float64, beam Beam, noise float64, em *ErrorModel) (float64, float64, shapeErrors) {
+// the corrected peak P', the rescaled flux and the errors. With
+// fixedShape (force_beam, forced fits) the noise term of σ_P is that of
+// the unweighted fit in beam-correlated noise (fixedShapeNoiseFactor)
+// and the flux error is that of the peak alone, σ_flux = |flux'|·σ_P/|P'|:
+// the shape was not fitted, so its errors are not part of the flux's
+// (PySE and TraP add them anyway, which makes f_int_err √3 times
+// f_peak_err for a point source; docs/decisions.md, docs/variability.md).
+func condonErrors(p *[nPar]float64, flux float64, beam Beam, noise float64, em *ErrorModel, fixedShape bool) (float64, float64, shapeErrors) {
 	peak, a, b, theta := p[parPeak], p[parA], p[parB], p[parTheta]
 	tB, tb := 2*beam.A, 2*beam.B
 	base := a * b / (tB * tb) * (peak / noise) * (peak / noise)
@@ -73,9 +95,17 @@ func condonErrors(p *[nPar]float64, flux float64, beam Beam, noise float64, em *
 	e.b = math.Sqrt2 * b / rho2
 	e.theta = thetaError(a, b, rho2)
 	pc := peak + em.CleanBias
+	noiseVar := 2 * pc * pc / (rho3 * rho3) // σ_n² for a beam-sized source
+	if fixedShape {
+		noiseVar *= fixedShapeNoiseFactor
+	}
 	e.peak = math.Sqrt((em.FracFluxCalError*pc)*(em.FracFluxCalError*pc) +
-		em.CleanBiasError*em.CleanBiasError + 2*pc*pc/(rho3*rho3))
+		em.CleanBiasError*em.CleanBiasError + noiseVar)
 	fc := flux * pc / peak
+	if fixedShape {
+		e.flux = math.Abs(fc) * e.peak / math.Abs(pc)
+		return pc, fc, e
+	}
 	e.flux = math.Abs(fc) * math.Sqrt(e.peak*e.peak/(pc*pc)+
 		tB*tb/(4*a*b)*((e.a/a)*(e.a/a)+(e.b/b)*(e.b/b)))
 	return pc, fc, e
@@ -84,7 +114,9 @@ func condonErrors(p *[nPar]float64, flux float64, beam Beam, noise float64, em *
 // momentsErrors implements SPEC 4.9.2 (Spreeuw 2010, eq. 2.81) for the
 // measured (P, x, y, a, b, θ), flux, threshold t and noise σ_n (PySE
 // column: no max-pixel variance term). With t = 0 the errors are infinite.
-func momentsErrors(p *[nPar]float64, flux float64, beam Beam, noise, t float64, em *ErrorModel) shapeErrors {
+// fixedShape drops the shape terms from the flux error as in
+// condonErrors.
+func momentsErrors(p *[nPar]float64, flux float64, beam Beam, noise, t float64, em *ErrorModel, fixedShape bool) shapeErrors {
 	peak, a, b, theta := p[parPeak], p[parA], p[parB], p[parTheta]
 	tB, tb := 2*beam.A, 2*beam.B
 	var ratio float64 // (P − T)/(ln P − ln T), → P as T → P
@@ -102,6 +134,10 @@ func momentsErrors(p *[nPar]float64, flux float64, beam Beam, noise, t float64, 
 	e.theta = thetaError(a, b, rho)
 	e.peak = math.Sqrt((em.FracFluxCalError*peak)*(em.FracFluxCalError*peak) +
 		em.CleanBiasError*em.CleanBiasError + noise*noise)
+	if fixedShape {
+		e.flux = flux * e.peak / peak
+		return e
+	}
 	e.flux = flux * math.Sqrt(e.peak*e.peak/(peak*peak)+
 		tB*tb/(4*a*b)*((e.a/a)*(e.a/a)+(e.b/b)*(e.b/b)))
 	return e

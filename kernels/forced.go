@@ -179,5 +179,5 @@ func (w *measureWS) fitFixedAt(s *Source, d, rms *Image, r image.Rectangle, x, y
 	s.PeakPixel = image.Point{ix, iy}
 	s.Sig = px.sig
 	mc := MeasureConfig{Errors: cfg.Errors, EpsRA: cfg.EpsRA, EpsDec: cfg.EpsDec, EwSysErr: cfg.EwSysErr, NsSysErr: cfg.NsSysErr}
-	return w.finishSource(s, &p, fitted, true, beam, noise, 0, proj, &mc)
+	return w.finishSource(s, &p, fitted, true, cfg.Fixed == FixPositionShape && !cfg.Errors.PySE, beam, noise, 0, proj, &mc)
 }

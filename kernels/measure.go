@@ -290,26 +290,27 @@ func (w *measureWS) measureIsland(s *Source, det *Detections, isl *Island, beam 
 	s.PeakPixel = isl.Peak
 	s.Deblended, s.Blended = isl.Deblended, isl.Blended
 	s.Sig = px.sig
-	return w.finishSource(s, &p, fitted, cfg.Mode == ModeGaussian, beam, noise, t, proj, cfg)
+	return w.finishSource(s, &p, fitted, cfg.Mode == ModeGaussian, cfg.ForceBeam && !cfg.Errors.PySE, beam, noise, t, proj, cfg)
 }
 
 // finishSource fills s from the box-relative parameters p of the island in
 // w.pix: flux, errors (Condon when fitted, else moments), χ², deconvolution
 // and the sky columns. gaussian sets Source.Gaussian and selects the four
-// sign combinations of error_radius.
-func (w *measureWS) finishSource(s *Source, p *[nPar]float64, fitted, gaussian bool, beam Beam, noise, t float64, proj Projector, cfg *MeasureConfig) DropReason {
+// sign combinations of error_radius; fixedShape selects the errors of a
+// shape held at the beam (ErrorModel.PySE off).
+func (w *measureWS) finishSource(s *Source, p *[nPar]float64, fitted, gaussian, fixedShape bool, beam Beam, noise, t float64, proj Projector, cfg *MeasureConfig) DropReason {
 	px := &w.pix
 	beamsize := math.Pi * beam.A * beam.B
 	peak := p[parPeak]
 	flux := math.Pi * peak * p[parA] * p[parB] / beamsize
 	var e shapeErrors
 	if fitted {
-		peak, flux, e = condonErrors(p, flux, beam, noise, &cfg.Errors)
+		peak, flux, e = condonErrors(p, flux, beam, noise, &cfg.Errors, fixedShape)
 	} else {
 		if peak < 0 {
 			return DropNegativePeak
 		}
-		e = momentsErrors(p, flux, beam, noise, t, &cfg.Errors)
+		e = momentsErrors(p, flux, beam, noise, t, &cfg.Errors, fixedShape)
 	}
 	s.Peak, s.PeakErr = peak, e.peak
 	s.Flux, s.FluxErr = flux, e.flux

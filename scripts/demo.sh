@@ -22,8 +22,8 @@ echo
 echo "== new sources without vetting flags (gotrap query $out/run transients --format table; --all adds the flagged ones)"
 "$bin" query "$out/run" transients --format table
 echo
-echo "== variable candidates, 1.5 sigma above the eta and V distributions (gotrap query $out/run variables 1.5)"
-"$bin" query "$out/run" variables 1.5
+echo "== variable candidates: chi-square false-alarm probability 0.01 for the run, V >= 0.1 (gotrap query $out/run variables)"
+"$bin" query "$out/run" variables
 echo
 echo "== what the simulator injected: $out/sim/truth/sources.csv (transients and variables)"
 { head -1 "$out/sim/truth/sources.csv"; grep -E ",(transient|variable)," "$out/sim/truth/sources.csv"; } | cut -d, -f1-8 | head -21 || true

@@ -21,9 +21,13 @@
 // Temporary files of unfinished writers (".NAME.<random>.tmp") never match.
 // A table with no files is an empty view with the right columns and types,
 // so queries run on a partial run; varmetric without varmetric.parquet is
-// computed on the fly by VarMetricSQL. Files are listed when Open runs.
-// Files of an older schema version that lack columns added since read
-// them as nulls (the view then reads with union_by_name).
+// computed on the fly by VarMetricSQL (with Options.FluxErrorFloor).
+// Files are listed when Open runs. Files of an older schema version that
+// lack columns added since read them as nulls (the view then reads with
+// union_by_name). Open registers the scalar functions
+// gotrap_chi2_log10_sf and gotrap_gauss_sigma (catalog.Log10ChiSquareSF,
+// catalog.GaussSigma) that the varmetric SQL calls; they are available
+// to any SQL run on the DB.
 //
 // # Resources
 //
@@ -38,12 +42,15 @@
 //
 // VarMetricSQL computes, per (runcat, band), n_points, n_forced, eta and V
 // (integrated and peak flux, SPEC 7.1 by the two-pass textbook forms), flux
-// max, mean and median, and the new-source columns of SPEC 8.1. Sums are
+// max, mean and median, the new-source columns of SPEC 8.1, the chi-square
+// with its degrees of freedom, false-alarm probability and Gaussian
+// significance, and the two-epoch Vs and m of the most significant pair
+// (docs/variability.md); each point's errors get Options.FluxErrorFloor. Sums are
 // compensated and taken in measurement-id order, so results do not depend
 // on the thread count, nor on the runcat ranges ScanVarMetrics splits it
 // into. WriteVarMetric streams it to varmetric.parquet.
-// Queries lists the named queries (transients, variables, lightcurve, cone,
-// images, stats, sources); each one's SQL is in Query.SQL, with parameters
+// Queries lists the named queries (transients, variables, variables_trap,
+// lightcurve, cone, images, stats, sources); each one's SQL is in Query.SQL, with parameters
 // written $name and bound as number literals by Query.Bind (a Param.Flag
 // parameter is a command-line switch, set by Query.BindFlags). Query.Table
 // names the columns a terminal table shows. A query with Query.Exists

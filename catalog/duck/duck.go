@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -43,6 +44,10 @@ type Options struct {
 	// that of CopyParquet's file. User SQL cannot write there, as
 	// Statements refuses COPY.
 	Writable []string
+	// FluxErrorFloor is the fractional flux-error floor of the varmetric
+	// table ([variability] flux_error_floor): each point's error becomes
+	// sqrt(sigma^2 + (floor*S)^2). 0 keeps the measured errors (TraP's).
+	FluxErrorFloor float64
 }
 
 // DB is a DuckDB database (in memory) with one view per table of a run
@@ -53,6 +58,9 @@ type DB struct {
 	db     *sql.DB
 	files  map[string]int // table -> number of Parquet files found
 	points int            // Options.VarMetricPoints
+	floor  float64        // Options.FluxErrorFloor
+	// rangeSQL is VarMetricSQL(floor) restricted to a runcat range.
+	rangeSQL string
 }
 
 // Open opens DuckDB over the run directory run: it creates the views
@@ -90,7 +98,12 @@ func Open(ctx context.Context, run string, opt Options) (*DB, error) {
 	if points <= 0 {
 		points = DefaultVarMetricPoints
 	}
-	d := &DB{run: run, conn: conn, db: sql.OpenDB(conn), files: map[string]int{}, points: points}
+	if f := opt.FluxErrorFloor; !(f >= 0) || math.IsInf(f, 0) {
+		conn.Close()
+		return nil, fmt.Errorf("duck: flux error floor %v is not a finite number >= 0", f)
+	}
+	d := &DB{run: run, conn: conn, db: sql.OpenDB(conn), files: map[string]int{}, points: points, floor: opt.FluxErrorFloor}
+	d.rangeSQL = restrictRuncats(VarMetricSQL(d.floor))
 	if opt.ReadOnly {
 		// One connection, set up once: after lock_configuration a new
 		// connection could not run its session settings.
@@ -102,6 +115,10 @@ func Open(ctx context.Context, run string, opt Options) (*DB, error) {
 			d.Close()
 			return nil, fmt.Errorf("duck: %s: %w", s, err)
 		}
+	}
+	if err := d.registerFunctions(ctx); err != nil {
+		d.Close()
+		return nil, err
 	}
 	for _, t := range catalog.Tables() {
 		if err := d.createView(ctx, t); err != nil {
@@ -190,7 +207,7 @@ func (d *DB) createView(ctx context.Context, t catalog.Table) error {
 		}
 		body = fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ", "), src)
 	case t.Name == catalog.TableVarMetric:
-		body = VarMetricSQL
+		body = VarMetricSQL(d.floor)
 	default:
 		typed := make([]string, len(t.Columns))
 		for i, c := range t.Columns {
@@ -202,6 +219,70 @@ func (d *DB) createView(ctx context.Context, t catalog.Table) error {
 		return fmt.Errorf("duck: could not create view %s: %w", t.Name, err)
 	}
 	return nil
+}
+
+// registerFunctions registers the scalar functions the varmetric SQL
+// calls, gotrap_chi2_log10_sf(chi2, dof) (catalog.Log10ChiSquareSF) and
+// gotrap_gauss_sigma(log10p) (catalog.GaussSigma), in the database's
+// catalogue, where every connection of the pool sees them.
+func (d *DB) registerFunctions(ctx context.Context) error {
+	c, err := d.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("duck: could not register functions: %w", err)
+	}
+	defer c.Close()
+	double, err := duckdb.NewTypeInfo(duckdb.TYPE_DOUBLE)
+	if err != nil {
+		return fmt.Errorf("duck: could not register functions: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		n    int
+		fn   func(v []float64) float64
+	}{
+		{"gotrap_chi2_log10_sf", 2, func(v []float64) float64 { return catalog.Log10ChiSquareSF(v[0], v[1]) }},
+		{"gotrap_gauss_sigma", 1, func(v []float64) float64 { return catalog.GaussSigma(v[0]) }},
+	} {
+		in := make([]duckdb.TypeInfo, f.n)
+		for i := range in {
+			in[i] = double
+		}
+		if err := duckdb.RegisterScalarUDF(c, f.name, scalarFunc{in: in, out: double, fn: f.fn}); err != nil {
+			return fmt.Errorf("duck: could not register %s: %w", f.name, err)
+		}
+	}
+	return nil
+}
+
+// scalarFunc is a deterministic DOUBLE function of DOUBLE arguments
+// (NULL in, NULL out).
+type scalarFunc struct {
+	in  []duckdb.TypeInfo
+	out duckdb.TypeInfo
+	fn  func([]float64) float64
+}
+
+func (f scalarFunc) Config() duckdb.ScalarFuncConfig {
+	return duckdb.ScalarFuncConfig{InputTypeInfos: f.in, ResultTypeInfo: f.out}
+}
+
+func (f scalarFunc) Executor() duckdb.ScalarFuncExecutor {
+	return duckdb.ScalarFuncExecutor{RowExecutor: func(values []driver.Value) (any, error) {
+		v := make([]float64, len(values))
+		for i, x := range values {
+			switch x := x.(type) {
+			case float64:
+				v[i] = x
+			default:
+				return nil, fmt.Errorf("duck: argument %d is %T, not DOUBLE", i+1, x)
+			}
+		}
+		r := f.fn(v)
+		if math.IsNaN(r) {
+			return nil, nil
+		}
+		return r, nil
+	}}
 }
 
 // fileColumns returns the names of the columns src (a table function

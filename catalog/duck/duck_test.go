@@ -145,7 +145,9 @@ func TestNamedQueriesGolden(t *testing.T) {
 		{"transients", "transients", nil},
 		{"transients_all", "transients", []string{"--all"}},
 		{"variables", "variables", nil},
-		{"variables_n3.5", "variables", []string{"3.5"}},
+		{"variables_strict", "variables", []string{"1e-100", "0.5"}},
+		{"variables_trap", "variables_trap", nil},
+		{"variables_trap_n3.5", "variables_trap", []string{"3.5"}},
 		{"lightcurve_A", "lightcurve", []string{fmt.Sprint(ids["A"])}},
 		{"lightcurve_C", "lightcurve", []string{fmt.Sprint(ids["C"])}},
 		{"cone_wrap", "cone", []string{"0", "30", "0.1"}},
@@ -237,31 +239,63 @@ func TestHandValues(t *testing.T) {
 		t.Errorf("A is not new but has newsource columns: %+v", v)
 	}
 
-	// variables: only X, with the thresholds of the hand computation.
+	// variables: X and C. 15 light curves have more than one point, so
+	// the cut is p <= 0.01/15. X: chi-square 1000 with 1 dof; C: 15.125
+	// with 1 dof, p = erfc(sqrt(15.125/2)) = 1.006e-4; its two points,
+	// 0.012 then 0.001 with errors 0.002 (so vs^2 = chi-square), give
+	// vs = +sqrt(15.125) and m = 2*0.011/0.013.
 	rows, err := db.Named(ctx, "variables", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tab := dump(t, rows)
-	if len(tab) != 2 || tab[1][0] != fmt.Sprint(ids["X"]) {
-		t.Fatalf("variables = %q, want X (%d) only", tab, ids["X"])
+	if len(tab) != 3 || tab[1][0] != fmt.Sprint(ids["X"]) || tab[2][0] != fmt.Sprint(ids["C"]) {
+		t.Fatalf("variables = %q, want X (%d) then C (%d)", tab, ids["X"], ids["C"])
 	}
-	col := func(name string) float64 {
+	col := func(row int, name string) float64 {
 		for j, c := range tab[0] {
 			if c == name {
-				f, _ := strconv.ParseFloat(tab[1][j], 64)
+				f, _ := strconv.ParseFloat(tab[row][j], 64)
 				return f
 			}
 		}
 		t.Fatalf("no column %s", name)
 		return 0
 	}
+	pC := math.Erfc(math.Sqrt(15.125 / 2))
 	// 1e-9: dump keeps 10 significant digits.
-	if thr := col("eta_thresh"); !closeRel(thr, math.Pow(10, 2.1), 1e-9) {
+	for _, c := range []struct {
+		name      string
+		row       int
+		got, want float64
+	}{
+		{"p_thresh", 1, col(1, "p_thresh"), 0.01 / 15},
+		{"X p_int", 1, col(1, "p_int"), math.Erfc(math.Sqrt(1000.0 / 2))},
+		{"C p_int", 2, col(2, "p_int"), pC},
+		{"C sigma_int", 2, col(2, "sigma_int"), math.Sqrt2 * math.Erfcinv(2*pC)},
+		{"C vs_int", 2, col(2, "vs_int"), math.Sqrt(15.125)},
+		{"C m_int", 2, col(2, "m_int"), 2 * 0.011 / 0.013},
+	} {
+		if !closeRel(c.got, c.want, 1e-9) {
+			t.Errorf("%s = %.10g, want %.10g", c.name, c.got, c.want)
+		}
+	}
+
+	// variables_trap (Rowlinson et al. 2019): only X, with the thresholds
+	// of the hand computation.
+	rows, err = db.Named(ctx, "variables_trap", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab = dump(t, rows)
+	if len(tab) != 2 || tab[1][0] != fmt.Sprint(ids["X"]) {
+		t.Fatalf("variables_trap = %q, want X (%d) only", tab, ids["X"])
+	}
+	if thr := col(1, "eta_thresh"); !closeRel(thr, math.Pow(10, 2.1), 1e-9) {
 		t.Errorf("eta_thresh = %g, want 10^2.1", thr)
 	}
 	lv1, lx := math.Log10(1/(1+math.Sqrt2/2)), math.Log10(math.Sqrt(1000)/(1+math.Sqrt(2000)/2))
-	if thr := col("v_thresh"); !closeRel(thr, math.Pow(10, lv1+0.1*(lx-lv1)+0.6*(lx-lv1)), 1e-9) {
+	if thr := col(1, "v_thresh"); !closeRel(thr, math.Pow(10, lv1+0.1*(lx-lv1)+0.6*(lx-lv1)), 1e-9) {
 		t.Errorf("v_thresh = %g", thr)
 	}
 

@@ -11,23 +11,36 @@ import (
 	"strings"
 )
 
-// VarMetricSQL computes the varmetric table (SPEC 7, 7.3 and 8.1) from
-// the measurements, associations, images and newsources views: one row
-// per (runcat, band) over every associated measurement in that band,
-// blind and forced. eta and V are the textbook two-pass forms of SPEC 7.1
-// (reduced chi-squared about the weighted mean; sample standard deviation
-// over the mean, with TraP's V = 0 when the population variance is below
-// 8e-14 and mean 0 replaced by 1e-6), which equal the incremental values
-// stored on the last association. Sums are compensated (fsum) and taken
-// in measurement-id order, so the result does not depend on DuckDB's
-// thread count. Backward forced fits (association type 10,
-// catalog.AssocBackward) are left out: they are not part of the running
-// flux statistics (docs/pipeline.md "Backward forced fits"). Column order
-// is that of catalog.VarMetric.
-const VarMetricSQL = `WITH pts AS (
+// VarMetricSQL returns the SQL of the varmetric table (SPEC 7, 7.3 and
+// 8.1; docs/variability.md) from the measurements, associations, images
+// and newsources views: one row per (runcat, band) over every associated
+// measurement in that band, blind and forced. Each point's flux errors
+// get the fractional floor added in quadrature (sigma^2 + (floor*S)^2,
+// [variability] flux_error_floor; 0 keeps the measured errors). eta and
+// V are the textbook two-pass forms of SPEC 7.1 (reduced chi-squared
+// about the weighted mean; sample standard deviation over the mean, with
+// TraP's V = 0 when the population variance is below 8e-14 and mean 0
+// replaced by 1e-6), which with floor 0 equal the incremental values
+// stored on the last association. chi2 = eta * dof, dof = n_points - 1;
+// its false-alarm probability and Gaussian significance come from the
+// chi-square distribution (the functions gotrap_chi2_log10_sf and
+// gotrap_gauss_sigma that Open registers: catalog.Log10ChiSquareSF and
+// catalog.GaussSigma). The two-epoch Vs and m (Mooley et al. 2016) are
+// those of the pair with the largest |Vs|, ties to the earliest pair.
+// Sums are compensated (fsum) and taken in measurement-id order, so the
+// result does not depend on DuckDB's thread count. Backward forced fits
+// (association type 10, catalog.AssocBackward) are left out: they are
+// not part of the running flux statistics (docs/pipeline.md "Backward
+// forced fits"). Column order is that of catalog.VarMetric. floor must
+// be finite and >= 0 (config.Variability.Validate).
+func VarMetricSQL(floor float64) string {
+	return strings.ReplaceAll(varMetricTemplate, "$floor", "("+strconv.FormatFloat(floor, 'g', -1, 64)+")")
+}
+
+const varMetricTemplate = `WITH pts AS (
     SELECT a.runcat, i.band, m.id AS xtrsrc, m.extract_type, i.taustart_ts,
-           m.f_int, 1 / (m.f_int_err * m.f_int_err) AS w_int,
-           m.f_peak, 1 / (m.f_peak_err * m.f_peak_err) AS w_peak
+           m.f_int, 1 / (m.f_int_err * m.f_int_err + ($floor * m.f_int) * ($floor * m.f_int)) AS w_int,
+           m.f_peak, 1 / (m.f_peak_err * m.f_peak_err + ($floor * m.f_peak) * ($floor * m.f_peak)) AS w_peak
     FROM associations a
     JOIN measurements m ON m.id = a.xtrsrc AND a.type <> 10
     JOIN images i ON i.id = m.image
@@ -59,6 +72,28 @@ s AS (
     JOIN g ON g.runcat = p.runcat AND g.band = p.band
     GROUP BY p.runcat, p.band
 ),
+pr AS (
+    SELECT a.runcat, a.band, a.xtrsrc AS xa, b.xtrsrc AS xb,
+           (a.f_int - b.f_int) / sqrt(1 / a.w_int + 1 / b.w_int) AS vs_int,
+           CASE WHEN a.f_int + b.f_int = 0 THEN NULL ELSE 2 * (a.f_int - b.f_int) / (a.f_int + b.f_int) END AS m_int,
+           (a.f_peak - b.f_peak) / sqrt(1 / a.w_peak + 1 / b.w_peak) AS vs_peak,
+           CASE WHEN a.f_peak + b.f_peak = 0 THEN NULL ELSE 2 * (a.f_peak - b.f_peak) / (a.f_peak + b.f_peak) END AS m_peak
+    FROM pts a
+    JOIN pts b ON b.runcat = a.runcat AND b.band = a.band
+     AND (a.taustart_ts < b.taustart_ts OR (a.taustart_ts = b.taustart_ts AND a.xtrsrc < b.xtrsrc))
+),
+vi AS (
+    SELECT runcat, band, vs_int, m_int FROM (
+        SELECT runcat, band, vs_int, m_int,
+               row_number() OVER (PARTITION BY runcat, band ORDER BY abs(vs_int) DESC, xa, xb) AS k
+        FROM pr) WHERE k = 1
+),
+vp AS (
+    SELECT runcat, band, vs_peak, m_peak FROM (
+        SELECT runcat, band, vs_peak, m_peak,
+               row_number() OVER (PARTITION BY runcat, band ORDER BY abs(vs_peak) DESC, xa, xb) AS k
+        FROM pr) WHERE k = 1
+),
 ns AS (
     SELECT n.runcat, n.id AS newsource, n.newsource_type,
            t.f_int / l.rms_min AS sigma_rms_min,
@@ -80,9 +115,19 @@ SELECT g.runcat, g.band, g.n_points, g.n_forced,
        g.f_peak_max, g.f_peak_mean, g.f_peak_median,
        g.first_taustart_ts, g.last_taustart_ts,
        ns.newsource, CAST(ns.newsource_type AS BIGINT) AS newsource_type,
-       ns.sigma_rms_min, ns.sigma_rms_max
+       ns.sigma_rms_min, ns.sigma_rms_max,
+       g.n_points - 1 AS dof,
+       CASE WHEN g.n_points < 2 THEN 0 ELSE s.chi_int END AS chi2_int,
+       CASE WHEN g.n_points < 2 THEN NULL ELSE pow(10, gotrap_chi2_log10_sf(s.chi_int, g.n_points - 1)) END AS p_int,
+       CASE WHEN g.n_points < 2 THEN NULL ELSE gotrap_gauss_sigma(gotrap_chi2_log10_sf(s.chi_int, g.n_points - 1)) END AS sigma_int,
+       CASE WHEN g.n_points < 2 THEN 0 ELSE s.chi_peak END AS chi2_peak,
+       CASE WHEN g.n_points < 2 THEN NULL ELSE pow(10, gotrap_chi2_log10_sf(s.chi_peak, g.n_points - 1)) END AS p_peak,
+       CASE WHEN g.n_points < 2 THEN NULL ELSE gotrap_gauss_sigma(gotrap_chi2_log10_sf(s.chi_peak, g.n_points - 1)) END AS sigma_peak,
+       vi.vs_int, vi.m_int, vp.vs_peak, vp.m_peak
 FROM g
 JOIN s ON s.runcat = g.runcat AND s.band = g.band
+LEFT JOIN vi ON vi.runcat = g.runcat AND vi.band = g.band
+LEFT JOIN vp ON vp.runcat = g.runcat AND vp.band = g.band
 LEFT JOIN ns ON ns.runcat = g.runcat
 ORDER BY g.runcat, g.band`
 
@@ -114,6 +159,12 @@ func nonNegative(v float64) string {
 		return ""
 	}
 	return "must not be negative"
+}
+func probability(v float64) string {
+	if v > 0 && v <= 1 {
+		return ""
+	}
+	return "must be a probability in (0, 1]"
 }
 func declination(v float64) string {
 	if v >= -90 && v <= 90 {
@@ -349,10 +400,41 @@ ORDER BY coalesce(v.flags, '') <> '', n.newsource_type DESC, v.new_high_sigma DE
 	},
 	{
 		Name:  "variables",
-		Short: "variable candidates: eta and V above mu + N sigma of their band (Rowlinson et al. 2019)",
+		Short: "variable candidates: significant chi-square of the light curve and V >= V_MIN",
+		Params: []Param{
+			{Name: "alpha", Default: "0.01", Domain: probability,
+				Doc: "false-alarm probability for the whole run: a (source, band) is listed when the chance that its flux scatter is noise is below ALPHA divided by the number of (source, band) light curves tested (default 0.01)"},
+			{Name: "v_min", Default: "0.1",
+				Doc: "minimum V, the flux standard deviation over the mean (default 0.1)"},
+		},
+		SQL: `-- eta is the reduced chi-square of the light curve about its weighted mean;
+-- p_int its false-alarm probability from the chi-square distribution with
+-- n_points - 1 degrees of freedom, sigma_int the same as a one-sided Gaussian
+-- significance (docs/variability.md). A (source, band) is a candidate when
+-- p_int <= $alpha / (number of light curves with more than one point), so the
+-- chance that any steady source of the run is listed is at most $alpha when
+-- the flux errors are right, and its V, the size of the variation, is at
+-- least $v_min. vs_int, m_int: the two-epoch metrics of the pair with the
+-- largest |vs_int| (Mooley et al. 2016). New sources are kept, with their
+-- type (TraP leaves them out): a variable first detected in a bright phase is
+-- a new source too.
+WITH t AS (SELECT count(*) AS n_tested FROM varmetric WHERE n_points > 1)
+SELECT v.runcat, r.wm_ra AS ra, r.wm_decl AS "dec", v.band, b.freq_central AS freq_hz,
+       v.n_points, v.eta_int, v.v_int, v.sigma_int, v.p_int, $alpha / t.n_tested AS p_thresh,
+       v.vs_int, v.m_int, v.f_int_mean, v.f_int_max, v.newsource_type
+FROM varmetric v
+CROSS JOIN t
+LEFT JOIN runcat r ON r.id = v.runcat
+LEFT JOIN bands b ON b.id = v.band
+WHERE v.n_points > 1 AND v.p_int <= $alpha / t.n_tested AND v.v_int >= $v_min
+ORDER BY v.sigma_int DESC, v.runcat, v.band`,
+	},
+	{
+		Name:  "variables_trap",
+		Short: "TraP's variable candidates: eta and V above mu + N sigma of their band (Rowlinson et al. 2019)",
 		Params: []Param{{Name: "n", Default: "2", Domain: nonNegative,
 			Doc: "threshold in standard deviations of log10 eta and log10 V (default 2)"}},
-		SQL: `-- Rowlinson et al. 2019 (A&C 27, 111), SPEC 8.2. Per band, fit a Gaussian
+		SQL: `-- Rowlinson et al. 2019 (A&C 27, 111), TraP's method. Per band, fit a Gaussian
 -- (maximum likelihood: mean and population sd) to log10 eta_int and to
 -- log10 v_int of the sources with eta > 0, V > 0, more than one point and no
 -- newsource; candidates have eta >= 10^(mu_eta + $n sd_eta) and

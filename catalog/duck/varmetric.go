@@ -17,14 +17,10 @@ import (
 // so a range of 16384 points needs about 55 MB whatever the run's size.
 const DefaultVarMetricPoints = 1 << 14
 
-// varMetricRangeSQL is VarMetricSQL restricted to the runcats in
-// [$1, $2]: the points (pts) and the new sources (ns) are filtered, so
-// every (runcat, band) group in the range is whole and gets the same row
-// as from the whole query, in the same order.
-var varMetricRangeSQL = restrictRuncats(VarMetricSQL)
-
-// restrictRuncats inserts the runcat range into the pts and ns parts of
-// a varmetric query. It panics when the query does not have them (a
+// restrictRuncats inserts the runcat range [$1, $2] into the pts and ns
+// parts of a varmetric query: the points and the new sources are
+// filtered, so every (runcat, band) group in the range is whole and gets
+// the same row as from the whole query, in the same order. It panics when the query does not have them (a
 // programmer error, caught by the package's tests at start-up).
 func restrictRuncats(q string) string {
 	for _, r := range []struct{ after, where string }{
@@ -92,7 +88,7 @@ func (d *DB) ScanVarMetrics(ctx context.Context, fn func(catalog.VarMetric) erro
 	}
 	n := 0
 	for _, r := range ranges {
-		rs, err := d.db.QueryContext(ctx, varMetricRangeSQL, r[0], r[1])
+		rs, err := d.db.QueryContext(ctx, d.rangeSQL, r[0], r[1])
 		if err != nil {
 			return n, fmt.Errorf("duck: varmetric (runcats %d to %d): %w", r[0], r[1], err)
 		}
@@ -125,7 +121,9 @@ func scanVarMetric(rs *sql.Rows) (catalog.VarMetric, error) {
 	var v catalog.VarMetric
 	err := rs.Scan(&v.Runcat, &v.Band, &v.NPoints, &v.NForced, &v.EtaInt, &v.VInt, &v.EtaPeak, &v.VPeak,
 		&v.FIntMax, &v.FIntMean, &v.FIntMedian, &v.FPeakMax, &v.FPeakMean, &v.FPeakMedian,
-		&v.FirstTime, &v.LastTime, &v.NewSource, &v.NewSrcType, &v.SigmaRMSMin, &v.SigmaRMSMax)
+		&v.FirstTime, &v.LastTime, &v.NewSource, &v.NewSrcType, &v.SigmaRMSMin, &v.SigmaRMSMax,
+		&v.DOF, &v.Chi2Int, &v.PInt, &v.SigmaInt, &v.Chi2Peak, &v.PPeak, &v.SigmaPeak,
+		&v.VsInt, &v.MInt, &v.VsPeak, &v.MPeak)
 	v.FirstTime, v.LastTime = v.FirstTime.UTC(), v.LastTime.UTC()
 	return v, err
 }

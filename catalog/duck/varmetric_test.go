@@ -17,7 +17,7 @@ import (
 // before the runcat ranges.
 func wholeVarMetrics(t *testing.T, db *DB) []catalog.VarMetric {
 	t.Helper()
-	rs, err := db.SQL().QueryContext(context.Background(), VarMetricSQL)
+	rs, err := db.SQL().QueryContext(context.Background(), VarMetricSQL(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,8 +164,8 @@ func TestVarMetricScanStops(t *testing.T) {
 // TestRestrictRuncats checks the runcat range is inserted into both
 // parts of the query, and that a query without them panics.
 func TestRestrictRuncats(t *testing.T) {
-	if c := strings.Count(varMetricRangeSQL, "runcat BETWEEN $1 AND $2"); c != 2 {
-		t.Errorf("varMetricRangeSQL has %d runcat ranges, want 2:\n%s", c, varMetricRangeSQL)
+	if c := strings.Count(restrictRuncats(VarMetricSQL(0)), "runcat BETWEEN $1 AND $2"); c != 2 {
+		t.Errorf("restrictRuncats(VarMetricSQL(0)) has %d runcat ranges, want 2:\n%s", c, restrictRuncats(VarMetricSQL(0)))
 	}
 	defer func() {
 		if recover() == nil {

@@ -61,7 +61,7 @@ Examples:
   gotrap extract --out out/ image.fits
   gotrap extract --detection 5 --analysis 3 --back-size 50 --margin 10 \
       --radius 250 --force-beam --mode gaussian --background-edge pyse \
-      --out out/ image.fits                        # the reference settings
+      --error-model pyse --out out/ image.fits     # the reference settings
   gotrap extract --fixed-positions "136.896,14.0222" --ffbox 3 image.fits
   gotrap extract --config job.toml --threads 8 --out cat/ images/*.fits`,
 		setFlags: func(fs *flag.FlagSet) {
@@ -79,6 +79,7 @@ Examples:
 			fs.BoolVar(&e.ForceBeam, "force-beam", d.ForceBeam, "fix the fitted shape to the restoring beam; --force-beam=false fits it (force_beam)")
 			fs.StringVar(&e.Mode, "mode", d.Mode, "measurement: gaussian (least-squares fit, TraP) or moments (PySE's vectorized) (mode)")
 			fs.StringVar(&e.BackgroundEdge, "background-edge", d.BackgroundEdge, "maps outside the background frame: hold (edge values) or pyse (background 0, rms = min grid, as PySE) (background_edge)")
+			fs.StringVar(&e.ErrorModel, "error-model", d.ErrorModel, "errors of fixed-shape fits: gotrap (the unweighted fit's in beam-correlated noise) or pyse (PySE's Condon errors) (error_model)")
 			fs.BoolVar(&e.RemoveEdgeSources, "remove-edge-sources", d.RemoveEdgeSources, "drop islands that touch the border or a masked pixel (remove_edge_sources)")
 			fs.Float64Var(&e.RMSFilter, "rms-filter", d.RMSFilter, "candidates need rms >= this times the median of the rms grid (rms_filter)")
 			fs.IntVar(&e.MedianFilter, "median-filter", d.MedianFilter, "median filter size of the background grids, 0 for none (median_filter)")
@@ -143,6 +144,7 @@ var extractFlagKeys = map[string]func(dst, src *config.Extraction){
 	"force-beam":          func(d, s *config.Extraction) { d.ForceBeam = s.ForceBeam },
 	"mode":                func(d, s *config.Extraction) { d.Mode = s.Mode },
 	"background-edge":     func(d, s *config.Extraction) { d.BackgroundEdge = s.BackgroundEdge },
+	"error-model":         func(d, s *config.Extraction) { d.ErrorModel = s.ErrorModel },
 	"remove-edge-sources": func(d, s *config.Extraction) { d.RemoveEdgeSources = s.RemoveEdgeSources },
 	"rms-filter":          func(d, s *config.Extraction) { d.RMSFilter = s.RMSFilter },
 	"median-filter":       func(d, s *config.Extraction) { d.MedianFilter = s.MedianFilter },

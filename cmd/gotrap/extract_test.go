@@ -74,15 +74,15 @@ func compareToReference(t *testing.T, what string, cols []string, got, want []fl
 }
 
 // TestExtractGoldenPySE is issue 4's end-to-end acceptance test: the
-// reference settings of data/README.md with background_edge = "pyse" give
-// the reference catalogue.
+// reference settings of data/README.md with background_edge = "pyse" and
+// error_model = "pyse" give the reference catalogue.
 func TestExtractGoldenPySE(t *testing.T) {
 	img := testutil.SharedFile(t, "GRB120422A-120429.fits")
 	refCols, ref := readCSVTable(t, testutil.SharedFile(t, "reference/GRB120422A-120429.det5-gaussian-forcebeam.csv"))
 	out := t.TempDir()
 	code, stdout, stderr := runCmd(t, "extract", "--detection", "5", "--analysis", "3", "--back-size", "50",
 		"--margin", "10", "--radius", "250", "--force-beam", "--mode", "gaussian", "--background-edge", "pyse",
-		"--out", out, img)
+		"--error-model", "pyse", "--out", out, img)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -132,12 +132,13 @@ func TestExtractGoldenPySE(t *testing.T) {
 // TestExtractEdgeHold: in gotrap's default edge-hold mode the source
 // inside the background frame (reference row 1, at (265.9, 258.8)) comes
 // out unchanged; the two sources outside the frame that PySE's
-// zero-background border produced are gone or moved.
+// zero-background border produced are gone or moved. (PySE's error model,
+// to compare the errors with the reference too.)
 func TestExtractEdgeHold(t *testing.T) {
 	img := testutil.SharedFile(t, "GRB120422A-120429.fits")
 	cols, ref := readCSVTable(t, testutil.SharedFile(t, "reference/GRB120422A-120429.det5-gaussian-forcebeam.csv"))
 	out := t.TempDir()
-	code, stdout, stderr := runCmd(t, "extract", "--detection", "5", "--radius", "250", "--out", out, img)
+	code, stdout, stderr := runCmd(t, "extract", "--detection", "5", "--radius", "250", "--error-model", "pyse", "--out", out, img)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"gotrap/catalog/duck"
+	"gotrap/internal/config"
 )
 
 type queryFlags struct {
@@ -52,6 +53,20 @@ Named queries:
 		fmt.Fprintf(&long, "  %-26s %s\n", q.Usage(), q.Short)
 	}
 	long.WriteString(`
+variables lists the (source, band) light curves whose flux scatter is too
+large for their flux errors: eta, the reduced chi-square about the weighted
+mean, has a false-alarm probability p_int (from the chi-square distribution
+with n_points - 1 degrees of freedom) of at most ALPHA (default 0.01) over
+the number of light curves tested, so that a run lists a steady source with
+probability ALPHA or less when the errors are right; and V, the flux standard
+deviation over the mean, is at least V_MIN (default 0.1). sigma_int is p_int
+as a Gaussian significance; vs_int and m_int are the two-epoch statistic and
+modulation index of the most significant pair of points (Mooley et al. 2016).
+variables_trap is TraP's cut instead (per band, N standard deviations above
+Gaussian fits to log10 eta and log10 V). [variability] flux_error_floor in
+the run's gotrap.toml adds a calibration error to every point.
+docs/variability.md explains the statistics.
+
 Times are RFC 3339 UTC, positions degrees, fluxes Jy (peak: Jy/beam).
 Output is an aligned table on a terminal (transients and lightcurve show
 their main columns there) and CSV with every column otherwise; --format json
@@ -61,7 +76,9 @@ parquet writes --output FILE.
 Examples:
   gotrap query run1 transients
   gotrap query run1 transients --all --format csv
-  gotrap query run1 variables 3
+  gotrap query run1 variables
+  gotrap query run1 variables 1e-6 0.2      # stricter: ALPHA 1e-6, V_MIN 0.2
+  gotrap query run1 variables_trap 2
   gotrap query run1 lightcurve 16777216 --format csv
   gotrap query run1 cone 359.9 -30 0.5
   gotrap query run1 --sql "SELECT band, count(*) FROM varmetric GROUP BY band"
@@ -80,7 +97,7 @@ arguments out of range (a negative radius) with 2. See docs/faults.md.`)
 		long:  long.String(),
 		setFlags: func(fs *flag.FlagSet) {
 			fs.StringVar(&qf.sql, "sql", "", "run this SQL instead of a named query")
-			fs.StringVar(&qf.show, "show", "", "print the SQL of the named query `NAME` (or varmetric, vetting) and exit")
+			fs.StringVar(&qf.show, "show", "", "print the SQL of the named query `NAME` (or varmetric, without a flux-error floor, or vetting) and exit")
 			fs.StringVar(&qf.format, "format", "", "output format: table, csv, json or parquet (default table on a terminal, else csv)")
 			fs.StringVar(&qf.output, "output", "", "write to `FILE` instead of standard output (required for parquet)")
 			fs.IntVar(&qf.threads, "threads", 0, "DuckDB threads (default: the CPUs this process may use)")
@@ -98,7 +115,7 @@ func runQuery(env *cmdEnv, args []string) error {
 	f := qf // set by setFlags on this run's FlagSet
 	if f.show != "" {
 		if f.show == "varmetric" {
-			fmt.Fprintln(env.stdout, duck.VarMetricSQL)
+			fmt.Fprintln(env.stdout, duck.VarMetricSQL(0))
 			return nil
 		}
 		if f.show == duck.ViewVetting {
@@ -170,7 +187,11 @@ func runQuery(env *cmdEnv, args []string) error {
 	}
 
 	ctx := context.Background()
-	opt := duck.Options{Threads: f.threads, MemoryLimit: f.memLimit, ReadOnly: true, Readable: f.read}
+	vc, err := config.RunVariability(run)
+	if err != nil {
+		return err
+	}
+	opt := duck.Options{Threads: f.threads, MemoryLimit: f.memLimit, FluxErrorFloor: vc.FluxErrorFloor, ReadOnly: true, Readable: f.read}
 	if format == "parquet" {
 		opt.Writable = []string{filepath.Dir(f.output)}
 	}

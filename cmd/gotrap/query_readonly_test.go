@@ -111,7 +111,8 @@ func TestQueryExitCodes(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"lightcurve", "987654321"}, 1, "no running-catalogue source 987654321"},
-		{[]string{"variables", "-3"}, 2, "must not be negative"},
+		{[]string{"variables", "-3"}, 2, "ALPHA = -3: must be a probability in (0, 1]"},
+		{[]string{"variables_trap", "-3"}, 2, "N = -3: must not be negative"},
 		{[]string{"cone", "10", "20", "-1"}, 2, "must be positive"},
 		{[]string{"cone", "10", "20", "0"}, 2, "must be positive"},
 		{[]string{"cone", "10", "95", "1"}, 2, "[-90, 90]"},

@@ -19,7 +19,7 @@ import (
 
 type reportFlags struct {
 	out, stretch, memoryLimit     string
-	sigma                         float64
+	alpha, vMin                   float64
 	maxPages, cutouts, cutoutSize int
 	threads, workers              int
 	voevent                       bool
@@ -54,7 +54,8 @@ the report. See docs/report.md.`,
 		setFlags: func(fs *flag.FlagSet) {
 			reportFl = reportFlags{}
 			fs.StringVar(&reportFl.out, "out", "", "report directory (default RUN/report)")
-			fs.Float64Var(&reportFl.sigma, "sigma", 2, "variables threshold N (sigma above the band's eta and V fits)")
+			fs.Float64Var(&reportFl.alpha, "alpha", 0.01, "variables: false-alarm probability for the whole run (the variables query's ALPHA)")
+			fs.Float64Var(&reportFl.vMin, "v-min", 0.1, "variables: minimum V, flux standard deviation over the mean (the variables query's V_MIN; negative: any V)")
 			fs.IntVar(&reportFl.maxPages, "max-pages", 200, "at most this many candidate pages (tables list all)")
 			fs.IntVar(&reportFl.cutouts, "cutouts", 6, "cut-outs per candidate page (0: none)")
 			fs.IntVar(&reportFl.cutoutSize, "cutout-size", 64, "cut-out side in image pixels")
@@ -84,7 +85,7 @@ func runReport(env *cmdEnv, args []string) error {
 	if cutouts == 0 {
 		cutouts = -1 // Options: 0 is the default, negative none
 	}
-	opt := report.Options{Dir: f.out, Sigma: f.sigma, MaxPages: f.maxPages, Cutouts: cutouts, CutoutSize: f.cutoutSize,
+	opt := report.Options{Dir: f.out, Alpha: f.alpha, VMin: f.vMin, MaxPages: f.maxPages, Cutouts: cutouts, CutoutSize: f.cutoutSize,
 		Stretch: f.stretch, VOEvent: f.voevent, Threads: f.threads, MemoryLimit: f.memoryLimit, Workers: f.workers,
 		Events: report.VOEventOptions{Authority: f.authority, Stream: f.stream, Role: f.role, Contact: f.contact,
 			RateLimit: f.rate, RatePeriod: f.ratePeriod}}

@@ -20,8 +20,8 @@ func TestReportCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"report: " + filepath.Join(dir, "report", "index.html"), "2 new sources (1 with vetting flags), 1 variable candidates, 3 candidate pages",
-		"2 VOEvents written, 1 suppressed or withheld"} {
+	for _, want := range []string{"report: " + filepath.Join(dir, "report", "index.html"), "2 new sources (1 with vetting flags), 2 variable candidates, 4 candidate pages",
+		"3 VOEvents written, 1 suppressed or withheld"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -188,8 +188,11 @@ func TestReportInChromium(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("report of the tiny run: %s", e)
 	}
-	if !strings.Contains(out, "4 new sources") || !strings.Contains(out, " 24 cut-outs") {
-		t.Errorf("tiny run report: %s (want the 4 new sources of seed 1, 6 cut-outs each)", out)
+	// Seed 1: 4 new sources and 7 variable candidates (its 4 variables
+	// and 3 of its transients, which are new sources too), 6 cut-outs
+	// per candidate page.
+	if !strings.Contains(out, "4 new sources") || !strings.Contains(out, " 66 cut-outs") {
+		t.Errorf("tiny run report: %s (want the 4 new sources of seed 1 and 7 variables, 6 cut-outs each)", out)
 	}
 	checkReport(t, bin, filepath.Join(runDir, "report"), 10)
 

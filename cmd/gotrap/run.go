@@ -41,6 +41,8 @@ type runFlags struct {
 	backwardFits             bool
 	stokes                   string // [pipeline] stokes, when given
 	channel                  int    // [pipeline] channel, when given (> 0)
+	catalogues               string // --catalogues: "", "auto" or @LIST
+	catalogueMap             map[string]string
 	workers, threads, ranks  int
 	memoryLimit, memory      string
 	every                    time.Duration
@@ -52,7 +54,7 @@ var runFl runFlags
 func init() {
 	register(&command{
 		name:  "run",
-		usage: "--out RUN [-c gotrap.toml] [--resume] [--monitor RA,DEC]... INPUT...",
+		usage: "--out RUN [-c gotrap.toml] [--resume] [--monitor RA,DEC]... [--catalogues auto|@LIST] INPUT...",
 		short: "run the transients pipeline over a stack of images",
 		long: `Run finds, associates and measures the sources of a stack of FITS images as
 TraP does (SPEC 2-8) and writes the catalogue to the run directory RUN:
@@ -70,6 +72,18 @@ job defaults) unless -c names a configuration ("gotrap init" writes one).
 --backward-fits (or [forced_fits] backward = true) adds forced fits of each
 source in the earlier images, before its first detection (VAST style;
 docs/pipeline.md "Backward forced fits").
+
+--catalogues associates other source finders' catalogues instead of
+extracting: each image is read (quality control, rms and background maps
+for forced fits and limits, metadata) and its measurements are the rows of
+its catalogue: Selavy (components .txt, CASDA .csv or VOTable .xml) or
+PySE's CSV (gotrap extract's STEM.csv). "--catalogues auto" takes, for
+each INPUT image STEM.fits, STEM.selavy.components.xml, .txt, .csv or
+STEM.csv beside it; "--catalogues @LIST" reads IMAGE CATALOGUE pairs, one
+a line, and the images need not be given as INPUTs. An image without a
+catalogue, or with one that cannot be read, is rejected (reason 6, naming
+the file, line and column); catalogue rows off the image are listed in
+RUN/work/extract/ID.dropped.csv. See docs/inputs.md "Catalogues".
 
 --resume continues a run that was killed or failed, reusing the images
 already extracted and fitted; the result equals an uninterrupted run. The
@@ -109,6 +123,7 @@ limit and DuckDB 1 GB per thread. See docs/performance.md "Memory".`,
 			fs.IntVar(&runFl.threads, "threads", 0, "DuckDB threads for the catalogue stage (0: the CPUs Go may use, at most SLURM_CPUS_PER_TASK)")
 			fs.StringVar(&runFl.memoryLimit, "memory-limit", "", "DuckDB memory_limit (default: 3/4 of the memory allowance, else 1GB per thread)")
 			fs.StringVar(&runFl.memory, "memory", "", "memory allowance `SIZE` of this process, e.g. 8GiB (default: [pipeline] memory, else Slurm's, else the cgroup's): Go's soft limit and DuckDB's memory_limit are 3/4 of it")
+			fs.StringVar(&runFl.catalogues, "catalogues", "", "associate catalogues instead of extracting: `auto` (STEM.selavy.components.{xml,txt,csv} or STEM.csv beside each image) or @LIST (IMAGE CATALOGUE pairs, one a line)")
 			fs.BoolVar(&runFl.quiet, "quiet", false, "no progress on stderr")
 			fs.BoolVar(&runFl.report, "report", false, "write the HTML report (RUN/report/index.html) at the end, as gotrap report does")
 			fs.DurationVar(&runFl.every, "progress-every", 10*time.Second, "interval of progress lines when stderr is not a terminal")
@@ -124,7 +139,7 @@ func runRun(env *cmdEnv, args []string) error {
 	if f.out == "" {
 		return usageError("--out RUN is required")
 	}
-	if len(args) == 0 {
+	if len(args) == 0 && !strings.HasPrefix(f.catalogues, "@") {
 		return usageError("no INPUT images")
 	}
 	cfg := config.Default()
@@ -167,10 +182,15 @@ func runRun(env *cmdEnv, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	inputs, err := pipeline.ExpandInputsWarn(args, func(msg string) {
-		fmt.Fprintf(env.stderr, "gotrap run: warning: %s\n", msg)
-	})
-	if err != nil {
+	var inputs []string
+	var err error
+	if len(args) > 0 {
+		warn := func(msg string) { fmt.Fprintf(env.stderr, "gotrap run: warning: %s\n", msg) }
+		if inputs, err = pipeline.ExpandInputsWarn(args, warn); err != nil {
+			return err
+		}
+	}
+	if inputs, f.catalogueMap, err = catalogueInputs(f.catalogues, inputs); err != nil {
 		return err
 	}
 	stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
@@ -324,7 +344,7 @@ func signalExit(ctx context.Context) int {
 // runPipeline runs the stages and prints the summary.
 func runPipeline(ctx context.Context, env *cmdEnv, f runFlags, inputs []string, cfg config.Config) error {
 	opt := pipeline.Options{Run: f.out, Inputs: inputs, Config: cfg, Resume: f.resume, Workers: f.workers,
-		Terminal: isTerminal(env.stderr), ProgressEvery: f.every}
+		Terminal: isTerminal(env.stderr), ProgressEvery: f.every, Catalogues: f.catalogueMap}
 	if !f.quiet {
 		opt.Progress = env.stderr
 	}

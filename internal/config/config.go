@@ -31,6 +31,7 @@ type Config struct {
 	ForcedFits      ForcedFits      `toml:"forced_fits"`
 	TransientSearch TransientSearch `toml:"transient_search"`
 	Monitor         Monitor         `toml:"monitor"`
+	Variability     Variability     `toml:"variability"`
 }
 
 // Extraction is the [extraction] section: the source finder's settings
@@ -77,6 +78,12 @@ type Extraction struct {
 	AlphaMin2        float64 `toml:"alpha_min2"`
 	AlphaBrightness1 float64 `toml:"alpha_brightness1"`
 	AlphaBrightness2 float64 `toml:"alpha_brightness2"`
+	// ErrorModel is "gotrap" (the default: a fit of fixed shape, with
+	// force_beam or a forced fit, gets the peak error of an unweighted
+	// fit in beam-correlated noise and the flux error of its peak) or
+	// "pyse" (PySE's and TraP's Condon errors for every fit;
+	// docs/variability.md).
+	ErrorModel string `toml:"error_model"`
 	// Threads bounds the goroutines one image uses (0: all CPUs Go may
 	// use).
 	Threads int `toml:"threads"`
@@ -93,6 +100,7 @@ func Default() Config {
 		Association:     DefaultAssociation(),
 		ForcedFits:      DefaultForcedFits(),
 		TransientSearch: DefaultTransientSearch(),
+		Variability:     DefaultVariability(),
 	}
 }
 
@@ -127,6 +135,7 @@ func DefaultExtraction() Extraction {
 		AlphaMin2:           2.5,
 		AlphaBrightness1:    1.5,
 		AlphaBrightness2:    1.5,
+		ErrorModel:          "gotrap",
 	}
 }
 
@@ -246,6 +255,8 @@ func (e *Extraction) Validate() error {
 		return bad("mode", fmt.Sprintf("%q", e.Mode), `must be "gaussian" or "moments"`)
 	case e.BackgroundEdge != "hold" && e.BackgroundEdge != "pyse":
 		return bad("background_edge", fmt.Sprintf("%q", e.BackgroundEdge), `must be "hold" or "pyse"`)
+	case e.ErrorModel != "gotrap" && e.ErrorModel != "pyse":
+		return bad("error_model", fmt.Sprintf("%q", e.ErrorModel), `must be "gotrap" or "pyse"`)
 	case e.FDR && !(e.FDRAlpha > 0 && e.FDRAlpha < 1):
 		return bad("fdr_alpha", e.FDRAlpha, "must be in (0, 1)")
 	case e.Threads < 0:

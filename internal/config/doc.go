@@ -12,7 +12,8 @@
 // box_in_beampix, ew_sys_err, ns_sys_err) and gotrap's own otherwise
 // (mode, background_edge, fdr, fdr_alpha, threads, ...). The sections of
 // "gotrap run" are in job.go: [pipeline], [quality] (qc.Config),
-// [association], [forced_fits], [transient_search] and [monitor], each
+// [association], [forced_fits], [transient_search], [monitor] and
+// [variability] (read back from a run directory by RunVariability), each
 // with a Default and a Validate of its own. Template is the commented file
 // "gotrap init" writes (it parses to Default).
 //

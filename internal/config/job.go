@@ -1,8 +1,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"gotrap/internal/qc"
@@ -75,6 +79,44 @@ type TransientSearch struct {
 	// NewSourceSigmaMargin is m in the previous-image limits
 	// rms*(detection_threshold + m).
 	NewSourceSigmaMargin float64 `toml:"new_source_sigma_margin"`
+}
+
+// Variability is the [variability] section: the flux errors of the
+// variability statistics (docs/variability.md).
+type Variability struct {
+	// FluxErrorFloor is a fractional flux error added in quadrature to
+	// each point's flux errors in the varmetric table: sigma^2 +
+	// (floor*S)^2, the calibration uncertainty between images (VAST's
+	// flux_perc_error, a percentage there; the fractional form of PySE's
+	// frac_flux_cal_error, which [extraction] applies to the measurements
+	// themselves). 0, the default, keeps the measured errors (TraP's).
+	FluxErrorFloor float64 `toml:"flux_error_floor"`
+}
+
+// DefaultVariability returns no floor (TraP's statistics).
+func DefaultVariability() Variability { return Variability{} }
+
+// Validate reports a floor outside [0, 1).
+func (v *Variability) Validate() error {
+	if !(v.FluxErrorFloor >= 0 && v.FluxErrorFloor < 1) {
+		return fmt.Errorf("%w: variability.flux_error_floor = %v: must be a fraction in [0, 1)", ErrInvalid, v.FluxErrorFloor)
+	}
+	return nil
+}
+
+// RunVariability returns the [variability] section of the run directory
+// run's configuration (RUN/gotrap.toml, written by "gotrap run"), or the
+// defaults when the run has none.
+func RunVariability(run string) (Variability, error) {
+	p := filepath.Join(run, "gotrap.toml")
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return DefaultVariability(), nil
+	}
+	c, err := Load(p)
+	if err != nil {
+		return Variability{}, err
+	}
+	return c.Variability, nil
 }
 
 // Monitor is the [monitor] section: the user's monitoring list (SPEC
@@ -196,6 +238,9 @@ func (c *Config) validateJob() error {
 	}
 	if m, d := c.TransientSearch.NewSourceSigmaMargin, c.Extraction.DetectionThreshold; !(d+m > 0) {
 		return fmt.Errorf("%w: transient_search.new_source_sigma_margin = %v: detection_threshold + margin = %v must be positive (the previous-image limit is rms x (detection_threshold + margin))", ErrInvalid, m, d+m)
+	}
+	if err := c.Variability.Validate(); err != nil {
+		return err
 	}
 	return c.Monitor.Validate()
 }

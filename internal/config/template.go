@@ -70,6 +70,7 @@ alpha_min1 = 0.5
 alpha_min2 = 2.5
 alpha_brightness1 = 1.5
 alpha_brightness2 = 1.5
+error_model = "gotrap"         # "pyse": PySE's errors also for force_beam and forced fits (docs/variability.md)
 threads = 0                    # goroutines per image (0: CPUs / workers)
 
 [quality]
@@ -115,4 +116,8 @@ new_source_sigma_margin = 1.0  # m in rms x (detection_threshold + m) (SPEC 8.1)
 # "gotrap run --monitor RA,DEC" and --monitor-file add to it.
 positions = []                 # e.g. [[150.0, 52.9], [149.5, 53.1]]
 file = ""                      # lines of "RA DEC"
+
+[variability]
+# Flux errors of the variability statistics (docs/variability.md).
+flux_error_floor = 0.0         # fraction of the flux added in quadrature to each point's errors
 `

@@ -1,7 +1,11 @@
 package config
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -27,16 +31,42 @@ func TestJobValidate(t *testing.T) {
 		"[forced_fits]\nexpiration = -1\n",
 		"[quality]\nelliptical_x = 0.5\n",
 		"[monitor]\npositions = [[10.0, 95.0]]\n",
+		"[extraction]\nerror_model = \"condon\"\n",
+		"[variability]\nflux_error_floor = -0.01\n",
+		"[variability]\nflux_error_floor = 1.0\n",
+		"[variability]\nflux_error_floor = nan\n",
 	} {
 		if _, err := Parse("job.toml", []byte(src)); err == nil {
 			t.Errorf("%q: no error", src)
 		}
 	}
-	c, err := Parse("job.toml", []byte("[monitor]\npositions = [[10.0, -45.5]]\n[association]\nbeamwidths_limit = 2.0\n[forced_fits]\nbackward = true\n"))
+	c, err := Parse("job.toml", []byte("[monitor]\npositions = [[10.0, -45.5]]\n[association]\nbeamwidths_limit = 2.0\n[forced_fits]\nbackward = true\n[variability]\nflux_error_floor = 0.05\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Monitor.Positions) != 1 || c.Monitor.Positions[0] != [2]float64{10, -45.5} || c.Association.BeamwidthsLimit != 2 || !c.ForcedFits.Backward {
+	if len(c.Monitor.Positions) != 1 || c.Monitor.Positions[0] != [2]float64{10, -45.5} || c.Association.BeamwidthsLimit != 2 || !c.ForcedFits.Backward || c.Variability.FluxErrorFloor != 0.05 {
 		t.Errorf("parsed %+v", c)
+	}
+}
+
+// TestRunVariability reads a run's [variability] from RUN/gotrap.toml,
+// defaults without the file, and names the file when it is bad.
+func TestRunVariability(t *testing.T) {
+	dir := t.TempDir()
+	if v, err := RunVariability(dir); err != nil || v != DefaultVariability() {
+		t.Errorf("no file: %+v, %v", v, err)
+	}
+	p := filepath.Join(dir, "gotrap.toml")
+	if err := os.WriteFile(p, []byte("[variability]\nflux_error_floor = 0.03\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := RunVariability(dir); err != nil || v.FluxErrorFloor != 0.03 {
+		t.Errorf("floor 0.03: %+v, %v", v, err)
+	}
+	if err := os.WriteFile(p, []byte("[variability]\nflux_error_floor = 2.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunVariability(dir); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), p) {
+		t.Errorf("floor 2: %v, want ErrInvalid naming %s", err, p)
 	}
 }

@@ -103,6 +103,7 @@ func FromConfig(e config.Extraction) (Options, error) {
 		CleanBias: e.CleanBias, CleanBiasError: e.CleanBiasError, FracFluxCalError: e.FracFluxCalError,
 		AlphaMaj1: e.AlphaMaj1, AlphaMaj2: e.AlphaMaj2, AlphaMin1: e.AlphaMin1, AlphaMin2: e.AlphaMin2,
 		AlphaBrightness1: e.AlphaBrightness1, AlphaBrightness2: e.AlphaBrightness2,
+		PySE: e.ErrorModel == "pyse",
 	}
 	return Options{Detect: d, Measure: m, BoxInBeamPix: e.BoxInBeamPix, Fixed: kernels.FixPositionShape, Threads: e.Threads}, nil
 }

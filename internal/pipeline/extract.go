@@ -43,6 +43,10 @@ type extractStage struct {
 	qc    qc.Config
 	read  fitsimg.Options
 	copts []catalog.Option
+	// catalogues, when true, takes each image's measurements from its
+	// catalogue (Image.Catalogue; gotrap run --catalogues) instead of
+	// its detections: catalogueMeasurements.
+	catalogues bool
 
 	// mu guards rows: the images rows this stage staged, by image id, so
 	// that they need not be read back (qcRows).
@@ -111,7 +115,7 @@ func (s *extractStage) image(w *worker, img *Image) (err error) {
 	}
 	row := catalog.Image{ID: img.ID}
 	var ms []catalog.Measurement
-	var grids []byte
+	var grids, dropped []byte
 	reject := func(reason int64, comment string) {
 		row.Rejected = true
 		row.RejectReason = sql.NullInt64{Int64: reason, Valid: true}
@@ -138,6 +142,22 @@ func (s *extractStage) image(w *worker, img *Image) (err error) {
 			if r.Grids != nil {
 				grids = encodeGrids(r.Grids, pix.Rect)
 			}
+			if s.catalogues {
+				// The extraction above still made the rms range and
+				// the background grids forced fits and limits need.
+				if img.Catalogue == "" {
+					ms, grids = nil, nil
+					reject(catalog.RejectReadError, fmt.Sprintf("%s: no catalogue given for the image (--catalogues)", img.Path))
+				} else if ms, dropped, err = catalogueMeasurements(img.Catalogue, img.ID, meta, s.opt); err != nil {
+					ms, grids = nil, nil
+					reject(catalog.RejectReadError, err.Error())
+				}
+			}
+		}
+	}
+	if dropped != nil {
+		if err := rundir.WriteFile(stagedPath(s.run, StageExtract, img.ID, droppedSuffix), dropped); err != nil {
+			return err
 		}
 	}
 	if grids != nil {

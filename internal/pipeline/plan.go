@@ -30,6 +30,9 @@ type Image struct {
 	// Band and Region are the frequency band and sky region ids (SPEC
 	// 2.3, 2.4 with decisions 10 and 11), 0 for an unreadable header.
 	Band, Region int64
+	// Catalogue is the catalogue file that replaces the image's
+	// extraction (Options.Catalogues), "" for none.
+	Catalogue string
 
 	// dx, dy are the signed pixel sizes (deltas), kept from the header,
 	// which the plan drops once read: its cards (~18 kB an image) would

@@ -58,6 +58,11 @@ type Options struct {
 	Progress      io.Writer
 	Terminal      bool
 	ProgressEvery time.Duration
+	// Catalogues, when not nil, maps each input (as in Inputs) to the
+	// catalogue file whose rows replace its extraction (gotrap run
+	// --catalogues; docs/inputs.md "Catalogues"); an input without one is
+	// rejected. Nil: every image is extracted.
+	Catalogues map[string]string
 	// AfterStage, when not nil, is called after each stage (tests use it
 	// to stop a run part way).
 	AfterStage func(stage string) error
@@ -230,6 +235,11 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		if plan, err = NewPlan(ctx, opt.Inputs, readOpt, tol, acfg, workers); err != nil {
 			return err
 		}
+		if opt.Catalogues != nil {
+			for i := range plan.Images {
+				plan.Images[i].Catalogue = opt.Catalogues[plan.Images[i].Path]
+			}
+		}
 		if size > 1 && cfg.Pipeline.TileDeg > 0 {
 			if err := checkTiles(plan, acfg, cfg.Pipeline.TileDeg); err != nil {
 				return err
@@ -259,7 +269,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if xopt.Threads <= 0 {
 		xopt.Threads = max(1, cpus/workers)
 	}
-	ex := &extractStage{run: opt.Run, opt: xopt, qc: cfg.Quality, read: readOpt, copts: rk.copts}
+	ex := &extractStage{run: opt.Run, opt: xopt, qc: cfg.Quality, read: readOpt, copts: rk.copts, catalogues: opt.Catalogues != nil}
 	fs := &forcedStage{run: opt.Run, opt: xopt, read: readOpt, copts: rk.copts}
 	// record writes a stage into the manifest (rank 0, after a
 	// collective that every rank entered with the stage done).

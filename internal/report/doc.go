@@ -7,7 +7,7 @@
 //
 // Write (and Generate, which also returns a Summary) reads a run
 // directory through catalog/duck (its views and named queries: stats,
-// images, transients, variables N, sources, lightcurve) and
+// images, transients, variables ALPHA V_MIN, sources, lightcurve) and
 // RUN/manifest.json and RUN/gotrap.toml, and writes Options.Dir (default
 // RUN/report):
 //
@@ -30,10 +30,10 @@
 // anyone else's files, the run directory itself for one, is refused and
 // left as it was.
 // The science comes from catalog/duck's named queries; the report only
-// draws it. The one exception is the eta-V threshold lines of a band
-// without variable candidates, where the variables query returns no row:
-// they come from bandFit, the same Gaussian fit, tested equal to the
-// query's thresholds.
+// draws it. The one exception is the eta line of the eta-V plots: the
+// variables query cuts each light curve at its own degrees of freedom,
+// and the plot draws that cut for the band's median (etaThreshold, the
+// chi-square quantile).
 //
 // Every page carries a self-check script: it records script errors,
 // console.error calls, resources that fail to load and images that do not

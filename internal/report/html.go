@@ -136,7 +136,7 @@ type indexData struct {
 	AssocN                int
 	AssocMed              [2]float64
 	EtaV                  []etaVPlot
-	Sigma                 float64
+	Alpha, VMin           float64
 	New, Vars             htmlTable
 	VOEvent               bool
 	Events                htmlTable
@@ -151,7 +151,7 @@ func (b *builder) index() error {
 	}
 	d := indexData{Title: "gotrap report: " + filepath.Base(filepath.Clean(b.run)), Run: b.run,
 		Generated: b.o.Now.Format(time.RFC3339), Manifest: b.man, Config: readConfig(b.run),
-		AssocN: b.assocN, AssocMed: b.assocMed, EtaV: b.etaV, Sigma: b.o.Sigma, VOEvent: b.o.VOEvent,
+		AssocN: b.assocN, AssocMed: b.assocMed, EtaV: b.etaV, Alpha: b.o.Alpha, VMin: b.o.VMin, VOEvent: b.o.VOEvent,
 		Regions: b.sum.Regions, MaxPages: b.o.MaxPages}
 	if b.man != nil {
 		var n int64
@@ -181,7 +181,7 @@ func (b *builder) index() error {
 		"flags", "new_high_sigma", "sigma_rms_min", "sigma_rms_max", "f_int", "f_int_err", "f_peak", "det_sigma",
 		"nn_dist_arcsec", "nn_f_peak", "usable_dist_pix"}, link("new", b.news))
 	d.Vars = makeTable(b.vars, []string{"runcat", "ra", "dec", "band", "freq_hz", "n_points", "eta_int", "v_int",
-		"eta_nsigma", "v_nsigma", "f_int_mean", "f_int_max"}, link("var", b.vars))
+		"sigma_int", "p_int", "vs_int", "m_int", "f_int_mean", "f_int_max", "newsource_type"}, link("var", b.vars))
 	d.Events = htmlTable{Cols: []string{"ivorn", "kind", "runcat", "trigger time", "ra", "dec", "status"}}
 	for _, e := range b.events {
 		d.Events.Rows = append(d.Events.Rows, []cell{
@@ -357,15 +357,15 @@ var indexTmpl = template.Must(template.New("index").Funcs(funcs).Parse(tableTmpl
 <div class="plots"><img src="plots/offsets.svg" alt="offset histogram"><img src="plots/deruiter.svg" alt="De Ruiter r histogram"></div>
 
 <h2 id="etav">Variability: eta-V per band</h2>
-<p class="note">Thresholds at {{.Sigma}} sigma above the Gaussian fits to log10 eta and log10 V per band (Rowlinson et al. 2019; the variables query).</p>
-<div class="plots">{{range .EtaV}}<figure><img src="{{.File}}" alt="eta-V {{.Band}}"><figcaption class="note">{{.Band}}: {{.NPt}} sources, {{.NCand}} candidates; thresholds eta {{f .EtaT}}, V {{f .VT}}{{if not .FromQuery}} (fit of the same pool; no candidate row){{end}}</figcaption></figure>{{else}}<p class="note">No variability measurements.</p>{{end}}</div>
+<p class="note">Candidates of the variables query: the chi-square of the light curve has a false-alarm probability below {{.Alpha}} divided by the number of light curves tested, and V is at least {{.VMin}}. The eta line is that cut for the band's median number of degrees of freedom (each source is cut at its own).</p>
+<div class="plots">{{range .EtaV}}<figure><img src="{{.File}}" alt="eta-V {{.Band}}"><figcaption class="note">{{.Band}}: {{.NPt}} sources, {{.NCand}} candidates; cuts eta {{f .EtaT}} (at {{.DOF}} degrees of freedom), V {{f .VT}}</figcaption></figure>{{else}}<p class="note">No variability measurements.</p>{{end}}</div>
 
 <h2 id="new">New sources</h2>
 <p class="note">The transients query with --all: likely transients first, then the new sources with vetting flags (flags column; docs/catalog.md "vetting"; their VOEvents are withheld); <a href="new_sources.csv">new_sources.csv</a>. Click a header to sort; a runcat opens its page (first {{.MaxPages}} candidates).</p>
 {{template "table" .New}}
 
 <h2 id="variables">Variable candidates</h2>
-<p class="note">The variables query at {{.Sigma}} sigma; <a href="variables.csv">variables.csv</a>.</p>
+<p class="note">The variables query (false-alarm probability {{.Alpha}} for the run, V at least {{.VMin}}), most significant first; <a href="variables.csv">variables.csv</a>.</p>
 {{template "table" .Vars}}
 
 {{if .VOEvent}}<h2 id="voevents">VOEvents</h2>

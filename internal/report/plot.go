@@ -195,8 +195,9 @@ type etaVPoint struct {
 }
 
 // plotEtaV draws the eta-V diagram of one band on log axes with the
-// thresholds (NaN: none).
-func plotEtaV(pts []etaVPoint, band bandInfo, c color.Color, etaT, vT, n float64) ([]byte, error) {
+// variables query's cuts (NaN: none): etaT, the eta of the false-alarm
+// cut at the band's median degrees of freedom, and vT, the V minimum.
+func plotEtaV(pts []etaVPoint, band bandInfo, c color.Color, etaT, vT float64) ([]byte, error) {
 	p := newPlot("eta-V, "+band.label(), "eta (integrated flux)", "V (integrated flux)")
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
@@ -230,7 +231,7 @@ func plotEtaV(pts []etaVPoint, band bandInfo, c color.Color, etaT, vT, n float64
 		legend string
 	}{
 		{norm, c, draw.CircleGlyph{}, "sources"},
-		{news, color.RGBA{120, 120, 120, 255}, draw.TriangleGlyph{}, "new sources (not in the fit)"},
+		{news, color.RGBA{120, 120, 120, 255}, draw.TriangleGlyph{}, "new sources"},
 		{cand, candColor, draw.RingGlyph{}, "candidates"},
 	} {
 		if err := addSeries(p, s.pts, s.c, s.shape, false, s.legend); err != nil {
@@ -250,7 +251,7 @@ func plotEtaV(pts []etaVPoint, band bandInfo, c color.Color, etaT, vT, n float64
 			l.Color, l.Dashes, l.Width = candColor, dash, vg.Points(1)
 			p.Add(l)
 			if i == 0 {
-				p.Legend.Add(fmt.Sprintf("thresholds (%g sigma)", n), l)
+				p.Legend.Add("cuts (eta at the median dof, V min)", l)
 			}
 		}
 		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = x0, x1, y0, y1

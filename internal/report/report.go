@@ -15,7 +15,10 @@ import (
 	"sync"
 	"time"
 
+	"gonum.org/v1/gonum/stat/distuv"
+
 	"gotrap/catalog/duck"
+	"gotrap/internal/config"
 	"gotrap/internal/rundir"
 )
 
@@ -25,8 +28,10 @@ type Options struct {
 	// a temporary sibling directory and renamed into place, replacing an
 	// older report.
 	Dir string
-	// Sigma is the variables query's threshold N (default 2).
-	Sigma float64
+	// Alpha is the variables query's run-wide false-alarm probability
+	// (0: the default 0.01) and VMin its minimum V (0: the default 0.1;
+	// a negative VMin keeps every V).
+	Alpha, VMin float64
 	// MaxPages caps the candidate pages (default 200): new sources first,
 	// in the transients query's order, then variable candidates. Tables
 	// and CSV files list every candidate.
@@ -56,8 +61,11 @@ func (o Options) withDefaults(run string) Options {
 	if o.Dir == "" {
 		o.Dir = filepath.Join(run, "report")
 	}
-	if o.Sigma == 0 {
-		o.Sigma = 2
+	if o.Alpha == 0 {
+		o.Alpha = 0.01
+	}
+	if o.VMin == 0 {
+		o.VMin = 0.1
 	}
 	if o.MaxPages == 0 {
 		o.MaxPages = 200
@@ -86,8 +94,11 @@ func (o Options) validate() error {
 	if o.Stretch != StretchAsinh && o.Stretch != StretchLinear {
 		return fmt.Errorf("report: stretch %q is not asinh or linear", o.Stretch)
 	}
-	if math.IsNaN(o.Sigma) || math.IsInf(o.Sigma, 0) {
-		return fmt.Errorf("report: sigma %v is not finite", o.Sigma)
+	if !(o.Alpha > 0 && o.Alpha < 1) {
+		return fmt.Errorf("report: alpha %v is not a probability in (0, 1)", o.Alpha)
+	}
+	if math.IsNaN(o.VMin) || math.IsInf(o.VMin, 0) {
+		return fmt.Errorf("report: v_min %v is not a finite number", o.VMin)
 	}
 	if o.CutoutSize > 1024 {
 		return fmt.Errorf("report: cut-out size %d px is over 1024", o.CutoutSize)
@@ -124,7 +135,11 @@ func Generate(ctx context.Context, run string, opts Options) (*Summary, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	db, err := duck.Open(ctx, run, duck.Options{Threads: o.Threads, MemoryLimit: o.MemoryLimit})
+	vc, err := config.RunVariability(run)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	db, err := duck.Open(ctx, run, duck.Options{Threads: o.Threads, MemoryLimit: o.MemoryLimit, FluxErrorFloor: vc.FluxErrorFloor})
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
@@ -227,7 +242,7 @@ type etaVPlot struct {
 	Band       string
 	File       string
 	EtaT, VT   float64
-	FromQuery  bool
+	DOF        int64 // the median degrees of freedom EtaT is drawn for
 	NCand, NPt int
 }
 
@@ -260,7 +275,7 @@ func (b *builder) build() error {
 	if b.news, err = namedAll(b.ctx, b.db, "transients"); err != nil {
 		return err
 	}
-	if b.vars, err = named(b.ctx, b.db, "variables", strconv.FormatFloat(b.o.Sigma, 'g', -1, 64)); err != nil {
+	if b.vars, err = named(b.ctx, b.db, "variables", strconv.FormatFloat(b.o.Alpha, 'g', -1, 64), strconv.FormatFloat(b.o.VMin, 'g', -1, 64)); err != nil {
 		return err
 	}
 	if b.sources, err = named(b.ctx, b.db, "sources"); err != nil {
@@ -340,75 +355,61 @@ func median(v []float64) float64 {
 	return f[len(f)/2]
 }
 
-// bandFit is the variables query's per-band Gaussian fit (Rowlinson et
-// al. 2019, SPEC 8.2) for drawing thresholds in a band without
-// candidates, where the query returns no row: the MLE mean and
-// population sd of log10 eta and log10 V over the sources with eta > 0,
-// V > 0, more than one point and no newsource. ok is false where either
-// has no spread (the query then has no fit). Bands with candidates use
-// the query's own thresholds; a test checks the two agree.
-func bandFit(etas, vs []float64, n float64) (etaT, vT float64, ok bool) {
-	if len(etas) == 0 {
-		return math.NaN(), math.NaN(), false
+// etaThreshold is the eta at which a light curve of dof degrees of
+// freedom reaches the false-alarm probability p: the chi-square
+// quantile over dof (the variables query's cut, drawn for one dof).
+func etaThreshold(p float64, dof int64) float64 {
+	if dof < 1 || !(p > 0 && p < 1) {
+		return math.NaN()
 	}
-	mv := func(x []float64) (m, sd float64) {
-		for _, v := range x {
-			m += math.Log10(v)
-		}
-		m /= float64(len(x))
-		for _, v := range x {
-			d := math.Log10(v) - m
-			sd += d * d
-		}
-		return m, math.Sqrt(sd / float64(len(x)))
-	}
-	me, se := mv(etas)
-	mvv, sv := mv(vs)
-	if !(se > 0 && sv > 0) {
-		return math.NaN(), math.NaN(), false
-	}
-	return math.Pow(10, me+n*se), math.Pow(10, mvv+n*sv), true
+	return distuv.ChiSquared{K: float64(dof)}.Quantile(1-p) / float64(dof)
 }
 
+// etaVPlots draws each band's eta-V diagram with the variables query's
+// candidates marked, the V minimum and the eta of the false-alarm cut at
+// the band's median number of degrees of freedom (the cut itself is per
+// source: its own dof).
 func (b *builder) etaVPlots() error {
 	bi := bandIndex(b.bands)
 	cand := map[[2]int64]bool{}
-	thr := map[int64][2]float64{}
 	for i := range b.vars.Rows {
-		band := b.vars.n(i, "band")
-		cand[[2]int64{b.vars.n(i, "runcat"), band}] = true
-		thr[band] = [2]float64{b.vars.f(i, "eta_thresh"), b.vars.f(i, "v_thresh")}
+		cand[[2]int64{b.vars.n(i, "runcat"), b.vars.n(i, "band")}] = true
+	}
+	tested := 0
+	for i := range b.sources.Rows {
+		if b.sources.get(i, "n_points") != nil && b.sources.n(i, "n_points") > 1 {
+			tested++
+		}
 	}
 	for _, band := range b.bands {
 		var pts []etaVPoint
-		var etas, vs []float64
+		var dofs []float64
 		for i := range b.sources.Rows {
-			if b.sources.n(i, "band") != band.ID {
+			if b.sources.get(i, "band") == nil || b.sources.n(i, "band") != band.ID {
 				continue
 			}
 			q := etaVPoint{Eta: b.sources.f(i, "eta_int"), V: b.sources.f(i, "v_int"),
 				Candidate: cand[[2]int64{b.sources.n(i, "runcat"), band.ID}],
 				New:       b.sources.get(i, "newsource_type") != nil}
 			pts = append(pts, q)
-			if q.Eta > 0 && q.V > 0 && b.sources.n(i, "n_points") > 1 && !q.New {
-				etas, vs = append(etas, q.Eta), append(vs, q.V)
+			if n := b.sources.n(i, "n_points"); n > 1 {
+				dofs = append(dofs, float64(n-1))
 			}
 		}
 		if len(pts) == 0 {
 			continue
 		}
-		ev := etaVPlot{Band: band.label(), File: fmt.Sprintf("plots/etav-band%d.svg", band.ID), NPt: len(pts)}
-		if t, ok := thr[band.ID]; ok {
-			ev.EtaT, ev.VT, ev.FromQuery = t[0], t[1], true
-		} else {
-			ev.EtaT, ev.VT, _ = bandFit(etas, vs, b.o.Sigma)
+		ev := etaVPlot{Band: band.label(), File: fmt.Sprintf("plots/etav-band%d.svg", band.ID), NPt: len(pts), VT: b.o.VMin, EtaT: math.NaN()}
+		if tested > 0 && len(dofs) > 0 {
+			ev.DOF = int64(median(dofs))
+			ev.EtaT = etaThreshold(b.o.Alpha/float64(tested), ev.DOF)
 		}
 		for _, q := range pts {
 			if q.Candidate {
 				ev.NCand++
 			}
 		}
-		svg, err := plotEtaV(pts, band, bandColor(bi[band.ID]), ev.EtaT, ev.VT, b.o.Sigma)
+		svg, err := plotEtaV(pts, band, bandColor(bi[band.ID]), ev.EtaT, ev.VT)
 		if err != nil {
 			return err
 		}

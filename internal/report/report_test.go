@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/xml"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"gotrap/catalog"
 	"gotrap/catalog/catalogtest"
 	"gotrap/catalog/duck"
 	"gotrap/internal/testutil"
@@ -38,10 +40,12 @@ func TestReportHandRun(t *testing.T) {
 	run, s := handReport(t, Options{Threads: 1})
 	ids := catalogtest.Sources()
 	// The hand-made run has two new sources (B likely, C possible and
-	// flagged low_sigma: its VOEvent is withheld) and one variable
-	// candidate (X, band 2).
-	if s.NewSources != 2 || s.Flagged != 1 || s.Variables != 1 || s.Pages != 3 || s.VOEvents != 2 || s.Suppressed != 1 {
-		t.Errorf("summary %+v, want 2 new (1 flagged), 1 variable, 3 pages, 2 VOEvents, 1 withheld", *s)
+	// flagged low_sigma: its VOEvent as a new source is withheld) and
+	// two variable candidates: X (band 2) and C, whose two points differ
+	// by 4 sigma (chi-square 15.1 with 1 degree of freedom, p = 1e-4,
+	// below 0.01 over 15 light curves).
+	if s.NewSources != 2 || s.Flagged != 1 || s.Variables != 2 || s.Pages != 4 || s.VOEvents != 3 || s.Suppressed != 1 {
+		t.Errorf("summary %+v, want 2 new (1 flagged), 2 variables, 4 pages, 3 VOEvents, 1 withheld", *s)
 	}
 	dir := filepath.Join(run, "report")
 	for _, f := range []string{"index.html", "new_sources.csv", "variables.csv", "images.csv", "plots/rms.svg",
@@ -62,7 +66,7 @@ func TestReportHandRun(t *testing.T) {
 		t.Errorf("new_sources.csv:\n%v", news)
 	}
 	vars := readCSV(t, filepath.Join(dir, "variables.csv"))
-	if len(vars) != 2 || vars[1][0] != strconv.FormatInt(ids["X"], 10) {
+	if len(vars) != 3 || vars[1][0] != strconv.FormatInt(ids["X"], 10) || vars[2][0] != strconv.FormatInt(ids["C"], 10) {
 		t.Errorf("variables.csv:\n%v", vars)
 	}
 	// C's page lists its two upper limits (images 1 and 2) before its
@@ -88,47 +92,22 @@ func TestReportHandRun(t *testing.T) {
 	}
 }
 
-// TestBandFitMatchesQuery checks the thresholds drawn for bands without
-// candidates against the variables query where it has a row: band 2 of
-// the hand-made run, 10^2.1 and 1.052887 (catalogtest's derivation).
-func TestBandFitMatchesQuery(t *testing.T) {
-	run := t.TempDir()
-	if err := catalogtest.WriteHandRun(run); err != nil {
-		t.Fatal(err)
-	}
-	db, err := duck.Open(context.Background(), run, duck.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	src, err := named(context.Background(), db, "sources")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vars, err := named(context.Background(), db, "variables", "2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var etas, vs []float64
-	for i := range src.Rows {
-		if src.n(i, "band") == 2 && src.f(i, "eta_int") > 0 && src.f(i, "v_int") > 0 && src.n(i, "n_points") > 1 && src.get(i, "newsource_type") == nil {
-			etas, vs = append(etas, src.f(i, "eta_int")), append(vs, src.f(i, "v_int"))
+// TestEtaThreshold checks the eta line of the eta-V plots: at eta times
+// dof the chi-square false-alarm probability is the cut's p.
+func TestEtaThreshold(t *testing.T) {
+	for _, c := range []struct {
+		p   float64
+		dof int64
+	}{{1e-6, 5}, {3e-6, 140}, {0.01, 1}} {
+		e := etaThreshold(c.p, c.dof)
+		// gonum's quantile inverts its own incomplete gamma to about
+		// 1e-9 relative in p.
+		if l := catalog.Log10ChiSquareSF(e*float64(c.dof), float64(c.dof)); math.Abs(l-math.Log10(c.p)) > 1e-6 {
+			t.Errorf("p %g dof %d: eta %g has log10 p %g", c.p, c.dof, e, l)
 		}
 	}
-	e, v, ok := bandFit(etas, vs, 2)
-	if !ok || len(vars.Rows) != 1 {
-		t.Fatalf("fit ok %v, %d query rows", ok, len(vars.Rows))
-	}
-	// Both are log10/pow of the same sums: 1e-12 relative covers the
-	// different summation order.
-	if !testutil.Close(e, vars.f(0, "eta_thresh"), 0, 1e-12) || !testutil.Close(v, vars.f(0, "v_thresh"), 0, 1e-12) {
-		t.Errorf("fit thresholds %g, %g; query %g, %g", e, v, vars.f(0, "eta_thresh"), vars.f(0, "v_thresh"))
-	}
-	if !testutil.Close(e, 125.89254117941673, 0, 1e-9) || !testutil.Close(v, 1.052887, 0, 1e-6) {
-		t.Errorf("thresholds %g, %g; want 10^2.1 and 1.052887", e, v)
-	}
-	if _, _, ok := bandFit([]float64{1, 1}, []float64{2, 3}, 2); ok {
-		t.Error("a band without spread in eta has a fit")
+	if e := etaThreshold(0.01, 0); !math.IsNaN(e) {
+		t.Errorf("dof 0: %g, want NaN", e)
 	}
 }
 
@@ -263,8 +242,8 @@ func TestVOEvents(t *testing.T) {
 	run, s := handReport(t, Options{Threads: 1, Cutouts: -1, Events: VOEventOptions{Authority: "example.org", Stream: "gotrap/test", Flagged: true}})
 	files, _ := filepath.Glob(filepath.Join(run, "report", "voevent", "*.xml"))
 	sort.Strings(files)
-	if len(files) != 3 || s.VOEvents != 3 {
-		t.Fatalf("%d VOEvent files, summary %d, want 3", len(files), s.VOEvents)
+	if len(files) != 4 || s.VOEvents != 4 {
+		t.Fatalf("%d VOEvent files, summary %d, want 4", len(files), s.VOEvents)
 	}
 	xsd := testutil.SharedFile(t, "VOEvent-v2.0.xsd")
 	xmllint := ensureTool(t, "xmllint", "libxml2-utils")
@@ -280,13 +259,16 @@ func TestVOEvents(t *testing.T) {
 		params        map[string]string
 		points        int
 	}
-	want := map[int64]expect{
-		ids["B"]: {"new", "Transient", 0.05, 30.02, catalogtest.T0.Add(15 * time.Minute),
+	key := func(kind string, rc int64) string { return kind + "-" + strconv.FormatInt(rc, 10) }
+	want := map[string]expect{
+		key("new", ids["B"]): {"new", "Transient", 0.05, 30.02, catalogtest.T0.Add(15 * time.Minute),
 			map[string]string{"newsource_type": "1", "sigma_rms_min": "20", "f_int": "0.02", "trigger_image": "3"}, 3},
-		ids["C"]: {"new", "Transient", 10, 30, catalogtest.T0.Add(15 * time.Minute),
+		key("new", ids["C"]): {"new", "Transient", 10, 30, catalogtest.T0.Add(15 * time.Minute),
 			map[string]string{"newsource_type": "0", "sigma_rms_max": "3", "f_int": "0.012", "f_peak": "0.01"}, 2},
-		ids["X"]: {"var", "Variable source", 20.9, 40, catalogtest.T0,
+		key("var", ids["X"]): {"var", "Variable source", 20.9, 40, catalogtest.T0,
 			map[string]string{"band": "2", "eta": "1000", "n_points": "2"}, 2},
+		key("var", ids["C"]): {"var", "Variable source", 10, 30, catalogtest.T0.Add(15 * time.Minute),
+			map[string]string{"n_points": "2"}, 2},
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -306,11 +288,15 @@ func TestVOEvents(t *testing.T) {
 				rc, _ = strconv.ParseInt(p.Value, 10, 64)
 			}
 		}
-		w, ok := want[rc]
-		if !ok {
-			t.Fatalf("%s: runcat %d is not a candidate", f, rc)
+		kind := "new"
+		if strings.Contains(filepath.Base(f), "-var-") {
+			kind = "var"
 		}
-		delete(want, rc)
+		w, ok := want[key(kind, rc)]
+		if !ok {
+			t.Fatalf("%s: runcat %d is not a %s candidate", f, rc, kind)
+		}
+		delete(want, key(kind, rc))
 		if d.Version != "2.0" || d.Role != "test" || d.Author != "ivo://example.org" ||
 			!strings.HasPrefix(d.IVORN, "ivo://example.org/gotrap/test#") || !strings.HasSuffix(d.IVORN, "-"+w.kind+"-"+strconv.FormatInt(rc, 10)) {
 			t.Errorf("%s: version %q role %q author %q ivorn %q", f, d.Version, d.Role, d.Author, d.IVORN)
@@ -360,10 +346,11 @@ func TestVOEventPolicy(t *testing.T) {
 		t.Fatalf("known sources %v, %v", known, err)
 	}
 	run, s := handReport(t, Options{Threads: 1, Cutouts: -1, Events: VOEventOptions{Known: known, RateLimit: 1}})
-	// C (RA 10, Dec 30) is known; B and X remain, 15 minutes apart
-	// (X at t0, B at t0+15 min): one per hour lets only X through.
-	if s.VOEvents != 1 || s.Suppressed != 2 {
-		t.Fatalf("%d sent, %d suppressed; want 1 and 2", s.VOEvents, s.Suppressed)
+	// C (RA 10, Dec 30), a new source and a variable, is known; B and X
+	// remain, 15 minutes apart (X at t0, B at t0+15 min): one per hour
+	// lets only X through.
+	if s.VOEvents != 1 || s.Suppressed != 3 {
+		t.Fatalf("%d sent, %d suppressed; want 1 and 3", s.VOEvents, s.Suppressed)
 	}
 	files, _ := filepath.Glob(filepath.Join(run, "report", "voevent", "*.xml"))
 	if len(files) != 1 || !strings.Contains(files[0], "-var-"+strconv.FormatInt(catalogtest.Sources()["X"], 10)) {

@@ -31,6 +31,7 @@ import (
 
 	"gotrap/catalog"
 	"gotrap/catalog/duck"
+	"gotrap/internal/config"
 	"gotrap/internal/pipeline"
 	"gotrap/reduce"
 )
@@ -84,7 +85,11 @@ func Run(ctx context.Context, run string, opt Options, resume bool) (int, time.D
 	// The earlier stages' garbage would otherwise stay resident next to
 	// DuckDB's memory, which the Go runtime does not see.
 	debug.FreeOSMemory()
-	db, err := duck.Open(ctx, run, duck.Options{Threads: th, MemoryLimit: mem, VarMetricPoints: varMetricPoints(mem)})
+	vc, err := config.RunVariability(run)
+	if err != nil {
+		return 0, 0, fmt.Errorf("catstage: %s: %w", run, err)
+	}
+	db, err := duck.Open(ctx, run, duck.Options{Threads: th, MemoryLimit: mem, VarMetricPoints: varMetricPoints(mem), FluxErrorFloor: vc.FluxErrorFloor})
 	if err != nil {
 		return 0, 0, fmt.Errorf("catstage: %s: %w", run, err)
 	}
