@@ -67,7 +67,13 @@ func Acquire(dir, what string) (*Lock, error) {
 	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	switch {
 	case errors.Is(err, syscall.EWOULDBLOCK):
+		// The holder writes its record just after it locks: a writer
+		// that comes in between waits for it, briefly.
 		h, _ := readHolder(f)
+		for i := 0; h == nil && i < 40; i++ {
+			time.Sleep(5 * time.Millisecond)
+			h, _ = readHolder(f)
+		}
 		f.Close()
 		if h == nil {
 			return nil, fmt.Errorf("%w: %s is locked by another process (%s)", ErrLocked, dir, path)
@@ -84,8 +90,11 @@ func Acquire(dir, what string) (*Lock, error) {
 	}
 	host, _ := os.Hostname()
 	rec := fmt.Sprintf("pid %d\nhost %s\nwhat %s\nstarted %s\n", os.Getpid(), host, what, time.Now().UTC().Format(time.RFC3339))
-	if err := f.Truncate(0); err == nil {
-		_, err = f.WriteAt([]byte(rec), 0)
+	// Record first, then cut what an older, longer record left: the
+	// file is never empty while we hold it.
+	_, err = f.WriteAt([]byte(rec), 0)
+	if err == nil {
+		err = f.Truncate(int64(len(rec)))
 	}
 	if err != nil {
 		f.Close()
