@@ -15,7 +15,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # MPI ranks under mpirun/srun as well as running in-process ranks.
 MPI_TAGS = $(shell command -v mpirun >/dev/null 2>&1 && pkg-config --exists ompi 2>/dev/null && echo mpi)
 
-.PHONY: all deps build test test-short demo bench lint fuzz golden clean
+.PHONY: all deps build test test-race test-short demo bench lint fuzz golden clean
 
 all: build
 
@@ -39,10 +39,21 @@ build: deps
 
 # test runs lint and the whole suite. Tests that read the real images in
 # $(SHARED)/data skip with a message when it is absent.
+# RACE_PKGS are the packages whose goroutines share memory (the
+# collectives, the tiling and assignment, the association engine's
+# workers, the run-directory lock), tested again under the race detector
+# (about 50 s with a warm build cache; the first -race build of arrow-go
+# takes minutes).
+RACE_PKGS := ./reduce/ ./decomp/ ./catalog/assoc/ ./internal/rundir/
+
 test: deps lint
 	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 $(RACE_PKGS)
 	@if [ -n "$(MPI_TAGS)" ]; then $(GO) test -count=1 -tags mpi ./reduce/mpi/; \
 	else echo "make test: Open MPI not installed; the mpi build was not tested"; fi
+
+test-race: deps
+	$(GO) test -race -count=1 $(RACE_PKGS)
 
 test-short: deps
 	$(GO) test -short ./...
@@ -74,6 +85,7 @@ fuzz: deps
 	$(GO) test -run '^$$' -fuzz '^FuzzGzip$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/fitsimg/
 	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) ./catalog/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzEscapeName$$' -fuzztime $(FUZZTIME) ./internal/rundir/
 	$(GO) test -run '^$$' -fuzz '^FuzzTableDat$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/casatable/
 	$(GO) test -run '^$$' -fuzz '^FuzzTSMHeader$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/casatable/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/catalogs/

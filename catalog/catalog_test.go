@@ -289,7 +289,8 @@ func TestCreateAtomic(t *testing.T) {
 	if got := parquetFiles(t, run); len(got) != 0 {
 		t.Fatalf("before Close: visible files %v", got)
 	}
-	if st, err := os.Stat(TempName(path)); err != nil || st.Size() == 0 {
+	tmp := w.TempPath()
+	if st, err := os.Stat(tmp); err != nil || st.Size() == 0 {
 		t.Fatalf("temporary file: %v, %v", st, err)
 	}
 	if m, _ := filepath.Glob(filepath.Join(run, "measurements", "*", "*.parquet")); len(m) != 0 {
@@ -301,7 +302,7 @@ func TestCreateAtomic(t *testing.T) {
 	if got := parquetFiles(t, run); len(got) != 1 || got[0] != path {
 		t.Fatalf("after Close: files %v, want [%s]", got, path)
 	}
-	if _, err := os.Stat(TempName(path)); !os.IsNotExist(err) {
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
 		t.Errorf("temporary file left after Close: %v", err)
 	}
 	f, err := os.Open(path)
@@ -324,8 +325,9 @@ func TestCreateAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	w2.Write(rows[:10]...)
+	tmp2 := w2.TempPath()
 	w2.Abort()
-	if _, err := os.Stat(TempName(p2)); !os.IsNotExist(err) {
+	if _, err := os.Stat(tmp2); !os.IsNotExist(err) {
 		t.Errorf("Abort left the temporary file: %v", err)
 	}
 	if err := w2.Close(); !errors.Is(err, ErrAborted) {

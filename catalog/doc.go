@@ -49,8 +49,8 @@
 // gotrap.seed and gotrap.units. The same records, options and binary give
 // byte-identical files.
 //
-// Create writes a file under TempName(path) (".NAME.tmp", which no
-// "*.parquet" glob matches) and Close syncs it, renames it to path and
+// Create writes a file under a temporary name unique to the writer
+// (rundir.Create: ".NAME.<random>.tmp", which no "*.parquet" glob matches) and Close syncs it, renames it to path and
 // syncs the directory, so a killed writer never leaves a file that looks
 // whole. Single-file tables go to TableFile(run, table); the
 // measurements, written by every rank, go to PartFile(run, table, rank,

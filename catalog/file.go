@@ -2,10 +2,11 @@ package catalog
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"gotrap/internal/rundir"
 )
 
 // TableFile returns the path of a table written as one file:
@@ -27,50 +28,42 @@ func PartFile(run, table string, rank int, stage string, seq int) string {
 	return filepath.Join(run, table, fmt.Sprintf("rank=%04d", rank), fmt.Sprintf("%s-%05d.parquet", stage, seq))
 }
 
-// TempName returns the name a file is written under until it is complete:
-// ".NAME.tmp" in the same directory. It neither ends in ".parquet" nor is
-// visible to a "*" glob, so no reader mistakes it for a finished file.
-func TempName(path string) string {
-	dir, base := filepath.Split(path)
-	return filepath.Join(dir, "."+base+".tmp")
-}
-
-// A FileWriter is a Writer that writes to TempName(path) and, on Close,
-// syncs the file, renames it to path and syncs the directory. Until Close
-// returns nil, path does not exist (or keeps its previous content); a
-// process killed mid-write leaves only the temporary file.
+// A FileWriter is a Writer that writes to a temporary file beside path
+// (rundir.Create: ".NAME.<random>.tmp", unique to the writer, which no
+// "*.parquet" glob matches) and, on Close, syncs the file, renames it to
+// path and syncs the directory. Until Close returns nil, path does not
+// exist (or keeps its previous content); a process killed mid-write leaves
+// only the temporary file (rundir.RemoveTemps removes such files).
 type FileWriter[T any] struct {
 	*Writer[T]
-	f         *os.File
-	bw        *bufio.Writer
-	path, tmp string
-	done      bool
+	f    *rundir.File
+	bw   *bufio.Writer
+	done bool
 }
 
 // Create starts writing records of type T to path, creating its directory.
-// A stale temporary file of an earlier, killed writer is overwritten.
 func Create[T any](path string, opts ...Option) (*FileWriter[T], error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("catalog: could not create directory: %w", err)
 	}
-	tmp := TempName(path)
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := rundir.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: could not create %s: %w", path, err)
+		return nil, fmt.Errorf("catalog: %w", err)
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
 	w, err := NewWriter[T](bw, opts...)
 	if err != nil {
-		f.Close()
-		os.Remove(tmp)
+		f.Abort()
 		return nil, err
 	}
-	return &FileWriter[T]{Writer: w, f: f, bw: bw, path: path, tmp: tmp}, nil
+	return &FileWriter[T]{Writer: w, f: f, bw: bw}, nil
 }
 
 // Path returns the final path of the file.
-func (w *FileWriter[T]) Path() string { return w.path }
+func (w *FileWriter[T]) Path() string { return w.f.Path() }
+
+// TempPath returns the temporary file's path (until Close).
+func (w *FileWriter[T]) TempPath() string { return w.f.Name() }
 
 // Close finishes the file and makes it visible under its final name. On
 // error the temporary file is removed and the final name is untouched.
@@ -83,21 +76,13 @@ func (w *FileWriter[T]) Close() error {
 	if err == nil {
 		err = w.bw.Flush()
 	}
-	if err == nil {
-		err = w.f.Sync()
-	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(w.tmp, w.path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(w.path))
+	if err != nil {
+		w.f.Abort()
+	} else {
+		err = w.f.Commit()
 	}
 	if err != nil {
-		os.Remove(w.tmp)
-		w.Writer.err = fmt.Errorf("catalog: could not write %s: %w", w.path, err)
+		w.Writer.err = fmt.Errorf("catalog: could not write %s: %w", w.f.Path(), err)
 		return w.Writer.err
 	}
 	return nil
@@ -116,23 +101,7 @@ func (w *FileWriter[T]) Abort() {
 	w.Writer.buf = nil // nothing more to flush
 	w.Writer.closed = true
 	w.Writer.fw.Close()
-	w.f.Close()
-	os.Remove(w.tmp)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if errors.Is(err, os.ErrInvalid) { // some file systems cannot sync directories
-		err = nil
-	}
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	w.f.Abort()
 }
 
 // WriteFile writes rows to path atomically (Create, Write, Close).

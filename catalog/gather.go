@@ -4,12 +4,15 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"gotrap/internal/rundir"
 )
 
 // This file moves values between a slice of records and Arrow arrays one
@@ -89,9 +92,18 @@ func (s *schema) gatherColumn(mem memory.Allocator, c *column, base unsafe.Point
 		data = array.NewData(c.arrowType(), n, []*memory.Buffer{nil, buf}, nil, 0, 0)
 		buf.Release()
 	case kString:
+		// Parquet strings are UTF-8: a name that is not (a Unix file
+		// name may be any bytes) is stored escaped (rundir.EscapeName).
+		str := func(i int) string {
+			s := *(*string)(at(base, size, i, off))
+			if !utf8.ValidString(s) {
+				s = rundir.EscapeName(s)
+			}
+			return s
+		}
 		total := 0
 		for i := range n {
-			total += len(*(*string)(at(base, size, i, off)))
+			total += len(str(i))
 		}
 		if total > 1<<31-1 {
 			panic(fmt.Sprintf("catalog: column %s: %d bytes of strings in one row group", c.Name, total))
@@ -103,7 +115,7 @@ func (s *schema) gatherColumn(mem memory.Allocator, c *column, base unsafe.Point
 		p := 0
 		for i := range n {
 			offs[i] = int32(p)
-			p += copy(vals[p:], *(*string)(at(base, size, i, off)))
+			p += copy(vals[p:], str(i))
 		}
 		offs[n] = int32(p)
 		data = array.NewData(c.arrowType(), n, []*memory.Buffer{nil, obuf, vbuf}, nil, 0, 0)

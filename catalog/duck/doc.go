@@ -18,7 +18,7 @@
 // and RUN/NAME/**/*.parquet (Hive-partitioned: measurements/rank=0003/...;
 // the partition columns are not part of the view) and selects the table's
 // columns by name, so every view has the same columns whatever its files.
-// Temporary files of unfinished writers (".NAME.tmp") never match.
+// Temporary files of unfinished writers (".NAME.<random>.tmp") never match.
 // A table with no files is an empty view with the right columns and types,
 // so queries run on a partial run; varmetric without varmetric.parquet is
 // computed on the fly by VarMetricSQL (with Options.FluxErrorFloor).

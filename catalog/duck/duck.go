@@ -15,6 +15,7 @@ import (
 	"github.com/duckdb/duckdb-go/v2"
 
 	"gotrap/catalog"
+	"gotrap/internal/rundir"
 )
 
 // Options sets DuckDB's resources. DESIGN: DuckDB runs with threads and
@@ -30,6 +31,19 @@ type Options struct {
 	// (ScanVarMetrics); 0 means DefaultVarMetricPoints. DuckDB's memory
 	// in the varmetric computation grows with it, not with the run.
 	VarMetricPoints int
+	// ReadOnly restricts the database for user SQL ("gotrap query"):
+	// after the views are made, files may be read only below the run
+	// directory and at the paths of Readable, extensions are neither
+	// installed nor loaded on demand, and the settings are locked. Run
+	// user SQL through Statements, which refuses all but queries.
+	ReadOnly bool
+	// Readable are files and folders the user names for reading besides
+	// the run's (ReadOnly only).
+	Readable []string
+	// Writable are folders DuckDB may also write in (ReadOnly only):
+	// that of CopyParquet's file. User SQL cannot write there, as
+	// Statements refuses COPY.
+	Writable []string
 	// FluxErrorFloor is the fractional flux-error floor of the varmetric
 	// table ([variability] flux_error_floor): each point's error becomes
 	// sqrt(sigma^2 + (floor*S)^2). 0 keeps the measured errors (TraP's).
@@ -90,6 +104,12 @@ func Open(ctx context.Context, run string, opt Options) (*DB, error) {
 	}
 	d := &DB{run: run, conn: conn, db: sql.OpenDB(conn), files: map[string]int{}, points: points, floor: opt.FluxErrorFloor}
 	d.rangeSQL = restrictRuncats(VarMetricSQL(d.floor))
+	if opt.ReadOnly {
+		// One connection, set up once: after lock_configuration a new
+		// connection could not run its session settings.
+		d.db.SetMaxOpenConns(1)
+		d.db.SetMaxIdleConns(1)
+	}
 	for _, s := range settings {
 		if _, err := d.db.ExecContext(ctx, s); err != nil {
 			d.Close()
@@ -109,6 +129,12 @@ func Open(ctx context.Context, run string, opt Options) (*DB, error) {
 	if _, err := d.db.ExecContext(ctx, "CREATE OR REPLACE VIEW "+ViewVetting+" AS "+VettingSQL); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("duck: could not create view %s: %w", ViewVetting, err)
+	}
+	if opt.ReadOnly {
+		if err := d.lockDown(ctx, opt.Readable, opt.Writable); err != nil {
+			d.Close()
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -303,15 +329,17 @@ func (d *DB) Close() error {
 // CopyParquet runs query and writes its result to path as a zstd Parquet
 // file (DuckDB's COPY), through a temporary name and a rename.
 func (d *DB) CopyParquet(ctx context.Context, query, path string) error {
-	tmp := catalog.TempName(path)
+	tmp, err := rundir.CreateName(path)
+	if err != nil {
+		return fmt.Errorf("duck: %w", err)
+	}
 	q := fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", strings.TrimRight(strings.TrimSpace(query), ";"), quote(tmp))
 	if _, err := d.db.ExecContext(ctx, q); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("duck: could not write %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("duck: could not write %s: %w", path, err)
+	if err := rundir.Rename(tmp, path); err != nil {
+		return fmt.Errorf("duck: %w", err)
 	}
 	return nil
 }

@@ -45,6 +45,7 @@ func killHelper(run string) {
 		fmt.Println("error", err)
 		os.Exit(1)
 	}
+	fmt.Println("tmp", w.TempPath())
 	for i := 0; ; i++ {
 		if err := w.Write(rows...); err != nil {
 			fmt.Println("error", err)
@@ -73,16 +74,20 @@ func TestKilledWriter(t *testing.T) {
 	sc := bufio.NewScanner(out)
 	groups := 0
 	partial := catalog.PartFile(run, catalog.TableMeasurements, 1, "blind", 0)
+	tmp := ""
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, "error") {
 			t.Fatal(line)
 		}
+		if p, ok := strings.CutPrefix(line, "tmp "); ok {
+			tmp = p
+		}
 		if strings.HasPrefix(line, "rowgroup") {
 			groups++
 			// Kill once some row groups have reached the file (the
 			// writer buffers 1 MB before the OS sees anything).
-			if st, err := os.Stat(catalog.TempName(partial)); err == nil && st.Size() > 0 && groups >= 5 {
+			if st, err := os.Stat(tmp); err == nil && st.Size() > 0 && groups >= 5 {
 				break
 			}
 		}
@@ -95,11 +100,11 @@ func TestKilledWriter(t *testing.T) {
 	if _, err := os.Stat(partial); !os.IsNotExist(err) {
 		t.Fatalf("the killed writer's file exists under its final name: %v", err)
 	}
-	st, err := os.Stat(catalog.TempName(partial))
+	st, err := os.Stat(tmp)
 	if err != nil || st.Size() == 0 {
 		t.Fatalf("expected a non-empty temporary file from the killed writer: %v", err)
 	}
-	t.Logf("killed after %d row groups; temporary file %s has %d bytes", groups, filepath.Base(catalog.TempName(partial)), st.Size())
+	t.Logf("killed after %d row groups; temporary file %s has %d bytes", groups, filepath.Base(tmp), st.Size())
 
 	db, err := Open(context.Background(), run, Options{Threads: 1})
 	if err != nil {

@@ -142,6 +142,35 @@ type Param struct {
 	// Flag makes the parameter a switch of the command line, --NAME,
 	// rather than a positional argument: BindFlags sets it to 1.
 	Flag bool
+	// Domain, when not nil, checks the value: it returns why a value is
+	// out of the parameter's domain, "" when it is in.
+	Domain func(v float64) string
+}
+
+// Domains of parameters.
+func positive(v float64) string {
+	if v > 0 {
+		return ""
+	}
+	return "must be positive"
+}
+func nonNegative(v float64) string {
+	if v >= 0 {
+		return ""
+	}
+	return "must not be negative"
+}
+func probability(v float64) string {
+	if v > 0 && v <= 1 {
+		return ""
+	}
+	return "must be a probability in (0, 1]"
+}
+func declination(v float64) string {
+	if v >= -90 && v <= 90 {
+		return ""
+	}
+	return "must be in [-90, 90] degrees"
 }
 
 // A Query is a named query over the views.
@@ -232,12 +261,22 @@ func (q Query) BindFlags(args []string, flags []string) (string, error) {
 			if err != nil {
 				return "", fmt.Errorf("query %s: %s must be an integer, got %q", q.Name, strings.ToUpper(p.Name), a)
 			}
+			if p.Domain != nil {
+				if why := p.Domain(float64(v)); why != "" {
+					return "", fmt.Errorf("query %s: %s = %d: %s", q.Name, strings.ToUpper(p.Name), v, why)
+				}
+			}
 			vals["$"+p.Name] = "(" + strconv.FormatInt(v, 10) + ")"
 			continue
 		}
 		v, err := strconv.ParseFloat(a, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 			return "", fmt.Errorf("query %s: %s must be a finite number, got %q", q.Name, strings.ToUpper(p.Name), a)
+		}
+		if p.Domain != nil {
+			if why := p.Domain(v); why != "" {
+				return "", fmt.Errorf("query %s: %s = %s: %s", q.Name, strings.ToUpper(p.Name), a, why)
+			}
 		}
 		vals["$"+p.Name] = "(" + strconv.FormatFloat(v, 'g', -1, 64) + ")"
 	}
@@ -363,7 +402,7 @@ ORDER BY coalesce(v.flags, '') <> '', n.newsource_type DESC, v.new_high_sigma DE
 		Name:  "variables",
 		Short: "variable candidates: significant chi-square of the light curve and V >= V_MIN",
 		Params: []Param{
-			{Name: "alpha", Default: "0.01",
+			{Name: "alpha", Default: "0.01", Domain: probability,
 				Doc: "false-alarm probability for the whole run: a (source, band) is listed when the chance that its flux scatter is noise is below ALPHA divided by the number of (source, band) light curves tested (default 0.01)"},
 			{Name: "v_min", Default: "0.1",
 				Doc: "minimum V, the flux standard deviation over the mean (default 0.1)"},
@@ -393,7 +432,7 @@ ORDER BY v.sigma_int DESC, v.runcat, v.band`,
 	{
 		Name:  "variables_trap",
 		Short: "TraP's variable candidates: eta and V above mu + N sigma of their band (Rowlinson et al. 2019)",
-		Params: []Param{{Name: "n", Default: "2",
+		Params: []Param{{Name: "n", Default: "2", Domain: nonNegative,
 			Doc: "threshold in standard deviations of log10 eta and log10 V (default 2)"}},
 		SQL: `-- Rowlinson et al. 2019 (A&C 27, 111), TraP's method. Per band, fit a Gaussian
 -- (maximum likelihood: mean and population sd) to log10 eta_int and to
@@ -474,8 +513,8 @@ ORDER BY taustart, freq_hz, image, xtrsrc NULLS FIRST`,
 		Short: "running-catalogue sources within RADIUS degrees of RA DEC",
 		Params: []Param{
 			{Name: "ra", Doc: "centre right ascension, degrees"},
-			{Name: "dec", Doc: "centre declination, degrees"},
-			{Name: "radius", Doc: "radius, degrees"},
+			{Name: "dec", Doc: "centre declination, degrees", Domain: declination},
+			{Name: "radius", Doc: "radius, degrees", Domain: positive},
 		},
 		SQL: `-- Great-circle (haversine) separation, so RA wraps at 0/360 and the poles work.
 WITH c AS (

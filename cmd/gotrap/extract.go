@@ -22,6 +22,7 @@ import (
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/report"
+	"gotrap/internal/rundir"
 	"gotrap/kernels"
 )
 
@@ -425,31 +426,17 @@ func writeExtractOutputs(x *extractFlagValues, stem string, image int64, r *extr
 }
 
 // writeFileAtomic writes path through a temporary file in its directory,
-// renamed when complete.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+// renamed when complete (rundir.Create).
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	f, err := rundir.Create(path)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
+	if err := write(f); err != nil {
+		f.Abort()
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return nil
+	return f.Commit()
 }
 
 // maxProcsCmd is the number of CPUs Go may use.

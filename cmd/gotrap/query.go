@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -22,8 +24,15 @@ import (
 type queryFlags struct {
 	sql, show, format, output, memLimit string
 	threads                             int
-	all                                 bool
+	all, multi                          bool
+	read                                pathsFlag
 }
+
+// pathsFlag collects a repeated flag's values.
+type pathsFlag []string
+
+func (p *pathsFlag) String() string     { return strings.Join(*p, ",") }
+func (p *pathsFlag) Set(v string) error { *p = append(*p, v); return nil }
 
 var qf queryFlags
 
@@ -72,7 +81,15 @@ Examples:
   gotrap query run1 variables_trap 2
   gotrap query run1 lightcurve 16777216 --format csv
   gotrap query run1 cone 359.9 -30 0.5
-  gotrap query run1 --sql "SELECT band, count(*) FROM varmetric GROUP BY band"`)
+  gotrap query run1 --sql "SELECT band, count(*) FROM varmetric GROUP BY band"
+
+Queries only read: --sql takes one query (SELECT, WITH, FROM, DESCRIBE,
+SHOW, SUMMARIZE, EXPLAIN; --multi allows several, each result shown in
+turn), never COPY, ATTACH, CREATE, INSTALL, SET or the like. DuckDB may read
+files only in the run directory and those named with --read, loads no
+extension on demand and its settings are locked. A named query about
+something absent (a light curve of an unknown id) exits with status 1,
+arguments out of range (a negative radius) with 2. See docs/faults.md.`)
 	register(&command{
 		name:  "query",
 		usage: "RUN NAME [ARGS...] | RUN --sql QUERY | --show NAME",
@@ -86,6 +103,9 @@ Examples:
 			fs.IntVar(&qf.threads, "threads", 0, "DuckDB threads (default: the CPUs this process may use)")
 			fs.StringVar(&qf.memLimit, "memory-limit", "", "DuckDB memory_limit, e.g. 4GB (default: DuckDB's)")
 			fs.BoolVar(&qf.all, "all", false, "transients: show the new sources with vetting flags too")
+			fs.BoolVar(&qf.multi, "multi", false, "allow several statements in --sql, separated by ';' (each result is written in turn)")
+			qf.read = nil
+			fs.Var(&qf.read, "read", "let --sql read the file or folder `PATH` too, e.g. read_csv('PATH') (repeatable)")
 		},
 		run: runQuery,
 	})
@@ -159,13 +179,23 @@ func runQuery(env *cmdEnv, args []string) error {
 	default:
 		return usageError("unknown --format %q (table, csv, json or parquet)", format)
 	}
+	if f.output != "" && within(run, f.output) {
+		return usageError("--output %s is inside the run directory %s: a query never writes there", f.output, run)
+	}
+	if err := checkRun(run); err != nil {
+		return err
+	}
 
 	ctx := context.Background()
 	vc, err := config.RunVariability(run)
 	if err != nil {
 		return err
 	}
-	db, err := duck.Open(ctx, run, duck.Options{Threads: f.threads, MemoryLimit: f.memLimit, FluxErrorFloor: vc.FluxErrorFloor})
+	opt := duck.Options{Threads: f.threads, MemoryLimit: f.memLimit, FluxErrorFloor: vc.FluxErrorFloor, ReadOnly: true, Readable: f.read}
+	if format == "parquet" {
+		opt.Writable = []string{filepath.Dir(f.output)}
+	}
+	db, err := duck.Open(ctx, run, opt)
 	if err != nil {
 		return err
 	}
@@ -175,8 +205,18 @@ func runQuery(env *cmdEnv, args []string) error {
 			return err
 		}
 	}
+	stmts, err := db.Statements(ctx, text, f.multi)
+	if errors.Is(err, duck.ErrSeveral) || errors.Is(err, duck.ErrNotAQuery) {
+		return usageError("%v", err)
+	}
+	if err != nil {
+		return err
+	}
 	if format == "parquet" {
-		return db.CopyParquet(ctx, text, f.output)
+		if len(stmts) > 1 {
+			return usageError("--format parquet writes one result: give one statement")
+		}
+		return db.CopyParquet(ctx, stmts[0], f.output)
 	}
 	out := env.stdout
 	var file *os.File
@@ -187,19 +227,24 @@ func runQuery(env *cmdEnv, args []string) error {
 		}
 		out = file
 	}
-	rows, err := db.SQL().QueryContext(ctx, text)
-	if err != nil {
-		if file != nil {
-			file.Close()
-		}
-		return err
-	}
 	var show []string // the named query's table columns
 	if named != nil && format == "table" {
 		show = named.Table
 	}
-	err = writeRows(out, rows, format, show)
-	rows.Close()
+	for i, st := range stmts {
+		if i > 0 {
+			fmt.Fprintln(out)
+		}
+		var rows *sql.Rows
+		if rows, err = db.SQL().QueryContext(ctx, st); err != nil {
+			break
+		}
+		err = writeRows(out, rows, format, show)
+		rows.Close()
+		if err != nil {
+			break
+		}
+	}
 	if file != nil {
 		if cerr := file.Close(); err == nil {
 			err = cerr

@@ -131,7 +131,7 @@ func TestQueryFormats(t *testing.T) {
 	if _, errs, code := runGotrap(t, "query", dir, "lightcurve", fmt.Sprint(ids["A"]), "--format", "parquet", "--output", pq); code != 0 {
 		t.Fatalf("parquet: exit %d: %s", code, errs)
 	}
-	out, errs, code = runGotrap(t, "query", dir, "--sql", "SELECT count(*) AS n, sum(f_int) AS s FROM read_parquet('"+pq+"')")
+	out, errs, code = runGotrap(t, "query", dir, "--read", pq, "--sql", "SELECT count(*) AS n, sum(f_int) AS s FROM read_parquet('"+pq+"')")
 	if code != 0 || out != "n,s\n7,14\n" {
 		t.Fatalf("reading the parquet output back: exit %d %s\n%s", code, errs, out)
 	}

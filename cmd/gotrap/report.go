@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
+	"path/filepath"
+	"strings"
 	"time"
 
+	"gotrap/catalog"
+	"gotrap/internal/pipeline"
 	"gotrap/internal/report"
+	"gotrap/internal/rundir"
+	"gotrap/slurm"
 )
 
 type reportFlags struct {
@@ -97,9 +103,23 @@ func runReport(env *cmdEnv, args []string) error {
 			return err
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	if err := checkRun(args[0]); err != nil {
+		return err
+	}
+	// The run's lock: no run may write it meanwhile, nor a second
+	// report. A run on a read-only file system can still be reported
+	// into a folder outside it, unlocked.
+	lk, err := rundir.Acquire(args[0], "gotrap report")
+	if err != nil && (errors.Is(err, rundir.ErrLocked) || f.out == "" || within(args[0], f.out)) {
+		return err
+	}
+	defer lk.Unlock()
+	ctx, stop := slurm.NotifyContext(context.Background())
 	defer stop()
 	s, err := report.Generate(ctx, args[0], opt)
+	if err != nil && ctx.Err() != nil {
+		return &exitError{code: signalExit(ctx), err: err}
+	}
 	if err != nil {
 		return err
 	}
@@ -111,4 +131,47 @@ func runReport(env *cmdEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "  %.2f s\n", s.Seconds)
 	return nil
+}
+
+// checkRun reports a RUN argument that is not a run directory: not a
+// folder, or one with neither a manifest.json nor any catalogue table
+// (catalog.Tables: NAME.parquet or a NAME/ folder). An error: exit 1.
+func checkRun(run string) error {
+	st, err := os.Stat(run)
+	if err != nil {
+		return fmt.Errorf("run directory: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a run directory (not a folder)", run)
+	}
+	if _, err := os.Stat(filepath.Join(run, pipeline.ManifestFile)); err == nil {
+		return nil
+	}
+	for _, t := range catalog.Tables() {
+		if _, err := os.Stat(catalog.TableFile(run, t.Name)); err == nil {
+			return nil
+		}
+		if st, err := os.Stat(filepath.Join(run, t.Name)); err == nil && st.IsDir() {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is not a gotrap run directory: it has no %s and no catalogue table", run, pipeline.ManifestFile)
+}
+
+// within reports whether path is dir or lies below it (lexically, after
+// resolving symbolic links where they exist).
+func within(dir, path string) bool {
+	abs := func(p string) string {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return filepath.Clean(p)
+		}
+		return a
+	}
+	d, p := abs(dir), abs(path)
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

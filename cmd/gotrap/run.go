@@ -15,6 +15,7 @@ import (
 	"gotrap/internal/pipeline"
 	"gotrap/internal/pipeline/catstage"
 	"gotrap/internal/report"
+	"gotrap/internal/rundir"
 	"gotrap/reduce"
 	"gotrap/reduce/mpi"
 	"gotrap/slurm"
@@ -176,10 +177,16 @@ func runRun(env *cmdEnv, args []string) error {
 	if err := cfg.Pipeline.Validate(); err != nil {
 		return usageError("%v", err)
 	}
+	// Settings out of their domain fail here, before the run directory
+	// is made or locked.
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	var inputs []string
 	var err error
 	if len(args) > 0 {
-		if inputs, err = pipeline.ExpandInputs(args); err != nil {
+		warn := func(msg string) { fmt.Fprintf(env.stderr, "gotrap run: warning: %s\n", msg) }
+		if inputs, err = pipeline.ExpandInputsWarn(args, warn); err != nil {
 			return err
 		}
 	}
@@ -233,17 +240,27 @@ func runRun(env *cmdEnv, args []string) error {
 	if err != nil && ctx.Err() != nil {
 		// Whatever the stage returned (context.Canceled, DuckDB's
 		// interrupt), a signal stopped it.
-		return &exitError{code: exitInterrupted, err: interrupted(ctx, f.out, err)}
+		return &exitError{code: signalExit(ctx), err: interrupted(ctx, f.out, err)}
 	}
 	return err
 }
 
 // interrupted is the error of a run that a signal stopped: it names the
-// signal and says how to continue.
+// signal and says how to continue. err (context.Canceled, DuckDB's
+// interrupt, a rank's "context canceled") says nothing more and is kept
+// for errors.Is only, out of the message.
 func interrupted(ctx context.Context, out string, err error) error {
-	return fmt.Errorf("interrupted (%v); the finished images are kept; resume with: gotrap run --resume --out %s (the same configuration and inputs): %w",
-		context.Cause(ctx), out, err)
+	return &interruptError{msg: fmt.Sprintf("interrupted (%v); the finished images are kept; resume with: gotrap run --resume --out %s (the same configuration and inputs)",
+		context.Cause(ctx), out), err: err}
 }
+
+type interruptError struct {
+	msg string
+	err error
+}
+
+func (e *interruptError) Error() string { return e.msg }
+func (e *interruptError) Unwrap() error { return e.err }
 
 // applySlurmEnv applies what a Slurm job's environment implies to the
 // flags: a requeued job (SLURM_RESTART_COUNT > 0) resumes, and without
@@ -307,9 +324,22 @@ func localRanks(getenv func(string) string, e slurm.Env) int {
 	return 1
 }
 
-// exitInterrupted is the exit status of a run stopped by a signal: 128 +
-// SIGTERM's number, what a shell reports for a process SIGTERM killed.
-const exitInterrupted = 143
+// Exit statuses of a batch command stopped by a signal: 128 + the
+// signal's number, what a shell reports for a process the signal killed.
+const (
+	exitInterrupted = 143 // SIGTERM
+	exitSIGINT      = 130
+)
+
+// signalExit is the exit status of a command whose context a signal
+// cancelled (slurm.NotifyContext): 130 for SIGINT, else 143.
+func signalExit(ctx context.Context) int {
+	var se *slurm.SignalError
+	if errors.As(context.Cause(ctx), &se) && se.Signal == os.Interrupt {
+		return exitSIGINT
+	}
+	return exitInterrupted
+}
 
 // runPipeline runs the stages and prints the summary.
 func runPipeline(ctx context.Context, env *cmdEnv, f runFlags, inputs []string, cfg config.Config) error {
@@ -327,6 +357,11 @@ func runPipeline(ctx context.Context, env *cmdEnv, f runFlags, inputs []string, 
 		}
 		return runMPI(ctx, env, f, opt)
 	}
+	lk, err := lockRun(env, f.out, "gotrap run")
+	if err != nil {
+		return err
+	}
+	defer lk.Unlock()
 	opt.CPUs = reduce.CPUs(os.Getenv)
 	sum, err := pipeline.RunRanks(ctx, opt, f.ranks)
 	if err != nil {
@@ -346,6 +381,14 @@ func runMPI(ctx context.Context, env *cmdEnv, f runFlags, opt pipeline.Options) 
 		o.CPUs = reduce.LimitGOMAXPROCS(os.Getenv)
 		if c.Rank() != 0 {
 			o.Progress = nil
+		} else {
+			// Rank 0 holds the run's lock; the other ranks wait for it
+			// in the run's first collective.
+			lk, err := lockRun(env, f.out, "gotrap run (MPI rank 0)")
+			if err != nil {
+				return err
+			}
+			defer lk.Unlock()
 		}
 		sum, err := pipeline.Run(ctx, o)
 		if err != nil && ctx.Err() != nil {
@@ -365,6 +408,27 @@ func runMPI(ctx context.Context, env *cmdEnv, f runFlags, opt pipeline.Options) 
 		return fmt.Errorf("gotrap run: started by an MPI launcher, but this gotrap was built without MPI: build it with `go build -tags mpi ./cmd/gotrap`, or use --ranks N without mpirun")
 	}
 	return err
+}
+
+// lockRun creates the run directory dir when missing and locks it for
+// the command what (rundir.Acquire): a second writer fails at once,
+// naming the holder. A lock left by a process that ended is noted on
+// stderr.
+func lockRun(env *cmdEnv, dir, what string) (*rundir.Lock, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	lk, err := rundir.Acquire(dir, what)
+	if err != nil {
+		return nil, err
+	}
+	if lk.Stale != nil {
+		fmt.Fprintf(env.stderr, "gotrap: note: %s held %s and ended without releasing it (killed?); its lock is stale and now ours\n", lk.Stale, dir)
+	}
+	if lk.Unsupported {
+		fmt.Fprintf(env.stderr, "gotrap: warning: the file system of %s cannot lock files (flock): nothing stops a second writer; run one at a time\n", dir)
+	}
+	return lk, nil
 }
 
 // finishRun runs the catalogue stage (DuckDB, once) and the report, and

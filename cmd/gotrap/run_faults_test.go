@@ -110,6 +110,9 @@ wait:
 			t.Errorf("stderr lacks %q", s)
 		}
 	}
+	if strings.Contains(msg, "failed") {
+		t.Errorf("stderr reports a failure for a signal: %q", msg)
+	}
 	n, temps := staged(t, run)
 	t.Logf("images staged: %d at SIGTERM, %d at exit (of 16)", atSignal, n)
 	if n < atSignal || n > atSignal+1 {
@@ -141,5 +144,39 @@ wait:
 		if a != b || strings.Count(a, "\n") < 2 {
 			t.Errorf("%s: the resumed run differs from the uninterrupted one (%d vs %d lines)", q, strings.Count(b, "\n"), strings.Count(a, "\n"))
 		}
+	}
+}
+
+// TestRunSIGINT: Ctrl-C stops "gotrap run" like SIGTERM, with exit status
+// 130 (the red team's case 9: it was 143 with "rank -1 failed").
+func TestRunSIGINT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess test")
+	}
+	d := t.TempDir()
+	data := filepath.Join(d, "tiny")
+	if code, _, stderr := runCmd(t, "simulate", "--preset", "tiny", "--seed", "1", "--quiet", data); code != 0 {
+		t.Fatalf("simulate: %s", stderr)
+	}
+	run := filepath.Join(d, "run")
+	cmd, stderr := childCmd(t, "run", "--out", run, "--workers", "1", "--ranks", "2", "--quiet", filepath.Join(data, "images"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for n := 0; n == 0; n, _ = staged(t, run) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no image staged within 60 s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	code := exitCode(cmd.Wait())
+	msg := stderr.String()
+	if code != exitSIGINT || !strings.Contains(msg, "interrupted") || strings.Contains(msg, "rank -1") || strings.Contains(msg, "failed") {
+		t.Errorf("exit %d, stderr %q; want %d, interrupted, no rank failure", code, msg, exitSIGINT)
 	}
 }

@@ -227,6 +227,20 @@ func (e *Extraction) Validate() error {
 		}
 	}
 	switch {
+	case !(e.DetectionThreshold > 0):
+		return bad("detection_threshold", e.DetectionThreshold, "must be positive: islands are kept whose peak is above detection_threshold x rms, and 0 or less keeps the noise everywhere")
+	case e.AnalysisThreshold == 0 && e.FDR:
+		// fdr = true sets the analysis threshold (z_FDR).
+	case !(e.AnalysisThreshold > 0):
+		return bad("analysis_threshold", e.AnalysisThreshold, "must be positive (0 only with fdr = true, which sets it): an island's pixels are those above analysis_threshold x rms")
+	case e.AnalysisThreshold > e.DetectionThreshold:
+		return bad("analysis_threshold", e.AnalysisThreshold, fmt.Sprintf("is above detection_threshold = %v: an island's pixels (above analysis_threshold x rms) must include its peak (above detection_threshold x rms)", e.DetectionThreshold))
+	}
+	switch {
+	case !(e.BoxInBeamPix > 0):
+		return bad("box_in_beampix", e.BoxInBeamPix, "must be positive: the forced-fit box side in beam semi-major axes")
+	case e.DeblendMinCont > 1:
+		return bad("deblend_mincont", e.DeblendMinCont, "must be in [0, 1]: a fraction of the island's flux")
 	case e.BackSizeX <= 0:
 		return bad("back_size_x", e.BackSizeX, "must be positive")
 	case e.BackSizeY <= 0:

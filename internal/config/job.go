@@ -235,6 +235,9 @@ func (c *Config) validateJob() error {
 	if err := c.TransientSearch.Validate(); err != nil {
 		return err
 	}
+	if m, d := c.TransientSearch.NewSourceSigmaMargin, c.Extraction.DetectionThreshold; !(d+m > 0) {
+		return fmt.Errorf("%w: transient_search.new_source_sigma_margin = %v: detection_threshold + margin = %v must be positive (the previous-image limit is rms x (detection_threshold + margin))", ErrInvalid, m, d+m)
+	}
 	if err := c.Variability.Validate(); err != nil {
 		return err
 	}

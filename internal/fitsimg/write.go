@@ -5,10 +5,9 @@ import (
 	"encoding/binary"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 
+	"gotrap/internal/rundir"
 	"gotrap/kernels"
 )
 
@@ -171,35 +170,24 @@ func WriteFile(path string, img *kernels.Image, hdr *Header) error {
 // atomically: into a temporary file in the same directory, synced, then
 // renamed over path, so that path never holds a partly written image. The
 // file gets mode 0644. Errors are *Error naming path.
-func WriteFileOptions(path string, img *kernels.Image, hdr *Header, o WriteOptions) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+func WriteFileOptions(path string, img *kernels.Image, hdr *Header, o WriteOptions) error {
+	f, err := rundir.Create(path)
 	if err != nil {
 		return &Error{Path: path, Err: err}
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = &Error{Path: path, Err: err}
-		}
-	}()
-	if err = Encode(f, img, hdr, o); err != nil {
-		return err
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = Encode(bw, img, hdr, o)
+	if err == nil {
+		err = bw.Flush()
 	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
+	if err != nil {
+		f.Abort()
+		return &Error{Path: path, Err: err}
 	}
-	if err = f.Sync(); err != nil {
-		return err
+	if err := f.Commit(); err != nil {
+		return &Error{Path: path, Err: err}
 	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return nil
 }
 
 // encodeTo writes src into dst as big-endian values of s.Bitpix: floats as

@@ -17,6 +17,7 @@ import (
 	"gotrap/catalog/assoc"
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/rundir"
 	"gotrap/kernels"
 	"gotrap/reduce"
 )
@@ -253,7 +254,7 @@ func (s *backwardStage) image(img *Image, req *imageRequests) (err error) {
 	if err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
-	return writeAtomic(stagedPath(s.run, StageBackward, img.ID, "json"), b)
+	return rundir.WriteFile(stagedPath(s.run, StageBackward, img.ID, "json"), b)
 }
 
 // runStage runs the stage on this rank (every rank calls it): rank 0
@@ -420,14 +421,11 @@ func (s *backwardStage) writePart(idx []int) (int, error) {
 // removeBackwardParts removes the stage's catalogue files: every rank's
 // measurement part and the associations file.
 func removeBackwardParts(run string) error {
-	parts, err := filepath.Glob(filepath.Join(run, catalog.TableMeasurements, "rank=*", StageBackward+"-*.parquet"))
-	if err != nil {
-		return fmt.Errorf("pipeline: %w", err)
+	if err := removeParts(run, StageBackward); err != nil {
+		return err
 	}
-	for _, p := range append(parts, backwardAssocFile(run)) {
-		if err := os.Remove(p); err != nil && !isNotExist(err) {
-			return fmt.Errorf("pipeline: %w", err)
-		}
+	if err := os.Remove(backwardAssocFile(run)); err != nil && !isNotExist(err) {
+		return fmt.Errorf("pipeline: %w", err)
 	}
 	return nil
 }

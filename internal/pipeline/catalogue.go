@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"gotrap/catalog"
+	"gotrap/internal/rundir"
 )
 
 // TableAssocSkyRegions is the extra table of assocskyrgn rows (SPEC 1:
@@ -73,6 +74,31 @@ func (s *measurementSink) close() error {
 	return nil
 }
 
+// removeParts removes the measurement part files of stage ("": of every
+// stage) that any rank wrote (catalog.PartFile names), and the rank=RRRR
+// and measurements folders left empty. Other files there are the user's
+// and stay.
+func removeParts(run, stage string) error {
+	if stage == "" {
+		stage = "*"
+	}
+	dir := filepath.Join(run, catalog.TableMeasurements)
+	parts, err := filepath.Glob(filepath.Join(dir, "rank=[0-9][0-9][0-9][0-9]", stage+"-[0-9][0-9][0-9][0-9][0-9].parquet"))
+	if err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	for _, p := range parts {
+		if err := os.Remove(p); err != nil && !isNotExist(err) {
+			return fmt.Errorf("pipeline: %w", err)
+		}
+	}
+	ranks, _ := filepath.Glob(filepath.Join(dir, "rank=[0-9][0-9][0-9][0-9]"))
+	for _, d := range append(ranks, dir) {
+		os.Remove(d) // only when empty
+	}
+	return nil
+}
+
 // writeCatalogue runs the final association pass and writes every table
 // of the catalogue but varmetric. It returns the number of rows written.
 func writeCatalogue(ctx context.Context, run string, ar *assocRun, reqs []imageRequests,
@@ -85,8 +111,8 @@ func writeCatalogue(ctx context.Context, run string, ar *assocRun, reqs []imageR
 		if err := os.Remove(catalog.TableFile(run, catalog.TableVarMetric)); err != nil && !isNotExist(err) {
 			return 0, fmt.Errorf("pipeline: %w", err)
 		}
-		if err := os.RemoveAll(filepath.Join(run, catalog.TableMeasurements)); err != nil {
-			return 0, fmt.Errorf("pipeline: %w", err)
+		if err := removeParts(run, ""); err != nil {
+			return 0, err
 		}
 	}
 	if err := ar.comm.Barrier(); err != nil {
@@ -257,7 +283,7 @@ func (s *Summary) Format(w io.Writer) {
 func WriteSummary(run string, s *Summary) error {
 	var b bytes.Buffer
 	s.Format(&b)
-	return writeAtomic(filepath.Join(run, "logs", "summary.txt"), b.Bytes())
+	return rundir.WriteFile(filepath.Join(run, "logs", "summary.txt"), b.Bytes())
 }
 
 func writeSummary(run string, s *Summary) error { return WriteSummary(run, s) }

@@ -11,6 +11,7 @@ import (
 	"gotrap/catalog"
 	"gotrap/catalog/assoc"
 	"gotrap/decomp"
+	"gotrap/internal/config"
 	"gotrap/reduce"
 )
 
@@ -45,6 +46,39 @@ type tileMap struct {
 	t     *decomp.Tiling
 	ranks *decomp.TileRanks
 	size  int
+}
+
+// maxCoverTiles bounds the sky tiles that one image's field and halo may
+// cover (checkTiles): the tile map holds a weight per covered tile, so
+// its memory grows with it. 2^18 tiles are a few MB.
+const maxCoverTiles = 1 << 18
+
+// checkTiles refuses, in the plan stage and before any tile exists, a
+// tile side so small for the images that the tile map would grow without
+// bound: the tiles covering one image's field plus the search radius,
+// about pi (r + radius + side)^2 / side^2, must not exceed maxCoverTiles.
+// The images are those of the plan with a header (a superset of those
+// newTileMap weighs).
+func checkTiles(plan *Plan, cfg assoc.Config, side float64) error {
+	smaj, r := 0.0, 0.0
+	for i := range plan.Images {
+		img := &plan.Images[i]
+		if img.Meta == nil {
+			continue
+		}
+		info := imageInfo(img)
+		smaj = max(smaj, info.RBSmaj)
+		r = max(r, 0.5*math.Hypot(float64(info.NX)*info.DeltaX, float64(info.NY)*info.DeltaY))
+	}
+	reach := min(r+cfg.BeamwidthsLimit*smaj, 180)
+	n := math.Pi * (reach + side) * (reach + side) / (side * side)
+	if n <= maxCoverTiles {
+		return nil
+	}
+	// The side at which the count meets the limit: reach/side = sqrt(L/pi) - 1.
+	need := reach / (math.Sqrt(maxCoverTiles/math.Pi) - 1)
+	return fmt.Errorf("%w: pipeline.tile_deg = %v: an image field of radius %.3g degrees (with the search radius) covers about %.2g tiles of that side, more than %d; use tile_deg >= %.2g, or 0 to associate on rank 0",
+		config.ErrInvalid, side, reach, n, maxCoverTiles, need)
 }
 
 // newTileMap builds the tiling of side degrees with a halo radius of the

@@ -64,14 +64,17 @@
 //
 // # Run directory and resume
 //
-// See docs/pipeline.md. Every file is written to a temporary name and
-// renamed when complete. An image's staged results end with a completion
+// See docs/pipeline.md. Every file is written to a temporary name unique
+// to its writer and renamed when complete (internal/rundir); the caller
+// holds the run directory's lock (rundir.Acquire) for the whole run. An image's staged results end with a completion
 // mark written last (ID.image.parquet, ID.json), so --resume redoes only
 // the images without one; the association stage is recomputed from the
 // staged results unless the manifest records it done. The manifest keeps
-// the configuration hash and each input's path, size and SHA-256 of its
-// first 64 KiB; --resume refuses a run whose configuration or inputs
-// differ.
+// the configuration hash and each input's path, size and xxHash64 of the
+// whole file; --resume refuses a run whose configuration or inputs
+// differ. Only files gotrap names itself are ever removed: a --resume
+// into a folder without a manifest that holds other files is refused
+// (ErrNotARun).
 //
 // # Ranks
 //
@@ -95,8 +98,9 @@
 //
 // # Errors
 //
-// Bad images are not errors: they are rejected with a reason. Missing
-// inputs (ExpandInputs, ErrMissingInput), an unusable run directory
+// Bad images are not errors: they are rejected with a reason, as is any
+// entry a folder listing finds that cannot be read. Missing inputs named
+// explicitly (ExpandInputs, ErrMissingInput), an unusable run directory
 // (ErrRunExists), a configuration or input mismatch on resume, and I/O
 // failures are; they name the file. Nothing here panics on data or exits.
 package pipeline

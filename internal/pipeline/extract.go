@@ -14,6 +14,7 @@ import (
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/qc"
+	"gotrap/internal/rundir"
 	"gotrap/kernels"
 )
 
@@ -155,14 +156,14 @@ func (s *extractStage) image(w *worker, img *Image) (err error) {
 		}
 	}
 	if dropped != nil {
-		if err := writeAtomic(stagedPath(s.run, StageExtract, img.ID, droppedSuffix), dropped); err != nil {
+		if err := rundir.WriteFile(stagedPath(s.run, StageExtract, img.ID, droppedSuffix), dropped); err != nil {
 			return err
 		}
 	}
 	if grids != nil {
 		// Before the completion mark: a done image has its grids
 		// (unless staged by a gotrap without them).
-		if err := writeAtomic(stagedPath(s.run, StageExtract, img.ID, gridsSuffix), grids); err != nil {
+		if err := rundir.WriteFile(stagedPath(s.run, StageExtract, img.ID, gridsSuffix), grids); err != nil {
 			return err
 		}
 	}

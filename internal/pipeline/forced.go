@@ -10,6 +10,7 @@ import (
 	"gotrap/catalog"
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/rundir"
 	"gotrap/kernels"
 )
 
@@ -91,7 +92,7 @@ func (s *forcedStage) image(img *Image, req *imageRequests, nBlind int) (err err
 	if err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
-	return writeAtomic(stagedPath(s.run, StageForced, img.ID, "json"), b)
+	return rundir.WriteFile(stagedPath(s.run, StageForced, img.ID, "json"), b)
 }
 
 // fitPositions reads img into storage from pool (returned there after

@@ -3,8 +3,6 @@ package pipeline
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +11,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
+
+	"github.com/cespare/xxhash/v2"
 
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/rundir"
 )
 
 // ErrMissingInput reports input files that do not exist; the message
@@ -22,15 +24,31 @@ import (
 var ErrMissingInput = errors.New("pipeline: missing input files")
 
 // ExpandInputs turns the INPUT arguments of "gotrap run" into a sorted,
-// de-duplicated list of images. An argument is a file, a CASA image
-// directory, a directory (every *.fits, *.fits.gz and *.fits.fz file, in
-// any case, and every CASA image below it, recursively; a CASA image is
-// not descended into), a glob (a pattern
-// that matches nothing is an error), or @FILE: a list of further arguments
-// (one per line; blank lines and lines starting with '#' are skipped;
-// relative paths are relative to FILE's directory). Every missing file is
-// reported at once in one error wrapping ErrMissingInput.
-func ExpandInputs(args []string) ([]string, error) {
+// de-duplicated list of images (ExpandInputsWarn without warnings).
+func ExpandInputs(args []string) ([]string, error) { return ExpandInputsWarn(args, nil) }
+
+// ExpandInputsWarn turns the INPUT arguments of "gotrap run" into a
+// sorted, de-duplicated list of images. An argument is a file, a CASA
+// image directory, a directory (every *.fits, *.fits.gz and *.fits.fz
+// file, in any case, and every CASA image below it, recursively; a CASA
+// image is not descended into), a glob (a pattern that matches nothing is
+// an error), or @FILE: a list of further arguments (one per line; blank
+// lines and lines starting with '#' are skipped; relative paths are
+// relative to FILE's directory).
+//
+// Only inputs named explicitly (a file argument, a line of @FILE) stop
+// the run: every missing one is reported at once in one error wrapping
+// ErrMissingInput, and one that cannot be opened is an error. What a
+// directory listing or a glob finds that is not a readable regular file
+// (a dangling link, an unreadable file, a named pipe, a socket, a folder
+// that cannot be listed) stays in the list: the plan stage rejects it
+// with a recorded reason, and the run goes on.
+//
+// One file reached under several spellings (relative and absolute, a
+// symbolic or hard link: the same device and inode) is kept once, under
+// the first spelling in sorted order; warn, when not nil, is told of each
+// one dropped.
+func ExpandInputsWarn(args []string, warn func(msg string)) ([]string, error) {
 	var out, missing []string
 	var walk func(arg, base string, depth int) error
 	walk = func(arg, base string, depth int) error {
@@ -70,8 +88,8 @@ func ExpandInputs(args []string) ([]string, error) {
 				missing = append(missing, arg+" (no match)")
 			}
 			for _, p := range m {
-				if st, err := os.Stat(p); err == nil && (!st.IsDir() || isImageDir(p)) {
-					out = append(out, p)
+				if st, err := os.Stat(p); err != nil || !st.IsDir() || isImageDir(p) {
+					out = append(out, p) // a dangling link: rejected later
 				}
 			}
 			return nil
@@ -86,7 +104,16 @@ func ExpandInputs(args []string) ([]string, error) {
 		case st.IsDir() && !isImageDir(arg):
 			return filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
 				if err != nil {
-					return err
+					if p == arg {
+						return fmt.Errorf("pipeline: input: %w", err)
+					}
+					// A folder below it that cannot be listed: the
+					// plan stage rejects it as unreadable.
+					out = append(out, p)
+					if d != nil && d.IsDir() {
+						return fs.SkipDir
+					}
+					return nil
 				}
 				if d.IsDir() && p != arg && isImageDir(p) {
 					out = append(out, p)
@@ -97,6 +124,13 @@ func ExpandInputs(args []string) ([]string, error) {
 				}
 				return nil
 			})
+		}
+		if st.Mode().IsRegular() {
+			f, err := os.Open(arg)
+			if err != nil {
+				return fmt.Errorf("pipeline: input: %w", err)
+			}
+			f.Close()
 		}
 		out = append(out, arg)
 		return nil
@@ -114,10 +148,37 @@ func ExpandInputs(args []string) ([]string, error) {
 	}
 	slices.Sort(out)
 	out = slices.Compact(out)
+	out = dropSameFiles(out, warn)
 	if len(out) == 0 {
 		return nil, fmt.Errorf("pipeline: no input images")
 	}
 	return out, nil
+}
+
+// dropSameFiles keeps the first path of each file (device and inode) in
+// paths and tells warn of the others. Paths that cannot be stat'ed stay.
+func dropSameFiles(paths []string, warn func(string)) []string {
+	type key struct{ dev, ino uint64 }
+	seen := map[key]string{}
+	return slices.DeleteFunc(paths, func(p string) bool {
+		st, err := os.Stat(p)
+		if err != nil {
+			return false
+		}
+		sys, ok := st.Sys().(*syscall.Stat_t)
+		if !ok {
+			return false
+		}
+		k := key{uint64(sys.Dev), sys.Ino}
+		if first, dup := seen[k]; dup {
+			if warn != nil {
+				warn(fmt.Sprintf("input %s is the same file as %s (device %d, inode %d): used once", p, first, k.dev, k.ino))
+			}
+			return true
+		}
+		seen[k] = p
+		return false
+	})
 }
 
 // isImageName reports whether a file found below an input directory is
@@ -133,47 +194,58 @@ func isImageName(p string) bool {
 // does not descend into it.
 func isImageDir(p string) bool { return fitsimg.IsCASAImage(p) }
 
-// headBytes is how much of each input file the manifest hashes: the
-// header blocks and the first pixels of any FITS image with fewer than
-// ~900 header cards.
-const headBytes = 64 << 10
-
 // InputFile is a manifest entry: an input's identity for --resume.
 type InputFile struct {
-	Path string `json:"path"`
-	Size int64  `json:"size"`
-	// ModTime is informational (copies change it); identity is Path, Size
-	// and HeadSHA256, the SHA-256 of the first 64 KiB.
-	ModTime    string `json:"mtime"`
-	HeadSHA256 string `json:"head_sha256"`
+	// Path is the path as given, as valid UTF-8 (rundir.EscapeName);
+	// PathRaw holds its bytes when they are not valid UTF-8 (base64 in
+	// the JSON).
+	Path    string `json:"path"`
+	PathRaw []byte `json:"path_raw,omitempty"`
+	Size    int64  `json:"size"`
+	// ModTime is informational (copies change it); identity is Path,
+	// Size and XXH64, the xxHash64 of the whole file (hex).
+	ModTime string `json:"mtime"`
+	XXH64   string `json:"xxh64"`
 }
 
-// fingerprint returns the manifest entry of path. A path that is not a
-// regular file (a named pipe, a directory given as an input) is not
-// opened, which could block, and gets no hash: the plan stage rejects it
-// as unreadable.
+// fingerprint returns the manifest entry of path, reading the whole file
+// for its hash. A path that is not a regular file (a named pipe, a
+// directory, a dangling link found in a listed folder) or that cannot be
+// opened gets no hash and is not opened (a pipe could block): the plan
+// stage rejects it as unreadable. Inputs named on the command line were
+// checked by ExpandInputs already.
 func fingerprint(path string) (InputFile, error) {
-	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-		return InputFile{Path: path, ModTime: st.ModTime().UTC().Format("2006-01-02T15:04:05.000000000Z")}, nil
+	in := InputFile{Path: rundir.EscapeName(path)}
+	if in.Path != path {
+		in.PathRaw = []byte(path)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return in, nil
+	}
+	in.ModTime = st.ModTime().UTC().Format("2006-01-02T15:04:05.000000000Z")
+	if !st.Mode().IsRegular() {
+		return in, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return InputFile{}, fmt.Errorf("pipeline: %w", err)
+		return in, nil
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	if st, err = f.Stat(); err != nil {
+		return in, fmt.Errorf("pipeline: %w", err)
+	}
+	h := xxhash.New()
+	n, err := io.Copy(h, f)
 	if err != nil {
-		return InputFile{}, fmt.Errorf("pipeline: %w", err)
+		return in, fmt.Errorf("pipeline: %s: %w", path, err)
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, io.LimitReader(f, headBytes)); err != nil {
-		return InputFile{}, fmt.Errorf("pipeline: %s: %w", path, err)
-	}
-	return InputFile{Path: path, Size: st.Size(), ModTime: st.ModTime().UTC().Format("2006-01-02T15:04:05.000000000Z"),
-		HeadSHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	in.Size = n
+	in.XXH64 = fmt.Sprintf("%016x", h.Sum64())
+	return in, nil
 }
 
 // sameInput reports whether two entries name the same file content.
 func sameInput(a, b InputFile) bool {
-	return a.Path == b.Path && a.Size == b.Size && a.HeadSHA256 == b.HeadSHA256
+	return a.Path == b.Path && bytes.Equal(a.PathRaw, b.PathRaw) && a.Size == b.Size && a.XXH64 == b.XXH64
 }

@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"gotrap/catalog"
 	"gotrap/internal/config"
+	"gotrap/internal/rundir"
 )
 
 // Stage names, in the order a run goes through them.
@@ -96,7 +96,7 @@ func writeManifest(run string, m *Manifest) error {
 	if err != nil {
 		return fmt.Errorf("pipeline: manifest: %w", err)
 	}
-	return writeAtomic(filepath.Join(run, ManifestFile), append(b, '\n'))
+	return rundir.WriteFile(filepath.Join(run, ManifestFile), append(b, '\n'))
 }
 
 // MarkStage records a stage of the run in RUN as done, with its timing,
@@ -112,35 +112,6 @@ func MarkStage(run, name string, started time.Time, items int) error {
 	s.Finished = time.Now().UTC().Format(time.RFC3339Nano)
 	s.Seconds = time.Since(started).Seconds()
 	return writeManifest(run, m)
-}
-
-// writeAtomic writes data to path through a temporary file, fsync and
-// rename (catalog.TempName), so a killed writer never leaves a partial
-// file under path.
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("pipeline: %w", err)
-	}
-	tmp := catalog.TempName(path)
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("pipeline: %w", err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("pipeline: could not write %s: %w", path, err)
-	}
-	return nil
 }
 
 // ConfigHash is the hash recorded in the manifest and in every Parquet
@@ -171,6 +142,9 @@ func checkResume(old *Manifest, hash string, inputs []InputFile) error {
 		return fmt.Errorf("pipeline: cannot resume: the run had %d inputs, now %d", len(old.Inputs), len(inputs))
 	}
 	for i := range inputs {
+		if old.Inputs[i].XXH64 == "" && inputs[i].XXH64 != "" {
+			return fmt.Errorf("pipeline: cannot resume: the manifest of the run has no content hash of %s (a run of gotrap before content hashes); rerun into a new --out", inputs[i].Path)
+		}
 		if !sameInput(old.Inputs[i], inputs[i]) {
 			return fmt.Errorf("pipeline: cannot resume: input %s changed or differs from the run's %s", inputs[i].Path, old.Inputs[i].Path)
 		}

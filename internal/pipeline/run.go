@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"gotrap/catalog"
@@ -17,6 +18,7 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/rundir"
 	"gotrap/reduce"
 )
 
@@ -224,7 +226,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			if err := cfg.Encode(&b); err != nil {
 				return fmt.Errorf("pipeline: %w", err)
 			}
-			if err := writeAtomic(filepath.Join(opt.Run, "gotrap.toml"), b.Bytes()); err != nil {
+			if err := rundir.WriteFile(filepath.Join(opt.Run, "gotrap.toml"), b.Bytes()); err != nil {
 				return err
 			}
 		}
@@ -236,6 +238,11 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		if opt.Catalogues != nil {
 			for i := range plan.Images {
 				plan.Images[i].Catalogue = opt.Catalogues[plan.Images[i].Path]
+			}
+		}
+		if size > 1 && cfg.Pipeline.TileDeg > 0 {
+			if err := checkTiles(plan, acfg, cfg.Pipeline.TileDeg); err != nil {
+				return err
 			}
 		}
 		st.Items = len(plan.Images)
@@ -426,9 +433,19 @@ func assocConfig(c config.Config) assoc.Config {
 	}
 }
 
+// ErrNotARun reports --resume into a folder that holds files but no
+// manifest: a folder gotrap did not make, where it deletes nothing.
+var ErrNotARun = errors.New("pipeline: not a gotrap run directory")
+
 // prepareDir checks the run directory: absent or empty for a new run,
 // or holding a manifest for --resume (returned; nil when there is none,
-// and --resume then starts afresh).
+// and --resume then starts afresh). The lock file (rundir.LockFile), and
+// logs/ and gotrap.toml without a manifest (a run that stopped in its
+// plan stage; gotrap.sbatch of "gotrap slurm"), do not count as content. A folder without a manifest may be resumed only
+// when it holds nothing but what a run killed before its manifest leaves
+// (logs/, gotrap.toml, temporary files): gotrap never deletes or
+// overwrites files it did not write. On --resume, the temporary files of
+// killed writers are removed (the caller holds the lock).
 func prepareDir(run string, resume bool) (*Manifest, error) {
 	if run == "" {
 		return nil, fmt.Errorf("pipeline: no run directory")
@@ -437,18 +454,44 @@ func prepareDir(run string, resume bool) (*Manifest, error) {
 	if err != nil && !isNotExist(err) {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
+	// What a run that stopped before its manifest leaves is gotrap's:
+	// a new run may start over it.
+	var foreign []string
+	for _, e := range ents {
+		switch n := e.Name(); {
+		case n == rundir.LockFile || rundir.IsTemp(n):
+		case n == "logs" || n == "gotrap.toml" || n == "gotrap.sbatch": // gotrap slurm writes the last
+		default:
+			foreign = append(foreign, n)
+		}
+	}
 	if !resume {
-		if len(ents) > 0 {
+		if len(foreign) > 0 {
 			return nil, fmt.Errorf("%w: %s (use --resume to continue the run in it, or a new --out)", ErrRunExists, run)
 		}
-		return nil, os.MkdirAll(run, 0o755)
-	}
-	m, err := ReadManifest(run)
-	if err != nil {
-		if isNotExist(err) {
-			return nil, os.MkdirAll(run, 0o755)
+		if err := os.MkdirAll(run, 0o755); err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
 		}
+		if _, err := rundir.RemoveTemps(run); err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		return nil, nil
+	}
+	m, err := ReadManifest(run) // m is nil on error
+	switch {
+	case err == nil:
+	case !isNotExist(err):
 		return nil, err
+	case len(foreign) > 0:
+		return nil, fmt.Errorf("%w: %s has no %s but holds %s: --resume continues only a gotrap run, and nothing was changed; use a new or empty --out",
+			ErrNotARun, run, ManifestFile, strings.Join(foreign, ", "))
+	default:
+		if err := os.MkdirAll(run, 0o755); err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+	}
+	if _, err := rundir.RemoveTemps(run); err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
 	}
 	return m, nil
 }

@@ -183,8 +183,9 @@ type manifest struct {
 	ConfigHash string `json:"config_hash"`
 	Ranks      int    `json:"ranks"`
 	Inputs     []struct {
-		Path string `json:"path"`
-		Size int64  `json:"size"`
+		Path    string `json:"path"`
+		PathRaw []byte `json:"path_raw"` // the bytes of a name that is not UTF-8 (Path is escaped)
+		Size    int64  `json:"size"`
 	} `json:"inputs"`
 	Stages []struct {
 		Name    string  `json:"name"`
@@ -193,6 +194,21 @@ type manifest struct {
 		Items   int     `json:"items"`
 		Skipped int     `json:"skipped"`
 	} `json:"stages"`
+}
+
+// openName returns the name to open the input stored as url (images.url):
+// the manifest's original bytes of a name that was not UTF-8
+// (rundir.EscapeName), else url.
+func (m *manifest) openName(url string) string {
+	if m == nil {
+		return url
+	}
+	for _, in := range m.Inputs {
+		if in.PathRaw != nil && in.Path == url {
+			return string(in.PathRaw)
+		}
+	}
+	return url
 }
 
 // readManifest returns the manifest, nil when the run has none.

@@ -22,8 +22,13 @@
 // The report is self-contained: pages link only to files beside them, with
 // inline CSS and a few lines of inline JavaScript (sortable tables), so it
 // opens from disk with no network. It is built in a temporary sibling
-// directory (".report.tmp") and renamed into place, replacing an older
-// report, so a failed or killed report never leaves a half-written one.
+// directory (".NAME.<random>.tmp", unique to the call) and renamed into
+// place, so a failed or killed report never leaves a half-written one.
+// The report folder gets a marker (rundir.Mark) listing its files; an
+// existing folder is replaced only when it is empty or marked and holds
+// nothing but the marked files (rundir.CheckReplaceable): a folder with
+// anyone else's files, the run directory itself for one, is refused and
+// left as it was.
 // The science comes from catalog/duck's named queries; the report only
 // draws it. The one exception is the eta line of the eta-V plots: the
 // variables query cuts each light curve at its own degrees of freedom,

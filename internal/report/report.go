@@ -19,6 +19,7 @@ import (
 
 	"gotrap/catalog/duck"
 	"gotrap/internal/config"
+	"gotrap/internal/rundir"
 	"gotrap/kernels/sphere"
 )
 
@@ -145,12 +146,25 @@ func Generate(ctx context.Context, run string, opts Options) (*Summary, error) {
 	}
 	defer db.Close()
 
-	tmp := filepath.Join(filepath.Dir(o.Dir), "."+filepath.Base(o.Dir)+".tmp")
-	if err := os.RemoveAll(tmp); err != nil {
+	// Refused before any work: a folder of someone else's files.
+	if err := rundir.CheckReplaceable(o.Dir); err != nil {
+		return nil, fmt.Errorf("report: --out: %w", err)
+	}
+	parent := filepath.Dir(o.Dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(o.Dir)+".*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp's is 0700
+		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	for _, d := range []string{"plots", "candidates", "cutouts", "regions"} {
 		if err := os.MkdirAll(filepath.Join(tmp, d), 0o755); err != nil {
+			os.RemoveAll(tmp)
 			return nil, fmt.Errorf("report: %w", err)
 		}
 	}
@@ -159,14 +173,46 @@ func Generate(ctx context.Context, run string, opts Options) (*Summary, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	if err := os.RemoveAll(o.Dir); err != nil {
-		return nil, fmt.Errorf("report: could not replace %s: %w", o.Dir, err)
-	}
-	if err := os.Rename(tmp, o.Dir); err != nil {
+	if err := rundir.Mark(tmp); err != nil {
+		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("report: %w", err)
+	}
+	if err := replaceDir(tmp, o.Dir); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
 	}
 	b.sum.Seconds = time.Since(start).Seconds()
 	return b.sum, nil
+}
+
+// replaceDir renames the finished folder tmp to dir. An existing dir must
+// still be replaceable (rundir.CheckReplaceable: only gotrap's files); it
+// is renamed aside first and removed after, so dir always holds a whole
+// report.
+func replaceDir(tmp, dir string) error {
+	if err := rundir.CheckReplaceable(dir); err != nil {
+		return fmt.Errorf("report: --out: %w", err)
+	}
+	old := ""
+	if _, err := os.Lstat(dir); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return fmt.Errorf("report: could not replace %s: %w", dir, err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if old != "" {
+			os.Rename(old, dir)
+		}
+		return fmt.Errorf("report: %w", err)
+	}
+	if old != "" {
+		// Checked above: only files this or an earlier report wrote.
+		if err := os.RemoveAll(old); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	return nil
 }
 
 // builder holds a report being built.
@@ -477,7 +523,7 @@ func (b *builder) candidates() error {
 			sort.SliceStable(near, func(i, j int) bool { return near[i].T.Before(near[j].T) })
 			for _, g := range near {
 				cu := &cutout{Image: g.ID, RA: c.RA, Dec: c.Dec}
-				urls[g.ID] = g.URL
+				urls[g.ID] = b.man.openName(g.URL)
 				c.Cuts = append(c.Cuts, cu)
 				all = append(all, cu)
 			}

@@ -7,42 +7,33 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"gotrap/internal/rundir"
 )
 
 // atomicFile is a file written under a temporary name in its final
 // directory and renamed into place by commit, so a reader never sees a
 // partial file.
 type atomicFile struct {
-	path string
-	f    *os.File
+	f *rundir.File
 	*bufio.Writer
 }
 
 func createAtomic(path string) (*atomicFile, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	f, err := rundir.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("sim: %s: %w", path, err)
+		return nil, fmt.Errorf("sim: %w", err)
 	}
-	return &atomicFile{path: path, f: f, Writer: bufio.NewWriterSize(f, 1<<16)}, nil
+	return &atomicFile{f: f, Writer: bufio.NewWriterSize(f, 1<<16)}, nil
 }
 
 func (a *atomicFile) commit() error {
-	err := a.Flush()
-	if err == nil {
-		err = a.f.Sync()
+	if err := a.Flush(); err != nil {
+		a.f.Abort()
+		return fmt.Errorf("sim: %s: %w", a.f.Path(), err)
 	}
-	if cerr := a.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(a.f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(a.f.Name(), a.path)
-	}
-	if err != nil {
-		os.Remove(a.f.Name())
-		return fmt.Errorf("sim: %s: %w", a.path, err)
+	if err := a.f.Commit(); err != nil {
+		return fmt.Errorf("sim: %w", err)
 	}
 	return nil
 }

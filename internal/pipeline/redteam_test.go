@@ -1,0 +1,199 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"gotrap/catalog"
+	"gotrap/internal/pipeline/pipetest"
+)
+
+// linkImages makes a folder of symbolic links to the tiny preset's
+// images, for tests that add entries to it.
+func linkImages(t *testing.T, data string) string {
+	t.Helper()
+	src := filepath.Join(data, "images")
+	dir := filepath.Join(t.TempDir(), "images")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestListedBadEntries is the red team's case 5: a dangling symbolic link
+// in an input folder stopped the whole run. Every entry a listing finds
+// that is not a readable regular file (a dangling link, a named pipe, a
+// socket, a folder that cannot be listed, an unreadable file) is a
+// recorded rejection and the run goes on; the same dangling link named on
+// the command line stops it before anything is written.
+func TestListedBadEntries(t *testing.T) {
+	data := tiny(t)
+	dir := linkImages(t, data)
+	bad := map[string]string{
+		"dangling.fits": "no such file",
+		"pipe.fits":     "not a regular file",
+		"sock.fits":     "not a regular file",
+	}
+	if err := os.Symlink(filepath.Join(dir, "nowhere.fits"), filepath.Join(dir, "dangling.fits")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.fits"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A socket path must be short (108 bytes): listen in the folder.
+	wd, _ := os.Getwd()
+	os.Chdir(dir)
+	l, err := net.Listen("unix", "sock.fits")
+	os.Chdir(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if os.Geteuid() != 0 {
+		// Root reads every file: unreadable entries exist for others only.
+		os.WriteFile(filepath.Join(dir, "secret.fits"), []byte("x"), 0o000)
+		os.Mkdir(filepath.Join(dir, "locked"), 0o000)
+		defer os.Chmod(filepath.Join(dir, "locked"), 0o755)
+		bad["secret.fits"] = "permission denied"
+		bad["locked"] = "permission denied"
+	} else {
+		t.Log("running as root: the unreadable file and folder cases need another user")
+	}
+	inputs, err := ExpandInputs([]string{dir})
+	if err != nil {
+		t.Fatalf("listing: %v", err)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	if _, err := Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig(), Workers: 2}); err != nil {
+		t.Fatalf("the run stopped: %v", err)
+	}
+	seen := 0
+	for _, im := range pipetest.ReadCatalogue(t, run).Images {
+		want, ok := bad[filepath.Base(im.URL)]
+		if !ok {
+			continue
+		}
+		seen++
+		if !im.Rejected || im.RejectReason.Int64 != catalog.RejectReadError || !strings.Contains(strings.ToLower(im.RejectComment), want) {
+			t.Errorf("%s: rejected %v reason %v %q, want a read error with %q", im.URL, im.Rejected, im.RejectReason, im.RejectComment, want)
+		}
+	}
+	if seen != len(bad) {
+		t.Errorf("%d of %d bad entries are rows of images.parquet", seen, len(bad))
+	}
+	_, err = ExpandInputs([]string{filepath.Join(dir, "t0000_beam0_band0.fits"), filepath.Join(dir, "dangling.fits")})
+	if !errors.Is(err, ErrMissingInput) {
+		t.Errorf("a dangling link named on the command line: %v, want ErrMissingInput", err)
+	}
+}
+
+// TestSameFileTwice is the red team's case 7: one file under two
+// spellings became two images of one timestep. Relative and absolute
+// paths, a symbolic and a hard link to it are one input, with a warning
+// for each spelling dropped.
+func TestSameFileTwice(t *testing.T) {
+	data := tiny(t)
+	dir := filepath.Join(t.TempDir(), "images")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(data, "images"))); err != nil {
+		t.Fatal(err)
+	}
+	one := filepath.Join(dir, "t0002_beam0_band1.fits")
+	other := t.TempDir()
+	if err := os.Symlink(one, filepath.Join(other, "alias.fits")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(one, filepath.Join(other, "hard.fits")); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	rel, err := filepath.Rel(wd, one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	got, err := ExpandInputsWarn([]string{dir, rel, filepath.Join(other, "alias.fits"), filepath.Join(other, "hard.fits")},
+		func(m string) { warnings = append(warnings, m) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := ExpandInputs([]string{dir})
+	if len(got) != len(want) {
+		t.Errorf("%d inputs, want %d: %v", len(got), len(want), got)
+	}
+	if len(warnings) != 3 {
+		t.Errorf("%d warnings, want 3: %q", len(warnings), warnings)
+	}
+	for _, w := range warnings {
+		if !strings.Contains(w, "same file") {
+			t.Errorf("warning %q", w)
+		}
+	}
+}
+
+// TestResumeNoticesRewrite is the red team's case 10: the manifest hashed
+// only the first 64 KiB of each input, so an image rewritten after that
+// with the same size went unnoticed on resume. The whole file is hashed
+// now: one byte changed at the end refuses the resume, naming the file.
+func TestResumeNoticesRewrite(t *testing.T) {
+	data := tiny(t)
+	dir := filepath.Join(t.TempDir(), "images")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(data, "images"))); err != nil {
+		t.Fatal(err)
+	}
+	inputs, err := ExpandInputs([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	stop := errors.New("stop after the plan")
+	_, err = Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig(), Workers: 2,
+		AfterStage: func(s string) error {
+			if s == StagePlan {
+				return stop
+			}
+			return nil
+		}})
+	if !errors.Is(err, stop) {
+		t.Fatalf("first run: %v", err)
+	}
+	m, err := ReadManifest(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range m.Inputs {
+		if len(in.XXH64) != 16 || in.Size == 0 {
+			t.Fatalf("manifest entry %+v: no whole-file hash", in)
+		}
+	}
+	victim := inputs[3]
+	b, err := os.ReadFile(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) <= 64<<10 {
+		t.Fatalf("%s has %d bytes: the test needs a file over 64 KiB", victim, len(b))
+	}
+	b[len(b)-1] ^= 1 // the last pixel byte: far past the header
+	if err := os.WriteFile(victim, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig(), Workers: 2, Resume: true})
+	if err == nil || !strings.Contains(err.Error(), "changed") || !strings.Contains(err.Error(), filepath.Base(victim)) {
+		t.Fatalf("resume after a rewrite: %v", err)
+	}
+}

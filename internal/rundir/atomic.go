@@ -1,0 +1,197 @@
+package rundir
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// A File is a file being written under a temporary name (Create); Commit
+// gives it its final name.
+type File struct {
+	*os.File
+	path string
+	done bool
+}
+
+// Create starts writing path: a new file ".BASE.<random>.tmp" in path's
+// folder (which must exist), unique to this call, so that writers in
+// other processes or goroutines never share it. Until Commit returns nil
+// path does not exist or keeps its previous content.
+func Create(path string) (*File, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("rundir: could not create %s: %w", path, err)
+	}
+	return &File{File: f, path: path}, nil
+}
+
+// Path is the final name.
+func (f *File) Path() string { return f.path }
+
+// Commit syncs and closes the file, gives it mode 0644, renames it to its
+// final name and syncs the folder. On error the temporary file is removed
+// and the final name is untouched.
+func (f *File) Commit() error {
+	if f.done {
+		return fmt.Errorf("rundir: %s: already closed", f.path)
+	}
+	f.done = true
+	err := f.Chmod(0o644)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), f.path)
+	}
+	if err == nil {
+		err = SyncDir(filepath.Dir(f.path))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("rundir: could not write %s: %w", f.path, err)
+	}
+	return nil
+}
+
+// Abort closes and removes the temporary file; after Commit it does
+// nothing.
+func (f *File) Abort() {
+	if f.done {
+		return
+	}
+	f.done = true
+	f.Close()
+	os.Remove(f.Name())
+}
+
+// WriteFile writes data to path atomically (Create, Write, Commit),
+// creating path's folder when missing.
+func WriteFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("rundir: could not create %s: %w", filepath.Dir(path), err)
+	}
+	f, err := Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Abort()
+		return fmt.Errorf("rundir: could not write %s: %w", path, err)
+	}
+	return f.Commit()
+}
+
+// SyncDir syncs a folder, so that a rename in it survives a crash. File
+// systems that cannot sync folders are not an error.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if errors.Is(err, os.ErrInvalid) || errors.Is(err, errors.ErrUnsupported) {
+		err = nil
+	}
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// IsTemp reports whether a file name is a temporary name of Create:
+// ".NAME.<digits>.tmp".
+func IsTemp(name string) bool {
+	s, ok := strings.CutSuffix(name, ".tmp")
+	if !ok || !strings.HasPrefix(s, ".") {
+		return false
+	}
+	i := strings.LastIndexByte(s, '.')
+	if i <= 1 || i == len(s)-1 {
+		return false
+	}
+	for _, c := range s[i+1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// RemoveTemps removes the temporary files (IsTemp) below dir: what killed
+// writers left. Call it only while holding dir's Lock, when no writer of
+// this run can be alive. It returns how many it removed.
+func RemoveTemps(dir string) (int, error) {
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() && IsTemp(d.Name()) {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("rundir: %w", err)
+	}
+	return n, nil
+}
+
+// CreateName reserves a temporary name for path, as Create, for a writer
+// that opens files by name (DuckDB's COPY): the file exists, empty, when
+// CreateName returns. Finish with Rename, or remove the file.
+func CreateName(path string) (string, error) {
+	f, err := Create(path)
+	if err != nil {
+		return "", err
+	}
+	f.done = true
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("rundir: %w", err)
+	}
+	return f.Name(), nil
+}
+
+// Rename syncs the finished temporary file tmp, renames it to path and
+// syncs the folder; on error tmp is removed and path untouched.
+func Rename(tmp, path string) error {
+	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
+	if err == nil {
+		err = f.Chmod(0o644)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		err = SyncDir(filepath.Dir(path))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("rundir: could not write %s: %w", path, err)
+	}
+	return nil
+}
