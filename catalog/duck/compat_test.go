@@ -167,4 +167,3 @@ func TestCompatViews(t *testing.T) {
 		t.Errorf("%d sources rows are not of their best-sampled band", n)
 	}
 }
-
