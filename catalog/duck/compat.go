@@ -11,17 +11,6 @@ import (
 	"gotrap/catalog"
 )
 
-// DefaultNamePrefix is the prefix of the IAU-style source names when
-// Options.NamePrefix is empty ([catalog] name_prefix).
-const DefaultNamePrefix = "GTR"
-
-var namePrefixRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,15}$`)
-
-// ValidNamePrefix reports whether p can prefix a source name: a letter,
-// then up to 15 letters, digits, '_' or '-' (IAU acronyms are short and
-// have no spaces).
-func ValidNamePrefix(p string) bool { return namePrefixRE.MatchString(p) }
-
 // NameSQL defines the macro gotrap_name(ra, dec): the IAU-style name
 // "PREFIX Jhhmmss.s+ddmmss" of a position in degrees, each field
 // truncated, not rounded (IAU convention, so a name never moves the

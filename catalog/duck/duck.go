@@ -35,8 +35,8 @@ type Options struct {
 	// sqrt(sigma^2 + (floor*S)^2). 0 keeps the measured errors (TraP's).
 	FluxErrorFloor float64
 	// NamePrefix prefixes the IAU-style source names (gotrap_name,
-	// [catalog] name_prefix); "" means DefaultNamePrefix. It must pass
-	// ValidNamePrefix.
+	// [catalog] name_prefix); "" means catalog.DefaultNamePrefix. It must
+	// pass catalog.ValidNamePrefix.
 	NamePrefix string
 }
 
@@ -96,9 +96,9 @@ func Open(ctx context.Context, run string, opt Options) (*DB, error) {
 	}
 	prefix := opt.NamePrefix
 	if prefix == "" {
-		prefix = DefaultNamePrefix
+		prefix = catalog.DefaultNamePrefix
 	}
-	if !ValidNamePrefix(prefix) {
+	if !catalog.ValidNamePrefix(prefix) {
 		conn.Close()
 		return nil, fmt.Errorf("duck: name prefix %q is not a letter and up to 15 letters, digits, '_' or '-'", prefix)
 	}
