@@ -124,7 +124,7 @@ func runQuery(env *cmdEnv, args []string) error {
 		}
 		q, ok := duck.Lookup(f.show)
 		if !ok {
-			return &exitError{code: 1, err: fmt.Errorf("query: no query named %q (gotrap help query lists them)", f.show)}
+			return &exitError{code: 1, err: fmt.Errorf("no query named %q (gotrap help query lists them)", f.show)}
 		}
 		fmt.Fprintf(env.stdout, "-- %s: %s\n", q.Usage(), q.Short)
 		for _, p := range q.Params {
@@ -151,7 +151,7 @@ func runQuery(env *cmdEnv, args []string) error {
 	default:
 		q, ok := duck.Lookup(rest[0])
 		if !ok {
-			return &exitError{code: 1, err: fmt.Errorf("query: no query named %q (gotrap help query lists them)", rest[0])}
+			return &exitError{code: 1, err: fmt.Errorf("no query named %q (gotrap help query lists them)", rest[0])}
 		}
 		var flags []string
 		if f.all {
