@@ -29,6 +29,13 @@
 // catalog.GaussSigma) that the varmetric SQL calls; they are available
 // to any SQL run on the DB.
 //
+// Every other RUN/NAME.parquet (assocskyrgn) is a view NAME of its
+// columns as written. CompatViews adds views under TraP's table names
+// (image, extractedsource, runningcatalog, ...) and the VAST pipeline's
+// (sources, vast_measurements, vast_associations; fluxes mJy), and the
+// macro gotrap_name(ra, dec) (NameSQL) gives the IAU-style name "PREFIX
+// Jhhmmss.s+ddmmss", truncated, with Options.NamePrefix.
+//
 // # Resources
 //
 // Options.Threads (default runtime.GOMAXPROCS(0)) and Options.MemoryLimit

@@ -48,6 +48,10 @@ type Options struct {
 	// table ([variability] flux_error_floor): each point's error becomes
 	// sqrt(sigma^2 + (floor*S)^2). 0 keeps the measured errors (TraP's).
 	FluxErrorFloor float64
+	// NamePrefix prefixes the IAU-style source names (gotrap_name,
+	// [catalog] name_prefix); "" means catalog.DefaultNamePrefix. It must
+	// pass catalog.ValidNamePrefix.
+	NamePrefix string
 }
 
 // DB is a DuckDB database (in memory) with one view per table of a run
@@ -65,7 +69,9 @@ type DB struct {
 
 // Open opens DuckDB over the run directory run: it creates the views
 // images, measurements, associations, runcat, runcat_flux, newsources,
-// skyregions, bands and varmetric. A table whose files are absent is an
+// skyregions, bands, varmetric and limits, one view per other
+// RUN/NAME.parquet (assocskyrgn), the vetting view and the views under
+// TraP's and the VAST pipeline's names (CompatViews). A table whose files are absent is an
 // empty view with the right columns, except varmetric, which is then
 // computed from the other views by VarMetricSQL. Open does not read the
 // files; a damaged file shows up as an error from the first query that
@@ -102,6 +108,14 @@ func Open(ctx context.Context, run string, opt Options) (*DB, error) {
 		conn.Close()
 		return nil, fmt.Errorf("duck: flux error floor %v is not a finite number >= 0", f)
 	}
+	prefix := opt.NamePrefix
+	if prefix == "" {
+		prefix = catalog.DefaultNamePrefix
+	}
+	if !catalog.ValidNamePrefix(prefix) {
+		conn.Close()
+		return nil, fmt.Errorf("duck: name prefix %q is not a letter and up to 15 letters, digits, '_' or '-'", prefix)
+	}
 	d := &DB{run: run, conn: conn, db: sql.OpenDB(conn), files: map[string]int{}, points: points, floor: opt.FluxErrorFloor}
 	d.rangeSQL = restrictRuncats(VarMetricSQL(d.floor))
 	if opt.ReadOnly {
@@ -129,6 +143,10 @@ func Open(ctx context.Context, run string, opt Options) (*DB, error) {
 	if _, err := d.db.ExecContext(ctx, "CREATE OR REPLACE VIEW "+ViewVetting+" AS "+VettingSQL); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("duck: could not create view %s: %w", ViewVetting, err)
+	}
+	if err := d.createExtraViews(ctx, prefix); err != nil {
+		d.Close()
+		return nil, err
 	}
 	if opt.ReadOnly {
 		if err := d.lockDown(ctx, opt.Readable, opt.Writable); err != nil {

@@ -186,6 +186,10 @@ type Query struct {
 	// value is true when the query's subject exists; NotFound is the
 	// message of ErrNotFound otherwise (fmt verbs take the arguments).
 	Exists, NotFound string
+	// Title, when set, is SQL (with the same parameters) whose one value
+	// is a line printed above the table on a terminal (the lightcurve's
+	// source name).
+	Title string
 }
 
 // ErrNotFound is returned by DB.Check for a query whose subject (the
@@ -328,6 +332,25 @@ func (d *DB) Named(ctx context.Context, name string, args []string) (*sql.Rows, 
 	return rows, nil
 }
 
+// Title runs q's Title SQL with args and returns its line ("" for a
+// query without one or a subject that does not exist).
+func (d *DB) Title(ctx context.Context, q Query, args []string) (string, error) {
+	if q.Title == "" {
+		return "", nil
+	}
+	e := q
+	e.SQL = q.Title
+	s, err := e.Bind(args)
+	if err != nil {
+		return "", err
+	}
+	var t sql.NullString
+	if err := d.db.QueryRowContext(ctx, s).Scan(&t); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("duck: query %s: %w", q.Name, err)
+	}
+	return t.String, nil
+}
+
 // Check runs q's existence test (Query.Exists) with args and returns an
 // error wrapping ErrNotFound, with the query's message, when its subject
 // is not in the run; nil for a query without one.
@@ -367,7 +390,7 @@ var queries = []Query{
 		Short: "new sources (SPEC 8.1) with their vetting flags, likely transients first; --all shows the flagged ones too",
 		Params: []Param{{Name: "all", Int: true, Default: "0", Flag: true,
 			Doc: "1 (--all): show the new sources with vetting flags too, after the others"}},
-		Table: []string{"runcat", "ra", "dec", "freq_mhz", "taustart", "type", "high_sigma", "sigma_rms_max", "f_peak", "nn_arcsec", "flags"},
+		Table: []string{"runcat", "name", "ra", "dec", "freq_mhz", "taustart", "type", "high_sigma", "sigma_rms_max", "f_peak", "nn_arcsec", "flags"},
 		SQL: `-- New sources with their trigger measurement and vetting (the vetting view,
 -- docs/catalog.md): newsource_type 1 = likely, 0 = possible transient;
 -- new_high_sigma = f_peak(trigger) / the lowest rms at the source's position
@@ -375,7 +398,7 @@ var queries = []Query{
 -- f_int(trigger) / rms_min/max(previous_limits_image) (TraP). Flagged rows
 -- (flags not empty) are hidden unless $all = 1 (--all), and then listed
 -- after the others. Order: unflagged first, then type, then new_high_sigma.
-SELECT n.runcat, r.wm_ra AS ra, r.wm_decl AS "dec", i.band, b.freq_central AS freq_hz,
+SELECT n.runcat, gotrap_name(r.wm_ra, r.wm_decl) AS name, r.wm_ra AS ra, r.wm_decl AS "dec", i.band, b.freq_central AS freq_hz,
        b.freq_central / 1e6 AS freq_mhz,
        t.image, i.taustart_ts AS taustart, n.newsource_type, n.newsource_type AS type,
        coalesce(v.flags, '') AS flags,
@@ -407,6 +430,7 @@ ORDER BY coalesce(v.flags, '') <> '', n.newsource_type DESC, v.new_high_sigma DE
 			{Name: "v_min", Default: "0.1",
 				Doc: "minimum V, the flux standard deviation over the mean (default 0.1)"},
 		},
+		Table: []string{"runcat", "name", "freq_hz", "n_points", "eta_int", "v_int", "sigma_int", "vs_int", "m_int", "f_int_mean", "f_int_max"},
 		SQL: `-- eta is the reduced chi-square of the light curve about its weighted mean;
 -- p_int its false-alarm probability from the chi-square distribution with
 -- n_points - 1 degrees of freedom, sigma_int the same as a one-sided Gaussian
@@ -419,7 +443,7 @@ ORDER BY coalesce(v.flags, '') <> '', n.newsource_type DESC, v.new_high_sigma DE
 -- type (TraP leaves them out): a variable first detected in a bright phase is
 -- a new source too.
 WITH t AS (SELECT count(*) AS n_tested FROM varmetric WHERE n_points > 1)
-SELECT v.runcat, r.wm_ra AS ra, r.wm_decl AS "dec", v.band, b.freq_central AS freq_hz,
+SELECT v.runcat, gotrap_name(r.wm_ra, r.wm_decl) AS name, r.wm_ra AS ra, r.wm_decl AS "dec", v.band, b.freq_central AS freq_hz,
        v.n_points, v.eta_int, v.v_int, v.sigma_int, v.p_int, $alpha / t.n_tested AS p_thresh,
        v.vs_int, v.m_int, v.f_int_mean, v.f_int_max, v.newsource_type
 FROM varmetric v
@@ -434,6 +458,7 @@ ORDER BY v.sigma_int DESC, v.runcat, v.band`,
 		Short: "TraP's variable candidates: eta and V above mu + N sigma of their band (Rowlinson et al. 2019)",
 		Params: []Param{{Name: "n", Default: "2", Domain: nonNegative,
 			Doc: "threshold in standard deviations of log10 eta and log10 V (default 2)"}},
+		Table: []string{"runcat", "name", "freq_hz", "n_points", "eta_int", "v_int", "eta_nsigma", "v_nsigma", "f_int_mean", "f_int_max"},
 		SQL: `-- Rowlinson et al. 2019 (A&C 27, 111), TraP's method. Per band, fit a Gaussian
 -- (maximum likelihood: mean and population sd) to log10 eta_int and to
 -- log10 v_int of the sources with eta > 0, V > 0, more than one point and no
@@ -453,7 +478,7 @@ fit AS (
     GROUP BY band
     HAVING stddev_pop(leta) > 0 AND stddev_pop(lv) > 0
 )
-SELECT p.runcat, r.wm_ra AS ra, r.wm_decl AS "dec", p.band, b.freq_central AS freq_hz,
+SELECT p.runcat, gotrap_name(r.wm_ra, r.wm_decl) AS name, r.wm_ra AS ra, r.wm_decl AS "dec", p.band, b.freq_central AS freq_hz,
        p.n_points, p.eta_int, p.v_int, p.f_int_mean, p.f_int_max,
        power(10, f.mu_eta + $n * f.sd_eta) AS eta_thresh,
        power(10, f.mu_v + $n * f.sd_v) AS v_thresh,
@@ -474,6 +499,7 @@ ORDER BY p.band, p.eta_int DESC, p.runcat`,
 		Table:    []string{"taustart", "freq_mhz", "kind", "f_peak", "f_peak_err", "f_peak_limit", "f_int", "f_int_err", "image"},
 		Exists:   `SELECT count(*) > 0 FROM runcat WHERE id = $runcat`,
 		NotFound: "no running-catalogue source %s (gotrap query RUN sources lists them)",
+		Title:    `SELECT gotrap_name(wm_ra, wm_decl) || ' (runcat ' || id || ')' FROM runcat WHERE id = $runcat`,
 		SQL: `-- kind: blind (detection), forced (null-detection fit), monitor, backward
 -- (forced fit before the first detection; [forced_fits] backward), limit (an
 -- earlier image in which the source was not detected: f_peak_limit =
@@ -516,6 +542,7 @@ ORDER BY taustart, freq_hz, image, xtrsrc NULLS FIRST`,
 			{Name: "dec", Doc: "centre declination, degrees", Domain: declination},
 			{Name: "radius", Doc: "radius, degrees", Domain: positive},
 		},
+		Table: []string{"runcat", "name", "ra", "dec", "sep_deg", "datapoints", "mon_src"},
 		SQL: `-- Great-circle (haversine) separation, so RA wraps at 0/360 and the poles work.
 WITH c AS (
     SELECT r.id, r.wm_ra, r.wm_decl, r.datapoints, r.mon_src,
@@ -526,7 +553,7 @@ WITH c AS (
     FROM runcat r
     WHERE r.wm_decl BETWEEN $dec - $radius AND $dec + $radius
 )
-SELECT id AS runcat, wm_ra AS ra, wm_decl AS "dec", sep_deg, datapoints, mon_src
+SELECT id AS runcat, gotrap_name(wm_ra, wm_decl) AS name, wm_ra AS ra, wm_decl AS "dec", sep_deg, datapoints, mon_src
 FROM c
 WHERE sep_deg <= $radius
 ORDER BY sep_deg, runcat`,
@@ -534,6 +561,7 @@ ORDER BY sep_deg, runcat`,
 	{
 		Name:  "images",
 		Short: "every image with its quality control, rejection reason and measurement counts",
+		Table: []string{"image", "taustart", "freq_hz", "rms_qc", "rejected", "reason", "n_blind", "n_forced", "n_monitor", "url"},
 		SQL: `SELECT i.id AS image, i.url, i.taustart_ts AS taustart, i.band, b.freq_central AS freq_hz,
        i.timestep, i.tau_time, i.rms_qc, i.rms_min, i.rms_max, i.detection_thresh,
        i.rejected, i.reject_reason,
@@ -580,7 +608,8 @@ ORDER BY ord`,
 	{
 		Name:  "sources",
 		Short: "the running catalogue with its variability per band",
-		SQL: `SELECT r.id AS runcat, r.wm_ra AS ra, r.wm_decl AS "dec", v.band, b.freq_central AS freq_hz,
+		Table: []string{"runcat", "name", "freq_hz", "n_points", "n_forced", "eta_int", "v_int", "f_int_mean", "f_int_max", "newsource_type"},
+		SQL: `SELECT r.id AS runcat, gotrap_name(r.wm_ra, r.wm_decl) AS name, r.wm_ra AS ra, r.wm_decl AS "dec", v.band, b.freq_central AS freq_hz,
        v.n_points, v.n_forced, v.eta_int, v.v_int, v.f_int_mean, v.f_int_max, v.f_int_median,
        v.eta_peak, v.v_peak, v.f_peak_max, r.datapoints, r.mon_src, v.newsource_type,
        v.first_taustart_ts, v.last_taustart_ts

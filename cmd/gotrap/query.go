@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"encoding/csv"
@@ -12,10 +13,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 
 	"gotrap/catalog/duck"
 	"gotrap/internal/config"
@@ -23,7 +27,8 @@ import (
 
 type queryFlags struct {
 	sql, show, format, output, memLimit string
-	threads                             int
+	columns                             string
+	threads, limit                      int
 	all, multi                          bool
 	read                                pathsFlag
 }
@@ -40,8 +45,13 @@ func init() {
 	var long strings.Builder
 	long.WriteString(`Query a run directory's catalogue with DuckDB. The run's Parquet files are
 the views images, measurements, associations, runcat, runcat_flux,
-newsources, skyregions, bands and varmetric (computed from the measurements
-when varmetric.parquet is absent); docs/catalog.md lists their columns.
+newsources, skyregions, bands, limits and varmetric (computed from the
+measurements when varmetric.parquet is absent), and every other RUN/NAME.parquet
+is a view NAME (assocskyrgn). TraP's table names work too (image,
+extractedsource, runningcatalog, assocxtrsource, newsource, varmetric, ...),
+and the VAST pipeline's (sources, vast_measurements, vast_associations; mJy).
+docs/catalog.md maps every column. gotrap_name(ra, dec) gives a source's
+IAU-style name, "GTR Jhhmmss.s+ddmmss" (prefix: [catalog] name_prefix).
 
   gotrap query RUN NAME [ARGS]      run a named query
   gotrap query RUN --sql "SELECT"   run any SQL over the same views
@@ -67,11 +77,17 @@ Gaussian fits to log10 eta and log10 V). [variability] flux_error_floor in
 the run's gotrap.toml adds a calibration error to every point.
 docs/variability.md explains the statistics.
 
-Times are RFC 3339 UTC, positions degrees, fluxes Jy (peak: Jy/beam).
-Output is an aligned table on a terminal (transients and lightcurve show
-their main columns there) and CSV with every column otherwise; --format json
+Output is an aligned table on a terminal and CSV otherwise; --format json
 writes one JSON array of objects (NaN and infinities as null), --format
-parquet writes --output FILE.
+parquet writes --output FILE. A table shows each named query's main columns
+(--columns a,b,c chooses others), in human units: frequencies MHz, fluxes
+and rms mJy (the unit follows the column name), 6 significant digits, ISO
+times; columns that do not fit the terminal ($COLUMNS, else its width) are
+left out and named on stderr. CSV, JSON and Parquet keep every column and
+digit in the catalogue's units: times RFC 3339 UTC, positions degrees,
+frequencies Hz, fluxes Jy (peak: Jy/beam). --limit N keeps the first N rows.
+A query about something that does not exist (an unknown query name, a
+running-catalogue id) exits with status 1.
 
 Examples:
   gotrap query run1 transients
@@ -80,8 +96,10 @@ Examples:
   gotrap query run1 variables 1e-6 0.2      # stricter: ALPHA 1e-6, V_MIN 0.2
   gotrap query run1 variables_trap 2
   gotrap query run1 lightcurve 16777216 --format csv
+  gotrap query run1 sources --columns name,ra,dec,eta_int --limit 20
   gotrap query run1 cone 359.9 -30 0.5
   gotrap query run1 --sql "SELECT band, count(*) FROM varmetric GROUP BY band"
+  gotrap query run1 --sql "SELECT name, wavg_ra, wavg_dec, eta_int FROM sources WHERE new"
 
 Queries only read: --sql takes one query (SELECT, WITH, FROM, DESCRIBE,
 SHOW, SUMMARIZE, EXPLAIN; --multi allows several, each result shown in
@@ -106,6 +124,8 @@ arguments out of range (a negative radius) with 2. See docs/faults.md.`)
 			fs.BoolVar(&qf.multi, "multi", false, "allow several statements in --sql, separated by ';' (each result is written in turn)")
 			qf.read = nil
 			fs.Var(&qf.read, "read", "let --sql read the file or folder `PATH` too, e.g. read_csv('PATH') (repeatable)")
+			fs.StringVar(&qf.columns, "columns", "", "show only these comma-separated `COLUMNS`, in this order (any format but parquet)")
+			fs.IntVar(&qf.limit, "limit", 0, "show at most `N` rows (0: all)")
 		},
 		run: runQuery,
 	})
@@ -124,7 +144,7 @@ func runQuery(env *cmdEnv, args []string) error {
 		}
 		q, ok := duck.Lookup(f.show)
 		if !ok {
-			return usageError("no query named %q (see gotrap help query)", f.show)
+			return &exitError{code: 1, err: fmt.Errorf("no query named %q (gotrap help query lists them)", f.show)}
 		}
 		fmt.Fprintf(env.stdout, "-- %s: %s\n", q.Usage(), q.Short)
 		for _, p := range q.Params {
@@ -151,7 +171,7 @@ func runQuery(env *cmdEnv, args []string) error {
 	default:
 		q, ok := duck.Lookup(rest[0])
 		if !ok {
-			return usageError("no query named %q (see gotrap help query)", rest[0])
+			return &exitError{code: 1, err: fmt.Errorf("no query named %q (gotrap help query lists them)", rest[0])}
 		}
 		var flags []string
 		if f.all {
@@ -162,6 +182,9 @@ func runQuery(env *cmdEnv, args []string) error {
 			return usageError("%v", err)
 		}
 		text, named = s, &q
+	}
+	if f.limit < 0 {
+		return usageError("--limit %d: want 0 (all) or more", f.limit)
 	}
 	format := f.format
 	if format == "" {
@@ -175,6 +198,9 @@ func runQuery(env *cmdEnv, args []string) error {
 	case "parquet":
 		if f.output == "" {
 			return usageError("--format parquet needs --output FILE")
+		}
+		if f.columns != "" {
+			return usageError("--columns applies to table, csv and json output; select the columns with --sql for parquet")
 		}
 	default:
 		return usageError("unknown --format %q (table, csv, json or parquet)", format)
@@ -191,7 +217,11 @@ func runQuery(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	opt := duck.Options{Threads: f.threads, MemoryLimit: f.memLimit, FluxErrorFloor: vc.FluxErrorFloor, ReadOnly: true, Readable: f.read}
+	prefix, err := config.RunNamePrefix(run)
+	if err != nil {
+		return err
+	}
+	opt := duck.Options{Threads: f.threads, MemoryLimit: f.memLimit, FluxErrorFloor: vc.FluxErrorFloor, NamePrefix: prefix, ReadOnly: true, Readable: f.read}
 	if format == "parquet" {
 		opt.Writable = []string{filepath.Dir(f.output)}
 	}
@@ -212,11 +242,24 @@ func runQuery(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if f.limit > 0 {
+		// DuckDB keeps the order of the inner query (insertion order is
+		// preserved by default).
+		for i, st := range stmts {
+			stmts[i] = fmt.Sprintf("SELECT * FROM (%s\n) LIMIT %d", strings.TrimRight(strings.TrimSpace(st), ";"), f.limit)
+		}
+	}
 	if format == "parquet" {
 		if len(stmts) > 1 {
 			return usageError("--format parquet writes one result: give one statement")
 		}
 		return db.CopyParquet(ctx, stmts[0], f.output)
+	}
+	title := ""
+	if named != nil && format == "table" {
+		if title, err = db.Title(ctx, *named, rest[1:]); err != nil {
+			return err
+		}
 	}
 	out := env.stdout
 	var file *os.File
@@ -227,9 +270,16 @@ func runQuery(env *cmdEnv, args []string) error {
 		}
 		out = file
 	}
-	var show []string // the named query's table columns
-	if named != nil && format == "table" {
-		show = named.Table
+	o := rowOptions{format: format, title: title}
+	switch {
+	case f.columns != "":
+		o.show, o.strict = strings.Split(f.columns, ","), true
+	case named != nil && format == "table":
+		o.show = named.Table
+	}
+	if format == "table" {
+		o.width = terminalWidth(env.stdout)
+		o.notes = env.stderr
 	}
 	for i, st := range stmts {
 		if i > 0 {
@@ -239,7 +289,7 @@ func runQuery(env *cmdEnv, args []string) error {
 		if rows, err = db.SQL().QueryContext(ctx, st); err != nil {
 			break
 		}
-		err = writeRows(out, rows, format, show)
+		err = writeRows(out, rows, o)
 		rows.Close()
 		if err != nil {
 			break
@@ -262,22 +312,40 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// writeRows streams rows in format (table buffers them to align
-// columns). A table shows only the columns named in show, in that order,
-// when show is not empty.
-func writeRows(w io.Writer, rows *sql.Rows, format string, show []string) error {
+// rowOptions says how writeRows prints.
+type rowOptions struct {
+	format string
+	// show lists the columns to print, in order (empty: all). A name
+	// that is not a column is skipped, or an error when strict
+	// (--columns).
+	show   []string
+	strict bool
+	// title is a line printed above a table ("" for none).
+	title string
+	// width is the terminal width a table must fit (0: no limit): the
+	// columns that do not fit are left out and named on notes.
+	width int
+	notes io.Writer
+}
+
+// writeRows streams rows in o.format (table buffers them to align
+// columns). Tables print in human units (humanUnit) with 6 significant
+// digits; csv and json keep every digit and the catalogue's units.
+func writeRows(w io.Writer, rows *sql.Rows, o rowOptions) error {
 	cols, err := rows.Columns()
 	if err != nil {
 		return err
 	}
-	pick := make([]int, 0, len(cols)) // the table's columns
-	for _, name := range show {
-		for i, c := range cols {
-			if c == name {
-				pick = append(pick, i)
-				break
+	pick := make([]int, 0, len(cols)) // the columns printed
+	for _, name := range o.show {
+		k := slices.Index(cols, strings.TrimSpace(name))
+		if k < 0 {
+			if o.strict {
+				return usageError("--columns: no column %q; the columns are %s", strings.TrimSpace(name), strings.Join(cols, ","))
 			}
+			continue
 		}
+		pick = append(pick, k)
 	}
 	if len(pick) == 0 {
 		for i := range cols {
@@ -289,17 +357,20 @@ func writeRows(w io.Writer, rows *sql.Rows, format string, show []string) error 
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	rec := make([]string, len(cols))
-	switch format {
+	rec := make([]string, len(pick))
+	switch o.format {
 	case "csv":
 		cw := csv.NewWriter(w)
-		cw.Write(cols)
+		for k, i := range pick {
+			rec[k] = cols[i]
+		}
+		cw.Write(rec)
 		for rows.Next() {
 			if err := rows.Scan(ptrs...); err != nil {
 				return err
 			}
-			for i, v := range vals {
-				rec[i] = formatValue(v, -1, "")
+			for k, i := range pick {
+				rec[k] = formatValue(vals[i], -1, "")
 			}
 			cw.Write(rec)
 		}
@@ -308,24 +379,35 @@ func writeRows(w io.Writer, rows *sql.Rows, format string, show []string) error 
 			return err
 		}
 	case "table":
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		rec = rec[:len(pick)]
+		scale := make([]float64, len(pick))
+		head := make([]string, len(pick))
 		for k, i := range pick {
-			rec[k] = cols[i]
+			unit := ""
+			scale[k], unit = humanUnit(cols[i])
+			head[k] = cols[i]
+			if unit != "" {
+				head[k] += "[" + unit + "]"
+			}
 		}
-		fmt.Fprintln(tw, strings.Join(rec, "\t"))
+		cells := [][]string{head}
 		for rows.Next() {
 			if err := rows.Scan(ptrs...); err != nil {
 				return err
 			}
+			r := make([]string, len(pick))
 			for k, i := range pick {
-				rec[k] = formatValue(vals[i], 7, "NULL")
+				v := vals[i]
+				if f, ok := v.(float64); ok && scale[k] != 1 {
+					v = f * scale[k]
+				}
+				r[k] = formatHuman(v)
 			}
-			fmt.Fprintln(tw, strings.Join(rec, "\t"))
+			cells = append(cells, r)
 		}
-		if err := tw.Flush(); err != nil {
+		if err := rows.Err(); err != nil {
 			return err
 		}
+		return writeTable(w, cells, o)
 	case "json":
 		names := make([][]byte, len(cols))
 		for i, c := range cols {
@@ -344,13 +426,13 @@ func writeRows(w io.Writer, rows *sql.Rows, format string, show []string) error 
 				buf = append(buf, ',')
 			}
 			buf = append(buf, "\n{"...)
-			for i, v := range vals {
-				if i > 0 {
+			for k, i := range pick {
+				if k > 0 {
 					buf = append(buf, ',')
 				}
 				buf = append(buf, names[i]...)
 				buf = append(buf, ':')
-				buf = appendJSON(buf, v)
+				buf = appendJSON(buf, vals[i])
 			}
 			buf = append(buf, '}')
 			if _, err := w.Write(buf); err != nil {
@@ -362,6 +444,100 @@ func writeRows(w io.Writer, rows *sql.Rows, format string, show []string) error 
 		}
 	}
 	return rows.Err()
+}
+
+// tableGap is the space between the columns of a table.
+const tableGap = 2
+
+// writeTable prints cells (the header first) as left-aligned columns,
+// as many as fit o.width, and names the others on o.notes.
+func writeTable(w io.Writer, cells [][]string, o rowOptions) error {
+	n := len(cells[0])
+	widths := make([]int, n)
+	for _, r := range cells {
+		for k, c := range r {
+			widths[k] = max(widths[k], utf8.RuneCountInString(c))
+		}
+	}
+	keep, used := n, 0
+	for k := range n {
+		if k > 0 {
+			used += tableGap
+		}
+		used += widths[k]
+		if o.width > 0 && used > o.width && k > 0 {
+			keep = k
+			break
+		}
+	}
+	if keep < n && o.notes != nil {
+		fmt.Fprintf(o.notes, "gotrap query: %d columns do not fit the terminal's %d characters: %s (use --columns, or --format csv)\n",
+			n-keep, o.width, strings.Join(cells[0][keep:], ","))
+	}
+	bw := bufio.NewWriter(w)
+	if o.title != "" {
+		fmt.Fprintln(bw, o.title)
+	}
+	for _, r := range cells {
+		line := make([]byte, 0, used+tableGap)
+		for k, c := range r[:keep] {
+			line = append(line, c...)
+			if k < keep-1 {
+				pad := widths[k] - utf8.RuneCountInString(c) + tableGap
+				line = append(line, strings.Repeat(" ", pad)...)
+			}
+		}
+		line = append(line, '\n')
+		bw.Write(line)
+	}
+	return bw.Flush()
+}
+
+// humanUnit returns the factor and unit a table shows column col in:
+// frequencies (Hz in the catalogue) in MHz, fluxes and rms (Jy, Jy/beam)
+// in mJy; 1 and "" for the others. The names are the catalogue's
+// (docs/catalog.md); the VAST views are already in mJy.
+func humanUnit(col string) (float64, string) {
+	switch {
+	case strings.HasSuffix(col, "_hz") || strings.HasPrefix(col, "freq_") && !strings.HasSuffix(col, "_mhz"):
+		return 1e-6, "MHz"
+	case col == "f_datapoints":
+		return 1, ""
+	case strings.HasPrefix(col, "f_peak") || strings.HasPrefix(col, "f_int") || strings.HasPrefix(col, "avg_f_") ||
+		strings.HasPrefix(col, "nn_f_") || col == "rms" || strings.HasPrefix(col, "rms_"):
+		if strings.HasSuffix(col, "_sq") || strings.HasSuffix(col, "_weight") || strings.HasPrefix(col, "avg_weighted") {
+			return 1, "" // squares and weights: other units
+		}
+		return 1e3, "mJy"
+	}
+	return 1, ""
+}
+
+// formatHuman renders one value for a table: floats with 6 significant
+// digits, times ISO 8601 UTC to the millisecond (trailing zeros dropped),
+// NULL as NULL.
+func formatHuman(v any) string {
+	if t, ok := v.(time.Time); ok {
+		return t.UTC().Format("2006-01-02T15:04:05.999") + "Z"
+	}
+	return formatValue(v, 6, "NULL")
+}
+
+// terminalWidth returns the width a table on w must fit: $COLUMNS when
+// set, else the terminal's width when w is one, else 0 (no limit).
+func terminalWidth(w io.Writer) int {
+	if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && c > 0 {
+		return c
+	}
+	f, ok := w.(*os.File)
+	if !ok || !isTerminal(w) {
+		return 0
+	}
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil || ws.Col == 0 {
+		return 0
+	}
+	return int(ws.Col)
 }
 
 // formatValue renders one value: floats with prec significant digits (-1:

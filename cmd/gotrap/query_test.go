@@ -56,8 +56,8 @@ func TestQueryShow(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "new_high_sigma") || !strings.Contains(out, "flag_low_sigma") {
 		t.Errorf("--show vetting: exit %d\n%s", code, out)
 	}
-	if _, _, code := runGotrap(t, "query", "--show", "nosuch"); code != 2 {
-		t.Errorf("--show nosuch: exit %d, want 2", code)
+	if _, errs, code := runGotrap(t, "query", "--show", "nosuch"); code != 1 || !strings.Contains(errs, `no query named "nosuch"`) {
+		t.Errorf("--show nosuch: exit %d, want 1; stderr %q", code, errs)
 	}
 }
 
@@ -103,7 +103,7 @@ func TestQueryFormats(t *testing.T) {
 
 	// A table shows the query's main columns only.
 	out, _, code = runGotrap(t, "query", dir, "transients", "--all", "--format", "table")
-	if head := strings.Fields(strings.SplitN(out, "\n", 2)[0]); code != 0 || strings.Join(head, " ") != "runcat ra dec freq_mhz taustart type high_sigma sigma_rms_max f_peak nn_arcsec flags" {
+	if head := strings.Fields(strings.SplitN(out, "\n", 2)[0]); code != 0 || strings.Join(head, " ") != "runcat name ra dec freq_mhz taustart type high_sigma sigma_rms_max f_peak[mJy] nn_arcsec flags" {
 		t.Errorf("transients table: exit %d\n%s", code, out)
 	}
 	if _, _, code := runGotrap(t, "query", dir, "stats", "--all"); code != 2 {
@@ -140,13 +140,12 @@ func TestQueryFormats(t *testing.T) {
 func TestQueryNegativeArgumentAndErrors(t *testing.T) {
 	dir := handRun(t)
 	out, errs, code := runGotrap(t, "query", dir, "cone", "5", "-30", "1")
-	if code != 0 || out != "runcat,ra,dec,sep_deg,datapoints,mon_src\n" {
+	if code != 0 || out != "runcat,name,ra,dec,sep_deg,datapoints,mon_src\n" {
 		t.Errorf("cone at dec -30: exit %d %s\n%s", code, errs, out)
 	}
 	for _, args := range [][]string{
 		{"query"},
 		{"query", dir},
-		{"query", dir, "nosuch"},
 		{"query", dir, "cone", "1", "2"},
 		{"query", dir, "cone", "1", "2", "x"},
 		{"query", dir, "stats", "--format", "xml"},
@@ -160,6 +159,9 @@ func TestQueryNegativeArgumentAndErrors(t *testing.T) {
 	if _, errs, code := runGotrap(t, "query", dir, "--sql", "SELECT * FROM nosuchtable"); code != 1 || !strings.Contains(errs, "nosuchtable") {
 		t.Errorf("bad SQL: exit %d, %s", code, errs)
 	}
+	if out, errs, code := runGotrap(t, "query", dir, "nosuch"); code != 1 || out != "" || !strings.Contains(errs, `no query named "nosuch"`) {
+		t.Errorf("unknown query: exit %d, want 1; stderr %q", code, errs)
+	}
 	if out, errs, code := runGotrap(t, "query", dir, "lightcurve", "12345"); code != 1 || out != "" || !strings.Contains(errs, "no running-catalogue source 12345") {
 		t.Errorf("lightcurve of a missing id: exit %d, want 1; stderr %q", code, errs)
 	}
@@ -168,5 +170,86 @@ func TestQueryNegativeArgumentAndErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "varmetric.parquet")); !os.IsNotExist(err) {
 		t.Errorf("a query wrote varmetric.parquet: %v", err)
+	}
+}
+
+// TestQueryTerminalTables checks --columns, --limit, the width fit and
+// the human units of tables against the full precision of CSV.
+func TestQueryTerminalTables(t *testing.T) {
+	dir := handRun(t)
+	ids := catalogtest.Sources()
+	a := fmt.Sprint(ids["A"])
+	t.Setenv("COLUMNS", "")
+
+	// CSV keeps every digit and the catalogue's units.
+	csvOut, errs, code := runGotrap(t, "query", dir, "--sql", "SELECT 1.29980468750123e8 AS freq_hz, 0.0123456789012::DOUBLE AS f_peak, TIMESTAMP '2024-01-01 00:15:00.5' AS taustart")
+	if code != 0 || csvOut != "freq_hz,f_peak,taustart\n1.29980468750123e+08,0.0123456789012,2024-01-01T00:15:00.5Z\n" {
+		t.Errorf("csv: exit %d %s\n%q", code, errs, csvOut)
+	}
+	// A table shows MHz, mJy, 6 digits and ISO times.
+	out, errs, code := runGotrap(t, "query", dir, "--sql", "SELECT 1.29980468750123e8 AS freq_hz, 0.0123456789012::DOUBLE AS f_peak, TIMESTAMP '2024-01-01 00:15:00.5' AS taustart", "--format", "table")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 2 ||
+		strings.Join(strings.Fields(lines[0]), " ") != "freq_hz[MHz] f_peak[mJy] taustart" ||
+		strings.Join(strings.Fields(lines[1]), " ") != "129.98 12.3457 2024-01-01T00:15:00.5Z" {
+		t.Errorf("table: exit %d %s\n%s", code, errs, out)
+	}
+
+	// --columns picks and orders, in every text format; --limit cuts.
+	out, errs, code = runGotrap(t, "query", dir, "sources", "--columns", "name,runcat", "--limit", "2", "--format", "csv")
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if code != 0 || err != nil || len(recs) != 3 || strings.Join(recs[0], ",") != "name,runcat" || recs[1][1] != a || recs[1][0] != "GTR J235948.0+300000" {
+		t.Errorf("--columns name,runcat --limit 2: exit %d %s\n%s", code, errs, out)
+	}
+	out, _, code = runGotrap(t, "query", dir, "sources", "--columns", "runcat", "--format", "json")
+	var js []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &js) != nil || len(js) == 0 || len(js[0]) != 1 {
+		t.Errorf("--columns runcat json: exit %d\n%s", code, out)
+	}
+	if _, errs, code := runGotrap(t, "query", dir, "sources", "--columns", "runcat,nosuch"); code != 2 || !strings.Contains(errs, `no column "nosuch"`) {
+		t.Errorf("--columns nosuch: exit %d, want 2; %s", code, errs)
+	}
+	if _, _, code := runGotrap(t, "query", dir, "sources", "--limit", "-1"); code != 2 {
+		t.Errorf("--limit -1: exit %d, want 2", code)
+	}
+	pq := filepath.Join(t.TempDir(), "l.parquet")
+	if _, errs, code := runGotrap(t, "query", dir, "sources", "--limit", "3", "--format", "parquet", "--output", pq); code != 0 {
+		t.Fatalf("parquet --limit: exit %d %s", code, errs)
+	}
+	if out, _, _ := runGotrap(t, "query", dir, "--sql", "SELECT count(*) AS n FROM read_parquet('"+pq+"')"); out != "n\n3\n" {
+		t.Errorf("parquet --limit 3 holds %q", out)
+	}
+
+	// The table fits $COLUMNS: the columns that do not fit are named on
+	// stderr, and every line is at most that wide.
+	t.Setenv("COLUMNS", "60")
+	out, errs, code = runGotrap(t, "query", dir, "transients", "--all", "--format", "table")
+	if code != 0 || !strings.Contains(errs, "do not fit the terminal's 60 characters") || !strings.Contains(errs, "flags") {
+		t.Errorf("COLUMNS=60: exit %d, stderr %q", code, errs)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if len(l) > 60 {
+			t.Errorf("line wider than 60: %q", l)
+		}
+	}
+	if f := strings.Fields(out); len(f) < 2 || f[0] != "runcat" || f[1] != "name" {
+		t.Errorf("COLUMNS=60 table:\n%s", out)
+	}
+
+	// The lightcurve's table is titled with the source's name.
+	t.Setenv("COLUMNS", "")
+	out, _, code = runGotrap(t, "query", dir, "lightcurve", a, "--format", "table")
+	if code != 0 || !strings.HasPrefix(out, "GTR J235948.0+300000 (runcat "+a+")\n") {
+		t.Errorf("lightcurve title: exit %d\n%s", code, out)
+	}
+}
+
+// TestQueryCompatViews reads the hand run through TraP's and VAST's
+// table names, as a notebook's SQL would.
+func TestQueryCompatViews(t *testing.T) {
+	dir := handRun(t)
+	out, errs, code := runGotrap(t, "query", dir, "--sql",
+		"SELECT (SELECT count(*) FROM extractedsource x JOIN assocxtrsource a ON a.xtrsrc = x.id JOIN runningcatalog r ON r.id = a.runcat) = (SELECT count(*) FROM vast_associations) AS same, (SELECT count(*) FROM sources) AS n")
+	if code != 0 || out != "same,n\n"+"true,"+fmt.Sprint(len(catalogtest.Sources()))+"\n" {
+		t.Errorf("compat views: exit %d %s\n%s", code, errs, out)
 	}
 }

@@ -32,6 +32,7 @@ type Config struct {
 	TransientSearch TransientSearch `toml:"transient_search"`
 	Monitor         Monitor         `toml:"monitor"`
 	Variability     Variability     `toml:"variability"`
+	Catalog         Catalog         `toml:"catalog"`
 }
 
 // Extraction is the [extraction] section: the source finder's settings
@@ -101,6 +102,7 @@ func Default() Config {
 		ForcedFits:      DefaultForcedFits(),
 		TransientSearch: DefaultTransientSearch(),
 		Variability:     DefaultVariability(),
+		Catalog:         DefaultCatalog(),
 	}
 }
 

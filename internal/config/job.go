@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"gotrap/catalog"
 	"gotrap/internal/qc"
 )
 
@@ -90,6 +91,39 @@ type Variability struct {
 	// frac_flux_cal_error, which [extraction] applies to the measurements
 	// themselves). 0, the default, keeps the measured errors (TraP's).
 	FluxErrorFloor float64 `toml:"flux_error_floor"`
+}
+
+// Catalog is the [catalog] section: how the catalogue presents sources.
+type Catalog struct {
+	// NamePrefix prefixes the IAU-style source names, "PREFIX
+	// Jhhmmss.s+ddmmss" (docs/catalog.md): a letter, then up to 15
+	// letters, digits, '_' or '-'.
+	NamePrefix string `toml:"name_prefix"`
+}
+
+// DefaultCatalog returns the prefix GTR.
+func DefaultCatalog() Catalog { return Catalog{NamePrefix: catalog.DefaultNamePrefix} }
+
+// Validate reports a prefix that cannot start a source name.
+func (c *Catalog) Validate() error {
+	if !catalog.ValidNamePrefix(c.NamePrefix) {
+		return fmt.Errorf("%w: catalog.name_prefix = %q: must be a letter, then up to 15 letters, digits, '_' or '-'", ErrInvalid, c.NamePrefix)
+	}
+	return nil
+}
+
+// RunNamePrefix returns [catalog] name_prefix of the run directory run's
+// configuration (RUN/gotrap.toml), or the default when the run has none.
+func RunNamePrefix(run string) (string, error) {
+	p := filepath.Join(run, "gotrap.toml")
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return DefaultCatalog().NamePrefix, nil
+	}
+	c, err := Load(p)
+	if err != nil {
+		return "", err
+	}
+	return c.Catalog.NamePrefix, nil
 }
 
 // DefaultVariability returns no floor (TraP's statistics).
@@ -239,6 +273,9 @@ func (c *Config) validateJob() error {
 		return fmt.Errorf("%w: transient_search.new_source_sigma_margin = %v: detection_threshold + margin = %v must be positive (the previous-image limit is rms x (detection_threshold + margin))", ErrInvalid, m, d+m)
 	}
 	if err := c.Variability.Validate(); err != nil {
+		return err
+	}
+	if err := c.Catalog.Validate(); err != nil {
 		return err
 	}
 	return c.Monitor.Validate()

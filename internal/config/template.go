@@ -120,4 +120,8 @@ file = ""                      # lines of "RA DEC"
 [variability]
 # Flux errors of the variability statistics (docs/variability.md).
 flux_error_floor = 0.0         # fraction of the flux added in quadrature to each point's errors
+
+[catalog]
+# Source names "PREFIX Jhhmmss.s+ddmmss" (docs/catalog.md), in gotrap query and the report.
+name_prefix = "GTR"            # a letter, then up to 15 letters, digits, '_' or '-'
 `

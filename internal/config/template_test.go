@@ -35,6 +35,10 @@ func TestJobValidate(t *testing.T) {
 		"[variability]\nflux_error_floor = -0.01\n",
 		"[variability]\nflux_error_floor = 1.0\n",
 		"[variability]\nflux_error_floor = nan\n",
+		"[catalog]\nname_prefix = \"\"\n",
+		"[catalog]\nname_prefix = \"G T R\"\n",
+		"[catalog]\nname_prefix = \"9GTR\"\n",
+		"[catalog]\nname_prefix = \"ABCDEFGHIJKLMNOPQ\"\n",
 	} {
 		if _, err := Parse("job.toml", []byte(src)); err == nil {
 			t.Errorf("%q: no error", src)
@@ -46,6 +50,21 @@ func TestJobValidate(t *testing.T) {
 	}
 	if len(c.Monitor.Positions) != 1 || c.Monitor.Positions[0] != [2]float64{10, -45.5} || c.Association.BeamwidthsLimit != 2 || !c.ForcedFits.Backward || c.Variability.FluxErrorFloor != 0.05 {
 		t.Errorf("parsed %+v", c)
+	}
+}
+
+// TestRunNamePrefix reads [catalog] name_prefix from RUN/gotrap.toml,
+// GTR without the file.
+func TestRunNamePrefix(t *testing.T) {
+	dir := t.TempDir()
+	if p, err := RunNamePrefix(dir); err != nil || p != "GTR" {
+		t.Errorf("no file: %q, %v", p, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gotrap.toml"), []byte("[catalog]\nname_prefix = \"LOFT-TR\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := RunNamePrefix(dir); err != nil || p != "LOFT-TR" {
+		t.Errorf("LOFT-TR: %q, %v", p, err)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 
 // TableAssocSkyRegions is the extra table of assocskyrgn rows (SPEC 1:
 // which sky regions should contain each runcat), written as
-// RUN/assocskyrgn.parquet; catalog/duck has no view of it.
+// RUN/assocskyrgn.parquet; catalog/duck makes it the view assocskyrgn.
 const TableAssocSkyRegions = "assocskyrgn"
 
 // measurementSink writes pass 2's measurements into this rank's part
