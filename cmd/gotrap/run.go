@@ -56,7 +56,7 @@ func init() {
 		usage: "--out RUN [-c gotrap.toml] [--resume] [--monitor RA,DEC]... [--catalogues auto|@LIST] INPUT...",
 		short: "run the transients pipeline over a stack of images",
 		long: `Run finds, associates and measures the sources of a stack of FITS images as
-TraP does (SPEC 2-8) and writes the catalogue to the run directory RUN:
+TraP does (docs/science.md) and writes the catalogue to the run directory RUN:
 images.parquet, measurements/, associations, runcat, runcat_flux,
 newsources, skyregions, bands, varmetric (.parquet), manifest.json,
 gotrap.toml (the configuration used) and logs/. Query it with
@@ -112,7 +112,7 @@ limit and DuckDB 1 GB per thread. See docs/performance.md "Memory".`,
 			fs.StringVar(&runFl.config, "c", "", "job configuration (TOML); default: built-in defaults")
 			fs.StringVar(&runFl.config, "config", "", "same as -c")
 			fs.BoolVar(&runFl.resume, "resume", false, "continue the run in --out")
-			fs.Var(&runFl.monitors, "monitor", "monitor position RA,DEC in degrees (repeatable; SPEC 6.2)")
+			fs.Var(&runFl.monitors, "monitor", "monitor position RA,DEC in degrees (repeatable)")
 			fs.StringVar(&runFl.monitorFile, "monitor-file", "", "file of monitor positions, one RA DEC per line")
 			fs.StringVar(&runFl.stokes, "stokes", "", "polarisation `S` (I, V, RR, ...) to read from cubes, as [pipeline] stokes (part of the run's configuration)")
 			fs.IntVar(&runFl.channel, "channel", 0, "channel `N` (1-based) to read from cubes, as [pipeline] channel (part of the run's configuration)")
