@@ -3,8 +3,11 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"gotrap/internal/pipeline"
 )
 
 // TestInitRunQuery is the demo path end to end, in process: simulate the
@@ -20,9 +23,21 @@ func TestInitRunQuery(t *testing.T) {
 		t.Fatalf("init: %s", stderr)
 	}
 	code, stdout, stderr := runCmd(t, "run", "--out", out, "-c", filepath.Join(job, "gotrap.toml"),
-		"--monitor", "150.2,53.3", "--quiet", "@"+filepath.Join(job, "images.txt"))
+		"--monitor", "150.2,53.3", "@"+filepath.Join(job, "images.txt"))
 	if code != 0 {
 		t.Fatalf("run: %d %s", code, stderr)
+	}
+	// Progress on stderr (not a terminal): every stage starts and ends on
+	// a line stamped with the UTC time.
+	stamped := regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z stage (\w+): (start|done in )`)
+	seen := map[string]int{}
+	for _, m := range stamped.FindAllStringSubmatch(stderr, -1) {
+		seen[m[1]]++
+	}
+	for _, st := range []string{pipeline.StagePlan, pipeline.StageExtract, pipeline.StageForced, pipeline.StageAssociate, pipeline.StageCatalogue} {
+		if seen[st] != 2 {
+			t.Errorf("stage %s: %d stamped start/done lines on stderr, want 2:\n%s", st, seen[st], stderr)
+		}
 	}
 	for _, want := range []string{"images        16 in 8 timesteps", "rejected      3", "new sources   4", "stage catalogue"} {
 		if !strings.Contains(stdout, want) {

@@ -178,6 +178,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		t0 := time.Now()
 		st := Stage{Name: name, Started: t0.UTC().Format(time.RFC3339Nano)}
 		log.printf("stage %s: start", name)
+		rk.prog.event("stage %s: start", name)
 		if err := f(&st); err != nil {
 			log.printf("stage %s: %v", name, err)
 			return err
@@ -187,6 +188,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		st.Seconds = time.Since(t0).Seconds()
 		sum.Stages = append(sum.Stages, st)
 		log.printf("stage %s: done in %.3f s (%d items, %d reused)", name, st.Seconds, st.Items, st.Skipped)
+		rk.prog.event("stage %s: done in %.2f s (%d items, %d reused)", name, st.Seconds, st.Items, st.Skipped)
 		if opt.AfterStage != nil {
 			return opt.AfterStage(name)
 		}
