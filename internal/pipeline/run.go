@@ -84,6 +84,14 @@ type Summary struct {
 	Limits                int               // rows of limits.parquet (limits.go)
 	Ranks                 int               // ranks of the run
 	Comm                  []reduce.CommStat // rank 0's collectives (bytes moved)
+	// Unreadable are the images that could not be read (rejected with
+	// catalog.RejectReadError), by ID, with the reason.
+	Unreadable []Unreadable
+}
+
+// Unreadable is a file of the run that could not be read, and why.
+type Unreadable struct {
+	Path, Reason string
 }
 
 // rank is the rank-local view of a run: this rank's share of the images.
@@ -321,6 +329,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		if rows[i].Rejected {
 			sum.Rejected++
 			sum.RejectedBy[reasonText(rows[i].RejectReason.Int64)]++
+			if rows[i].RejectReason.Int64 == catalog.RejectReadError {
+				sum.Unreadable = append(sum.Unreadable, Unreadable{Path: plan.Images[i].Path, Reason: rows[i].RejectComment})
+			}
 		}
 	}
 
