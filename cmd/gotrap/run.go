@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -138,6 +139,21 @@ func runRun(env *cmdEnv, args []string) error {
 	if f.out == "" {
 		return usageError("--out RUN is required")
 	}
+	if f.resume && len(args) == 0 && f.catalogues == "" {
+		// "gotrap run --resume --out RUN" (the hint printed on an
+		// interrupt): the run's own inputs, from its manifest, and its
+		// configuration, RUN/gotrap.toml, unless -c names one.
+		m, err := pipeline.ReadManifest(f.out)
+		if err != nil {
+			return usageError("--resume without INPUT needs the run's manifest: %v", err)
+		}
+		for _, in := range m.Inputs {
+			args = append(args, in.Path)
+		}
+		if f.config == "" {
+			f.config = filepath.Join(f.out, "gotrap.toml")
+		}
+	}
 	if len(args) == 0 && !strings.HasPrefix(f.catalogues, "@") {
 		return usageError("no INPUT images")
 	}
@@ -230,6 +246,11 @@ func runRun(env *cmdEnv, args []string) error {
 	ctx, stop := slurm.NotifyContext(context.Background())
 	defer stop()
 	err = runPipeline(ctx, env, f, inputs, cfg)
+	if errors.Is(err, pipeline.ErrConfigDiffers) {
+		if keys := configDiff(filepath.Join(f.out, "gotrap.toml"), cfg); len(keys) > 0 {
+			err = fmt.Errorf("%w; differing keys: %s", err, strings.Join(keys, ", "))
+		}
+	}
 	if err != nil && ctx.Err() != nil {
 		// Whatever the stage returned (context.Canceled, DuckDB's
 		// interrupt), a signal stopped it.
@@ -243,6 +264,46 @@ func runRun(env *cmdEnv, args []string) error {
 func interrupted(ctx context.Context, out string, err error) error {
 	return fmt.Errorf("interrupted (%v); the finished images are kept; resume with: gotrap run --resume --out %s (the same configuration and inputs): %w",
 		context.Cause(ctx), out, err)
+}
+
+// configDiff names the keys ("section.key") whose values differ between
+// the run's stored configuration (path) and cfg, comparing their TOML
+// encodings line by line; nil when the stored one cannot be read.
+func configDiff(path string, cfg config.Config) []string {
+	old, err := config.Load(path)
+	if err != nil {
+		return nil
+	}
+	keys := func(c config.Config) map[string]string {
+		var b strings.Builder
+		if c.Encode(&b) != nil {
+			return nil
+		}
+		m, section := map[string]string{}, ""
+		for _, l := range strings.Split(b.String(), "\n") {
+			l = strings.TrimSpace(l)
+			if strings.HasPrefix(l, "[") && strings.HasSuffix(l, "]") {
+				section = strings.Trim(l, "[]")
+			} else if k, v, ok := strings.Cut(l, "="); ok {
+				m[section+"."+strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+		}
+		return m
+	}
+	a, b := keys(old), keys(cfg)
+	var diff []string
+	for k, v := range a {
+		if b[k] != v {
+			diff = append(diff, k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			diff = append(diff, k)
+		}
+	}
+	slices.Sort(diff)
+	return diff
 }
 
 // applySlurmEnv applies what a Slurm job's environment implies to the

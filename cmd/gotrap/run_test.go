@@ -70,6 +70,18 @@ func TestInitRunQuery(t *testing.T) {
 	if code != 0 {
 		t.Errorf("resume of a finished run (with the run's gotrap.toml): %s", stderr)
 	}
+	// --resume needs only --out: the inputs come from the manifest and
+	// the configuration from RUN/gotrap.toml.
+	if code, _, stderr = runCmd(t, "run", "--out", out, "--resume", "--quiet"); code != 0 {
+		t.Errorf("gotrap run --resume --out RUN: exit %d: %s", code, stderr)
+	}
+	// A configuration other than the run's is refused (the job's
+	// gotrap.toml lacks the --monitor position of the run).
+	if code, _, stderr = runCmd(t, "run", "--out", out, "--resume", "-c", filepath.Join(job, "gotrap.toml"), "--quiet"); code == 0 {
+		t.Error("resume with a different configuration succeeded")
+	} else if !strings.Contains(stderr, "differing keys: monitor.positions") {
+		t.Errorf("resume with a different configuration: the refusal does not name monitor.positions: %s", stderr)
+	}
 	// Missing inputs fail fast, listing them.
 	code, _, stderr = runCmd(t, "run", "--out", filepath.Join(d, "run2"), filepath.Join(d, "nope.fits"), filepath.Join(data, "images"))
 	if code == 0 || !strings.Contains(stderr, "nope.fits") {

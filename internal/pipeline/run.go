@@ -24,6 +24,10 @@ import (
 // other files) when --resume was not asked for.
 var ErrRunExists = errors.New("pipeline: the run directory is not empty")
 
+// ErrConfigDiffers is the error of a resume whose configuration is not
+// the run's.
+var ErrConfigDiffers = errors.New("pipeline: cannot resume: the configuration differs from the run's")
+
 // Options configure Run.
 type Options struct {
 	// Run is the run directory (created when missing).
