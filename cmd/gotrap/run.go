@@ -262,7 +262,7 @@ func runRun(env *cmdEnv, args []string) error {
 // interrupted is the error of a run that a signal stopped: it names the
 // signal and says how to continue.
 func interrupted(ctx context.Context, out string, err error) error {
-	return fmt.Errorf("interrupted (%v); the finished images are kept; resume with: gotrap run --resume --out %s (the same configuration and inputs): %w",
+	return fmt.Errorf("interrupted (%v); the finished images are kept; resume with: gotrap run --resume --out %s (the run's inputs and gotrap.toml): %w",
 		context.Cause(ctx), out, err)
 }
 
