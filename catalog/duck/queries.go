@@ -387,7 +387,7 @@ func (e notFound) Is(target error) bool { return target == ErrNotFound }
 var queries = []Query{
 	{
 		Name:  "transients",
-		Short: "new sources (SPEC 8.1) with their vetting flags, likely transients first; --all shows the flagged ones too",
+		Short: "new sources (docs/science.md) with their vetting flags, likely transients first; --all shows the flagged ones too",
 		Params: []Param{{Name: "all", Int: true, Default: "0", Flag: true,
 			Doc: "1 (--all): show the new sources with vetting flags too, after the others"}},
 		Table: []string{"runcat", "name", "ra", "dec", "freq_mhz", "taustart", "type", "high_sigma", "sigma_rms_max", "f_peak", "nn_arcsec", "flags"},

@@ -48,7 +48,8 @@ extraction's time and speed in Mpixel/s per core, its wall time with two
 threads, and the bytes per pixel allocated during the extraction beyond the
 image.
 
-With --stat SIZE it runs SPEC 10.2 item 9's statistical regression instead, on
+With --stat SIZE it runs PySE's statistical regression (docs/extract.md)
+instead, on
 a SIZE x SIZE field of noise correlated by --psf (psf.fits), and exits 1 when a
 criterion fails.
 

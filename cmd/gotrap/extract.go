@@ -34,14 +34,14 @@ func init() {
 		short: "find and measure the sources of images (PySE)",
 		long: `
 Find the sources of each FITS image and measure them, as TraP's source finder
-PySE does (SPEC 4): mask, background and rms grids, islands above the
+PySE does (docs/science.md): mask, background and rms grids, islands above the
 analysis threshold whose peak passes the detection threshold, then a Gaussian
 fit (--mode gaussian, TraP's) or tweaked moments (--mode moments) with the
 image's restoring beam and WCS. With --fixed-positions, fit the beam at those
-sky positions instead (forced fits, SPEC 4.15; no threshold, the whole box).
+sky positions instead (forced fits; no threshold, the whole box).
 
-Settings come from the defaults (TraP's job defaults; SPEC decisions:
-extraction radius off, edge-hold background maps), then the [extraction]
+Settings come from the defaults (TraP's job defaults; gotrap's decisions,
+docs/decisions.md: extraction radius off, edge-hold background maps), then the [extraction]
 section of --config FILE, then the flags given on the command line.
 
 For each input, --out DIR (default: the current directory) receives
@@ -84,7 +84,7 @@ Examples:
 			fs.Float64Var(&e.RMSFilter, "rms-filter", d.RMSFilter, "candidates need rms >= this times the median of the rms grid (rms_filter)")
 			fs.IntVar(&e.MedianFilter, "median-filter", d.MedianFilter, "median filter size of the background grids, 0 for none (median_filter)")
 			fs.Float64Var(&e.MFThreshold, "mf-threshold", d.MFThreshold, "the median filter changes a node only by more than this (mf_threshold)")
-			fs.BoolVar(&e.FDR, "fdr", d.FDR, "thresholds by the False Detection Rate (fdr, SPEC 4.13)")
+			fs.BoolVar(&e.FDR, "fdr", d.FDR, "thresholds by the False Detection Rate (fdr)")
 			fs.Float64Var(&e.FDRAlpha, "fdr-alpha", d.FDRAlpha, "FDR alpha (fdr_alpha)")
 			fs.Float64Var(&e.BoxInBeamPix, "ffbox", d.BoxInBeamPix, "forced-fit box side in beam semi-major axes (box_in_beampix)")
 			fs.Float64Var(&e.EwSysErr, "ew-sys-err", d.EwSysErr, "systematic position error east-west, arcsec (ew_sys_err)")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +58,7 @@ func init() {
 		usage: "--out RUN [-c gotrap.toml] [--resume] [--monitor RA,DEC]... [--catalogues auto|@LIST] INPUT...",
 		short: "run the transients pipeline over a stack of images",
 		long: `Run finds, associates and measures the sources of a stack of FITS images as
-TraP does (SPEC 2-8) and writes the catalogue to the run directory RUN:
+TraP does (docs/science.md) and writes the catalogue to the run directory RUN:
 images.parquet, measurements/, associations, runcat, runcat_flux,
 newsources, skyregions, bands, varmetric (.parquet), manifest.json,
 gotrap.toml (the configuration used) and logs/. Query it with
@@ -113,7 +114,7 @@ limit and DuckDB 1 GB per thread. See docs/performance.md "Memory".`,
 			fs.StringVar(&runFl.config, "c", "", "job configuration (TOML); default: built-in defaults")
 			fs.StringVar(&runFl.config, "config", "", "same as -c")
 			fs.BoolVar(&runFl.resume, "resume", false, "continue the run in --out")
-			fs.Var(&runFl.monitors, "monitor", "monitor position RA,DEC in degrees (repeatable; SPEC 6.2)")
+			fs.Var(&runFl.monitors, "monitor", "monitor position RA,DEC in degrees (repeatable)")
 			fs.StringVar(&runFl.monitorFile, "monitor-file", "", "file of monitor positions, one RA DEC per line")
 			fs.StringVar(&runFl.stokes, "stokes", "", "polarisation `S` (I, V, RR, ...) to read from cubes, as [pipeline] stokes (part of the run's configuration)")
 			fs.IntVar(&runFl.channel, "channel", 0, "channel `N` (1-based) to read from cubes, as [pipeline] channel (part of the run's configuration)")
@@ -138,6 +139,21 @@ func runRun(env *cmdEnv, args []string) error {
 	f := runFl
 	if f.out == "" {
 		return usageError("--out RUN is required")
+	}
+	if f.resume && len(args) == 0 && f.catalogues == "" {
+		// "gotrap run --resume --out RUN" (the hint printed on an
+		// interrupt): the run's own inputs, from its manifest, and its
+		// configuration, RUN/gotrap.toml, unless -c names one.
+		m, err := pipeline.ReadManifest(f.out)
+		if err != nil {
+			return usageError("--resume without INPUT needs the run's manifest: %v", err)
+		}
+		for _, in := range m.Inputs {
+			args = append(args, in.Path)
+		}
+		if f.config == "" {
+			f.config = filepath.Join(f.out, "gotrap.toml")
+		}
 	}
 	if len(args) == 0 && !strings.HasPrefix(f.catalogues, "@") {
 		return usageError("no INPUT images")
@@ -237,6 +253,11 @@ func runRun(env *cmdEnv, args []string) error {
 	ctx, stop := slurm.NotifyContext(context.Background())
 	defer stop()
 	err = runPipeline(ctx, env, f, inputs, cfg)
+	if errors.Is(err, pipeline.ErrConfigDiffers) {
+		if keys := configDiff(filepath.Join(f.out, "gotrap.toml"), cfg); len(keys) > 0 {
+			err = fmt.Errorf("%w; differing keys: %s", err, strings.Join(keys, ", "))
+		}
+	}
 	if err != nil && ctx.Err() != nil {
 		// Whatever the stage returned (context.Canceled, DuckDB's
 		// interrupt), a signal stopped it.
@@ -250,7 +271,7 @@ func runRun(env *cmdEnv, args []string) error {
 // interrupt, a rank's "context canceled") says nothing more and is kept
 // for errors.Is only, out of the message.
 func interrupted(ctx context.Context, out string, err error) error {
-	return &interruptError{msg: fmt.Sprintf("interrupted (%v); the finished images are kept; resume with: gotrap run --resume --out %s (the same configuration and inputs)",
+	return &interruptError{msg: fmt.Sprintf("interrupted (%v); the finished images are kept; resume with: gotrap run --resume --out %s (the run's inputs and gotrap.toml)",
 		context.Cause(ctx), out), err: err}
 }
 
@@ -261,6 +282,46 @@ type interruptError struct {
 
 func (e *interruptError) Error() string { return e.msg }
 func (e *interruptError) Unwrap() error { return e.err }
+
+// configDiff names the keys ("section.key") whose values differ between
+// the run's stored configuration (path) and cfg, comparing their TOML
+// encodings line by line; nil when the stored one cannot be read.
+func configDiff(path string, cfg config.Config) []string {
+	old, err := config.Load(path)
+	if err != nil {
+		return nil
+	}
+	keys := func(c config.Config) map[string]string {
+		var b strings.Builder
+		if c.Encode(&b) != nil {
+			return nil
+		}
+		m, section := map[string]string{}, ""
+		for _, l := range strings.Split(b.String(), "\n") {
+			l = strings.TrimSpace(l)
+			if strings.HasPrefix(l, "[") && strings.HasSuffix(l, "]") {
+				section = strings.Trim(l, "[]")
+			} else if k, v, ok := strings.Cut(l, "="); ok {
+				m[section+"."+strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+		}
+		return m
+	}
+	a, b := keys(old), keys(cfg)
+	var diff []string
+	for k, v := range a {
+		if b[k] != v {
+			diff = append(diff, k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			diff = append(diff, k)
+		}
+	}
+	slices.Sort(diff)
+	return diff
+}
 
 // applySlurmEnv applies what a Slurm job's environment implies to the
 // flags: a requeued job (SLURM_RESTART_COUNT > 0) resumes, and without
@@ -434,12 +495,18 @@ func lockRun(env *cmdEnv, dir, what string) (*rundir.Lock, error) {
 // finishRun runs the catalogue stage (DuckDB, once) and the report, and
 // prints the summary.
 func finishRun(ctx context.Context, env *cmdEnv, f runFlags, sum *pipeline.Summary) error {
+	if !f.quiet {
+		fmt.Fprintf(env.stderr, "%s stage %s: start\n", pipeline.Stamp(time.Now()), pipeline.StageCatalogue)
+	}
 	n, dt, err := catstage.Run(ctx, f.out, catstage.Options{Threads: f.threads, MemoryLimit: f.memoryLimit}, f.resume)
 	if err != nil {
 		return err
 	}
 	if n >= 0 {
 		sum.Stages = append(sum.Stages, pipeline.Stage{Name: pipeline.StageCatalogue, Done: true, Seconds: dt.Seconds(), Items: n})
+	}
+	if !f.quiet {
+		fmt.Fprintf(env.stderr, "%s stage %s: done in %.2f s (%d rows)\n", pipeline.Stamp(time.Now()), pipeline.StageCatalogue, dt.Seconds(), n)
 	}
 	if err := pipeline.WriteSummary(f.out, sum); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -125,9 +126,14 @@ wait:
 		t.Errorf("no manifest after SIGTERM: %v", err)
 	}
 
-	code, _, serr := runCmd(t, "run", "--out", run, "--resume", "--quiet", images)
+	// Resume exactly as the message says.
+	hint := regexp.MustCompile(`resume with: gotrap (run [^(]*?) \(`).FindStringSubmatch(msg)
+	if hint == nil {
+		t.Fatalf("no resume hint in %q", msg)
+	}
+	code, _, serr := runCmd(t, strings.Fields(hint[1])...)
 	if code != 0 {
-		t.Fatalf("resume: %d %s", code, serr)
+		t.Fatalf("the printed hint %q: %d %s", hint[1], code, serr)
 	}
 	for _, q := range []string{
 		"SELECT * EXCLUDE (url) FROM images ORDER BY id",

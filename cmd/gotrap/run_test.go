@@ -3,8 +3,11 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"gotrap/internal/pipeline"
 )
 
 // TestInitRunQuery is the demo path end to end, in process: simulate the
@@ -20,9 +23,21 @@ func TestInitRunQuery(t *testing.T) {
 		t.Fatalf("init: %s", stderr)
 	}
 	code, stdout, stderr := runCmd(t, "run", "--out", out, "-c", filepath.Join(job, "gotrap.toml"),
-		"--monitor", "150.2,53.3", "--quiet", "@"+filepath.Join(job, "images.txt"))
+		"--monitor", "150.2,53.3", "@"+filepath.Join(job, "images.txt"))
 	if code != 0 {
 		t.Fatalf("run: %d %s", code, stderr)
+	}
+	// Progress on stderr (not a terminal): every stage starts and ends on
+	// a line stamped with the UTC time.
+	stamped := regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z stage (\w+): (start|done in )`)
+	seen := map[string]int{}
+	for _, m := range stamped.FindAllStringSubmatch(stderr, -1) {
+		seen[m[1]]++
+	}
+	for _, st := range []string{pipeline.StagePlan, pipeline.StageExtract, pipeline.StageForced, pipeline.StageAssociate, pipeline.StageCatalogue} {
+		if seen[st] != 2 {
+			t.Errorf("stage %s: %d stamped start/done lines on stderr, want 2:\n%s", st, seen[st], stderr)
+		}
 	}
 	for _, want := range []string{"images        16 in 8 timesteps", "rejected      3", "new sources   4", "stage catalogue"} {
 		if !strings.Contains(stdout, want) {
@@ -54,6 +69,18 @@ func TestInitRunQuery(t *testing.T) {
 		"@"+filepath.Join(job, "images.txt"))
 	if code != 0 {
 		t.Errorf("resume of a finished run (with the run's gotrap.toml): %s", stderr)
+	}
+	// --resume needs only --out: the inputs come from the manifest and
+	// the configuration from RUN/gotrap.toml.
+	if code, _, stderr = runCmd(t, "run", "--out", out, "--resume", "--quiet"); code != 0 {
+		t.Errorf("gotrap run --resume --out RUN: exit %d: %s", code, stderr)
+	}
+	// A configuration other than the run's is refused (the job's
+	// gotrap.toml lacks the --monitor position of the run).
+	if code, _, stderr = runCmd(t, "run", "--out", out, "--resume", "-c", filepath.Join(job, "gotrap.toml"), "--quiet"); code == 0 {
+		t.Error("resume with a different configuration succeeded")
+	} else if !strings.Contains(stderr, "differing keys: monitor.positions") {
+		t.Errorf("resume with a different configuration: the refusal does not name monitor.positions: %s", stderr)
 	}
 	// Missing inputs fail fast, listing them.
 	code, _, stderr = runCmd(t, "run", "--out", filepath.Join(d, "run2"), filepath.Join(d, "nope.fits"), filepath.Join(data, "images"))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"gotrap/internal/config"
+	"gotrap/internal/pipeline"
 	"gotrap/reduce/mpi"
 	"gotrap/slurm"
 )
@@ -187,6 +188,13 @@ func runSlurm(env *cmdEnv, args []string) error {
 			}
 			job.Command = append(job.Command, a)
 		}
+		if bad := checkInputs(args); len(bad) > 0 {
+			msg := fmt.Sprintf("%d INPUT(s) give no images now:\n  %s", len(bad), strings.Join(bad, "\n  "))
+			if f.submit {
+				return usageError("not submitting: %s", msg)
+			}
+			fmt.Fprintf(env.stderr, "gotrap slurm: warning: %s\n", msg)
+		}
 	case "mpicheck":
 		if len(args) > 0 || f.config != "" {
 			return usageError("--subcommand mpicheck takes no INPUT and no -c")
@@ -205,6 +213,9 @@ func runSlurm(env *cmdEnv, args []string) error {
 		fmt.Fprintf(env.stderr, "gotrap slurm: warning: %v\n", msg)
 	}
 
+	for _, w := range limitWarnings(job) {
+		fmt.Fprintf(env.stderr, "gotrap slurm: warning: %s\n", w)
+	}
 	script, err := job.Script()
 	if err != nil {
 		return usageError("%v", err)
@@ -262,6 +273,14 @@ func runSlurm(env *cmdEnv, args []string) error {
 	code := st.ExitStatus()
 	if code == 0 {
 		fmt.Fprintf(env.stderr, "gotrap slurm: job %s completed; log %s\n", id, log)
+		if f.subcommand == "run" {
+			sum := filepath.Join(run, "logs", "summary.txt")
+			b, err := os.ReadFile(sum)
+			if err != nil {
+				return fmt.Errorf("job %s completed without a run summary: %w", id, err)
+			}
+			env.stdout.Write(b)
+		}
 		return nil
 	}
 	fmt.Fprintf(env.stderr, "gotrap slurm: job %s ended %s, exit code %d signal %d; log %s\n", id, st.State, st.ExitCode, st.Signal, log)
@@ -289,6 +308,37 @@ func absInput(in string) (string, error) {
 		}
 	}
 	return prefix + a, nil
+}
+
+// checkInputs expands each gotrap run INPUT on its own, as the job will,
+// and returns a line naming each that gives no images now: a glob
+// matching nothing, an @LIST naming missing files, a directory without
+// images. Submitting refuses them rather than failing in the queue; a
+// script only written warns (the images may be staged before sbatch).
+func checkInputs(args []string) []string {
+	var bad []string
+	for _, in := range args {
+		if _, err := pipeline.ExpandInputs([]string{in}); err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %v", in, err))
+		}
+	}
+	return bad
+}
+
+// limitWarnings returns a warning for each resource limit the job leaves
+// to the cluster's defaults: without --time a job gets the partition's
+// default limit (often short, or the maximum, which delays scheduling);
+// without --mem or --mem-per-cpu its memory is the partition's default,
+// which gotrap also takes as its memory allowance.
+func limitWarnings(job slurm.Job) []string {
+	var w []string
+	if job.Time == "" {
+		w = append(w, "no --time: the job gets the partition's default time limit; pass --time, e.g. 4:00:00")
+	}
+	if job.Mem == "" && job.MemPerCPU == "" {
+		w = append(w, "no --mem or --mem-per-cpu: the job gets the partition's default memory, and gotrap takes that as its allowance; pass --mem, e.g. 64G")
+	}
+	return w
 }
 
 // tailFile returns the last n lines of the file (at most 64 KiB), or "".

@@ -88,7 +88,11 @@ func (c slurmCluster) runJob(t *testing.T, run string, p slurmPayload, extra ...
 	if code != 0 {
 		t.Fatalf("gotrap slurm exited %d\nstderr:\n%s\njob logs:\n%s", code, stderr, jobLogs(run))
 	}
-	id := strings.TrimSpace(stdout)
+	// stdout: the job id, then (a run job) the run summary.
+	id, rest, _ := strings.Cut(stdout, "\n")
+	if sum, err := os.ReadFile(filepath.Join(run, "logs", "summary.txt")); err == nil && rest != string(sum) {
+		t.Errorf("--wait printed after the job id\n%s\nwant the run summary\n%s", rest, sum)
+	}
 	log := filepath.Join(run, "logs", "slurm-"+id+".out")
 	b, err := os.ReadFile(log)
 	if err != nil {

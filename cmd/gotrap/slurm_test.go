@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -222,4 +223,110 @@ func readMPICheck(t *testing.T, path string) mpiCheckResult {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return r
+}
+
+// TestSlurmChecksInputs: submitting refuses INPUTs that give no images
+// (an empty directory, an @LIST naming a missing file, a glob matching
+// nothing), naming each, and calls no Slurm command; writing the script
+// only warns.
+func TestSlurmChecksInputs(t *testing.T) {
+	dir := t.TempDir()
+	bin := fakeBinary(t)
+	img := filepath.Join(dir, "a.fits")
+	os.WriteFile(img, nil, 0o644)
+	empty := filepath.Join(dir, "empty")
+	os.MkdirAll(empty, 0o755)
+	list := filepath.Join(dir, "list.txt")
+	os.WriteFile(list, []byte("a.fits\ngone.fits\n"), 0o644)
+	glob := filepath.Join(dir, "none-*.fits")
+	inputs := []string{img, empty, "@" + list, glob}
+	t.Run("submit refused", func(t *testing.T) {
+		r, calls := fakeSlurmRunner(t, "")
+		useFakeSlurm(t, r)
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"slurm", "--gotrap", bin, "--mem", "8G", "--time", "1:00:00", "--out", filepath.Join(dir, "r1"), "--submit"}, inputs...)
+		if code := run(args, &stdout, &stderr); code != 2 {
+			t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr.String())
+		}
+		for _, want := range []string{"not submitting", "3 INPUT(s)", empty + ": pipeline: no input images", "gone.fits", glob + " (no match)"} {
+			if !strings.Contains(stderr.String(), want) {
+				t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+			}
+		}
+		if strings.Contains(stderr.String(), img+":") {
+			t.Errorf("stderr names the good input %s:\n%s", img, stderr.String())
+		}
+		if len(*calls) != 0 {
+			t.Errorf("Slurm commands run: %q", *calls)
+		}
+	})
+	t.Run("script warns", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"slurm", "--gotrap", bin, "--mem", "8G", "--time", "1:00:00", "--out", filepath.Join(dir, "r2")}, inputs...)
+		if code := run(args, &stdout, &stderr); code != 0 {
+			t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "warning: 3 INPUT(s) give no images now") {
+			t.Errorf("no warning naming the inputs:\n%s", stderr.String())
+		}
+	})
+}
+
+// TestSlurmLimitWarnings: a job without --time or without --mem and
+// --mem-per-cpu gets a warning for each, and none with both.
+func TestSlurmLimitWarnings(t *testing.T) {
+	dir := t.TempDir()
+	bin := fakeBinary(t)
+	img := filepath.Join(dir, "a.fits")
+	os.WriteFile(img, nil, 0o644)
+	cases := []struct {
+		name         string
+		flags        []string
+		time, memory bool // warnings expected
+	}{
+		{"neither", nil, true, true},
+		{"time only", []string{"--time", "1:00:00"}, false, true},
+		{"mem only", []string{"--mem", "8G"}, true, false},
+		{"mem per cpu", []string{"--time", "1:00:00", "--mem-per-cpu", "2G"}, false, false},
+		{"both", []string{"--time", "1:00:00", "--mem", "8G"}, false, false},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"slurm", "--gotrap", bin, "--out", filepath.Join(dir, fmt.Sprint("r", i))}, c.flags...)
+			if code := run(append(args, img), &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			if got := strings.Contains(stderr.String(), "warning: no --time"); got != c.time {
+				t.Errorf("--time warning %v, want %v:\n%s", got, c.time, stderr.String())
+			}
+			if got := strings.Contains(stderr.String(), "warning: no --mem"); got != c.memory {
+				t.Errorf("--mem warning %v, want %v:\n%s", got, c.memory, stderr.String())
+			}
+		})
+	}
+}
+
+// TestSlurmWaitPrintsSummary: --wait on a run job that completes ends
+// with the run's summary (RUN/logs/summary.txt) on stdout.
+func TestSlurmWaitPrintsSummary(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "a.fits")
+	os.WriteFile(img, nil, 0o644)
+	run1 := filepath.Join(dir, "run1")
+	log := filepath.Join(run1, "logs", "slurm-7.out")
+	r, _ := fakeSlurmRunner(t, "JobId=7 JobState=COMPLETED Reason=None ExitCode=0:0 StdOut="+log+"\n")
+	useFakeSlurm(t, r)
+	// What the job's gotrap run would have left.
+	summary := "images        1 in 1 timesteps, 1 bands, 1 sky regions\nnew sources   0 (0 likely transients, type 1)\n"
+	os.MkdirAll(filepath.Dir(log), 0o755)
+	os.WriteFile(filepath.Join(run1, "logs", "summary.txt"), []byte(summary), 0o644)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"slurm", "--gotrap", fakeBinary(t), "--time", "1:00:00", "--mem", "8G", "--out", run1, "--wait", img}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if want := "7\n" + summary; stdout.String() != want {
+		t.Errorf("stdout %q, want the job id then the summary %q", stdout.String(), want)
+	}
 }

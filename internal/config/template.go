@@ -3,12 +3,14 @@ package config
 // Template returns the commented job configuration "gotrap init" writes:
 // every section and key with its default (Parse(Template()) equals
 // Default(), tested), TraP's job_params name where it differs, and the
-// SPEC section it comes from. Delete what you do not change.
+// user documentation (docs/) that explains it. Delete what you do not
+// change. Its comments are user-facing: they cite docs/, never SPEC.
 func Template() string { return template }
 
 const template = `# gotrap job configuration (TOML). Every value below is the default:
-# TraP's job defaults (SPEC 3.2, 4.1, 5.2, 6.1, 8.1) with gotrap's decisions
-# (SPEC, top). Keep only what you change; unknown keys are errors.
+# TraP's job defaults with gotrap's decisions (docs/decisions.md); the
+# definitions are in docs/science.md. Keep only what you change; unknown keys
+# are errors.
 # Use: gotrap run --out RUN -c gotrap.toml @images.txt
 
 [pipeline]
@@ -16,7 +18,7 @@ const template = `# gotrap job configuration (TOML). Every value below is the de
 # not change the catalogue.
 workers = 0
 # Images whose start times (DATE-OBS) differ by at most this many seconds
-# from the first image of a timestep share it (SPEC 2.1; 0 = TraP's exact
+# from the first image of a timestep share it (0 = TraP's exact
 # equality).
 timestep_tolerance = 1.0
 # Image plane of cubes, a flat index over axes 3, 4, ... (0: Stokes I,
@@ -38,7 +40,7 @@ tile_deg = 1.0
 memory = ""
 
 [extraction]
-# Source finding (PySE, SPEC 4.1). Thresholds are in units of the local rms.
+# Source finding (PySE; docs/science.md). Thresholds are in units of the local rms.
 detection_threshold = 8.0      # an island's peak must exceed this
 analysis_threshold = 3.0       # island pixels are above this
 back_size_x = 50               # background/rms grid cell, px
@@ -54,17 +56,17 @@ remove_edge_sources = true
 rms_filter = 0.001
 median_filter = 0
 mf_threshold = 0.0
-fdr = false                    # False Detection Rate thresholds (SPEC 4.13)
+fdr = false                    # False Detection Rate thresholds
 fdr_alpha = 0.01
-box_in_beampix = 10.0          # forced-fit box side, beam semi-major axes (SPEC 4.15)
-ew_sys_err = 10.0              # systematic position errors, arcsec (SPEC 5.1)
+box_in_beampix = 10.0          # forced-fit box side, beam semi-major axes
+ew_sys_err = 10.0              # systematic position errors, arcsec
 ns_sys_err = 10.0
 eps_ra = 0.0                   # deg
 eps_dec = 0.0
 clean_bias = 0.0
 clean_bias_error = 0.0
 frac_flux_cal_error = 0.0
-alpha_maj1 = 2.5               # NVSS error exponents (SPEC 4.9)
+alpha_maj1 = 2.5               # NVSS error exponents (Condon 1997)
 alpha_maj2 = 0.5
 alpha_min1 = 0.5
 alpha_min2 = 2.5
@@ -74,7 +76,7 @@ error_model = "gotrap"         # "pyse": PySE's errors also for force_beam and f
 threads = 0                    # goroutines per image (0: CPUs / workers)
 
 [quality]
-# Image quality control (SPEC 3.2), checks in TraP's order; each can be
+# Image quality control (docs/qc.md), checks in TraP's order; each can be
 # switched off. TraP's [quality_lofar] and [persistence] keys.
 check_flat = true
 check_nan = true
@@ -94,25 +96,25 @@ rms_est_max = 100.0
 check_rms_history = true       # against the last rms_est_history accepted images of the band
 rms_est_history = 100
 rms_rej_sigma = 3.0
-rms_est_sigma = 4.0            # rms_qc clipping (SPEC 3.1)
+rms_est_sigma = 4.0            # rms_qc clipping (docs/qc.md)
 rms_est_fraction = 8
 
 [association]
-# Source association (SPEC 5.2).
+# Source association (De Ruiter radius: docs/science.md).
 deruiter_radius = 5.68         # strict limit on the De Ruiter radius
 beamwidths_limit = 3.0         # search radius in restoring-beam semi-major axes
-bandwidth_max = 0.0            # Hz; when not 0, replaces the image bandwidth in band matching (SPEC 2.3)
+bandwidth_max = 0.0            # Hz; when not 0, replaces the image bandwidth in band matching
 
 [forced_fits]
-# Null detections (SPEC 6.1; TraP's source_extraction.expiration).
+# Null detections (forced fits; TraP's source_extraction.expiration).
 expiration = 10                # forced fits in a row without a detection before a source is dropped
 backward = false               # also fit each source in the images before its first detection (VAST style)
 
 [transient_search]
-new_source_sigma_margin = 1.0  # m in rms x (detection_threshold + m) (SPEC 8.1)
+new_source_sigma_margin = 1.0  # m in rms x (detection_threshold + m) (docs/science.md)
 
 [monitor]
-# Monitoring list (SPEC 6.2): positions fitted in every image, degrees.
+# Monitoring list: positions fitted in every image, degrees.
 # "gotrap run --monitor RA,DEC" and --monitor-file add to it.
 positions = []                 # e.g. [[150.0, 52.9], [149.5, 53.1]]
 file = ""                      # lines of "RA DEC"

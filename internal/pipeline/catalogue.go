@@ -241,6 +241,10 @@ func countCatalogue(run string, sum *Summary) error {
 	return nil
 }
 
+// maxUnreadableListed is how many unreadable files the summary names;
+// the rest are counted.
+const maxUnreadableListed = 50
+
 // Format writes the run summary as text.
 func (s *Summary) Format(w io.Writer) {
 	fmt.Fprintf(w, "images        %d in %d timesteps, %d bands, %d sky regions\n", s.Images, s.Timesteps, s.Bands, s.SkyRegions)
@@ -256,6 +260,16 @@ func (s *Summary) Format(w io.Writer) {
 		fmt.Fprint(w, ")")
 	}
 	fmt.Fprintln(w)
+	if n := len(s.Unreadable); n > 0 {
+		fmt.Fprintf(w, "unreadable    %d files (rejected; images.parquet has them all):\n", n)
+		for i, u := range s.Unreadable {
+			if i == maxUnreadableListed && n > i+1 {
+				fmt.Fprintf(w, "  ... and %d more\n", n-i)
+				break
+			}
+			fmt.Fprintf(w, "  %s: %s\n", u.Path, u.Reason)
+		}
+	}
 	fmt.Fprintf(w, "measurements  %d blind, %d forced (null detections), %d monitor", s.Blind, s.Forced, s.Monitor)
 	if s.Backward > 0 {
 		fmt.Fprintf(w, ", %d backward forced fits", s.Backward)

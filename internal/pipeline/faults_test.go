@@ -289,6 +289,28 @@ func TestFaultsInput(t *testing.T) {
 	if sum.Rejected != 3+len(inputFaults) {
 		t.Errorf("summary: %d rejected, want the 3 bad tiny images + %d faults", sum.Rejected, len(inputFaults))
 	}
+	// The summary names every unreadable file with its reason.
+	var text strings.Builder
+	sum.Format(&text)
+	nRead := 0
+	for _, f := range inputFaults {
+		if f.reason == catalog.RejectReadError {
+			nRead++
+		}
+	}
+	if w := fmt.Sprintf("unreadable    %d files", nRead); !strings.Contains(text.String(), w) {
+		t.Errorf("summary lacks %q:\n%s", w, text.String())
+	}
+	for p, f := range want {
+		if f.reason == catalog.RejectReadError && !strings.Contains(strings.ToLower(text.String()), strings.ToLower("  "+p+": ")) {
+			t.Errorf("summary does not name %s (%s):\n%s", p, f.name, text.String())
+		}
+	}
+	for _, u := range sum.Unreadable {
+		if f, ok := want[u.Path]; !ok || !strings.Contains(strings.ToLower(u.Reason), strings.ToLower(f.comment)) {
+			t.Errorf("unreadable %s: reason %q; want one of the faults with %q", u.Path, u.Reason, f.comment)
+		}
+	}
 	nothingLost(t, ref, run)
 }
 

@@ -136,7 +136,7 @@ func ConfigHash(cfg config.Config) (string, error) {
 // configuration, and explains the first difference.
 func checkResume(old *Manifest, hash string, inputs []InputFile) error {
 	if old.ConfigHash != hash {
-		return fmt.Errorf("pipeline: cannot resume: the configuration differs from the run's (%s, now %s); use the run's gotrap.toml or a new --out", old.ConfigHash, hash)
+		return fmt.Errorf("%w (%s, now %s); use the run's gotrap.toml or a new --out", ErrConfigDiffers, old.ConfigHash, hash)
 	}
 	if len(old.Inputs) != len(inputs) {
 		return fmt.Errorf("pipeline: cannot resume: the run had %d inputs, now %d", len(old.Inputs), len(inputs))

@@ -65,10 +65,29 @@ func (p *progress) add(k int) {
 		return
 	}
 	if p.w != nil {
-		fmt.Fprintln(p.w, line)
+		fmt.Fprintf(p.w, "%s %s\n", Stamp(now), line)
 	}
 	p.log.printf("%s", line)
 }
+
+// event writes a timestamped line about the run (a stage starting or
+// done) to the progress stream, below a terminal's progress line.
+func (p *progress) event(format string, a ...any) {
+	if p == nil || p.w == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	clear := ""
+	if p.term {
+		clear = fmt.Sprintf("\r%-78s\r", "")
+	}
+	fmt.Fprintf(p.w, "%s%s %s\n", clear, Stamp(time.Now()), fmt.Sprintf(format, a...))
+}
+
+// Stamp is the timestamp of log and progress lines: RFC 3339, UTC,
+// milliseconds.
+func Stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
 
 // line is "extract  37/144 images  3.1 images/s  ETA 35s".
 func (p *progress) line(now time.Time) string {
@@ -107,5 +126,5 @@ func (l *logger) printf(format string, a ...any) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, "%s %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), fmt.Sprintf(format, a...))
+	fmt.Fprintf(l.w, "%s %s\n", Stamp(time.Now()), fmt.Sprintf(format, a...))
 }

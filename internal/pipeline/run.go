@@ -26,6 +26,10 @@ import (
 // other files) when --resume was not asked for.
 var ErrRunExists = errors.New("pipeline: the run directory is not empty")
 
+// ErrConfigDiffers is the error of a resume whose configuration is not
+// the run's.
+var ErrConfigDiffers = errors.New("pipeline: cannot resume: the configuration differs from the run's")
+
 // Options configure Run.
 type Options struct {
 	// Run is the run directory (created when missing).
@@ -86,6 +90,14 @@ type Summary struct {
 	Limits                int               // rows of limits.parquet (limits.go)
 	Ranks                 int               // ranks of the run
 	Comm                  []reduce.CommStat // rank 0's collectives (bytes moved)
+	// Unreadable are the images that could not be read (rejected with
+	// catalog.RejectReadError), by ID, with the reason.
+	Unreadable []Unreadable
+}
+
+// Unreadable is a file of the run that could not be read, and why.
+type Unreadable struct {
+	Path, Reason string
 }
 
 // rank is the rank-local view of a run: this rank's share of the images.
@@ -180,6 +192,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		t0 := time.Now()
 		st := Stage{Name: name, Started: t0.UTC().Format(time.RFC3339Nano)}
 		log.printf("stage %s: start", name)
+		rk.prog.event("stage %s: start", name)
 		if err := f(&st); err != nil {
 			log.printf("stage %s: %v", name, err)
 			return err
@@ -189,6 +202,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		st.Seconds = time.Since(t0).Seconds()
 		sum.Stages = append(sum.Stages, st)
 		log.printf("stage %s: done in %.3f s (%d items, %d reused)", name, st.Seconds, st.Items, st.Skipped)
+		rk.prog.event("stage %s: done in %.2f s (%d items, %d reused)", name, st.Seconds, st.Items, st.Skipped)
 		if opt.AfterStage != nil {
 			return opt.AfterStage(name)
 		}
@@ -326,6 +340,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		if rows[i].Rejected {
 			sum.Rejected++
 			sum.RejectedBy[reasonText(rows[i].RejectReason.Int64)]++
+			if rows[i].RejectReason.Int64 == catalog.RejectReadError {
+				sum.Unreadable = append(sum.Unreadable, Unreadable{Path: plan.Images[i].Path, Reason: rows[i].RejectComment})
+			}
 		}
 	}
 

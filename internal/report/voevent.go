@@ -356,7 +356,7 @@ type paramDef struct {
 
 var newSourceParams = []paramDef{
 	{"runcat", "runcat", "meta.id;meta.main", "", "int", "running-catalogue id of the source"},
-	{"newsource_type", "newsource_type", "meta.code.class", "", "int", "1 likely transient, 0 possible (SPEC 8.1)"},
+	{"newsource_type", "newsource_type", "meta.code.class", "", "int", "1 likely transient, 0 possible"},
 	{"band", "band", "meta.id;em.freq", "", "int", "frequency band id of the trigger image"},
 	{"freq_hz", "freq", "em.freq", "Hz", "float", "central frequency of the band"},
 	{"image", "trigger_image", "meta.id;obs.image", "", "int", "image of the first detection"},
@@ -463,6 +463,6 @@ func buildVOEvent(e *eventCand, t *table, i int, errDeg float64, o VOEventOption
 		Position: VOPosition2D{Unit: "deg", Name1: "RA", Name2: "Dec", C1: e.RA, C2: e.Dec, ErrRad: errDeg}}}
 	ev.How = VOHow{Description: how}
 	ev.Why = VOWhy{Importance: imp, Inference: VOInference{Probability: prob, Name: fmt.Sprintf("runcat %d", e.Runcat),
-		Concept: concept, Description: name + " found by gotrap (SPEC 8)"}}
+		Concept: concept, Description: name + " found by gotrap"}}
 	return ev
 }
