@@ -215,7 +215,7 @@ func TestQueryTerminalTables(t *testing.T) {
 	if _, errs, code := runGotrap(t, "query", dir, "sources", "--limit", "3", "--format", "parquet", "--output", pq); code != 0 {
 		t.Fatalf("parquet --limit: exit %d %s", code, errs)
 	}
-	if out, _, _ := runGotrap(t, "query", dir, "--sql", "SELECT count(*) AS n FROM read_parquet('"+pq+"')"); out != "n\n3\n" {
+	if out, _, _ := runGotrap(t, "query", dir, "--read", pq, "--sql", "SELECT count(*) AS n FROM read_parquet('"+pq+"')"); out != "n\n3\n" {
 		t.Errorf("parquet --limit 3 holds %q", out)
 	}
 
