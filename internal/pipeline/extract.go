@@ -123,7 +123,7 @@ func (s *extractStage) image(w *worker, img *Image) (err error) {
 	}
 	if img.Meta == nil {
 		reject(catalog.RejectReadError, img.HeaderErr)
-	} else if pix, meta, err := fitsimg.ReadInto(w.pix, img.Path, s.read); err != nil {
+	} else if pix, meta, err := fitsimg.ReadInto(w.pix, img.Path, img.readOptions(s.read)); err != nil {
 		reject(catalog.RejectReadError, err.Error())
 	} else {
 		w.pix = pix

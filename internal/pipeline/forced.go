@@ -102,7 +102,7 @@ func (s *forcedStage) image(img *Image, req *imageRequests, nBlind int) (err err
 // names the stage in errors. The forced and backward stages share it.
 func fitPositions(run string, opt extract.Options, read fitsimg.Options, pool *sync.Pool, img *Image, pos [][2]float64, what string) (*extract.Result, error) {
 	reuse, _ := pool.Get().(*kernels.Image)
-	pix, meta, err := fitsimg.ReadInto(reuse, img.Path, read)
+	pix, meta, err := fitsimg.ReadInto(reuse, img.Path, img.readOptions(read))
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %s: %w", what, err)
 	}

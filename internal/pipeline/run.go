@@ -246,7 +246,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		}
 		tol := time.Duration(cfg.Pipeline.TimestepTolerance * float64(time.Second))
 		var err error
-		if plan, err = NewPlan(ctx, opt.Inputs, readOpt, tol, acfg, workers); err != nil {
+		if plan, err = NewPlanChannels(ctx, opt.Inputs, readOpt, channelsOf(cfg.Pipeline), tol, acfg, workers); err != nil {
 			return err
 		}
 		if opt.Catalogues != nil {
