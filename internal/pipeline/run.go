@@ -283,6 +283,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if xopt.Threads <= 0 {
 		xopt.Threads = max(1, cpus/workers)
 	}
+	xopt.NegativeStokesV = true // Stokes V planes: both signs (planes.go)
 	ex := &extractStage{run: opt.Run, opt: xopt, qc: cfg.Quality, read: readOpt, copts: rk.copts, catalogues: opt.Catalogues != nil}
 	fs := &forcedStage{run: opt.Run, opt: xopt, read: readOpt, copts: rk.copts}
 	// record writes a stage into the manifest (rank 0, after a
