@@ -78,10 +78,12 @@ docs/pipeline.md "Backward forced fits").
 --catalogues associates other source finders' catalogues instead of
 extracting: each image is read (quality control, rms and background maps
 for forced fits and limits, metadata) and its measurements are the rows of
-its catalogue: Selavy (components .txt, CASDA .csv or VOTable .xml) or
-PySE's CSV (gotrap extract's STEM.csv). "--catalogues auto" takes, for
-each INPUT image STEM.fits, STEM.selavy.components.xml, .txt, .csv or
-STEM.csv beside it; "--catalogues @LIST" reads IMAGE CATALOGUE pairs, one
+its catalogue: Selavy (components .txt, CASDA .csv or VOTable .xml),
+Aegean or PyBDSF (CSV or FITS tables) or PySE's CSV (gotrap extract's
+STEM.csv). "--catalogues auto" takes, for each INPUT image STEM.fits, the
+first of STEM.selavy.components.xml, .txt, .csv, STEM_comp.fits,
+STEM_comp.csv (Aegean), STEM.pybdsf.srl.fits, .csv (PyBDSF) or STEM.csv
+beside it; "--catalogues @LIST" reads IMAGE CATALOGUE pairs, one
 a line, and the images need not be given as INPUTs. An image without a
 catalogue, or with one that cannot be read, is rejected (reason 6, naming
 the file, line and column); catalogue rows off the image are listed in
@@ -126,7 +128,7 @@ limit and DuckDB 1 GB per thread. See docs/performance.md "Memory".`,
 			fs.IntVar(&runFl.threads, "threads", 0, "DuckDB threads for the catalogue stage (0: the CPUs Go may use, at most SLURM_CPUS_PER_TASK)")
 			fs.StringVar(&runFl.memoryLimit, "memory-limit", "", "DuckDB memory_limit (default: 3/4 of the memory allowance, else 1GB per thread)")
 			fs.StringVar(&runFl.memory, "memory", "", "memory allowance `SIZE` of this process, e.g. 8GiB (default: [pipeline] memory, else Slurm's, else the cgroup's): Go's soft limit and DuckDB's memory_limit are 3/4 of it")
-			fs.StringVar(&runFl.catalogues, "catalogues", "", "associate catalogues instead of extracting: `auto` (STEM.selavy.components.{xml,txt,csv} or STEM.csv beside each image) or @LIST (IMAGE CATALOGUE pairs, one a line)")
+			fs.StringVar(&runFl.catalogues, "catalogues", "", "associate catalogues instead of extracting: `auto` (STEM.selavy.components.{xml,txt,csv}, STEM_comp.{fits,csv}, STEM.pybdsf.srl.{fits,csv} or STEM.csv beside each image) or @LIST (IMAGE CATALOGUE pairs, one a line)")
 			fs.BoolVar(&runFl.quiet, "quiet", false, "no progress on stderr")
 			fs.BoolVar(&runFl.report, "report", false, "write the HTML report (RUN/report/index.html) at the end, as gotrap report does")
 			fs.DurationVar(&runFl.every, "progress-every", 10*time.Second, "interval of progress lines when stderr is not a terminal")
