@@ -144,6 +144,7 @@ func runRun(env *cmdEnv, args []string) error {
 	if f.out == "" {
 		return usageError("--out RUN is required")
 	}
+	var resumeCats map[string]string // the catalogues of a run resumed from its manifest
 	if f.resume && len(args) == 0 && f.catalogues == "" {
 		// "gotrap run --resume --out RUN" (the hint printed on an
 		// interrupt): the run's own inputs, from its manifest, and its
@@ -154,6 +155,13 @@ func runRun(env *cmdEnv, args []string) error {
 		}
 		for _, in := range m.Inputs {
 			args = append(args, in.Path)
+			// A catalogue run resumes with its catalogues.
+			if in.Catalogue != nil {
+				if resumeCats == nil {
+					resumeCats = map[string]string{}
+				}
+				resumeCats[in.Path] = in.Catalogue.Path
+			}
 		}
 		if f.config == "" {
 			f.config = filepath.Join(f.out, "gotrap.toml")
@@ -218,6 +226,9 @@ func runRun(env *cmdEnv, args []string) error {
 	}
 	if inputs, f.catalogueMap, err = catalogueInputs(f.catalogues, inputs); err != nil {
 		return err
+	}
+	if resumeCats != nil {
+		f.catalogueMap = resumeCats
 	}
 	stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
 	if err != nil {

@@ -145,8 +145,8 @@ func checkResume(old *Manifest, hash string, inputs []InputFile) error {
 		if old.Inputs[i].XXH64 == "" && inputs[i].XXH64 != "" {
 			return fmt.Errorf("pipeline: cannot resume: the manifest of the run has no content hash of %s (a run of gotrap before content hashes); rerun into a new --out", inputs[i].Path)
 		}
-		if !sameInput(old.Inputs[i], inputs[i]) {
-			return fmt.Errorf("pipeline: cannot resume: input %s changed or differs from the run's %s", inputs[i].Path, old.Inputs[i].Path)
+		if d := inputDiff(old.Inputs[i], inputs[i]); d != "" {
+			return fmt.Errorf("pipeline: cannot resume: %s", d)
 		}
 	}
 	return nil

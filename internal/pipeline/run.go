@@ -219,7 +219,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		inputs := make([]InputFile, len(opt.Inputs))
 		if err := forEach(ctx, len(opt.Inputs), workers, func(i int) error {
 			var err error
-			inputs[i], err = fingerprint(opt.Inputs[i])
+			inputs[i], err = fingerprintRun(opt.Inputs[i], opt.Catalogues)
 			return err
 		}); err != nil {
 			return err
