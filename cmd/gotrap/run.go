@@ -43,6 +43,7 @@ type runFlags struct {
 	stokes                   string // [pipeline] stokes, when given
 	channel                  int    // [pipeline] channel, when given (> 0)
 	channels                 string // [pipeline] channels, when given
+	circularPol              bool   // [pipeline] circular_polarisation
 	catalogues               string // --catalogues: "", "auto" or @LIST
 	catalogueMap             map[string]string
 	workers, threads, ranks  int
@@ -121,6 +122,7 @@ limit and DuckDB 1 GB per thread. See docs/performance.md "Memory".`,
 			fs.StringVar(&runFl.monitorFile, "monitor-file", "", "file of monitor positions, one RA DEC per line")
 			fs.StringVar(&runFl.stokes, "stokes", "", "polarisation `S` (I, V, RR, ...) to read from cubes, as [pipeline] stokes (part of the run's configuration)")
 			fs.IntVar(&runFl.channel, "channel", 0, "channel `N` (1-based) to read from cubes, as [pipeline] channel (part of the run's configuration)")
+			fs.BoolVar(&runFl.circularPol, "circular-polarisation", false, "also measure the circular polarisation of every associated measurement in the Stokes V plane of its image file (RUN/circpol.parquet), as [pipeline] circular_polarisation")
 			fs.StringVar(&runFl.channels, "channels", "", "channels `R` of cubes, each its own image and band: all, N, N-M or N- (1-based), as [pipeline] channels (part of the run's configuration)")
 			fs.BoolVar(&runFl.backwardFits, "backward-fits", false, "also fit every source in the images before its first detection, as [forced_fits] backward = true (part of the run's configuration)")
 			fs.IntVar(&runFl.ranks, "ranks", 1, "in-process ranks (goroutines; the CPUs are divided among them); under mpirun/srun the ranks are the MPI processes instead; does not change the output")
@@ -204,6 +206,9 @@ func runRun(env *cmdEnv, args []string) error {
 	}
 	if f.channels != "" {
 		cfg.Pipeline.Channels = f.channels
+	}
+	if f.circularPol {
+		cfg.Pipeline.CircularPolarisation = true
 	}
 	if cfg.Pipeline.Channels != "" && f.catalogues != "" {
 		return usageError("--catalogues gives one catalogue an image file: not with a channel range ([pipeline] channels = %q)", cfg.Pipeline.Channels)

@@ -41,6 +41,11 @@ type Pipeline struct {
 	// counted from 1 (ParseChannels). It excludes Channel. Left out of the
 	// encoded configuration when "".
 	Channels string `toml:"channels,omitempty"`
+	// CircularPolarisation measures, in a Stokes I run, the circular
+	// polarisation of every associated measurement by a forced fit in the
+	// Stokes V plane of its image file (RUN/circpol.parquet; docs/catalog.md
+	// "circpol"). Left out of the encoded configuration when false.
+	CircularPolarisation bool `toml:"circular_polarisation,omitempty"`
 	// TileDeg is the side (degrees) of the sky tiles over which runs on
 	// several ranks distribute the association (decomp.NewTiling; tiles
 	// go to ranks in contiguous blocks weighted by image coverage). 0
@@ -207,6 +212,8 @@ func (p *Pipeline) Validate() error {
 		return fmt.Errorf("%w: pipeline.channel = %d: channels count from 1 (0: not chosen)", ErrInvalid, p.Channel)
 	case p.Channel != 0 && p.Channels != "":
 		return fmt.Errorf("%w: pipeline.channel = %d and pipeline.channels = %q: give one of them", ErrInvalid, p.Channel, p.Channels)
+	case p.CircularPolarisation && !(p.Stokes == "" || strings.EqualFold(strings.TrimSpace(p.Stokes), "I")):
+		return fmt.Errorf("%w: pipeline.circular_polarisation is for Stokes I runs, not stokes = %q", ErrInvalid, p.Stokes)
 	case !validStokes(p.Stokes):
 		return fmt.Errorf("%w: pipeline.stokes = %q: not one of I, Q, U, V, RR, LL, RL, LR, XX, YY, XY, YX", ErrInvalid, p.Stokes)
 	case !(p.TileDeg >= 0 && p.TileDeg <= 180):

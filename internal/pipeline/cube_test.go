@@ -84,15 +84,22 @@ func writeCubeSet(t *testing.T, data, dir string) (planes, cubes string) {
 // NAXIS3 = len(planes) and NAXIS4 = 1, with the cards of hdr.
 func writeCube(t *testing.T, path string, planes []*kernels.Image, hdr *fitsimg.Header) {
 	t.Helper()
+	writeCubeAxis(t, path, planes, hdr, 3)
+}
+
+// writeCubeAxis writes planes as a FITS cube of 4 axes whose axis (3 or
+// 4) has len(planes) pixels, the other 1.
+func writeCubeAxis(t *testing.T, path string, planes []*kernels.Image, hdr *fitsimg.Header, axis int) {
+	t.Helper()
 	r := planes[0].Rect
 	head, err := fitsimg.EncodeHeader(r.Dx(), r.Dy(), hdr, fitsimg.WriteOptions{Naxis: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The writer writes 2-D images: NAXIS3 becomes the number of planes.
-	one, n := fmt.Sprintf("NAXIS3  = %20d", 1), fmt.Sprintf("NAXIS3  = %20d", len(planes))
+	// The writer writes 2-D images: NAXISn becomes the number of planes.
+	one, n := fmt.Sprintf("NAXIS%d  = %20d", axis, 1), fmt.Sprintf("NAXIS%d  = %20d", axis, len(planes))
 	if bytes.Count(head, []byte(one)) != 1 {
-		t.Fatalf("no NAXIS3 = 1 card in the encoded header")
+		t.Fatalf("no NAXIS%d = 1 card in the encoded header", axis)
 	}
 	var b bytes.Buffer
 	b.Write(bytes.Replace(head, []byte(one), []byte(n), 1))

@@ -416,6 +416,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		sum.Limits = n
 		log.printf("limits: %d rows in %.2f s", n, time.Since(t).Seconds())
 	}
+	if err := circPolStage(ctx, opt.Run, plan, cfg, xopt, readOpt, rk.copts, workers, me, log); err != nil {
+		return nil, err
+	}
 	sum.Comm = comm.Stats()
 	log.printf("collectives: %s", formatStats(sum.Comm))
 	if me == 0 {

@@ -92,6 +92,9 @@ const (
 	streamCircular
 	streamImage    = 1 << 32
 	streamArtefact = 1 << 33
+	// streamStokesV offsets the per-image noise streams of Stokes V
+	// images: their noise is independent of the Stokes I images' noise.
+	streamStokesV = 1 << 34
 )
 
 // footprint reports whether a sky position falls on some field's image
