@@ -327,10 +327,6 @@ func sameFile(a, b InputFile) bool {
 	return a.Path == b.Path && bytes.Equal(a.PathRaw, b.PathRaw) && a.Size == b.Size && a.XXH64 == b.XXH64
 }
 
-// sameInput reports whether two entries name the same input: file and
-// catalogue.
-func sameInput(a, b InputFile) bool { return inputDiff(a, b) == "" }
-
 // inputDiff says how the input now differs from the run's (old), "" when
 // it does not: its file, or its catalogue (--catalogues).
 func inputDiff(old, now InputFile) string {
