@@ -122,7 +122,8 @@ func FuzzParse(f *testing.F) {
 }
 
 // TestParseChannels: the forms of [pipeline] channels, and the refused
-// ones, whose errors say what is wrong.
+// ones, whose errors say what is wrong; channel and channels exclude each
+// other, and circular_polarisation wants a Stokes I run.
 func TestParseChannels(t *testing.T) {
 	for _, c := range []struct {
 		in          string
@@ -157,5 +158,16 @@ func TestParseChannels(t *testing.T) {
 	p.Channel, p.Channels = 2, "all"
 	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "give one of them") {
 		t.Errorf("channel with channels: error %v", err)
+	}
+	// circular_polarisation is for Stokes I runs.
+	for _, c := range []struct {
+		stokes string
+		ok     bool
+	}{{"", true}, {"i", true}, {"V", false}, {"RR", false}} {
+		p := DefaultPipeline()
+		p.CircularPolarisation, p.Stokes = true, c.stokes
+		if err := p.Validate(); (err == nil) != c.ok {
+			t.Errorf("circular_polarisation with stokes %q: error %v, want ok %v", c.stokes, err, c.ok)
+		}
 	}
 }
