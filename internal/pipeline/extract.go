@@ -133,7 +133,7 @@ func (s *extractStage) image(w *worker, img *Image) (err error) {
 		row.RMSQC = in.RMSQC
 		if res := qc.Check(in, nil, s.qc); !res.Accepted {
 			reject(int64(res.Reason), res.Test+": "+res.Comment)
-		} else if r, err := w.ex.Image(pix, meta); err != nil {
+		} else if r, err := img.extractWith(w.ex, s.opt, pix, meta); err != nil {
 			reject(catalog.RejectReadError, fmt.Sprintf("%s: %v", img.Path, err))
 		} else {
 			row.RMSMin, row.RMSMax = r.RMSMin, r.RMSMax

@@ -107,6 +107,9 @@ func fitPositions(run string, opt extract.Options, read fitsimg.Options, pool *s
 		return nil, fmt.Errorf("pipeline: %s: %w", what, err)
 	}
 	defer pool.Put(pix)
+	if opt, err = img.withMaps(opt); err != nil {
+		return nil, err
+	}
 	w, err := extract.NewWorker(forcedOptions(opt, pos))
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)

@@ -89,11 +89,16 @@ func (img *Image) readOptions(base fitsimg.Options) fitsimg.Options {
 	return base
 }
 
-// extractOptions returns o (extraction settings) reading img's plane, for
-// the code that extracts a file through extract.Worker.File.
+// extractOptions returns o (extraction settings) reading img's plane, with
+// its shipped Selavy maps when it has them (catmaps.go), for the code that
+// extracts a file through extract.Worker.File. Maps that cannot be read
+// are left out: the extraction stage rejected such an image already.
 func (img *Image) extractOptions(o extract.Options) extract.Options {
 	r := img.readOptions(fitsimg.Options{Plane: o.Plane, Stokes: o.Stokes, Channel: o.Channel, Beam: o.Beam})
 	o.Plane, o.Stokes, o.Channel = r.Plane, r.Stokes, r.Channel
+	if m, err := img.withMaps(o); err == nil {
+		o = m
+	}
 	return o
 }
 
