@@ -211,11 +211,14 @@ type InputFile struct {
 	// replaced the input's extraction (gotrap run --catalogues): a resume
 	// must use the same catalogue.
 	Catalogue *InputFile `json:"catalogue,omitempty"`
+	// Maps, when not nil, are the entries of the Selavy noise and mean
+	// maps shipped beside a catalogue image (catmaps.go).
+	Maps []InputFile `json:"maps,omitempty"`
 }
 
 // fingerprintRun returns the manifest entry of the input path with, when
 // cats (input -> catalogue, Options.Catalogues) names one, its
-// catalogue's.
+// catalogue's and those of the Selavy maps shipped beside the image.
 func fingerprintRun(path string, cats map[string]string) (InputFile, error) {
 	in, err := fingerprint(path)
 	if err != nil {
@@ -227,6 +230,16 @@ func fingerprintRun(path string, cats map[string]string) (InputFile, error) {
 			return in, err
 		}
 		in.Catalogue = &c
+		img := Image{Path: path, Catalogue: cat}
+		if noise, mean := img.catalogueMaps(); noise != "" {
+			for _, p := range []string{noise, mean} {
+				m, err := fingerprint(p)
+				if err != nil {
+					return in, err
+				}
+				in.Maps = append(in.Maps, m)
+			}
+		}
 	}
 	return in, nil
 }
@@ -339,6 +352,8 @@ func inputDiff(old, now InputFile) string {
 		return fmt.Sprintf("input %s: the run used the catalogue %s; resume with the same --catalogues, or with --resume --out RUN alone", now.Path, old.Catalogue.Path)
 	case old.Catalogue != nil && !sameFile(*old.Catalogue, *now.Catalogue):
 		return fmt.Sprintf("input %s: its catalogue %s changed or differs from the run's %s", now.Path, now.Catalogue.Path, old.Catalogue.Path)
+	case !slices.EqualFunc(old.Maps, now.Maps, sameFile):
+		return fmt.Sprintf("input %s: its Selavy noise and mean maps changed, appeared or went (the run's: %d files, now %d)", now.Path, len(old.Maps), len(now.Maps))
 	}
 	return ""
 }

@@ -95,8 +95,9 @@ func TestFingerprintCASA(t *testing.T) {
 
 // TestResumeCatalogues: a --catalogues run records each catalogue's hash
 // in the manifest; --resume goes on with the same catalogues and refuses,
-// saying why, without them, with a changed one, or with a catalogue for
-// an input the run extracted.
+// saying why, without them, with a changed one, with Selavy maps that
+// appeared beside the image, or with a catalogue for an input the run
+// extracted.
 func TestResumeCatalogues(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(testutil.ProjectRoot(t), "internal", "catalogs", "testdata")
@@ -142,6 +143,24 @@ func TestResumeCatalogues(t *testing.T) {
 	}
 	if err := resume(cats); err == nil || !strings.Contains(err.Error(), "its catalogue "+cat+" changed") {
 		t.Errorf("resume with a changed catalogue: error %v", err)
+	}
+
+	// Selavy maps appearing beside the image (here copies of the image:
+	// any file of the names) change the input.
+	if err := os.WriteFile(cat, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	imgBytes, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"field.noiseMap.fits", "field.meanMap.fits"} {
+		if err := os.WriteFile(filepath.Join(dir, n), imgBytes, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := resume(cats); err == nil || !strings.Contains(err.Error(), "Selavy noise and mean maps") {
+		t.Errorf("resume with new maps: error %v", err)
 	}
 
 	// A run that extracted the image, resumed with a catalogue.
