@@ -496,17 +496,17 @@ func lockRun(env *cmdEnv, dir, what string) (*rundir.Lock, error) {
 // prints the summary.
 func finishRun(ctx context.Context, env *cmdEnv, f runFlags, sum *pipeline.Summary) error {
 	if !f.quiet {
-		fmt.Fprintf(env.stderr, "%s stage %s: start\n", pipeline.Stamp(time.Now()), pipeline.StageCatalogue)
+		fmt.Fprintf(env.stderr, "%s stage %s: start\n", pipeline.Stamp(time.Now()), pipeline.StageVarMetric)
 	}
 	n, dt, err := catstage.Run(ctx, f.out, catstage.Options{Threads: f.threads, MemoryLimit: f.memoryLimit}, f.resume)
 	if err != nil {
 		return err
 	}
 	if n >= 0 {
-		sum.Stages = append(sum.Stages, pipeline.Stage{Name: pipeline.StageCatalogue, Done: true, Seconds: dt.Seconds(), Items: n})
+		sum.Stages = append(sum.Stages, pipeline.Stage{Name: pipeline.StageVarMetric, Done: true, Seconds: dt.Seconds(), Items: n})
 	}
 	if !f.quiet {
-		fmt.Fprintf(env.stderr, "%s stage %s: done in %.2f s (%d rows)\n", pipeline.Stamp(time.Now()), pipeline.StageCatalogue, dt.Seconds(), n)
+		fmt.Fprintf(env.stderr, "%s stage %s: done in %.2f s (%d rows)\n", pipeline.Stamp(time.Now()), pipeline.StageVarMetric, dt.Seconds(), n)
 	}
 	if err := pipeline.WriteSummary(f.out, sum); err != nil {
 		return err

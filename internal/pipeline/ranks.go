@@ -258,11 +258,26 @@ func sumInts(c reduce.Comm, v ...*int) error {
 	return nil
 }
 
-// assignImages returns owner[i], the rank that extracts image i and
-// writes its measurements: decomp.AssignLPT over the images' pixel
-// counts.
+// assignImages returns owner[i], the rank that extracts image i, fits
+// its requests and writes its measurements: the images of each timestep,
+// in plan order, by decomp.AssignLPTFrom over their pixel counts with the
+// loads carried from one timestep to the next, so that every timestep is
+// shared among the ranks and the whole run is balanced. Images outside
+// every timestep (unreadable headers) go to rank 0.
 func assignImages(plan *Plan, size int) []int {
-	return decomp.AssignLPT(imageCosts(plan), size)
+	costs := imageCosts(plan)
+	owner := make([]int, len(plan.Images))
+	loads := make([]float64, size)
+	for _, ts := range plan.Timesteps {
+		c := make([]float64, len(ts))
+		for k, i := range ts {
+			c[k] = costs[i]
+		}
+		for k, r := range decomp.AssignLPTFrom(c, loads) {
+			owner[ts[k]] = r
+		}
+	}
+	return owner
 }
 
 // defaultCPUs is the CPUs a run may use when Options.CPUs is 0.
