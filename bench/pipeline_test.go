@@ -63,7 +63,7 @@ func TestPipelineTiny(t *testing.T) {
 	for _, s := range r.Stages {
 		names = append(names, s.Name)
 	}
-	for _, want := range []string{"plan", "extract", "associate", "catalogue", "other"} {
+	for _, want := range []string{"plan", "timesteps", "tables", "varmetric", "other"} {
 		if !strings.Contains(strings.Join(names, " "), want) {
 			t.Errorf("stages %v lack %s", names, want)
 		}

@@ -329,4 +329,3 @@ func WriteSummary(run string, s *Summary) error {
 }
 
 func writeSummary(run string, s *Summary) error { return WriteSummary(run, s) }
-

@@ -56,6 +56,8 @@ type held struct {
 	// extracted is true when this call extracted the image (false: its
 	// staged results were reused).
 	extracted bool
+	// xxh64 is the file's hash, made on the read that extracted it.
+	xxh64 string
 }
 
 // prefetch extracts this rank's images in plan order, at most limit of
@@ -186,6 +188,9 @@ type stream struct {
 	commit func(t int) error
 	// Counts of this rank.
 	extracted, reused, fitted, fitsReused int
+	// hashes are the files' xxHash64 of the images, by plan index, as
+	// their owners report them (gatherRows; every rank has them all).
+	hashes map[int]string
 }
 
 // run runs the stage over every timestep of the plan and writes this
@@ -227,7 +232,11 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 		return nil, err
 	}
 	defer pf.close()
-	s.prog.start(StageTimesteps, len(a.plan.Timesteps))
+	nimg := 0
+	for _, ts := range a.plan.Timesteps {
+		nimg += len(ts)
+	}
+	s.prog.start(StageTimesteps, nimg)
 	defer s.prog.finish()
 	for t, ts := range a.plan.Timesteps {
 		if err := ctx.Err(); err != nil {
@@ -261,7 +270,7 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 				return nil, err
 			}
 		}
-		s.prog.add(1)
+		s.prog.add(len(ts))
 	}
 	d.report(a)
 	return e, nil
@@ -393,7 +402,9 @@ func (s *stream) gatherRows(ts []int, hs map[int]*held) error {
 	mine := make([]qcRow, 0, len(hs))
 	for _, i := range ts {
 		if h := hs[i]; h != nil {
-			mine = append(mine, toQCRow(i, &h.row))
+			q := toQCRow(i, &h.row)
+			q.XXH64 = h.xxh64
+			mine = append(mine, q)
 		}
 	}
 	var b bytes.Buffer
@@ -416,6 +427,9 @@ func (s *stream) gatherRows(ts []int, hs map[int]*held) error {
 			}
 			seen[q.Index] = true
 			q.apply(&a.rows[q.Index])
+			if q.XXH64 != "" {
+				s.hashes[q.Index] = q.XXH64
+			}
 		}
 	}
 	if len(seen) != len(ts) {

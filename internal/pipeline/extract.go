@@ -7,7 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
+
+	"github.com/cespare/xxhash/v2"
 
 	"gotrap/catalog"
 	"gotrap/internal/extract"
@@ -57,8 +60,23 @@ func (s *extractStage) done(id int64) bool {
 	return err == nil
 }
 
+// hashSuffix is the suffix of the staged file ID.xxh64: the xxHash64 of
+// the image's file (hex), made on the read that extracted it and written
+// before the completion mark.
+const hashSuffix = "xxh64"
+
+// hash returns the worker's hash, reset, for img's file.
+func (w *worker) hash(*Image) *xxhash.Digest {
+	if w.xxh == nil {
+		w.xxh = xxhash.New()
+	}
+	w.xxh.Reset()
+	return w.xxh
+}
+
 // worker is one extraction goroutine's reusable state.
 type worker struct {
+	xxh   *xxhash.Digest
 	ex    *extract.Worker
 	qcBuf []float64
 	pix   *kernels.Image // the previous image read: its storage is reused
@@ -124,10 +142,13 @@ func (s *extractStage) extract(w *worker, img *Image, keep bool) (h *held, err e
 	}
 	if img.Meta == nil {
 		reject(catalog.RejectReadError, img.HeaderErr)
-	} else if pix, meta, err := fitsimg.ReadInto(w.pix, img.Path, s.read); err != nil {
+	} else if pix, meta, hashed, err := fitsimg.ReadIntoHashed(w.pix, img.Path, s.read, w.hash(img)); err != nil {
 		reject(catalog.RejectReadError, err.Error())
 	} else {
 		w.pix = pix
+		if hashed {
+			h.xxh64 = fmt.Sprintf("%016x", w.xxh.Sum64())
+		}
 		var in qc.Input
 		in, w.qcBuf = qc.Prepare(meta, pix, s.qc, w.qcBuf)
 		in.Band = int(img.Band)
@@ -177,6 +198,11 @@ func (s *extractStage) extract(w *worker, img *Image, keep bool) (h *held, err e
 			return nil, err
 		}
 	}
+	if h.xxh64 != "" {
+		if err := rundir.WriteFile(stagedPath(s.run, StepExtract, img.ID, hashSuffix), []byte(h.xxh64+"\n")); err != nil {
+			return nil, err
+		}
+	}
 	if err := catalog.WriteFile(stagedPath(s.run, StepExtract, img.ID, "blind.parquet"), h.blind, s.copts...); err != nil {
 		return nil, err
 	}
@@ -201,6 +227,9 @@ func (s *extractStage) load(img *Image) (*held, error) {
 	h := &held{row: rows[0]}
 	if h.blind, err = readStaged[catalog.Measurement](stagedPath(s.run, StepExtract, img.ID, "blind.parquet")); err != nil {
 		return nil, err
+	}
+	if b, err := os.ReadFile(stagedPath(s.run, StepExtract, img.ID, hashSuffix)); err == nil {
+		h.xxh64 = strings.TrimSpace(string(b))
 	}
 	return h, nil
 }

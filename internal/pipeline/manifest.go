@@ -157,25 +157,5 @@ func ConfigHash(cfg config.Config) (string, error) {
 	return "sha256:" + hex.EncodeToString(h[:]), nil
 }
 
-// checkResume compares a stored manifest with this run's inputs and
-// configuration, and explains the first difference.
-func checkResume(old *Manifest, hash string, inputs []InputFile) error {
-	if old.ConfigHash != hash {
-		return fmt.Errorf("%w (%s, now %s); use the run's gotrap.toml or a new --out", ErrConfigDiffers, old.ConfigHash, hash)
-	}
-	if len(old.Inputs) != len(inputs) {
-		return fmt.Errorf("pipeline: cannot resume: the run had %d inputs, now %d", len(old.Inputs), len(inputs))
-	}
-	for i := range inputs {
-		if old.Inputs[i].XXH64 == "" && inputs[i].XXH64 != "" {
-			return fmt.Errorf("pipeline: cannot resume: the manifest of the run has no content hash of %s (a run of gotrap before content hashes); rerun into a new --out", inputs[i].Path)
-		}
-		if !sameInput(old.Inputs[i], inputs[i]) {
-			return fmt.Errorf("pipeline: cannot resume: input %s changed or differs from the run's %s", inputs[i].Path, old.Inputs[i].Path)
-		}
-	}
-	return nil
-}
-
 // isNotExist reports a missing file.
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

@@ -17,6 +17,9 @@ type qcRow struct {
 	Rejected                        bool
 	RejectReason                    sql.NullInt64
 	RejectComment                   string
+	// XXH64 is the xxHash64 of the image's file, made while it was read
+	// ("" when not made: a CASA image, an unreadable file).
+	XXH64 string
 }
 
 func toQCRow(i int, r *catalog.Image) qcRow {

@@ -43,6 +43,12 @@ type Options struct {
 	// Resume continues the run in Run from what its manifest and staged
 	// files say is complete. Without it, Run must be empty or absent.
 	Resume bool
+	// Append adds the images of Inputs to the run in Run (its
+	// manifest's inputs come first): images whose timesteps start after
+	// the run's extend it, and the result equals one run over all of
+	// them. Inputs already in the run are skipped; images inside or
+	// before the run's timesteps are refused (checkAppend).
+	Append bool
 	// Workers bounds the images processed at once by this rank (0:
 	// Config.Pipeline's, then CPUs).
 	Workers int
@@ -149,7 +155,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	// the manifest it found (or none).
 	var old *Manifest
 	if me == 0 {
-		if old, err = prepareDir(opt.Run, opt.Resume); err != nil {
+		if old, err = prepareDir(opt.Run, opt.Resume || opt.Append); err != nil {
 			return nil, err
 		}
 		if err := os.MkdirAll(filepath.Join(opt.Run, "logs"), 0o755); err != nil {
@@ -213,23 +219,41 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	// same plan from the headers; rank 0 writes the files.
 	var plan *Plan
 	var man *Manifest
-	readOpt := fitsimg.Options{Plane: cfg.Pipeline.Plane, Stokes: cfg.Pipeline.Stokes, Channel: cfg.Pipeline.Channel}
+	readOpt := readOptionsOf(cfg)
 	acfg := assocConfig(cfg)
+	paths := opt.Inputs
+	var nOld int // the run's images before this call (--append)
 	err = stage(StagePlan, func(st *Stage) error {
-		inputs := make([]InputFile, len(opt.Inputs))
-		if err := forEach(ctx, len(opt.Inputs), workers, func(i int) error {
+		if opt.Append {
+			if old == nil {
+				return fmt.Errorf("%w: %s has no %s; start the run without --append", ErrNoRun, opt.Run, ManifestFile)
+			}
+			var skipped []string
+			paths, skipped = appendPaths(old, opt.Inputs)
+			for _, p := range skipped {
+				log.printf("--append: %s is in the run already: skipped", p)
+				rk.prog.event("notice: %s is in the run already: skipped", p)
+			}
+			nOld = len(old.Inputs)
+		}
+		inputs := make([]InputFile, len(paths))
+		if err := forEach(ctx, len(paths), workers, func(i int) error {
 			var err error
-			inputs[i], err = fingerprint(opt.Inputs[i])
+			inputs[i], err = statInput(paths[i])
 			return err
 		}); err != nil {
 			return err
 		}
 		if old != nil {
-			if err := checkResume(old, hash, inputs); err != nil {
+			merged, err := checkResume(old, hash, inputs, opt.Append)
+			if err != nil {
 				return err
 			}
 			man = old
-			man.Ranks = size
+			man.Ranks, man.Inputs = size, merged
+			if opt.Append {
+				man.reset(StageTimesteps, StageTables, StageBackward, StageVarMetric)
+			}
 		} else {
 			now := time.Now().UTC().Format(time.RFC3339)
 			man = &Manifest{Version: catalog.Version(), Created: now, ConfigHash: hash, Ranks: size, Inputs: inputs}
@@ -246,8 +270,13 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		}
 		tol := time.Duration(cfg.Pipeline.TimestepTolerance * float64(time.Second))
 		var err error
-		if plan, err = NewPlan(ctx, opt.Inputs, readOpt, tol, acfg, workers); err != nil {
+		if plan, err = NewPlan(ctx, paths, readOpt, tol, acfg, workers); err != nil {
 			return err
+		}
+		if opt.Append {
+			if err := checkAppend(plan, paths[:nOld]); err != nil {
+				return err
+			}
 		}
 		if opt.Catalogues != nil {
 			for i := range plan.Images {
@@ -308,6 +337,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			str.lookahead = workers
 		}
 		str.commit = func(t int) error { return writeCommit(opt.Run, plan, t) }
+		str.hashes = map[int]string{}
 		var eng *assoc.Engine
 		var sink *measurementSink
 		err = stage(StageTimesteps, func(st *Stage) error {
@@ -332,6 +362,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			sum.Blind, sum.Forced, sum.Monitor = sink.n[0], sink.n[1], sink.n[2]
 			sum.ExtractedNow, sum.Reused, sum.ForcedNow, sum.ForcedUsed = str.extracted, str.reused, str.fitted, str.fitsReused
 			st.Items, st.Skipped = str.extracted, str.reused
+			if err := fillHashes(man, plan, str.hashes); err != nil {
+				return err
+			}
 			return record(st)
 		})
 		if err != nil {
@@ -417,6 +450,12 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		}
 	}
 	return sum, nil
+}
+
+// readOptionsOf returns the image reader's options of a job
+// configuration.
+func readOptionsOf(c config.Config) fitsimg.Options {
+	return fitsimg.Options{Plane: c.Pipeline.Plane, Stokes: c.Pipeline.Stokes, Channel: c.Pipeline.Channel}
 }
 
 // assocConfig converts a job configuration into the engine's.
