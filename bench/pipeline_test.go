@@ -85,7 +85,7 @@ func TestPipelineTiny(t *testing.T) {
 	var md, cmp strings.Builder
 	back.WriteMarkdown(&md)
 	Compare(&cmp, r, back)
-	if !strings.Contains(md.String(), "| extract |") || !strings.Contains(cmp.String(), "1.000") {
+	if !strings.Contains(md.String(), "| timesteps |") || !strings.Contains(cmp.String(), "1.000") {
 		t.Errorf("markdown:\n%s\ncompare:\n%s", md.String(), cmp.String())
 	}
 	// The second call reuses the cached dataset.

@@ -67,37 +67,46 @@ func appendPaths(old *Manifest, add []string) (paths, skipped []string) {
 // difference; with add (--append), inputs may go on after the run's. An
 // input is the run's when its path and size are; when its modification
 // time differs too, its content is hashed and compared with the run's
-// hash. It returns the entries to record, with the run's hashes.
-func checkResume(old *Manifest, hash string, inputs []InputFile, add bool) ([]InputFile, error) {
+// hash. It returns the entries to record, with the run's hashes, and the
+// inputs whose modification time changed before the run recorded their
+// hash (stale): their staged results, if any, are not to be trusted.
+func checkResume(old *Manifest, hash string, inputs []InputFile, add bool) ([]InputFile, map[string]bool, error) {
 	verb := "resume"
 	if add {
 		verb = "append"
 	}
 	if old.ConfigHash != hash {
-		return nil, fmt.Errorf("%w (%s, now %s); use the run's gotrap.toml or a new --out", ErrConfigDiffers, old.ConfigHash, hash)
+		return nil, nil, fmt.Errorf("%w (%s, now %s); use the run's gotrap.toml or a new --out", ErrConfigDiffers, old.ConfigHash, hash)
 	}
 	if (!add && len(old.Inputs) != len(inputs)) || len(inputs) < len(old.Inputs) {
-		return nil, fmt.Errorf("pipeline: cannot %s: the run had %d inputs, now %d", verb, len(old.Inputs), len(inputs))
+		return nil, nil, fmt.Errorf("pipeline: cannot %s: the run had %d inputs, now %d", verb, len(old.Inputs), len(inputs))
 	}
 	out := make([]InputFile, len(inputs))
 	copy(out, inputs)
+	stale := map[string]bool{}
 	for i, o := range old.Inputs {
 		n := inputs[i]
 		same := o.Path == n.Path && string(o.PathRaw) == string(n.PathRaw) && o.Size == n.Size
-		if same && o.ModTime != n.ModTime && o.XXH64 != "" {
+		switch {
+		case !same || o.ModTime == n.ModTime:
+		case o.XXH64 != "":
 			// Touched or copied: the content decides.
 			f, err := fingerprint(inputPath(n))
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			same = f.XXH64 == o.XXH64
+		default:
+			// Written again before the run hashed it: extract it anew.
+			stale[inputPath(n)] = true
+			o.ModTime = n.ModTime
 		}
 		if !same {
-			return nil, fmt.Errorf("pipeline: cannot %s: input %s changed or differs from the run's %s", verb, n.Path, o.Path)
+			return nil, nil, fmt.Errorf("pipeline: cannot %s: input %s changed or differs from the run's %s", verb, n.Path, o.Path)
 		}
 		out[i] = o
 	}
-	return out, nil
+	return out, stale, nil
 }
 
 // checkAppend checks that the images of plan not in the run's inputs old

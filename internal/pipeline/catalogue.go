@@ -329,3 +329,9 @@ func WriteSummary(run string, s *Summary) error {
 }
 
 func writeSummary(run string, s *Summary) error { return WriteSummary(run, s) }
+
+// countRows returns the number of rows of a Parquet file of records T.
+func countRows[T any](path string) (int, error) {
+	rows, err := readStaged[T](path)
+	return len(rows), err
+}

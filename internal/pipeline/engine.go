@@ -120,7 +120,7 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 					continue
 				}
 				img := &s.a.plan.Images[i]
-				if s.ex.done(img.ID) {
+				if s.ex.done(img) {
 					sl.h, sl.err = s.ex.load(img)
 				} else {
 					sl.h, sl.err = s.ex.extract(w, img, true)

@@ -52,11 +52,18 @@ type extractStage struct {
 
 	// pixPool holds the storage of pixel copies kept for forced fits.
 	pixPool sync.Pool
+	// stale are the inputs whose staged results are not reused (written
+	// again since they were staged; checkResume).
+	stale map[string]bool
 }
 
-// done reports whether image id's extraction is complete on disk.
-func (s *extractStage) done(id int64) bool {
-	_, err := os.Stat(stagedPath(s.run, StepExtract, id, "image.parquet"))
+// done reports whether image img's extraction is complete on disk and
+// may be reused.
+func (s *extractStage) done(img *Image) bool {
+	if s.stale[img.Path] {
+		return false
+	}
+	_, err := os.Stat(stagedPath(s.run, StepExtract, img.ID, "image.parquet"))
 	return err == nil
 }
 

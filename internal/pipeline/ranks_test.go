@@ -187,7 +187,7 @@ func TestRankFailure(t *testing.T) {
 		opt := Options{Run: run, Inputs: inputs, Config: testConfig(), CPUs: 1, Comm: c}
 		if c.Rank() == 1 {
 			opt.AfterStage = func(stage string) error {
-				if stage == StepExtract {
+				if stage == StageTimesteps {
 					return boom
 				}
 				return nil

@@ -222,7 +222,8 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	readOpt := readOptionsOf(cfg)
 	acfg := assocConfig(cfg)
 	paths := opt.Inputs
-	var nOld int // the run's images before this call (--append)
+	var nOld int              // the run's images before this call (--append)
+	var stale map[string]bool // inputs whose staged results are not to be reused (checkResume)
 	err = stage(StagePlan, func(st *Stage) error {
 		if opt.Append {
 			if old == nil {
@@ -245,14 +246,15 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			return err
 		}
 		if old != nil {
-			merged, err := checkResume(old, hash, inputs, opt.Append)
+			merged, s, err := checkResume(old, hash, inputs, opt.Append)
 			if err != nil {
 				return err
 			}
+			stale = s
 			man = old
 			man.Ranks, man.Inputs = size, merged
 			if opt.Append {
-				man.reset(StageTimesteps, StageTables, StageBackward, StageVarMetric)
+				man.reset(StageTimesteps, StageTables, StageBackward, StageLimits, StageVarMetric)
 			}
 		} else {
 			now := time.Now().UTC().Format(time.RFC3339)
@@ -331,7 +333,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		// The timesteps (engine.go), then the catalogue tables from the
 		// association engines.
 		str := &stream{a: ar, qc: cfg.Quality, workers: workers, lookahead: cfg.Pipeline.Lookahead, prog: rk.prog,
-			ex: &extractStage{run: opt.Run, opt: xopt, qc: cfg.Quality, read: readOpt, copts: rk.copts, catalogues: opt.Catalogues != nil},
+			ex: &extractStage{run: opt.Run, opt: xopt, qc: cfg.Quality, read: readOpt, copts: rk.copts, catalogues: opt.Catalogues != nil, stale: stale},
 			fs: &forcedStage{run: opt.Run, opt: xopt, read: readOpt, copts: rk.copts}}
 		if str.lookahead <= 0 {
 			str.lookahead = workers
@@ -342,7 +344,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		var sink *measurementSink
 		err = stage(StageTimesteps, func(st *Stage) error {
 			// What follows the tables is redone after them.
-			man.reset(StageTimesteps, StageBackward, StageVarMetric)
+			man.reset(StageTimesteps, StageBackward, StageLimits, StageVarMetric)
 			if sink, err = startCatalogue(opt.Run, ar, rk.copts); err != nil {
 				return err
 			}
@@ -420,14 +422,21 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	// Upper limits before each source's first detection (limits.go):
 	// rank 0, from the catalogue tables and the staged grids.
-	err = stage(StageLimits, func(st *Stage) error {
-		if me != 0 {
-			return nil
-		}
-		n, err := writeLimits(ctx, opt.Run, plan, rows, limitsOptionsOf(xopt, cfg.TransientSearch.NewSourceSigmaMargin), rk.copts, workers)
-		sum.Limits, st.Items = n, n
-		return err
-	})
+	if !man.Done(StageLimits) {
+		err = stage(StageLimits, func(st *Stage) error {
+			if me == 0 {
+				n, err := writeLimits(ctx, opt.Run, plan, rows, limitsOptionsOf(xopt, cfg.TransientSearch.NewSourceSigmaMargin), rk.copts, workers)
+				if err != nil {
+					return err
+				}
+				sum.Limits, st.Items = n, n
+			}
+			return record(st)
+		})
+	} else {
+		log.printf("limits already done: reused")
+		sum.Limits, err = countRows[catalog.Limit](catalog.TableFile(opt.Run, catalog.TableLimits))
+	}
 	if err != nil {
 		return nil, err
 	}
