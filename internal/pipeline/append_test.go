@@ -135,7 +135,11 @@ func TestAppendEqualsOneRun(t *testing.T) {
 		ranks := rankPairs[(cut-1)%len(rankPairs)]
 		t.Run(fmt.Sprintf("cut after timestep %d, ranks %v", cut, ranks), func(t *testing.T) {
 			parts, _ := splitData(t, data, []int{cut})
-			equalTables(t, "grown", oneRun(t, parts, cfg), sortedCatalogue(t, grow(t, parts, cfg, ranks)))
+			run := grow(t, parts, cfg, ranks)
+			equalTables(t, "grown", oneRun(t, parts, cfg), sortedCatalogue(t, run))
+			if c, err := ReadCommit(run); err != nil || c.Timesteps != nts || c.Images != 16 {
+				t.Errorf("commit record %+v (%v): want %d timesteps, 16 images", c, err, nts)
+			}
 		})
 	}
 	const seed = 15

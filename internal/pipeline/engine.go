@@ -64,8 +64,9 @@ type held struct {
 // them held at once (the timestep being associated and those extracted
 // ahead of it).
 type prefetch struct {
-	order []int // this rank's images, plan order
-	items map[int]*slot
+	order []int       // this rank's images, plan order
+	pos   map[int]int // position in order of each image (read only)
+	items []*slot     // by position; nil once released
 	slots chan struct{}
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
@@ -83,9 +84,11 @@ type slot struct {
 // largest number of them in one timestep.
 func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*prefetch, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &prefetch{order: order, items: make(map[int]*slot, len(order)), slots: make(chan struct{}, limit), stop: cancel}
-	for _, i := range order {
-		p.items[i] = &slot{done: make(chan struct{})}
+	p := &prefetch{order: order, pos: make(map[int]int, len(order)), items: make([]*slot, len(order)),
+		slots: make(chan struct{}, limit), stop: cancel}
+	for k, i := range order {
+		p.pos[i] = k
+		p.items[k] = &slot{done: make(chan struct{})}
 	}
 	nw := max(1, min(s.workers, len(order)))
 	pool, err := newWorkers(s.ex.opt, nw, len(order))
@@ -93,17 +96,21 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 		cancel()
 		return nil, err
 	}
-	jobs := make(chan int)
+	type job struct {
+		i  int
+		sl *slot
+	}
+	jobs := make(chan job)
 	p.wg.Go(func() {
 		defer close(jobs)
-		for _, i := range order {
+		for k, i := range order {
 			select {
 			case p.slots <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
 			select {
-			case jobs <- i:
+			case jobs <- job{i, p.items[k]}:
 			case <-ctx.Done():
 				return
 			}
@@ -112,8 +119,8 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 	for range pool.n {
 		p.wg.Go(func() {
 			w := <-pool.free
-			for i := range jobs {
-				sl := p.items[i]
+			for j := range jobs {
+				i, sl := j.i, j.sl
 				if ctx.Err() != nil {
 					sl.err = ctx.Err()
 					close(sl.done)
@@ -141,7 +148,7 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 
 // wait returns image i's result.
 func (p *prefetch) wait(ctx context.Context, i int) (*held, error) {
-	sl := p.items[i]
+	sl := p.items[p.pos[i]]
 	select {
 	case <-sl.done:
 		return sl.h, sl.err
@@ -152,7 +159,7 @@ func (p *prefetch) wait(ctx context.Context, i int) (*held, error) {
 
 // release frees image i's slot (after its timestep).
 func (p *prefetch) release(i int) {
-	delete(p.items, i)
+	p.items[p.pos[i]] = nil
 	<-p.slots
 }
 
@@ -160,15 +167,6 @@ func (p *prefetch) release(i int) {
 // stay staged for --resume).
 func (p *prefetch) close() {
 	p.stop()
-	// Unblock the dispatcher if it waits for a slot.
-	for {
-		select {
-		case <-p.slots:
-			continue
-		default:
-		}
-		break
-	}
 	p.wg.Wait()
 }
 

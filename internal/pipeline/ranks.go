@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"gotrap/catalog"
 	"gotrap/decomp"
 	"gotrap/reduce"
 )
@@ -232,15 +230,6 @@ func readFiles(own []int, nfiles int, path func(i, k int) string) (map[int][][]b
 		out[i] = blobs
 	}
 	return out, nil
-}
-
-// decodeRows decodes a staged Parquet file's contents.
-func decodeRows[T any](b []byte, name string) ([]T, error) {
-	rows, err := catalog.Read[T](bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: %s: %w", name, err)
-	}
-	return rows, nil
 }
 
 // sumInts is a collective: element-wise sums over ranks of v (in place).
