@@ -33,6 +33,10 @@ channel = 0
 # the association (0: rank 0 associates alone). Does not change the
 # catalogue.
 tile_deg = 1.0
+# Images each rank extracts ahead of the timestep it associates (0: one
+# per worker). A rank holds its images of that timestep plus these in
+# memory. Does not change the catalogue.
+lookahead = 0
 # Memory allowance of the process (each MPI rank; in-process ranks share
 # it), e.g. "8GiB" or "6000MB": Go's soft memory limit and DuckDB's
 # memory_limit are 3/4 of it. "" = Slurm's allowance, else the cgroup's

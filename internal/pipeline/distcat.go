@@ -124,6 +124,10 @@ var errGatherAborted = errors.New("pipeline: another rank failed while the catal
 // from every rank. Rank 0 holds at most one chunk per rank.
 func gatherMerged[T any](a *assocRun, read rowReader[T], run, table string, cmpRow func(a, b *T) int,
 	each func(*T), copts []catalog.Option, n *int) error {
+	if a.size == 1 {
+		// One rank: its table, already in order, is the table.
+		return writeStream(run, table, read, each, copts, n)
+	}
 	var (
 		w     *catalog.FileWriter[T]
 		err   error // rank 0's first error
