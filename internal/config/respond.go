@@ -93,6 +93,10 @@ type Responses struct {
 	// SMTPTLS is "starttls" (use STARTTLS when the server offers it),
 	// "required" (fail unless it does) or "none".
 	SMTPTLS string `toml:"smtp_tls"`
+	// SMTPCAFile, when not "", names a PEM file of the certificate
+	// authorities trusted for STARTTLS instead of the system's (a site's
+	// own CA).
+	SMTPCAFile string `toml:"smtp_ca_file"`
 	// SMTPUser, when not "", authenticates (PLAIN) with the password in
 	// the environment variable SMTPPasswordEnv (never in the file).
 	SMTPUser        string `toml:"smtp_user"`

@@ -148,6 +148,7 @@ contact = "gotrap"
 smtp_host = "localhost"        # mail server of the email action
 smtp_port = 25
 smtp_tls = "starttls"          # "starttls" (when offered), "required" or "none"
+smtp_ca_file = ""              # PEM of the CAs trusted for STARTTLS ("" = the system's)
 smtp_user = ""                 # when set, authenticate with the password in $smtp_password_env
 smtp_password_env = ""
 email_from = "gotrap@localhost"

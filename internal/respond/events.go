@@ -102,11 +102,11 @@ func (r Range) String() string {
 
 // imageRow is what events need of an image.
 type imageRow struct {
-	band, timestep   int64
-	t                time.Time
-	rmsMin, rmsMax   float64
-	freq             float64
-	rejected         bool
+	band, timestep int64
+	t              time.Time
+	rmsMin, rmsMax float64
+	freq           float64
+	rejected       bool
 }
 
 // point is one measurement of a light curve.

@@ -109,38 +109,51 @@ func (b *Broker) start(t testing.TB, name string, args ...string) {
 	})
 }
 
-// Start starts a broker on free ports of 127.0.0.1 and, when subscriber
-// is true, a second Comet subscribed to it that saves events in b.Saved;
-// it returns when the ports listen and the subscriber is attached. Both
-// processes are killed when the test ends.
-func Start(t testing.TB, subscriber bool) *Broker {
+// New prepares a broker on free ports of 127.0.0.1 without starting it
+// (StartBroker, StartSubscriber start the processes).
+func New(t testing.TB) *Broker {
 	t.Helper()
 	src := Source(t)
 	b := &Broker{Receive: FreePort(t), Broadcast: FreePort(t), Dir: t.TempDir(), src: src}
 	for _, d := range []string{"dbA", "dbB", "saved"} {
 		os.MkdirAll(filepath.Join(b.Dir, d), 0o755)
 	}
+	b.Saved = filepath.Join(b.Dir, "saved")
+	return b
+}
+
+// Start starts a broker on free ports of 127.0.0.1 and, when subscriber
+// is true, a second Comet subscribed to it that saves events in b.Saved;
+// it returns when the ports listen and the subscriber is attached. Both
+// processes are killed when the test ends.
+func Start(t testing.TB, subscriber bool) *Broker {
+	t.Helper()
+	b := New(t)
 	b.StartBroker(t)
 	if subscriber {
-		b.Saved = filepath.Join(b.Dir, "saved")
-		// WaitPort's probe of the broadcast port counts as a subscriber
-		// too (its log line may come late): wait for two.
-		before := 1
-		b.start(t, "sub", "--local-ivo=ivo://gotrap.test/subscriber", "--eventdb="+filepath.Join(b.Dir, "dbB"),
-			fmt.Sprintf("--subscribe=tcp:127.0.0.1:%d", b.Broadcast), "--save-event", "--save-event-directory="+b.Saved)
-		end := time.Now().Add(30 * time.Second)
-		for {
-			if b.subscribers() > before {
-				break
-			}
-			if time.Now().After(end) {
-				log, _ := os.ReadFile(filepath.Join(b.Dir, "broker.log"))
-				t.Fatalf("Comet subscriber not attached after 30 s; broker log:\n%s", log)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		b.StartSubscriber(t)
 	}
 	return b
+}
+
+// StartSubscriber starts a Comet that subscribes to the broker and saves
+// every event it receives in b.Saved; it returns once the broker has
+// logged the subscriber.
+func (b *Broker) StartSubscriber(t testing.TB) {
+	t.Helper()
+	// WaitPort's probe of the broadcast port counts as a subscriber too
+	// (its log line may come late): wait for two.
+	before := 1
+	b.start(t, "sub", "--local-ivo=ivo://gotrap.test/subscriber", "--eventdb="+filepath.Join(b.Dir, "dbB"),
+		fmt.Sprintf("--subscribe=tcp:127.0.0.1:%d", b.Broadcast), "--save-event", "--save-event-directory="+b.Saved)
+	end := time.Now().Add(30 * time.Second)
+	for b.subscribers() <= before {
+		if time.Now().After(end) {
+			log, _ := os.ReadFile(filepath.Join(b.Dir, "broker.log"))
+			t.Fatalf("Comet subscriber not attached after 30 s; broker log:\n%s", log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (b *Broker) subscribers() int {
