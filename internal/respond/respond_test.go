@@ -537,3 +537,105 @@ func TestEventJSONNaN(t *testing.T) {
 		t.Errorf("payload %s", b)
 	}
 }
+
+// TestMain runs Respond in a child process when GOTRAP_RESPOND_CHILD
+// names a run directory (TestAcceptanceKillResume kills it).
+func TestMain(m *testing.M) {
+	if run := os.Getenv("GOTRAP_RESPOND_CHILD"); run != "" {
+		cfg, err := config.RunConfig(run)
+		if err == nil {
+			_, err = Respond(context.Background(), run, cfg, Options{Send: true, Timesteps: All})
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestAcceptanceKillResume: a process delivering the acceptance rule's
+// events is killed with SIGKILL while the webhook holds the second
+// event's request; the next call logs that attempt as unknown, does not
+// repeat it, and delivers the rest: every target receives every event
+// exactly once, in timestep order.
+func TestAcceptanceKillResume(t *testing.T) {
+	b := comettest.Start(t, true)
+	smtpd := respondtest.NewSMTP(t, false)
+	smtpd.Start(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	sink := &webhookSink{}
+	killed := make(chan struct{})
+	sink.onPost = func(n int) {
+		if n == 2 {
+			cmd.Process.Kill() // SIGKILL: no deferred code runs in the child
+			<-killed
+		}
+	}
+	hook := httptest.NewServer(sink)
+	defer hook.Close()
+	cfg := config.Default()
+	cfg.Responses.SMTPHost, cfg.Responses.SMTPPort = "127.0.0.1", smtpd.Port
+	cfg.Response = []config.Rule{newSourceRule(b.Addr(), hook.URL)}
+	run := runTiny(t, -1, cfg)
+	want := expected(t, run, cfg)
+	if len(want) < 3 {
+		t.Fatalf("need three events or more, tiny has %d", len(want))
+	}
+	cmd.Env = append(os.Environ(), "GOTRAP_RESPOND_CHILD="+run)
+	out, err := os.CreateTemp(t.TempDir(), "child")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	werr := cmd.Wait()
+	close(killed)
+	if st, ok := werr.(*exec.ExitError); !ok || st.ProcessState.Sys() == nil || st.ProcessState.ExitCode() != -1 {
+		log, _ := os.ReadFile(out.Name())
+		t.Fatalf("child was not killed: %v\n%s", werr, log)
+	}
+	if got := sink.got(); len(got) != 2 {
+		t.Fatalf("webhook had %d requests at the kill", len(got))
+	}
+	// Resume.
+	res, err := Respond(context.Background(), run, cfg, Options{Send: true, Timesteps: All})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Unknown) != 1 || res.Unknown[0].Action != "webhook" || res.Unknown[0].Event != want[1] {
+		t.Errorf("unknown attempts after the kill: %+v, want the webhook of %s", res.Unknown, want[1])
+	}
+	if got := sink.got(); !slices.Equal(got, want) {
+		t.Errorf("webhook received %v, want %v once each in order", got, want)
+	}
+	if got := mailIDs(t, smtpd); !slices.Equal(sortedCopy(got), sortedCopy(want)) {
+		t.Errorf("SMTP server saved %v, want %v", got, want)
+	}
+	b.WaitSaved(t, len(want), 20*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	saved := savedIDs(t, b, cfg, "new-transients", want)
+	for _, id := range want {
+		if saved[id] != 1 {
+			t.Errorf("subscriber saved %s %d times", id, saved[id])
+		}
+	}
+	// The log tells the story: for the killed attempt a start, then
+	// unknown, and no second start.
+	recs, err := ReadLog(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, r := range recs {
+		if r.Event == want[1] && r.Action == "webhook" {
+			states = append(states, r.State)
+		}
+	}
+	if !slices.Equal(states, []string{StateStart, StateUnknown}) {
+		t.Errorf("log of the killed webhook delivery: %v", states)
+	}
+}
