@@ -535,8 +535,9 @@ func ReadEvents(run string) ([]Event, error) {
 }
 
 // WriteEvents replaces the events of the timesteps in r in
-// RUN/events.parquet by evs (keeping the others) and writes the file
-// atomically (temporary name, rename). It returns the file's events.
+// RUN/events.parquet by evs (keeping the others, and the alert events,
+// which do not come from the catalogue) and writes the file atomically
+// (temporary name, rename). It returns the file's events.
 func WriteEvents(run string, evs []Event, r Range) ([]Event, error) {
 	old, err := ReadEvents(run)
 	if err != nil {
@@ -544,22 +545,14 @@ func WriteEvents(run string, evs []Event, r Range) ([]Event, error) {
 	}
 	all := make([]Event, 0, len(old)+len(evs))
 	for _, e := range old {
-		if !r.Has(e.Timestep) {
+		if !r.Has(e.Timestep) || e.Type == TypeAlert {
 			all = append(all, e)
 		}
 	}
 	all = append(all, evs...)
 	sortEvents(all)
-	w, err := catalog.Create[Event](catalog.TableFile(run, EventsTable))
-	if err != nil {
-		return nil, fmt.Errorf("respond: %w", err)
-	}
-	if err := w.Write(all...); err != nil {
-		w.Abort()
-		return nil, fmt.Errorf("respond: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("respond: %w", err)
+	if err := writeAll(run, all); err != nil {
+		return nil, err
 	}
 	return all, nil
 }

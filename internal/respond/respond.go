@@ -25,6 +25,10 @@ type Options struct {
 	// pending from earlier timesteps (failed, or not reached) go out too,
 	// first.
 	Timesteps Range
+	// Stored skips the event computation: the rules run over the events
+	// already in RUN/events.parquet ("gotrap listen" adds an alert
+	// event, then responds to it).
+	Stored bool
 	// ResendUnknown sends again the deliveries whose attempt started but
 	// never recorded an outcome (StateUnknown).
 	ResendUnknown bool
@@ -90,13 +94,21 @@ func Respond(ctx context.Context, run string, cfg config.Config, opt Options) (*
 			}
 		}
 	}
-	evs, err := Events(ctx, run, cfg, opt.Timesteps)
+	var evs []Event
+	var err error
+	if opt.Stored {
+		evs, err = ReadEvents(run)
+	} else {
+		evs, err = Events(ctx, run, cfg, opt.Timesteps)
+	}
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{Events: len(evs)}
 	evDir := run
-	if opt.Send {
+	if opt.Stored {
+		// The events are in the run already.
+	} else if opt.Send {
 		if _, err := WriteEvents(run, evs, opt.Timesteps); err != nil {
 			return nil, err
 		}
