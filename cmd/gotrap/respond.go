@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -137,8 +138,11 @@ func respondAfterRun(ctx context.Context, env *cmdEnv, run string, quiet bool) {
 		}
 		res, err = respond.Respond(ctx, run, cfg, respond.Options{Send: true, Timesteps: respond.All, Out: out})
 		if err == nil {
-			if len(cfg.Response) > 0 || !quiet {
+			switch {
+			case len(cfg.Response) > 0:
 				printRespond(env.stderr, res, true, len(cfg.Response))
+			case !quiet:
+				fmt.Fprintf(env.stderr, "responses: %d events in %s; no [[response]] rules\n", res.Events, filepath.Join(run, respond.EventsTable+".parquet"))
 			}
 			return
 		}
