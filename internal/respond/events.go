@@ -251,10 +251,11 @@ func closeRows(rows *sql.Rows) error {
 	return err
 }
 
-// emit adds an event built from point p when its timestep is in range.
-func (c *computer) emit(typ string, p point, n int64, sig, value, ref float64, detail string) {
+// emit adds an event built from point p when its timestep is in range,
+// and returns it (nil when out of range).
+func (c *computer) emit(typ string, p point, n int64, sig, value, ref float64, detail string) *Event {
 	if !c.r.Has(p.timestep) {
-		return
+		return nil
 	}
 	e := Event{ID: fmt.Sprintf("%s-r%d-b%d-m%d", typ, p.runcat, p.band, p.xtrsrc), Type: typ,
 		Runcat: p.runcat, Band: p.band, Image: p.image, Timestep: p.timestep, Time: p.t.UTC(),
@@ -268,6 +269,7 @@ func (c *computer) emit(typ string, p point, n int64, sig, value, ref float64, d
 		}
 	}
 	c.out = append(c.out, e)
+	return &c.out[len(c.out)-1]
 }
 
 // run walks the light curves and the timesteps.
@@ -344,11 +346,9 @@ func (c *computer) lightCurve(pts []point) {
 		if ns, ok := c.newsrc[p.xtrsrc]; ok && ns.Runcat == p.runcat && !copied {
 			lim := c.images[ns.PreviousLimitsImage]
 			sig := p.f / lim.rmsMax
-			e := len(c.out)
-			c.emit(TypeNewSource, p, n, sig, p.f, lim.rmsMax,
-				fmt.Sprintf("new source type %d: f_int %.4g Jy = %.1f x rms_max of image %d", ns.Type, p.f, sig, ns.PreviousLimitsImage))
-			if len(c.out) > e {
-				c.out[e].NewsourceType = ns.Type
+			if e := c.emit(TypeNewSource, p, n, sig, p.f, lim.rmsMax,
+				fmt.Sprintf("new source type %d: f_int %.4g Jy = %.1f x rms_max of image %d", ns.Type, p.f, sig, ns.PreviousLimitsImage)); e != nil {
+				e.NewsourceType = ns.Type
 			}
 		}
 		if k >= minPts && !copied && sig2 > 0 && sw > 0 {
@@ -372,8 +372,7 @@ func (c *computer) lightCurve(pts []point) {
 			}
 		}
 		if p.extract == catalog.ExtractForced && !copied && blind == 1 && seenBlind && p.timestep == c.nextTimestep(pts, lastBlind) {
-			c.emit(TypeSingleTimestep, p, n, 0, p.f, 0, fmt.Sprintf("detected only at timestep %d, not at %d", lastBlind, p.timestep))
-			c.out[len(c.out)-1].Reference = blindFlux(pts[:k])
+			c.emit(TypeSingleTimestep, p, n, 0, p.f, blindFlux(pts[:k]), fmt.Sprintf("detected only at timestep %d, not at %d", lastBlind, p.timestep))
 		}
 		if p.extract == catalog.ExtractBlind {
 			if blind == 0 && !copied && len(c.known) > 0 {

@@ -639,3 +639,53 @@ func TestAcceptanceKillResume(t *testing.T) {
 		t.Errorf("log of the killed webhook delivery: %v", states)
 	}
 }
+
+// TestRespondPerTimestep: calling Respond once per timestep, as the
+// streamed engine will after each commit, writes the same events.parquet
+// and delivers the same events in the same order as one call over the
+// finished run.
+func TestRespondPerTimestep(t *testing.T) {
+	ctx := context.Background()
+	cfg := config.Default()
+	base := runTiny(t, -1, cfg)
+	deliver := func(perStep bool) ([]Event, []string) {
+		sink := &webhookSink{}
+		hook := httptest.NewServer(sink)
+		defer hook.Close()
+		c := cfg
+		c.Response = []config.Rule{{Name: "all-new", When: "type IN ('new_source', 'rise', 'variable')", Actions: []string{"webhook"},
+			Webhooks: []string{hook.URL}, Role: "test", RatePeriod: "1h", DedupWindow: "0s"}}
+		run := copyRun(t, base)
+		if perStep {
+			for ts := int64(0); ts < 8; ts++ {
+				if _, err := Respond(ctx, run, c, Options{Send: true, Timesteps: Range{ts, ts}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		} else if _, err := Respond(ctx, run, c, Options{Send: true, Timesteps: All}); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := ReadEvents(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs, sink.got()
+	}
+	evAll, gotAll := deliver(false)
+	evStep, gotStep := deliver(true)
+	if len(evAll) == 0 || len(gotAll) == 0 {
+		t.Fatalf("%d events, %d deliveries: nothing to compare", len(evAll), len(gotAll))
+	}
+	if !reflect.DeepEqual(evAll, evStep) {
+		t.Errorf("events.parquet per timestep (%d rows) differs from one call (%d rows)", len(evStep), len(evAll))
+		for i := range min(len(evAll), len(evStep)) {
+			if !reflect.DeepEqual(evAll[i], evStep[i]) {
+				t.Errorf("first difference at row %d:\n one call %+v\nper step %+v", i, evAll[i], evStep[i])
+				break
+			}
+		}
+	}
+	if !slices.Equal(gotAll, gotStep) {
+		t.Errorf("deliveries per timestep %v\ndiffer from one call %v", gotStep, gotAll)
+	}
+}
