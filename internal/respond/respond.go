@@ -179,13 +179,19 @@ func Respond(ctx context.Context, run string, cfg config.Config, opt Options) (*
 // dir's events.parquet up to the last timestep of r: the matching ids per
 // rule, in event order, and the events by id.
 func match(ctx context.Context, dir string, rules []config.Rule, r Range) ([][]string, map[string]Event, error) {
-	// DuckDB over an empty folder: the rules read events.parquet by path.
+	// DuckDB over an empty folder, read-only (a condition reads no file
+	// but events.parquet, and no extension is loaded): the rules read
+	// events.parquet by path.
 	empty, err := os.MkdirTemp("", "gotrap-rules-")
 	if err != nil {
 		return nil, nil, fmt.Errorf("respond: %w", err)
 	}
 	defer os.RemoveAll(empty)
-	db, err := duck.Open(ctx, empty, duck.Options{Threads: 1})
+	evPath, err := filepath.Abs(eventsPath(dir))
+	if err != nil {
+		return nil, nil, fmt.Errorf("respond: %w", err)
+	}
+	db, err := duck.Open(ctx, empty, duck.Options{Threads: 1, ReadOnly: true, Readable: []string{evPath}})
 	if err != nil {
 		return nil, nil, fmt.Errorf("respond: %w", err)
 	}
@@ -198,7 +204,7 @@ func match(ctx context.Context, dir string, rules []config.Rule, r Range) ([][]s
 	for _, e := range evs {
 		byID[e.ID] = e
 	}
-	src := "read_parquet(" + sqlString(eventsPath(dir)) + ")"
+	src := "read_parquet(" + sqlString(evPath) + ")"
 	hi := ""
 	if r.To >= 0 {
 		hi = fmt.Sprintf(" AND timestep <= %d", r.To)

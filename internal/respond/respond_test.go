@@ -689,3 +689,20 @@ func TestRespondPerTimestep(t *testing.T) {
 		t.Errorf("deliveries per timestep %v\ndiffer from one call %v", gotStep, gotAll)
 	}
 }
+
+// TestWhenReadsNoFiles: a rule's condition runs read-only: it cannot read
+// a file outside events.parquet.
+func TestWhenReadsNoFiles(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret.csv")
+	if err := os.WriteFile(secret, []byte("a\n1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := config.Rule{Name: "nosy", When: "(SELECT count(*) FROM read_csv('" + secret + "')) > 0", Actions: []string{"exec"}, Exec: []string{"true"}}
+	if err := CheckRules(context.Background(), []config.Rule{r}); err == nil {
+		t.Error("a condition read a file outside the events")
+	}
+	r.When = "type = 'rise' AND significance > 5"
+	if err := CheckRules(context.Background(), []config.Rule{r}); err != nil {
+		t.Errorf("plain condition: %v", err)
+	}
+}
