@@ -26,6 +26,7 @@ import (
 	"gotrap/internal/respond/respondtest"
 	"gotrap/internal/testutil"
 	"gotrap/internal/vtp/comettest"
+	"gotrap/kernels/sphere"
 )
 
 // tinyData is the tiny preset (seed 1), simulated once per test binary.
@@ -59,6 +60,12 @@ func tiny(t *testing.T) string {
 // the tiny data set whose timestep is below upto (all when upto < 0).
 func runTiny(t *testing.T, upto int, cfg config.Config) string {
 	t.Helper()
+	return runTinyRanks(t, upto, cfg, 1)
+}
+
+// runTinyRanks is runTiny on ranks in-process ranks.
+func runTinyRanks(t *testing.T, upto int, cfg config.Config, ranks int) string {
+	t.Helper()
 	data := tiny(t)
 	all, err := pipeline.ExpandInputs([]string{filepath.Join(data, "images")})
 	if err != nil {
@@ -75,7 +82,7 @@ func runTiny(t *testing.T, upto int, cfg config.Config) string {
 		}
 	}
 	run := filepath.Join(t.TempDir(), "run")
-	if _, err := pipeline.Run(context.Background(), pipeline.Options{Run: run, Inputs: inputs, Config: cfg}); err != nil {
+	if _, err := pipeline.RunRanks(context.Background(), pipeline.Options{Run: run, Inputs: inputs, Config: cfg}, ranks); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := catstage.Run(context.Background(), run, catstage.Options{Threads: 1}, false); err != nil {
@@ -704,5 +711,109 @@ func TestWhenReadsNoFiles(t *testing.T) {
 	r.When = "type = 'rise' AND significance > 5"
 	if err := CheckRules(context.Background(), []config.Rule{r}); err != nil {
 		t.Errorf("plain condition: %v", err)
+	}
+}
+
+// TestEventsRanksMonitorKnownSpectral: the events do not depend on the
+// number of ranks; a monitored position gives monitor events, a known
+// source its known event and the known column on all its events, and a
+// loose spectral cut flat and steep events whose alpha lies beyond it.
+func TestEventsRanksMonitorKnownSpectral(t *testing.T) {
+	ctx := context.Background()
+	// The brightest steady source of the truth table is monitored, the
+	// second brightest is known.
+	type src struct{ ra, dec, flux float64 }
+	var steady []src
+	for _, r := range testutil.ReadCSV(t, filepath.Join(tiny(t), "truth", "sources.csv")) {
+		if r["class"] != "steady" || r["beams"] == "" { // steady and in the field
+			continue
+		}
+		var s src
+		fmt.Sscan(r["ra"], &s.ra)
+		fmt.Sscan(r["dec"], &s.dec)
+		fmt.Sscan(r["flux_jy"], &s.flux)
+		steady = append(steady, s)
+	}
+	slices.SortFunc(steady, func(a, b src) int { return cmpFloat(b.flux, a.flux) })
+	mon, known := steady[0], steady[1]
+	knownFile := filepath.Join(t.TempDir(), "known.csv")
+	// 0.01 deg: a third of the smallest simulated beam FWHM (131")
+	// holds the fitted positions (errors of a few arcsec at this flux).
+	if err := os.WriteFile(knownFile, []byte(fmt.Sprintf("ra,dec,radius\n%.8f,%.8f,0.01\n", known.ra, known.dec)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Monitor.Positions = [][2]float64{{mon.ra, mon.dec}}
+	cfg.Events.KnownFile = knownFile
+	cfg.Events.SpectralFlat, cfg.Events.SpectralSteep, cfg.Events.SpectralSigma = -0.7, -0.71, 0.01
+	one := runTinyRanks(t, -1, cfg, 1)
+	two := runTinyRanks(t, -1, cfg, 2)
+	evs1, err := Events(ctx, one, cfg, All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs2, err := Events(ctx, two, cfg, All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(evs1, evs2) {
+		t.Errorf("1 rank: %d events, 2 ranks: %d, not the same", len(evs1), len(evs2))
+	}
+	n := map[string]int{}
+	for _, e := range evs1 {
+		n[e.Type]++
+		switch e.Type {
+		case TypeMonitor:
+			if !e.Monitored || e.Significance < cfg.Events.MonitorSigma {
+				t.Errorf("monitor event %s: monitored %v, %.1f sigma", e.ID, e.Monitored, e.Significance)
+			}
+		case TypeKnown:
+			if e.Known != 1 {
+				t.Errorf("known event %s: known = %d", e.ID, e.Known)
+			}
+		case TypeSpectralFlat:
+			if !(e.Value > cfg.Events.SpectralFlat) {
+				t.Errorf("flat event with alpha %v", e.Value)
+			}
+		case TypeSpectralSteep:
+			if !(e.Value < cfg.Events.SpectralSteep) {
+				t.Errorf("steep event with alpha %v", e.Value)
+			}
+		}
+		near := sphereSepDeg(e.RA, e.Decl, known.ra, known.dec) <= 0.01
+		if near != (e.Known == 1) {
+			t.Errorf("%s at %.3f deg from the known source has known = %d", e.ID, sphereSepDeg(e.RA, e.Decl, known.ra, known.dec), e.Known)
+		}
+	}
+	for _, typ := range []string{TypeMonitor, TypeKnown, TypeSpectralFlat, TypeSpectralSteep} {
+		if n[typ] == 0 {
+			t.Errorf("no %s event (types %v)", typ, n)
+		}
+	}
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func sphereSepDeg(ra1, dec1, ra2, dec2 float64) float64 { return sphere.Sep(ra1, dec1, ra2, dec2) }
+
+// TestSpectralIndex: the weighted fit recovers an exact power law, and
+// its error follows the flux errors (two points: sqrt(sum of the
+// relative variances) / ln(nu2/nu1)).
+func TestSpectralIndex(t *testing.T) {
+	g := []point{{f: 2 * math.Pow(120e6/150e6, -0.7), ferr: 0.1, freq: 120e6}, {f: 2 * math.Pow(160e6/150e6, -0.7), ferr: 0.05, freq: 160e6}}
+	a, e := spectralIndex(g)
+	want := math.Sqrt(math.Pow(0.1/g[0].f, 2)+math.Pow(0.05/g[1].f, 2)) / math.Log(160.0/120)
+	// 1e-9: the normal equations of the fit lose digits to cancellation
+	// (ln nu ~ 19 for a spread of 0.3): ~1e-12 observed.
+	if math.Abs(a+0.7) > 1e-9 || math.Abs(e-want) > 1e-9*want {
+		t.Errorf("alpha %v +- %v, want -0.7 +- %v", a, e, want)
 	}
 }
