@@ -186,6 +186,9 @@ func TestListenSwiftFile(t *testing.T) {
 // packet to "gotrap listen --listen" (a child process): it acks, and the
 // light curve is written; the VOEvent 1.1 packet is refused with a nak.
 func TestListenFromCometSendVO(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Comet, an SMTP server or a child process")
+	}
 	comettest.Source(t)
 	hook := &hookIDs{}
 	srv := httptest.NewServer(hook)

@@ -293,6 +293,9 @@ func mailIDs(t *testing.T, s *respondtest.SMTP) []string {
 // server (STARTTLS) and the webhook, in timestep order; a second call
 // delivers nothing more.
 func TestAcceptanceDeliverOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Comet, an SMTP server or a child process")
+	}
 	b := comettest.Start(t, true)
 	smtpd := respondtest.NewSMTP(t, true)
 	smtpd.Start(t)
@@ -367,6 +370,9 @@ func sortedCopy(s []string) []string {
 // webhook down, the call completes (no error), the log shows the
 // failures; once they are back, the next call delivers everything once.
 func TestAcceptanceServersDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Comet, an SMTP server or a child process")
+	}
 	b := comettest.New(t) // not started
 	smtpd := respondtest.NewSMTP(t, false)
 	sink := &webhookSink{status: http.StatusServiceUnavailable}
@@ -568,6 +574,9 @@ func TestMain(m *testing.M) {
 // repeat it, and delivers the rest: every target receives every event
 // exactly once, in timestep order.
 func TestAcceptanceKillResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Comet, an SMTP server or a child process")
+	}
 	b := comettest.Start(t, true)
 	smtpd := respondtest.NewSMTP(t, false)
 	smtpd.Start(t)

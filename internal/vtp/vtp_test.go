@@ -57,6 +57,9 @@ func TestParseTransport(t *testing.T) {
 // subscriber saves them byte for byte; a repeated IVORN and a VOEvent 1.1
 // packet are refused with a nak.
 func TestSendToComet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Comet, an SMTP server or a child process")
+	}
 	b := comettest.Start(t, true)
 	dir := testutil.SharedFile(t, "voevents")
 	pkt, err := os.ReadFile(filepath.Join(dir, "swift-bat-grb-pos_655721-214.xml"))
@@ -103,6 +106,9 @@ func TestSendToComet(t *testing.T) {
 // receiver; an accepted packet arrives byte for byte and comet-sendvo
 // exits 0 on the ack; a packet the handler refuses gets a nak (exit 1).
 func TestServeFromCometSendVO(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Comet, an SMTP server or a child process")
+	}
 	comettest.Source(t)
 	dir := testutil.SharedFile(t, "voevents")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
