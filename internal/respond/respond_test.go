@@ -826,3 +826,63 @@ func TestSpectralIndex(t *testing.T) {
 		t.Errorf("alpha %v +- %v, want -0.7 +- %v", a, e, want)
 	}
 }
+
+// TestEmailAuth: the email action authenticates after STARTTLS with the
+// password from the environment variable smtp_password_env; a wrong
+// password is a failed delivery with the server's answer.
+func TestEmailAuth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an SMTP server")
+	}
+	smtpd := respondtest.NewAuthSMTP(t, "trap", "s3cret")
+	smtpd.Start(t)
+	cfg := config.Default()
+	cfg.Responses.SMTPHost, cfg.Responses.SMTPPort = "127.0.0.1", smtpd.Port
+	cfg.Responses.SMTPTLS, cfg.Responses.SMTPCAFile = "required", smtpd.CAFile
+	cfg.Responses.SMTPUser, cfg.Responses.SMTPPasswordEnv = "trap", "TEST_SMTP_PASSWORD"
+	cfg.Responses.Retries = 0
+	rule := config.Rule{Name: "mail", When: "type = 'new_source'", Actions: []string{"email"}, EmailTo: []string{"a@example.org"},
+		Role: "test", RatePeriod: "1h", DedupWindow: "0s"}
+	cfg.Response = []config.Rule{rule}
+	run := runTiny(t, -1, cfg)
+	ctx := context.Background()
+	wrong := func(k string) string { return map[string]string{"TEST_SMTP_PASSWORD": "nope"}[k] }
+	res, err := Respond(ctx, run, cfg, Options{Send: true, Timesteps: All, Getenv: wrong})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != 0 || res.Failed != 1 || len(smtpd.Messages(t)) != 0 {
+		t.Errorf("wrong password: sent %d failed %d, %d messages", res.Sent, res.Failed, len(smtpd.Messages(t)))
+	}
+	right := func(k string) string { return map[string]string{"TEST_SMTP_PASSWORD": "s3cret"}[k] }
+	res, err = Respond(ctx, run, cfg, Options{Send: true, Timesteps: All, Getenv: right})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := len(expectedType(t, run, cfg, TypeNewSource))
+	if res.Sent != want || len(smtpd.Messages(t)) != want {
+		t.Errorf("right password: sent %d, %d messages, want %d", res.Sent, len(smtpd.Messages(t)), want)
+	}
+	if m := smtpd.Messages(t); len(m) > 0 {
+		body, _ := io.ReadAll(m[0].Body)
+		if !strings.Contains(string(body), "new_source") || !strings.Contains(m[0].Header.Get("Subject"), "[gotrap] mail: new_source") {
+			t.Errorf("message: %s\n%s", m[0].Header.Get("Subject"), body)
+		}
+	}
+}
+
+// expectedType lists the ids of the events of one type.
+func expectedType(t *testing.T, run string, cfg config.Config, typ string) []string {
+	t.Helper()
+	evs, err := Events(context.Background(), run, cfg, All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range evs {
+		if e.Type == typ {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}

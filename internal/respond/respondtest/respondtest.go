@@ -36,6 +36,40 @@ type SMTP struct {
 	tls    bool
 	dir    string
 	cmd    *exec.Cmd
+	// User and Password, when set (NewAuthSMTP), are required (PLAIN or
+	// LOGIN, after STARTTLS).
+	User, Password string
+}
+
+// authServer runs aiosmtpd's own Controller with an authenticator: its
+// command line has no authentication options. argv: port maildir cert
+// key user password.
+const authServer = `
+import sys, ssl, time
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult, LoginPassword
+port, maildir, cert, key, user, password = sys.argv[1:7]
+def check(server, session, envelope, mechanism, data):
+    ok = isinstance(data, LoginPassword) and data.login == user.encode() and data.password == password.encode()
+    return AuthResult(success=ok)
+tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+tls.load_cert_chain(cert, key)
+c = Controller(Mailbox(maildir), hostname="127.0.0.1", port=int(port), authenticator=check,
+               auth_required=True, tls_context=tls, require_starttls=True)
+c.start()
+print("listening", flush=True)
+while True:
+    time.sleep(3600)
+`
+
+// NewAuthSMTP prepares an SMTP server that requires STARTTLS and then
+// authentication as user with password (aiosmtpd's Controller).
+func NewAuthSMTP(t testing.TB, user, password string) *SMTP {
+	t.Helper()
+	s := NewSMTP(t, true)
+	s.User, s.Password = user, password
+	return s
 }
 
 // NewSMTP prepares an SMTP server on a free port of 127.0.0.1, with
@@ -64,6 +98,9 @@ func (s *SMTP) Start(t testing.TB) {
 		args = append(args, "--tlscert", s.CAFile, "--tlskey", filepath.Join(s.dir, "key.pem"))
 	}
 	args = append(args, "-c", "aiosmtpd.handlers.Mailbox", s.Maildir)
+	if s.User != "" {
+		args = []string{"-c", authServer, fmt.Sprint(s.Port), s.Maildir, s.CAFile, filepath.Join(s.dir, "key.pem"), s.User, s.Password}
+	}
 	log, err := os.OpenFile(filepath.Join(s.dir, "smtp.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
