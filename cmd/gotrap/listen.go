@@ -16,6 +16,7 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/pipeline"
 	"gotrap/internal/respond"
+	"gotrap/internal/rundir"
 	"gotrap/internal/vtp"
 	"gotrap/slurm"
 )
@@ -47,8 +48,10 @@ accepted image of RUN that holds it: the light curve at that position back in
 time, detections (f_int / f_int_err >= --detect-sigma) and upper limits
 (max(f_int, 0) + 3 f_int_err) elsewhere. The light curve goes to
 RUN/alerts/NAME.parquet and the terminal; the alert becomes an event of type
-"alert" in RUN/events.parquet, and the [[response]] rules of RUN/gotrap.toml
-apply to it (delivered with --send). See docs/responses.md.`,
+"alert" in RUN/events.parquet, its position goes to RUN/alerts/monitor.txt
+(the --monitor-file format, for the runs that continue this one), and the
+[[response]] rules of RUN/gotrap.toml apply to it: all three with --send.
+See docs/responses.md.`,
 		setFlags: func(fs *flag.FlagSet) {
 			listenFl = listenFlags{}
 			fs.StringVar(&listenFl.run, "run", "", "run directory whose images are fitted (required)")
@@ -209,6 +212,9 @@ func (l *listener) followUp(ctx context.Context, a *respond.Alert) error {
 		if err := respond.AddEvent(run, ev); err != nil {
 			return err
 		}
+		if err := addAlertMonitor(run, a); err != nil {
+			return err
+		}
 	}
 	if len(l.cfg.Response) == 0 || !l.f.send {
 		fmt.Fprintf(l.env.stdout, "event %s (%s)\n", ev.ID, map[bool]string{true: "in events.parquet", false: "dry run: --send writes and delivers it"}[l.f.send])
@@ -238,4 +244,30 @@ func printAlertCurve(w io.Writer, a *respond.Alert, pts []pipeline.AlertPoint, p
 			p.Time.Format("2006-01-02T15:04:05Z"), p.FInt, p.FIntErr, p.Sigma, what)
 	}
 	fmt.Fprintf(w, "light curve: %s\n", path)
+}
+
+// AlertMonitorFile is RUN/alerts/monitor.txt: the positions of the alerts
+// followed up, in the monitoring-list format ("RA DEC", '#' comments) of
+// [monitor] file and --monitor-file, for the runs that continue this one.
+const alertMonitorFile = "monitor.txt"
+
+// addAlertMonitor adds a's position to RUN/alerts/monitor.txt once
+// (rewritten atomically).
+func addAlertMonitor(run string, a *respond.Alert) error {
+	p := filepath.Join(run, "alerts", alertMonitorFile)
+	old, err := os.ReadFile(p)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	tag := "# " + a.IVORN
+	for _, line := range strings.Split(string(old), "\n") {
+		if strings.HasSuffix(line, tag) {
+			return nil
+		}
+	}
+	if len(old) == 0 {
+		old = []byte("# positions of external alerts (gotrap listen): RA DEC in degrees\n")
+	}
+	line := fmt.Sprintf("%.7f %.7f %s\n", a.RA, a.Dec, tag)
+	return rundir.WriteFile(p, append(old, line...))
 }

@@ -168,12 +168,21 @@ func TestListenSwiftFile(t *testing.T) {
 	if got := hook.get(); len(got) != 1 || got[0] != alert.ID {
 		t.Errorf("webhook got %v, want the alert event once", got)
 	}
+	// The alert position is on the monitoring list for the runs that
+	// continue this one, in the --monitor-file format.
+	mon, err := pipeline.ReadMonitorFile(filepath.Join(run, "alerts", "monitor.txt"))
+	if err != nil || len(mon) != 1 || math.Abs(mon[0][0]-319.7309) > 1e-7 || math.Abs(mon[0][1]+34.8537) > 1e-7 {
+		t.Errorf("alerts/monitor.txt: %v, %v", mon, err)
+	}
 	// Again: the event is there already, delivered once only.
 	if code, _, stderr := runCmd(t, "listen", "--run", run, "--send", packet); code != 0 {
 		t.Fatalf("listen again: %s", stderr)
 	}
 	if got := hook.get(); len(got) != 1 {
 		t.Errorf("webhook got %v after the second listen, want one", got)
+	}
+	if mon, _ := pipeline.ReadMonitorFile(filepath.Join(run, "alerts", "monitor.txt")); len(mon) != 1 {
+		t.Errorf("monitor list after the second listen: %v", mon)
 	}
 	// A folder with the VOEvent 1.1 packet: it is rejected, the rest taken.
 	code, _, stderr = runCmd(t, "listen", "--run", run, filepath.Dir(packet))
