@@ -33,7 +33,16 @@
 // ParseAlert reads a VOEvent 2.0 packet (a Swift, Fermi or SVOM position
 // notice, ...) and returns its position and error circle; malformed
 // packets and packets of other VOEvent versions are rejected with an
-// error naming the problem.
+// error naming the problem. AlertEvent turns an alert and the light curve
+// force-fitted at its position (pipeline.FitAlert, called by "gotrap
+// listen") into an event of type alert; AddEvent stores it, and Respond
+// with Options.Stored applies the rules to the stored events.
+//
+// # Layering
+//
+// respond imports catalog/duck, config, report (the VOEvent types) and
+// vtp, never internal/pipeline: the pipeline may call Respond after each
+// committed timestep (Options.Timesteps = that timestep).
 //
 // # Units
 //

@@ -423,6 +423,3 @@ func deliverAll(ctx context.Context, run string, cfg config.Config, dels []deliv
 	}
 	return res, nil
 }
-
-// RespondDir is RUN/responses.
-func RespondDir(run string) string { return filepath.Join(run, LogDir) }
