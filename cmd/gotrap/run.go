@@ -16,6 +16,7 @@ import (
 	"gotrap/internal/pipeline"
 	"gotrap/internal/pipeline/catstage"
 	"gotrap/internal/report"
+	"gotrap/internal/respond"
 	"gotrap/internal/rundir"
 	"gotrap/reduce"
 	"gotrap/reduce/mpi"
@@ -186,6 +187,9 @@ func runRun(env *cmdEnv, args []string) error {
 		var err error
 		if cfg, err = config.Load(f.config); err != nil {
 			return err
+		}
+		if err := respond.CheckRules(context.Background(), cfg.Response); err != nil {
+			return err // a typo in a rule's when fails now, not after the run
 		}
 	}
 	if file := cfg.Monitor.File; file != "" {
@@ -538,6 +542,7 @@ func finishRun(ctx context.Context, env *cmdEnv, f runFlags, sum *pipeline.Summa
 	if err := pipeline.WriteSummary(f.out, sum); err != nil {
 		return err
 	}
+	respondAfterRun(ctx, env, f.out, f.quiet) // events.parquet and the [[response]] rules; never fails the run
 	if f.report {
 		if err := report.Write(ctx, f.out, report.Options{Threads: f.threads, MemoryLimit: f.memoryLimit}); err != nil {
 			return err

@@ -285,7 +285,10 @@ func (c *Config) validateJob() error {
 	if err := c.Catalog.Validate(); err != nil {
 		return err
 	}
-	return c.Monitor.Validate()
+	if err := c.Monitor.Validate(); err != nil {
+		return err
+	}
+	return c.validateResponses()
 }
 
 // defaultQuality returns qc's TraP defaults for [quality].
