@@ -3,10 +3,12 @@ package pipeline
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -58,6 +60,7 @@ type commRun struct {
 	n     int
 	ranks []commRank
 	wall  time.Duration
+	cpu   float64 // CPU seconds of this process during the run
 	cat   *pipetest.Catalogue
 }
 
@@ -82,9 +85,9 @@ func measureComm(tb testing.TB, data string, cfg config.Config, n int) commRun {
 		seen[r]++
 	}
 	defer func() { testHookDist, testHookTables = nil, nil }()
-	t0 := time.Now()
+	t0, c0 := time.Now(), cpuSeconds(tb)
 	run, _ := runRanks(tb, data, cfg, n)
-	res.wall = time.Since(t0)
+	res.wall, res.cpu = time.Since(t0), cpuSeconds(tb)-c0
 	for r, k := range seen {
 		if k != 2 {
 			tb.Fatalf("%d ranks: rank %d reported its counts %d times, want 2", n, r, k)
@@ -92,6 +95,21 @@ func measureComm(tb testing.TB, data string, cfg config.Config, n int) commRun {
 	}
 	res.cat = sortedCatalogue(tb, run)
 	return res
+}
+
+// cpuSeconds is the user and system CPU time of this process so far.
+func cpuSeconds(tb testing.TB) float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// purposes is the bytes a rank sent in the timesteps stage by purpose.
+func (r *commRank) purposes() int64 {
+	d := &r.dist
+	return int64(d.sentMeas + d.sentRuncats + d.sentFacts + d.sentReqs + d.sentFits + d.sentRows)
 }
 
 // perRank returns the mean and the largest over the ranks of f, per
@@ -117,12 +135,17 @@ func (c *commRun) sum(f func(*commRank) int64) int64 {
 }
 
 // writeCommTable prints the measurements of runs (the first with one
-// rank): bytes sent per rank per timestep by purpose (the mean over the
-// ranks), all bytes sent and received (mean and largest rank), the
-// collectives per timestep and the halo copies of blind measurements.
+// rank), per timestep: the collectives (every rank takes part in the
+// same), the bytes sent per rank by purpose (the mean over the ranks;
+// headers are the rest of the timesteps stage's payload: the parts'
+// lengths and flags; tables is the run's gather of the catalogue to rank
+// 0, spread over its timesteps), all bytes sent (mean and largest rank),
+// the bytes received by Allgatherv and Alltoallv (mean) and in all
+// (largest rank), the halo copies of blind measurements (deliveries
+// beyond one per measurement), and the CPU and wall time of the run.
 func writeCommTable(w io.Writer, runs []commRun) {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight|tabwriter.Debug)
-	fmt.Fprintln(tw, "ranks\ttiles/rank\tcollectives/ts (AGv+A2Av+other)\tblind meas\truncats\tfacts\trequests+holders\tforced fits\timages rows\ttables\tsent mean\tsent max\trecv mean\trecv max\thalo copies\twall s\t")
+	fmt.Fprintln(tw, "ranks\ttiles/rank\tAGv/ts\tA2Av/ts\tblind meas\truncats\tfacts\treqs+holders\tforced fits\timages rows\theaders\ttables\tsent mean\tsent max\trecv AGv\trecv A2Av\trecv max\thalo copies\tcpu s\twall s\t")
 	m1 := runs[0].sum(func(r *commRank) int64 { return int64(r.dist.received) })
 	for _, c := range runs {
 		d0 := c.ranks[0].dist
@@ -131,20 +154,23 @@ func writeCommTable(w io.Writer, runs []commRun) {
 			m, _ := c.perRank(f)
 			return fmt.Sprintf("%.0f", m)
 		}
-		sentMean, sentMax := c.perRank(func(r *commRank) int64 { return r.dist.comm.sent + r.tables.sent })
-		recvMean, recvMax := c.perRank(func(r *commRank) int64 { return r.dist.comm.recv + r.tables.recv })
+		sentMean, sentMax := c.perRank(func(r *commRank) int64 { return r.dist.comm.total().sent + r.tables.total().sent })
+		_, recvMax := c.perRank(func(r *commRank) int64 { return r.dist.comm.total().recv + r.tables.total().recv })
 		copies := c.sum(func(r *commRank) int64 { return int64(r.dist.received) }) - m1
-		fmt.Fprintf(tw, "%d\t%.1f\t%.1f (%.1f+%.1f+%.1f)\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f%%\t%.1f\t\n",
-			c.n, float64(d0.tiles)/float64(c.n),
-			float64(d0.comm.calls())/ts, float64(d0.comm.allgatherv)/ts, float64(d0.comm.alltoallv)/ts, float64(d0.comm.other)/ts,
+		fmt.Fprintf(tw, "%d\t%.1f\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%s\t%s\t%.0f\t%.1f%%\t%.1f\t%.1f\t\n",
+			c.n, float64(d0.tiles)/float64(c.n), float64(d0.comm.allgatherv.calls)/ts, float64(d0.comm.alltoallv.calls)/ts,
 			mean(func(r *commRank) int64 { return int64(r.dist.sentMeas) }),
 			mean(func(r *commRank) int64 { return int64(r.dist.sentRuncats) }),
 			mean(func(r *commRank) int64 { return int64(r.dist.sentFacts) }),
 			mean(func(r *commRank) int64 { return int64(r.dist.sentReqs) }),
 			mean(func(r *commRank) int64 { return int64(r.dist.sentFits) }),
 			mean(func(r *commRank) int64 { return int64(r.dist.sentRows) }),
-			mean(func(r *commRank) int64 { return r.tables.sent }),
-			sentMean, sentMax, recvMean, recvMax, 100*float64(copies)/float64(m1), c.wall.Seconds())
+			mean(func(r *commRank) int64 { return r.dist.comm.total().sent - r.purposes() }),
+			mean(func(r *commRank) int64 { return r.tables.total().sent }),
+			sentMean, sentMax,
+			mean(func(r *commRank) int64 { return r.dist.comm.allgatherv.recv }),
+			mean(func(r *commRank) int64 { return r.dist.comm.alltoallv.recv }),
+			recvMax, 100*float64(copies)/float64(m1), c.cpu, c.wall.Seconds())
 	}
 	tw.Flush()
 }
@@ -201,27 +227,26 @@ func TestCommScale(t *testing.T) {
 		}
 		d0 := c.ranks[0].dist
 		for r, k := range c.ranks {
-			if k.dist.comm.allgatherv != d0.comm.allgatherv || k.dist.comm.alltoallv != d0.comm.alltoallv || k.dist.comm.other != d0.comm.other {
-				t.Errorf("%s: rank %d took part in %v, rank 0 in %v", what, r, k.dist.comm, d0.comm)
-			}
 			d := k.dist
-			parts := int64(d.sentMeas + d.sentRuncats + d.sentFacts + d.sentReqs + d.sentFits + d.sentRows)
-			if parts > d.comm.sent {
-				t.Errorf("%s: rank %d: %d bytes by purpose, more than the %d reduce.Counting counted", what, r, parts, d.comm.sent)
+			if d.comm.allgatherv.calls != d0.comm.allgatherv.calls || d.comm.alltoallv.calls != d0.comm.alltoallv.calls || d.comm.other.calls != d0.comm.other.calls {
+				t.Errorf("%s: rank %d took part in %v, rank 0 in %v", what, r, d.comm, d0.comm)
 			}
-			if c.n == 1 && (parts != 0 || d.comm.sent != 0 || k.tables.sent != 0) {
-				t.Errorf("1 rank: %d bytes by purpose, %d counted, %d of tables sent: want none", parts, d.comm.sent, k.tables.sent)
+			if p := k.purposes(); p > d.comm.total().sent {
+				t.Errorf("%s: rank %d: %d bytes by purpose, more than the %d reduce.Counting counted", what, r, p, d.comm.total().sent)
+			}
+			if c.n == 1 && (k.purposes() != 0 || d.comm.total().sent != 0 || k.tables.total().sent != 0) {
+				t.Errorf("1 rank: %d bytes by purpose, %d counted, %d of tables sent: want none", k.purposes(), d.comm.total().sent, k.tables.total().sent)
 			}
 		}
-		a2a, agv := d0.comm.alltoallv, d0.comm.allgatherv
+		a2a, agv := d0.comm.alltoallv.calls, d0.comm.allgatherv.calls
 		if a2a < accepted || a2a > accepted+timesteps {
 			t.Errorf("%s: %d Alltoallv in %d timesteps of %d accepted images: want %d to %d", what, a2a, timesteps, accepted, accepted, accepted+timesteps)
 		}
-		if agv < timesteps+1 || agv > 2*timesteps+2*accepted+timesteps {
+		if agv < timesteps+1 || agv > 3*timesteps+2*accepted {
 			t.Errorf("%s: %d Allgatherv in %d timesteps of %d accepted images: want %d to %d", what, agv, timesteps, accepted, timesteps+1, 3*timesteps+2*accepted)
 		}
-		if d0.comm.other != 0 {
-			t.Errorf("%s: %d other collectives in the timesteps: want none", what, d0.comm.other)
+		if d0.comm.other.calls != 0 {
+			t.Errorf("%s: %d other collectives in the timesteps: want none", what, d0.comm.other.calls)
 		}
 		recv := c.sum(func(r *commRank) int64 { return int64(r.dist.received) })
 		bnd := c.sum(func(r *commRank) int64 { return int64(r.dist.boundary) })
@@ -233,6 +258,20 @@ func TestCommScale(t *testing.T) {
 		if sent%w != 0 || sent < w*(recv-m) || sent > w*recv {
 			t.Errorf("%s: %d bytes of blind measurements sent for %d deliveries of %d measurements (%d B each): want (W+1)(R-M) <= sent <= (W+1)R",
 				what, sent, recv, m, w)
+		}
+		// The share of deliveries to another rank than the image's
+		// owner: the owners (decomp.AssignLPTFrom over the images) do
+		// not depend on the sky, so an image's owner holds 1/N of the
+		// tiles its measurements fall on, on average over the images,
+		// and the share is (N-1)/N. Tolerance: the mean over the 42
+		// images of a share in [0, 1] (standard deviation at most 0.5)
+		// has a standard error of at most 0.08; 0.15 is about 2 of them.
+		if c.n > 1 {
+			share, want := float64(sent)/float64(w*recv), float64(c.n-1)/float64(c.n)
+			t.Logf("%s: %.3f of the blind-measurement deliveries went to another rank (expected %.3f)", what, share, want)
+			if math.Abs(share-want) > 0.15 {
+				t.Errorf("%s: %.3f of the blind-measurement deliveries went to another rank than the image's owner: want %.3f +- 0.15", what, share, want)
+			}
 		}
 	}
 	c2 := runs[1].sum(func(r *commRank) int64 { return int64(r.dist.received) }) - m
@@ -278,5 +317,165 @@ func BenchmarkCommScale(b *testing.B) {
 		fmt.Fprintf(os.Stdout, "wide sky: %d images in %d timesteps, %d blind measurements; bytes per rank per timestep:\n",
 			len(runs[0].cat.Images), runs[0].ranks[0].dist.timesteps, runs[0].ranks[0].dist.received)
 		writeCommTable(os.Stdout, runs)
+		writeProjection(os.Stdout, runs, len(runs[0].cat.Images)/runs[0].ranks[0].dist.timesteps)
+	}
+}
+
+// The model of docs/performance.md "Communication at scale": the
+// measured collectives and bytes per timestep, projected to N ranks of
+// one core on a cluster network.
+
+// commNet is a cluster network of the model.
+type commNet struct {
+	name  string
+	alpha float64 // seconds per step of a collective (MPI latency between nodes)
+	o     float64 // seconds per message of an Alltoallv (the inverse of the message rate)
+	beta  float64 // bytes per second per rank (the node's link shared by its ranks)
+}
+
+// commNets: a fast network (InfiniBand HDR: 1-2 us MPI latency, a few
+// million messages per second per core, 12.5 GB/s per node shared by
+// about 12 ranks) and a slow one (2-5 us Ethernet/RoCE-class latency,
+// 1 M messages per second, 25 Gb/s per node for 12 ranks). Sources in
+// docs/performance.md.
+var commNets = []commNet{
+	{name: "fast (alpha 2 us, 0.3 us/message, 1 GB/s per rank)", alpha: 2e-6, o: 0.3e-6, beta: 1e9},
+	{name: "slow (alpha 5 us, 1 us/message, 0.25 GB/s per rank)", alpha: 5e-6, o: 1e-6, beta: 0.25e9},
+}
+
+// commWork is a workload of the model.
+type commWork struct {
+	name    string
+	images  int     // images per timestep
+	mpix    float64 // Mpixel per image
+	meas    float64 // blind measurements per image
+	skyFrac float64 // the fraction of the tiled sky one image covers
+	cadence float64 // seconds between timesteps: the real-time budget
+}
+
+// commWorks: the RSM (24 images of 1280x1280 per timestep, about 500
+// sources each, 6 fields of 50 square degrees on a ring: one image on a
+// fifth of the tiles, a snapshot every 15 minutes) and an AARTFAAC-like
+// all-sky monitor (64 sub-band images of 1024x1024 px per 1-s timestep,
+// each of the whole sky, 300 sources each: an assumption, see
+// docs/performance.md).
+var commWorks = []commWork{
+	{name: "RSM", images: 24, mpix: 1.6384, meas: 500, skyFrac: 0.2, cadence: 900},
+	{name: "AARTFAAC-like", images: 64, mpix: 1.048576, meas: 300, skyFrac: 1, cadence: 1},
+}
+
+// CPU seconds per Mpixel on one core of the development machine, from the
+// rsm run of docs/performance.md ("Run 4": 3408 images of 1.6384
+// Mpixel; 117.22 CPU s extracting, 63.32 fitting 3373 images, 22.20
+// associating).
+const (
+	cpuExtractMpix = 117.22 / (3408 * 1.6384)
+	cpuFitMpix     = 63.32 / (3373 * 1.6384)
+	cpuAssocMpix   = 22.20 / (3408 * 1.6384)
+)
+
+// commProjection is the model at n ranks.
+type commProjection struct {
+	n                      int
+	work, comm, chain      float64 // seconds per timestep: CPU work / n, collectives, the timestep's critical path
+	pipelined, unpipelined float64 // efficiency
+	step                   float64 // seconds per timestep, pipelined
+}
+
+// headerBytes is the model's bytes per rank per timestep (sent and
+// received) that grow with the ranks, for a images and f facts rounds
+// per timestep on n ranks: gotrap's own (distImage's 9-byte part header
+// to and from every other rank, gatherRequests' 12 bytes per image from
+// every other rank, the facts rounds' flag byte from every other rank)
+// and, with mpi, the 8-byte lengths that reduce/mpi exchanges before each
+// MPI_Allgatherv and MPI_Alltoallv (from every other rank; to every
+// other rank too for an Alltoallv), for nA2A Alltoallv and nAGv
+// Allgatherv.
+func headerBytes(a, f float64, n int, mpi bool, nA2A, nAGv float64) float64 {
+	h := float64(n-1) * (2*9*a + 12*a + f)
+	if mpi {
+		h += float64(n-1) * 8 * (2*nA2A + nAGv)
+	}
+	return h
+}
+
+// project applies the model (docs/performance.md "Communication at
+// scale") to workload w on net at n ranks, from the measured runs (the
+// wide sky, wideImages images per timestep): the collectives per image,
+// the payload per blind measurement and the halo copies come from the
+// measured run with the most ranks up to n.
+func project(runs []commRun, wideImages int, w commWork, net commNet, n int) commProjection {
+	m := runs[0]
+	for _, c := range runs {
+		if c.n <= n {
+			m = c
+		}
+	}
+	d0 := m.ranks[0].dist
+	ts := float64(d0.timesteps)
+	a, aw := float64(w.images), float64(wideImages)
+	measW := float64(runs[0].ranks[0].dist.received) / ts // blind measurements per timestep
+	// Collectives per timestep: one Alltoallv per image and one for the
+	// fits; three Allgatherv (rows, requests, holders) and the facts
+	// rounds, per image as measured.
+	facts := max(0, float64(d0.comm.allgatherv.calls)/ts-3) / aw
+	nA2A, nAGv := a+1, 3+facts*a
+	// Halo copies of blind measurements, as measured.
+	copies := float64(m.sum(func(r *commRank) int64 { return int64(r.dist.received) }))/(measW*ts) - 1
+	var lat, bytes float64
+	if n > 1 {
+		// Bytes per rank per timestep: the measured payload (sent and
+		// received, the headers that grow with the ranks taken out),
+		// scaled by blind measurements per timestep, and the headers.
+		sent, _ := m.perRank(func(r *commRank) int64 { return r.dist.comm.total().sent })
+		recv, _ := m.perRank(func(r *commRank) int64 { return r.dist.comm.total().recv })
+		payload := max(0, sent+recv-headerBytes(aw, facts*aw, m.n, false, 0, 0))
+		bytes = payload*w.meas*a/measW + headerBytes(a, facts*a, n, true, nA2A, nAGv)
+		// Allgatherv: MPI_Allgather of the lengths and MPI_Allgatherv,
+		// log2 n steps each (recursive doubling, Bruck). Alltoallv:
+		// MPI_Alltoall of the lengths (Bruck, log2 n steps) and
+		// MPI_Alltoallv, one message to every other rank (gotrap's
+		// parts are never empty).
+		lg := math.Ceil(math.Log2(float64(n)))
+		lat = nAGv*2*lg*net.alpha + nA2A*(lg*net.alpha+float64(n-1)*net.o)
+	}
+	p := commProjection{n: n}
+	p.comm = lat + bytes/net.beta
+	work := a * w.mpix * (cpuExtractMpix + cpuFitMpix + cpuAssocMpix)
+	p.work = work / float64(n)
+	// The critical path of a timestep: its collectives, the fits of one
+	// rank's images of the timestep (they wait for the requests), and
+	// the association of each image in turn by the ranks holding its
+	// tiles, halo copies included.
+	perRank := math.Ceil(a / float64(n))
+	assoc := a * w.mpix * cpuAssocMpix * (1 + copies) / max(1, float64(n)*w.skyFrac)
+	p.chain = p.comm + perRank*w.mpix*cpuFitMpix + assoc
+	// Pipelined: the extraction of later timesteps fills the waits
+	// (prefetch), and a timestep takes the longer of the work and the
+	// chain. Not pipelined: each rank extracts its images, then the
+	// chain.
+	p.step = max(p.work, p.chain)
+	p.pipelined = work / (float64(n) * p.step)
+	p.unpipelined = work / (float64(n) * (perRank*w.mpix*cpuExtractMpix + p.chain))
+	return p
+}
+
+// writeProjection prints the model for every workload and network, from
+// the measured runs.
+func writeProjection(out io.Writer, runs []commRun, wideImages int) {
+	big := runs[len(runs)-1]
+	for _, w := range commWorks {
+		for _, net := range commNets {
+			fmt.Fprintf(out, "\n%s (%d images of %.2f Mpixel per timestep, every %g s), %s network, measured up to %d ranks:\n",
+				w.name, w.images, w.mpix, w.cadence, net.name, big.n)
+			tw := tabwriter.NewWriter(out, 0, 0, 1, ' ', tabwriter.AlignRight|tabwriter.Debug)
+			fmt.Fprintln(tw, "ranks\twork/N ms\tcomm ms\tchain ms\ttimestep ms\tefficiency\tnot pipelined\treal time\t")
+			for _, n := range []int{1, 2, 4, 8, 16, 24, 32, 64, 128, 256, 512, 1000} {
+				p := project(runs, wideImages, w, net, n)
+				fmt.Fprintf(tw, "%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f%%\t%.0f%%\t%v\t\n", n, 1e3*p.work, 1e3*p.comm, 1e3*p.chain, 1e3*p.step,
+					100*p.pipelined, 100*p.unpipelined, p.step <= w.cadence)
+			}
+			tw.Flush()
+		}
 	}
 }

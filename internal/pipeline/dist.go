@@ -242,11 +242,16 @@ type distStats struct {
 }
 
 // commUse counts the collectives one rank took part in over a part of a
-// run: calls by kind, and the payload bytes sent to and received from
-// other ranks as reduce.Counting counts them.
+// run, by kind (Allgatherv, Alltoallv, the others): calls, and the
+// payload bytes sent to and received from other ranks as
+// reduce.Counting counts them.
 type commUse struct {
-	allgatherv, alltoallv, other int64 // calls
-	sent, recv                   int64
+	allgatherv, alltoallv, other commCount
+}
+
+// commCount is one kind of collective of a commUse.
+type commCount struct {
+	calls, sent, recv int64
 }
 
 // commNow returns the counts of c so far: zero unless c is the
@@ -258,32 +263,39 @@ func commNow(c reduce.Comm) commUse {
 		return u
 	}
 	for _, s := range cc.Stats() {
+		k := &u.other
 		switch s.Op {
 		case "Allgatherv":
-			u.allgatherv += s.Calls
+			k = &u.allgatherv
 		case "Alltoallv":
-			u.alltoallv += s.Calls
-		default:
-			u.other += s.Calls
+			k = &u.alltoallv
 		}
-		u.sent += s.Sent
-		u.recv += s.Recv
+		k.calls += s.Calls
+		k.sent += s.Sent
+		k.recv += s.Recv
 	}
 	return u
 }
 
 // since returns the counts of u less those of an earlier snapshot v.
 func (u commUse) since(v commUse) commUse {
-	return commUse{allgatherv: u.allgatherv - v.allgatherv, alltoallv: u.alltoallv - v.alltoallv, other: u.other - v.other,
-		sent: u.sent - v.sent, recv: u.recv - v.recv}
+	sub := func(a, b commCount) commCount {
+		return commCount{calls: a.calls - b.calls, sent: a.sent - b.sent, recv: a.recv - b.recv}
+	}
+	return commUse{allgatherv: sub(u.allgatherv, v.allgatherv), alltoallv: sub(u.alltoallv, v.alltoallv), other: sub(u.other, v.other)}
 }
 
-// calls is the number of collectives of u.
-func (u commUse) calls() int64 { return u.allgatherv + u.alltoallv + u.other }
+// total is the counts of every kind together.
+func (u commUse) total() commCount {
+	return commCount{calls: u.allgatherv.calls + u.alltoallv.calls + u.other.calls,
+		sent: u.allgatherv.sent + u.alltoallv.sent + u.other.sent,
+		recv: u.allgatherv.recv + u.alltoallv.recv + u.other.recv}
+}
 
 func (u commUse) String() string {
+	t := u.total()
 	return fmt.Sprintf("%d collectives (%d Allgatherv, %d Alltoallv, %d other), %d B sent, %d B received",
-		u.calls(), u.allgatherv, u.alltoallv, u.other, u.sent, u.recv)
+		t.calls, u.allgatherv.calls, u.alltoallv.calls, u.other.calls, t.sent, t.recv)
 }
 
 func newDistAssoc(a *assocRun, e *assoc.Engine, tm *tileMap) *distAssoc {
