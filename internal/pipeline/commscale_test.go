@@ -39,7 +39,7 @@ func wideSky(tb testing.TB, timesteps, bands int) string {
 }
 
 // wideConfig is the job configuration of the wide sky: tiles of 0.5
-// degrees (about 860 tiles carry images, 13 per rank at 64 ranks; the
+// degrees (1,165 tiles carry images, 18 per rank at 64 ranks; the
 // association's search radius, the halo, is 3 x 210" = 0.175 degrees),
 // and a monitor at the field centre.
 func wideConfig() config.Config {
@@ -353,14 +353,15 @@ type commWork struct {
 	cadence float64 // seconds between timesteps: the real-time budget
 }
 
-// commWorks: the RSM (24 images of 1280x1280 per timestep, about 500
-// sources each, 6 fields of 50 square degrees on a ring: one image on a
-// fifth of the tiles, a snapshot every 15 minutes) and an AARTFAAC-like
-// all-sky monitor (64 sub-band images of 1024x1024 px per 1-s timestep,
-// each of the whole sky, 300 sources each: an assumption, see
-// docs/performance.md).
+// commWorks: the RSM (24 images of 1280x1280 per timestep with 127
+// blind measurements each, as rsm-mini gives (18,093 in 142 accepted
+// images, docs/pipeline.md), 6 fields of 50 square degrees on a ring:
+// one image on a fifth of the tiles, a snapshot every 15 minutes) and an
+// AARTFAAC-like all-sky monitor (64 sub-band images of 1024x1024 px per
+// 1-s timestep, each of the whole sky, 300 sources each: an assumption,
+// see docs/performance.md).
 var commWorks = []commWork{
-	{name: "RSM", images: 24, mpix: 1.6384, meas: 500, skyFrac: 0.2, cadence: 900},
+	{name: "RSM", images: 24, mpix: 1.6384, meas: 127, skyFrac: 0.2, cadence: 900},
 	{name: "AARTFAAC-like", images: 64, mpix: 1.048576, meas: 300, skyFrac: 1, cadence: 1},
 }
 
@@ -384,15 +385,16 @@ type commProjection struct {
 
 // headerBytes is the model's bytes per rank per timestep (sent and
 // received) that grow with the ranks, for a images and f facts rounds
-// per timestep on n ranks: gotrap's own (distImage's 9-byte part header
-// to and from every other rank, gatherRequests' 12 bytes per image from
+// per timestep on n ranks: gotrap's own (distImage's 13-byte part header
+// to and from every other rank: the emigrants' length, the boundary
+// flag, the measurements' count; gatherRequests' 12 bytes per image from
 // every other rank, the facts rounds' flag byte from every other rank)
 // and, with mpi, the 8-byte lengths that reduce/mpi exchanges before each
 // MPI_Allgatherv and MPI_Alltoallv (from every other rank; to every
 // other rank too for an Alltoallv), for nA2A Alltoallv and nAGv
 // Allgatherv.
 func headerBytes(a, f float64, n int, mpi bool, nA2A, nAGv float64) float64 {
-	h := float64(n-1) * (2*9*a + 12*a + f)
+	h := float64(n-1) * (2*13*a + 12*a + f)
 	if mpi {
 		h += float64(n-1) * 8 * (2*nA2A + nAGv)
 	}
