@@ -198,12 +198,9 @@ var testHookDist func(rank int, st distStats)
 // report logs the counts and hands them to testHookDist.
 func (d *distAssoc) report(a *assocRun) {
 	tiles := "one tile"
-	d.stats.tiles, d.stats.tilesHere = 1, 0
-	if d.me == 0 {
-		d.stats.tilesHere = 1
-	}
+	d.stats.tiles = 1
 	if d.tm.t != nil {
-		d.stats.tiles, d.stats.tilesHere = d.tm.ranks.Len(), d.tm.ranks.Count(d.me)
+		d.stats.tiles = d.tm.ranks.Len()
 		tiles = fmt.Sprintf("sky tiles of %g deg (halo %.6g deg, %d tiles with images, %d of them here)",
 			a.tileDeg, d.tm.t.Radius(), d.tm.ranks.Len(), d.tm.ranks.Count(d.me))
 	}
@@ -236,9 +233,9 @@ type distStats struct {
 	// the timesteps stage, the bytes above and the messages' headers).
 	timesteps int
 	comm      commUse
-	// tiles is the number of sky tiles with images, tilesHere this
-	// rank's (one tile, rank 0's, when the sky is not tiled).
-	tiles, tilesHere int
+	// tiles is the number of sky tiles with images (one, rank 0's, when
+	// the sky is not tiled).
+	tiles int
 }
 
 // commUse counts the collectives one rank took part in over a part of a
