@@ -28,8 +28,8 @@ import (
 // that the images are small: 384x384 px of 60" (6.4 degrees, as the
 // RSM's 1280 px of 20" are 7.1), a restoring beam of 420" x 336" (7 x 5.6
 // px at 150 MHz, as the RSM's 140" x 112" is at 20"), steady sources at
-// 1.1 per square degree (about 45 per image: the RSM's density per beam
-// area), isolation of variables and transients scaled by 3 (30'), no bad
+// 1.1 per square degree (about 45 per image, the RSM's density per beam
+// area; 15 per image are detected), isolation of variables and transients scaled by 3 (30'), no bad
 // images. bands keeps the first bands of the RSM's four.
 func wideSky(tb testing.TB, timesteps, bands int) string {
 	tb.Helper()
