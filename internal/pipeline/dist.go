@@ -198,15 +198,19 @@ var testHookDist func(rank int, st distStats)
 // report logs the counts and hands them to testHookDist.
 func (d *distAssoc) report(a *assocRun) {
 	tiles := "one tile"
+	d.stats.tiles = 1
 	if d.tm.t != nil {
+		d.stats.tiles = d.tm.ranks.Len()
 		tiles = fmt.Sprintf("sky tiles of %g deg (halo %.6g deg, %d tiles with images, %d of them here)",
 			a.tileDeg, d.tm.t.Radius(), d.tm.ranks.Len(), d.tm.ranks.Count(d.me))
 	}
 	a.log.printf("association over %s: "+
 		"%d blind measurements received (%d also sent to another rank), %d runcats sent to other ranks, minima exchanged for %d images; "+
-		"bytes sent to other ranks: %d blind measurements, %d runcats, %d facts, %d requests and holders, %d forced fits",
+		"bytes sent to other ranks: %d blind measurements, %d runcats, %d facts, %d requests and holders, %d forced fits, %d images rows; "+
+		"%d timesteps: %s",
 		tiles, d.stats.received, d.stats.boundary, d.stats.emigrants, d.stats.minRounds,
-		d.stats.sentMeas, d.stats.sentRuncats, d.stats.sentFacts, d.stats.sentReqs, d.stats.sentFits)
+		d.stats.sentMeas, d.stats.sentRuncats, d.stats.sentFacts, d.stats.sentReqs, d.stats.sentFits, d.stats.sentRows,
+		d.stats.timesteps, d.stats.comm)
 	if testHookDist != nil {
 		testHookDist(d.me, d.stats)
 	}
@@ -220,8 +224,75 @@ type distStats struct {
 	minRounds int // images whose restricted minima were exchanged
 	// Bytes this rank sent to other ranks, by purpose: blind
 	// measurements and runcats (step 1), facts (steps 2 and 3),
-	// requests, holders and forced fits.
-	sentMeas, sentRuncats, sentFacts, sentReqs, sentFits int
+	// requests, holders and forced fits, and the images rows
+	// (stream.gatherRows). An Allgatherv's part counts once, as
+	// reduce.Counting counts it; nothing counts on one rank.
+	sentMeas, sentRuncats, sentFacts, sentReqs, sentFits, sentRows int
+	// timesteps is the number of timesteps of the stage, and comm the
+	// collectives this rank took part in during it (every collective of
+	// the timesteps stage, the bytes above and the messages' headers).
+	timesteps int
+	comm      commUse
+	// tiles is the number of sky tiles with images (one, rank 0's, when
+	// the sky is not tiled).
+	tiles int
+}
+
+// commUse counts the collectives one rank took part in over a part of a
+// run, by kind (Allgatherv, Alltoallv, the others): calls, and the
+// payload bytes sent to and received from other ranks as
+// reduce.Counting counts them.
+type commUse struct {
+	allgatherv, alltoallv, other commCount
+}
+
+// commCount is one kind of collective of a commUse.
+type commCount struct {
+	calls, sent, recv int64
+}
+
+// commNow returns the counts of c so far: zero unless c is the
+// *reduce.Counting that Run wraps its Comm in.
+func commNow(c reduce.Comm) commUse {
+	var u commUse
+	cc, ok := c.(*reduce.Counting)
+	if !ok {
+		return u
+	}
+	for _, s := range cc.Stats() {
+		k := &u.other
+		switch s.Op {
+		case "Allgatherv":
+			k = &u.allgatherv
+		case "Alltoallv":
+			k = &u.alltoallv
+		}
+		k.calls += s.Calls
+		k.sent += s.Sent
+		k.recv += s.Recv
+	}
+	return u
+}
+
+// since returns the counts of u less those of an earlier snapshot v.
+func (u commUse) since(v commUse) commUse {
+	sub := func(a, b commCount) commCount {
+		return commCount{calls: a.calls - b.calls, sent: a.sent - b.sent, recv: a.recv - b.recv}
+	}
+	return commUse{allgatherv: sub(u.allgatherv, v.allgatherv), alltoallv: sub(u.alltoallv, v.alltoallv), other: sub(u.other, v.other)}
+}
+
+// total is the counts of every kind together.
+func (u commUse) total() commCount {
+	return commCount{calls: u.allgatherv.calls + u.alltoallv.calls + u.other.calls,
+		sent: u.allgatherv.sent + u.alltoallv.sent + u.other.sent,
+		recv: u.allgatherv.recv + u.alltoallv.recv + u.other.recv}
+}
+
+func (u commUse) String() string {
+	t := u.total()
+	return fmt.Sprintf("%d collectives (%d Allgatherv, %d Alltoallv, %d other), %d B sent, %d B received",
+		t.calls, u.allgatherv.calls, u.alltoallv.calls, u.other.calls, t.sent, t.recv)
 }
 
 func newDistAssoc(a *assocRun, e *assoc.Engine, tm *tileMap) *distAssoc {
@@ -402,7 +473,9 @@ func (d *distAssoc) gatherRequests(a *assocRun, acc []int, null map[int][]assoc.
 			b = le.AppendUint64(b, math.Float64bits(q.Dec))
 		}
 	}
-	d.stats.sentReqs += len(b)
+	if d.size > 1 {
+		d.stats.sentReqs += len(b)
+	}
 	parts, err := d.comm.Allgatherv(b)
 	if err != nil {
 		return fmt.Errorf("pipeline: rank %d: gathering requests: %w", d.me, err)
@@ -492,7 +565,9 @@ func (d *distAssoc) routeFits(a *assocRun, withReq []int, reqs map[int]*imageReq
 	for _, id := range d.e.Holders(ids) {
 		b = le.AppendUint64(b, uint64(id))
 	}
-	d.stats.sentReqs += len(b)
+	if d.size > 1 {
+		d.stats.sentReqs += len(b)
+	}
 	parts, err := d.comm.Allgatherv(b)
 	if err != nil {
 		return fail(err)

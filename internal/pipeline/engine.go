@@ -224,6 +224,9 @@ type stream struct {
 	// hashes are the files' xxHash64 of the images, by plan index, as
 	// their owners report them (gatherRows; every rank has them all).
 	hashes map[int]string
+	// sentRows is the bytes of images rows this rank sent to the others
+	// (gatherRows), for distStats.
+	sentRows int
 }
 
 // run runs the stage over every timestep of the plan and writes this
@@ -276,6 +279,7 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 	}
 	s.prog.start(StageTimesteps, nimg)
 	defer s.prog.finish()
+	comm0 := commNow(a.comm)
 	for t, ts := range a.plan.Timesteps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -310,6 +314,7 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 		}
 		s.prog.add(len(ts))
 	}
+	d.stats.sentRows, d.stats.timesteps, d.stats.comm = s.sentRows, len(a.plan.Timesteps), commNow(a.comm).since(comm0)
 	d.report(a)
 	return e, nil
 }
@@ -448,6 +453,9 @@ func (s *stream) gatherRows(ts []int, hs map[int]*held) error {
 	var b bytes.Buffer
 	if err := gob.NewEncoder(&b).Encode(mine); err != nil {
 		return fmt.Errorf("pipeline: rank %d: encoding images rows: %w", a.me, err)
+	}
+	if a.size > 1 {
+		s.sentRows += b.Len()
 	}
 	parts, err := a.comm.Allgatherv(b.Bytes())
 	if err != nil {

@@ -32,7 +32,7 @@ type rankField struct {
 }
 
 // runRanks runs the pipeline on n in-process ranks (1: plain Run).
-func runRanks(t *testing.T, data string, cfg config.Config, n int) (string, *Summary) {
+func runRanks(t testing.TB, data string, cfg config.Config, n int) (string, *Summary) {
 	t.Helper()
 	run := filepath.Join(t.TempDir(), "run")
 	inputs, err := ExpandInputs([]string{filepath.Join(data, "images")})
@@ -51,7 +51,7 @@ func runRanks(t *testing.T, data string, cfg config.Config, n int) (string, *Sum
 // sortedCatalogue reads a run's catalogue with the measurements in id
 // order (each rank writes the measurements of its own images, so the
 // part files hold them in a rank-dependent order).
-func sortedCatalogue(t *testing.T, run string) *pipetest.Catalogue {
+func sortedCatalogue(t testing.TB, run string) *pipetest.Catalogue {
 	c := pipetest.ReadCatalogue(t, run)
 	slices.SortFunc(c.Measurements, func(a, b catalog.Measurement) int { return cmp.Compare(a.ID, b.ID) })
 	return c
@@ -138,7 +138,7 @@ func TestRanksMetamorphic(t *testing.T) {
 }
 
 // equalTables compares two catalogues table by table, row by row.
-func equalTables(t *testing.T, what string, a, b *pipetest.Catalogue) {
+func equalTables(t testing.TB, what string, a, b *pipetest.Catalogue) {
 	t.Helper()
 	cmpRows(t, what+": images", a.Images, b.Images)
 	cmpRows(t, what+": measurements", a.Measurements, b.Measurements)
@@ -154,7 +154,7 @@ func equalTables(t *testing.T, what string, a, b *pipetest.Catalogue) {
 	}
 }
 
-func cmpRows[T any](t *testing.T, what string, a, b []T) {
+func cmpRows[T any](t testing.TB, what string, a, b []T) {
 	t.Helper()
 	if len(a) != len(b) {
 		t.Errorf("%s: %d rows vs %d", what, len(a), len(b))
