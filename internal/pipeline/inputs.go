@@ -216,11 +216,12 @@ type InputFile struct {
 	Maps []InputFile `json:"maps,omitempty"`
 }
 
-// fingerprintRun returns the manifest entry of the input path with, when
-// cats (input -> catalogue, Options.Catalogues) names one, its
-// catalogue's and those of the Selavy maps shipped beside the image.
+// fingerprintRun returns the manifest entry of the input path (statInput)
+// with, when cats (input -> catalogue, Options.Catalogues) names one, its
+// catalogue's and those of the Selavy maps shipped beside the image
+// (hashed whole: catalogues and maps are small).
 func fingerprintRun(path string, cats map[string]string) (InputFile, error) {
-	in, err := fingerprint(path)
+	in, err := statInput(path)
 	if err != nil {
 		return in, err
 	}
@@ -340,12 +341,11 @@ func sameFile(a, b InputFile) bool {
 	return a.Path == b.Path && bytes.Equal(a.PathRaw, b.PathRaw) && a.Size == b.Size && a.XXH64 == b.XXH64
 }
 
-// inputDiff says how the input now differs from the run's (old), "" when
-// it does not: its file, or its catalogue (--catalogues).
-func inputDiff(old, now InputFile) string {
+// catalogueDiff says how the catalogue of an input (and the Selavy maps
+// beside it) now differs from the run's (old), "" when it does not
+// (--catalogues; checkResume compares the image files).
+func catalogueDiff(old, now InputFile) string {
 	switch {
-	case !sameFile(old, now):
-		return fmt.Sprintf("input %s changed or differs from the run's %s", now.Path, old.Path)
 	case old.Catalogue == nil && now.Catalogue != nil:
 		return fmt.Sprintf("input %s: the run extracted it, now the catalogue %s replaces it (--catalogues)", now.Path, now.Catalogue.Path)
 	case old.Catalogue != nil && now.Catalogue == nil:
