@@ -56,7 +56,7 @@ the report. See docs/report.md.`,
 			fs.StringVar(&reportFl.out, "out", "", "report directory (default RUN/report)")
 			fs.Float64Var(&reportFl.alpha, "alpha", 0.01, "variables: false-alarm probability for the whole run (the variables query's ALPHA)")
 			fs.Float64Var(&reportFl.vMin, "v-min", 0.1, "variables: minimum V, flux standard deviation over the mean (the variables query's V_MIN; negative: any V)")
-			fs.IntVar(&reportFl.maxPages, "max-pages", 200, "at most this many candidate pages (tables list all)")
+			fs.IntVar(&reportFl.maxPages, "max-pages", 200, "cut-outs and static light curves for at most this many candidates (every source has a page; tables list all)")
 			fs.IntVar(&reportFl.cutouts, "cutouts", 6, "cut-outs per candidate page (0: none)")
 			fs.IntVar(&reportFl.cutoutSize, "cutout-size", 64, "cut-out side in image pixels")
 			fs.StringVar(&reportFl.stretch, "stretch", report.StretchAsinh, "cut-out stretch: asinh or linear")
@@ -124,7 +124,12 @@ func runReport(env *cmdEnv, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "report: %s\n", s.Index)
-	fmt.Fprintf(env.stdout, "  %d new sources (%d with vetting flags), %d variable candidates, %d candidate pages, %d cut-outs, %d region files\n",
+	plots := "interactive plots"
+	if !s.Interactive {
+		plots = "static plots only: this gotrap was built without the report's plotting library (make build installs it)"
+	}
+	fmt.Fprintf(env.stdout, "  %d source pages (%s)\n", s.SourcePages, plots)
+	fmt.Fprintf(env.stdout, "  %d new sources (%d with vetting flags), %d variable candidates, %d with cut-outs, %d cut-outs, %d region files\n",
 		s.NewSources, s.Flagged, s.Variables, s.Pages, s.Cutouts, s.Regions)
 	if f.voevent {
 		fmt.Fprintf(env.stdout, "  %d VOEvents written, %d suppressed or withheld\n", s.VOEvents, s.Suppressed)

@@ -360,10 +360,10 @@ var candTmpl = template.Must(template.New("cand").Funcs(funcs).Parse(tableTmpl +
 <h1>Candidates</h1>
 <h2 id="new">New sources</h2>
 <p class="note">The transients query with --all: likely transients first, then the new sources with vetting flags (flags column; docs/catalog.md "vetting"; their VOEvents are withheld); <a href="new_sources.csv">new_sources.csv</a>. Click a header to sort, type in the box to filter; a runcat opens its source page.</p>
-{{template "ftable" (dict "ID" "new" "T" .New)}}
+{{template "ftable" (dict "ID" "newsrc" "T" .New)}}
 <h2 id="variables">Variable candidates</h2>
 <p class="note">The variables query (false-alarm probability {{.Alpha}} for the run, V at least {{.VMin}}), most significant first; sigma_int and p_int are the calibrated significance (docs/variability.md); <a href="variables.csv">variables.csv</a>.</p>
-{{template "ftable" (dict "ID" "vars" "T" .Vars)}}
+{{template "ftable" (dict "ID" "varsrc" "T" .Vars)}}
 {{if .VOEvent}}<h2 id="voevents">VOEvents</h2>
 {{template "table" .Events}}{{end}}
 {{template "foot" .}}`))

@@ -118,7 +118,7 @@
     // One data index per point, in x order (uPlot's aligned data).
     var all = [], dropped = 0;
     spec.series.forEach(function (s, k) {
-      s.pts.forEach(function (p) {
+      (s.pts || []).forEach(function (p) {
         if (okX(p[0]) && okY(p[1])) { all.push({k: k, p: p}); } else { dropped++; }
       });
     });
@@ -137,8 +137,31 @@
       });
     });
     var yFmt = function (u, vals) { return vals.map(fmt); };
-    var xAxis = {label: spec.x.label, labelSize: 20, size: 42};
-    if (!spec.x.time) { xAxis.values = yFmt; }
+    var xAxis = {label: spec.x.label, labelSize: 20, size: 50};
+    if (spec.x.time) {
+      // 24-hour UTC times; the date under the first tick and where it changes.
+      xAxis.values = function (u, vals) {
+        var last = '';
+        return vals.map(function (v) {
+          if (v === null) { return ''; }
+          var iso = new Date(v * 1e3).toISOString(), day = iso.slice(0, 10), hm = iso.slice(11, 16);
+          if (iso.slice(17, 19) !== '00') { hm = iso.slice(11, 19); }
+          var lab = day !== last ? hm + '\n' + day : hm;
+          last = day;
+          return lab;
+        });
+      };
+    } else {
+      xAxis.values = yFmt;
+    }
+    // Linear ranges: the points and their error bars, padded by 4 %.
+    var lin = function (lo, hi) {
+      if (lo === null || hi === null || !(isFinite(lo) && isFinite(hi))) { return [0, 1]; }
+      var pad = hi > lo ? 0.04 * (hi - lo) : Math.max(Math.abs(lo) * 0.1, 1);
+      return [lo - pad, hi + pad];
+    };
+    var maxErr = 0;
+    all.forEach(function (a) { if (a.p[4] && isFinite(a.p[4])) { maxErr = Math.max(maxErr, a.p[4]); } });
     var opts = {
       width: el.clientWidth, height: height(el),
       scales: {
@@ -152,19 +175,22 @@
       hooks: {draw: [function (u) { drawExtras(u, spec, meta); }]}
     };
     if (spec.x.time) { opts.tzDate = function (ts) { return uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'); }; }
-    if (spec.x.log || spec.y.log) {
-      // Log axes: pad the range by a factor, not an offset.
-      var lr = function (u, min, max) { return min > 0 && max > 0 ? [min / 1.5, max * 1.5] : [min, max]; };
-      if (spec.x.log) { opts.scales.x.range = lr; }
-      if (spec.y.log) { opts.scales.y.range = lr; }
-    }
+    // Range functions serve auto-ranging only (a zoom sets the range
+    // itself): log axes padded by a factor, linear ones by 4 % (y: beyond
+    // the largest error bar too).
+    var lr = function (u, min, max) { return min > 0 && max > 0 ? [min / 1.5, max * 1.5] : [min, max]; };
+    opts.scales.x.range = function (u, min, max) { return spec.x.log ? lr(u, min, max) : lin(min, max); };
+    opts.scales.y.range = function (u, min, max) { return spec.y.log ? lr(u, min, max) : lin(min - maxErr, max + maxErr); };
     var u = new uPlot(opts, data, el);
     var tip = document.createElement('div');
     tip.className = 'gt-tip';
     u.over.appendChild(tip);
-    var hit = null;
+    var at = function (e) {
+      var r = u.over.getBoundingClientRect();
+      return nearest(u, e.clientX - r.left, e.clientY - r.top, 12);
+    };
     u.over.addEventListener('mousemove', function (e) {
-      hit = nearest(u, e.offsetX, e.offsetY, 12);
+      var hit = at(e);
       if (!hit) { tip.style.display = 'none'; u.over.style.cursor = ''; return; }
       var p = meta[hit.s][hit.i];
       tip.textContent = p[2] + (p[3] ? '\n(click: source page)' : '');
@@ -176,7 +202,7 @@
     });
     u.over.addEventListener('mouseleave', function () { tip.style.display = 'none'; });
     u.over.addEventListener('click', function (e) {
-      var h = nearest(u, e.offsetX, e.offsetY, 12);
+      var h = at(e);
       if (h && meta[h.s][h.i][3]) { window.location.href = meta[h.s][h.i][3]; }
     });
     if (dropped > 0) {
