@@ -137,6 +137,11 @@ LEFT JOIN assocskyrgn a ON a.runcat = r.id
 LEFT JOIN skyregions s ON s.id = a.skyrgn
 ORDER BY a.skyrgn NULLS LAST, r.id`
 
+const skyNoRegionSQL = `SELECT r.id AS runcat, gotrap_name(r.wm_ra, r.wm_decl) AS name, r.wm_ra AS ra, r.wm_decl AS "dec",
+       r.datapoints, r.mon_src, CAST(NULL AS BIGINT) AS skyrgn, CAST(NULL AS DOUBLE) AS centre_ra,
+       CAST(NULL AS DOUBLE) AS centre_decl, CAST(NULL AS DOUBLE) AS xtr_radius
+FROM runcat r ORDER BY r.id`
+
 const varSQL = `SELECT v.runcat, gotrap_name(r.wm_ra, r.wm_decl) AS name, v.band, v.n_points, v.n_forced,
        v.eta_int, v.v_int, v.sigma_int, v.p_int, v.vs_int, v.m_int, v.f_int_mean, v.f_int_max, v.newsource_type
 FROM varmetric v LEFT JOIN runcat r ON r.id = v.runcat
@@ -146,7 +151,17 @@ ORDER BY v.band, v.runcat`
 // every source a page (capped at MaxSourcePages: candidates first, then
 // the lowest ids).
 func (b *builder) loadSources() error {
-	t, err := sqlTable(b.ctx, b.db, skySQL)
+	// A run without assocskyrgn.parquet (older runs, the hand-made one):
+	// every source in no region.
+	has, err := sqlTable(b.ctx, b.db, `SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'assocskyrgn'`)
+	if err != nil {
+		return err
+	}
+	q := skySQL
+	if has.n(0, "n") == 0 {
+		q = skyNoRegionSQL
+	}
+	t, err := sqlTable(b.ctx, b.db, q)
 	if err != nil {
 		return err
 	}
