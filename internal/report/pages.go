@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -199,8 +198,16 @@ func (b *builder) loadSources() error {
 	if b.varm, err = sqlTable(b.ctx, b.db, varSQL); err != nil {
 		return err
 	}
-	b.vet, err = sqlTable(b.ctx, b.db, `SELECT * FROM vetting ORDER BY runcat, band, xtrsrc`)
-	return err
+	// The vetting view of every source (its nearest-neighbour search
+	// takes seconds at hundreds of sources) runs beside the cut-outs,
+	// which wait on the disk; sourcePages waits for it.
+	b.vetDone = make(chan error, 1)
+	go func() {
+		t, err := sqlTable(b.ctx, b.db, `SELECT * FROM vetting ORDER BY runcat, band, xtrsrc`)
+		b.vet = t
+		b.vetDone <- err
+	}()
+	return nil
 }
 
 // qcSpecs are the interactive QC plots: rms and blind detections per
@@ -306,6 +313,16 @@ func (b *builder) skySpecs() (map[string]plotSpec, []skyRegion) {
 	}
 	flush()
 	return specs, regions
+}
+
+// waitVetting waits for loadSources' vetting query (once; later calls
+// return its error again).
+func (b *builder) waitVetting() error {
+	if b.vetDone != nil {
+		b.vetErr = <-b.vetDone
+		b.vetDone = nil
+	}
+	return b.vetErr
 }
 
 type skyRegion struct {
@@ -445,43 +462,6 @@ func sexagesimal(ra, dec float64) string {
 	return fmt.Sprintf("%02.0fh%02.0fm%05.2fs %s%02.0fd%02.0fm%04.1fs", hh, math.Floor(hm), math.Mod(h*3600, 60), sign, dd, math.Floor(dm), math.Mod(d*3600, 60))
 }
 
-// sourceLightCurves loads the light curve of every source with a page
-// that no candidate has loaded yet, concurrently.
-func (b *builder) sourceLightCurves() (map[int64][]lcPoint, error) {
-	out := map[int64][]lcPoint{}
-	for _, c := range b.cands {
-		if c.Points != nil {
-			out[c.Runcat] = c.Points
-		}
-	}
-	var todo []int64
-	for _, rc := range b.srcOrder {
-		if _, ok := out[rc]; !ok && b.srcPages[rc] != "" {
-			todo = append(todo, rc)
-		}
-	}
-	res := make([][]lcPoint, len(todo))
-	errs := make([]error, len(todo))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(1, b.o.Workers))
-	for k, rc := range todo {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			res[k], errs[k] = lightCurve(b.ctx, b.db, rc)
-		}()
-	}
-	wg.Wait()
-	for k, rc := range todo {
-		if errs[k] != nil {
-			return nil, errs[k]
-		}
-		out[rc] = res[k]
-	}
-	return out, nil
-}
-
 type sourceData struct {
 	pageHead
 	Src       *srcInfo
@@ -501,8 +481,8 @@ type sourceData struct {
 
 // sourcePages writes sources/RUNCAT.html for every source with a page.
 func (b *builder) sourcePages() error {
-	lcs, err := b.sourceLightCurves()
-	if err != nil {
+	lcs := b.lcs
+	if err := b.waitVetting(); err != nil {
 		return err
 	}
 	byRC := map[int64][]*candidate{}

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"sync"
 	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -249,12 +248,15 @@ type builder struct {
 	assocMed [2]float64
 
 	interactive bool
-	sky         *table // skySQL: runcat by sky region
-	varm        *table // varSQL: varmetric with names
-	vet         *table // the vetting view
+	sky         *table     // skySQL: runcat by sky region
+	varm        *table     // varSQL: varmetric with names
+	vet         *table     // the vetting view, once vetDone has delivered
+	vetDone     chan error // loadSources' vetting query: its error
+	vetErr      error
 	srcs        map[int64]*srcInfo
 	srcOrder    []int64          // runcat ids, ascending
 	srcPages    map[int64]string // runcat -> sources/ID.html
+	lcs         map[int64][]lcPoint
 }
 
 type etaVPlot struct {
@@ -274,6 +276,8 @@ func (b *builder) write(name string, data []byte) error {
 }
 
 func (b *builder) build() error {
+	// Never leave the vetting query running on a database about to close.
+	defer b.waitVetting()
 	var err error
 	if b.man, err = readManifest(b.run); err != nil {
 		return err
@@ -479,40 +483,27 @@ func (b *builder) candidates() error {
 	}
 	add("new", b.news)
 	add("var", b.vars)
-	// Light curves, concurrently (DuckDB runs queries in parallel).
-	var wg sync.WaitGroup
-	errs := make([]error, len(b.cands))
-	sem := make(chan struct{}, max(1, b.o.Workers))
-	for k, c := range b.cands {
-		if c.Page == "" && !b.o.VOEvent {
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			c.Points, errs[k] = lightCurve(b.ctx, b.db, c.Runcat)
-			if len(c.Points) > 0 {
-				c.First = c.Points[0]
-				for _, p := range c.Points {
-					if p.Kind != "limit" {
-						c.First = p
-						break
-					}
-				}
-				for _, p := range c.Points {
-					if p.ExtractType == 0 {
-						c.First = p
-						break
-					}
+	// Light curves: every source's at once (the source pages show them).
+	var err error
+	if b.lcs, err = allLightCurves(b.ctx, b.db); err != nil {
+		return err
+	}
+	for _, c := range b.cands {
+		c.Points = b.lcs[c.Runcat]
+		if len(c.Points) > 0 {
+			c.First = c.Points[0]
+			for _, p := range c.Points {
+				if p.Kind != "limit" {
+					c.First = p
+					break
 				}
 			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
+			for _, p := range c.Points {
+				if p.ExtractType == 0 {
+					c.First = p
+					break
+				}
+			}
 		}
 	}
 	// Cut-outs: the accepted images of the first detection's band that
