@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -535,5 +536,47 @@ func TestReportPlotData(t *testing.T) {
 	rej := seriesOf(t, plotData(t, filepath.Join(dir, "index.html"))["rms"], "rejected images")
 	if len(rej.Pts) == 0 || !strings.Contains(rej.Pts[0][2].(string), "RMS invalid") {
 		t.Errorf("QC rms plot: rejected images %v, want the RMS invalid one", rej.Pts)
+	}
+}
+
+// TestAllLightCurves checks the one-query light curves of the source
+// pages against the lightcurve named query run per source.
+func TestAllLightCurves(t *testing.T) {
+	run := t.TempDir()
+	if err := catalogtest.WriteHandRun(run); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := duck.Open(ctx, run, duck.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	all, err := allLightCurves(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := catalogtest.Sources()
+	if len(all) != len(ids) {
+		t.Errorf("%d light curves, want one per source (%d)", len(all), len(ids))
+	}
+	for name, rc := range ids {
+		one, err := named(ctx, db, "lightcurve", strconv.FormatInt(rc, 10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := lcPoints(one, 0, len(one.Rows))
+		got := all[rc]
+		if len(got) != len(want) || len(want) == 0 {
+			t.Errorf("%s: %d points, the lightcurve query has %d", name, len(got), len(want))
+			continue
+		}
+		for i := range want {
+			g, w := got[i], want[i]
+			// NaN != NaN: compare the formatted rows.
+			if fmt.Sprintf("%+v", g) != fmt.Sprintf("%+v", w) {
+				t.Errorf("%s point %d: %+v, want %+v", name, i, g, w)
+			}
+		}
 	}
 }
