@@ -378,22 +378,26 @@ var sourceTmpl = template.Must(template.New("source").Funcs(funcs).Parse(tableTm
 <tr><th class="l">sky regions</th><td class="l">{{range $i, $r := .Src.Regions}}{{if $i}}, {{end}}<a href="../sky.html#sky{{$r}}">{{$r}}</a>{{end}}</td></tr>
 <tr><th class="l">look up</th><td class="l links">{{range .Links}}<a href="{{.V}}" rel="noopener">{{.K}}</a>{{end}}</td></tr>
 </tbody></table>
-{{if .New}}<h2>New source{{if .NewFlags}} <span class="flags">(vetting flags: {{flags .NewFlags}})</span>{{end}}</h2>
-<details><summary>its row of the transients query</summary><table><tbody>{{range .New}}<tr><th class="l">{{.K}}</th><td class="l">{{.V}}</td></tr>{{end}}</tbody></table></details>{{end}}
-{{if .Var}}<h2>Variable candidate</h2>
-<details><summary>its row of the variables query</summary><table><tbody>{{range .Var}}<tr><th class="l">{{.K}}</th><td class="l">{{.V}}</td></tr>{{end}}</tbody></table></details>{{end}}
-{{with .Event}}<p class="note">VOEvent {{.IVORN}}: {{.Status}}{{if .File}} (<a href="../{{.File}}">XML</a>){{end}}</p>{{end}}
+{{if or .New .Var}}<p>{{if .New}}<b>New source</b>{{if .NewFlags}} <span class="flags">(vetting flags: {{flags .NewFlags}})</span>{{end}}{{end}}{{if and .New .Var}}; {{end}}{{if .Var}}<b>variable candidate</b>{{end}}: the query rows are <a href="#candidate">below</a>.</p>{{end}}
 <h2>Light curve</h2>
 <div class="gt-plot" data-spec="lc"></div>
 <p class="note">Integrated flux per band: filled circles blind detections, open circles forced fits (forced, monitor and backward: the kind column below), downward triangles the upper limits before the first detection (peak-flux limits: limits.parquet); bars 1-sigma errors. Hover for values, drag to zoom, double-click to reset.{{if .Region}} Regions of the first detection's image: <a href="../{{.Region}}">{{.Region}}</a>.{{end}}</p>
 {{if .LightPlot}}<div class="static static-fallback"><img src="../{{.LightPlot}}" alt="light curve"></div>{{end}}
-<h2>Variability per band</h2>
-{{template "table" .Variab}}
-<h2>Vetting</h2>
-{{range .Vetting}}{{template "table" .}}{{else}}<p class="note">No vetting row (the vetting view covers new sources' trigger measurements).</p>{{end}}
 <h2>Cut-outs</h2>
 {{if .Cuts}}<div class="cuts">{{range .Cuts}}<div class="cut{{if .First}} first{{end}}">{{if .File}}<img src="../{{.File}}" alt="{{.Caption}}">{{else}}<p>{{.Err}}</p>{{end}}<br>{{.Caption}}</div>{{end}}</div>
 <p class="note">{{.CutNote}}</p>{{else}}<p class="note">Cut-outs are made for the candidates (new sources and variable candidates, the first --max-pages of them) only.</p>{{end}}
+<h2>Vetting</h2>
+{{range .Vetting}}<p>Band {{.Band}} ({{.Ref}} measurement): {{if .Flags}}<span class="flags">flags {{flags .Flags}}</span>{{else}}no vetting flags{{end}}.</p>
+<details><summary>the vetting view's row</summary>{{template "table" .T}}</details>
+{{else}}<p class="note">No vetting row (the vetting view has one per band with a blind detection).</p>{{end}}
+<h2>Variability per band</h2>
+{{template "table" .Variab}}
+{{if or .New .Var}}<h2 id="candidate">Candidate</h2>{{end}}
+{{if .New}}<h3>New source</h3>
+<p class="note">Its row of the transients query:</p><table><tbody>{{range .New}}<tr><th class="l">{{.K}}</th><td class="l">{{.V}}</td></tr>{{end}}</tbody></table>{{end}}
+{{if .Var}}<h3>Variable candidate</h3>
+<p class="note">Its row of the variables query:</p><table><tbody>{{range .Var}}<tr><th class="l">{{.K}}</th><td class="l">{{.V}}</td></tr>{{end}}</tbody></table>{{end}}
+{{with .Event}}<p class="note">VOEvent {{.IVORN}}: {{.Status}}{{if .File}} (<a href="../{{.File}}">XML</a>){{end}}</p>{{end}}
 <h2>Points</h2>
 {{template "table" .Points}}
 {{template "foot" .}}`))

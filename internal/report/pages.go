@@ -462,6 +462,13 @@ func sexagesimal(ra, dec float64) string {
 	return fmt.Sprintf("%02.0fh%02.0fm%05.2fs %s%02.0fd%02.0fm%04.1fs", hh, math.Floor(hm), math.Mod(h*3600, 60), sign, dd, math.Floor(dm), math.Mod(d*3600, 60))
 }
 
+// vetView is one row of the vetting view on a source page.
+type vetView struct {
+	Band       int64
+	Ref, Flags string
+	T          htmlTable
+}
+
 type sourceData struct {
 	pageHead
 	Src       *srcInfo
@@ -471,7 +478,7 @@ type sourceData struct {
 	NewFlags  string
 	Event     *eventCand
 	Variab    htmlTable
-	Vetting   []htmlTable
+	Vetting   []vetView
 	LightPlot string // static SVG (candidates)
 	Cuts      []cutView
 	CutNote   string
@@ -563,12 +570,12 @@ func (b *builder) sourcePages() error {
 		}
 		d.Variab = makeTable(vt, []string{"band", "n_points", "n_forced", "eta_int", "v_int", "sigma_int", "p_int", "vs_int", "m_int", "f_int_mean", "f_int_max"}, nil)
 		for _, i := range vetRows[rc] {
-			var ht htmlTable
-			ht.Cols = []string{"vetting", "value"}
+			v := vetView{Band: b.vet.n(i, "band"), Ref: b.vet.s(i, "ref"), Flags: b.vet.s(i, "flags")}
+			v.T.Cols = []string{"column", "value"}
 			for _, col := range b.vet.Cols {
-				ht.Rows = append(ht.Rows, []cell{{Text: col}, valueCell(b.vet.get(i, col))})
+				v.T.Rows = append(v.T.Rows, []cell{{Text: col}, valueCell(b.vet.get(i, col))})
 			}
-			d.Vetting = append(d.Vetting, ht)
+			d.Vetting = append(d.Vetting, v)
 		}
 		d.Points = pointsTable(pts)
 		if err := b.render(page, sourceTmpl, d); err != nil {

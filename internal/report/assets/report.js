@@ -131,7 +131,10 @@
     var series = [{label: spec.x.label}];
     spec.series.forEach(function (s) {
       series.push({
+        // fill colours the legend's marker: points-only series have no
+        // area to fill.
         label: s.label, stroke: s.color, width: s.line ? 1.2 : 0, spanGaps: true,
+        fill: s.line || s.open ? undefined : s.color,
         paths: s.line ? undefined : function () { return null; },
         points: s.limit ? {show: false} : {show: true, size: s.size || 7, width: 1.5, stroke: s.color, fill: s.open ? '#fff' : s.color}
       });
@@ -139,14 +142,16 @@
     var yFmt = function (u, vals) { return vals.map(fmt); };
     var xAxis = {label: spec.x.label, labelSize: 20, size: 50};
     if (spec.x.time) {
-      // 24-hour UTC times; the date under the first tick and where it changes.
+      // 24-hour UTC times; the axis label has the first point's date and
+      // a tick where the date changes has its date.
+      if (data[0].length) { xAxis.label += ', from ' + new Date(data[0][0] * 1e3).toISOString().slice(0, 10); }
       xAxis.values = function (u, vals) {
-        var last = '';
+        var last = null;
         return vals.map(function (v) {
           if (v === null) { return ''; }
           var iso = new Date(v * 1e3).toISOString(), day = iso.slice(0, 10), hm = iso.slice(11, 16);
           if (iso.slice(17, 19) !== '00') { hm = iso.slice(11, 19); }
-          var lab = day !== last ? hm + '\n' + day : hm;
+          var lab = last !== null && day !== last ? hm + '\n' + day : hm;
           last = day;
           return lab;
         });
@@ -154,10 +159,9 @@
     } else {
       xAxis.values = yFmt;
     }
-    // Linear ranges: the points and their error bars, padded by 4 %.
     var lin = function (lo, hi) {
       if (lo === null || hi === null || !(isFinite(lo) && isFinite(hi))) { return [0, 1]; }
-      var pad = hi > lo ? 0.04 * (hi - lo) : Math.max(Math.abs(lo) * 0.1, 1);
+      var pad = hi > lo ? 0.06 * (hi - lo) : Math.max(Math.abs(lo) * 0.1, 1);
       return [lo - pad, hi + pad];
     };
     var maxErr = 0;
@@ -176,9 +180,9 @@
     };
     if (spec.x.time) { opts.tzDate = function (ts) { return uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'); }; }
     // Range functions serve auto-ranging only (a zoom sets the range
-    // itself): log axes padded by a factor, linear ones by 4 % (y: beyond
+    // itself): log axes padded by a factor, linear ones by 6 % (y: beyond
     // the largest error bar too).
-    var lr = function (u, min, max) { return min > 0 && max > 0 ? [min / 1.5, max * 1.5] : [min, max]; };
+    var lr = function (u, min, max) { return min > 0 && max > 0 ? uPlot.rangeLog(min / 1.3, max * 1.3, 10, false) : [min, max]; };
     opts.scales.x.range = function (u, min, max) { return spec.x.log ? lr(u, min, max) : lin(min, max); };
     opts.scales.y.range = function (u, min, max) { return spec.y.log ? lr(u, min, max) : lin(min - maxErr, max + maxErr); };
     var u = new uPlot(opts, data, el);
