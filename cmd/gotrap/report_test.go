@@ -141,12 +141,6 @@ func checkReport(t *testing.T, bin, dir string, maxPages int) {
 	if err != nil || img.Bounds().Dx() != 1280 {
 		t.Fatalf("screenshot: %v (%v)", err, img.Bounds())
 	}
-	if dst := os.Getenv("GOTRAP_REPORT_SCREENSHOT"); dst != "" {
-		b, _ := os.ReadFile(shot)
-		if err := os.WriteFile(dst, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	t.Logf("%s: the top pages and %d source pages load cleanly; screenshot %s", dir, len(pages), shot)
 }
 
@@ -154,8 +148,7 @@ func checkReport(t *testing.T, bin, dir string, maxPages int) {
 // simulated tiny run (gotrap simulate + gotrap run, in process) in
 // headless Chromium. Extra run directories in GOTRAP_REPORT_RUNS
 // (separated by ':', e.g. an rsm-mini run) are reported into temporary
-// directories and checked too. GOTRAP_REPORT_SCREENSHOT=FILE keeps the
-// last summary screenshot (docs/report-summary.png).
+// directories and checked too. (make screenshots: TestReportBrowser.)
 func TestReportInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: no browser")
