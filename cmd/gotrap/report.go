@@ -36,14 +36,20 @@ func init() {
 		name:  "report",
 		usage: "[--voevent] [flags] RUN",
 		short: "write the HTML report, plots, VOEvents and region files of a run",
-		long: `Report writes RUN/report/index.html and the files it links to (self-contained:
-it opens from disk, nothing is fetched from the network): the run summary
-(version, configuration, inputs, timings per stage, counts), quality control
-(rms and sources per image against time, per band; rejected images with
-reasons), the association check (offsets and De Ruiter r), the eta-V diagram
-of each band with the variables query's thresholds, the new-source and
-variable-candidate tables (sortable; also as CSV), one page per candidate
-with its light curve and image cut-outs, and a DS9 region file per image.
+		long: `Report writes RUN/report/index.html and the pages and files it links to:
+an interactive report that opens from disk (file://; no server, nothing is
+fetched from the network; the plotting library is built into gotrap). Its
+pages: the run summary and quality control (version, configuration, inputs,
+timings per stage, counts; rms and detections per image against time per
+band; rejected images with reasons; the association check), a sky map per
+sky region, the eta-V diagram of each band with the variables query's
+thresholds and each source's significance, the new-source and
+variable-candidate tables (sortable, filterable; also as CSV), and one page
+per source: its light curve per band with forced fits and upper limits, its
+vetting flags, cut-outs before, at and after the first detection (for the
+first --max-pages candidates) and links to SIMBAD, NED, TNS and Aladin.
+Hover a point for its values, drag to zoom, click a point to open its
+source. Static SVG plots stay for print, and a DS9 region file per image.
 
 --voevent also writes a VOEvent 2.0 packet per new source and variable
 candidate in RUN/report/voevent/, role "test" unless --role says otherwise,
