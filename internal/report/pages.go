@@ -440,26 +440,26 @@ func lookupLinks(ra, dec float64) []kv {
 	q := url.QueryEscape
 	return []kv{
 		{"SIMBAD", "https://simbad.cds.unistra.fr/simbad/sim-coo?Coord=" + q(c) + "&CooFrame=ICRS&Radius=30&Radius.unit=arcsec"},
-		{"NED", "https://ned.ipac.caltech.edu/conesearch?search_type=Near%20Position%20Search&in_csys=Equatorial&in_equinox=J2000&coordinates=" + q(c) + "&radius=0.5"},
+		{"NED", fmt.Sprintf("https://ned.ipac.caltech.edu/conesearch?search_type=Near%%20Position%%20Search&in_csys=Equatorial&in_equinox=J2000&ra=%.6f&dec=%.6f&radius=0.5", ra, dec)},
 		{"TNS", fmt.Sprintf("https://www.wis-tns.org/search?ra=%.6f&decl=%.6f&radius=30&coords_unit=arcsec", ra, dec)},
 		{"Aladin", "https://aladin.cds.unistra.fr/AladinLite/?target=" + q(c) + "&fov=0.2"},
 	}
 }
 
-// sexagesimal formats RA (hours) and Dec.
+// sexagesimal formats RA (hours, to 0.01 s) and Dec (to 0.1"), rounded
+// as whole units so a field never reads 60.
 func sexagesimal(ra, dec float64) string {
 	if !finite(ra, dec) {
 		return ""
 	}
-	h := math.Mod(math.Mod(ra, 360)+360, 360) / 15
-	hh, hm := math.Floor(h), math.Mod(h*60, 60)
+	cs := int64(math.Round(math.Mod(math.Mod(ra, 360)+360, 360)/15*360000)) % (24 * 360000) // centiseconds of time
 	sign := "+"
 	if dec < 0 {
 		sign = "-"
 	}
-	d := math.Abs(dec)
-	dd, dm := math.Floor(d), math.Mod(d*60, 60)
-	return fmt.Sprintf("%02.0fh%02.0fm%05.2fs %s%02.0fd%02.0fm%04.1fs", hh, math.Floor(hm), math.Mod(h*3600, 60), sign, dd, math.Floor(dm), math.Mod(d*3600, 60))
+	ds := int64(math.Round(math.Abs(dec) * 36000)) // deciarcseconds
+	return fmt.Sprintf("%02dh%02dm%02d.%02ds %s%02dd%02dm%02d.%01ds", cs/360000, cs/6000%60, cs/100%60, cs%100,
+		sign, ds/36000, ds/600%60, ds/10%60, ds%10)
 }
 
 // vetView is one row of the vetting view on a source page.

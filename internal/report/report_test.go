@@ -580,3 +580,39 @@ func TestAllLightCurves(t *testing.T) {
 		}
 	}
 }
+
+func TestSexagesimal(t *testing.T) {
+	for _, c := range []struct {
+		ra, dec float64
+		want    string
+	}{
+		{150.28826, 52.508471, "10h01m09.18s +52d30m30.5s"},
+		{0, -0.5, "00h00m00.00s -00d30m00.0s"},
+		// 359.99999999 deg is 23h59m59.9999976s: rounds to 24h, shown as 0h.
+		{359.99999999, 89.99999999, "00h00m00.00s +90d00m00.0s"},
+		{-15, -30.25, "23h00m00.00s -30d15m00.0s"},
+	} {
+		if got := sexagesimal(c.ra, c.dec); got != c.want {
+			t.Errorf("sexagesimal(%v, %v) = %q, want %q", c.ra, c.dec, got, c.want)
+		}
+	}
+}
+
+// TestLookupLinks checks the look-up URLs carry the position.
+func TestLookupLinks(t *testing.T) {
+	links := lookupLinks(150.28826, -2.5)
+	want := map[string]string{
+		"SIMBAD": "Coord=150.288260+-2.500000",
+		"NED":    "ra=150.288260&dec=-2.500000",
+		"TNS":    "ra=150.288260&decl=-2.500000",
+		"Aladin": "target=150.288260+-2.500000",
+	}
+	if len(links) != len(want) {
+		t.Fatalf("%d links, want %d", len(links), len(want))
+	}
+	for _, l := range links {
+		if !strings.HasPrefix(l.V, "https://") || !strings.Contains(l.V, want[l.K]) {
+			t.Errorf("%s: %s lacks %q", l.K, l.V, want[l.K])
+		}
+	}
+}
