@@ -209,6 +209,52 @@ func (b *browser) sourcePath() (string, error) {
 	return "", fmt.Errorf("no source page after 10 s (last error %v)", err)
 }
 
+// checkPages loads the top pages and the source pages (the first
+// maxSources; negative: all) of the report in dir at 1400 px, and the top
+// pages and one source page at 800 px, and checks each: self-check,
+// console, layout (checkLayout). With shots it takes the screenshots.
+// It returns the number of source pages and of plots measured.
+func (b *browser) checkPages(dir string, maxSources int, shots bool) (sources, plots int) {
+	t := b.t
+	t.Helper()
+	srcs, _ := filepath.Glob(filepath.Join(dir, "sources", "*.html"))
+	if len(srcs) == 0 {
+		t.Fatalf("%s: no source pages", dir)
+	}
+	if maxSources >= 0 && len(srcs) > maxSources {
+		srcs = srcs[:maxSources]
+	}
+	top := []string{"index.html", "sky.html", "etav.html", "candidates.html"}
+	var pages []string
+	for _, p := range top {
+		pages = append(pages, filepath.Join(dir, p))
+	}
+	pages = append(pages, srcs...)
+	for _, width := range []int64{1400, 800} {
+		for i, page := range pages {
+			if width == 800 && i > len(top) {
+				break // at 800 px: the top pages and one source page
+			}
+			status, msg := b.load(page, width)
+			if status != "ok" {
+				t.Errorf("%s at %d px: self-check %s: %s", page, width, status, msg)
+			}
+			if m := b.console(); len(m) > 0 {
+				t.Errorf("%s at %d px: console:\n%s", page, width, strings.Join(m, "\n"))
+			}
+			plots += b.checkLayout(page, width)
+			if shots && i <= len(top) {
+				name := strings.TrimSuffix(filepath.Base(page), ".html")
+				if i == len(top) {
+					name = "source"
+				}
+				b.screenshot(fmt.Sprintf("report-%s-%d.png", name, width), width)
+			}
+		}
+	}
+	return len(srcs), plots
+}
+
 // TestReportBrowser drives headless Chromium over the DevTools protocol
 // through the report of a simulated tiny run: every page loads from
 // file:// with no console message and a clean self-check, at 1400 and
@@ -216,6 +262,9 @@ func (b *browser) sourcePath() (string, error) {
 // click on an eta-V point and on a sky-map point opens that source's
 // page; a table link opens a source page; dragging zooms. With
 // GOTRAP_SCREENSHOTS=DIR the screenshots go to DIR (make screenshots).
+// Run directories in GOTRAP_REPORT_RUNS (':'-separated, e.g. an rsm-mini
+// run) are reported into temporary folders and their top pages and first
+// 10 source pages checked the same way.
 func TestReportBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: no browser")
@@ -234,42 +283,10 @@ func TestReportBrowser(t *testing.T) {
 	dir := filepath.Join(runDir, "report")
 	b := newBrowser(t, bin)
 
-	sources, _ := filepath.Glob(filepath.Join(dir, "sources", "*.html"))
-	if len(sources) == 0 {
-		t.Fatal("no source pages")
-	}
-	top := []string{"index.html", "sky.html", "etav.html", "candidates.html"}
-	var pages []string
-	for _, p := range top {
-		pages = append(pages, filepath.Join(dir, p))
-	}
-	pages = append(pages, sources...)
-	plots := 0
-	for _, width := range []int64{1400, 800} {
-		for i, page := range pages {
-			if width == 800 && i > len(top) {
-				break // at 800 px: the top pages and one source page
-			}
-			status, msg := b.load(page, width)
-			if status != "ok" {
-				t.Errorf("%s at %d px: self-check %s: %s", page, width, status, msg)
-			}
-			if m := b.console(); len(m) > 0 {
-				t.Errorf("%s at %d px: console:\n%s", page, width, strings.Join(m, "\n"))
-			}
-			plots += b.checkLayout(page, width)
-			if i <= len(top) {
-				name := strings.TrimSuffix(filepath.Base(page), ".html")
-				if i == len(top) {
-					name = "source"
-				}
-				b.screenshot(fmt.Sprintf("report-%s-%d.png", name, width), width)
-			}
-		}
-	}
+	sources, plots := b.checkPages(dir, -1, true)
 	// index 2 + sky 1 + eta-V 2 bands + a light curve per source page, at
 	// 1400 px, and again for the 5 pages at 800 px.
-	if want := 2*(2+1+2+1) + len(sources) - 1; plots != want {
+	if want := 2*(2+1+2+1) + sources - 1; plots != want {
 		t.Errorf("%d plots measured, want %d", plots, want)
 	}
 
@@ -326,5 +343,17 @@ func TestReportBrowser(t *testing.T) {
 	}
 	if m := b.console(); len(m) > 0 {
 		t.Errorf("console:\n%s", strings.Join(m, "\n"))
+	}
+
+	for _, extra := range filepath.SplitList(os.Getenv("GOTRAP_REPORT_RUNS")) {
+		if extra == "" {
+			continue
+		}
+		dst := filepath.Join(t.TempDir(), "report")
+		if _, e, code := runGotrap(t, "report", "--out", dst, extra); code != 0 {
+			t.Fatalf("report of %s: %s", extra, e)
+		}
+		n, plots := b.checkPages(dst, 10, false)
+		t.Logf("%s: the top pages and %d source pages checked, %d plots", extra, n, plots)
 	}
 }
