@@ -7,9 +7,13 @@ SHARED  ?= ../shared
 # Debian packages gotrap and its tests use. Open MPI is for the `mpi` build
 # (reduce/mpi); gcc builds the cgo parts (DuckDB, MPI); chromium renders the
 # HTML report in its tests (node and npm, checked by command in deps,
-# install the report's plotting library: see web) and xmllint validates VOEvents against the schema.
+# install the report's plotting library: see web) and xmllint validates
+# VOEvents against the schema; the Python packages run Comet (the VOEvent
+# broker in ../shared/vendor) and an SMTP server (aiosmtpd) in the response
+# tests.
 APT_PKGS := gcc libc6-dev make pkg-config libopenmpi-dev openmpi-bin \
-            chromium chromium-driver libxml2-utils
+            chromium chromium-driver libxml2-utils \
+            python3-twisted python3-lxml python3-zope.interface python3-aiosmtpd
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # MPI_TAGS is "mpi" when Open MPI is installed (evaluated when a recipe
 # runs, so after `deps` has installed it): the binary then speaks to real

@@ -155,8 +155,8 @@ type Derived struct {
 	ImagesPerSecCore  float64 `json:"images_per_s_per_core"`      // images / wall / cores
 	MpixPerSecCore    float64 `json:"mpix_per_s_per_core"`        // pixels / wall / cores
 	ImagesPerCPUSec   float64 `json:"images_per_cpu_s"`           // images / (user + sys)
-	ExtractMpixPerCPU float64 `json:"extract_mpix_per_cpu_s"`     // extraction stage only
-	ExtractImgPerCPU  float64 `json:"extract_images_per_cpu_s"`   // extraction stage only
+	ExtractMpixPerCPU float64 `json:"extract_mpix_per_cpu_s"`     // the timesteps stage only (extraction, association, forced fits)
+	ExtractImgPerCPU  float64 `json:"extract_images_per_cpu_s"`   // the timesteps stage only
 	VsTraPPerCore     float64 `json:"vs_trap_per_core"`           // ImagesPerSecCore / 0.294
 	VsTraPWallScaled  float64 `json:"trap_rsm_equivalent_wall_s"` // wall scaled to 3402 images
 }
@@ -406,7 +406,7 @@ func (r *PipelineResult) derive() {
 		d.ImagesPerCPUSec = n / cpu
 	}
 	for _, s := range r.Stages {
-		if s.Name == "extract" && s.CPU > 0 {
+		if s.Name == "timesteps" && s.CPU > 0 {
 			d.ExtractMpixPerCPU = float64(s.Items) * float64(r.Dataset.Width) * float64(r.Dataset.Height) / 1e6 / s.CPU
 			d.ExtractImgPerCPU = float64(s.Items) / s.CPU
 		}

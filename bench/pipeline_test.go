@@ -63,7 +63,7 @@ func TestPipelineTiny(t *testing.T) {
 	for _, s := range r.Stages {
 		names = append(names, s.Name)
 	}
-	for _, want := range []string{"plan", "extract", "associate", "catalogue", "other"} {
+	for _, want := range []string{"plan", "timesteps", "tables", "varmetric", "other"} {
 		if !strings.Contains(strings.Join(names, " "), want) {
 			t.Errorf("stages %v lack %s", names, want)
 		}
@@ -85,7 +85,7 @@ func TestPipelineTiny(t *testing.T) {
 	var md, cmp strings.Builder
 	back.WriteMarkdown(&md)
 	Compare(&cmp, r, back)
-	if !strings.Contains(md.String(), "| extract |") || !strings.Contains(cmp.String(), "1.000") {
+	if !strings.Contains(md.String(), "| timesteps |") || !strings.Contains(cmp.String(), "1.000") {
 		t.Errorf("markdown:\n%s\ncompare:\n%s", md.String(), cmp.String())
 	}
 	// The second call reuses the cached dataset.

@@ -46,8 +46,8 @@ func (r *PipelineResult) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "| images/s per core (wall x %d cores) | %.3f | TraP RSM: %.3f (x%.1f) |\n", x.Cores, x.ImagesPerSecCore, trapPerCore, x.VsTraPPerCore)
 	fmt.Fprintf(w, "| images per CPU second | %.3f | |\n", x.ImagesPerCPUSec)
 	fmt.Fprintf(w, "| Mpixel/s per core (end to end) | %.2f | |\n", x.MpixPerSecCore)
-	fmt.Fprintf(w, "| extraction: Mpixel per CPU second | %.2f | PySE: 1.4 (Gaussian fits), 7 (moments) |\n", x.ExtractMpixPerCPU)
-	fmt.Fprintf(w, "| extraction: images per CPU second | %.2f | TraP: 0.85 per core |\n", x.ExtractImgPerCPU)
+	fmt.Fprintf(w, "| timesteps stage (extraction, association, forced fits): Mpixel per CPU second | %.2f | PySE: 1.4 (Gaussian fits), 7 (moments) |\n", x.ExtractMpixPerCPU)
+	fmt.Fprintf(w, "| timesteps stage: images per CPU second | %.2f | TraP: 0.85 per core |\n", x.ExtractImgPerCPU)
 	fmt.Fprintf(w, "| wall time scaled to %d images (linear) | %.0f s | TraP: %d s on %d cores |\n", TraPImages, x.VsTraPWallScaled, TraPSeconds, TraPCores)
 	if cpu := r.User + r.Sys; cpu > 0 && d.Images > 0 {
 		fmt.Fprintf(w, "| CPU time / %d cores (the wall time on an idle machine, at best) | %.1f s; %.0f s scaled to %d images | |\n",

@@ -20,6 +20,18 @@ func AssignLPT(costs []float64, nranks int) []int {
 	if nranks < 1 {
 		panic(badRanks)
 	}
+	return AssignLPTFrom(costs, make([]float64, nranks))
+}
+
+// AssignLPTFrom is AssignLPT onto ranks that already carry loads
+// (len(loads) ranks), which it updates: a stream of batches (the images
+// of one timestep after another) so stays balanced over the whole stream
+// and not only within each batch. It panics if loads is empty or a cost
+// is negative, infinite or NaN.
+func AssignLPTFrom(costs, loads []float64) []int {
+	if len(loads) < 1 {
+		panic(badRanks)
+	}
 	for _, c := range costs {
 		if !(c >= 0) || math.IsInf(c, 1) {
 			panic(badCost)
@@ -38,15 +50,19 @@ func AssignLPT(costs []float64, nranks int) []int {
 		}
 		return a - b
 	})
-	h := make(loadHeap, nranks)
+	h := make(loadHeap, len(loads))
 	for r := range h {
-		h[r] = rankLoad{rank: r}
+		h[r] = rankLoad{rank: r, load: loads[r]}
 	}
+	heap.Init(&h)
 	owner := make([]int, len(costs))
 	for _, i := range order {
 		owner[i] = h[0].rank
 		h[0].load += costs[i]
 		heap.Fix(&h, 0)
+	}
+	for _, rl := range h {
+		loads[rl.rank] = rl.load
 	}
 	return owner
 }

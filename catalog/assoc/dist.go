@@ -65,10 +65,6 @@ func (e *Engine) BeginBlind(image int64, ms []catalog.Measurement) (*Step, error
 // IDs()[k]. The slice is the step's own: do not modify it.
 func (s *Step) IDs() []int64 { return s.xs }
 
-// Measurements returns the step's measurements, sorted by id (the step's
-// own slice: do not modify it).
-func (s *Step) Measurements() []catalog.Measurement { return s.ms }
-
 // Facts returns the step's facts, aligned with IDs: after BeginBlind the
 // local NCand of each measurement, after Restrict also the local minimum
 // over the restricted pairs. The caller merges other ranks' facts into

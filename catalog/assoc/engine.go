@@ -198,9 +198,6 @@ func (e *Engine) storeErr(what string, image int64) error {
 	return fmt.Errorf("assoc: %s of image %d: %w", what, image, e.links.err)
 }
 
-// Config returns the engine's configuration.
-func (e *Engine) Config() Config { return e.cfg }
-
 func finite(v ...float64) bool {
 	for _, x := range v {
 		if math.IsNaN(x) || math.IsInf(x, 0) {

@@ -269,7 +269,114 @@ func (d *DB) registerFunctions(ctx context.Context) error {
 			return fmt.Errorf("duck: could not register %s: %w", f.name, err)
 		}
 	}
+	te, err := newTwoEpochFunc(double)
+	if err != nil {
+		return fmt.Errorf("duck: could not register gotrap_two_epoch: %w", err)
+	}
+	if err := duckdb.RegisterScalarUDF(c, "gotrap_two_epoch", te); err != nil {
+		return fmt.Errorf("duck: could not register gotrap_two_epoch: %w", err)
+	}
 	return nil
+}
+
+// twoEpochFunc is gotrap_two_epoch(f, w, x): over a light curve given as
+// lists in time order (flux, weight 1/variance, measurement id), the
+// two-epoch statistic Vs and modulation index m of the pair with the
+// largest |Vs| (catalog.TwoEpochMax), as STRUCT(vs DOUBLE, m DOUBLE);
+// NULL fields when no pair has both values. It replaces a self-join over
+// every pair of points, whose cost grew with the square of the light
+// curves' length (5 minutes at RSM scale against 2 s without it).
+type twoEpochFunc struct {
+	in  []duckdb.TypeInfo
+	out duckdb.TypeInfo
+}
+
+func newTwoEpochFunc(double duckdb.TypeInfo) (twoEpochFunc, error) {
+	bigint, err := duckdb.NewTypeInfo(duckdb.TYPE_BIGINT)
+	if err != nil {
+		return twoEpochFunc{}, err
+	}
+	ld, err := duckdb.NewListInfo(double)
+	if err != nil {
+		return twoEpochFunc{}, err
+	}
+	lb, err := duckdb.NewListInfo(bigint)
+	if err != nil {
+		return twoEpochFunc{}, err
+	}
+	vs, err := duckdb.NewStructEntry(double, "vs")
+	if err != nil {
+		return twoEpochFunc{}, err
+	}
+	m, err := duckdb.NewStructEntry(double, "m")
+	if err != nil {
+		return twoEpochFunc{}, err
+	}
+	out, err := duckdb.NewStructInfo(vs, m)
+	if err != nil {
+		return twoEpochFunc{}, err
+	}
+	return twoEpochFunc{in: []duckdb.TypeInfo{ld, ld, lb}, out: out}, nil
+}
+
+func (f twoEpochFunc) Config() duckdb.ScalarFuncConfig {
+	return duckdb.ScalarFuncConfig{InputTypeInfos: f.in, ResultTypeInfo: f.out}
+}
+
+func (f twoEpochFunc) Executor() duckdb.ScalarFuncExecutor {
+	return duckdb.ScalarFuncExecutor{RowExecutor: func(values []driver.Value) (any, error) {
+		fl, err := floatList(values[0])
+		if err != nil {
+			return nil, fmt.Errorf("duck: gotrap_two_epoch: flux: %w", err)
+		}
+		wl, err := floatList(values[1])
+		if err != nil {
+			return nil, fmt.Errorf("duck: gotrap_two_epoch: weight: %w", err)
+		}
+		xs, ok := values[2].([]any)
+		if !ok || len(xs) != len(fl) || len(wl) != len(fl) {
+			return nil, fmt.Errorf("duck: gotrap_two_epoch: lists of different lengths or types")
+		}
+		x := make([]int64, len(xs))
+		for i, v := range xs {
+			if id, ok := v.(int64); ok {
+				x[i] = id
+			}
+		}
+		out := map[string]any{"vs": nil, "m": nil}
+		a, b, ok := catalog.TwoEpochMax(fl, wl, x)
+		if !ok {
+			return out, nil
+		}
+		vs, m := catalog.TwoEpoch(fl[a], wl[a], fl[b], wl[b])
+		if !math.IsNaN(vs) {
+			out["vs"] = vs
+		}
+		if !math.IsNaN(m) {
+			out["m"] = m
+		}
+		return out, nil
+	}}
+}
+
+// floatList converts a LIST(DOUBLE) argument, NULL elements to NaN.
+func floatList(v driver.Value) ([]float64, error) {
+	l, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("argument is %T, not a list", v)
+	}
+	out := make([]float64, len(l))
+	for i, e := range l {
+		switch e := e.(type) {
+		case float64:
+			out[i] = e
+		case nil:
+			out[i] = math.NaN()
+		default:
+			return nil, fmt.Errorf("element %d is %T, not DOUBLE", i, e)
+		}
+	}
+	return out, nil
 }
 
 // scalarFunc is a deterministic DOUBLE function of DOUBLE arguments

@@ -72,27 +72,14 @@ s AS (
     JOIN g ON g.runcat = p.runcat AND g.band = p.band
     GROUP BY p.runcat, p.band
 ),
-pr AS (
-    SELECT a.runcat, a.band, a.xtrsrc AS xa, b.xtrsrc AS xb,
-           (a.f_int - b.f_int) / sqrt(1 / a.w_int + 1 / b.w_int) AS vs_int,
-           CASE WHEN a.f_int + b.f_int = 0 THEN NULL ELSE 2 * (a.f_int - b.f_int) / (a.f_int + b.f_int) END AS m_int,
-           (a.f_peak - b.f_peak) / sqrt(1 / a.w_peak + 1 / b.w_peak) AS vs_peak,
-           CASE WHEN a.f_peak + b.f_peak = 0 THEN NULL ELSE 2 * (a.f_peak - b.f_peak) / (a.f_peak + b.f_peak) END AS m_peak
-    FROM pts a
-    JOIN pts b ON b.runcat = a.runcat AND b.band = a.band
-     AND (a.taustart_ts < b.taustart_ts OR (a.taustart_ts = b.taustart_ts AND a.xtrsrc < b.xtrsrc))
-),
-vi AS (
-    SELECT runcat, band, vs_int, m_int FROM (
-        SELECT runcat, band, vs_int, m_int,
-               row_number() OVER (PARTITION BY runcat, band ORDER BY abs(vs_int) DESC, xa, xb) AS k
-        FROM pr) WHERE k = 1
-),
-vp AS (
-    SELECT runcat, band, vs_peak, m_peak FROM (
-        SELECT runcat, band, vs_peak, m_peak,
-               row_number() OVER (PARTITION BY runcat, band ORDER BY abs(vs_peak) DESC, xa, xb) AS k
-        FROM pr) WHERE k = 1
+te AS (
+    SELECT runcat, band,
+           gotrap_two_epoch(list(f_int ORDER BY taustart_ts, xtrsrc), list(w_int ORDER BY taustart_ts, xtrsrc),
+                            list(xtrsrc ORDER BY taustart_ts, xtrsrc)) AS ti,
+           gotrap_two_epoch(list(f_peak ORDER BY taustart_ts, xtrsrc), list(w_peak ORDER BY taustart_ts, xtrsrc),
+                            list(xtrsrc ORDER BY taustart_ts, xtrsrc)) AS tp
+    FROM pts
+    GROUP BY runcat, band
 ),
 ns AS (
     SELECT n.runcat, n.id AS newsource, n.newsource_type,
@@ -123,11 +110,10 @@ SELECT g.runcat, g.band, g.n_points, g.n_forced,
        CASE WHEN g.n_points < 2 THEN 0 ELSE s.chi_peak END AS chi2_peak,
        CASE WHEN g.n_points < 2 THEN NULL ELSE pow(10, gotrap_chi2_log10_sf(s.chi_peak, g.n_points - 1)) END AS p_peak,
        CASE WHEN g.n_points < 2 THEN NULL ELSE gotrap_gauss_sigma(gotrap_chi2_log10_sf(s.chi_peak, g.n_points - 1)) END AS sigma_peak,
-       vi.vs_int, vi.m_int, vp.vs_peak, vp.m_peak
+       te.ti.vs AS vs_int, te.ti.m AS m_int, te.tp.vs AS vs_peak, te.tp.m AS m_peak
 FROM g
 JOIN s ON s.runcat = g.runcat AND s.band = g.band
-LEFT JOIN vi ON vi.runcat = g.runcat AND vi.band = g.band
-LEFT JOIN vp ON vp.runcat = g.runcat AND vp.band = g.band
+JOIN te ON te.runcat = g.runcat AND te.band = g.band
 LEFT JOIN ns ON ns.runcat = g.runcat
 ORDER BY g.runcat, g.band`
 

@@ -174,3 +174,85 @@ func TestRestrictRuncats(t *testing.T) {
 	}()
 	restrictRuncats("SELECT 1")
 }
+
+// TestTwoEpochMatchesPairJoin checks gotrap_two_epoch against the
+// definition written as SQL: a self-join over every pair of points of a
+// light curve, the pair of the largest |Vs| first (ties to the earliest
+// ids). Both compute the same floating-point operations on the same
+// numbers, so the values must be equal, not close.
+func TestTwoEpochMatchesPairJoin(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := writeRandomRun(dir, 300, 16, 7); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := Open(ctx, dir, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	vm, err := db.VarMetrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pairs = `WITH pts AS (
+    SELECT a.runcat, i.band, m.id AS xtrsrc, i.taustart_ts,
+           m.f_int, 1 / (m.f_int_err * m.f_int_err) AS w_int,
+           m.f_peak, 1 / (m.f_peak_err * m.f_peak_err) AS w_peak
+    FROM associations a
+    JOIN measurements m ON m.id = a.xtrsrc AND a.type <> 10
+    JOIN images i ON i.id = m.image
+),
+pr AS (
+    SELECT a.runcat, a.band, a.xtrsrc AS xa, b.xtrsrc AS xb,
+           (a.f_int - b.f_int) / sqrt(1 / a.w_int + 1 / b.w_int) AS vs_int,
+           CASE WHEN a.f_int + b.f_int = 0 THEN NULL ELSE 2 * (a.f_int - b.f_int) / (a.f_int + b.f_int) END AS m_int,
+           (a.f_peak - b.f_peak) / sqrt(1 / a.w_peak + 1 / b.w_peak) AS vs_peak,
+           CASE WHEN a.f_peak + b.f_peak = 0 THEN NULL ELSE 2 * (a.f_peak - b.f_peak) / (a.f_peak + b.f_peak) END AS m_peak
+    FROM pts a
+    JOIN pts b ON b.runcat = a.runcat AND b.band = a.band
+     AND (a.taustart_ts < b.taustart_ts OR (a.taustart_ts = b.taustart_ts AND a.xtrsrc < b.xtrsrc))
+)
+SELECT vi.runcat, vi.band, vi.vs_int, vi.m_int, vp.vs_peak, vp.m_peak FROM
+    (SELECT * FROM (SELECT runcat, band, vs_int, m_int,
+        row_number() OVER (PARTITION BY runcat, band ORDER BY abs(vs_int) DESC, xa, xb) AS k FROM pr) WHERE k = 1) vi
+JOIN
+    (SELECT * FROM (SELECT runcat, band, vs_peak, m_peak,
+        row_number() OVER (PARTITION BY runcat, band ORDER BY abs(vs_peak) DESC, xa, xb) AS k FROM pr) WHERE k = 1) vp
+ON vp.runcat = vi.runcat AND vp.band = vi.band`
+	rows, err := db.db.QueryContext(ctx, pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	want := map[[2]int64][4]float64{}
+	for rows.Next() {
+		var rc, band int64
+		var v [4]float64
+		if err := rows.Scan(&rc, &band, &v[0], &v[1], &v[2], &v[3]); err != nil {
+			t.Fatal(err)
+		}
+		want[[2]int64{rc, band}] = v
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range vm {
+		w, ok := want[[2]int64{v.Runcat, v.Band}]
+		if v.NPoints < 2 {
+			if ok || v.VsInt.Valid || v.MInt.Valid {
+				t.Errorf("%d/%d: one point but a pair: %+v", v.Runcat, v.Band, v)
+			}
+			continue
+		}
+		n++
+		got := [4]float64{v.VsInt.Float64, v.MInt.Float64, v.VsPeak.Float64, v.MPeak.Float64}
+		if !ok || got != w {
+			t.Errorf("%d/%d (%d points): vs_int, m_int, vs_peak, m_peak = %v, pair join %v", v.Runcat, v.Band, v.NPoints, got, w)
+		}
+	}
+	if n < 300 {
+		t.Fatalf("only %d light curves with pairs compared", n)
+	}
+}

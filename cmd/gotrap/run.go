@@ -16,6 +16,7 @@ import (
 	"gotrap/internal/pipeline"
 	"gotrap/internal/pipeline/catstage"
 	"gotrap/internal/report"
+	"gotrap/internal/respond"
 	"gotrap/internal/rundir"
 	"gotrap/reduce"
 	"gotrap/reduce/mpi"
@@ -39,6 +40,7 @@ type runFlags struct {
 	out, config, monitorFile string
 	monitors                 positionsFlag
 	resume, quiet, report    bool
+	append                   bool
 	backwardFits             bool
 	stokes                   string // [pipeline] stokes, when given
 	channel                  int    // [pipeline] channel, when given (> 0)
@@ -55,7 +57,7 @@ var runFl runFlags
 func init() {
 	register(&command{
 		name:  "run",
-		usage: "--out RUN [-c gotrap.toml] [--resume] [--monitor RA,DEC]... [--catalogues auto|@LIST] INPUT...",
+		usage: "--out RUN [-c gotrap.toml] [--resume | --append] [--monitor RA,DEC]... [--catalogues auto|@LIST] INPUT...",
 		short: "run the transients pipeline over a stack of images",
 		long: `Run finds, associates and measures the sources of a stack of FITS images as
 TraP does (docs/science.md) and writes the catalogue to the run directory RUN:
@@ -88,7 +90,18 @@ RUN/work/extract/ID.dropped.csv. See docs/inputs.md "Catalogues".
 
 --resume continues a run that was killed or failed, reusing the images
 already extracted and fitted; the result equals an uninterrupted run. The
-configuration and inputs must be the run's.
+configuration and inputs must be the run's ("gotrap run --resume --out RUN"
+takes both from the run).
+
+--append adds the INPUT images to the run in --out (tonight's images to
+last week's run): the run's timesteps are replayed from RUN/work without
+reading their images again, the new ones are processed, and every table
+is rewritten; the result equals one run over all the images. Only images
+whose timesteps start after the run's last one can be added: others are
+refused, by name. Images already in the run are skipped with a notice. The
+run's configuration (RUN/gotrap.toml) is used; a different -c is refused,
+naming the keys that differ. An append that is killed continues when the
+same command is run again. See docs/pipeline.md "Runs that grow".
 
 --ranks N splits the run over N in-process ranks. Started by mpirun or
 srun (a binary built with -tags mpi), every MPI process is a rank; rank 0
@@ -114,6 +127,7 @@ limit and DuckDB 1 GB per thread. See docs/performance.md "Memory".`,
 			fs.StringVar(&runFl.config, "c", "", "job configuration (TOML); default: built-in defaults")
 			fs.StringVar(&runFl.config, "config", "", "same as -c")
 			fs.BoolVar(&runFl.resume, "resume", false, "continue the run in --out")
+			fs.BoolVar(&runFl.append, "append", false, "add the INPUT images to the run in --out (images of later timesteps)")
 			fs.Var(&runFl.monitors, "monitor", "monitor position RA,DEC in degrees (repeatable)")
 			fs.StringVar(&runFl.monitorFile, "monitor-file", "", "file of monitor positions, one RA DEC per line")
 			fs.StringVar(&runFl.stokes, "stokes", "", "polarisation `S` (I, V, RR, ...) to read from cubes, as [pipeline] stokes (part of the run's configuration)")
@@ -140,6 +154,16 @@ func runRun(env *cmdEnv, args []string) error {
 	if f.out == "" {
 		return usageError("--out RUN is required")
 	}
+	if f.resume && f.append {
+		return usageError("--resume and --append exclude each other (an append continues when run again)")
+	}
+	if f.append && f.config == "" {
+		// The run's own configuration.
+		f.config = filepath.Join(f.out, "gotrap.toml")
+		if _, err := os.Stat(f.config); err != nil {
+			return fmt.Errorf("%w: %s has no gotrap.toml (%v); start the run without --append", pipeline.ErrNoRun, f.out, err)
+		}
+	}
 	if f.resume && len(args) == 0 && f.catalogues == "" {
 		// "gotrap run --resume --out RUN" (the hint printed on an
 		// interrupt): the run's own inputs, from its manifest, and its
@@ -163,6 +187,9 @@ func runRun(env *cmdEnv, args []string) error {
 		var err error
 		if cfg, err = config.Load(f.config); err != nil {
 			return err
+		}
+		if err := respond.CheckRules(context.Background(), cfg.Response); err != nil {
+			return err // a typo in a rule's when fails now, not after the run
 		}
 	}
 	if file := cfg.Monitor.File; file != "" {
@@ -253,6 +280,9 @@ func runRun(env *cmdEnv, args []string) error {
 	ctx, stop := slurm.NotifyContext(context.Background())
 	defer stop()
 	err = runPipeline(ctx, env, f, inputs, cfg)
+	if err != nil && ctx.Err() != nil && f.append {
+		return &exitError{code: signalExit(ctx), err: &interruptError{msg: fmt.Sprintf("interrupted (%v); the finished images are kept; continue with the same gotrap run --append command", context.Cause(ctx)), err: err}}
+	}
 	if errors.Is(err, pipeline.ErrConfigDiffers) {
 		if keys := configDiff(filepath.Join(f.out, "gotrap.toml"), cfg); len(keys) > 0 {
 			err = fmt.Errorf("%w; differing keys: %s", err, strings.Join(keys, ", "))
@@ -330,7 +360,8 @@ func configDiff(path string, cfg config.Config) []string {
 // Outside Slurm (the zero Env) f is returned unchanged. The rank is never
 // taken from the environment: MPI gives it.
 func applySlurmEnv(f runFlags, e slurm.Env) runFlags {
-	if e.Requeued() {
+	if e.Requeued() && !f.append {
+		// (A requeued append runs the same append again.)
 		f.resume = true
 	}
 	if mem := e.MemPerTask(); f.memoryLimit == "" && mem > 0 {
@@ -404,7 +435,7 @@ func signalExit(ctx context.Context) int {
 
 // runPipeline runs the stages and prints the summary.
 func runPipeline(ctx context.Context, env *cmdEnv, f runFlags, inputs []string, cfg config.Config) error {
-	opt := pipeline.Options{Run: f.out, Inputs: inputs, Config: cfg, Resume: f.resume, Workers: f.workers,
+	opt := pipeline.Options{Run: f.out, Inputs: inputs, Config: cfg, Resume: f.resume, Append: f.append, Workers: f.workers,
 		Terminal: isTerminal(env.stderr), ProgressEvery: f.every, Catalogues: f.catalogueMap}
 	if !f.quiet {
 		opt.Progress = env.stderr
@@ -496,21 +527,22 @@ func lockRun(env *cmdEnv, dir, what string) (*rundir.Lock, error) {
 // prints the summary.
 func finishRun(ctx context.Context, env *cmdEnv, f runFlags, sum *pipeline.Summary) error {
 	if !f.quiet {
-		fmt.Fprintf(env.stderr, "%s stage %s: start\n", pipeline.Stamp(time.Now()), pipeline.StageCatalogue)
+		fmt.Fprintf(env.stderr, "%s stage %s: start\n", pipeline.Stamp(time.Now()), pipeline.StageVarMetric)
 	}
 	n, dt, err := catstage.Run(ctx, f.out, catstage.Options{Threads: f.threads, MemoryLimit: f.memoryLimit}, f.resume)
 	if err != nil {
 		return err
 	}
 	if n >= 0 {
-		sum.Stages = append(sum.Stages, pipeline.Stage{Name: pipeline.StageCatalogue, Done: true, Seconds: dt.Seconds(), Items: n})
+		sum.Stages = append(sum.Stages, pipeline.Stage{Name: pipeline.StageVarMetric, Done: true, Seconds: dt.Seconds(), Items: n})
 	}
 	if !f.quiet {
-		fmt.Fprintf(env.stderr, "%s stage %s: done in %.2f s (%d rows)\n", pipeline.Stamp(time.Now()), pipeline.StageCatalogue, dt.Seconds(), n)
+		fmt.Fprintf(env.stderr, "%s stage %s: done in %.2f s (%d rows)\n", pipeline.Stamp(time.Now()), pipeline.StageVarMetric, dt.Seconds(), n)
 	}
 	if err := pipeline.WriteSummary(f.out, sum); err != nil {
 		return err
 	}
+	respondAfterRun(ctx, env, f.out, f.quiet) // events.parquet and the [[response]] rules; never fails the run
 	if f.report {
 		if err := report.Write(ctx, f.out, report.Options{Threads: f.threads, MemoryLimit: f.memoryLimit}); err != nil {
 			return err

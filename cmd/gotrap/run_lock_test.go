@@ -172,12 +172,13 @@ func TestResumeKeepsUserFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Forget the association: the resume redoes it and rewrites the parts.
-	m2 := []byte(strings.Replace(string(m), `"name": "associate",
-      "done": true`, `"name": "associate",
+	// Forget the tables: the resume replays the timesteps and rewrites
+	// the parts.
+	m2 := []byte(strings.Replace(string(m), `"name": "tables",
+      "done": true`, `"name": "tables",
       "done": false`, 1))
 	if string(m2) == string(m) {
-		t.Fatalf("no associate stage marked done in the manifest:\n%s", m)
+		t.Fatalf("no tables stage marked done in the manifest:\n%s", m)
 	}
 	m = m2
 	os.WriteFile(filepath.Join(run, "manifest.json"), m, 0o644)

@@ -232,7 +232,7 @@ func TestRunMPIKilledRank(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 		b, _ := os.ReadFile(log1)
-		if m := pidRE.FindSubmatch(b); m != nil && bytes.Contains(b, []byte("stage extract: start")) {
+		if m := pidRE.FindSubmatch(b); m != nil && bytes.Contains(b, []byte("stage timesteps: start")) {
 			pid, _ = strconv.Atoi(string(m[1]))
 		}
 	}

@@ -34,12 +34,12 @@ func TestInitRunQuery(t *testing.T) {
 	for _, m := range stamped.FindAllStringSubmatch(stderr, -1) {
 		seen[m[1]]++
 	}
-	for _, st := range []string{pipeline.StagePlan, pipeline.StageExtract, pipeline.StageForced, pipeline.StageAssociate, pipeline.StageCatalogue} {
+	for _, st := range []string{pipeline.StagePlan, pipeline.StageTimesteps, pipeline.StageTables, pipeline.StageLimits, pipeline.StageVarMetric} {
 		if seen[st] != 2 {
 			t.Errorf("stage %s: %d stamped start/done lines on stderr, want 2:\n%s", st, seen[st], stderr)
 		}
 	}
-	for _, want := range []string{"images        16 in 8 timesteps", "rejected      3", "new sources   4", "stage catalogue"} {
+	for _, want := range []string{"images        16 in 8 timesteps", "rejected      3", "new sources   4", "stage varmetric"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("run summary lacks %q:\n%s", want, stdout)
 		}

@@ -33,6 +33,10 @@ type Config struct {
 	Monitor         Monitor         `toml:"monitor"`
 	Variability     Variability     `toml:"variability"`
 	Catalog         Catalog         `toml:"catalog"`
+	// The response system (respond.go, docs/responses.md).
+	Events    Events    `toml:"events"`
+	Responses Responses `toml:"responses"`
+	Response  []Rule    `toml:"response"`
 }
 
 // Extraction is the [extraction] section: the source finder's settings
@@ -103,6 +107,8 @@ func Default() Config {
 		TransientSearch: DefaultTransientSearch(),
 		Variability:     DefaultVariability(),
 		Catalog:         DefaultCatalog(),
+		Events:          DefaultEvents(),
+		Responses:       DefaultResponses(),
 	}
 }
 

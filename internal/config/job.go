@@ -39,6 +39,11 @@ type Pipeline struct {
 	// go to ranks in contiguous blocks weighted by image coverage). 0
 	// associates on rank 0 instead. Results do not depend on it.
 	TileDeg float64 `toml:"tile_deg"`
+	// Lookahead is the number of images each rank extracts ahead of the
+	// timestep it associates (0: one per worker). A rank holds in memory
+	// its images of that timestep plus these, each with a copy of its
+	// pixels for the forced fits. Results do not depend on it.
+	Lookahead int `toml:"lookahead"`
 	// Memory is the memory allowance of the process, e.g. "8GiB"
 	// (ParseMemory): the Go runtime's soft memory limit and
 	// DuckDB's memory_limit are three quarters of it. "" takes Slurm's
@@ -192,6 +197,8 @@ func (p *Pipeline) Validate() error {
 	switch {
 	case p.Workers < 0:
 		return fmt.Errorf("%w: pipeline.workers = %d: must not be negative", ErrInvalid, p.Workers)
+	case p.Lookahead < 0:
+		return fmt.Errorf("%w: pipeline.lookahead = %d: must not be negative", ErrInvalid, p.Lookahead)
 	case !(p.TimestepTolerance >= 0) || math.IsInf(p.TimestepTolerance, 0):
 		return fmt.Errorf("%w: pipeline.timestep_tolerance = %v: must be a finite number >= 0", ErrInvalid, p.TimestepTolerance)
 	case p.Plane < 0:
@@ -278,7 +285,10 @@ func (c *Config) validateJob() error {
 	if err := c.Catalog.Validate(); err != nil {
 		return err
 	}
-	return c.Monitor.Validate()
+	if err := c.Monitor.Validate(); err != nil {
+		return err
+	}
+	return c.validateResponses()
 }
 
 // defaultQuality returns qc's TraP defaults for [quality].

@@ -33,6 +33,10 @@ channel = 0
 # the association (0: rank 0 associates alone). Does not change the
 # catalogue.
 tile_deg = 1.0
+# Images each rank extracts ahead of the timestep it associates (0: one
+# per worker). A rank holds its images of that timestep plus these in
+# memory. Does not change the catalogue.
+lookahead = 0
 # Memory allowance of the process (each MPI rank; in-process ranks share
 # it), e.g. "8GiB" or "6000MB": Go's soft memory limit and DuckDB's
 # memory_limit are 3/4 of it. "" = Slurm's allowance, else the cgroup's
@@ -126,4 +130,50 @@ flux_error_floor = 0.0         # fraction of the flux added in quadrature to eac
 [catalog]
 # Source names "PREFIX Jhhmmss.s+ddmmss" (docs/catalog.md), in gotrap query and the report.
 name_prefix = "GTR"            # a letter, then up to 15 letters, digits, '_' or '-'
+
+[events]
+# What counts as an event (RUN/events.parquet; docs/responses.md). Each is
+# computed from the data up to and including its own timestep.
+rise_sigma = 5.0               # rise/drop: a point beyond n sigma of the weighted mean of the earlier points
+min_points = 3                 # earlier points of a light curve before rise, drop, high and low events
+variability_alpha = 0.01       # variable: the variables query's cut at each timestep (docs/variability.md)
+variability_v_min = 0.1
+monitor_sigma = 5.0            # monitor: a monitor fit with f_int / f_int_err at least this
+spectral_flat = -0.5           # spectral index across the bands of a timestep: flat above,
+spectral_steep = -1.2          # steep below,
+spectral_sigma = 3.0           # by this many standard errors
+known_file = ""                # CSV of known sources: RA,DEC,RADIUS in degrees
+
+[responses]
+# Shared settings of the [[response]] rules (docs/responses.md).
+authority = "gotrap.invalid"   # VOEvent IVORNs are ivo://AUTHORITY/STREAM#ID
+stream = "trap"
+contact = "gotrap"
+smtp_host = "localhost"        # mail server of the email action
+smtp_port = 25
+smtp_tls = "starttls"          # "starttls" (when offered), "required" or "none"
+smtp_ca_file = ""              # PEM of the CAs trusted for STARTTLS ("" = the system's)
+smtp_user = ""                 # when set, authenticate with the password in $smtp_password_env
+smtp_password_env = ""
+email_from = "gotrap@localhost"
+link_base = ""                 # URL of the run directory, for light-curve links
+retries = 2                    # retries of a failed delivery within a call (then at the next call)
+retry_backoff = "1s"           # wait before the first retry, doubled for each next one
+timeout = "10s"                # per delivery attempt
+
+# Rules: one [[response]] table each. "when" is a SQL condition over the
+# columns of events.parquet; actions are voevent, email, webhook, exec.
+# [[response]]
+# name = "new-transients"
+# when = "type = 'new_source' AND newsource_type = 1 AND significance > 10"
+# actions = ["voevent", "email", "webhook"]
+# brokers = ["tcp:127.0.0.1:8098"]     # VOEvent brokers (VTP)
+# role = "test"                        # "observation" when the world may act on it
+# email_to = ["swg@example.org"]
+# webhooks = ["https://chat.example.org/hooks/abc"]
+# exec = ["/usr/local/bin/trigger", "--dry-run"]   # event JSON on stdin
+# rate_limit = 0                       # at most this many deliveries per rate_period (0: no limit)
+# rate_period = "1h"
+# dedup_window = "0s"                  # one event per source within this window
+# quiet = false                        # log matches without delivering them
 `

@@ -134,13 +134,22 @@ func (s *source) meta(opts Options) (*Meta, error) {
 // image (a directory holding a casacore table of type Image), a
 // gzip-compressed FITS file (by its first bytes, whatever its name), a
 // tile-compressed FITS image, or a FITS file.
-func open(path string) (*source, error) {
+func open(path string) (*source, error) { return openHashed(path, nil) }
+
+// openHashed is open, handing every byte the readers read of a file to
+// hf (nil: none; see ReadIntoHashed).
+func openHashed(path string, hf *hashedFile) (*source, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return openCASA(path)
 	}
-	f, size, err := openFile(path)
+	osf, size, err := openFile(path)
 	if err != nil {
 		return nil, err
+	}
+	var f fileReader = osf
+	if hf != nil {
+		hf.f, hf.size = osf, size
+		f = hf
 	}
 	var head [2]byte
 	if n, _ := f.ReadAt(head[:], 0); n == 2 && head == gzipMagic {

@@ -101,7 +101,11 @@ func TestForbiddenImports(t *testing.T) {
 
 // TestLayering checks the arrows of DESIGN.md: kernels and decomp import
 // nothing of ours but each other; reduce knows no sources; catalog never
-// imports reduce; nothing imports cmd; testutil is for tests only.
+// imports reduce; nothing imports cmd; testutil is for tests only. The
+// response system: internal/vtp imports nothing of ours (a protocol);
+// internal/respond never imports internal/pipeline, so that the engine
+// can call it per committed timestep; comettest and respondtest are test
+// support.
 func TestLayering(t *testing.T) {
 	for _, f := range parseModule(t) {
 		if f.test || isIgnoredProgram(f.ast) {
@@ -127,6 +131,14 @@ func TestLayering(t *testing.T) {
 				if depTop == "reduce" {
 					t.Errorf("%s imports %s: catalog never imports reduce", f.rel, p)
 				}
+			}
+			switch {
+			case f.pkg == "internal/vtp":
+				t.Errorf("%s imports %s: internal/vtp imports nothing of gotrap's", f.rel, p)
+			case f.pkg == "internal/respond" && strings.HasPrefix(dep, "internal/pipeline"):
+				t.Errorf("%s imports %s: the pipeline calls respond, never the other way", f.rel, p)
+			case (dep == "internal/vtp/comettest" || dep == "internal/respond/respondtest") && !strings.HasSuffix(f.pkg, "test"):
+				t.Errorf("%s imports %s outside a test", f.rel, p)
 			}
 			// Test-support packages (named ...test, like
 			// catalog/catalogtest) are imported only by tests.

@@ -17,34 +17,28 @@ import (
 )
 
 // applyHistory runs the rms-history check (SPEC 3.2 item 6, quirk 2
-// fixed) over the images in plan order, rejecting in rows the images
-// whose rms_qc is off their band's history of earlier accepted images.
-// It is the sequential half of quality control; the per-image checks ran
-// in the extraction stage. It returns the number of images it rejected.
-func applyHistory(plan *Plan, rows []catalog.Image, cfg qc.Config) int {
+// fixed) over the images of timestep ts in plan order, rejecting in rows
+// the images whose rms_qc is off their band's history hist of earlier
+// accepted images, and adding the others to it. It is the sequential
+// half of quality control; the per-image checks ran in the extraction.
+func applyHistory(plan *Plan, rows []catalog.Image, ts []int, hist *qc.History, cfg qc.Config) {
 	if !cfg.CheckRMSHistory {
-		return 0
+		return
 	}
-	hist := qc.NewHistory(cfg.RMSEstHistory)
-	n := 0
-	for _, ts := range plan.Timesteps {
-		for _, i := range ts {
-			r := &rows[i]
-			if r.Rejected {
-				continue
-			}
-			band := int(plan.Images[i].Band)
-			if ok, c := qc.CheckRMSHistory(r.RMSQC, band, hist, cfg.RMSEstHistory, cfg.RMSRejSigma); !ok {
-				r.Rejected = true
-				r.RejectReason = sql.NullInt64{Int64: int64(qc.ReasonRMS), Valid: true}
-				r.RejectComment = qc.TestRMSHistory + ": " + c
-				n++
-				continue
-			}
-			hist.Add(band, r.RMSQC)
+	for _, i := range ts {
+		r := &rows[i]
+		if r.Rejected {
+			continue
 		}
+		band := int(plan.Images[i].Band)
+		if ok, c := qc.CheckRMSHistory(r.RMSQC, band, hist, cfg.RMSEstHistory, cfg.RMSRejSigma); !ok {
+			r.Rejected = true
+			r.RejectReason = sql.NullInt64{Int64: int64(qc.ReasonRMS), Valid: true}
+			r.RejectComment = qc.TestRMSHistory + ": " + c
+			continue
+		}
+		hist.Add(band, r.RMSQC)
 	}
-	return n
 }
 
 // imageRequests are the forced-fit requests of one image after its blind
@@ -92,26 +86,6 @@ func (r *imageRequests) hash() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// sameRequests compares pass 1's requests with pass 2's (monitor
-// requests by monitor and position: their runcat exists only in pass 2).
-func sameRequests(a *imageRequests, null, mon []assoc.Request) bool {
-	if len(a.null) != len(null) || len(a.mon) != len(mon) {
-		return false
-	}
-	for i := range null {
-		if a.null[i] != null[i] {
-			return false
-		}
-	}
-	for i := range mon {
-		p, q := a.mon[i], mon[i]
-		if p.Monitor != q.Monitor || p.RA != q.RA || p.Dec != q.Dec {
-			return false
-		}
-	}
-	return true
-}
-
 // forcedFits are the answers to one image's requests.
 type forcedFits struct {
 	null    []catalog.Measurement // extract_type 1, ff_runcat set
@@ -119,29 +93,25 @@ type forcedFits struct {
 	mon     []catalog.Measurement // extract_type 2, ff_monitor set
 }
 
-// assocRun drives an association engine over the plan: per timestep,
-// every image is registered (SPEC 2.2 step 3, rejected ones included),
-// then each accepted image is associated in frequency order (step 8),
-// then, when fits are given, each image's null-detection and monitor fits
-// are associated (step 10).
+// assocRun is what a rank's association needs of the run: the plan, the
+// images rows, the engine's settings and the ranks. Per timestep, every
+// image is registered (SPEC 2.2 step 3, rejected ones included), then
+// each accepted image is associated in frequency order (step 8), then
+// each image's null-detection and monitor fits (step 10).
 type assocRun struct {
 	plan     *Plan
 	rows     []catalog.Image // after quality control
 	cfg      assoc.Config
 	monitors [][2]float64
 
-	// The ranks (docs/pipeline.md "Ranks"): rank 0 runs the engine on
-	// the staged files the others send it per timestep; owner[i] is the
-	// rank that extracted image i and writes its blind measurements,
-	// fowner[i] the one that fitted its requests and writes its forced
-	// and monitor measurements (-1: none).
-	comm          reduce.Comm
-	owner, fowner []int
-	me, size      int
-	run           string
+	// The ranks (docs/pipeline.md "Ranks"): owner[i] is the rank that
+	// extracts image i, fits its requests and writes its measurements.
+	comm     reduce.Comm
+	owner    []int
+	me, size int
+	run      string
 	// tileDeg is the side of the sky tiles of the distributed
-	// association (0: rank 0 associates); tiles, built by initTiles,
-	// is nil when rank 0 associates.
+	// association (0: one tile, rank 0's); tiles is the tiling.
 	tileDeg float64
 	tiles   *tileMap
 	log     *logger
@@ -205,10 +175,46 @@ func (a *assocRun) register(e *assoc.Engine, ts []int) error {
 	return nil
 }
 
-// sink receives pass 2's measurements, with SPEC 5.1's insert-time
-// values, in image order.
-type sink interface {
-	blind(ms []catalog.Measurement) error
-	forced(ms []catalog.Measurement) error
-	monitor(ms []catalog.Measurement) error
+// accepted returns the indices of ts whose images passed quality control.
+func (a *assocRun) accepted(ts []int) []int {
+	var out []int
+	for _, i := range ts {
+		if !a.rows[i].Rejected {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// write prepares image i's measurements of one type (assoc.Prepare) and
+// hands them to w.
+func (a *assocRun) write(w func([]catalog.Measurement) error, i int, typ int32, ms []catalog.Measurement) error {
+	kept, _, err := assoc.Prepare(a.cfg, a.plan.Images[i].ID, typ, ms)
+	if err != nil {
+		return fmt.Errorf("pipeline: %s: %w", a.plan.Images[i].Path, err)
+	}
+	return w(kept)
+}
+
+// associateFits associates the forced and monitor fits of the timestep's
+// accepted images acc with e, in order: fits[i] are those of image i
+// whose runcats e holds.
+func (a *assocRun) associateFits(e *assoc.Engine, acc []int, reqs map[int]*imageRequests, fits map[int]*forcedFits) error {
+	for _, i := range acc {
+		img := &a.plan.Images[i]
+		f := fits[i]
+		if f == nil {
+			if !reqs[i].empty() {
+				return fmt.Errorf("pipeline: rank %d: %s: forced fits not received from rank %d", a.me, img.Path, a.owner[i])
+			}
+			f = &forcedFits{}
+		}
+		if _, err := e.AssociateForced(img.ID, f.null, f.outside); err != nil {
+			return fmt.Errorf("pipeline: rank %d: %s: %w", a.me, img.Path, err)
+		}
+		if _, err := e.AssociateMonitor(img.ID, f.mon); err != nil {
+			return fmt.Errorf("pipeline: rank %d: %s: %w", a.me, img.Path, err)
+		}
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"gotrap/catalog"
 	"gotrap/catalog/assoc"
+	"gotrap/decomp"
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/rundir"
@@ -260,7 +261,7 @@ func (s *backwardStage) image(img *Image, req *imageRequests) (err error) {
 // runStage runs the stage on this rank (every rank calls it): rank 0
 // reads the final runcats and broadcasts them, every rank derives the
 // same requests and the same LPT assignment of the images with requests
-// (assignOnline over all of them at once), fits its own images (reusing
+// (decomp.AssignLPT over all of them at once), fits its own images (reusing
 // staged fits whose mark holds the same requests), writes its
 // measurement part measurements/rank=RRRR/backward-00000.parquet, and
 // rank 0 writes the associations (backwardAssocFile) from every image's
@@ -298,15 +299,17 @@ func (s *backwardStage) runStage(ctx context.Context, st *Stage, workers int, pr
 			nreq += len(reqs[i].null)
 		}
 	}
-	owner := make([]int, len(s.plan.Images))
-	for i := range owner {
-		owner[i] = -1
+	costs := imageCosts(s.plan)
+	c := make([]float64, len(acc))
+	for k, i := range acc {
+		c[k] = costs[i]
 	}
-	assignOnline(acc, reqs, imageCosts(s.plan), make([]float64, size), owner)
+	owner := map[int]int{}
 	var todo []int
-	for _, i := range acc {
-		if owner[i] == me {
-			todo = append(todo, i)
+	for k, r := range decomp.AssignLPT(c, size) {
+		owner[acc[k]] = r
+		if r == me {
+			todo = append(todo, acc[k])
 		}
 	}
 	log.printf("backward fits: %d sources, %d requests in %d images, %d of them on this rank", len(srcs), nreq, len(acc), len(todo))

@@ -260,7 +260,7 @@ func TestBackwardResume(t *testing.T) {
 	stop := errors.New("stop")
 	_, err = RunRanks(context.Background(), Options{Run: run, Inputs: inputs, Config: cfg, CPUs: 2,
 		AfterStage: func(s string) error {
-			if s == StageAssociate {
+			if s == StageTables {
 				return stop
 			}
 			return nil

@@ -2,15 +2,18 @@ package pipeline
 
 import (
 	"bytes"
-	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"gotrap/catalog"
 	"gotrap/internal/rundir"
+	"gotrap/reduce"
 )
 
 // TableAssocSkyRegions is the extra table of assocskyrgn rows (SPEC 1:
@@ -18,7 +21,7 @@ import (
 // RUN/assocskyrgn.parquet; catalog/duck makes it the view assocskyrgn.
 const TableAssocSkyRegions = "assocskyrgn"
 
-// measurementSink writes pass 2's measurements into this rank's part
+// measurementSink writes the timesteps stage's measurements into this rank's part
 // files measurements/rank=RRRR/{blind,forced,monitor}-00000.parquet.
 type measurementSink struct {
 	w [3]*catalog.FileWriter[catalog.Measurement]
@@ -99,79 +102,90 @@ func removeParts(run, stage string) error {
 	return nil
 }
 
-// writeCatalogue runs the final association pass and writes every table
-// of the catalogue but varmetric. It returns the number of rows written.
-func writeCatalogue(ctx context.Context, run string, ar *assocRun, reqs []imageRequests,
-	rows []catalog.Image, copts []catalog.Option, sum *Summary) (_ int, err error) {
-	// A varmetric.parquet of an earlier, killed run would shadow the
-	// view DuckDB computes; the catalogue stage writes it again. Part
-	// files of an earlier attempt (perhaps on more ranks) go too: rank 0
-	// removes them before any rank writes its own.
-	if ar.me == 0 {
+// startCatalogue prepares the catalogue of a run (a collective): rank 0
+// removes what an earlier call left of the tables that the timesteps
+// stage rewrites (varmetric.parquet, which would shadow the view DuckDB
+// computes, and every measurement part, perhaps of more ranks), then
+// every rank opens its measurement parts.
+func startCatalogue(run string, a *assocRun, copts []catalog.Option) (*measurementSink, error) {
+	if a.me == 0 {
 		if err := os.Remove(catalog.TableFile(run, catalog.TableVarMetric)); err != nil && !isNotExist(err) {
-			return 0, fmt.Errorf("pipeline: %w", err)
+			return nil, fmt.Errorf("pipeline: %w", err)
 		}
 		if err := removeParts(run, ""); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
-	if err := ar.comm.Barrier(); err != nil {
-		return 0, fmt.Errorf("pipeline: %w", err)
+	if err := a.comm.Barrier(); err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	sink, err := newMeasurementSink(run, ar.me, copts)
-	if err != nil {
-		return 0, err
-	}
-	eng, err := ar.pass2(ctx, reqs, sink)
-	if err != nil {
-		sink.abort()
-		return 0, err
-	}
-	if err := sink.close(); err != nil {
-		return 0, err
-	}
-	// Every rank's parts are complete after this collective.
-	if err := sumInts(ar.comm, &sink.n[0], &sink.n[1], &sink.n[2]); err != nil {
-		return 0, err
-	}
-	sum.Blind, sum.Forced, sum.Monitor = sink.n[0], sink.n[1], sink.n[2]
-	n := sink.n[0] + sink.n[1] + sink.n[2]
-	if eng == nil {
-		// Rank 0 holds the engine and writes the shared tables.
-		return n, nil
-	}
-	defer closeEngine(eng, &err)
-	if ar.tiled() {
-		// Every rank holds the runcats of its tiles: rank 0 merges them.
-		err = writeDistCatalogue(ar, eng, run, rows, copts, sum, &n)
-		return n, err
-	}
-	// One engine: its tables are streamed (the association table, which
-	// grows with the run, a runcat at a time).
-	rcs := eng.Runcats()
-	ns := eng.NewSources()
-	regions := eng.SkyRegions()
-	bands := eng.Bands()
-	nAssoc := 0
-	for _, f := range []func() error{
-		func() error { return writeTable(run, catalog.TableImages, rows, copts, &n) },
-		func() error {
-			return writeStream(run, catalog.TableAssociations, eng.AssociationReader().Read,
-				func(*catalog.Association) { nAssoc++ }, copts, &n)
-		},
-		func() error { return writeTable(run, catalog.TableRuncat, rcs, copts, &n) },
-		func() error { return writeTable(run, catalog.TableRuncatFlux, eng.Fluxes(), copts, &n) },
-		func() error { return writeTable(run, catalog.TableNewSources, ns, copts, &n) },
-		func() error { return writeTable(run, catalog.TableSkyRegions, regions, copts, &n) },
-		func() error { return writeTable(run, catalog.TableBands, bands, copts, &n) },
-		func() error { return writeTable(run, TableAssocSkyRegions, eng.AssocSkyRegions(), copts, &n) },
-	} {
-		if err = f(); err != nil {
-			return n, err
+	return newMeasurementSink(run, a.me, copts)
+}
+
+// rejectUnplanned rejects in rows the images outside every timestep: an
+// unreadable header, or a geometry the association cannot use (Plan).
+func rejectUnplanned(plan *Plan, rows []catalog.Image) {
+	in := make([]bool, len(plan.Images))
+	for _, ts := range plan.Timesteps {
+		for _, i := range ts {
+			in[i] = true
 		}
 	}
-	fillCounts(sum, rcs, ns, nAssoc, len(bands), len(regions))
-	return n, nil
+	for i := range rows {
+		if !in[i] {
+			rows[i].Rejected = true
+			rows[i].RejectReason = sql.NullInt64{Int64: catalog.RejectReadError, Valid: true}
+			rows[i].RejectComment = plan.Images[i].HeaderErr
+		}
+	}
+}
+
+// CommitFile is the record of the timesteps committed so far,
+// RUN/work/commit.json (rewritten atomically after each timestep).
+const CommitFile = "commit.json"
+
+// Commit is the content of CommitFile.
+type Commit struct {
+	// Timesteps is the number of timesteps committed: their staged
+	// results are complete, and a later call replays them.
+	Timesteps int `json:"timesteps"`
+	// Images is the number of images in them.
+	Images int `json:"images"`
+	// LastStart is the start time of the last committed timestep's
+	// first image.
+	LastStart time.Time `json:"last_start"`
+}
+
+// writeCommit records timestep t (0-based) of plan as committed.
+func writeCommit(run string, plan *Plan, t int) error {
+	c := Commit{Timesteps: t + 1}
+	for _, ts := range plan.Timesteps[:t+1] {
+		c.Images += len(ts)
+	}
+	if ts := plan.Timesteps[t]; len(ts) > 0 {
+		c.LastStart = plan.Images[ts[0]].Meta.TauStart.UTC()
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	return rundir.WriteFile(filepath.Join(run, workDir, CommitFile), append(b, '\n'))
+}
+
+// ReadCommit reads RUN/work/commit.json (a zero Commit when absent).
+func ReadCommit(run string) (Commit, error) {
+	var c Commit
+	b, err := os.ReadFile(filepath.Join(run, workDir, CommitFile))
+	if isNotExist(err) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("pipeline: %w", err)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("pipeline: %s: %w", filepath.Join(run, workDir, CommitFile), err)
+	}
+	return c, nil
 }
 
 // writeTable writes rows to RUN/TABLE.parquet atomically and adds their
@@ -195,6 +209,20 @@ func fillCounts(sum *Summary, rcs []catalog.Runcat, ns []catalog.NewSource, nAss
 		}
 	}
 	sum.Associations, sum.Bands, sum.SkyRegions = nAssoc, nBands, nRegions
+}
+
+// reuseCatalogue takes the images rows and the counts of sum from the
+// finished catalogue tables of run (a resumed run whose tables are done).
+func reuseCatalogue(run string, comm reduce.Comm, rows []catalog.Image, sum *Summary) error {
+	got, err := readStaged[catalog.Image](catalog.TableFile(run, catalog.TableImages))
+	if err != nil {
+		return err
+	}
+	if len(got) != len(rows) {
+		return fmt.Errorf("pipeline: %s has %d rows for %d images", catalog.TableFile(run, catalog.TableImages), len(got), len(rows))
+	}
+	copy(rows, got)
+	return countCatalogue(run, sum)
 }
 
 // countCatalogue fills the counts of sum from a finished catalogue.
@@ -302,4 +330,8 @@ func WriteSummary(run string, s *Summary) error {
 
 func writeSummary(run string, s *Summary) error { return WriteSummary(run, s) }
 
-var _ sink = (*measurementSink)(nil)
+// countRows returns the number of rows of a Parquet file of records T.
+func countRows[T any](path string) (int, error) {
+	rows, err := readStaged[T](path)
+	return len(rows), err
+}

@@ -114,7 +114,7 @@ func TestCataloguesParquetRoundTrip(t *testing.T) {
 	}
 	cats := map[string]string{}
 	for _, im := range pipetest.ReadCatalogue(t, ref).Images {
-		if p := stagedPath(ref, StageExtract, im.ID, "blind.parquet"); !im.Rejected {
+		if p := stagedPath(ref, StepExtract, im.ID, "blind.parquet"); !im.Rejected {
 			cats[im.URL] = p
 		}
 	}
@@ -223,7 +223,7 @@ func TestCataloguesSelavy(t *testing.T) {
 		}
 	}
 
-	f, err := os.Open(stagedPath(run, StageExtract, 1, droppedSuffix))
+	f, err := os.Open(stagedPath(run, StepExtract, 1, droppedSuffix))
 	if err != nil {
 		t.Fatal(err)
 	}

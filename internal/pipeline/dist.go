@@ -3,7 +3,6 @@ package pipeline
 import (
 	"cmp"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -33,15 +32,18 @@ import (
 //     them.
 //
 // Per timestep, one Allgatherv merges the null-detection requests
-// (gatherRequests); in pass 2 two more route the forced fits to the
-// ranks holding their runcats (routeFits). At the end each rank sends its
+// (gatherRequests) and two more route the forced fits to the ranks
+// holding their runcats (routeFits). At the end each rank sends its
 // tables to rank 0 (Alltoallv), which merges them in the canonical order
-// (distcat.go).
+// (distcat.go). With one rank, or tile_deg = 0, there is one tile, rank
+// 0's: the same protocol, where every collective is between the images'
+// owners and rank 0.
 
 // tileMap is the sky tiling of a distributed association and the rank of
-// each tile: decomp.AssignTiles over the tiles covered by an accepted
-// image, weighted by the number of images covering them (any other tile
-// goes to rank id mod size; no measurement is expected there).
+// each tile: decomp.AssignTiles over the tiles covered by an image,
+// weighted by the number of images covering them (any other tile goes to
+// rank id mod size; no measurement is expected there). A map with t nil
+// is one tile, rank 0's: one rank, or tile_deg = 0.
 type tileMap struct {
 	t     *decomp.Tiling
 	ranks *decomp.TileRanks
@@ -83,8 +85,12 @@ func checkTiles(plan *Plan, cfg assoc.Config, side float64) error {
 
 // newTileMap builds the tiling of side degrees with a halo radius of the
 // run's largest search radius (beamwidths_limit times the largest rb_smaj
-// of the accepted images) plus slack, identically on every rank.
-func newTileMap(plan *Plan, rows []catalog.Image, cfg assoc.Config, side float64, size int) (*tileMap, error) {
+// of the images) plus slack, identically on every rank; one tile when
+// size is 1 or side 0.
+func newTileMap(plan *Plan, cfg assoc.Config, side float64, size int) (*tileMap, error) {
+	if size < 2 || side <= 0 {
+		return &tileMap{size: size}, nil
+	}
 	smaj := 0.0
 	type disc struct {
 		ra, dec, r float64
@@ -94,7 +100,7 @@ func newTileMap(plan *Plan, rows []catalog.Image, cfg assoc.Config, side float64
 	var order []int64
 	for i := range plan.Images {
 		img := &plan.Images[i]
-		if rows[i].Rejected || img.Meta == nil {
+		if img.Meta == nil || img.Timestep < 0 {
 			continue
 		}
 		info := imageInfo(img)
@@ -139,6 +145,9 @@ var testScatterTiles bool
 
 // tileRank is the rank of tile id.
 func (m *tileMap) tileRank(id int) int {
+	if m.t == nil {
+		return 0
+	}
 	if testScatterTiles {
 		return id % m.size
 	}
@@ -146,12 +155,20 @@ func (m *tileMap) tileRank(id int) int {
 }
 
 // home is the rank owning the tile core that holds (ra, dec).
-func (m *tileMap) home(ra, dec float64) int { return m.tileRank(m.t.Owner(ra, dec)) }
+func (m *tileMap) home(ra, dec float64) int {
+	if m.t == nil {
+		return 0
+	}
+	return m.tileRank(m.t.Owner(ra, dec))
+}
 
 // haloRanks returns the ranks, ascending and distinct, of the tiles whose
 // halo holds (ra, dec): the home rank and those of halo copies. dst and
 // tiles are scratch space, reused; the tiles are returned too.
 func (m *tileMap) haloRanks(dst []int, tiles []int, ra, dec float64) ([]int, []int) {
+	if m.t == nil {
+		return append(dst[:0], 0), tiles
+	}
 	tiles = m.t.HaloTiles(tiles[:0], ra, dec)
 	dst = dst[:0]
 	for _, id := range tiles {
@@ -175,23 +192,31 @@ type distAssoc struct {
 }
 
 // testHookDist, when set, receives each rank's counts at the end of
-// each distributed association pass (1 or 2).
-var testHookDist func(pass, rank int, st distStats)
+// the association.
+var testHookDist func(rank int, st distStats)
 
-// report logs the counts of pass and hands them to testHookDist.
-func (d *distAssoc) report(a *assocRun, pass int) {
-	mine := d.tm.ranks.Count(d.me)
-	a.log.printf("association pass %d over sky tiles of %g deg (halo %.6g deg, %d tiles with images, %d of them here): "+
+// report logs the counts and hands them to testHookDist.
+func (d *distAssoc) report(a *assocRun) {
+	tiles := "one tile"
+	d.stats.tiles = 1
+	if d.tm.t != nil {
+		d.stats.tiles = d.tm.ranks.Len()
+		tiles = fmt.Sprintf("sky tiles of %g deg (halo %.6g deg, %d tiles with images, %d of them here)",
+			a.tileDeg, d.tm.t.Radius(), d.tm.ranks.Len(), d.tm.ranks.Count(d.me))
+	}
+	a.log.printf("association over %s: "+
 		"%d blind measurements received (%d also sent to another rank), %d runcats sent to other ranks, minima exchanged for %d images; "+
-		"bytes sent to other ranks: %d blind measurements, %d runcats, %d facts, %d requests and holders, %d forced fits",
-		pass, a.tileDeg, d.tm.t.Radius(), d.tm.ranks.Len(), mine, d.stats.received, d.stats.boundary, d.stats.emigrants, d.stats.minRounds,
-		d.stats.sentMeas, d.stats.sentRuncats, d.stats.sentFacts, d.stats.sentReqs, d.stats.sentFits)
+		"bytes sent to other ranks: %d blind measurements, %d runcats, %d facts, %d requests and holders, %d forced fits, %d images rows; "+
+		"%d timesteps: %s",
+		tiles, d.stats.received, d.stats.boundary, d.stats.emigrants, d.stats.minRounds,
+		d.stats.sentMeas, d.stats.sentRuncats, d.stats.sentFacts, d.stats.sentReqs, d.stats.sentFits, d.stats.sentRows,
+		d.stats.timesteps, d.stats.comm)
 	if testHookDist != nil {
-		testHookDist(pass, d.me, d.stats)
+		testHookDist(d.me, d.stats)
 	}
 }
 
-// distStats count one rank's share of a distributed association pass.
+// distStats count one rank's share of the association.
 type distStats struct {
 	received  int // blind measurements received (own tiles and halo copies)
 	boundary  int // of which sent to several ranks
@@ -199,8 +224,75 @@ type distStats struct {
 	minRounds int // images whose restricted minima were exchanged
 	// Bytes this rank sent to other ranks, by purpose: blind
 	// measurements and runcats (step 1), facts (steps 2 and 3),
-	// requests, holders and forced fits.
-	sentMeas, sentRuncats, sentFacts, sentReqs, sentFits int
+	// requests, holders and forced fits, and the images rows
+	// (stream.gatherRows). An Allgatherv's part counts once, as
+	// reduce.Counting counts it; nothing counts on one rank.
+	sentMeas, sentRuncats, sentFacts, sentReqs, sentFits, sentRows int
+	// timesteps is the number of timesteps of the stage, and comm the
+	// collectives this rank took part in during it (every collective of
+	// the timesteps stage, the bytes above and the messages' headers).
+	timesteps int
+	comm      commUse
+	// tiles is the number of sky tiles with images (one, rank 0's, when
+	// the sky is not tiled).
+	tiles int
+}
+
+// commUse counts the collectives one rank took part in over a part of a
+// run, by kind (Allgatherv, Alltoallv, the others): calls, and the
+// payload bytes sent to and received from other ranks as
+// reduce.Counting counts them.
+type commUse struct {
+	allgatherv, alltoallv, other commCount
+}
+
+// commCount is one kind of collective of a commUse.
+type commCount struct {
+	calls, sent, recv int64
+}
+
+// commNow returns the counts of c so far: zero unless c is the
+// *reduce.Counting that Run wraps its Comm in.
+func commNow(c reduce.Comm) commUse {
+	var u commUse
+	cc, ok := c.(*reduce.Counting)
+	if !ok {
+		return u
+	}
+	for _, s := range cc.Stats() {
+		k := &u.other
+		switch s.Op {
+		case "Allgatherv":
+			k = &u.allgatherv
+		case "Alltoallv":
+			k = &u.alltoallv
+		}
+		k.calls += s.Calls
+		k.sent += s.Sent
+		k.recv += s.Recv
+	}
+	return u
+}
+
+// since returns the counts of u less those of an earlier snapshot v.
+func (u commUse) since(v commUse) commUse {
+	sub := func(a, b commCount) commCount {
+		return commCount{calls: a.calls - b.calls, sent: a.sent - b.sent, recv: a.recv - b.recv}
+	}
+	return commUse{allgatherv: sub(u.allgatherv, v.allgatherv), alltoallv: sub(u.alltoallv, v.alltoallv), other: sub(u.other, v.other)}
+}
+
+// total is the counts of every kind together.
+func (u commUse) total() commCount {
+	return commCount{calls: u.allgatherv.calls + u.alltoallv.calls + u.other.calls,
+		sent: u.allgatherv.sent + u.alltoallv.sent + u.other.sent,
+		recv: u.allgatherv.recv + u.alltoallv.recv + u.other.recv}
+}
+
+func (u commUse) String() string {
+	t := u.total()
+	return fmt.Sprintf("%d collectives (%d Allgatherv, %d Alltoallv, %d other), %d B sent, %d B received",
+		t.calls, u.allgatherv.calls, u.alltoallv.calls, u.other.calls, t.sent, t.recv)
 }
 
 func newDistAssoc(a *assocRun, e *assoc.Engine, tm *tileMap) *distAssoc {
@@ -366,7 +458,7 @@ func (d *distAssoc) distImage(img *Image, raw []catalog.Measurement, owner bool,
 // the merged requests, by runcat id (forced-fit ids follow this order, so
 // they do not depend on the ranks), and nBlind[i], on every rank, and
 // gives each engine the image's whole request list (SetRequests).
-func (d *distAssoc) gatherRequests(a *assocRun, acc []int, null map[int][]assoc.Request, reqs []imageRequests, nBlind []int) error {
+func (d *distAssoc) gatherRequests(a *assocRun, acc []int, null map[int][]assoc.Request, reqs map[int]*imageRequests, nBlind map[int]int) error {
 	var b []byte
 	for _, i := range acc {
 		nb := uint64(math.MaxUint64)
@@ -381,7 +473,9 @@ func (d *distAssoc) gatherRequests(a *assocRun, acc []int, null map[int][]assoc.
 			b = le.AppendUint64(b, math.Float64bits(q.Dec))
 		}
 	}
-	d.stats.sentReqs += len(b)
+	if d.size > 1 {
+		d.stats.sentReqs += len(b)
+	}
 	parts, err := d.comm.Allgatherv(b)
 	if err != nil {
 		return fmt.Errorf("pipeline: rank %d: gathering requests: %w", d.me, err)
@@ -447,18 +541,17 @@ func (d *distAssoc) exchange(b []byte, size int, head func(flag byte), fn func(r
 	return nil
 }
 
-// routeFits is a collective of pass 2 at the end of a timestep over sky
-// tiles: the staged fits of the images of withReq go to the ranks that
-// associate them. First every rank reports which of the timestep's
-// requested runcats it holds, itself or through forks (Allgatherv of
-// their ids, assoc.Engine.Holders); then each fitting rank reads its
-// images' fits and sends each null-detection fit and "outside" answer to
-// the holders of its runcat, and the monitor fits to every rank
-// (Alltoallv). It returns the fits this rank fitted (for its measurement
-// parts) and, for every image of withReq, those it associates.
-func (d *distAssoc) routeFits(a *assocRun, withReq []int, reqs []imageRequests, fitPath func(i, k int) string) (own, here map[int]*forcedFits, err error) {
-	fail := func(err error) (map[int]*forcedFits, map[int]*forcedFits, error) {
-		return nil, nil, fmt.Errorf("pipeline: rank %d: routing forced fits: %w", d.me, err)
+// routeFits is a collective at the end of a timestep: the fits of the
+// images of withReq go to the ranks that associate them. First every
+// rank reports which of the timestep's requested runcats it holds,
+// itself or through forks (Allgatherv of their ids,
+// assoc.Engine.Holders); then each image's owner sends each
+// null-detection fit and "outside" answer of its fits own[i] to the
+// holders of its runcat, and the monitor fits to every rank (Alltoallv).
+// It returns, for every image of withReq, the fits this rank associates.
+func (d *distAssoc) routeFits(a *assocRun, withReq []int, reqs map[int]*imageRequests, own map[int]*forcedFits) (here map[int]*forcedFits, err error) {
+	fail := func(err error) (map[int]*forcedFits, error) {
+		return nil, fmt.Errorf("pipeline: rank %d: routing forced fits: %w", d.me, err)
 	}
 	var ids []int64
 	for _, i := range withReq {
@@ -472,7 +565,9 @@ func (d *distAssoc) routeFits(a *assocRun, withReq []int, reqs []imageRequests, 
 	for _, id := range d.e.Holders(ids) {
 		b = le.AppendUint64(b, uint64(id))
 	}
-	d.stats.sentReqs += len(b)
+	if d.size > 1 {
+		d.stats.sentReqs += len(b)
+	}
 	parts, err := d.comm.Allgatherv(b)
 	if err != nil {
 		return fail(err)
@@ -487,24 +582,11 @@ func (d *distAssoc) routeFits(a *assocRun, withReq []int, reqs []imageRequests, 
 			holders[id] = append(holders[id], r)
 		}
 	}
-	// This rank's fits, read from its staged files.
-	mine := a.filter(withReq, func(i int) bool { return a.fowner[i] == d.me })
-	got, err := readFiles(mine, 2, fitPath)
-	if err != nil {
-		return fail(err)
-	}
-	own = map[int]*forcedFits{}
-	for _, i := range mine {
-		img := &a.plan.Images[i]
-		var m forcedMark
-		if err := json.Unmarshal(got[i][0], &m); err != nil || m.Image != img.ID {
-			return nil, nil, fmt.Errorf("pipeline: rank %d: %s: bad forced-fit mark %s", d.me, img.Path, fitPath(i, 0))
+	var mine []int
+	for _, i := range withReq {
+		if own[i] != nil {
+			mine = append(mine, i)
 		}
-		all, err := decodeRows[catalog.Measurement](got[i][1], fitPath(i, 1))
-		if err != nil {
-			return nil, nil, err
-		}
-		own[i] = splitFits(&m, all)
 	}
 	send := make([][]byte, d.size)
 	for _, i := range mine {
@@ -572,7 +654,7 @@ func (d *distAssoc) routeFits(a *assocRun, withReq []int, reqs []imageRequests, 
 			f.mon = append(f.mon, mon...)
 		}
 	}
-	return own, here, nil
+	return here, nil
 }
 
 // appendTo appends rows to *b with appendRows.

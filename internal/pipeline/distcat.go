@@ -124,6 +124,10 @@ var errGatherAborted = errors.New("pipeline: another rank failed while the catal
 // from every rank. Rank 0 holds at most one chunk per rank.
 func gatherMerged[T any](a *assocRun, read rowReader[T], run, table string, cmpRow func(a, b *T) int,
 	each func(*T), copts []catalog.Option, n *int) error {
+	if a.size == 1 {
+		// One rank: its table, already in order, is the table.
+		return writeStream(run, table, read, each, copts, n)
+	}
 	var (
 		w     *catalog.FileWriter[T]
 		err   error // rank 0's first error
@@ -267,6 +271,10 @@ func gatherMerged[T any](a *assocRun, read rowReader[T], run, table string, cmpR
 	return err
 }
 
+// testHookTables, when set, receives each rank's collectives of
+// writeDistCatalogue.
+var testHookTables func(rank int, use commUse)
+
 // writeDistCatalogue writes the tables of a distributed association from
 // the ranks' engines (a collective), one table at a time: the gathered
 // ones first, then rank 0's images, skyregion and band tables (after the
@@ -276,6 +284,7 @@ func writeDistCatalogue(a *assocRun, eng *assoc.Engine, run string, rows []catal
 	copts []catalog.Option, sum *Summary, n *int) error {
 	var c Summary
 	nAssoc := 0
+	comm0 := commNow(a.comm)
 	for _, err := range []func() error{
 		func() error {
 			return gatherMerged(a, eng.AssociationReader().Read, run, catalog.TableAssociations, func(a, b *catalog.Association) int {
@@ -316,6 +325,11 @@ func writeDistCatalogue(a *assocRun, eng *assoc.Engine, run string, rows []catal
 		if e := err(); e != nil {
 			return e
 		}
+	}
+	use := commNow(a.comm).since(comm0)
+	a.log.printf("catalogue tables gathered to rank 0: %s", use)
+	if testHookTables != nil {
+		testHookTables(a.me, use)
 	}
 	if a.me != 0 {
 		return nil

@@ -1,14 +1,16 @@
 package pipeline
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
+
+	"github.com/cespare/xxhash/v2"
 
 	"gotrap/catalog"
 	"gotrap/internal/extract"
@@ -48,20 +50,40 @@ type extractStage struct {
 	// its detections: catalogueMeasurements.
 	catalogues bool
 
-	// mu guards rows: the images rows this stage staged, by image id, so
-	// that they need not be read back (qcRows).
-	mu   sync.Mutex
-	rows map[int64]catalog.Image
+	// pixPool holds the storage of pixel copies kept for forced fits.
+	pixPool sync.Pool
+	// stale are the inputs whose staged results are not reused (written
+	// again since they were staged; checkResume).
+	stale map[string]bool
 }
 
-// done reports whether image id's extraction is complete on disk.
-func (s *extractStage) done(id int64) bool {
-	_, err := os.Stat(stagedPath(s.run, StageExtract, id, "image.parquet"))
+// done reports whether image img's extraction is complete on disk and
+// may be reused.
+func (s *extractStage) done(img *Image) bool {
+	if s.stale[img.Path] {
+		return false
+	}
+	_, err := os.Stat(stagedPath(s.run, StepExtract, img.ID, "image.parquet"))
 	return err == nil
+}
+
+// hashSuffix is the suffix of the staged file ID.xxh64: the xxHash64 of
+// the image's file (hex), made on the read that extracted it and written
+// before the completion mark.
+const hashSuffix = "xxh64"
+
+// hash returns the worker's hash, reset, for img's file.
+func (w *worker) hash(*Image) *xxhash.Digest {
+	if w.xxh == nil {
+		w.xxh = xxhash.New()
+	}
+	w.xxh.Reset()
+	return w.xxh
 }
 
 // worker is one extraction goroutine's reusable state.
 type worker struct {
+	xxh   *xxhash.Digest
 	ex    *extract.Worker
 	qcBuf []float64
 	pix   *kernels.Image // the previous image read: its storage is reused
@@ -106,15 +128,19 @@ func recoverImage(img *Image, stage string, err *error) {
 // each image is processed; fault-injection tests make it panic.
 var testHookImage func(stage string, img *Image)
 
-// image extracts img and writes its staged files. A panic becomes an
-// *ImageError.
-func (s *extractStage) image(w *worker, img *Image) (err error) {
-	defer recoverImage(img, StageExtract, &err)
+// extract reads, checks and extracts img and writes its staged files
+// (the completion mark last). With keep, an image that passes the
+// per-image checks is returned with a copy of its pixels as read, its
+// metadata and background grids, for the forced fits of its timestep (the
+// extraction consumes the worker's copy): the image is read once. A
+// panic becomes an *ImageError.
+func (s *extractStage) extract(w *worker, img *Image, keep bool) (h *held, err error) {
+	defer recoverImage(img, StepExtract, &err)
 	if testHookImage != nil {
-		testHookImage(StageExtract, img)
+		testHookImage(StepExtract, img)
 	}
-	row := catalog.Image{ID: img.ID}
-	var ms []catalog.Measurement
+	h = &held{row: catalog.Image{ID: img.ID}, extracted: true}
+	row := &h.row
 	var grids, dropped []byte
 	reject := func(reason int64, comment string) {
 		row.Rejected = true
@@ -123,104 +149,118 @@ func (s *extractStage) image(w *worker, img *Image) (err error) {
 	}
 	if img.Meta == nil {
 		reject(catalog.RejectReadError, img.HeaderErr)
-	} else if pix, meta, err := fitsimg.ReadInto(w.pix, img.Path, s.read); err != nil {
+	} else if pix, meta, hashed, err := fitsimg.ReadIntoHashed(w.pix, img.Path, s.read, w.hash(img)); err != nil {
 		reject(catalog.RejectReadError, err.Error())
 	} else {
 		w.pix = pix
+		if hashed {
+			h.xxh64 = fmt.Sprintf("%016x", w.xxh.Sum64())
+		}
 		var in qc.Input
 		in, w.qcBuf = qc.Prepare(meta, pix, s.qc, w.qcBuf)
 		in.Band = int(img.Band)
 		row.RMSQC = in.RMSQC
 		if res := qc.Check(in, nil, s.qc); !res.Accepted {
 			reject(int64(res.Reason), res.Test+": "+res.Comment)
-		} else if r, err := w.ex.Image(pix, meta); err != nil {
-			reject(catalog.RejectReadError, fmt.Sprintf("%s: %v", img.Path, err))
 		} else {
-			row.RMSMin, row.RMSMax = r.RMSMin, r.RMSMax
-			row.DetectionThresh, row.AnalysisThresh = r.DetectionThr, r.AnalysisThr
-			ms = extract.Measurements(nil, img.ID, r.Sources, catalog.ExtractBlind)
-			if r.Grids != nil {
-				grids = encodeGrids(r.Grids, pix.Rect)
+			if keep {
+				h.pix, h.meta = s.copyPixels(pix), meta
 			}
-			if s.catalogues {
-				// The extraction above still made the rms range and
-				// the background grids forced fits and limits need.
-				if img.Catalogue == "" {
-					ms, grids = nil, nil
-					reject(catalog.RejectReadError, fmt.Sprintf("%s: no catalogue given for the image (--catalogues)", img.Path))
-				} else if ms, dropped, err = catalogueMeasurements(img.Catalogue, img.ID, meta, s.opt); err != nil {
-					ms, grids = nil, nil
-					reject(catalog.RejectReadError, err.Error())
+			if r, err := w.ex.Image(pix, meta); err != nil {
+				reject(catalog.RejectReadError, fmt.Sprintf("%s: %v", img.Path, err))
+			} else {
+				row.RMSMin, row.RMSMax = r.RMSMin, r.RMSMax
+				row.DetectionThresh, row.AnalysisThresh = r.DetectionThr, r.AnalysisThr
+				h.blind = extract.Measurements(nil, img.ID, r.Sources, catalog.ExtractBlind)
+				h.grids = r.Grids
+				if r.Grids != nil {
+					grids = encodeGrids(r.Grids, pix.Rect)
+				}
+				if s.catalogues {
+					// The extraction above still made the rms range and
+					// the background grids forced fits and limits need.
+					if img.Catalogue == "" {
+						h.blind, grids = nil, nil
+						reject(catalog.RejectReadError, fmt.Sprintf("%s: no catalogue given for the image (--catalogues)", img.Path))
+					} else if h.blind, dropped, err = catalogueMeasurements(img.Catalogue, img.ID, meta, s.opt); err != nil {
+						h.blind, grids = nil, nil
+						reject(catalog.RejectReadError, err.Error())
+					}
 				}
 			}
 		}
 	}
+	if row.Rejected {
+		s.release(h)
+	}
 	if dropped != nil {
-		if err := rundir.WriteFile(stagedPath(s.run, StageExtract, img.ID, droppedSuffix), dropped); err != nil {
-			return err
+		if err := rundir.WriteFile(stagedPath(s.run, StepExtract, img.ID, droppedSuffix), dropped); err != nil {
+			return nil, err
 		}
 	}
 	if grids != nil {
 		// Before the completion mark: a done image has its grids
 		// (unless staged by a gotrap without them).
-		if err := rundir.WriteFile(stagedPath(s.run, StageExtract, img.ID, gridsSuffix), grids); err != nil {
-			return err
+		if err := rundir.WriteFile(stagedPath(s.run, StepExtract, img.ID, gridsSuffix), grids); err != nil {
+			return nil, err
 		}
 	}
-	if err := catalog.WriteFile(stagedPath(s.run, StageExtract, img.ID, "blind.parquet"), ms, s.copts...); err != nil {
-		return err
+	if h.xxh64 != "" {
+		if err := rundir.WriteFile(stagedPath(s.run, StepExtract, img.ID, hashSuffix), []byte(h.xxh64+"\n")); err != nil {
+			return nil, err
+		}
 	}
-	if err := catalog.WriteFile(stagedPath(s.run, StageExtract, img.ID, "image.parquet"), []catalog.Image{row}, s.copts...); err != nil {
-		return err
+	if err := catalog.WriteFile(stagedPath(s.run, StepExtract, img.ID, "blind.parquet"), h.blind, s.copts...); err != nil {
+		return nil, err
 	}
-	s.mu.Lock()
-	if s.rows == nil {
-		s.rows = map[int64]catalog.Image{}
+	if err := catalog.WriteFile(stagedPath(s.run, StepExtract, img.ID, "image.parquet"), []catalog.Image{*row}, s.copts...); err != nil {
+		return nil, err
 	}
-	s.rows[img.ID] = row
-	s.mu.Unlock()
-	return nil
+	return h, nil
 }
 
-// runAll extracts the images of plan (this rank's share: todo, indices
-// into plan.Images) that are not done yet, workers at a time.
-func (s *extractStage) runAll(ctx context.Context, plan *Plan, todo []int, workers int, prog *progress) (done, skipped int, err error) {
-	var left []int
-	for _, i := range todo {
-		if s.done(plan.Images[i].ID) {
-			skipped++
-			continue
-		}
-		left = append(left, i)
-	}
-	prog.start(StageExtract, len(left))
-	pool, err := newWorkers(s.opt, workers, len(left))
+// load returns the staged results of image img, extracted by an earlier
+// call (--resume, --append): its images row and blind measurements,
+// without its pixels.
+func (s *extractStage) load(img *Image) (*held, error) {
+	path := stagedPath(s.run, StepExtract, img.ID, "image.parquet")
+	rows, err := readStaged[catalog.Image](path)
 	if err != nil {
-		return 0, skipped, err
+		return nil, err
 	}
-	// An image that fails unexpectedly stops the stage: no new image
-	// starts, those in flight finish and stay staged for --resume.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	err = forEach(ctx, len(left), pool.n, func(k int) error {
-		w := <-pool.free
-		defer func() { pool.free <- w }()
-		if err := s.image(w, &plan.Images[left[k]]); err != nil {
-			if errors.Is(err, ErrImageFailed) {
-				// A panic may have left the worker's buffers
-				// inconsistent: replace it.
-				if ex, nerr := extract.NewWorker(s.opt); nerr == nil {
-					w = &worker{ex: ex}
-				}
-			}
-			cancel()
-			return err
-		}
-		prog.add(1)
-		return nil
-	})
-	prog.finish()
-	return len(left), skipped, err
+	if len(rows) != 1 || rows[0].ID != img.ID {
+		return nil, fmt.Errorf("pipeline: %s: staged image row missing or of another image (%s)", img.Path, path)
+	}
+	h := &held{row: rows[0]}
+	if h.blind, err = readStaged[catalog.Measurement](stagedPath(s.run, StepExtract, img.ID, "blind.parquet")); err != nil {
+		return nil, err
+	}
+	if b, err := os.ReadFile(stagedPath(s.run, StepExtract, img.ID, hashSuffix)); err == nil {
+		h.xxh64 = strings.TrimSpace(string(b))
+	}
+	return h, nil
+}
+
+// copyPixels returns a copy of pix in storage from the stage's pool.
+func (s *extractStage) copyPixels(pix *kernels.Image) *kernels.Image {
+	n := pix.Rect.Dx() * pix.Rect.Dy()
+	c, _ := s.pixPool.Get().(*kernels.Image)
+	if c == nil || cap(c.Pix) < n {
+		c = &kernels.Image{Pix: make([]float32, n)}
+	}
+	c.Pix, c.Stride, c.Rect = c.Pix[:n], pix.Rect.Dx(), pix.Rect
+	for y := pix.Rect.Min.Y; y < pix.Rect.Max.Y; y++ {
+		copy(c.Row(y), pix.Row(y))
+	}
+	return c
+}
+
+// release returns h's pixels to the pool: the image is no longer needed.
+func (s *extractStage) release(h *held) {
+	if h.pix != nil {
+		s.pixPool.Put(h.pix)
+	}
+	h.pix, h.meta, h.grids = nil, nil, nil
 }
 
 // newWorkers makes min(n, items) workers (at least 1) for opt.

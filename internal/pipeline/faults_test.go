@@ -447,7 +447,7 @@ func TestFaultsOutput(t *testing.T) {
 			opt := Options{Run: run, Inputs: inputs, Config: testConfig(), Workers: 2}
 			if tc.ro {
 				opt.AfterStage = func(stage string) error {
-					if stage == StageExtract {
+					if stage == StageTimesteps {
 						return errStop
 					}
 					return nil
@@ -512,11 +512,10 @@ func TestFaultsProcess(t *testing.T) {
 	}
 	rows := []row{
 		{name: "killed after plan", stopAfter: StagePlan},
-		{name: "killed after extract", stopAfter: StageExtract},
-		{name: "killed after forced", stopAfter: StageForced},
-		{name: "killed after associate", stopAfter: StageAssociate},
-		{name: "image panics in extract", panicIn: StageExtract, panicID: 5},
-		{name: "image panics in forced fits", panicIn: StageForced, panicID: 7},
+		{name: "killed after timesteps", stopAfter: StageTimesteps},
+		{name: "killed after tables", stopAfter: StageTables},
+		{name: "image panics in extract", panicIn: StepExtract, panicID: 5},
+		{name: "image panics in forced fits", panicIn: StepForced, panicID: 7},
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
@@ -575,7 +574,7 @@ func TestFaultsProcess(t *testing.T) {
 			if err != nil {
 				t.Fatalf("resume: %v", err)
 			}
-			if r.stopAfter == StageExtract || r.stopAfter == StageForced {
+			if r.stopAfter == StageTimesteps {
 				if s.ExtractedNow != 0 || s.Reused != 16 {
 					t.Errorf("resume after %s: %d extracted, %d reused; want 0, 16", r.stopAfter, s.ExtractedNow, s.Reused)
 				}

@@ -14,20 +14,21 @@ import (
 	"gotrap/kernels"
 )
 
-// forcedStage fits the forced-fit requests (SPEC 4.15, 6.1, 6.2) of each
-// image that has some, in parallel over images: the image is read again,
-// its background-subtracted and rms maps rebuilt inside the fit boxes
-// from the grids the extraction staged (grids.go; recomputed in full
-// without them), and the beam fitted at every requested position. Each image leaves RUN/work/forced/ID.fits.parquet
-// (the fits with their final ids and ff_runcat / ff_monitor) and then
-// ID.json (the requests' hash and the runcats found off the image), the
-// latter written last and atomically as the image's completion mark.
+// forcedStage fits the forced-fit requests (SPEC 4.15, 6.1, 6.2) of
+// the images of a timestep that have some: on the image the extraction
+// kept in memory, with the maps rebuilt only inside the fit boxes from
+// its background grids (extract.Worker.ForcedGrids). Each image leaves
+// RUN/work/forced/ID.fits.parquet (the fits with their final ids and
+// ff_runcat / ff_monitor) and then ID.json (the requests' hash and the
+// runcats found off the image), the latter written last and atomically
+// as the image's completion mark: a later call (--resume, --append)
+// takes the staged fits of the same requests instead of fitting again.
 type forcedStage struct {
 	run   string
 	opt   extract.Options
 	read  fitsimg.Options
 	copts []catalog.Option
-	pix   sync.Pool // *kernels.Image storage reused across images
+	pix   sync.Pool // *kernels.Image storage of images read again
 }
 
 // forcedMark is the content of ID.json.
@@ -39,7 +40,7 @@ type forcedMark struct {
 
 // mark returns the completion mark of image id, or nil.
 func (s *forcedStage) mark(id int64) *forcedMark {
-	b, err := os.ReadFile(stagedPath(s.run, StageForced, id, "json"))
+	b, err := os.ReadFile(stagedPath(s.run, StepForced, id, "json"))
 	if err != nil {
 		return nil
 	}
@@ -50,17 +51,38 @@ func (s *forcedStage) mark(id int64) *forcedMark {
 	return &m
 }
 
-// image fits the requests of img, whose blind sources took the indices
-// below nBlind: null-detection fits take MeasurementID(image, nBlind+k)
-// for request k, monitor fits nBlind+len(null)+k.
-func (s *forcedStage) image(img *Image, req *imageRequests, nBlind int) (err error) {
-	defer recoverImage(img, StageForced, &err)
+// fit returns the fits of img's requests req, whose blind sources took
+// the indices below nBlind: null-detection fits take
+// MeasurementID(image, nBlind+k) for request k, monitor fits
+// nBlind+len(null)+k. They are fitted on h's pixels when it holds them;
+// otherwise the staged fits of the same requests are taken (reused), or
+// the image is read again (a staged extraction whose fits were not
+// staged: a resumed run). A panic becomes an *ImageError.
+func (s *forcedStage) fit(img *Image, h *held, req *imageRequests, nBlind int) (f *forcedFits, reused bool, err error) {
+	defer recoverImage(img, StepForced, &err)
 	if testHookImage != nil {
-		testHookImage(StageForced, img)
+		testHookImage(StepForced, img)
 	}
-	r, err := fitPositions(s.run, s.opt, s.read, &s.pix, img, req.positions(), "forced fits")
-	if err != nil {
-		return err
+	if h.pix == nil {
+		if m := s.mark(img.ID); m != nil && m.Requests == req.hash() {
+			all, err := readStaged[catalog.Measurement](stagedPath(s.run, StepForced, img.ID, "fits.parquet"))
+			if err != nil {
+				return nil, false, err
+			}
+			return splitFits(m, all), true, nil
+		}
+	}
+	var r *extract.Result
+	if h.pix != nil {
+		w, err := extract.NewWorker(forcedOptions(s.opt, req.positions()))
+		if err != nil {
+			return nil, false, fmt.Errorf("pipeline: %w", err)
+		}
+		if r, err = w.ForcedGrids(h.pix, h.meta, h.grids); err != nil {
+			return nil, false, fmt.Errorf("pipeline: forced fits of %s: %w", img.Path, err)
+		}
+	} else if r, err = fitPositions(s.run, s.opt, s.read, &s.pix, img, req.positions(), "forced fits"); err != nil {
+		return nil, false, err
 	}
 	nn := len(req.null)
 	var fits []catalog.Measurement
@@ -85,14 +107,17 @@ func (s *forcedStage) image(img *Image, req *imageRequests, nBlind int) (err err
 			mk.Outside = append(mk.Outside, req.null[k].Runcat)
 		}
 	}
-	if err := catalog.WriteFile(stagedPath(s.run, StageForced, img.ID, "fits.parquet"), fits, s.copts...); err != nil {
-		return err
+	if err := catalog.WriteFile(stagedPath(s.run, StepForced, img.ID, "fits.parquet"), fits, s.copts...); err != nil {
+		return nil, false, err
 	}
 	b, err := json.Marshal(mk)
 	if err != nil {
-		return fmt.Errorf("pipeline: %w", err)
+		return nil, false, fmt.Errorf("pipeline: %w", err)
 	}
-	return rundir.WriteFile(stagedPath(s.run, StageForced, img.ID, "json"), b)
+	if err := rundir.WriteFile(stagedPath(s.run, StepForced, img.ID, "json"), b); err != nil {
+		return nil, false, err
+	}
+	return splitFits(&mk, fits), false, nil
 }
 
 // fitPositions reads img into storage from pool (returned there after

@@ -14,14 +14,15 @@ import (
 )
 
 // TestForcedWithoutGrids: a run whose extraction was staged without the
-// background grids (as by an older gotrap) resumes with the maps
-// recomputed in full, and its catalogue equals that of a run whose forced
-// fits used the staged grids.
+// background grids (as by an older gotrap) and without its forced fits
+// resumes with the images read again and the maps recomputed in full,
+// and its catalogue equals that of a run whose forced fits used the grids
+// in memory.
 func TestForcedWithoutGrids(t *testing.T) {
 	data := tiny(t)
 	cfg := testConfig()
 	ref := runDir(t, data, cfg, 2)
-	grids, _ := filepath.Glob(filepath.Join(ref, workDir, StageExtract, "*."+gridsSuffix))
+	grids, _ := filepath.Glob(filepath.Join(ref, workDir, StepExtract, "*."+gridsSuffix))
 	if len(grids) == 0 {
 		t.Fatal("no staged grids")
 	}
@@ -33,7 +34,7 @@ func TestForcedWithoutGrids(t *testing.T) {
 	stop := errors.New("stop")
 	_, err = Run(context.Background(), Options{Run: run, Inputs: inputs, Config: cfg, Workers: 2,
 		AfterStage: func(s string) error {
-			if s == StageExtract {
+			if s == StageTimesteps {
 				return stop
 			}
 			return nil
@@ -41,7 +42,7 @@ func TestForcedWithoutGrids(t *testing.T) {
 	if !errors.Is(err, stop) {
 		t.Fatalf("error %v, want %v", err, stop)
 	}
-	old, _ := filepath.Glob(filepath.Join(run, workDir, StageExtract, "*."+gridsSuffix))
+	old, _ := filepath.Glob(filepath.Join(run, workDir, StepExtract, "*."+gridsSuffix))
 	if len(old) != len(grids) {
 		t.Fatalf("%d grids staged, want %d", len(old), len(grids))
 	}
@@ -55,8 +56,21 @@ func TestForcedWithoutGrids(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := Run(context.Background(), Options{Run: run, Inputs: inputs, Config: cfg, Workers: 2, Resume: true}); err != nil {
+	marks, _ := filepath.Glob(filepath.Join(run, workDir, StepForced, "*.json"))
+	if len(marks) == 0 {
+		t.Fatal("no staged forced fits")
+	}
+	for _, p := range marks {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := Run(context.Background(), Options{Run: run, Inputs: inputs, Config: cfg, Workers: 2, Resume: true})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if sum.ForcedNow != len(marks) || sum.ForcedUsed != 0 || sum.ExtractedNow != 0 {
+		t.Errorf("resume fitted %d images (%d reused), extracted %d: want %d, 0, 0", sum.ForcedNow, sum.ForcedUsed, sum.ExtractedNow, len(marks))
 	}
 	equalCatalogues(t, ref, run)
 }

@@ -244,8 +244,3 @@ func fingerprint(path string) (InputFile, error) {
 	in.XXH64 = fmt.Sprintf("%016x", h.Sum64())
 	return in, nil
 }
-
-// sameInput reports whether two entries name the same file content.
-func sameInput(a, b InputFile) bool {
-	return a.Path == b.Path && bytes.Equal(a.PathRaw, b.PathRaw) && a.Size == b.Size && a.XXH64 == b.XXH64
-}

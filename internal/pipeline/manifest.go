@@ -10,19 +10,34 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"gotrap/internal/config"
 	"gotrap/internal/rundir"
 )
 
-// Stage names, in the order a run goes through them.
+// Stage names, in the order a run goes through them (the manifest's
+// stages, the progress lines and Options.AfterStage).
 const (
-	StagePlan      = "plan"
-	StageExtract   = "extract"
-	StageForced    = "forced"
-	StageAssociate = "associate"
-	StageCatalogue = "catalogue"
+	// StagePlan reads the headers and builds the image table.
+	StagePlan = "plan"
+	// StageTimesteps extracts, associates and force-fits the images,
+	// one timestep after another (engine.go).
+	StageTimesteps = "timesteps"
+	// StageTables writes the catalogue tables from the association.
+	StageTables = "tables"
+	// StageBackward (backward.go) and StageLimits (limits.go) follow,
+	// then StageVarMetric, the DuckDB stage of package catstage.
+	StageLimits    = "limits"
+	StageVarMetric = "varmetric"
+)
+
+// Steps of one image in the timesteps stage: the folders of RUN/work
+// that stage its results, and ImageError.Stage.
+const (
+	StepExtract = "extract"
+	StepForced  = "forced"
 )
 
 // ManifestFile is the manifest's name in the run directory.
@@ -63,6 +78,15 @@ func (m *Manifest) stage(name string) *Stage {
 	}
 	m.Stages = append(m.Stages, Stage{Name: name})
 	return &m.Stages[len(m.Stages)-1]
+}
+
+// reset marks the stages names as not done (their work is redone).
+func (m *Manifest) reset(names ...string) {
+	for i := range m.Stages {
+		if slices.Contains(names, m.Stages[i].Name) {
+			m.Stages[i].Done = false
+		}
+	}
 }
 
 // Done reports whether the manifest records stage name as complete.
@@ -116,11 +140,12 @@ func MarkStage(run, name string, started time.Time, items int) error {
 
 // ConfigHash is the hash recorded in the manifest and in every Parquet
 // file: SHA-256 of the TOML encoding of cfg with the settings that cannot
-// change the catalogue zeroed: [pipeline] workers, tile_deg (a run on more
+// change the catalogue zeroed: [pipeline] workers, lookahead, tile_deg (a run on more
 // ranks gives the same tables whatever the tiling) and memory, and
 // [extraction] threads. A run may so be resumed with other values of them.
 func ConfigHash(cfg config.Config) (string, error) {
 	cfg.Pipeline.Workers = 0
+	cfg.Pipeline.Lookahead = 0
 	cfg.Pipeline.TileDeg = 0
 	cfg.Pipeline.Memory = ""
 	cfg.Extraction.Threads = 0
@@ -130,26 +155,6 @@ func ConfigHash(cfg config.Config) (string, error) {
 	}
 	h := sha256.Sum256(b.Bytes())
 	return "sha256:" + hex.EncodeToString(h[:]), nil
-}
-
-// checkResume compares a stored manifest with this run's inputs and
-// configuration, and explains the first difference.
-func checkResume(old *Manifest, hash string, inputs []InputFile) error {
-	if old.ConfigHash != hash {
-		return fmt.Errorf("%w (%s, now %s); use the run's gotrap.toml or a new --out", ErrConfigDiffers, old.ConfigHash, hash)
-	}
-	if len(old.Inputs) != len(inputs) {
-		return fmt.Errorf("pipeline: cannot resume: the run had %d inputs, now %d", len(old.Inputs), len(inputs))
-	}
-	for i := range inputs {
-		if old.Inputs[i].XXH64 == "" && inputs[i].XXH64 != "" {
-			return fmt.Errorf("pipeline: cannot resume: the manifest of the run has no content hash of %s (a run of gotrap before content hashes); rerun into a new --out", inputs[i].Path)
-		}
-		if !sameInput(old.Inputs[i], inputs[i]) {
-			return fmt.Errorf("pipeline: cannot resume: input %s changed or differs from the run's %s", inputs[i].Path, old.Inputs[i].Path)
-		}
-	}
-	return nil
 }
 
 // isNotExist reports a missing file.

@@ -22,6 +22,9 @@ import (
 // test): GOTRAP_PIPELINE_CHILD=RUN:INPUTDIR.
 const childEnv = "GOTRAP_PIPELINE_CHILD"
 
+// childAppendEnv set makes the child append instead of resume.
+const childAppendEnv = "GOTRAP_PIPELINE_CHILD_APPEND"
+
 func TestMain(m *testing.M) {
 	if v := os.Getenv(childEnv); v != "" {
 		os.Exit(child(v))
@@ -42,7 +45,8 @@ func child(v string) int {
 	}
 	inputs, err := ExpandInputs([]string{in})
 	if err == nil {
-		_, err = Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig(), Resume: true, Workers: 2})
+		add := os.Getenv(childAppendEnv) != ""
+		_, err = Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig(), Resume: !add, Append: add, Workers: 2})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -33,16 +33,6 @@ func (p *progress) start(stage string, total int) {
 	p.last = p.t0
 }
 
-// grow adds k to the total (a stage whose work becomes known as it runs).
-func (p *progress) grow(k int) {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.total += k
-}
-
 func (p *progress) add(k int) {
 	if p == nil {
 		return

@@ -46,7 +46,7 @@ func TestRunProgressEveryStage(t *testing.T) {
 	}
 	lines := checkStamped(t, "progress", prog.String())
 	text := strings.Join(lines, "\n")
-	for _, st := range []string{StagePlan, StageExtract, StageForced, StageAssociate} {
+	for _, st := range []string{StagePlan, StageTimesteps, StageTables, StageLimits} {
 		for _, want := range []string{"stage " + st + ": start", "stage " + st + ": done in "} {
 			if !strings.Contains(text, want) {
 				t.Errorf("progress lacks %q:\n%s", want, text)

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"gotrap/catalog"
 	"gotrap/decomp"
 	"gotrap/reduce"
 )
@@ -234,15 +232,6 @@ func readFiles(own []int, nfiles int, path func(i, k int) string) (map[int][][]b
 	return out, nil
 }
 
-// decodeRows decodes a staged Parquet file's contents.
-func decodeRows[T any](b []byte, name string) ([]T, error) {
-	rows, err := catalog.Read[T](bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: %s: %w", name, err)
-	}
-	return rows, nil
-}
-
 // sumInts is a collective: element-wise sums over ranks of v (in place).
 func sumInts(c reduce.Comm, v ...*int) error {
 	buf := make([]int64, len(v))
@@ -258,11 +247,26 @@ func sumInts(c reduce.Comm, v ...*int) error {
 	return nil
 }
 
-// assignImages returns owner[i], the rank that extracts image i and
-// writes its measurements: decomp.AssignLPT over the images' pixel
-// counts.
+// assignImages returns owner[i], the rank that extracts image i, fits
+// its requests and writes its measurements: the images of each timestep,
+// in plan order, by decomp.AssignLPTFrom over their pixel counts with the
+// loads carried from one timestep to the next, so that every timestep is
+// shared among the ranks and the whole run is balanced. Images outside
+// every timestep (unreadable headers) go to rank 0.
 func assignImages(plan *Plan, size int) []int {
-	return decomp.AssignLPT(imageCosts(plan), size)
+	costs := imageCosts(plan)
+	owner := make([]int, len(plan.Images))
+	loads := make([]float64, size)
+	for _, ts := range plan.Timesteps {
+		c := make([]float64, len(ts))
+		for k, i := range ts {
+			c[k] = costs[i]
+		}
+		for k, r := range decomp.AssignLPTFrom(c, loads) {
+			owner[ts[k]] = r
+		}
+	}
+	return owner
 }
 
 // defaultCPUs is the CPUs a run may use when Options.CPUs is 0.

@@ -3,12 +3,16 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
 
 	"gotrap/catalog"
 	"gotrap/internal/pipeline/pipetest"
@@ -160,10 +164,10 @@ func TestResumeNoticesRewrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := filepath.Join(t.TempDir(), "run")
-	stop := errors.New("stop after the plan")
+	stop := errors.New("stop after the timesteps")
 	_, err = Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig(), Workers: 2,
 		AfterStage: func(s string) error {
-			if s == StagePlan {
+			if s == StageTimesteps {
 				return stop
 			}
 			return nil
@@ -195,5 +199,82 @@ func TestResumeNoticesRewrite(t *testing.T) {
 	_, err = Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig(), Workers: 2, Resume: true})
 	if err == nil || !strings.Contains(err.Error(), "changed") || !strings.Contains(err.Error(), filepath.Base(victim)) {
 		t.Fatalf("resume after a rewrite: %v", err)
+	}
+}
+
+// TestResumeRewrittenBeforeHash: an input written again after its image
+// was staged but before the run recorded its hash (the run failed mid-way
+// through the timesteps) is extracted anew on resume, not taken from its
+// stale staged results: the catalogue equals a fresh run over the files
+// as they are now.
+func TestResumeRewrittenBeforeHash(t *testing.T) {
+	data := tiny(t)
+	dir := filepath.Join(t.TempDir(), "images")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(data, "images"))); err != nil {
+		t.Fatal(err)
+	}
+	inputs, err := ExpandInputs([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	testHookImage = func(stage string, img *Image) {
+		if stage == StepExtract && img.ID == 12 {
+			panic("injected fault")
+		}
+	}
+	_, err = Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig(), Workers: 1})
+	testHookImage = nil
+	if !errors.Is(err, ErrImageFailed) {
+		t.Fatalf("first run: %v, want the injected failure", err)
+	}
+	m, err := ReadManifest(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The plan's first image: staged, its hash not yet in the manifest.
+	victim := inputs[0]
+	for _, in := range m.Inputs {
+		if in.Path == victim && in.XXH64 != "" {
+			t.Fatalf("%s hashed in the manifest already", victim)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(run, workDir, StepExtract, "00000001.image.parquet")); err != nil {
+		t.Fatalf("image 1 not staged: %v", err)
+	}
+	// Scale the victim's pixels: same size, other content, other mtime.
+	b, err := os.ReadFile(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x40
+	if err := os.WriteFile(victim, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(victim, later, later); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig(), Workers: 2, Resume: true})
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	if sum.ExtractedNow < 1 {
+		t.Errorf("resume extracted %d images", sum.ExtractedNow)
+	}
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	if _, err := Run(context.Background(), Options{Run: fresh, Inputs: inputs, Config: testConfig(), Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	equalCatalogues(t, fresh, run)
+	m, err = ReadManifest(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%016x", xxhash.Sum64(b))
+	for _, in := range m.Inputs {
+		if in.Path == victim && in.XXH64 != want {
+			t.Errorf("manifest hash of %s: %s, want the new content's %s", victim, in.XXH64, want)
+		}
 	}
 }

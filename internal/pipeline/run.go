@@ -43,6 +43,12 @@ type Options struct {
 	// Resume continues the run in Run from what its manifest and staged
 	// files say is complete. Without it, Run must be empty or absent.
 	Resume bool
+	// Append adds the images of Inputs to the run in Run (its
+	// manifest's inputs come first): images whose timesteps start after
+	// the run's extend it, and the result equals one run over all of
+	// them. Inputs already in the run are skipped; images inside or
+	// before the run's timesteps are refused (checkAppend).
+	Append bool
 	// Workers bounds the images processed at once by this rank (0:
 	// Config.Pipeline's, then CPUs).
 	Workers int
@@ -149,7 +155,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	// the manifest it found (or none).
 	var old *Manifest
 	if me == 0 {
-		if old, err = prepareDir(opt.Run, opt.Resume); err != nil {
+		if old, err = prepareDir(opt.Run, opt.Resume || opt.Append); err != nil {
 			return nil, err
 		}
 		if err := os.MkdirAll(filepath.Join(opt.Run, "logs"), 0o755); err != nil {
@@ -213,23 +219,43 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	// same plan from the headers; rank 0 writes the files.
 	var plan *Plan
 	var man *Manifest
-	readOpt := fitsimg.Options{Plane: cfg.Pipeline.Plane, Stokes: cfg.Pipeline.Stokes, Channel: cfg.Pipeline.Channel}
+	readOpt := readOptionsOf(cfg)
 	acfg := assocConfig(cfg)
+	paths := opt.Inputs
+	var nOld int              // the run's images before this call (--append)
+	var stale map[string]bool // inputs whose staged results are not to be reused (checkResume)
 	err = stage(StagePlan, func(st *Stage) error {
-		inputs := make([]InputFile, len(opt.Inputs))
-		if err := forEach(ctx, len(opt.Inputs), workers, func(i int) error {
+		if opt.Append {
+			if old == nil {
+				return fmt.Errorf("%w: %s has no %s; start the run without --append", ErrNoRun, opt.Run, ManifestFile)
+			}
+			var skipped []string
+			paths, skipped = appendPaths(old, opt.Inputs)
+			for _, p := range skipped {
+				log.printf("--append: %s is in the run already: skipped", p)
+				rk.prog.event("notice: %s is in the run already: skipped", p)
+			}
+			nOld = len(old.Inputs)
+		}
+		inputs := make([]InputFile, len(paths))
+		if err := forEach(ctx, len(paths), workers, func(i int) error {
 			var err error
-			inputs[i], err = fingerprint(opt.Inputs[i])
+			inputs[i], err = statInput(paths[i])
 			return err
 		}); err != nil {
 			return err
 		}
 		if old != nil {
-			if err := checkResume(old, hash, inputs); err != nil {
+			merged, s, err := checkResume(old, hash, inputs, opt.Append)
+			if err != nil {
 				return err
 			}
+			stale = s
 			man = old
-			man.Ranks = size
+			man.Ranks, man.Inputs = size, merged
+			if opt.Append {
+				man.reset(StageTimesteps, StageTables, StageBackward, StageLimits, StageVarMetric)
+			}
 		} else {
 			now := time.Now().UTC().Format(time.RFC3339)
 			man = &Manifest{Version: catalog.Version(), Created: now, ConfigHash: hash, Ranks: size, Inputs: inputs}
@@ -246,8 +272,13 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		}
 		tol := time.Duration(cfg.Pipeline.TimestepTolerance * float64(time.Second))
 		var err error
-		if plan, err = NewPlan(ctx, opt.Inputs, readOpt, tol, acfg, workers); err != nil {
+		if plan, err = NewPlan(ctx, paths, readOpt, tol, acfg, workers); err != nil {
 			return err
+		}
+		if opt.Append {
+			if err := checkAppend(plan, paths[:nOld]); err != nil {
+				return err
+			}
 		}
 		if opt.Catalogues != nil {
 			for i := range plan.Images {
@@ -271,11 +302,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, err
 	}
 	rk.owner = assignImages(plan, size)
-	rk.todo = mine(rk.owner, me)
-	log.printf("rank %d: %d of %d images", me, len(rk.todo), len(plan.Images))
+	log.printf("rank %d: %d of %d images", me, len(mine(rk.owner, me)), len(plan.Images))
 	sum.Images, sum.Timesteps = len(plan.Images), len(plan.Timesteps)
 
-	done := man.Done(StageAssociate)
 	xopt, err := extract.FromConfig(cfg.Extraction)
 	if err != nil {
 		return nil, err
@@ -283,8 +312,6 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if xopt.Threads <= 0 {
 		xopt.Threads = max(1, cpus/workers)
 	}
-	ex := &extractStage{run: opt.Run, opt: xopt, qc: cfg.Quality, read: readOpt, copts: rk.copts, catalogues: opt.Catalogues != nil}
-	fs := &forcedStage{run: opt.Run, opt: xopt, read: readOpt, copts: rk.copts}
 	// record writes a stage into the manifest (rank 0, after a
 	// collective that every rank entered with the stage done).
 	record := func(st *Stage) error {
@@ -296,46 +323,73 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		}
 		return writeManifest(opt.Run, man)
 	}
-
-	// Extraction of this rank's images, then every rank's staged images
-	// rows are gathered (the stage's end for every rank).
-	var staged []qcRow
-	gatherRows := func() error {
-		var err error
-		staged, err = ex.qcRows(ctx, comm, plan, rk.todo, workers)
-		return err
-	}
-	if !done {
-		err = stage(StageExtract, func(st *Stage) error {
-			n, skipped, err := ex.runAll(ctx, plan, rk.todo, workers, rk.prog)
-			if err != nil {
-				return err
-			}
-			if err := gatherRows(); err != nil {
-				return err
-			}
-			if err := sumInts(comm, &n, &skipped); err != nil {
-				return err
-			}
-			st.Items, st.Skipped = n, skipped
-			sum.ExtractedNow, sum.Reused = n, skipped
-			return record(st)
-		})
-	} else {
-		err = gatherRows()
-	}
-	if err != nil {
-		return nil, err
-	}
-
-	// Quality control's history half and the images rows.
 	rows := make([]catalog.Image, len(plan.Images))
 	for i := range plan.Images {
 		rows[i] = imageRow(&plan.Images[i])
-		staged[i].apply(&rows[i])
 	}
-	staged = nil
-	applyHistory(plan, rows, cfg.Quality)
+	ar := &assocRun{plan: plan, rows: rows, cfg: acfg, monitors: cfg.Monitor.Positions,
+		comm: comm, owner: rk.owner, me: me, size: size, run: opt.Run, tileDeg: cfg.Pipeline.TileDeg, log: log}
+	if !man.Done(StageTables) {
+		// The timesteps (engine.go), then the catalogue tables from the
+		// association engines.
+		str := &stream{a: ar, qc: cfg.Quality, workers: workers, lookahead: cfg.Pipeline.Lookahead, prog: rk.prog,
+			ex: &extractStage{run: opt.Run, opt: xopt, qc: cfg.Quality, read: readOpt, copts: rk.copts, catalogues: opt.Catalogues != nil, stale: stale},
+			fs: &forcedStage{run: opt.Run, opt: xopt, read: readOpt, copts: rk.copts}}
+		if str.lookahead <= 0 {
+			str.lookahead = workers
+		}
+		str.commit = func(t int) error { return writeCommit(opt.Run, plan, t) }
+		str.hashes = map[int]string{}
+		var eng *assoc.Engine
+		var sink *measurementSink
+		err = stage(StageTimesteps, func(st *Stage) error {
+			// What follows the tables is redone after them.
+			man.reset(StageTimesteps, StageBackward, StageLimits, StageVarMetric)
+			if sink, err = startCatalogue(opt.Run, ar, rk.copts); err != nil {
+				return err
+			}
+			rejectUnplanned(plan, rows)
+			if eng, err = str.run(ctx, sink); err != nil {
+				sink.abort()
+				return err
+			}
+			if err := sink.close(); err != nil {
+				return err
+			}
+			// Every rank's parts are complete after this collective.
+			n := []*int{&sink.n[0], &sink.n[1], &sink.n[2], &str.extracted, &str.reused, &str.fitted, &str.fitsReused}
+			if err := sumInts(comm, n...); err != nil {
+				return err
+			}
+			sum.Blind, sum.Forced, sum.Monitor = sink.n[0], sink.n[1], sink.n[2]
+			sum.ExtractedNow, sum.Reused, sum.ForcedNow, sum.ForcedUsed = str.extracted, str.reused, str.fitted, str.fitsReused
+			st.Items, st.Skipped = str.extracted, str.reused
+			if err := fillHashes(man, plan, str.hashes); err != nil {
+				return err
+			}
+			return record(st)
+		})
+		if err != nil {
+			return nil, err
+		}
+		err = stage(StageTables, func(st *Stage) error {
+			defer closeEngine(eng, &err)
+			n := sum.Blind + sum.Forced + sum.Monitor
+			if err := writeDistCatalogue(ar, eng, opt.Run, rows, rk.copts, sum, &n); err != nil {
+				return err
+			}
+			st.Items = n
+			return record(st)
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		log.printf("the catalogue tables are done: reused")
+		if err := reuseCatalogue(opt.Run, comm, rows, sum); err != nil {
+			return nil, err
+		}
+	}
 	for i := range rows {
 		if rows[i].Rejected {
 			sum.Rejected++
@@ -345,51 +399,13 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			}
 		}
 	}
-
-	ar := &assocRun{plan: plan, rows: rows, cfg: acfg, monitors: cfg.Monitor.Positions,
-		comm: comm, owner: rk.owner, me: me, size: size, run: opt.Run, tileDeg: cfg.Pipeline.TileDeg, log: log}
-	var reqs []imageRequests
-	if !done {
-		err = stage(StageForced, func(st *Stage) error {
-			var n, skipped int
-			var err error
-			if reqs, _, n, skipped, err = ar.pass1(ctx, fs, workers, rk.prog); err != nil {
-				return err
-			}
-			if err := sumInts(comm, &n, &skipped); err != nil {
-				return err
-			}
-			st.Items, st.Skipped = n, skipped
-			sum.ForcedNow, sum.ForcedUsed = n, skipped
-			return record(st)
-		})
-		if err != nil {
-			return nil, err
-		}
-		err = stage(StageAssociate, func(st *Stage) error {
-			n, err := writeCatalogue(ctx, opt.Run, ar, reqs, rows, rk.copts, sum)
-			st.Items = n
-			if err != nil {
-				return err
-			}
-			return record(st)
-		})
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		log.printf("association already done: catalogue reused")
-		if err := countCatalogue(opt.Run, sum); err != nil {
-			return nil, err
-		}
-	}
-	// Backward forced fits (issue 6; backward.go): after the catalogue
-	// tables, before the DuckDB catalogue stage. Redone whenever the
-	// association was.
+	// Backward forced fits (backward.go): after the catalogue tables,
+	// before the DuckDB catalogue stage. Redone whenever the tables were;
+	// they read the images of earlier timesteps a second time.
 	if cfg.ForcedFits.Backward {
 		bs := &backwardStage{run: opt.Run, opt: xopt, read: readOpt, copts: rk.copts, cfg: acfg,
 			plan: plan, rows: rows, comm: comm}
-		if !done || !man.Done(StageBackward) {
+		if !man.Done(StageBackward) {
 			err = stage(StageBackward, func(st *Stage) error {
 				if err := bs.runStage(ctx, st, workers, rk.prog, log, sum); err != nil {
 					return err
@@ -406,14 +422,23 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	// Upper limits before each source's first detection (limits.go):
 	// rank 0, from the catalogue tables and the staged grids.
-	if me == 0 {
-		t := time.Now()
-		n, err := writeLimits(ctx, opt.Run, plan, rows, limitsOptionsOf(xopt, cfg.TransientSearch.NewSourceSigmaMargin), rk.copts, workers)
-		if err != nil {
-			return nil, err
-		}
-		sum.Limits = n
-		log.printf("limits: %d rows in %.2f s", n, time.Since(t).Seconds())
+	if !man.Done(StageLimits) {
+		err = stage(StageLimits, func(st *Stage) error {
+			if me == 0 {
+				n, err := writeLimits(ctx, opt.Run, plan, rows, limitsOptionsOf(xopt, cfg.TransientSearch.NewSourceSigmaMargin), rk.copts, workers)
+				if err != nil {
+					return err
+				}
+				sum.Limits, st.Items = n, n
+			}
+			return record(st)
+		})
+	} else {
+		log.printf("limits already done: reused")
+		sum.Limits, err = countRows[catalog.Limit](catalog.TableFile(opt.Run, catalog.TableLimits))
+	}
+	if err != nil {
+		return nil, err
 	}
 	sum.Comm = comm.Stats()
 	log.printf("collectives: %s", formatStats(sum.Comm))
@@ -434,6 +459,12 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		}
 	}
 	return sum, nil
+}
+
+// readOptionsOf returns the image reader's options of a job
+// configuration.
+func readOptionsOf(c config.Config) fitsimg.Options {
+	return fitsimg.Options{Plane: c.Pipeline.Plane, Stokes: c.Pipeline.Stokes, Channel: c.Pipeline.Channel}
 }
 
 // assocConfig converts a job configuration into the engine's.

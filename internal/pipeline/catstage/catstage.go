@@ -80,10 +80,10 @@ func Run(ctx context.Context, run string, opt Options, resume bool) (int, time.D
 	if err != nil {
 		return 0, 0, err
 	}
-	if !m.Done(pipeline.StageAssociate) {
-		return 0, 0, fmt.Errorf("catstage: %s: the association stage is not complete", run)
+	if !m.Done(pipeline.StageTables) {
+		return 0, 0, fmt.Errorf("catstage: %s: the catalogue tables are not complete", run)
 	}
-	if resume && m.Done(pipeline.StageCatalogue) {
+	if resume && m.Done(pipeline.StageVarMetric) {
 		return -1, 0, nil
 	}
 	th := opt.Threads
@@ -112,7 +112,7 @@ func Run(ctx context.Context, run string, opt Options, resume bool) (int, time.D
 	if err != nil {
 		return 0, 0, fmt.Errorf("catstage: %s: %w", run, err)
 	}
-	if err := pipeline.MarkStage(run, pipeline.StageCatalogue, t0, n); err != nil {
+	if err := pipeline.MarkStage(run, pipeline.StageVarMetric, t0, n); err != nil {
 		return 0, 0, err
 	}
 	return n, time.Since(t0), nil

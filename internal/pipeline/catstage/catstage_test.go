@@ -80,7 +80,7 @@ func scoreRun(t *testing.T, data string) (*pipetest.Figures, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !m.Done(pipeline.StageCatalogue) {
+	if !m.Done(pipeline.StageVarMetric) {
 		t.Error("manifest does not record the catalogue stage")
 	}
 	if _, err := os.Stat(filepath.Join(run, "varmetric.parquet")); err != nil {

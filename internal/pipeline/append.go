@@ -1,0 +1,173 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"gotrap/internal/rundir"
+)
+
+// ErrNoRun reports --append to a folder that holds no run.
+var ErrNoRun = errors.New("pipeline: --append: no run to append to")
+
+// ErrAppendOrder reports images of an --append that do not come after the
+// run's timesteps.
+var ErrAppendOrder = errors.New("pipeline: --append: images inside or before the run's timesteps")
+
+// statInput returns the manifest entry of path from its metadata: path,
+// size and modification time. The content hash (XXH64) of an image file
+// is made later, on the read that extracts it (extractStage.extract), so
+// that each input is read once. A directory (a CASA image) is
+// fingerprinted whole here.
+func statInput(path string) (InputFile, error) {
+	st, err := os.Stat(path)
+	if err != nil || st.IsDir() || !st.Mode().IsRegular() {
+		return fingerprint(path)
+	}
+	in := InputFile{Path: rundir.EscapeName(path), Size: st.Size(), ModTime: st.ModTime().UTC().Format("2006-01-02T15:04:05.000000000Z")}
+	if in.Path != path {
+		in.PathRaw = []byte(path)
+	}
+	return in, nil
+}
+
+// inputPath is the path an entry names (its raw bytes when escaped).
+func inputPath(in InputFile) string {
+	if in.PathRaw != nil {
+		return string(in.PathRaw)
+	}
+	return in.Path
+}
+
+// appendPaths returns the inputs of an --append: the run's, then those of
+// add that are not among them (skipped lists those that are).
+func appendPaths(old *Manifest, add []string) (paths, skipped []string) {
+	have := map[string]bool{}
+	for _, in := range old.Inputs {
+		p := inputPath(in)
+		have[p] = true
+		paths = append(paths, p)
+	}
+	for _, p := range add {
+		if have[p] {
+			skipped = append(skipped, p)
+			continue
+		}
+		have[p] = true
+		paths = append(paths, p)
+	}
+	return paths, skipped
+}
+
+// checkResume compares a stored manifest with this call's configuration
+// hash and inputs (statInput's entries), and explains the first
+// difference; with add (--append), inputs may go on after the run's. An
+// input is the run's when its path and size are; when its modification
+// time differs too, its content is hashed and compared with the run's
+// hash. It returns the entries to record, with the run's hashes, and the
+// inputs whose modification time changed before the run recorded their
+// hash (stale): their staged results, if any, are not to be trusted.
+func checkResume(old *Manifest, hash string, inputs []InputFile, add bool) ([]InputFile, map[string]bool, error) {
+	verb := "resume"
+	if add {
+		verb = "append"
+	}
+	if old.ConfigHash != hash {
+		return nil, nil, fmt.Errorf("%w (%s, now %s); use the run's gotrap.toml or a new --out", ErrConfigDiffers, old.ConfigHash, hash)
+	}
+	if (!add && len(old.Inputs) != len(inputs)) || len(inputs) < len(old.Inputs) {
+		return nil, nil, fmt.Errorf("pipeline: cannot %s: the run had %d inputs, now %d", verb, len(old.Inputs), len(inputs))
+	}
+	out := make([]InputFile, len(inputs))
+	copy(out, inputs)
+	stale := map[string]bool{}
+	for i, o := range old.Inputs {
+		n := inputs[i]
+		same := o.Path == n.Path && string(o.PathRaw) == string(n.PathRaw) && o.Size == n.Size
+		switch {
+		case !same || o.ModTime == n.ModTime:
+		case o.XXH64 != "":
+			// Touched or copied: the content decides.
+			f, err := fingerprint(inputPath(n))
+			if err != nil {
+				return nil, nil, err
+			}
+			same = f.XXH64 == o.XXH64
+		default:
+			// Written again before the run hashed it: extract it anew.
+			stale[inputPath(n)] = true
+			o.ModTime = n.ModTime
+		}
+		if !same {
+			return nil, nil, fmt.Errorf("pipeline: cannot %s: input %s changed or differs from the run's %s", verb, n.Path, o.Path)
+		}
+		out[i] = o
+	}
+	return out, stale, nil
+}
+
+// checkAppend checks that the images of plan not in the run's inputs old
+// (the added ones) all lie in timesteps after those of the run's images:
+// then the run's images keep their ids and timesteps, and the run goes on
+// as if it had been given all the images at once. It names the images
+// that do not, with their start times.
+func checkAppend(plan *Plan, old []string) error {
+	was := map[string]bool{}
+	for _, p := range old {
+		was[p] = true
+	}
+	last := int64(-1)
+	var lastStart time.Time
+	for i := range plan.Images {
+		img := &plan.Images[i]
+		if was[img.Path] && img.Timestep > last && img.Meta != nil {
+			last, lastStart = img.Timestep, img.Meta.TauStart
+		}
+	}
+	var bad []string
+	for i := range plan.Images {
+		img := &plan.Images[i]
+		if !was[img.Path] && img.Meta != nil && img.Timestep >= 0 && img.Timestep <= last {
+			bad = append(bad, fmt.Sprintf("%s (start %s)", img.Path, img.Meta.TauStart.UTC().Format(time.RFC3339)))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	const most = 20
+	more, n := "", len(bad)
+	if len(bad) > most {
+		more = fmt.Sprintf(" and %d more", len(bad)-most)
+		bad = bad[:most]
+	}
+	return fmt.Errorf("%w: the run's last timestep starts at %s (within [pipeline] timestep_tolerance of it, an image joins it); %d image(s) start at or before it: %s%s. "+
+		"Appending adds only later timesteps; to include these, run all the images into a new --out",
+		ErrAppendOrder, lastStart.UTC().Format(time.RFC3339), n, strings.Join(bad, ", "), more)
+}
+
+// fillHashes records in m the content hashes of the input files that the
+// timesteps stage made on the reads that extracted them (by plan index).
+// A file whose hash differs from the one the run recorded changed while
+// the run used it: an error naming it.
+func fillHashes(m *Manifest, plan *Plan, hashes map[int]string) error {
+	index := make(map[string]int, len(m.Inputs))
+	for k, in := range m.Inputs {
+		index[inputPath(in)] = k
+	}
+	for i, h := range hashes {
+		k, ok := index[plan.Images[i].Path]
+		if !ok {
+			continue
+		}
+		switch in := &m.Inputs[k]; {
+		case in.XXH64 == "":
+			in.XXH64 = h
+		case in.XXH64 != h:
+			return fmt.Errorf("pipeline: input %s changed: its content hash is %s, the run recorded %s; rerun into a new --out", in.Path, h, in.XXH64)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,485 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"sync"
+
+	"gotrap/catalog"
+	"gotrap/catalog/assoc"
+	"gotrap/internal/extract"
+	"gotrap/internal/fitsimg"
+	"gotrap/internal/qc"
+	"gotrap/kernels"
+)
+
+// The timesteps stage: TraP's order of operations (docs/pipeline.md
+// "Engine"), one timestep after another, every rank taking part in the
+// same collectives in the same order:
+//
+//  1. the images of the timestep are extracted by the ranks that own
+//     them (or, when an earlier call staged them, loaded from RUN/work:
+//     --resume and --append), each read once; an extracted image that
+//     passes quality control stays in memory with its background grids
+//     until the timestep is done;
+//  2. the images rows are gathered and the rms-history check applied, in
+//     plan order, identically on every rank;
+//  3. the images are registered with the association engines, and the
+//     accepted images' blind measurements associated over sky tiles in
+//     frequency order (distImage); the null-detection requests are merged
+//     (gatherRequests);
+//  4. each owner fits the requests of its images on the pixels in memory
+//     (or takes the fits an earlier call staged), stages them, and the
+//     fits go to the ranks holding their runcats (routeFits), which
+//     associate them;
+//  5. each rank writes the measurements of its images; the timestep is
+//     committed: every file it needs is staged, so a later call replays
+//     it from RUN/work without reading an image.
+//
+// Extraction runs ahead of the association by a bounded number of images
+// (prefetch), so memory does not grow with the run.
+
+// held is one of this rank's images in the timesteps stage.
+type held struct {
+	row   catalog.Image         // images row of the extraction (before the rms history)
+	blind []catalog.Measurement // blind measurements, PySE order
+	// pix, meta and grids are the image as read, its metadata and its
+	// background grids, kept for the forced fits of its timestep; nil
+	// for an image loaded from staged files or rejected.
+	pix   *kernels.Image
+	meta  *fitsimg.Meta
+	grids *kernels.BackgroundGrids
+	// extracted is true when this call extracted the image (false: its
+	// staged results were reused).
+	extracted bool
+	// xxh64 is the file's hash, made on the read that extracted it.
+	xxh64 string
+}
+
+// prefetch extracts this rank's images in plan order, at most limit of
+// them held at once (the timestep being associated and those extracted
+// ahead of it).
+type prefetch struct {
+	order []int       // this rank's images, plan order
+	pos   map[int]int // position in order of each image (read only)
+	items []*slot     // by position; nil once released
+	slots chan struct{}
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+}
+
+// slot is one image's result, ready when done is closed.
+type slot struct {
+	h    *held
+	err  error
+	done chan struct{}
+}
+
+// startPrefetch starts extracting (or loading) the images order of plan
+// on workers goroutines, limit held at once; limit must be at least the
+// largest number of them in one timestep.
+func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*prefetch, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &prefetch{order: order, pos: make(map[int]int, len(order)), items: make([]*slot, len(order)),
+		slots: make(chan struct{}, limit), stop: cancel}
+	for k, i := range order {
+		p.pos[i] = k
+		p.items[k] = &slot{done: make(chan struct{})}
+	}
+	nw := max(1, min(s.workers, len(order)))
+	pool, err := newWorkers(s.ex.opt, nw, len(order))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	type job struct {
+		i  int
+		sl *slot
+	}
+	jobs := make(chan job)
+	p.wg.Go(func() {
+		defer close(jobs)
+		for k, i := range order {
+			select {
+			case p.slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- job{i, p.items[k]}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	for range pool.n {
+		p.wg.Go(func() {
+			w := <-pool.free
+			for j := range jobs {
+				i, sl := j.i, j.sl
+				if ctx.Err() != nil {
+					sl.err = ctx.Err()
+					close(sl.done)
+					continue
+				}
+				img := &s.a.plan.Images[i]
+				if s.ex.done(img) {
+					sl.h, sl.err = s.ex.load(img)
+				} else {
+					sl.h, sl.err = s.ex.extract(w, img, true)
+					if errors.Is(sl.err, ErrImageFailed) {
+						// A panic may have left the worker's buffers
+						// inconsistent: replace it.
+						if ex, nerr := extract.NewWorker(s.ex.opt); nerr == nil {
+							w = &worker{ex: ex}
+						}
+					}
+				}
+				close(sl.done)
+			}
+		})
+	}
+	return p, nil
+}
+
+// wait returns image i's result.
+func (p *prefetch) wait(ctx context.Context, i int) (*held, error) {
+	sl := p.items[p.pos[i]]
+	select {
+	case <-sl.done:
+		return sl.h, sl.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// release frees image i's slot (after its timestep).
+func (p *prefetch) release(i int) {
+	p.items[p.pos[i]] = nil
+	<-p.slots
+}
+
+// close stops the extraction and waits for the images in flight (they
+// stay staged for --resume).
+func (p *prefetch) close() {
+	p.stop()
+	p.wg.Wait()
+}
+
+// heldGCPercent is the GOGC of the timesteps stage (unless lower
+// already).
+const heldGCPercent = 25
+
+// gcMu guards gcUsers and gcSaved: in-process ranks share the runtime,
+// so the first rank to enter the stage lowers GOGC and the last to leave
+// restores it.
+var (
+	gcMu    sync.Mutex
+	gcUsers int
+	gcSaved int
+)
+
+// lowGC lowers GOGC to heldGCPercent (unless lower) and returns the
+// function that undoes it.
+func lowGC() func() {
+	gcMu.Lock()
+	defer gcMu.Unlock()
+	if gcUsers == 0 {
+		gcSaved = debug.SetGCPercent(heldGCPercent)
+		if gcSaved >= 0 && gcSaved < heldGCPercent {
+			debug.SetGCPercent(gcSaved)
+		}
+	}
+	gcUsers++
+	return func() {
+		gcMu.Lock()
+		defer gcMu.Unlock()
+		if gcUsers--; gcUsers == 0 {
+			debug.SetGCPercent(gcSaved)
+		}
+	}
+}
+
+// stream is one rank's timesteps stage.
+type stream struct {
+	a       *assocRun
+	ex      *extractStage
+	fs      *forcedStage
+	qc      qc.Config
+	workers int
+	// lookahead is the number of images extracted ahead of the
+	// timestep being associated (besides its own).
+	lookahead int
+	prog      *progress
+	// commit, when not nil, is called on rank 0 after each timestep t
+	// (0-based) is committed.
+	commit func(t int) error
+	// Counts of this rank.
+	extracted, reused, fitted, fitsReused int
+	// hashes are the files' xxHash64 of the images, by plan index, as
+	// their owners report them (gatherRows; every rank has them all).
+	hashes map[int]string
+	// sentRows is the bytes of images rows this rank sent to the others
+	// (gatherRows), for distStats.
+	sentRows int
+}
+
+// run runs the stage over every timestep of the plan and writes this
+// rank's measurement parts to out. It returns the association engine
+// (every rank has one; the caller writes the tables and closes it).
+func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine, err error) {
+	a := s.a
+	a.tiles, err = newTileMap(a.plan, a.cfg, a.tileDeg, a.size)
+	if err != nil {
+		return nil, err
+	}
+	e, err := a.newEngine()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			closeEngine(e, &err)
+		}
+	}()
+	d := newDistAssoc(a, e, a.tiles)
+	hist := qc.NewHistory(s.qc.RMSEstHistory)
+
+	// This rank's images, and the most of them in one timestep.
+	var order []int
+	most := 0
+	for _, ts := range a.plan.Timesteps {
+		k := 0
+		for _, i := range ts {
+			if a.owner[i] == a.me {
+				order = append(order, i)
+				k++
+			}
+		}
+		most = max(most, k)
+	}
+	// The held images are pointer-free pixel buffers, which a garbage
+	// collection need not scan: a lower GOGC keeps the heap near what is
+	// live for little CPU (rsm-mini: peak RSS 544 MB at GOGC 100, 374 MB
+	// at 25, the same user CPU; docs/performance.md).
+	defer lowGC()()
+	pf, err := s.startPrefetch(ctx, order, most+max(1, s.lookahead))
+	if err != nil {
+		return nil, err
+	}
+	defer pf.close()
+	nimg := 0
+	for _, ts := range a.plan.Timesteps {
+		nimg += len(ts)
+	}
+	s.prog.start(StageTimesteps, nimg)
+	defer s.prog.finish()
+	comm0 := commNow(a.comm)
+	for t, ts := range a.plan.Timesteps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hs := map[int]*held{}
+		for _, i := range ts {
+			if a.owner[i] != a.me {
+				continue
+			}
+			h, err := pf.wait(ctx, i)
+			if err != nil {
+				return nil, err
+			}
+			hs[i] = h
+			if h.extracted {
+				s.extracted++
+			} else {
+				s.reused++
+			}
+		}
+		if err := s.timestep(ctx, e, d, hist, ts, hs, out); err != nil {
+			return nil, err
+		}
+		for i, h := range hs {
+			s.ex.release(h)
+			pf.release(i)
+		}
+		if s.commit != nil && a.me == 0 {
+			if err := s.commit(t); err != nil {
+				return nil, err
+			}
+		}
+		s.prog.add(len(ts))
+	}
+	d.stats.sentRows, d.stats.timesteps, d.stats.comm = s.sentRows, len(a.plan.Timesteps), commNow(a.comm).since(comm0)
+	d.report(a)
+	return e, nil
+}
+
+// timestep runs steps 2 to 5 of one timestep ts, whose images on this
+// rank are hs.
+func (s *stream) timestep(ctx context.Context, e *assoc.Engine, d *distAssoc, hist *qc.History, ts []int, hs map[int]*held, out *measurementSink) error {
+	a := s.a
+	if err := s.gatherRows(ts, hs); err != nil {
+		return err
+	}
+	applyHistory(a.plan, a.rows, ts, hist, s.qc)
+	if err := a.register(e, ts); err != nil {
+		return err
+	}
+	acc := a.accepted(ts)
+	if len(acc) == 0 {
+		return nil
+	}
+	reqs := make(map[int]*imageRequests, len(acc))
+	null := map[int][]assoc.Request{}
+	nBlind := map[int]int{}
+	for _, i := range acc {
+		img := &a.plan.Images[i]
+		var raw []catalog.Measurement
+		if h := hs[i]; h != nil {
+			raw = h.blind
+			nBlind[i] = len(raw)
+		}
+		q, mon, err := d.distImage(img, raw, a.owner[i] == a.me, a.cfg)
+		if err != nil {
+			return err
+		}
+		null[i], reqs[i] = q, &imageRequests{mon: mon}
+	}
+	if err := d.gatherRequests(a, acc, null, reqs, nBlind); err != nil {
+		return err
+	}
+	var withReq []int
+	for _, i := range acc {
+		if !reqs[i].empty() {
+			withReq = append(withReq, i)
+		}
+	}
+	if len(withReq) == 0 {
+		return s.writeMeasurements(acc, hs, nil, out)
+	}
+	own, err := s.fitAll(ctx, withReq, hs, reqs, nBlind)
+	if err != nil {
+		return err
+	}
+	here, err := d.routeFits(a, withReq, reqs, own)
+	if err != nil {
+		return err
+	}
+	if err := a.associateFits(e, acc, reqs, here); err != nil {
+		return err
+	}
+	return s.writeMeasurements(acc, hs, own, out)
+}
+
+// fitAll fits the requests of this rank's images among withReq (on the
+// pixels in memory, or from staged fits of the same requests, or reading
+// the image again when neither is there), workers at a time, and stages
+// them.
+func (s *stream) fitAll(ctx context.Context, withReq []int, hs map[int]*held, reqs map[int]*imageRequests, nBlind map[int]int) (map[int]*forcedFits, error) {
+	var mine []int
+	for _, i := range withReq {
+		if hs[i] != nil {
+			mine = append(mine, i)
+		}
+	}
+	res := make([]*forcedFits, len(mine))
+	reused := make([]bool, len(mine))
+	err := forEach(ctx, len(mine), s.workers, func(k int) error {
+		i := mine[k]
+		var err error
+		res[k], reused[k], err = s.fs.fit(&s.a.plan.Images[i], hs[i], reqs[i], nBlind[i])
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: rank %d: %w", s.a.me, err)
+	}
+	own := make(map[int]*forcedFits, len(mine))
+	for k, i := range mine {
+		own[i] = res[k]
+		if reused[k] {
+			s.fitsReused++
+		} else {
+			s.fitted++
+		}
+	}
+	return own, nil
+}
+
+// writeMeasurements writes the measurements of this rank's images of
+// acc: blind, then forced and monitor fits (own).
+func (s *stream) writeMeasurements(acc []int, hs map[int]*held, own map[int]*forcedFits, out *measurementSink) error {
+	a := s.a
+	for _, i := range acc {
+		h := hs[i]
+		if h == nil {
+			continue
+		}
+		if err := a.write(out.blind, i, catalog.ExtractBlind, h.blind); err != nil {
+			return err
+		}
+	}
+	for _, i := range acc {
+		f := own[i]
+		if f == nil {
+			continue
+		}
+		if err := a.write(out.forced, i, catalog.ExtractForced, f.null); err != nil {
+			return err
+		}
+		if err := a.write(out.monitor, i, catalog.ExtractMonitor, f.mon); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// gatherRows is a collective: the images rows of timestep ts from their
+// owners (hs on this rank) reach every rank, into a.rows (Allgatherv).
+func (s *stream) gatherRows(ts []int, hs map[int]*held) error {
+	a := s.a
+	mine := make([]qcRow, 0, len(hs))
+	for _, i := range ts {
+		if h := hs[i]; h != nil {
+			q := toQCRow(i, &h.row)
+			q.XXH64 = h.xxh64
+			mine = append(mine, q)
+		}
+	}
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(mine); err != nil {
+		return fmt.Errorf("pipeline: rank %d: encoding images rows: %w", a.me, err)
+	}
+	if a.size > 1 {
+		s.sentRows += b.Len()
+	}
+	parts, err := a.comm.Allgatherv(b.Bytes())
+	if err != nil {
+		return fmt.Errorf("pipeline: gathering images rows: %w", err)
+	}
+	seen := map[int]bool{}
+	for r, p := range parts {
+		var got []qcRow
+		if err := gob.NewDecoder(bytes.NewReader(p)).Decode(&got); err != nil {
+			return fmt.Errorf("pipeline: images rows from rank %d: %w", r, err)
+		}
+		for _, q := range got {
+			if !slices.Contains(ts, q.Index) || seen[q.Index] {
+				return fmt.Errorf("pipeline: images rows from rank %d: bad or repeated image index %d", r, q.Index)
+			}
+			seen[q.Index] = true
+			q.apply(&a.rows[q.Index])
+			if q.XXH64 != "" {
+				s.hashes[q.Index] = q.XXH64
+			}
+		}
+	}
+	if len(seen) != len(ts) {
+		return fmt.Errorf("pipeline: images rows of timestep %d: %d of %d received", a.plan.Images[ts[0]].Timestep, len(seen), len(ts))
+	}
+	return nil
+}

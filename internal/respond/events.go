@@ -1,0 +1,560 @@
+package respond
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"gotrap/catalog"
+	"gotrap/catalog/duck"
+	"gotrap/internal/config"
+	"gotrap/internal/report"
+	"gotrap/kernels/sphere"
+)
+
+// Event types (the type column of events.parquet).
+const (
+	TypeNewSource      = "new_source"
+	TypeRise           = "rise"
+	TypeDrop           = "drop"
+	TypeHigh           = "high"
+	TypeLow            = "low"
+	TypeVariable       = "variable"
+	TypeMonitor        = "monitor"
+	TypeKnown          = "known"
+	TypeSpectralFlat   = "spectral_flat"
+	TypeSpectralSteep  = "spectral_steep"
+	TypeSingleTimestep = "single_timestep"
+	TypeAlert          = "alert"
+)
+
+// EventsTable is the table name of RUN/events.parquet.
+const EventsTable = "events"
+
+// An Event is one row of events.parquet: something that happened at one
+// timestep of the run, computed from the data up to that timestep only.
+type Event struct {
+	// ID is deterministic: TYPE-rRUNCAT-bBAND-mMEASUREMENT (alerts:
+	// alert-IVORN fragment).
+	ID       string    `parquet:"id"`
+	Type     string    `parquet:"type"`
+	Runcat   int64     `parquet:"runcat"` // 0 for alerts
+	Band     int64     `parquet:"band"`   // 0 for spectral events (all bands)
+	Image    int64     `parquet:"image"`
+	Timestep int64     `parquet:"timestep"`
+	Time     time.Time `parquet:"time" unit:"UTC"` // the image's start time
+	RA       float64   `parquet:"ra" unit:"deg"`   // of the measurement
+	Decl     float64   `parquet:"decl" unit:"deg"`
+	// Measurement is the measurement that triggered the event.
+	Measurement int64 `parquet:"measurement"`
+	ExtractType int32 `parquet:"extract_type"`
+	// Significance, Value and Reference depend on the type
+	// (docs/responses.md): e.g. for a rise, z, the flux and the running
+	// mean; for a new source, f_int / rms_max of the previous image, the
+	// flux and that rms.
+	Significance float64 `parquet:"significance" unit:"sigma"`
+	Value        float64 `parquet:"value"`
+	Reference    float64 `parquet:"reference"`
+	FInt         float64 `parquet:"f_int" unit:"Jy"`
+	FIntErr      float64 `parquet:"f_int_err" unit:"Jy"`
+	FreqHz       float64 `parquet:"freq_hz" unit:"Hz"`
+	// NPoints is the number of points of the light curve (source, band)
+	// up to and including this one.
+	NPoints int64 `parquet:"n_points"`
+	// NewsourceType is 0 or 1 for a new source, -1 otherwise.
+	NewsourceType int32 `parquet:"newsource_type"`
+	// Known is the 1-based line of the known source ([events] known_file)
+	// within whose radius the event lies, 0 if none.
+	Known int32 `parquet:"known"`
+	// Monitored: the source is on the monitoring list.
+	Monitored bool   `parquet:"monitored"`
+	Detail    string `parquet:"detail"`
+}
+
+// Range selects timesteps From..To inclusive; To < 0 means no upper end.
+type Range struct{ From, To int64 }
+
+// All is every timestep.
+var All = Range{From: 0, To: -1}
+
+// Has reports whether timestep t lies in r.
+func (r Range) Has(t int64) bool { return t >= r.From && (r.To < 0 || t <= r.To) }
+
+// String is "all", "T" or "FROM-TO".
+func (r Range) String() string {
+	switch {
+	case r.From == 0 && r.To < 0:
+		return "all"
+	case r.To < 0:
+		return fmt.Sprintf("%d-", r.From)
+	case r.From == r.To:
+		return fmt.Sprint(r.From)
+	}
+	return fmt.Sprintf("%d-%d", r.From, r.To)
+}
+
+// imageRow is what events need of an image.
+type imageRow struct {
+	band, timestep int64
+	t              time.Time
+	rmsMin, rmsMax float64
+	freq           float64
+	rejected       bool
+}
+
+// point is one measurement of a light curve.
+type point struct {
+	runcat, xtrsrc, image int64
+	band, timestep        int64
+	t                     time.Time
+	extract, assocType    int32
+	ra, dec, f, ferr      float64
+	freq                  float64
+	monitored             bool
+}
+
+// Events computes the events of the timesteps in r for the run directory
+// run with the [events] and [variability] settings of cfg. Each event is
+// computed from the data of its own and earlier timesteps only, so a run
+// made in one go and the same run grown timestep by timestep have the
+// same events. Backward forced fits (extract_type 3, made after the run
+// and before a source's first detection) never enter. Events come sorted
+// by timestep, time and id.
+func Events(ctx context.Context, run string, cfg config.Config, r Range) ([]Event, error) {
+	db, err := duck.Open(ctx, run, duck.Options{Threads: 1, FluxErrorFloor: cfg.Variability.FluxErrorFloor})
+	if err != nil {
+		return nil, fmt.Errorf("respond: %w", err)
+	}
+	defer db.Close()
+	var known []report.KnownSource
+	if f := cfg.Events.KnownFile; f != "" {
+		fh, err := os.Open(f)
+		if err != nil {
+			return nil, fmt.Errorf("respond: [events] known_file: %w", err)
+		}
+		known, err = report.ReadKnownSources(fh)
+		fh.Close()
+		if err != nil {
+			return nil, fmt.Errorf("respond: %s: %w", f, err)
+		}
+	}
+	c := &computer{cfg: cfg.Events, floor: cfg.Variability.FluxErrorFloor, r: r, known: known}
+	if err := c.load(ctx, db.SQL()); err != nil {
+		return nil, err
+	}
+	c.run()
+	sortEvents(c.out)
+	return c.out, nil
+}
+
+func sortEvents(evs []Event) {
+	sort.Slice(evs, func(i, j int) bool {
+		a, b := evs[i], evs[j]
+		if a.Timestep != b.Timestep {
+			return a.Timestep < b.Timestep
+		}
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
+		}
+		return a.ID < b.ID
+	})
+}
+
+type computer struct {
+	cfg    config.Events
+	floor  float64
+	r      Range
+	known  []report.KnownSource
+	images map[int64]imageRow
+	points []point // by runcat, band, timestep, time, xtrsrc
+	// newsrc maps a trigger measurement to its new-source row.
+	newsrc map[int64]catalog.NewSource
+	// nTested is the variables query's n_tested per timestep (testedCounts).
+	nTested []tested
+	out     []Event
+}
+
+func (c *computer) load(ctx context.Context, db *sql.DB) error {
+	c.images = map[int64]imageRow{}
+	rows, err := db.QueryContext(ctx, `SELECT id, band, timestep, taustart_ts, rms_min, rms_max, freq_eff, rejected FROM images`)
+	if err != nil {
+		return fmt.Errorf("respond: images: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var im imageRow
+		if err := rows.Scan(&id, &im.band, &im.timestep, &im.t, &im.rmsMin, &im.rmsMax, &im.freq, &im.rejected); err != nil {
+			rows.Close()
+			return fmt.Errorf("respond: images: %w", err)
+		}
+		c.images[id] = im
+	}
+	if err := closeRows(rows); err != nil {
+		return fmt.Errorf("respond: images: %w", err)
+	}
+	hi := int64(math.MaxInt64)
+	if c.r.To >= 0 {
+		hi = c.r.To
+	}
+	rows, err = db.QueryContext(ctx, fmt.Sprintf(`
+SELECT a.runcat, a.xtrsrc, a.type, m.image, i.band, i.timestep, i.taustart_ts, m.extract_type,
+       m.ra, m.decl, m.f_int, m.f_int_err, i.freq_eff, coalesce(r.mon_src, false)
+FROM associations a
+JOIN measurements m ON m.id = a.xtrsrc
+JOIN images i ON i.id = m.image
+LEFT JOIN runcat r ON r.id = a.runcat
+WHERE m.extract_type <> %d AND a.type <> %d AND i.timestep <= %d
+ORDER BY a.runcat, i.band, i.timestep, i.taustart_ts, m.id`, catalog.ExtractBackward, catalog.AssocBackward, hi))
+	if err != nil {
+		return fmt.Errorf("respond: light curves: %w", err)
+	}
+	for rows.Next() {
+		var p point
+		if err := rows.Scan(&p.runcat, &p.xtrsrc, &p.assocType, &p.image, &p.band, &p.timestep, &p.t, &p.extract,
+			&p.ra, &p.dec, &p.f, &p.ferr, &p.freq, &p.monitored); err != nil {
+			rows.Close()
+			return fmt.Errorf("respond: light curves: %w", err)
+		}
+		c.points = append(c.points, p)
+	}
+	if err := closeRows(rows); err != nil {
+		return fmt.Errorf("respond: light curves: %w", err)
+	}
+	c.newsrc = map[int64]catalog.NewSource{}
+	rows, err = db.QueryContext(ctx, `SELECT runcat, trigger_xtrsrc, previous_limits_image, newsource_type FROM newsources`)
+	if err != nil {
+		return fmt.Errorf("respond: new sources: %w", err)
+	}
+	for rows.Next() {
+		var n catalog.NewSource
+		if err := rows.Scan(&n.Runcat, &n.TriggerXtrsrc, &n.PreviousLimitsImage, &n.Type); err != nil {
+			rows.Close()
+			return fmt.Errorf("respond: new sources: %w", err)
+		}
+		c.newsrc[n.TriggerXtrsrc] = n
+	}
+	return closeRows(rows)
+}
+
+func closeRows(rows *sql.Rows) error {
+	err := rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// emit adds an event built from point p when its timestep is in range,
+// and returns it (nil when out of range).
+func (c *computer) emit(typ string, p point, n int64, sig, value, ref float64, detail string) *Event {
+	if !c.r.Has(p.timestep) {
+		return nil
+	}
+	e := Event{ID: fmt.Sprintf("%s-r%d-b%d-m%d", typ, p.runcat, p.band, p.xtrsrc), Type: typ,
+		Runcat: p.runcat, Band: p.band, Image: p.image, Timestep: p.timestep, Time: p.t.UTC(),
+		RA: p.ra, Decl: p.dec, Measurement: p.xtrsrc, ExtractType: p.extract,
+		Significance: sig, Value: value, Reference: ref, FInt: p.f, FIntErr: p.ferr, FreqHz: p.freq,
+		NPoints: n, NewsourceType: -1, Monitored: p.monitored, Detail: detail}
+	for i, k := range c.known {
+		if sphere.Sep(p.ra, p.dec, k.RA, k.Dec) <= k.Radius {
+			e.Known = int32(i + 1)
+			break
+		}
+	}
+	c.out = append(c.out, e)
+	return &c.out[len(c.out)-1]
+}
+
+// run walks the light curves and the timesteps.
+func (c *computer) run() {
+	c.nTested = c.testedCounts()
+	for i := 0; i < len(c.points); {
+		j := i
+		for j < len(c.points) && c.points[j].runcat == c.points[i].runcat && c.points[j].band == c.points[i].band {
+			j++
+		}
+		c.lightCurve(c.points[i:j])
+		i = j
+	}
+	c.spectral()
+}
+
+// testedCounts returns, per timestep, the number of light curves with two
+// or more points up to that timestep (the variables query's n_tested,
+// computed causally): sorted timesteps and cumulative counts.
+func (c *computer) testedCounts() []tested {
+	second := map[int64]int{} // timestep of the second point -> light curves
+	for i := 0; i < len(c.points); {
+		j := i
+		for j < len(c.points) && c.points[j].runcat == c.points[i].runcat && c.points[j].band == c.points[i].band {
+			j++
+		}
+		if j-i >= 2 {
+			second[c.points[i+1].timestep]++
+		}
+		i = j
+	}
+	var ts []tested
+	for t, n := range second {
+		ts = append(ts, tested{t, n})
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].timestep < ts[j].timestep })
+	for i := 1; i < len(ts); i++ {
+		ts[i].n += ts[i-1].n
+	}
+	return ts
+}
+
+type tested struct {
+	timestep int64
+	n        int
+}
+
+// testedAt is n_tested at timestep t.
+func (c *computer) testedAt(t int64) int {
+	k := sort.Search(len(c.nTested), func(i int) bool { return c.nTested[i].timestep > t })
+	if k == 0 {
+		return 1
+	}
+	return c.nTested[k-1].n
+}
+
+// lightCurve emits the events of one source in one band.
+func (c *computer) lightCurve(pts []point) {
+	var (
+		sw, wmean, chi2 float64 // weighted: sum of weights, mean, sum w (x - mean)^2 (West 1979)
+		mean, m2        float64 // unweighted (Welford): mean, sum (x - mean)^2
+		hi, lo          = math.Inf(-1), math.Inf(1)
+		wasVar          bool
+		blind           int   // blind detections so far
+		lastBlind       int64 // timestep of the last blind detection
+		seenBlind       bool
+	)
+	minPts := c.cfg.MinPoints
+	for k, p := range pts {
+		n := int64(k + 1)
+		copied := p.assocType == catalog.AssocForkCopy // history copied at a fork: no events of its own
+		sig2 := p.ferr*p.ferr + c.floor*p.f*c.floor*p.f
+		w := 1 / sig2
+		if ns, ok := c.newsrc[p.xtrsrc]; ok && ns.Runcat == p.runcat && !copied {
+			lim := c.images[ns.PreviousLimitsImage]
+			sig := p.f / lim.rmsMax
+			if e := c.emit(TypeNewSource, p, n, sig, p.f, lim.rmsMax,
+				fmt.Sprintf("new source type %d: f_int %.4g Jy = %.1f x rms_max of image %d", ns.Type, p.f, sig, ns.PreviousLimitsImage)); e != nil {
+				e.NewsourceType = ns.Type
+			}
+		}
+		if k >= minPts && !copied && sig2 > 0 && sw > 0 {
+			z := (p.f - wmean) / math.Sqrt(sig2+1/sw)
+			switch {
+			case z >= c.cfg.RiseSigma:
+				c.emit(TypeRise, p, n, z, p.f, wmean, fmt.Sprintf("f_int %.4g Jy is %.1f sigma above the running mean %.4g Jy of %d points", p.f, z, wmean, k))
+			case z <= -c.cfg.RiseSigma:
+				c.emit(TypeDrop, p, n, -z, p.f, wmean, fmt.Sprintf("f_int %.4g Jy is %.1f sigma below the running mean %.4g Jy of %d points", p.f, -z, wmean, k))
+			}
+			if p.f > hi {
+				c.emit(TypeHigh, p, n, (p.f-hi)/math.Sqrt(sig2), p.f, hi, fmt.Sprintf("f_int %.4g Jy above the previous maximum %.4g Jy", p.f, hi))
+			}
+			if p.f < lo {
+				c.emit(TypeLow, p, n, (lo-p.f)/math.Sqrt(sig2), p.f, lo, fmt.Sprintf("f_int %.4g Jy below the previous minimum %.4g Jy", p.f, lo))
+			}
+		}
+		if p.extract == catalog.ExtractMonitor && !copied && p.ferr > 0 {
+			if s := p.f / p.ferr; s >= c.cfg.MonitorSigma {
+				c.emit(TypeMonitor, p, n, s, p.f, p.ferr, fmt.Sprintf("monitor fit f_int %.4g Jy at %.1f sigma", p.f, s))
+			}
+		}
+		if p.extract == catalog.ExtractForced && !copied && blind == 1 && seenBlind && p.timestep == c.nextTimestep(pts, lastBlind) {
+			c.emit(TypeSingleTimestep, p, n, 0, p.f, blindFlux(pts[:k]), fmt.Sprintf("detected only at timestep %d, not at %d", lastBlind, p.timestep))
+		}
+		if p.extract == catalog.ExtractBlind {
+			if blind == 0 && !copied && len(c.known) > 0 {
+				for i, ks := range c.known {
+					if sphere.Sep(p.ra, p.dec, ks.RA, ks.Dec) <= ks.Radius {
+						c.emit(TypeKnown, p, n, p.f/p.ferr, p.f, float64(i+1), fmt.Sprintf("first detection of known source %d", i+1))
+						break
+					}
+				}
+			}
+			blind++
+			lastBlind = p.timestep
+			seenBlind = true
+		}
+		// Update the running statistics with p.
+		if sig2 > 0 && !math.IsInf(w, 0) {
+			sw += w
+			d := p.f - wmean
+			wmean += d * w / sw
+			chi2 += w * d * (p.f - wmean)
+		}
+		dm := p.f - mean
+		mean += dm / float64(n)
+		m2 += dm * (p.f - mean)
+		hi, lo = math.Max(hi, p.f), math.Min(lo, p.f)
+		if n >= 2 {
+			v := math.Sqrt(m2/float64(n-1)) / mean
+			l10 := catalog.Log10ChiSquareSF(chi2, float64(n-1))
+			pass := l10 <= math.Log10(c.cfg.VariabilityAlpha/float64(c.testedAt(p.timestep))) && v >= c.cfg.VariabilityVMin
+			if pass && !wasVar && !copied {
+				c.emit(TypeVariable, p, n, catalog.GaussSigma(l10), chi2/float64(n-1), v,
+					fmt.Sprintf("eta %.3g, V %.3g, p %.3g after %d points", chi2/float64(n-1), v, math.Pow(10, l10), n))
+			}
+			wasVar = pass
+		}
+	}
+}
+
+// nextTimestep is the first timestep after t among the accepted images
+// of the band of pts (the timestep at which a source detected at t alone
+// is first seen missing).
+func (c *computer) nextTimestep(pts []point, t int64) int64 {
+	band := pts[0].band
+	next := int64(math.MaxInt64)
+	for _, im := range c.images {
+		if im.band == band && !im.rejected && im.timestep > t && im.timestep < next {
+			next = im.timestep
+		}
+	}
+	return next
+}
+
+// blindFlux is the flux of the last blind detection in pts.
+func blindFlux(pts []point) float64 {
+	for i := len(pts) - 1; i >= 0; i-- {
+		if pts[i].extract == catalog.ExtractBlind {
+			return pts[i].f
+		}
+	}
+	return math.NaN()
+}
+
+// spectral emits the flat/steep spectral-index events: per source and
+// timestep with positive fluxes in two or more bands, the weighted
+// least-squares slope of ln S against ln nu; an event when its class
+// (flat, steep, neither) becomes flat or steep.
+func (c *computer) spectral() {
+	byRC := map[int64][]point{}
+	var rcs []int64
+	for _, p := range c.points {
+		if p.assocType == catalog.AssocForkCopy || !(p.f > 0) || !(p.ferr > 0) || !(p.freq > 0) {
+			continue
+		}
+		if _, ok := byRC[p.runcat]; !ok {
+			rcs = append(rcs, p.runcat)
+		}
+		byRC[p.runcat] = append(byRC[p.runcat], p)
+	}
+	sort.Slice(rcs, func(i, j int) bool { return rcs[i] < rcs[j] })
+	for _, rc := range rcs {
+		pts := byRC[rc]
+		sort.SliceStable(pts, func(i, j int) bool {
+			if pts[i].timestep != pts[j].timestep {
+				return pts[i].timestep < pts[j].timestep
+			}
+			if pts[i].freq != pts[j].freq {
+				return pts[i].freq < pts[j].freq
+			}
+			return pts[i].xtrsrc < pts[j].xtrsrc
+		})
+		prev := ""
+		for i := 0; i < len(pts); {
+			j := i
+			for j < len(pts) && pts[j].timestep == pts[i].timestep {
+				j++
+			}
+			g := pts[i:j]
+			i = j
+			if g[0].freq == g[len(g)-1].freq {
+				continue // one band
+			}
+			alpha, aerr := spectralIndex(g)
+			class := ""
+			switch {
+			case (alpha-c.cfg.SpectralFlat)/aerr >= c.cfg.SpectralSigma:
+				class = TypeSpectralFlat
+			case (c.cfg.SpectralSteep-alpha)/aerr >= c.cfg.SpectralSigma:
+				class = TypeSpectralSteep
+			}
+			if class != "" && class != prev {
+				p := g[0]
+				p.band = 0
+				bound := c.cfg.SpectralFlat
+				if class == TypeSpectralSteep {
+					bound = c.cfg.SpectralSteep
+				}
+				c.emit(class, p, int64(len(g)), math.Abs(alpha-bound)/aerr, alpha, aerr,
+					fmt.Sprintf("spectral index %.2f +- %.2f over %d measurements (%.4g-%.4g MHz)", alpha, aerr, len(g), g[0].freq/1e6, g[len(g)-1].freq/1e6))
+			}
+			prev = class
+		}
+	}
+}
+
+// spectralIndex fits ln S = a + alpha ln nu by weighted least squares
+// (weights S^2/sigma^2, the inverse variance of ln S) and returns alpha
+// and its standard error.
+func spectralIndex(g []point) (alpha, aerr float64) {
+	var sw, sx, sy, sxx, sxy float64
+	for _, p := range g {
+		w := (p.f / p.ferr) * (p.f / p.ferr)
+		x, y := math.Log(p.freq), math.Log(p.f)
+		sw += w
+		sx += w * x
+		sy += w * y
+		sxx += w * x * x
+		sxy += w * x * y
+	}
+	d := sw*sxx - sx*sx
+	return (sw*sxy - sx*sy) / d, math.Sqrt(sw / d)
+}
+
+// ReadEvents reads RUN/events.parquet; a run without one has no events.
+func ReadEvents(run string) ([]Event, error) {
+	p := catalog.TableFile(run, EventsTable)
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("respond: %w", err)
+	}
+	defer f.Close()
+	evs, err := catalog.Read[Event](f)
+	if err != nil {
+		return nil, fmt.Errorf("respond: %s: %w", p, err)
+	}
+	return evs, nil
+}
+
+// WriteEvents replaces the events of the timesteps in r in
+// RUN/events.parquet by evs (keeping the others, and the alert events,
+// which do not come from the catalogue) and writes the file atomically
+// (temporary name, rename). It returns the file's events.
+func WriteEvents(run string, evs []Event, r Range) ([]Event, error) {
+	old, err := ReadEvents(run)
+	if err != nil {
+		return nil, err
+	}
+	all := make([]Event, 0, len(old)+len(evs))
+	for _, e := range old {
+		if !r.Has(e.Timestep) || e.Type == TypeAlert {
+			all = append(all, e)
+		}
+	}
+	all = append(all, evs...)
+	sortEvents(all)
+	if err := writeAll(run, all); err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// eventsPath is RUN/events.parquet.
+func eventsPath(run string) string { return filepath.Join(run, EventsTable+".parquet") }

@@ -1,0 +1,888 @@
+package respond
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gotrap/catalog/duck"
+	"gotrap/internal/config"
+	"gotrap/internal/pipeline"
+	"gotrap/internal/pipeline/catstage"
+	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/respond/respondtest"
+	"gotrap/internal/testutil"
+	"gotrap/internal/vtp/comettest"
+	"gotrap/kernels/sphere"
+)
+
+// tinyData is the tiny preset (seed 1), simulated once per test binary.
+var tinyData = struct {
+	sync.Once
+	dir string
+}{}
+
+func tiny(t *testing.T) string {
+	t.Helper()
+	tinyData.Do(func() {
+		dir, err := os.MkdirTemp("", "gotrap-respond-tiny-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// pipetest.Simulate uses t.TempDir, which ends with the test:
+		// simulate into a folder that lives as long as the binary.
+		src := pipetest.Simulate(t, "tiny", 1)
+		if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+			t.Fatal(err)
+		}
+		tinyData.dir = dir
+	})
+	if tinyData.dir == "" {
+		t.Fatal("tiny data set not simulated")
+	}
+	return tinyData.dir
+}
+
+// runTiny runs the pipeline and the catalogue stage over the images of
+// the tiny data set whose timestep is below upto (all when upto < 0).
+func runTiny(t *testing.T, upto int, cfg config.Config) string {
+	t.Helper()
+	return runTinyRanks(t, upto, cfg, 1)
+}
+
+// runTinyRanks is runTiny on ranks in-process ranks.
+func runTinyRanks(t *testing.T, upto int, cfg config.Config, ranks int) string {
+	t.Helper()
+	data := tiny(t)
+	all, err := pipeline.ExpandInputs([]string{filepath.Join(data, "images")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inputs []string
+	for _, p := range all {
+		var ts int
+		if _, err := fmt.Sscanf(filepath.Base(p), "t%04d_", &ts); err != nil {
+			t.Fatalf("image name %s: %v", p, err)
+		}
+		if upto < 0 || ts < upto {
+			inputs = append(inputs, p)
+		}
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	if _, err := pipeline.RunRanks(context.Background(), pipeline.Options{Run: run, Inputs: inputs, Config: cfg}, ranks); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := catstage.Run(context.Background(), run, catstage.Options{Threads: 1}, false); err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+// TestEventsCausal: the events of timesteps 0..k-1 of the whole run equal
+// the events of a run made of those timesteps only (what an append-grown
+// run has when it reaches k), for every k; Events over a range returns
+// that range of the whole set.
+func TestEventsCausal(t *testing.T) {
+	cfg := config.Default()
+	full := runTiny(t, -1, cfg)
+	ctx := context.Background()
+	all, err := Events(ctx, full, cfg, All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]int{}
+	for _, e := range all {
+		types[e.Type]++
+	}
+	t.Logf("tiny: %d events %v", len(all), types)
+	for _, typ := range []string{TypeNewSource, TypeRise, TypeDrop, TypeHigh, TypeLow, TypeVariable, TypeSingleTimestep} {
+		if types[typ] == 0 {
+			t.Errorf("no %s event on tiny (its 4 transients and 4 variables make some)", typ)
+		}
+	}
+	for _, k := range []int{2, 4, 6} {
+		part := runTiny(t, k, cfg)
+		got, err := Events(ctx, part, cfg, All)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Events(ctx, full, cfg, Range{0, int64(k - 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) == 0 {
+			t.Fatalf("k=%d: no events to compare", k)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("timesteps < %d: a run of those timesteps has %d events, the whole run %d there", k, len(got), len(want))
+			for i := 0; i < min(len(got), len(want)); i++ {
+				if !reflect.DeepEqual(got[i], want[i]) {
+					t.Errorf("first difference:\n got %+v\nwant %+v", got[i], want[i])
+					break
+				}
+			}
+		}
+		var sub []Event
+		for _, e := range all {
+			if e.Timestep < int64(k) {
+				sub = append(sub, e)
+			}
+		}
+		if !reflect.DeepEqual(sub, want) {
+			t.Errorf("Events(0..%d) is not the whole run's events of those timesteps", k-1)
+		}
+	}
+}
+
+// TestEventsVariabilityMatchesVarmetric: at its last point, the running
+// eta and V of every light curve that crosses the variability cut equal
+// the varmetric table's (SPEC decisions: the incremental forms must equal
+// the batch ones).
+func TestEventsVariabilityMatchesVarmetric(t *testing.T) {
+	cfg := config.Default()
+	cfg.Events.VariabilityVMin = 0 // every significant chi-square crosses
+	run := runTiny(t, -1, cfg)
+	ctx := context.Background()
+	evs, err := Events(ctx, run, cfg, All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := duck.Open(ctx, run, duck.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	n := 0
+	for _, e := range evs {
+		if e.Type != TypeVariable {
+			continue
+		}
+		var np int64
+		var eta, v float64
+		err := db.SQL().QueryRowContext(ctx, `SELECT n_points, eta_int, v_int FROM varmetric WHERE runcat = ? AND band = ?`, e.Runcat, e.Band).Scan(&np, &eta, &v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if np != e.NPoints {
+			continue // the light curve goes on after the crossing
+		}
+		n++
+		// 1e-9 relative: the running (West/Welford) and the two-pass
+		// sums differ by rounding only, over < 10 points.
+		if !testutil.Close(e.Value, eta, 0, 1e-9) || !testutil.Close(e.Reference, v, 0, 1e-9) {
+			t.Errorf("%s: eta %v V %v, varmetric %v %v", e.ID, e.Value, e.Reference, eta, v)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no variability event at a light curve's last point to compare")
+	}
+}
+
+// newSourceRule is the acceptance rule: new sources of type 1 above 10
+// sigma, to a VOEvent broker, an email recipient and a webhook.
+func newSourceRule(broker string, hook string) config.Rule {
+	return config.Rule{Name: "new-transients", When: "type = 'new_source' AND newsource_type = 1 AND significance > 10",
+		Actions: []string{"voevent", "email", "webhook"}, Brokers: []string{broker}, EmailTo: []string{"swg@example.org"},
+		Webhooks: []string{hook}, Role: "test", RatePeriod: "1h", DedupWindow: "0s"}
+}
+
+// webhookSink records the events POSTed to it, in arrival order; onPost,
+// when set, runs before the reply.
+type webhookSink struct {
+	mu     sync.Mutex
+	ids    []string
+	onPost func(n int)
+	status int
+}
+
+func (w *webhookSink) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	var p struct {
+		Rule  string         `json:"rule"`
+		Event map[string]any `json:"event"`
+	}
+	body, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(body, &p); err != nil {
+		http.Error(rw, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.mu.Lock()
+	if w.status != 0 {
+		st := w.status
+		w.mu.Unlock()
+		http.Error(rw, "down for the test", st)
+		return
+	}
+	w.ids = append(w.ids, p.Event["id"].(string))
+	n := len(w.ids)
+	f := w.onPost
+	w.mu.Unlock()
+	if f != nil {
+		f(n)
+	}
+	rw.WriteHeader(http.StatusNoContent)
+}
+
+func (w *webhookSink) got() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.ids)
+}
+
+// expected returns the ids of the events the acceptance rule matches,
+// in timestep order, computed independently of the rule engine.
+func expected(t *testing.T, run string, cfg config.Config) []string {
+	t.Helper()
+	evs, err := Events(context.Background(), run, cfg, All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range evs {
+		if e.Type == TypeNewSource && e.NewsourceType == 1 && e.Significance > 10 {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}
+
+// savedIDs maps the Comet subscriber's saved files back to event ids.
+func savedIDs(t *testing.T, b *comettest.Broker, cfg config.Config, rule string, ids []string) map[string]int {
+	t.Helper()
+	names := map[string]string{}
+	for _, id := range ids {
+		names[comettest.SavedName(IVORN(cfg.Responses, rule, Event{ID: id}))] = id
+	}
+	out := map[string]int{}
+	for _, f := range b.SavedFiles(t) {
+		id, ok := names[f]
+		if !ok {
+			t.Errorf("subscriber saved %s, not one of the expected events", f)
+			continue
+		}
+		out[id]++
+	}
+	return out
+}
+
+func mailIDs(t *testing.T, s *respondtest.SMTP) []string {
+	var out []string
+	for _, m := range s.Messages(t) {
+		id := m.Header.Get("Message-Id")
+		id = strings.TrimSuffix(strings.TrimPrefix(id, "<new-transients."), "@gotrap.invalid>")
+		out = append(out, id)
+	}
+	return out
+}
+
+// TestAcceptanceDeliverOnce: on tiny, the rule "new source type 1 above
+// 10 sigma -> voevent + email + webhook" delivers each such new source
+// once to the real Comet broker (its subscriber saves it), the real SMTP
+// server (STARTTLS) and the webhook, in timestep order; a second call
+// delivers nothing more.
+func TestAcceptanceDeliverOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Comet, an SMTP server or a child process")
+	}
+	b := comettest.Start(t, true)
+	smtpd := respondtest.NewSMTP(t, true)
+	smtpd.Start(t)
+	sink := &webhookSink{}
+	hook := httptest.NewServer(sink)
+	defer hook.Close()
+
+	cfg := config.Default()
+	cfg.Responses.SMTPHost, cfg.Responses.SMTPPort = "127.0.0.1", smtpd.Port
+	cfg.Responses.SMTPTLS, cfg.Responses.SMTPCAFile = "required", smtpd.CAFile
+	cfg.Response = []config.Rule{newSourceRule(b.Addr(), hook.URL)}
+	run := runTiny(t, -1, cfg)
+	want := expected(t, run, cfg)
+	if len(want) < 2 {
+		t.Fatalf("tiny has %d new sources of type 1 above 10 sigma; the test needs several", len(want))
+	}
+	ctx := context.Background()
+	res, err := Respond(ctx, run, cfg, Options{Send: true, Timesteps: All})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != 3*len(want) || res.Failed != 0 {
+		t.Errorf("sent %d, failed %d; want %d sent", res.Sent, res.Failed, 3*len(want))
+	}
+	if got := sink.got(); !slices.Equal(got, want) {
+		t.Errorf("webhook received %v, want %v (timestep order)", got, want)
+	}
+	if got := mailIDs(t, smtpd); !slices.Equal(sortedCopy(got), sortedCopy(want)) {
+		t.Errorf("SMTP server saved %v, want %v", got, want)
+	}
+	b.WaitSaved(t, len(want), 20*time.Second)
+	for _, id := range want {
+		if n := savedIDs(t, b, cfg, "new-transients", want)[id]; n != 1 {
+			t.Errorf("Comet subscriber saved %s %d times", id, n)
+		}
+	}
+	// Again: everything is in the log as delivered.
+	res, err = Respond(ctx, run, cfg, Options{Send: true, Timesteps: All})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != 0 || res.Skipped != 3*len(want) {
+		t.Errorf("second call sent %d, skipped %d", res.Sent, res.Skipped)
+	}
+	if got := sink.got(); len(got) != len(want) {
+		t.Errorf("webhook received %d after the second call, want %d", len(got), len(want))
+	}
+	time.Sleep(time.Second) // a late duplicate at the subscriber would show now
+	if got := len(b.SavedFiles(t)); got != len(want) {
+		t.Errorf("subscriber has %d events after the second call, want %d", got, len(want))
+	}
+	// The packets validate against the VOEvent 2.0 schema.
+	xsd := testutil.SharedFile(t, "VOEvent-v2.0.xsd")
+	if _, err := exec.LookPath("xmllint"); err != nil {
+		t.Skip("xmllint missing (libxml2-utils): packets not validated")
+	}
+	for _, f := range b.SavedFiles(t) {
+		out, err := exec.Command("xmllint", "--nonet", "--noout", "--schema", xsd, filepath.Join(b.Saved, f)).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s does not validate: %v\n%s", f, err, out)
+		}
+	}
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+// TestAcceptanceServersDown: with the broker, the SMTP server and the
+// webhook down, the call completes (no error), the log shows the
+// failures; once they are back, the next call delivers everything once.
+func TestAcceptanceServersDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Comet, an SMTP server or a child process")
+	}
+	b := comettest.New(t) // not started
+	smtpd := respondtest.NewSMTP(t, false)
+	sink := &webhookSink{status: http.StatusServiceUnavailable}
+	hook := httptest.NewServer(sink)
+	defer hook.Close()
+	cfg := config.Default()
+	cfg.Responses.SMTPHost, cfg.Responses.SMTPPort = "127.0.0.1", smtpd.Port
+	cfg.Responses.Retries, cfg.Responses.RetryBackoff = 2, "10ms"
+	cfg.Response = []config.Rule{newSourceRule(b.Addr(), hook.URL)}
+	run := runTiny(t, -1, cfg)
+	want := expected(t, run, cfg)
+	ctx := context.Background()
+	res, err := Respond(ctx, run, cfg, Options{Send: true, Timesteps: All})
+	if err != nil {
+		t.Fatalf("servers down made Respond fail: %v", err)
+	}
+	// One failure per target (three retries each); the rest wait.
+	if res.Sent != 0 || res.Failed != 3 || res.Pending != 3*(len(want)-1) {
+		t.Errorf("servers down: sent %d failed %d pending %d", res.Sent, res.Failed, res.Pending)
+	}
+	recs, err := ReadLog(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := map[string]int{}
+	for _, r := range recs {
+		if r.State == StateFailed {
+			failed[r.Action]++
+			if r.Error == "" {
+				t.Errorf("failed record without an error: %+v", r)
+			}
+		}
+	}
+	for _, a := range []string{"voevent", "email", "webhook"} {
+		if failed[a] != cfg.Responses.Retries+1 {
+			t.Errorf("%s: %d failed attempts logged, want %d", a, failed[a], cfg.Responses.Retries+1)
+		}
+	}
+	// Back up.
+	b.StartBroker(t)
+	b.StartSubscriber(t)
+	smtpd.Start(t)
+	sink.mu.Lock()
+	sink.status = 0
+	sink.mu.Unlock()
+	res, err = Respond(ctx, run, cfg, Options{Send: true, Timesteps: All})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != 3*len(want) || res.Failed != 0 {
+		t.Errorf("servers back: sent %d failed %d, want %d sent", res.Sent, res.Failed, 3*len(want))
+	}
+	if got := sink.got(); !slices.Equal(got, want) {
+		t.Errorf("webhook received %v, want %v", got, want)
+	}
+	if got := mailIDs(t, smtpd); !slices.Equal(sortedCopy(got), sortedCopy(want)) {
+		t.Errorf("SMTP server saved %v, want %v", got, want)
+	}
+	b.WaitSaved(t, len(want), 20*time.Second)
+	saved := savedIDs(t, b, cfg, "new-transients", want)
+	for _, id := range want {
+		if saved[id] != 1 {
+			t.Errorf("subscriber saved %s %d times", id, saved[id])
+		}
+	}
+}
+
+// TestRulesQuietDedupRate: quiet mode logs and sends nothing; the rate
+// limit and the de-duplication window hold back the events they should,
+// decided in event order; a bad when condition is an error naming the
+// rule.
+func TestRulesQuietDedupRate(t *testing.T) {
+	run := runTiny(t, -1, config.Default())
+	cfg := config.Default()
+	sink := &webhookSink{}
+	hook := httptest.NewServer(sink)
+	defer hook.Close()
+	evs, err := Events(context.Background(), run, cfg, All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var highs []Event
+	bySrc := map[int64]int{}
+	for _, e := range evs {
+		if e.Type == TypeHigh {
+			highs = append(highs, e)
+			bySrc[e.Runcat]++
+		}
+	}
+	base := config.Rule{Name: "highs", When: "type = 'high'", Actions: []string{"webhook"}, Webhooks: []string{hook.URL},
+		Role: "test", RatePeriod: "1h", DedupWindow: "0s"}
+	t.Run("quiet", func(t *testing.T) {
+		r := base
+		r.Quiet = true
+		c := cfg
+		c.Response = []config.Rule{r}
+		dir := copyRun(t, run)
+		res, err := Respond(context.Background(), dir, c, Options{Send: true, Timesteps: All})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Sent != 0 || res.NotDelivered != len(highs) || len(sink.got()) != 0 {
+			t.Errorf("quiet: sent %d, not delivered %d (want %d), webhook got %d", res.Sent, res.NotDelivered, len(highs), len(sink.got()))
+		}
+	})
+	t.Run("dedup", func(t *testing.T) {
+		r := base
+		r.DedupWindow = "24h" // longer than the run: one per source
+		c := cfg
+		c.Response = []config.Rule{r}
+		dir := copyRun(t, run)
+		res, err := Respond(context.Background(), dir, c, Options{Send: false, Timesteps: All})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := 0
+		for _, p := range res.Planned {
+			if p.State == "would send" {
+				sent++
+			}
+		}
+		if sent != len(bySrc) || len(res.Planned) != len(highs) {
+			t.Errorf("dedup: %d of %d would be sent, want one per source (%d)", sent, len(res.Planned), len(bySrc))
+		}
+		if _, err := os.Stat(LogPath(dir)); err == nil {
+			t.Error("a dry run wrote the delivery log")
+		}
+	})
+	t.Run("rate", func(t *testing.T) {
+		r := base
+		r.RateLimit, r.RatePeriod = 2, "1000h" // two in the whole run
+		c := cfg
+		c.Response = []config.Rule{r}
+		res, err := Respond(context.Background(), copyRun(t, run), c, Options{Timesteps: All})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var states []string
+		for _, p := range res.Planned {
+			states = append(states, p.State)
+		}
+		if len(states) < 3 || states[0] != "would send" || states[1] != "would send" || states[2] != StateSuppressed {
+			t.Errorf("rate limit 2: states %v", states)
+		}
+	})
+	t.Run("bad-when", func(t *testing.T) {
+		r := base
+		r.When = "no_such_column > 1"
+		err := CheckRules(context.Background(), []config.Rule{r})
+		if err == nil || !strings.Contains(err.Error(), `"highs"`) || !strings.Contains(err.Error(), "no_such_column") {
+			t.Errorf("bad when: %v", err)
+		}
+	})
+}
+
+func copyRun(t *testing.T, run string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := os.CopyFS(dir, os.DirFS(run)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestEventJSONNaN: NaN values become null in the JSON payload.
+func TestEventJSONNaN(t *testing.T) {
+	b := payload("r", Event{ID: "x", Value: math.NaN(), Reference: math.Inf(1)}, "")
+	var m struct {
+		Event map[string]any `json:"event"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("payload %s: %v", b, err)
+	}
+	if m.Event["value"] != nil || m.Event["reference"] != nil || m.Event["id"] != "x" {
+		t.Errorf("payload %s", b)
+	}
+}
+
+// TestMain runs Respond in a child process when GOTRAP_RESPOND_CHILD
+// names a run directory (TestAcceptanceKillResume kills it).
+func TestMain(m *testing.M) {
+	if run := os.Getenv("GOTRAP_RESPOND_CHILD"); run != "" {
+		cfg, err := config.RunConfig(run)
+		if err == nil {
+			_, err = Respond(context.Background(), run, cfg, Options{Send: true, Timesteps: All})
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestAcceptanceKillResume: a process delivering the acceptance rule's
+// events is killed with SIGKILL while the webhook holds the second
+// event's request; the next call logs that attempt as unknown, does not
+// repeat it, and delivers the rest: every target receives every event
+// exactly once, in timestep order.
+func TestAcceptanceKillResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Comet, an SMTP server or a child process")
+	}
+	b := comettest.Start(t, true)
+	smtpd := respondtest.NewSMTP(t, false)
+	smtpd.Start(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	sink := &webhookSink{}
+	killed := make(chan struct{})
+	sink.onPost = func(n int) {
+		if n == 2 {
+			cmd.Process.Kill() // SIGKILL: no deferred code runs in the child
+			<-killed
+		}
+	}
+	hook := httptest.NewServer(sink)
+	defer hook.Close()
+	cfg := config.Default()
+	cfg.Responses.SMTPHost, cfg.Responses.SMTPPort = "127.0.0.1", smtpd.Port
+	cfg.Response = []config.Rule{newSourceRule(b.Addr(), hook.URL)}
+	run := runTiny(t, -1, cfg)
+	want := expected(t, run, cfg)
+	if len(want) < 3 {
+		t.Fatalf("need three events or more, tiny has %d", len(want))
+	}
+	cmd.Env = append(os.Environ(), "GOTRAP_RESPOND_CHILD="+run)
+	out, err := os.CreateTemp(t.TempDir(), "child")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	werr := cmd.Wait()
+	close(killed)
+	if st, ok := werr.(*exec.ExitError); !ok || st.ProcessState.Sys() == nil || st.ProcessState.ExitCode() != -1 {
+		log, _ := os.ReadFile(out.Name())
+		t.Fatalf("child was not killed: %v\n%s", werr, log)
+	}
+	if got := sink.got(); len(got) != 2 {
+		t.Fatalf("webhook had %d requests at the kill", len(got))
+	}
+	// Resume.
+	res, err := Respond(context.Background(), run, cfg, Options{Send: true, Timesteps: All})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Unknown) != 1 || res.Unknown[0].Action != "webhook" || res.Unknown[0].Event != want[1] {
+		t.Errorf("unknown attempts after the kill: %+v, want the webhook of %s", res.Unknown, want[1])
+	}
+	if got := sink.got(); !slices.Equal(got, want) {
+		t.Errorf("webhook received %v, want %v once each in order", got, want)
+	}
+	if got := mailIDs(t, smtpd); !slices.Equal(sortedCopy(got), sortedCopy(want)) {
+		t.Errorf("SMTP server saved %v, want %v", got, want)
+	}
+	b.WaitSaved(t, len(want), 20*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	saved := savedIDs(t, b, cfg, "new-transients", want)
+	for _, id := range want {
+		if saved[id] != 1 {
+			t.Errorf("subscriber saved %s %d times", id, saved[id])
+		}
+	}
+	// The log tells the story: for the killed attempt a start, then
+	// unknown, and no second start.
+	recs, err := ReadLog(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, r := range recs {
+		if r.Event == want[1] && r.Action == "webhook" {
+			states = append(states, r.State)
+		}
+	}
+	if !slices.Equal(states, []string{StateStart, StateUnknown}) {
+		t.Errorf("log of the killed webhook delivery: %v", states)
+	}
+}
+
+// TestRespondPerTimestep: calling Respond once per timestep, as the
+// streamed engine will after each commit, writes the same events.parquet
+// and delivers the same events in the same order as one call over the
+// finished run.
+func TestRespondPerTimestep(t *testing.T) {
+	ctx := context.Background()
+	cfg := config.Default()
+	base := runTiny(t, -1, cfg)
+	deliver := func(perStep bool) ([]Event, []string) {
+		sink := &webhookSink{}
+		hook := httptest.NewServer(sink)
+		defer hook.Close()
+		c := cfg
+		c.Response = []config.Rule{{Name: "all-new", When: "type IN ('new_source', 'rise', 'variable')", Actions: []string{"webhook"},
+			Webhooks: []string{hook.URL}, Role: "test", RatePeriod: "1h", DedupWindow: "0s"}}
+		run := copyRun(t, base)
+		if perStep {
+			for ts := int64(0); ts < 8; ts++ {
+				if _, err := Respond(ctx, run, c, Options{Send: true, Timesteps: Range{ts, ts}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		} else if _, err := Respond(ctx, run, c, Options{Send: true, Timesteps: All}); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := ReadEvents(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs, sink.got()
+	}
+	evAll, gotAll := deliver(false)
+	evStep, gotStep := deliver(true)
+	if len(evAll) == 0 || len(gotAll) == 0 {
+		t.Fatalf("%d events, %d deliveries: nothing to compare", len(evAll), len(gotAll))
+	}
+	if !reflect.DeepEqual(evAll, evStep) {
+		t.Errorf("events.parquet per timestep (%d rows) differs from one call (%d rows)", len(evStep), len(evAll))
+		for i := range min(len(evAll), len(evStep)) {
+			if !reflect.DeepEqual(evAll[i], evStep[i]) {
+				t.Errorf("first difference at row %d:\n one call %+v\nper step %+v", i, evAll[i], evStep[i])
+				break
+			}
+		}
+	}
+	if !slices.Equal(gotAll, gotStep) {
+		t.Errorf("deliveries per timestep %v\ndiffer from one call %v", gotStep, gotAll)
+	}
+}
+
+// TestWhenReadsNoFiles: a rule's condition runs read-only: it cannot read
+// a file outside events.parquet.
+func TestWhenReadsNoFiles(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret.csv")
+	if err := os.WriteFile(secret, []byte("a\n1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := config.Rule{Name: "nosy", When: "(SELECT count(*) FROM read_csv('" + secret + "')) > 0", Actions: []string{"exec"}, Exec: []string{"true"}}
+	if err := CheckRules(context.Background(), []config.Rule{r}); err == nil {
+		t.Error("a condition read a file outside the events")
+	}
+	r.When = "type = 'rise' AND significance > 5"
+	if err := CheckRules(context.Background(), []config.Rule{r}); err != nil {
+		t.Errorf("plain condition: %v", err)
+	}
+}
+
+// TestEventsRanksMonitorKnownSpectral: the events do not depend on the
+// number of ranks; a monitored position gives monitor events, a known
+// source its known event and the known column on all its events, and a
+// loose spectral cut flat and steep events whose alpha lies beyond it.
+func TestEventsRanksMonitorKnownSpectral(t *testing.T) {
+	ctx := context.Background()
+	// The brightest steady source of the truth table is monitored, the
+	// second brightest is known.
+	type src struct{ ra, dec, flux float64 }
+	var steady []src
+	for _, r := range testutil.ReadCSV(t, filepath.Join(tiny(t), "truth", "sources.csv")) {
+		if r["class"] != "steady" || r["beams"] == "" { // steady and in the field
+			continue
+		}
+		var s src
+		fmt.Sscan(r["ra"], &s.ra)
+		fmt.Sscan(r["dec"], &s.dec)
+		fmt.Sscan(r["flux_jy"], &s.flux)
+		steady = append(steady, s)
+	}
+	slices.SortFunc(steady, func(a, b src) int { return cmpFloat(b.flux, a.flux) })
+	mon, known := steady[0], steady[1]
+	knownFile := filepath.Join(t.TempDir(), "known.csv")
+	// 0.01 deg: a third of the smallest simulated beam FWHM (131")
+	// holds the fitted positions (errors of a few arcsec at this flux).
+	if err := os.WriteFile(knownFile, []byte(fmt.Sprintf("ra,dec,radius\n%.8f,%.8f,0.01\n", known.ra, known.dec)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Monitor.Positions = [][2]float64{{mon.ra, mon.dec}}
+	cfg.Events.KnownFile = knownFile
+	cfg.Events.SpectralFlat, cfg.Events.SpectralSteep, cfg.Events.SpectralSigma = -0.7, -0.71, 0.01
+	one := runTinyRanks(t, -1, cfg, 1)
+	two := runTinyRanks(t, -1, cfg, 2)
+	evs1, err := Events(ctx, one, cfg, All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs2, err := Events(ctx, two, cfg, All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(evs1, evs2) {
+		t.Errorf("1 rank: %d events, 2 ranks: %d, not the same", len(evs1), len(evs2))
+	}
+	n := map[string]int{}
+	for _, e := range evs1 {
+		n[e.Type]++
+		switch e.Type {
+		case TypeMonitor:
+			if !e.Monitored || e.Significance < cfg.Events.MonitorSigma {
+				t.Errorf("monitor event %s: monitored %v, %.1f sigma", e.ID, e.Monitored, e.Significance)
+			}
+		case TypeKnown:
+			if e.Known != 1 {
+				t.Errorf("known event %s: known = %d", e.ID, e.Known)
+			}
+		case TypeSpectralFlat:
+			if !(e.Value > cfg.Events.SpectralFlat) {
+				t.Errorf("flat event with alpha %v", e.Value)
+			}
+		case TypeSpectralSteep:
+			if !(e.Value < cfg.Events.SpectralSteep) {
+				t.Errorf("steep event with alpha %v", e.Value)
+			}
+		}
+		near := sphereSepDeg(e.RA, e.Decl, known.ra, known.dec) <= 0.01
+		if near != (e.Known == 1) {
+			t.Errorf("%s at %.3f deg from the known source has known = %d", e.ID, sphereSepDeg(e.RA, e.Decl, known.ra, known.dec), e.Known)
+		}
+	}
+	for _, typ := range []string{TypeMonitor, TypeKnown, TypeSpectralFlat, TypeSpectralSteep} {
+		if n[typ] == 0 {
+			t.Errorf("no %s event (types %v)", typ, n)
+		}
+	}
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func sphereSepDeg(ra1, dec1, ra2, dec2 float64) float64 { return sphere.Sep(ra1, dec1, ra2, dec2) }
+
+// TestSpectralIndex: the weighted fit recovers an exact power law, and
+// its error follows the flux errors (two points: sqrt(sum of the
+// relative variances) / ln(nu2/nu1)).
+func TestSpectralIndex(t *testing.T) {
+	g := []point{{f: 2 * math.Pow(120e6/150e6, -0.7), ferr: 0.1, freq: 120e6}, {f: 2 * math.Pow(160e6/150e6, -0.7), ferr: 0.05, freq: 160e6}}
+	a, e := spectralIndex(g)
+	want := math.Sqrt(math.Pow(0.1/g[0].f, 2)+math.Pow(0.05/g[1].f, 2)) / math.Log(160.0/120)
+	// 1e-9: the normal equations of the fit lose digits to cancellation
+	// (ln nu ~ 19 for a spread of 0.3): ~1e-12 observed.
+	if math.Abs(a+0.7) > 1e-9 || math.Abs(e-want) > 1e-9*want {
+		t.Errorf("alpha %v +- %v, want -0.7 +- %v", a, e, want)
+	}
+}
+
+// TestEmailAuth: the email action authenticates after STARTTLS with the
+// password from the environment variable smtp_password_env; a wrong
+// password is a failed delivery with the server's answer.
+func TestEmailAuth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an SMTP server")
+	}
+	smtpd := respondtest.NewAuthSMTP(t, "trap", "s3cret")
+	smtpd.Start(t)
+	cfg := config.Default()
+	cfg.Responses.SMTPHost, cfg.Responses.SMTPPort = "127.0.0.1", smtpd.Port
+	cfg.Responses.SMTPTLS, cfg.Responses.SMTPCAFile = "required", smtpd.CAFile
+	cfg.Responses.SMTPUser, cfg.Responses.SMTPPasswordEnv = "trap", "TEST_SMTP_PASSWORD"
+	cfg.Responses.Retries = 0
+	rule := config.Rule{Name: "mail", When: "type = 'new_source'", Actions: []string{"email"}, EmailTo: []string{"a@example.org"},
+		Role: "test", RatePeriod: "1h", DedupWindow: "0s"}
+	cfg.Response = []config.Rule{rule}
+	run := runTiny(t, -1, cfg)
+	ctx := context.Background()
+	wrong := func(k string) string { return map[string]string{"TEST_SMTP_PASSWORD": "nope"}[k] }
+	res, err := Respond(ctx, run, cfg, Options{Send: true, Timesteps: All, Getenv: wrong})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != 0 || res.Failed != 1 || len(smtpd.Messages(t)) != 0 {
+		t.Errorf("wrong password: sent %d failed %d, %d messages", res.Sent, res.Failed, len(smtpd.Messages(t)))
+	}
+	right := func(k string) string { return map[string]string{"TEST_SMTP_PASSWORD": "s3cret"}[k] }
+	res, err = Respond(ctx, run, cfg, Options{Send: true, Timesteps: All, Getenv: right})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := len(expectedType(t, run, cfg, TypeNewSource))
+	if res.Sent != want || len(smtpd.Messages(t)) != want {
+		t.Errorf("right password: sent %d, %d messages, want %d", res.Sent, len(smtpd.Messages(t)), want)
+	}
+	if m := smtpd.Messages(t); len(m) > 0 {
+		body, _ := io.ReadAll(m[0].Body)
+		if !strings.Contains(string(body), "new_source") || !strings.Contains(m[0].Header.Get("Subject"), "[gotrap] mail: new_source") {
+			t.Errorf("message: %s\n%s", m[0].Header.Get("Subject"), body)
+		}
+	}
+}
+
+// expectedType lists the ids of the events of one type.
+func expectedType(t *testing.T, run string, cfg config.Config, typ string) []string {
+	t.Helper()
+	evs, err := Events(context.Background(), run, cfg, All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range evs {
+		if e.Type == typ {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}
