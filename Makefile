@@ -6,9 +6,11 @@ BIN     := bin/gotrap
 SHARED  ?= ../shared
 # Debian packages gotrap and its tests use. Open MPI is for the `mpi` build
 # (reduce/mpi); gcc builds the cgo parts (DuckDB, MPI); chromium renders the
-# HTML report in its tests and xmllint validates VOEvents against the schema;
-# the Python packages run Comet (the VOEvent broker in ../shared/vendor) and
-# an SMTP server (aiosmtpd) in the response tests.
+# HTML report in its tests (node and npm, checked by command in deps,
+# install the report's plotting library: see web) and xmllint validates
+# VOEvents against the schema; the Python packages run Comet (the VOEvent
+# broker in ../shared/vendor) and an SMTP server (aiosmtpd) in the response
+# tests.
 APT_PKGS := gcc libc6-dev make pkg-config libopenmpi-dev openmpi-bin \
             chromium chromium-driver libxml2-utils \
             python3-twisted python3-lxml python3-zope.interface python3-aiosmtpd
@@ -18,7 +20,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # MPI ranks under mpirun/srun as well as running in-process ranks.
 MPI_TAGS = $(shell command -v mpirun >/dev/null 2>&1 && pkg-config --exists ompi 2>/dev/null && echo mpi)
 
-.PHONY: all deps build test test-race test-short demo bench lint fuzz golden clean
+.PHONY: all deps web build test test-race test-short demo bench lint fuzz golden screenshots clean
 
 all: build
 
@@ -33,11 +35,29 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@command -v npm >/dev/null 2>&1 || { echo "make deps: installing nodejs npm"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm; }
 	$(GO) mod download
+
+# web installs the report's plotting library, uPlot, from the npm registry
+# at the exact version of web/package-lock.json (npm ci) and copies it into
+# internal/report/assets/vendor/ (gitignored: the project holds no
+# third-party code), which go:embed puts into the binary. Node and npm come
+# from deps (Debian's nodejs and npm when npm is missing).
+WEB_VENDOR := internal/report/assets/vendor
+web: $(WEB_VENDOR)/uPlot.iife.min.js
+
+$(WEB_VENDOR)/uPlot.iife.min.js: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(WEB_VENDOR)
+	cp web/node_modules/uplot/dist/uPlot.min.css $(WEB_VENDOR)/
+	cp web/node_modules/uplot/LICENSE $(WEB_VENDOR)/uPlot.LICENSE
+	cp web/node_modules/uplot/dist/uPlot.iife.min.js $(WEB_VENDOR)/
 
 # -buildvcs=auto: stamp the git revision into the binary (gotrap bench
 # reports it) even where GOFLAGS holds -buildvcs=false.
-build: deps
+build: deps web
 	$(GO) build -buildvcs=auto -tags "$(MPI_TAGS)" -o $(BIN) ./cmd/gotrap
 
 # test runs lint and the whole suite. Tests that read the real images in
@@ -49,7 +69,7 @@ build: deps
 # takes minutes).
 RACE_PKGS := ./reduce/ ./decomp/ ./catalog/assoc/ ./internal/rundir/
 
-test: deps lint
+test: deps web lint
 	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 $(RACE_PKGS)
 	@if [ -n "$(MPI_TAGS)" ]; then $(GO) test -count=1 -tags mpi ./reduce/mpi/; \
@@ -58,7 +78,7 @@ test: deps lint
 test-race: deps
 	$(GO) test -race -count=1 $(RACE_PKGS)
 
-test-short: deps
+test-short: deps web
 	$(GO) test -short ./...
 
 # demo simulates the tiny preset, runs the pipeline with the report and
@@ -103,6 +123,12 @@ golden:
 	@dpkg-query -W -f='$${Status}' python3-astropy 2>/dev/null | grep -q 'ok installed' || \
 	  (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-astropy)
 	/usr/bin/python3 testdata/wcsgolden/gen_wcs_golden.py $(SHARED)/data testdata/wcsgolden
+
+# screenshots regenerates docs/report-*.png: the report of the tiny
+# simulated run in headless Chromium at 1400 and 800 px wide
+# (TestReportBrowser with GOTRAP_SCREENSHOTS=docs).
+screenshots: deps web
+	GOTRAP_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run '^TestReportBrowser$$' ./cmd/gotrap/
 
 clean:
 	rm -rf bin

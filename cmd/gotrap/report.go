@@ -36,14 +36,20 @@ func init() {
 		name:  "report",
 		usage: "[--voevent] [flags] RUN",
 		short: "write the HTML report, plots, VOEvents and region files of a run",
-		long: `Report writes RUN/report/index.html and the files it links to (self-contained:
-it opens from disk, nothing is fetched from the network): the run summary
-(version, configuration, inputs, timings per stage, counts), quality control
-(rms and sources per image against time, per band; rejected images with
-reasons), the association check (offsets and De Ruiter r), the eta-V diagram
-of each band with the variables query's thresholds, the new-source and
-variable-candidate tables (sortable; also as CSV), one page per candidate
-with its light curve and image cut-outs, and a DS9 region file per image.
+		long: `Report writes RUN/report/index.html and the pages and files it links to:
+an interactive report that opens from disk (file://; no server, nothing is
+fetched from the network; the plotting library is built into gotrap). Its
+pages: the run summary and quality control (version, configuration, inputs,
+timings per stage, counts; rms and detections per image against time per
+band; rejected images with reasons; the association check), a sky map per
+sky region, the eta-V diagram of each band with the variables query's
+thresholds and each source's significance, the new-source and
+variable-candidate tables (sortable, filterable; also as CSV), and one page
+per source: its light curve per band with forced fits and upper limits, its
+vetting flags, cut-outs before, at and after the first detection (for the
+first --max-pages candidates) and links to SIMBAD, NED, TNS and Aladin.
+Hover a point for its values, drag to zoom, click a point to open its
+source. Static SVG plots stay for print, and a DS9 region file per image.
 
 --voevent also writes a VOEvent 2.0 packet per new source and variable
 candidate in RUN/report/voevent/, role "test" unless --role says otherwise,
@@ -56,7 +62,7 @@ the report. See docs/report.md.`,
 			fs.StringVar(&reportFl.out, "out", "", "report directory (default RUN/report)")
 			fs.Float64Var(&reportFl.alpha, "alpha", 0.01, "variables: false-alarm probability for the whole run (the variables query's ALPHA)")
 			fs.Float64Var(&reportFl.vMin, "v-min", 0.1, "variables: minimum V, flux standard deviation over the mean (the variables query's V_MIN; negative: any V)")
-			fs.IntVar(&reportFl.maxPages, "max-pages", 200, "at most this many candidate pages (tables list all)")
+			fs.IntVar(&reportFl.maxPages, "max-pages", 200, "cut-outs and static light curves for at most this many candidates (every source has a page; tables list all)")
 			fs.IntVar(&reportFl.cutouts, "cutouts", 6, "cut-outs per candidate page (0: none)")
 			fs.IntVar(&reportFl.cutoutSize, "cutout-size", 64, "cut-out side in image pixels")
 			fs.StringVar(&reportFl.stretch, "stretch", report.StretchAsinh, "cut-out stretch: asinh or linear")
@@ -124,7 +130,12 @@ func runReport(env *cmdEnv, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "report: %s\n", s.Index)
-	fmt.Fprintf(env.stdout, "  %d new sources (%d with vetting flags), %d variable candidates, %d candidate pages, %d cut-outs, %d region files\n",
+	plots := "interactive plots"
+	if !s.Interactive {
+		plots = "static plots only: this gotrap was built without the report's plotting library (make build installs it)"
+	}
+	fmt.Fprintf(env.stdout, "  %d source pages (%s)\n", s.SourcePages, plots)
+	fmt.Fprintf(env.stdout, "  %d new sources (%d with vetting flags), %d variable candidates, %d with cut-outs, %d cut-outs, %d region files\n",
 		s.NewSources, s.Flagged, s.Variables, s.Pages, s.Cutouts, s.Regions)
 	if f.voevent {
 		fmt.Fprintf(env.stdout, "  %d VOEvents written, %d suppressed or withheld\n", s.VOEvents, s.Suppressed)

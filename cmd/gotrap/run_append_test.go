@@ -11,7 +11,7 @@ import (
 // later timesteps to the catalogue of one run over all of them (the
 // varmetric table and the named queries included), refuses earlier images
 // by name and another configuration by its keys, and skips images the
-// run has.
+// run has. The events of the grown run are those of the one run.
 func TestRunAppend(t *testing.T) {
 	d := t.TempDir()
 	data := filepath.Join(d, "sim")
@@ -76,6 +76,18 @@ func TestRunAppend(t *testing.T) {
 	}
 	if a, b := sum(one), sum(grown); a != b {
 		t.Errorf("catalogue: one run %s, grown %s", a, b)
+	}
+	// The events (gotrap run writes them after its catalogue): the same
+	// for the grown run as for one run, every column.
+	events := func(run string) string {
+		_, out, stderr := runCmd(t, "query", run, "--format", "csv", "--sql", "SELECT * FROM events ORDER BY id")
+		if strings.Count(out, "\n") < 2 {
+			t.Fatalf("events of %s: %q %s", run, out, stderr)
+		}
+		return out
+	}
+	if a, b := events(one), events(grown); a != b {
+		t.Errorf("events: one run\n%s\ngrown run\n%s", a, b)
 	}
 	// An image of an earlier timestep, under a new name: refused.
 	odd := filepath.Join(d, "odd")

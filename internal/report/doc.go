@@ -7,23 +7,43 @@
 //
 // Write (and Generate, which also returns a Summary) reads a run
 // directory through catalog/duck (its views and named queries: stats,
-// images, transients, variables ALPHA V_MIN, sources, lightcurve) and
+// images, transients, variables ALPHA V_MIN, lightcurve; the vetting,
+// varmetric, runcat, assocskyrgn and skyregions views) and
 // RUN/manifest.json and RUN/gotrap.toml, and writes Options.Dir (default
 // RUN/report):
 //
-//	index.html            summary, QC, association check, eta-V, tables
-//	candidates/KIND-ID.html  one page per candidate (KIND new or var)
-//	plots/*.svg           gonum/plot SVGs (fonts not embedded)
+//	index.html            run summary, QC plots, rejected images, association check
+//	sky.html              sky map per sky region
+//	etav.html             eta-V per band with the variables query's cuts
+//	candidates.html       new-source and variable-candidate tables, VOEvents
+//	sources/RUNCAT.html   one page per source (Options.MaxSourcePages)
+//	lib/                  uPlot (embedded, see below), report.js, report.css
+//	plots/*.svg           static gonum/plot SVGs (print, e-mail; fonts not embedded)
 //	cutouts/*.png         Options.CutoutSize px cut-outs from the FITS pixels
 //	regions/image-ID.reg  DS9 regions of each image's measurements
 //	voevent/*.xml         with Options.VOEvent
 //	new_sources.csv, variables.csv, images.csv
 //
-// The report is self-contained: pages link only to files beside them, with
-// inline CSS and a few lines of inline JavaScript (sortable tables), so it
-// opens from disk with no network. It is built in a temporary sibling
-// directory (".NAME.<random>.tmp", unique to the call) and renamed into
-// place, so a failed or killed report never leaves a half-written one.
+// The pages are interactive: assets/report.js draws each div.gt-plot from
+// the page's inline data (window.GTPLOTS, plotSpec) with uPlot, filling
+// the container's width and following it (ResizeObserver), with hover
+// values, drag-to-zoom and click-through from a point to its source page;
+// tables sort and filter. The report is self-contained: pages link only to
+// files beside them and hold their data inline, so it opens from disk
+// (file://) with no network. uPlot comes from the npm package pinned in
+// web/package-lock.json: make copies it into assets/vendor (gitignored)
+// and go:embed puts it into the binary. A binary built without it writes
+// the same report with static plots only (Summary.Interactive false, a
+// warning on every page).
+//
+// Every source gets a page; cut-outs and the static light-curve SVG are
+// made for the first Options.MaxPages candidates only (new sources, then
+// variable candidates). The light curves of all sources come from one
+// query (the lightcurve named query with its runcat filters opened).
+//
+// It is built in a temporary sibling directory (".NAME.<random>.tmp",
+// unique to the call) and renamed into place, so a failed or killed
+// report never leaves a half-written one.
 // The report folder gets a marker (rundir.Mark) listing its files; an
 // existing folder is replaced only when it is empty or marked and holds
 // nothing but the marked files (rundir.CheckReplaceable): a folder with
@@ -36,11 +56,11 @@
 // chi-square quantile).
 //
 // Every page carries a self-check script: it records script errors,
-// console.error calls, resources that fail to load and images that do not
-// decode, and on the load event writes the result to the element
-// #selfcheck (data-status "ok" or "fail", data-images the number of
-// images). A headless browser's --dump-dom thus tells whether a page
-// works, without a WebDriver or DevTools client.
+// console.error calls, resources that fail to load, images that do not
+// decode and interactive plots that were not drawn, and on the load
+// event writes the result to the element #selfcheck (data-status "ok" or
+// "fail", data-images the number of images, data-plots the plots drawn).
+// A headless browser's --dump-dom thus tells whether a page works.
 //
 // # Units and conventions
 //

@@ -136,32 +136,53 @@ func makeTable(t *table, cols []string, link func(i int) string) htmlTable {
 type kv struct{ K, V string }
 
 type indexData struct {
-	Title, Run, Generated string
-	Manifest              *manifest
-	InputBytes            string
-	Counts                []kv
-	Config                string
-	Rejected              htmlTable
-	AssocN                int
-	AssocMed              [2]float64
-	EtaV                  []etaVPlot
-	Alpha, VMin           float64
-	New, Vars             htmlTable
-	VOEvent               bool
-	Events                htmlTable
-	Regions               int
-	MaxPages              int
+	pageHead
+	Run, Generated string
+	Manifest       *manifest
+	InputBytes     string
+	Counts         []kv
+	Config         string
+	Rejected       htmlTable
+	AssocN         int
+	AssocMed       [2]float64
+	Regions        int
+	Sources        int
+	SourcePages    int
 }
 
+type skyData struct {
+	pageHead
+	Regions []skyRegion
+}
+
+type etaVData struct {
+	pageHead
+	EtaV        []etaVPlot
+	Alpha, VMin float64
+}
+
+type candData struct {
+	pageHead
+	Alpha, VMin float64
+	New, Vars   htmlTable
+	VOEvent     bool
+	Events      htmlTable
+}
+
+// index writes the top pages: index.html (summary and QC), sky.html,
+// etav.html and candidates.html.
 func (b *builder) index() error {
 	stats, err := named(b.ctx, b.db, "stats")
 	if err != nil {
 		return err
 	}
-	d := indexData{Title: "gotrap report: " + filepath.Base(filepath.Clean(b.run)), Run: b.run,
-		Generated: b.o.Now.Format(time.RFC3339), Manifest: b.man, Config: readConfig(b.run),
-		AssocN: b.assocN, AssocMed: b.assocMed, EtaV: b.etaV, Alpha: b.o.Alpha, VMin: b.o.VMin, VOEvent: b.o.VOEvent,
-		Regions: b.sum.Regions, MaxPages: b.o.MaxPages}
+	title := "gotrap report: " + filepath.Base(filepath.Clean(b.run))
+	h, err := b.head(title, "", "index", b.qcSpecs())
+	if err != nil {
+		return err
+	}
+	d := indexData{pageHead: h, Run: b.run, Generated: b.o.Now.Format(time.RFC3339), Manifest: b.man, Config: readConfig(b.run),
+		AssocN: b.assocN, AssocMed: b.assocMed, Regions: b.sum.Regions, Sources: len(b.srcOrder), SourcePages: len(b.srcPages)}
 	if b.man != nil {
 		var n int64
 		for _, in := range b.man.Inputs {
@@ -179,102 +200,45 @@ func (b *builder) index() error {
 		}
 	}
 	d.Rejected = makeTable(rej, []string{"image", "taustart", "band", "url", "reason", "reject_comment", "rms_qc"}, nil)
-	pages := map[string]string{}
-	for _, c := range b.cands {
-		pages[c.Kind+strconv.FormatInt(c.Runcat, 10)] = c.Page
-	}
-	link := func(kind string, t *table) func(int) string {
-		return func(i int) string { return pages[kind+strconv.FormatInt(t.n(i, "runcat"), 10)] }
-	}
-	d.New = makeTable(b.news, []string{"runcat", "ra", "dec", "band", "freq_hz", "image", "taustart", "newsource_type",
-		"flags", "new_high_sigma", "sigma_rms_min", "sigma_rms_max", "f_int", "f_int_err", "f_peak", "det_sigma",
-		"nn_dist_arcsec", "nn_f_peak", "usable_dist_pix"}, link("new", b.news))
-	d.Vars = makeTable(b.vars, []string{"runcat", "ra", "dec", "band", "freq_hz", "n_points", "eta_int", "v_int",
-		"sigma_int", "p_int", "vs_int", "m_int", "f_int_mean", "f_int_max", "newsource_type"}, link("var", b.vars))
-	d.Events = htmlTable{Cols: []string{"ivorn", "kind", "runcat", "trigger time", "ra", "dec", "status"}}
-	for _, e := range b.events {
-		d.Events.Rows = append(d.Events.Rows, []cell{
-			{Text: e.IVORN, Sort: e.IVORN, Href: e.File}, {Text: e.Kind, Sort: e.Kind},
-			{Text: strconv.FormatInt(e.Runcat, 10), Sort: strconv.FormatInt(e.Runcat, 10), Href: e.cand.Page},
-			valueCell(e.Time), valueCell(e.RA), valueCell(e.Dec), {Text: e.Status, Sort: e.Status}})
-	}
-	var buf bytes.Buffer
-	if err := indexTmpl.Execute(&buf, d); err != nil {
-		return fmt.Errorf("report: index.html: %w", err)
-	}
-	if err := b.write("index.html", buf.Bytes()); err != nil {
+	if err := b.render("index.html", indexTmpl, d); err != nil {
 		return err
 	}
-	return b.pages()
-}
 
-type pageData struct {
-	Title     string
-	Kind      string
-	Info      []kv
-	LightPlot string
-	Cuts      []cutView
-	CutNote   string
-	Points    htmlTable
-	Event     *eventCand
-	Region    string
-}
-
-type cutView struct {
-	File, Caption, Err string
-	First              bool
-}
-
-func (b *builder) pages() error {
-	for _, c := range b.cands {
-		if c.Page == "" {
-			continue
-		}
-		t, kind := b.news, "New source"
-		if c.Kind == "var" {
-			t, kind = b.vars, "Variable candidate"
-		}
-		d := pageData{Title: fmt.Sprintf("%s %d", kind, c.Runcat), Kind: kind, Event: c.Event}
-		for _, col := range t.Cols {
-			d.Info = append(d.Info, kv{col, valueCell(t.get(c.Row, col)).Text})
-		}
-		if len(c.Points) > 0 {
-			svg, err := plotLightCurve(c.Points, b.bands, b.t0, c.First.T, d.Title)
-			if err != nil {
-				return err
-			}
-			d.LightPlot = fmt.Sprintf("plots/lc-%s-%d.svg", c.Kind, c.Runcat)
-			if err := b.write(d.LightPlot, svg); err != nil {
-				return err
-			}
-			d.Region = fmt.Sprintf("regions/image-%d.reg", c.First.Image)
-		}
-		for _, cu := range c.Cuts {
-			cv := cutView{File: cu.File, Err: cu.Err, First: cu.Image == c.First.Image}
-			g := b.geom(cu.Image)
-			cv.Caption = fmt.Sprintf("image %d, %s, %+.2f h", cu.Image, g.T.Format("2006-01-02 15:04"), hoursSince(g.T, c.First.T))
-			d.Cuts = append(d.Cuts, cv)
-		}
-		d.CutNote = fmt.Sprintf("%d px cut-outs (%s stretch, one scale for all) of the accepted images of band %d nearest in time to the first detection; red ticks mark the position; north up if the image is.", b.o.CutoutSize, b.o.Stretch, c.First.Band)
-		pts := &table{Cols: []string{"image", "taustart", "band", "kind", "f_int", "f_int_err", "f_peak", "f_peak_err", "f_peak_limit", "ra", "dec"}}
-		pts.idx = map[string]int{}
-		for j, col := range pts.Cols {
-			pts.idx[col] = j
-		}
-		for _, p := range c.Points {
-			pts.Rows = append(pts.Rows, []any{p.Image, p.T, p.Band, p.Kind, p.FInt, p.FErr, p.FPeak, p.PErr, p.Limit, p.RA, p.Dec})
-		}
-		d.Points = makeTable(pts, nil, nil)
-		var buf bytes.Buffer
-		if err := pageTmpl.Execute(&buf, d); err != nil {
-			return fmt.Errorf("report: %s: %w", c.Page, err)
-		}
-		if err := b.write(c.Page, buf.Bytes()); err != nil {
-			return err
-		}
-		b.sum.Pages++
+	skySpecs, regions := b.skySpecs()
+	if h, err = b.head("Sky map: "+title, "", "sky", skySpecs); err != nil {
+		return err
 	}
-	return nil
+	if err := b.render("sky.html", skyTmpl, skyData{pageHead: h, Regions: regions}); err != nil {
+		return err
+	}
+	if h, err = b.head("eta-V: "+title, "", "etav", b.etaVSpecs()); err != nil {
+		return err
+	}
+	if err := b.render("etav.html", etaVTmpl, etaVData{pageHead: h, EtaV: b.etaV, Alpha: b.o.Alpha, VMin: b.o.VMin}); err != nil {
+		return err
+	}
+
+	if h, err = b.head("Candidates: "+title, "", "candidates", nil); err != nil {
+		return err
+	}
+	cd := candData{pageHead: h, Alpha: b.o.Alpha, VMin: b.o.VMin, VOEvent: b.o.VOEvent}
+	cd.New = makeTable(b.news, []string{"runcat", "name", "ra", "dec", "band", "freq_hz", "image", "taustart", "newsource_type",
+		"flags", "new_high_sigma", "sigma_rms_min", "sigma_rms_max", "f_int", "f_int_err", "f_peak", "det_sigma",
+		"nn_dist_arcsec", "nn_f_peak", "usable_dist_pix"}, b.srcLink(b.news))
+	cd.Vars = makeTable(b.vars, []string{"runcat", "name", "ra", "dec", "band", "freq_hz", "n_points", "eta_int", "v_int",
+		"sigma_int", "p_int", "vs_int", "m_int", "f_int_mean", "f_int_max", "newsource_type"}, b.srcLink(b.vars))
+	cd.Events = htmlTable{Cols: []string{"ivorn", "kind", "runcat", "trigger time", "ra", "dec", "status"}}
+	for _, e := range b.events {
+		rc := strconv.FormatInt(e.Runcat, 10)
+		cd.Events.Rows = append(cd.Events.Rows, []cell{
+			{Text: e.IVORN, Sort: e.IVORN, Href: e.File}, {Text: e.Kind, Sort: e.Kind},
+			{Text: rc, Sort: rc, Href: b.sourcePage(e.Runcat)},
+			valueCell(e.Time), valueCell(e.RA), valueCell(e.Dec), {Text: e.Status, Sort: e.Status}})
+	}
+	if err := b.render("candidates.html", candTmpl, cd); err != nil {
+		return err
+	}
+	return b.sourcePages()
 }
 
 func (b *builder) geom(id int64) imageGeom {
@@ -286,9 +250,15 @@ func (b *builder) geom(id int64) imageGeom {
 	return imageGeom{ID: id}
 }
 
+type cutView struct {
+	File, Caption, Err string
+	First              bool
+}
+
 // selfCheck records script errors, failed loads and images that did not
-// decode into #selfcheck (data-status ok|fail) when the page has loaded,
-// so a headless browser's --dump-dom tells whether the page works.
+// decode into #selfcheck (data-status ok|fail, data-images, data-plots:
+// the interactive plots drawn) when the page has loaded, so a headless
+// browser's --dump-dom tells whether the page works.
 const selfCheck = `<script>
 (function(){var e=[];
 window.addEventListener('error',function(ev){var t=ev.target;
@@ -297,48 +267,50 @@ else{e.push('script error: '+ev.message+' at '+ev.filename+':'+ev.lineno);}},tru
 var ce=console.error;console.error=function(){e.push('console.error: '+Array.prototype.join.call(arguments,' '));return ce.apply(console,arguments);};
 window.addEventListener('load',function(){var im=document.images;
 for(var i=0;i<im.length;i++){if(!im[i].complete||im[i].naturalWidth===0){e.push('image not loaded: '+im[i].getAttribute('src'));}}
+var np=document.querySelectorAll('[data-gt=ready]').length,want=document.querySelectorAll('div.gt-plot').length;
+if(window.uPlot&&np!==want){e.push('plots drawn: '+np+' of '+want);}
 var d=document.getElementById('selfcheck');d.setAttribute('data-status',e.length?'fail':'ok');
-d.setAttribute('data-images',String(im.length));d.textContent='page self-check: '+(e.length?e.join(' | '):'ok')+', '+im.length+' images';});
+d.setAttribute('data-images',String(im.length));d.setAttribute('data-plots',String(np));
+d.textContent='page self-check: '+(e.length?e.join(' | '):'ok')+', '+im.length+' images, '+np+' plots';});
 })();
 </script>`
 
-// sortJS makes tables of class "sortable" sort on a header click, by
-// each cell's data-v (numerically when both parse).
-const sortJS = `<script>
-document.querySelectorAll('table.sortable th').forEach(function(th){th.addEventListener('click',function(){
-var tb=th.closest('table').tBodies[0],i=th.cellIndex,asc=th.getAttribute('data-dir')!=='asc';
-th.setAttribute('data-dir',asc?'asc':'desc');
-var rows=Array.prototype.slice.call(tb.rows);
-rows.sort(function(a,b){var x=a.cells[i].getAttribute('data-v'),y=b.cells[i].getAttribute('data-v'),nx=parseFloat(x),ny=parseFloat(y);
-var c=(!isNaN(nx)&&!isNaN(ny))?nx-ny:x.localeCompare(y);return asc?c:-c;});
-rows.forEach(function(r){tb.appendChild(r);});});});
-</script>`
-
-const css = `<style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;color:#222}
-h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0}td,th{border:1px solid #ddd;padding:.2em .5em;text-align:right}
-th{background:#f3f3f3;cursor:pointer;white-space:nowrap}th[data-dir=asc]::after{content:" \25B2"}th[data-dir=desc]::after{content:" \25BC"}
-td.l,th.l{text-align:left}.plots img{max-width:100%;margin:.3em}.plots{display:flex;flex-wrap:wrap;align-items:flex-start}
-.cuts{display:flex;flex-wrap:wrap}.cut{margin:.3em;text-align:center;font-size:.8em}.cut img{width:192px;height:192px;image-rendering:pixelated;border:2px solid #ccc}
-.cut.first img{border-color:#d50000}pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:.8em}
-.note{color:#555;font-size:.9em}#selfcheck{color:#888;font-size:.75em;margin-top:2em}
-.scroll{max-height:36em;overflow:auto}
-</style>`
-
 var funcs = template.FuncMap{
-	"f": func(x float64) string { return valueCell(x).Text },
+	"f":     func(x float64) string { return valueCell(x).Text },
+	"flags": flagsText,
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	},
 }
 
 const tableTmpl = `{{define "table"}}{{if .Rows}}<div class="scroll"><table class="sortable"><thead><tr>{{range .Cols}}<th>{{.}}</th>{{end}}</tr></thead><tbody>
 {{range .Rows}}<tr>{{range .}}<td data-v="{{.Sort}}">{{if .Href}}<a href="{{.Href}}">{{.Text}}</a>{{else}}{{.Text}}{{end}}</td>{{end}}</tr>
-{{end}}</tbody></table></div>{{else}}<p class="note">None.</p>{{end}}{{end}}`
+{{end}}</tbody></table></div>{{else}}<p class="note">None.</p>{{end}}{{end}}
+{{define "ftable"}}{{if .T.Rows}}<p><input class="gt-filter" data-table="{{.ID}}" placeholder="filter: words to match, e.g. likely 144"> <span class="note" id="{{.ID}}-count">{{len .T.Rows}} rows</span></p>
+<div class="scroll"><table class="sortable" id="{{.ID}}"><thead><tr>{{range .T.Cols}}<th>{{.}}</th>{{end}}</tr></thead><tbody>
+{{range .T.Rows}}<tr>{{range .}}<td data-v="{{.Sort}}">{{if .Href}}<a href="{{.Href}}">{{.Text}}</a>{{else}}{{.Text}}{{end}}</td>{{end}}</tr>
+{{end}}</tbody></table></div>{{else}}<p class="note">None.</p>{{end}}{{end}}
+{{define "head"}}<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Title}}</title>
+` + selfCheck + `
+{{if .Interactive}}<link rel="stylesheet" href="{{.Root}}lib/uPlot.min.css">{{end}}<link rel="stylesheet" href="{{.Root}}lib/report.css">
+</head><body>
+<nav class="gt-nav"><a href="{{.Root}}index.html"{{if eq .Here "index"}} class="here"{{end}}>Summary and QC</a><a href="{{.Root}}sky.html"{{if eq .Here "sky"}} class="here"{{end}}>Sky map</a><a href="{{.Root}}etav.html"{{if eq .Here "etav"}} class="here"{{end}}>eta-V</a><a href="{{.Root}}candidates.html"{{if eq .Here "candidates"}} class="here"{{end}}>Candidates</a></nav>
+{{if not .Interactive}}<p class="warn">This gotrap was built without the report's plotting library (make build installs it): static plots only.</p>{{end}}
+{{end}}
+{{define "foot"}}<p id="selfcheck" data-status="pending">page self-check: pending</p>
+{{if .Interactive}}<script src="{{.Root}}lib/uPlot.iife.min.js"></script>{{end}}<script src="{{.Root}}lib/report.js"></script>
+<script>window.GTPLOTS={{.Plots}};if(window.uPlot){document.documentElement.classList.add('js');GT.draw();}else{GT.tables();}</script>
+</body></html>
+{{end}}`
 
-var indexTmpl = template.Must(template.New("index").Funcs(funcs).Parse(tableTmpl + `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
-` + selfCheck + css + `</head><body>
+var indexTmpl = template.Must(template.New("index").Funcs(funcs).Parse(tableTmpl + `{{template "head" .}}
 <h1>{{.Title}}</h1>
-<p class="note">Run directory {{.Run}}; report generated {{.Generated}}.</p>
+<p class="note">Run directory {{.Run}}; report generated {{.Generated}}. Pages: <a href="sky.html">sky map</a> of the {{.Sources}} sources per sky region, <a href="etav.html">eta-V</a> per band, <a href="candidates.html">candidate tables</a>, and a page per source ({{.SourcePages}} written; every point and table row links to its source).</p>
 <h2 id="summary">Run summary</h2>
 {{with .Manifest}}<table><tbody>
 <tr><th class="l">version</th><td class="l">{{.Version}}</td></tr>
@@ -356,51 +328,85 @@ var indexTmpl = template.Must(template.New("index").Funcs(funcs).Parse(tableTmpl
 {{end}}</pre></details>{{end}}
 
 <h2 id="qc">Quality control</h2>
-<div class="plots"><img src="plots/rms.svg" alt="rms against time per band"><img src="plots/sources.svg" alt="sources per image"></div>
+<h3>Image rms against time</h3>
+<div class="gt-plot" data-spec="rms"></div>
+<h3>Blind detections per image against time</h3>
+<div class="gt-plot" data-spec="sources"></div>
+<p class="note">Hover a point for the image; drag to zoom, double-click to reset; click a legend entry to hide its series. Rejected images are open black circles.</p>
+<div class="static static-fallback"><img src="plots/rms.svg" alt="rms against time per band"><img src="plots/sources.svg" alt="sources per image"></div>
 <h3>Rejected images</h3>
 {{template "table" .Rejected}}
 <p class="note">All images with their QC values: <a href="images.csv">images.csv</a>.</p>
 
 <h2 id="association">Association check</h2>
 <p class="note">{{.AssocN}} blind associations (types 2, 3, 6); median offset {{f (index .AssocMed 0)}} arcsec, median De Ruiter r {{f (index .AssocMed 1)}}.</p>
-<div class="plots"><img src="plots/offsets.svg" alt="offset histogram"><img src="plots/deruiter.svg" alt="De Ruiter r histogram"></div>
-
-<h2 id="etav">Variability: eta-V per band</h2>
-<p class="note">Candidates of the variables query: the chi-square of the light curve has a false-alarm probability below {{.Alpha}} divided by the number of light curves tested, and V is at least {{.VMin}}. The eta line is that cut for the band's median number of degrees of freedom (each source is cut at its own).</p>
-<div class="plots">{{range .EtaV}}<figure><img src="{{.File}}" alt="eta-V {{.Band}}"><figcaption class="note">{{.Band}}: {{.NPt}} sources, {{.NCand}} candidates; cuts eta {{f .EtaT}} (at {{.DOF}} degrees of freedom), V {{f .VT}}</figcaption></figure>{{else}}<p class="note">No variability measurements.</p>{{end}}</div>
-
-<h2 id="new">New sources</h2>
-<p class="note">The transients query with --all: likely transients first, then the new sources with vetting flags (flags column; docs/catalog.md "vetting"; their VOEvents are withheld); <a href="new_sources.csv">new_sources.csv</a>. Click a header to sort; a runcat opens its page (first {{.MaxPages}} candidates).</p>
-{{template "table" .New}}
-
-<h2 id="variables">Variable candidates</h2>
-<p class="note">The variables query (false-alarm probability {{.Alpha}} for the run, V at least {{.VMin}}), most significant first; <a href="variables.csv">variables.csv</a>.</p>
-{{template "table" .Vars}}
-
-{{if .VOEvent}}<h2 id="voevents">VOEvents</h2>
-{{template "table" .Events}}{{end}}
+<div class="static"><img src="plots/offsets.svg" alt="offset histogram"><img src="plots/deruiter.svg" alt="De Ruiter r histogram"></div>
 
 <h2 id="files">Region files</h2>
 <p class="note">{{.Regions}} DS9 region files in <a href="regions/">regions/</a>, one per image (fk5): blind measurements green, forced fits red dashed, monitor fits cyan dashed.</p>
-<p id="selfcheck" data-status="pending">page self-check: pending</p>
-` + sortJS + `</body></html>
-`))
+{{template "foot" .}}`))
 
-var pageTmpl = template.Must(template.New("page").Funcs(funcs).Parse(tableTmpl + `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
-` + selfCheck + css + `</head><body>
-<p><a href="../index.html">&larr; report</a></p>
+var skyTmpl = template.Must(template.New("sky").Funcs(funcs).Parse(tableTmpl + `{{template "head" .}}
+<h1>Sky map</h1>
+<p class="note">The running catalogue's sources (weighted mean positions) in each sky region; RA grows to the left. Hover a point for the source, click it for its page; drag to zoom, double-click to reset.</p>
+{{range .Regions}}<h2 id="{{.Key}}">{{if ge .ID 0}}Sky region {{.ID}}: centre RA {{f .RA}}, Dec {{f .Dec}}, radius {{f .Radius}} deg{{else}}Sources in no sky region{{end}}</h2>
+<p class="note">{{.N}} sources, {{.NCand}} of them candidates.</p>
+<div class="gt-plot" data-spec="{{.Key}}"></div>
+{{else}}<p class="note">No sources.</p>{{end}}
+{{template "foot" .}}`))
+
+var etaVTmpl = template.Must(template.New("etav").Funcs(funcs).Parse(tableTmpl + `{{template "head" .}}
+<h1>Variability: eta-V per band</h1>
+<p class="note">Each point is a source's light curve in one band: eta, the reduced chi-square about its weighted mean, against V, its flux standard deviation over the mean. Candidates of the variables query (filled red): the chi-square's false-alarm probability is below {{.Alpha}} divided by the number of light curves tested, and V is at least {{.VMin}}; the hover shows each point's calibrated significance (sigma_int, p_int: docs/variability.md). The dashed eta line is the cut for the band's median number of degrees of freedom (each source is cut at its own, so a candidate can sit left of it). Hover for values, click a point for its source page, drag to zoom, double-click to reset.</p>
+{{range .EtaV}}<h2 id="etav{{.BandID}}">{{.Band}}</h2>
+<p class="note">{{.NPt}} sources, {{.NCand}} candidates; cuts eta {{f .EtaT}} (at {{.DOF}} degrees of freedom), V {{f .VT}}.</p>
+<div class="gt-plot" data-spec="etav{{.BandID}}"></div>
+<div class="static static-fallback"><img src="{{.File}}" alt="eta-V {{.Band}}"></div>
+{{else}}<p class="note">No variability measurements.</p>{{end}}
+{{template "foot" .}}`))
+
+var candTmpl = template.Must(template.New("cand").Funcs(funcs).Parse(tableTmpl + `{{template "head" .}}
+<h1>Candidates</h1>
+<h2 id="new">New sources</h2>
+<p class="note">The transients query with --all: likely transients first, then the new sources with vetting flags (flags column; docs/catalog.md "vetting"; their VOEvents are withheld); <a href="new_sources.csv">new_sources.csv</a>. Click a header to sort, type in the box to filter; a runcat opens its source page.</p>
+{{template "ftable" (dict "ID" "newsrc" "T" .New)}}
+<h2 id="variables">Variable candidates</h2>
+<p class="note">The variables query (false-alarm probability {{.Alpha}} for the run, V at least {{.VMin}}), most significant first; sigma_int and p_int are the calibrated significance (docs/variability.md); <a href="variables.csv">variables.csv</a>.</p>
+{{template "ftable" (dict "ID" "varsrc" "T" .Vars)}}
+{{if .VOEvent}}<h2 id="voevents">VOEvents</h2>
+{{template "table" .Events}}{{end}}
+{{template "foot" .}}`))
+
+var sourceTmpl = template.Must(template.New("source").Funcs(funcs).Parse(tableTmpl + `{{template "head" .}}
 <h1>{{.Title}}</h1>
-<table><tbody>{{range .Info}}<tr><th class="l">{{.K}}</th><td class="l">{{.V}}</td></tr>{{end}}</tbody></table>
-{{with .Event}}<p class="note">VOEvent {{.IVORN}}: {{.Status}}{{if .File}} (<a href="../{{.File}}">XML</a>){{end}}</p>{{end}}
+<table><tbody>
+<tr><th class="l">name</th><td class="l">{{.Src.Name}}</td></tr>
+<tr><th class="l">runcat</th><td class="l">{{.Src.Runcat}}</td></tr>
+<tr><th class="l">position (deg)</th><td class="l">RA {{printf "%.6f" .Src.RA}}, Dec {{printf "%+.6f" .Src.Dec}} ({{.Pos}})</td></tr>
+<tr><th class="l">datapoints</th><td class="l">{{.Src.Datapoints}}{{if .Src.Monitor}} (monitored position){{end}}</td></tr>
+<tr><th class="l">sky regions</th><td class="l">{{range $i, $r := .Src.Regions}}{{if $i}}, {{end}}<a href="../sky.html#sky{{$r}}">{{$r}}</a>{{end}}</td></tr>
+<tr><th class="l">look up</th><td class="l links">{{range .Links}}<a href="{{.V}}" rel="noopener">{{.K}}</a>{{end}}</td></tr>
+</tbody></table>
+{{if or .New .Var}}<p>{{if .New}}<b>New source</b>{{if .NewFlags}} <span class="flags">(vetting flags: {{flags .NewFlags}})</span>{{end}}{{end}}{{if and .New .Var}}; {{end}}{{if .Var}}<b>variable candidate</b>{{end}}: the query rows are <a href="#candidate">below</a>.</p>{{end}}
 <h2>Light curve</h2>
-{{if .LightPlot}}<div class="plots"><img src="../{{.LightPlot}}" alt="light curve"></div>
-<p class="note">Filled circles: blind detections; open circles: forced fits; squares: monitor fits; colours: bands; bars: 1-sigma errors.{{if .Region}} Regions of the first detection's image: <a href="../{{.Region}}">{{.Region}}</a>.{{end}}</p>{{end}}
+<div class="gt-plot" data-spec="lc"></div>
+<p class="note">Integrated flux per band: filled circles blind detections, open circles forced fits (forced, monitor and backward: the kind column below), downward triangles the upper limits before the first detection (peak-flux limits: limits.parquet); bars 1-sigma errors. Hover for values, drag to zoom, double-click to reset.{{if .Region}} Regions of the first detection's image: <a href="../{{.Region}}">{{.Region}}</a>.{{end}}</p>
+{{if .LightPlot}}<div class="static static-fallback"><img src="../{{.LightPlot}}" alt="light curve"></div>{{end}}
 <h2>Cut-outs</h2>
-<div class="cuts">{{range .Cuts}}<div class="cut{{if .First}} first{{end}}">{{if .File}}<img src="../{{.File}}" alt="{{.Caption}}">{{else}}<p>{{.Err}}</p>{{end}}<br>{{.Caption}}{{if .First}} (first detection){{end}}</div>{{else}}<p class="note">No cut-outs.</p>{{end}}</div>
-<p class="note">{{.CutNote}}</p>
+{{if .Cuts}}<div class="cuts">{{range .Cuts}}<div class="cut{{if .First}} first{{end}}">{{if .File}}<img src="../{{.File}}" alt="{{.Caption}}">{{else}}<p>{{.Err}}</p>{{end}}<br>{{.Caption}}</div>{{end}}</div>
+<p class="note">{{.CutNote}}</p>{{else}}<p class="note">Cut-outs are made for the candidates (new sources and variable candidates, the first --max-pages of them) only.</p>{{end}}
+<h2>Vetting</h2>
+{{range .Vetting}}<p>Band {{.Band}} ({{.Ref}} measurement): {{if .Flags}}<span class="flags">flags {{flags .Flags}}</span>{{else}}no vetting flags{{end}}.</p>
+<details><summary>the vetting view's row</summary>{{template "table" .T}}</details>
+{{else}}<p class="note">No vetting row (the vetting view has one per band with a blind detection).</p>{{end}}
+<h2>Variability per band</h2>
+{{template "table" .Variab}}
+{{if or .New .Var}}<h2 id="candidate">Candidate</h2>{{end}}
+{{if .New}}<h3>New source</h3>
+<p class="note">Its row of the transients query:</p><table><tbody>{{range .New}}<tr><th class="l">{{.K}}</th><td class="l">{{.V}}</td></tr>{{end}}</tbody></table>{{end}}
+{{if .Var}}<h3>Variable candidate</h3>
+<p class="note">Its row of the variables query:</p><table><tbody>{{range .Var}}<tr><th class="l">{{.K}}</th><td class="l">{{.V}}</td></tr>{{end}}</tbody></table>{{end}}
+{{with .Event}}<p class="note">VOEvent {{.IVORN}}: {{.Status}}{{if .File}} (<a href="../{{.File}}">XML</a>){{end}}</p>{{end}}
 <h2>Points</h2>
 {{template "table" .Points}}
-<p id="selfcheck" data-status="pending">page self-check: pending</p>
-` + sortJS + `</body></html>
-`))
+{{template "foot" .}}`))

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"sync"
 	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -33,10 +32,14 @@ type Options struct {
 	// (0: the default 0.01) and VMin its minimum V (0: the default 0.1;
 	// a negative VMin keeps every V).
 	Alpha, VMin float64
-	// MaxPages caps the candidate pages (default 200): new sources first,
-	// in the transients query's order, then variable candidates. Tables
-	// and CSV files list every candidate.
+	// MaxPages caps the candidates whose source page gets cut-outs and a
+	// static light-curve plot (default 200): new sources first, in the
+	// transients query's order, then variable candidates. Tables and CSV
+	// files list every candidate.
 	MaxPages int
+	// MaxSourcePages caps the source pages (default 20000; negative: no
+	// cap): candidates first, then the other sources by id.
+	MaxSourcePages int
 	// Cutouts is the number of cut-outs per candidate page (default 6;
 	// negative: none), CutoutSize their side in image pixels (default 64)
 	// and Stretch StretchAsinh (default) or StretchLinear.
@@ -70,6 +73,9 @@ func (o Options) withDefaults(run string) Options {
 	}
 	if o.MaxPages == 0 {
 		o.MaxPages = 200
+	}
+	if o.MaxSourcePages == 0 {
+		o.MaxSourcePages = 20000
 	}
 	if o.Cutouts == 0 {
 		o.Cutouts = 6
@@ -109,17 +115,19 @@ func (o Options) validate() error {
 
 // Summary says what a report holds.
 type Summary struct {
-	Dir        string  // the report directory
-	Index      string  // its index.html
-	NewSources int     // rows of the transients query with --all
-	Flagged    int     // of them, those with vetting flags
-	Variables  int     // rows of the variables query
-	Pages      int     // candidate pages written
-	Cutouts    int     // cut-out PNGs written
-	Regions    int     // region files written
-	VOEvents   int     // packets written
-	Suppressed int     // packets withheld (known source, rate limit)
-	Seconds    float64 // wall time
+	Dir         string  // the report directory
+	Index       string  // its index.html
+	NewSources  int     // rows of the transients query with --all
+	Flagged     int     // of them, those with vetting flags
+	Variables   int     // rows of the variables query
+	Pages       int     // candidates' source pages (with cut-outs)
+	SourcePages int     // source pages written
+	Interactive bool    // the pages have interactive plots (the library is embedded)
+	Cutouts     int     // cut-out PNGs written
+	Regions     int     // region files written
+	VOEvents    int     // packets written
+	Suppressed  int     // packets withheld (known source, rate limit)
+	Seconds     float64 // wall time
 }
 
 // Write writes the report of the run directory run (see the package
@@ -162,13 +170,14 @@ func Generate(ctx context.Context, run string, opts Options) (*Summary, error) {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	for _, d := range []string{"plots", "candidates", "cutouts", "regions"} {
+	for _, d := range []string{"plots", "sources", "cutouts", "regions", "lib"} {
 		if err := os.MkdirAll(filepath.Join(tmp, d), 0o755); err != nil {
 			os.RemoveAll(tmp)
 			return nil, fmt.Errorf("report: %w", err)
 		}
 	}
-	b := &builder{ctx: ctx, run: run, o: o, db: db, dir: tmp, sum: &Summary{Dir: o.Dir, Index: filepath.Join(o.Dir, "index.html")}}
+	b := &builder{ctx: ctx, run: run, o: o, db: db, dir: tmp, interactive: Interactive(),
+		sum: &Summary{Dir: o.Dir, Index: filepath.Join(o.Dir, "index.html"), Interactive: Interactive()}}
 	if err := b.build(); err != nil {
 		os.RemoveAll(tmp)
 		return nil, err
@@ -237,9 +246,21 @@ type builder struct {
 	etaV     []etaVPlot
 	assocN   int
 	assocMed [2]float64
+
+	interactive bool
+	sky         *table     // skySQL: runcat by sky region
+	varm        *table     // varSQL: varmetric with names
+	vet         *table     // the vetting view, once vetDone has delivered
+	vetDone     chan error // loadSources' vetting query: its error
+	vetErr      error
+	srcs        map[int64]*srcInfo
+	srcOrder    []int64          // runcat ids, ascending
+	srcPages    map[int64]string // runcat -> sources/ID.html
+	lcs         map[int64][]lcPoint
 }
 
 type etaVPlot struct {
+	BandID     int64
 	Band       string
 	File       string
 	EtaT, VT   float64
@@ -255,6 +276,8 @@ func (b *builder) write(name string, data []byte) error {
 }
 
 func (b *builder) build() error {
+	// Never leave the vetting query running on a database about to close.
+	defer b.waitVetting()
 	var err error
 	if b.man, err = readManifest(b.run); err != nil {
 		return err
@@ -288,7 +311,7 @@ func (b *builder) build() error {
 			b.sum.Flagged++
 		}
 	}
-	for _, step := range []func() error{b.qcPlots, b.assocPlots, b.etaVPlots, b.candidates, b.voevents, b.csvs, b.regions, b.index} {
+	for _, step := range []func() error{b.loadSources, b.qcPlots, b.assocPlots, b.etaVPlots, b.candidates, b.voevents, b.csvs, b.regions, b.writeLib, b.index} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -400,7 +423,7 @@ func (b *builder) etaVPlots() error {
 		if len(pts) == 0 {
 			continue
 		}
-		ev := etaVPlot{Band: band.label(), File: fmt.Sprintf("plots/etav-band%d.svg", band.ID), NPt: len(pts), VT: b.o.VMin, EtaT: math.NaN()}
+		ev := etaVPlot{BandID: band.ID, Band: band.label(), File: fmt.Sprintf("plots/etav-band%d.svg", band.ID), NPt: len(pts), VT: b.o.VMin, EtaT: math.NaN()}
 		if tested > 0 && len(dofs) > 0 {
 			ev.DOF = int64(median(dofs))
 			ev.EtaT = etaThreshold(b.o.Alpha/float64(tested), ev.DOF)
@@ -430,7 +453,7 @@ type candidate struct {
 	RA     float64
 	Dec    float64
 	Band   int64
-	Page   string // relative to the report directory; "" without a page
+	Page   string // its source page when it gets cut-outs (the first MaxPages candidates), else ""
 	Points []lcPoint
 	First  lcPoint // first blind detection (first point without one)
 	Cuts   []*cutout
@@ -438,7 +461,7 @@ type candidate struct {
 }
 
 func (b *builder) candidates() error {
-	seen := map[string]bool{}
+	seen, pages := map[string]bool{}, map[int64]bool{}
 	add := func(kind string, t *table) {
 		for i := range t.Rows {
 			rc := t.n(i, "runcat")
@@ -449,47 +472,38 @@ func (b *builder) candidates() error {
 			seen[key] = true
 			c := &candidate{Kind: kind, Runcat: rc, Row: i, RA: t.f(i, "ra"), Dec: t.f(i, "dec"), Band: t.n(i, "band")}
 			if len(b.cands) < b.o.MaxPages {
-				c.Page = fmt.Sprintf("candidates/%s-%d.html", kind, rc)
+				c.Page = b.sourcePage(rc)
+				if !pages[rc] {
+					pages[rc] = true
+					b.sum.Pages++
+				}
 			}
 			b.cands = append(b.cands, c)
 		}
 	}
 	add("new", b.news)
 	add("var", b.vars)
-	// Light curves, concurrently (DuckDB runs queries in parallel).
-	var wg sync.WaitGroup
-	errs := make([]error, len(b.cands))
-	sem := make(chan struct{}, max(1, b.o.Workers))
-	for k, c := range b.cands {
-		if c.Page == "" && !b.o.VOEvent {
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			c.Points, errs[k] = lightCurve(b.ctx, b.db, c.Runcat)
-			if len(c.Points) > 0 {
-				c.First = c.Points[0]
-				for _, p := range c.Points {
-					if p.Kind != "limit" {
-						c.First = p
-						break
-					}
-				}
-				for _, p := range c.Points {
-					if p.ExtractType == 0 {
-						c.First = p
-						break
-					}
+	// Light curves: every source's at once (the source pages show them).
+	var err error
+	if b.lcs, err = allLightCurves(b.ctx, b.db); err != nil {
+		return err
+	}
+	for _, c := range b.cands {
+		c.Points = b.lcs[c.Runcat]
+		if len(c.Points) > 0 {
+			c.First = c.Points[0]
+			for _, p := range c.Points {
+				if p.Kind != "limit" {
+					c.First = p
+					break
 				}
 			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
+			for _, p := range c.Points {
+				if p.ExtractType == 0 {
+					c.First = p
+					break
+				}
+			}
 		}
 	}
 	// Cut-outs: the accepted images of the first detection's band that

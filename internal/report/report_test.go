@@ -3,7 +3,9 @@ package report
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -44,15 +46,24 @@ func TestReportHandRun(t *testing.T) {
 	// two variable candidates: X (band 2) and C, whose two points differ
 	// by 4 sigma (chi-square 15.1 with 1 degree of freedom, p = 1e-4,
 	// below 0.01 over 15 light curves).
-	if s.NewSources != 2 || s.Flagged != 1 || s.Variables != 2 || s.Pages != 4 || s.VOEvents != 3 || s.Suppressed != 1 {
-		t.Errorf("summary %+v, want 2 new (1 flagged), 2 variables, 4 pages, 3 VOEvents, 1 withheld", *s)
+	// C is both: three candidates' pages (B, C, X) and one page per
+	// running-catalogue source.
+	if s.NewSources != 2 || s.Flagged != 1 || s.Variables != 2 || s.Pages != 3 || s.VOEvents != 3 || s.Suppressed != 1 {
+		t.Errorf("summary %+v, want 2 new (1 flagged), 2 variables, 3 candidates' pages, 3 VOEvents, 1 withheld", *s)
+	}
+	if !s.Interactive {
+		t.Error("the report has static plots only: this build lacks internal/report/assets/vendor (make web installs the plotting library)")
 	}
 	dir := filepath.Join(run, "report")
-	for _, f := range []string{"index.html", "new_sources.csv", "variables.csv", "images.csv", "plots/rms.svg",
+	if pages, _ := filepath.Glob(filepath.Join(dir, "sources", "*.html")); s.SourcePages != len(ids) || len(pages) != len(ids) {
+		t.Errorf("%d source pages (%d files), want one per source (%d)", s.SourcePages, len(pages), len(ids))
+	}
+	for _, f := range []string{"index.html", "sky.html", "etav.html", "candidates.html", "lib/uPlot.iife.min.js", "lib/uPlot.min.css", "lib/report.js",
+		"lib/report.css", "new_sources.csv", "variables.csv", "images.csv", "plots/rms.svg",
 		"plots/sources.svg", "plots/offsets.svg", "plots/deruiter.svg", "plots/etav-band1.svg", "plots/etav-band2.svg",
-		"candidates/new-" + strconv.FormatInt(ids["B"], 10) + ".html",
-		"candidates/var-" + strconv.FormatInt(ids["X"], 10) + ".html",
-		"plots/lc-var-" + strconv.FormatInt(ids["X"], 10) + ".svg"} {
+		"sources/" + strconv.FormatInt(ids["B"], 10) + ".html",
+		"sources/" + strconv.FormatInt(ids["X"], 10) + ".html",
+		"plots/lc-" + strconv.FormatInt(ids["X"], 10) + ".svg"} {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s missing or empty (%v)", f, err)
 		}
@@ -71,23 +82,29 @@ func TestReportHandRun(t *testing.T) {
 	}
 	// C's page lists its two upper limits (images 1 and 2) before its
 	// detection, and its plot draws them.
-	page, _ := os.ReadFile(filepath.Join(dir, "candidates/new-"+strconv.FormatInt(ids["C"], 10)+".html"))
+	page, _ := os.ReadFile(filepath.Join(dir, "sources/"+strconv.FormatInt(ids["C"], 10)+".html"))
 	if n := strings.Count(string(page), ">limit<"); n != 2 {
 		t.Errorf("C's page has %d limit points, want 2", n)
 	}
-	if st, err := os.Stat(filepath.Join(dir, "plots/lc-new-"+strconv.FormatInt(ids["C"], 10)+".svg")); err != nil || st.Size() == 0 {
+	if st, err := os.Stat(filepath.Join(dir, "plots/lc-"+strconv.FormatInt(ids["C"], 10)+".svg")); err != nil || st.Size() == 0 {
 		t.Errorf("C's light curve plot: %v", err)
 	}
 	// The hand run has no FITS files: the pages say so instead of failing.
-	page, _ = os.ReadFile(filepath.Join(dir, "candidates/new-"+strconv.FormatInt(ids["B"], 10)+".html"))
+	page, _ = os.ReadFile(filepath.Join(dir, "sources/"+strconv.FormatInt(ids["B"], 10)+".html"))
 	if !strings.Contains(string(page), "could not read the image") {
 		t.Error("candidate page does not explain the missing cut-outs")
 	}
 	index, _ := os.ReadFile(filepath.Join(dir, "index.html"))
-	for _, want := range []string{"rms_qc 0.5 Jy above the limit", "RMS invalid", `href="candidates/var-` + strconv.FormatInt(ids["X"], 10) + `.html"`, "class=\"sortable\"",
-		"withheld: vetting flags low_sigma", "new_high_sigma"} {
+	for _, want := range []string{"rms_qc 0.5 Jy above the limit", "RMS invalid"} {
 		if !strings.Contains(string(index), want) {
 			t.Errorf("index.html lacks %q", want)
+		}
+	}
+	cands, _ := os.ReadFile(filepath.Join(dir, "candidates.html"))
+	for _, want := range []string{`href="sources/` + strconv.FormatInt(ids["X"], 10) + `.html"`, "class=\"sortable\"", "gt-filter",
+		"withheld: vetting flags low_sigma", "new_high_sigma"} {
+		if !strings.Contains(string(cands), want) {
+			t.Errorf("candidates.html lacks %q", want)
 		}
 	}
 }
@@ -356,10 +373,10 @@ func TestVOEventPolicy(t *testing.T) {
 	if len(files) != 1 || !strings.Contains(files[0], "-var-"+strconv.FormatInt(catalogtest.Sources()["X"], 10)) {
 		t.Errorf("files %v, want only X's", files)
 	}
-	index, _ := os.ReadFile(filepath.Join(run, "report", "index.html"))
+	index, _ := os.ReadFile(filepath.Join(run, "report", "candidates.html"))
 	for _, want := range []string{"known source 1", "rate limit of 1 per 1h0m0s"} {
 		if !strings.Contains(string(index), want) {
-			t.Errorf("index.html does not say %q", want)
+			t.Errorf("candidates.html does not say %q", want)
 		}
 	}
 	for _, bad := range []string{"1,2\n", "1,2,x\n", "1,95,1\n"} {
@@ -370,6 +387,232 @@ func TestVOEventPolicy(t *testing.T) {
 	for _, o := range []VOEventOptions{{Role: "alert"}, {Authority: "a/b"}, {Stream: "s#1"}} {
 		if err := o.Validate(); err == nil {
 			t.Errorf("%+v validated", o)
+		}
+	}
+}
+
+// plotData reads the interactive plots' data of a report page
+// (window.GTPLOTS, see assets/report.js).
+func plotData(t *testing.T, page string) map[string]plotSpec {
+	t.Helper()
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "window.GTPLOTS=")
+	j := strings.Index(s, ";if(window.uPlot)")
+	if i < 0 || j < i {
+		t.Fatalf("%s: no plot data", page)
+	}
+	var out map[string]plotSpec
+	if err := json.Unmarshal([]byte(s[i+len("window.GTPLOTS="):j]), &out); err != nil {
+		t.Fatalf("%s: plot data: %v", page, err)
+	}
+	return out
+}
+
+// seriesOf returns the series labelled label (fails when absent).
+func seriesOf(t *testing.T, p plotSpec, label string) seriesSpec {
+	t.Helper()
+	for _, s := range p.Series {
+		if s.Label == label {
+			return s
+		}
+	}
+	t.Fatalf("no series %q in %+v", label, p)
+	return seriesSpec{}
+}
+
+func hrefs(s seriesSpec) []string {
+	var out []string
+	for _, p := range s.Pts {
+		if h, ok := p[3].(string); ok {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// TestReportPlotData checks the data behind the interactive plots of the
+// hand-made run against the catalogue: every varmetric row is a point of
+// its band's eta-V plot, the candidates are marked and link to their
+// pages, every source is on the sky map, C's light curve has its two
+// upper limits, the QC plot marks the rejected image with its reason.
+func TestReportPlotData(t *testing.T) {
+	run, _ := handReport(t, Options{Threads: 1, Cutouts: -1})
+	dir := filepath.Join(run, "report")
+	ids := catalogtest.Sources()
+	page := func(name string) string { return "sources/" + strconv.FormatInt(ids[name], 10) + ".html" }
+
+	db, err := duck.Open(context.Background(), run, duck.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	perBand := map[string]int{}
+	rows, err := db.SQL().Query(`SELECT band, count(*) FROM varmetric GROUP BY band`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var band int64
+		var n int
+		if err := rows.Scan(&band, &n); err != nil {
+			t.Fatal(err)
+		}
+		perBand["etav"+strconv.FormatInt(band, 10)] = n
+	}
+	rows.Close()
+
+	etav := plotData(t, filepath.Join(dir, "etav.html"))
+	if len(etav) != len(perBand) || len(perBand) != 2 {
+		t.Errorf("eta-V plots %d, bands in varmetric %v", len(etav), perBand)
+	}
+	var candHrefs []string
+	for key, want := range perBand {
+		p := etav[key]
+		n := 0
+		for _, s := range p.Series {
+			n += len(s.Pts)
+		}
+		if n != want {
+			t.Errorf("%s: %d points, varmetric has %d rows", key, n, want)
+		}
+		candHrefs = append(candHrefs, hrefs(seriesOf(t, p, "variable candidates"))...)
+		var vLine bool
+		for _, l := range p.Lines {
+			vLine = vLine || (l.Axis == "y" && l.V == 0.1)
+		}
+		if !vLine || !p.X.Log || !p.Y.Log {
+			t.Errorf("%s: lines %+v (want V = 0.1), axes %+v %+v (want log)", key, p.Lines, p.X, p.Y)
+		}
+	}
+	sort.Strings(candHrefs)
+	want := []string{page("C"), page("X")}
+	sort.Strings(want)
+	if strings.Join(candHrefs, " ") != strings.Join(want, " ") {
+		t.Errorf("eta-V candidates link to %v, want %v", candHrefs, want)
+	}
+
+	sky := plotData(t, filepath.Join(dir, "sky.html"))
+	p, ok := sky["sky-1"] // the hand-made run has no assocskyrgn
+	if !ok || len(sky) != 1 {
+		t.Fatalf("sky maps %v, want sky-1 only", sky)
+	}
+	n := 0
+	for _, s := range p.Series {
+		n += len(s.Pts)
+	}
+	if n != len(ids) || p.X.Dir != -1 {
+		t.Errorf("sky map: %d points of %d sources, RA direction %d (want -1)", n, len(ids), p.X.Dir)
+	}
+	if h := hrefs(seriesOf(t, p, "new sources")); len(h) != 1 || h[0] != page("B") {
+		t.Errorf("sky map new sources %v, want B", h)
+	}
+	if h := hrefs(seriesOf(t, p, "new sources with vetting flags")); len(h) != 1 || h[0] != page("C") {
+		t.Errorf("sky map flagged new sources %v, want C", h)
+	}
+	if h := hrefs(seriesOf(t, p, "variable candidates")); len(h) != 1 || h[0] != page("X") {
+		t.Errorf("sky map variable candidates %v, want X", h)
+	}
+
+	lc := plotData(t, filepath.Join(dir, page("C")))["lc"]
+	limits := 0
+	for _, s := range lc.Series {
+		if s.Limit {
+			limits += len(s.Pts)
+			for _, q := range s.Pts {
+				if tip, _ := q[2].(string); !strings.Contains(tip, "upper limit") {
+					t.Errorf("C's limit tooltip %q", tip)
+				}
+			}
+		}
+	}
+	if limits != 2 || !lc.X.Time {
+		t.Errorf("C's light curve: %d upper limits (want 2), time axis %v", limits, lc.X.Time)
+	}
+
+	rej := seriesOf(t, plotData(t, filepath.Join(dir, "index.html"))["rms"], "rejected images")
+	if len(rej.Pts) == 0 || !strings.Contains(rej.Pts[0][2].(string), "RMS invalid") {
+		t.Errorf("QC rms plot: rejected images %v, want the RMS invalid one", rej.Pts)
+	}
+}
+
+// TestAllLightCurves checks the one-query light curves of the source
+// pages against the lightcurve named query run per source.
+func TestAllLightCurves(t *testing.T) {
+	run := t.TempDir()
+	if err := catalogtest.WriteHandRun(run); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := duck.Open(ctx, run, duck.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	all, err := allLightCurves(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := catalogtest.Sources()
+	if len(all) != len(ids) {
+		t.Errorf("%d light curves, want one per source (%d)", len(all), len(ids))
+	}
+	for name, rc := range ids {
+		one, err := named(ctx, db, "lightcurve", strconv.FormatInt(rc, 10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := lcPoints(one, 0, len(one.Rows))
+		got := all[rc]
+		if len(got) != len(want) || len(want) == 0 {
+			t.Errorf("%s: %d points, the lightcurve query has %d", name, len(got), len(want))
+			continue
+		}
+		for i := range want {
+			g, w := got[i], want[i]
+			// NaN != NaN: compare the formatted rows.
+			if fmt.Sprintf("%+v", g) != fmt.Sprintf("%+v", w) {
+				t.Errorf("%s point %d: %+v, want %+v", name, i, g, w)
+			}
+		}
+	}
+}
+
+func TestSexagesimal(t *testing.T) {
+	for _, c := range []struct {
+		ra, dec float64
+		want    string
+	}{
+		{150.28826, 52.508471, "10h01m09.18s +52d30m30.5s"},
+		{0, -0.5, "00h00m00.00s -00d30m00.0s"},
+		// 359.99999999 deg is 23h59m59.9999976s: rounds to 24h, shown as 0h.
+		{359.99999999, 89.99999999, "00h00m00.00s +90d00m00.0s"},
+		{-15, -30.25, "23h00m00.00s -30d15m00.0s"},
+	} {
+		if got := sexagesimal(c.ra, c.dec); got != c.want {
+			t.Errorf("sexagesimal(%v, %v) = %q, want %q", c.ra, c.dec, got, c.want)
+		}
+	}
+}
+
+// TestLookupLinks checks the look-up URLs carry the position.
+func TestLookupLinks(t *testing.T) {
+	links := lookupLinks(150.28826, -2.5)
+	want := map[string]string{
+		"SIMBAD": "Coord=150.288260+-2.500000",
+		"NED":    "ra=150.288260&dec=-2.500000",
+		"TNS":    "ra=150.288260&decl=-2.500000",
+		"Aladin": "target=150.288260+-2.500000",
+	}
+	if len(links) != len(want) {
+		t.Fatalf("%d links, want %d", len(links), len(want))
+	}
+	for _, l := range links {
+		if !strings.HasPrefix(l.V, "https://") || !strings.Contains(l.V, want[l.K]) {
+			t.Errorf("%s: %s lacks %q", l.K, l.V, want[l.K])
 		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"strconv"
 	"testing"
 	"time"
@@ -301,14 +302,17 @@ func Score(tb testing.TB, truth *Truth, c *Catalogue, flagged map[int64]bool) *F
 		return out
 	}
 	// Fluxes per source, in image order, accepted images only, where
-	// the image has data at the source (not in a NaN block).
-	pix := map[string]*kernels.Image{}
+	// the image has data at the source (not in a NaN block). The truth
+	// rows are visited image by image, so that one image at a time is
+	// read and held (the RSM-scale run has 22 GB of them).
+	var pixName string
+	var pixImg *kernels.Image
 	blank := func(fl Flux) bool {
-		im, ok := pix[fl.Image]
-		if !ok {
-			im, _, _ = fitsimg.Read(filepath.Join(truth.Dir, fl.Image), fitsimg.Options{})
-			pix[fl.Image] = im
+		if fl.Image != pixName {
+			pixName = fl.Image
+			pixImg, _, _ = fitsimg.Read(filepath.Join(truth.Dir, fl.Image), fitsimg.Options{})
 		}
+		im := pixImg
 		x, y := int(math.Round(fl.X)), int(math.Round(fl.Y))
 		if im != nil && (x < Border || y < Border || x >= im.Rect.Dx()-Border || y >= im.Rect.Dy()-Border) {
 			return true
@@ -316,7 +320,13 @@ func Score(tb testing.TB, truth *Truth, c *Catalogue, flagged map[int64]bool) *F
 		return im == nil || !(image.Point{x, y}.In(im.Rect)) || math.IsNaN(float64(im.Pix[im.PixOffset(x, y)]))
 	}
 	per := map[int][]Flux{}
-	for _, fl := range truth.Fluxes {
+	order := make([]int, len(truth.Fluxes))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(truth.Fluxes[a].Image, truth.Fluxes[b].Image) })
+	for _, k := range order {
+		fl := truth.Fluxes[k]
 		im, ok := byRel[fl.Image]
 		if !ok || im.row.Rejected || blank(fl) {
 			continue
