@@ -112,6 +112,8 @@ fuzz: deps
 	$(GO) test -run '^$$' -fuzz '^FuzzTableDat$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/casatable/
 	$(GO) test -run '^$$' -fuzz '^FuzzTSMHeader$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/casatable/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/catalogs/
+	$(GO) test -run '^$$' -fuzz '^FuzzAegean$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/catalogs/
+	$(GO) test -run '^$$' -fuzz '^FuzzPyBDSF$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/catalogs/
 	for f in FuzzParseScontrol FuzzParseSqueue FuzzParseSacct FuzzParseSubmit FuzzParseTimeLimit FuzzParseMemory FuzzTasksOnNode; do \
 	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./slurm/ || exit 1; done
 

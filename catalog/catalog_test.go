@@ -479,7 +479,7 @@ func TestTables(t *testing.T) {
 	for _, tb := range Tables() {
 		names = append(names, tb.Name)
 	}
-	want := "images measurements associations runcat runcat_flux newsources skyregions bands varmetric limits"
+	want := "images measurements associations runcat runcat_flux newsources skyregions bands varmetric limits circpol"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("Tables() = %s, want %s", got, want)
 	}

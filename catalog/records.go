@@ -93,6 +93,10 @@ type Image struct {
 	// RejectReason is one of the Reject* constants, null when accepted.
 	RejectReason  sql.NullInt64 `parquet:"reject_reason"`
 	RejectComment string        `parquet:"reject_comment"`
+	// Plane is the flat index (0-based, axis 3 fastest) of the plane read
+	// from the input: (url, plane) is the image's identity. 0 for a 2-D
+	// image.
+	Plane int32 `parquet:"plane"`
 }
 
 // Measurement is one row of the measurements table: a blind detection or a

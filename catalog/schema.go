@@ -95,13 +95,14 @@ var (
 		reflect.TypeFor[Band]():        TableBands,
 		reflect.TypeFor[VarMetric]():   TableVarMetric,
 		reflect.TypeFor[Limit]():       TableLimits,
+		reflect.TypeFor[CircPol]():     TableCircPol,
 	}
 	// tableOrder is the order Tables lists them in.
 	tableOrder = []reflect.Type{
 		reflect.TypeFor[Image](), reflect.TypeFor[Measurement](), reflect.TypeFor[Association](),
 		reflect.TypeFor[Runcat](), reflect.TypeFor[RuncatFlux](), reflect.TypeFor[NewSource](),
 		reflect.TypeFor[SkyRegion](), reflect.TypeFor[Band](), reflect.TypeFor[VarMetric](),
-		reflect.TypeFor[Limit](),
+		reflect.TypeFor[Limit](), reflect.TypeFor[CircPol](),
 	}
 )
 

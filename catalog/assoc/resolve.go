@@ -325,11 +325,15 @@ func (e *Engine) newSourceRow(st *imageState, ns *source, m *catalog.Measurement
 			best = c
 		}
 	}
-	if !best.ok || !(m.FPeak > best.low) {
+	// |f_peak|: a negative source of a Stokes V image (extract.Options
+	// NegativeStokesV) is new as a positive one is; blind Stokes I peaks
+	// are positive.
+	peak := math.Abs(m.FPeak)
+	if !best.ok || !(peak > best.low) {
 		return catalog.NewSource{}, false
 	}
 	typ := int32(catalog.NewSourcePossible)
-	if m.FPeak > best.high {
+	if peak > best.high {
 		typ = catalog.NewSourceLikely
 	}
 	return catalog.NewSource{ID: m.ID, Runcat: m.ID, TriggerXtrsrc: m.ID,

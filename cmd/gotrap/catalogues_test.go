@@ -49,3 +49,35 @@ func TestRunCatalogues(t *testing.T) {
 		t.Errorf("--catalogues selavy: exit %d, %s; want a usage error", code, stderr)
 	}
 }
+
+// TestRunCataloguesResume: "gotrap run --resume --out RUN" alone resumes
+// a catalogue run with the catalogues its manifest records; giving the
+// image again without its catalogue is refused, naming the catalogue; a
+// channel range does not go with --catalogues.
+func TestRunCataloguesResume(t *testing.T) {
+	src := filepath.Join(testutil.ProjectRoot(t), "internal", "catalogs", "testdata")
+	d := t.TempDir()
+	for _, n := range []string{"field.fits", "field_comp.fits"} {
+		b, err := os.ReadFile(filepath.Join(src, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	img, run := filepath.Join(d, "field.fits"), filepath.Join(d, "run")
+	code, stdout, stderr := runCmd(t, "run", "--out", run, "--quiet", "--catalogues", "auto", img)
+	if code != 0 || !strings.Contains(stdout, "measurements  5 blind") {
+		t.Fatalf("run --catalogues auto (Aegean FITS): %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr = runCmd(t, "run", "--resume", "--out", run, "--quiet"); code != 0 {
+		t.Errorf("run --resume --out RUN: %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr = runCmd(t, "run", "--resume", "--out", run, "--quiet", img); code == 0 || !strings.Contains(stderr, "the run used the catalogue "+filepath.Join(d, "field_comp.fits")) {
+		t.Errorf("run --resume without the catalogue: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr = runCmd(t, "run", "--out", filepath.Join(d, "r2"), "--channels", "all", "--catalogues", "auto", img); code == 0 || !strings.Contains(stderr, "not with a channel range") {
+		t.Errorf("--channels with --catalogues: exit %d, %s; want a usage error", code, stderr)
+	}
+}

@@ -44,6 +44,8 @@ type runFlags struct {
 	backwardFits             bool
 	stokes                   string // [pipeline] stokes, when given
 	channel                  int    // [pipeline] channel, when given (> 0)
+	channels                 string // [pipeline] channels, when given
+	circularPol              bool   // [pipeline] circular_polarisation
 	catalogues               string // --catalogues: "", "auto" or @LIST
 	catalogueMap             map[string]string
 	workers, threads, ranks  int
@@ -79,10 +81,12 @@ docs/pipeline.md "Backward forced fits").
 --catalogues associates other source finders' catalogues instead of
 extracting: each image is read (quality control, rms and background maps
 for forced fits and limits, metadata) and its measurements are the rows of
-its catalogue: Selavy (components .txt, CASDA .csv or VOTable .xml) or
-PySE's CSV (gotrap extract's STEM.csv). "--catalogues auto" takes, for
-each INPUT image STEM.fits, STEM.selavy.components.xml, .txt, .csv or
-STEM.csv beside it; "--catalogues @LIST" reads IMAGE CATALOGUE pairs, one
+its catalogue: Selavy (components .txt, CASDA .csv or VOTable .xml),
+Aegean or PyBDSF (CSV or FITS tables) or PySE's CSV (gotrap extract's
+STEM.csv). "--catalogues auto" takes, for each INPUT image STEM.fits, the
+first of STEM.selavy.components.xml, .txt, .csv, STEM_comp.fits,
+STEM_comp.csv (Aegean), STEM.pybdsf.srl.fits, .csv (PyBDSF) or STEM.csv
+beside it; "--catalogues @LIST" reads IMAGE CATALOGUE pairs, one
 a line, and the images need not be given as INPUTs. An image without a
 catalogue, or with one that cannot be read, is rejected (reason 6, naming
 the file, line and column); catalogue rows off the image are listed in
@@ -132,13 +136,15 @@ limit and DuckDB 1 GB per thread. See docs/performance.md "Memory".`,
 			fs.StringVar(&runFl.monitorFile, "monitor-file", "", "file of monitor positions, one RA DEC per line")
 			fs.StringVar(&runFl.stokes, "stokes", "", "polarisation `S` (I, V, RR, ...) to read from cubes, as [pipeline] stokes (part of the run's configuration)")
 			fs.IntVar(&runFl.channel, "channel", 0, "channel `N` (1-based) to read from cubes, as [pipeline] channel (part of the run's configuration)")
+			fs.BoolVar(&runFl.circularPol, "circular-polarisation", false, "also measure the circular polarisation of every associated measurement in the Stokes V plane of its image file (RUN/circpol.parquet), as [pipeline] circular_polarisation")
+			fs.StringVar(&runFl.channels, "channels", "", "channels `R` of cubes, each its own image and band: all, N, N-M or N- (1-based), as [pipeline] channels (part of the run's configuration)")
 			fs.BoolVar(&runFl.backwardFits, "backward-fits", false, "also fit every source in the images before its first detection, as [forced_fits] backward = true (part of the run's configuration)")
 			fs.IntVar(&runFl.ranks, "ranks", 1, "in-process ranks (goroutines; the CPUs are divided among them); under mpirun/srun the ranks are the MPI processes instead; does not change the output")
 			fs.IntVar(&runFl.workers, "workers", 0, "images processed at once (0: [pipeline] workers, else all CPUs); does not change the output")
 			fs.IntVar(&runFl.threads, "threads", 0, "DuckDB threads for the catalogue stage (0: the CPUs Go may use, at most SLURM_CPUS_PER_TASK)")
 			fs.StringVar(&runFl.memoryLimit, "memory-limit", "", "DuckDB memory_limit (default: 3/4 of the memory allowance, else 1GB per thread)")
 			fs.StringVar(&runFl.memory, "memory", "", "memory allowance `SIZE` of this process, e.g. 8GiB (default: [pipeline] memory, else Slurm's, else the cgroup's): Go's soft limit and DuckDB's memory_limit are 3/4 of it")
-			fs.StringVar(&runFl.catalogues, "catalogues", "", "associate catalogues instead of extracting: `auto` (STEM.selavy.components.{xml,txt,csv} or STEM.csv beside each image) or @LIST (IMAGE CATALOGUE pairs, one a line)")
+			fs.StringVar(&runFl.catalogues, "catalogues", "", "associate catalogues instead of extracting: `auto` (STEM.selavy.components.{xml,txt,csv}, STEM_comp.{fits,csv}, STEM.pybdsf.srl.{fits,csv} or STEM.csv beside each image) or @LIST (IMAGE CATALOGUE pairs, one a line)")
 			fs.BoolVar(&runFl.quiet, "quiet", false, "no progress on stderr")
 			fs.BoolVar(&runFl.report, "report", false, "write the HTML report (RUN/report/index.html) at the end, as gotrap report does")
 			fs.DurationVar(&runFl.every, "progress-every", 10*time.Second, "interval of progress lines when stderr is not a terminal")
@@ -164,6 +170,7 @@ func runRun(env *cmdEnv, args []string) error {
 			return fmt.Errorf("%w: %s has no gotrap.toml (%v); start the run without --append", pipeline.ErrNoRun, f.out, err)
 		}
 	}
+	var resumeCats map[string]string // the catalogues of a run resumed from its manifest
 	if f.resume && len(args) == 0 && f.catalogues == "" {
 		// "gotrap run --resume --out RUN" (the hint printed on an
 		// interrupt): the run's own inputs, from its manifest, and its
@@ -174,6 +181,13 @@ func runRun(env *cmdEnv, args []string) error {
 		}
 		for _, in := range m.Inputs {
 			args = append(args, in.Path)
+			// A catalogue run resumes with its catalogues.
+			if in.Catalogue != nil {
+				if resumeCats == nil {
+					resumeCats = map[string]string{}
+				}
+				resumeCats[in.Path] = in.Catalogue.Path
+			}
 		}
 		if f.config == "" {
 			f.config = filepath.Join(f.out, "gotrap.toml")
@@ -217,6 +231,15 @@ func runRun(env *cmdEnv, args []string) error {
 	if f.channel != 0 {
 		cfg.Pipeline.Channel = f.channel
 	}
+	if f.channels != "" {
+		cfg.Pipeline.Channels = f.channels
+	}
+	if f.circularPol {
+		cfg.Pipeline.CircularPolarisation = true
+	}
+	if cfg.Pipeline.Channels != "" && f.catalogues != "" {
+		return usageError("--catalogues gives one catalogue an image file: not with a channel range ([pipeline] channels = %q)", cfg.Pipeline.Channels)
+	}
 	if err := cfg.Pipeline.Validate(); err != nil {
 		return usageError("%v", err)
 	}
@@ -235,6 +258,9 @@ func runRun(env *cmdEnv, args []string) error {
 	}
 	if inputs, f.catalogueMap, err = catalogueInputs(f.catalogues, inputs); err != nil {
 		return err
+	}
+	if resumeCats != nil {
+		f.catalogueMap = resumeCats
 	}
 	stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
 	if err != nil {

@@ -8,7 +8,12 @@
 //     Selavy fixed-width text components catalogue (a first line "#
 //     island_id ..." and a second line of units), a CSV with Selavy's
 //     column names (the CASDA layout), or PySE's 37-column CSV as `gotrap
-//     extract` and PySE write it; a file starting with the Parquet magic
+//     extract` and PySE write it; Aegean's component table and PyBDSF's
+//     source or Gaussian list, as CSV (PyBDSF's ASCII with its '#'
+//     header) or as a FITS binary table (a file starting "SIMPLE  =": the
+//     first BINTABLE extension), recognised by their columns
+//     (peak_flux and local_rms; Total_flux, Peak_flux and Isl_rms or
+//     E_Total_flux); a file starting with the Parquet magic
 //     "PAR1" is gotrap's own measurements Parquet (gotrap extract's
 //     STEM.parquet, a run's work/extract/ID.blind.parquet), read with
 //     catalog.Read.
@@ -24,7 +29,8 @@
 //     not a number, a unit that is not understood, a row with too few
 //     fields) is an error naming the file, the line (or VOTable row) and
 //     the column; nothing is guessed.
-//   - Rows of a Selavy catalogue are sorted by (ra, dec, line) so that the
-//     same components in any of its three layouts get the same order;
+//   - Rows of a Selavy, Aegean or PyBDSF catalogue are sorted by (ra, dec,
+//     line) so that the same components in any of its layouts get the
+//     same order;
 //     PySE CSV and Parquet rows keep the file's order (the extractor's).
 package catalogs

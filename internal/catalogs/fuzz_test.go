@@ -54,3 +54,46 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// fuzzParse is the property of every catalogue fuzz target: no panic, an
+// error only with ErrFormat, and every row returned on the sky with
+// positive axes.
+func fuzzParse(t *testing.T, data []byte) {
+	c, err := Parse(bytes.NewReader(data), "fuzz")
+	if err != nil {
+		if !errors.Is(err, ErrFormat) {
+			t.Fatalf("error %v is not ErrFormat", err)
+		}
+		return
+	}
+	for _, r := range c.Rows {
+		if !finite(r.Src.RA) || !finite(r.Src.Dec) || r.Src.Dec < -90 || r.Src.Dec > 90 {
+			t.Fatalf("line %d: position (%v, %v) not on the sky", r.Line, r.Src.RA, r.Src.Dec)
+		}
+		if (c.Format != PySECSV && c.Format != GotrapParquet) && !(r.Src.SmajAsec > 0 && r.Src.SminAsec > 0) {
+			t.Fatalf("line %d: axes %v, %v not positive", r.Line, r.Src.SmajAsec, r.Src.SminAsec)
+		}
+	}
+}
+
+// FuzzAegean feeds mutations of Aegean's component tables (the CSV and
+// FITS fixtures) to the catalogue reader.
+func FuzzAegean(f *testing.F) {
+	for _, n := range []string{"field_comp.csv", "field_comp.fits"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", n)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(fuzzParse)
+}
+
+// FuzzPyBDSF feeds mutations of PyBDSF's source lists (the ASCII and FITS
+// fixtures: also the FITS binary-table reader) to the catalogue reader.
+func FuzzPyBDSF(f *testing.F) {
+	for _, n := range []string{"field.pybdsf.srl.csv", "field.pybdsf.srl.fits"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", n)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(fuzzParse)
+}

@@ -73,9 +73,14 @@ func Parse(r io.Reader, name string) (*Catalogue, error) {
 		return nil, err
 	}
 	c := &Catalogue{Path: name, Format: format}
-	if format == PySECSV {
+	switch format {
+	case PySECSV:
 		c.Rows, err = pyseRows(t)
-	} else {
+	case AegeanCSV, AegeanFITS:
+		c.Rows, err = interpretFinder(t, &aegean)
+	case PyBDSFCSV, PyBDSFFITS:
+		c.Rows, err = interpretFinder(t, &pybdsf)
+	default:
 		c.Rows, err = selavyRows(t)
 	}
 	if err != nil {

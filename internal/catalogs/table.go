@@ -24,6 +24,10 @@ const (
 	SelavyCSV     Format = "selavy-csv"
 	SelavyVOTable Format = "selavy-votable"
 	PySECSV       Format = "pyse-csv"
+	AegeanCSV     Format = "aegean-csv"
+	AegeanFITS    Format = "aegean-fits"
+	PyBDSFCSV     Format = "pybdsf-csv"
+	PyBDSFFITS    Format = "pybdsf-fits"
 )
 
 // table is a catalogue's columns and rows as text, before interpretation.
@@ -62,9 +66,24 @@ const maxCatalogue = 1 << 30
 func readTable(name string, data []byte) (*table, Format, error) {
 	trim := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	switch {
+	case bytes.HasPrefix(data, fitsMagic):
+		t, err := readFITSTable(name, data)
+		if err != nil {
+			return nil, "", err
+		}
+		switch {
+		case isAegean(t):
+			return t, AegeanFITS, nil
+		case isPyBDSF(t):
+			return t, PyBDSFFITS, nil
+		}
+		return nil, "", errFile(name, "a FITS table whose columns are neither Aegean's (peak_flux, local_rms, ...) nor PyBDSF's (Total_flux, Isl_rms, ...)")
 	case bytes.HasPrefix(trim, []byte("<")):
 		t, err := readVOTable(name, data)
 		return t, SelavyVOTable, err
+	case bytes.HasPrefix(trim, []byte("#")) && isPyBDSFASCII(trim):
+		t, err := readPyBDSFASCII(name, data)
+		return t, PyBDSFCSV, err
 	case bytes.HasPrefix(trim, []byte("#")):
 		t, err := readSelavyText(name, data)
 		return t, SelavyText, err
@@ -73,13 +92,24 @@ func readTable(name string, data []byte) (*table, Format, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if t.index("ra_deg_cont") >= 0 {
+	switch {
+	case t.index("ra_deg_cont") >= 0:
 		return t, SelavyCSV, nil
-	}
-	if len(t.cols) > 0 && t.cols[0] == "id" && t.index("reduced_chisq") >= 0 {
+	case len(t.cols) > 0 && t.cols[0] == "id" && t.index("reduced_chisq") >= 0:
 		return t, PySECSV, nil
+	case isAegean(t):
+		return t, AegeanCSV, nil
+	case isPyBDSF(t):
+		return t, PyBDSFCSV, nil
 	}
-	return nil, "", errFile(name, "not a catalogue gotrap reads (expected Selavy text/CSV/VOTable columns such as ra_deg_cont, or PySE's CSV header starting with id)")
+	return nil, "", errFile(name, "not a catalogue gotrap reads (expected Selavy's columns such as ra_deg_cont, PySE's CSV header starting with id, Aegean's peak_flux and local_rms, or PyBDSF's Total_flux and Isl_rms)")
+}
+
+// isAegean and isPyBDSF recognise the finders' tables by columns only
+// they have.
+func isAegean(t *table) bool { return t.index("peak_flux") >= 0 && t.index("local_rms") >= 0 }
+func isPyBDSF(t *table) bool {
+	return t.index("total_flux") >= 0 && t.index("peak_flux") >= 0 && (t.index("isl_rms") >= 0 || t.index("e_total_flux") >= 0)
 }
 
 func (t *table) index(col string) int {

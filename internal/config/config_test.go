@@ -120,3 +120,54 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseChannels: the forms of [pipeline] channels, and the refused
+// ones, whose errors say what is wrong; channel and channels exclude each
+// other, and circular_polarisation wants a Stokes I run.
+func TestParseChannels(t *testing.T) {
+	for _, c := range []struct {
+		in          string
+		first, last int
+		err         string
+	}{
+		{"", 0, 0, ""},
+		{"all", 1, 0, ""},
+		{" ALL ", 1, 0, ""},
+		{"3", 3, 3, ""},
+		{"2-5", 2, 5, ""},
+		{"2-", 2, 0, ""},
+		{"0", 0, 0, "not a channel number"},
+		{"5-2", 0, 0, "empty"},
+		{"a-b", 0, 0, "not a channel number"},
+		{"-3", 0, 0, "not a channel number"},
+	} {
+		t.Run(c.in, func(t *testing.T) {
+			f, l, err := ParseChannels(c.in)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want %q", err, c.err)
+				}
+				return
+			}
+			if err != nil || f != c.first || l != c.last {
+				t.Errorf("got %d, %d, %v; want %d, %d", f, l, err, c.first, c.last)
+			}
+		})
+	}
+	p := DefaultPipeline()
+	p.Channel, p.Channels = 2, "all"
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "give one of them") {
+		t.Errorf("channel with channels: error %v", err)
+	}
+	// circular_polarisation is for Stokes I runs.
+	for _, c := range []struct {
+		stokes string
+		ok     bool
+	}{{"", true}, {"i", true}, {"V", false}, {"RR", false}} {
+		p := DefaultPipeline()
+		p.CircularPolarisation, p.Stokes = true, c.stokes
+		if err := p.Validate(); (err == nil) != c.ok {
+			t.Errorf("circular_polarisation with stokes %q: error %v, want ok %v", c.stokes, err, c.ok)
+		}
+	}
+}

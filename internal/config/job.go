@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gotrap/catalog"
@@ -34,6 +35,17 @@ type Pipeline struct {
 	// frequency axis (fitsimg.Options.Channel); it replaces Plane's index
 	// along that axis.
 	Channel int `toml:"channel"`
+	// Channels, when not "", reads several channels of each cube, each
+	// its own image of the run (a band by its frequency): "all", "N"
+	// (channel N), "N-M" (channels N to M) or "N-" (N to the last),
+	// counted from 1 (ParseChannels). It excludes Channel. Left out of the
+	// encoded configuration when "".
+	Channels string `toml:"channels,omitempty"`
+	// CircularPolarisation measures, in a Stokes I run, the circular
+	// polarisation of every associated measurement by a forced fit in the
+	// Stokes V plane of its image file (RUN/circpol.parquet; docs/catalog.md
+	// "circpol"). Left out of the encoded configuration when false.
+	CircularPolarisation bool `toml:"circular_polarisation,omitempty"`
 	// TileDeg is the side (degrees) of the sky tiles over which runs on
 	// several ranks distribute the association (decomp.NewTiling; tiles
 	// go to ranks in contiguous blocks weighted by image coverage). 0
@@ -205,10 +217,17 @@ func (p *Pipeline) Validate() error {
 		return fmt.Errorf("%w: pipeline.plane = %d: must not be negative", ErrInvalid, p.Plane)
 	case p.Channel < 0:
 		return fmt.Errorf("%w: pipeline.channel = %d: channels count from 1 (0: not chosen)", ErrInvalid, p.Channel)
+	case p.Channel != 0 && p.Channels != "":
+		return fmt.Errorf("%w: pipeline.channel = %d and pipeline.channels = %q: give one of them", ErrInvalid, p.Channel, p.Channels)
+	case p.CircularPolarisation && !(p.Stokes == "" || strings.EqualFold(strings.TrimSpace(p.Stokes), "I")):
+		return fmt.Errorf("%w: pipeline.circular_polarisation is for Stokes I runs, not stokes = %q", ErrInvalid, p.Stokes)
 	case !validStokes(p.Stokes):
 		return fmt.Errorf("%w: pipeline.stokes = %q: not one of I, Q, U, V, RR, LL, RL, LR, XX, YY, XY, YX", ErrInvalid, p.Stokes)
 	case !(p.TileDeg >= 0 && p.TileDeg <= 180):
 		return fmt.Errorf("%w: pipeline.tile_deg = %v: must be in [0, 180]", ErrInvalid, p.TileDeg)
+	}
+	if _, _, err := ParseChannels(p.Channels); err != nil {
+		return fmt.Errorf("%w: pipeline.channels = %q: %v", ErrInvalid, p.Channels, err)
 	}
 	if p.Memory != "" {
 		if _, err := ParseMemory(p.Memory); err != nil {
@@ -293,3 +312,41 @@ func (c *Config) validateJob() error {
 
 // defaultQuality returns qc's TraP defaults for [quality].
 func defaultQuality() qc.Config { return qc.DefaultConfig() }
+
+// ParseChannels reads a channel range ([pipeline] channels): "" gives
+// 0, 0 (no range: the one plane the other settings choose); "all" gives
+// 1, 0; "N" gives N, N; "N-M" gives N, M; "N-" gives N, 0. last 0 means
+// the image's last channel. Channels count from 1.
+func ParseChannels(s string) (first, last int, err error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return 0, 0, nil
+	case strings.EqualFold(s, "all"):
+		return 1, 0, nil
+	}
+	num := func(t string) (int, error) {
+		n, err := strconv.Atoi(strings.TrimSpace(t))
+		if err != nil || n < 1 {
+			return 0, fmt.Errorf("%q is not a channel number (1, 2, ...)", t)
+		}
+		return n, nil
+	}
+	a, b, isRange := strings.Cut(s, "-")
+	if first, err = num(a); err != nil {
+		return 0, 0, err
+	}
+	switch {
+	case !isRange:
+		return first, first, nil
+	case strings.TrimSpace(b) == "":
+		return first, 0, nil
+	}
+	if last, err = num(b); err != nil {
+		return 0, 0, err
+	}
+	if last < first {
+		return 0, 0, fmt.Errorf("the range %d-%d is empty", first, last)
+	}
+	return first, last, nil
+}

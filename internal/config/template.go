@@ -29,6 +29,13 @@ plane = 0
 # plane's index along those axes (docs/inputs.md).
 stokes = ""
 channel = 0
+# Several channels of each cube in one run, each its own image and band:
+# "all", "N", "N-M" or "N-" (to the last), counted from 1; "" = the one
+# plane the settings above choose. Not with channel (docs/inputs.md).
+channels = ""
+# In a Stokes I run, also force-fit every associated measurement in the
+# Stokes V plane of its image file: RUN/circpol.parquet (docs/catalog.md).
+circular_polarisation = false
 # Side in degrees of the sky tiles over which runs on several ranks share
 # the association (0: rank 0 associates alone). Does not change the
 # catalogue.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"gotrap/internal/config"
@@ -50,6 +51,11 @@ type Options struct {
 	// (errors, sizes, significance and positions as measured on the
 	// inverted image). Blind extraction only; not with supplied maps.
 	Negative bool
+	// NegativeStokesV searches for negative sources as Negative does in
+	// the images whose plane is Stokes V (Meta.Stokes), and in no other:
+	// gotrap run sets it, so a run over V planes finds both signs. Blind
+	// extraction only (forced fits ignore it); not with supplied maps.
+	NegativeStokesV bool
 	// Beam, when not nil, overrides the header's restoring beam.
 	Beam *fitsimg.Beam
 	// Threads bounds the goroutines one image uses (<= 0: GOMAXPROCS).
@@ -190,7 +196,7 @@ func (o *Options) validate() error {
 	if o.Background != nil && o.Background.Rect != o.RMS.Rect {
 		return fmt.Errorf("%w: supplied maps differ in size (%v, %v)", ErrOptions, o.Background.Rect, o.RMS.Rect)
 	}
-	if o.Negative && (len(o.Positions) > 0 || o.Background != nil) {
+	if o.Negative && (len(o.Positions) > 0 || o.Background != nil) || o.NegativeStokesV && o.Background != nil {
 		return fmt.Errorf("%w: the negative-source search is for blind extraction without supplied maps", ErrOptions)
 	}
 	if len(o.Positions) > 0 && !(o.BoxInBeamPix > 0) {
@@ -240,7 +246,7 @@ func (w *Worker) Image(img *kernels.Image, meta *fitsimg.Meta) (*Result, error) 
 	r := &Result{Path: meta.Path, Meta: meta, Beam: beam, Forced: len(opt.Positions) > 0}
 
 	var inverted *kernels.Image
-	if opt.Negative && !r.Forced {
+	if (opt.Negative || opt.NegativeStokesV && strings.EqualFold(meta.Stokes, "V")) && !r.Forced {
 		// Detection consumes img: keep the inverted copy first.
 		var err error
 		if inverted, err = kernels.NewImage(img.Rect); err != nil {
@@ -316,7 +322,7 @@ func (w *Worker) Image(img *kernels.Image, meta *fitsimg.Meta) (*Result, error) 
 }
 
 // negative searches the inverted image for sources and appends them to r
-// with their peak and fluxes negated (Options.Negative).
+// with their peak and fluxes negated (Options.Negative, NegativeStokesV).
 func (w *Worker) negative(r *Result, inverted *kernels.Image, beam kernels.Beam, meta *fitsimg.Meta) error {
 	t := time.Now()
 	det, _ := w.det.DetectWith(inverted, kernels.DetectOptions{InPlace: true})

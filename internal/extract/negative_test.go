@@ -20,6 +20,8 @@ import (
 // source is found once, with the sign of its truth, its peak within 5
 // of its own error bars of the truth (the statistical tests of this
 // package check the error bars themselves), and nothing else.
+// NegativeStokesV does the same in a Stokes V plane only; forced fits at
+// the sources keep their signs.
 func TestNegativeSources(t *testing.T) {
 	psf, pm, err := fitsimg.Read(testutil.SharedFile(t, "psf.fits"), fitsimg.Options{})
 	if err != nil {
@@ -39,16 +41,21 @@ func TestNegativeSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	metaNow := meta
+	var runOpt func(Options) *Result
 	run := func(neg bool) *Result {
 		o := Default()
 		o.Negative = neg
+		return runOpt(o)
+	}
+	runOpt = func(o Options) *Result {
 		w, err := NewWorker(o)
 		if err != nil {
 			t.Fatal(err)
 		}
 		cp, _ := kernels.NewImage(img.Rect)
 		copy(cp.Pix, img.Pix)
-		r, err := w.Image(cp, meta)
+		r, err := w.Image(cp, metaNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,6 +98,19 @@ func TestNegativeSources(t *testing.T) {
 		}
 	}
 	pos := run(false)
+	// NegativeStokesV: both signs in a Stokes V plane, one in any other.
+	for _, st := range []struct {
+		stokes string
+		want   int
+	}{{"V", 18}, {"I", 9}} {
+		o := Default()
+		o.NegativeStokesV = true
+		m := *meta
+		m.Stokes = st.stokes
+		metaNow = &m
+		match(runOpt(o), st.want)
+		metaNow = meta
+	}
 	match(pos, 9)
 	for _, s := range pos.Sources {
 		if s.Peak < 0 {
@@ -99,6 +119,23 @@ func TestNegativeSources(t *testing.T) {
 	}
 	all := run(true)
 	match(all, 18)
+	// Forced fits at the 18 positions fit the amplitude freely: the
+	// negative sources' forced peaks are negative, each within 5 of its
+	// error bars of the truth (as the blind ones above).
+	o := Default()
+	for _, s := range all.Sources {
+		o.Positions = append(o.Positions, [2]float64{s.RA, s.Dec})
+	}
+	forced := runOpt(o)
+	if len(forced.Sources) != 18 {
+		t.Fatalf("%d forced fits, want 18", len(forced.Sources))
+	}
+	for i, s := range forced.Sources {
+		b := all.Sources[i]
+		if math.Signbit(s.Peak) != math.Signbit(b.Peak) || math.Abs(s.Peak-b.Peak) > 5*s.PeakErr {
+			t.Errorf("forced fit at (%.1f, %.1f): peak %.2f +- %.2f, blind %.2f", s.X, s.Y, s.Peak, s.PeakErr, b.Peak)
+		}
+	}
 	for i, s := range all.Sources {
 		if s.ID != i {
 			t.Errorf("source %d has id %d", i, s.ID)

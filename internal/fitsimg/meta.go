@@ -71,6 +71,10 @@ type Meta struct {
 	Plane  int    `json:"plane"`  // the plane read (Options.Plane)
 	Planes int    `json:"planes"` // number of planes (product of NAXIS3 ...)
 	Stokes string `json:"stokes"` // "I", "Q", "U", "V", "RR", ... of the plane; "I" without a STOKES axis
+	// Channel is the plane's channel (1-based) along the first frequency
+	// axis, Channels that axis' length: 1 and 1 without one.
+	Channel  int `json:"channel"`
+	Channels int `json:"channels"`
 
 	FreqEff  float64 `json:"freq_eff_hz"` // effective frequency, Hz
 	FreqBW   float64 `json:"freq_bw_hz"`  // bandwidth, Hz, > 0
@@ -143,6 +147,10 @@ func newMeta(h *Header, lay layout, opts Options) (*Meta, error) {
 	}
 	idx := lay.planeIndex(opts.Plane)
 	m.Stokes = stokes(h, lay.axes, idx)
+	m.Channel, m.Channels = 1, 1
+	if _, fa := axesOf(h, lay.axes); fa > 0 {
+		m.Channel, m.Channels = indexAlong(idx, fa)+1, lay.axes[fa-1]
+	}
 	m.Telescope, _ = h.String("TELESCOP")
 	m.Object, _ = h.String("OBJECT")
 	m.BUnit, _ = h.String("BUNIT")
@@ -237,6 +245,22 @@ var stokesNames = map[int]string{
 	1: "I", 2: "Q", 3: "U", 4: "V",
 	-1: "RR", -2: "LL", -3: "RL", -4: "LR",
 	-5: "XX", -6: "YY", -7: "XY", -8: "YX",
+}
+
+// StokesCode returns the FITS code (FITS 4.0 table 29: I 1, Q 2, U 3,
+// V 4, RR -1 ... YX -8) of a polarisation name as Meta.Stokes gives it,
+// 0 for an unknown name.
+func StokesCode(name string) int {
+	name = strings.ToUpper(strings.TrimSpace(name))
+	for c, n := range stokesNames {
+		if n == name {
+			return c
+		}
+	}
+	if c, err := strconv.Atoi(name); err == nil {
+		return c
+	}
+	return 0
 }
 
 // stokes returns the polarization of the plane from a STOKES axis

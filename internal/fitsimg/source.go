@@ -82,10 +82,14 @@ func (s *source) resolve(opts Options) (Options, error) {
 
 // axesOf returns the 1-based FITS axes (3 or more) of the first STOKES
 // and the first frequency axis, -1 for none.
-func (s *source) axesOf() (stokesAxis, freqAxis int) {
+func (s *source) axesOf() (stokesAxis, freqAxis int) { return axesOf(s.h, s.lay.axes) }
+
+// axesOf returns the 1-based FITS axes (3 or more) of h's first STOKES
+// and first frequency axis among axes, -1 for none.
+func axesOf(h *Header, axes []int) (stokesAxis, freqAxis int) {
 	stokesAxis, freqAxis = -1, -1
-	for k := 3; k <= len(s.lay.axes); k++ {
-		ct, _ := s.h.String("CTYPE" + strconv.Itoa(k))
+	for k := 3; k <= len(axes); k++ {
+		ct, _ := h.String("CTYPE" + strconv.Itoa(k))
 		ct = strings.TrimSpace(ct)
 		switch {
 		case strings.EqualFold(ct, "STOKES") && stokesAxis < 0:

@@ -104,6 +104,9 @@ func checkResume(old *Manifest, hash string, inputs []InputFile, add bool) ([]In
 		if !same {
 			return nil, nil, fmt.Errorf("pipeline: cannot %s: input %s changed or differs from the run's %s", verb, n.Path, o.Path)
 		}
+		if d := catalogueDiff(o, n); d != "" {
+			return nil, nil, fmt.Errorf("pipeline: cannot %s: %s", verb, d)
+		}
 		out[i] = o
 	}
 	return out, stale, nil

@@ -105,9 +105,12 @@ func ReadCatalogueList(path string) ([]string, map[string]string, error) {
 }
 
 // catalogueSuffixes are the names CataloguesBeside tries after an image's
-// stem, in order: Selavy's VOTable, text and CSV, then PySE's CSV as
-// gotrap extract writes it.
-var catalogueSuffixes = []string{".selavy.components.xml", ".selavy.components.txt", ".selavy.components.csv", ".csv"}
+// stem, in order: Selavy's VOTable, text and CSV, Aegean's component
+// tables (aegean --table STEM.fits,STEM.csv), PyBDSF's source lists
+// (write_catalog's default names), then PySE's CSV as gotrap extract
+// writes it.
+var catalogueSuffixes = []string{".selavy.components.xml", ".selavy.components.txt", ".selavy.components.csv",
+	"_comp.fits", "_comp.csv", ".pybdsf.srl.fits", ".pybdsf.srl.csv", ".csv"}
 
 // CataloguesBeside finds each input's catalogue next to it by name: the
 // image's name without .fits, .fits.gz or .fits.fz (any case), followed by

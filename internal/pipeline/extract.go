@@ -149,7 +149,7 @@ func (s *extractStage) extract(w *worker, img *Image, keep bool) (h *held, err e
 	}
 	if img.Meta == nil {
 		reject(catalog.RejectReadError, img.HeaderErr)
-	} else if pix, meta, hashed, err := fitsimg.ReadIntoHashed(w.pix, img.Path, s.read, w.hash(img)); err != nil {
+	} else if pix, meta, hashed, err := fitsimg.ReadIntoHashed(w.pix, img.Path, img.readOptions(s.read), w.hash(img)); err != nil {
 		reject(catalog.RejectReadError, err.Error())
 	} else {
 		w.pix = pix
@@ -166,7 +166,7 @@ func (s *extractStage) extract(w *worker, img *Image, keep bool) (h *held, err e
 			if keep {
 				h.pix, h.meta = s.copyPixels(pix), meta
 			}
-			if r, err := w.ex.Image(pix, meta); err != nil {
+			if r, err := img.extractWith(w.ex, s.opt, pix, meta); err != nil {
 				reject(catalog.RejectReadError, fmt.Sprintf("%s: %v", img.Path, err))
 			} else {
 				row.RMSMin, row.RMSMax = r.RMSMin, r.RMSMax

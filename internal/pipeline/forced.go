@@ -74,7 +74,11 @@ func (s *forcedStage) fit(img *Image, h *held, req *imageRequests, nBlind int) (
 	}
 	var r *extract.Result
 	if h.pix != nil {
-		w, err := extract.NewWorker(forcedOptions(s.opt, req.positions()))
+		opt, err := img.withMaps(s.opt)
+		if err != nil {
+			return nil, false, err
+		}
+		w, err := extract.NewWorker(forcedOptions(opt, req.positions()))
 		if err != nil {
 			return nil, false, fmt.Errorf("pipeline: %w", err)
 		}
@@ -127,11 +131,14 @@ func (s *forcedStage) fit(img *Image, h *held, req *imageRequests, nBlind int) (
 // names the stage in errors. The forced and backward stages share it.
 func fitPositions(run string, opt extract.Options, read fitsimg.Options, pool *sync.Pool, img *Image, pos [][2]float64, what string) (*extract.Result, error) {
 	reuse, _ := pool.Get().(*kernels.Image)
-	pix, meta, err := fitsimg.ReadInto(reuse, img.Path, read)
+	pix, meta, err := fitsimg.ReadInto(reuse, img.Path, img.readOptions(read))
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %s: %w", what, err)
 	}
 	defer pool.Put(pix)
+	if opt, err = img.withMaps(opt); err != nil {
+		return nil, err
+	}
 	w, err := extract.NewWorker(forcedOptions(opt, pos))
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -206,10 +207,47 @@ type InputFile struct {
 	// Size and XXH64, the xxHash64 of the whole file (hex).
 	ModTime string `json:"mtime"`
 	XXH64   string `json:"xxh64"`
+	// Catalogue, when not nil, is the entry of the catalogue that
+	// replaced the input's extraction (gotrap run --catalogues): a resume
+	// must use the same catalogue.
+	Catalogue *InputFile `json:"catalogue,omitempty"`
+	// Maps, when not nil, are the entries of the Selavy noise and mean
+	// maps shipped beside a catalogue image (catmaps.go).
+	Maps []InputFile `json:"maps,omitempty"`
+}
+
+// fingerprintRun returns the manifest entry of the input path (statInput)
+// with, when cats (input -> catalogue, Options.Catalogues) names one, its
+// catalogue's and those of the Selavy maps shipped beside the image
+// (hashed whole: catalogues and maps are small).
+func fingerprintRun(path string, cats map[string]string) (InputFile, error) {
+	in, err := statInput(path)
+	if err != nil {
+		return in, err
+	}
+	if cat, ok := cats[path]; ok {
+		c, err := fingerprint(cat)
+		if err != nil {
+			return in, err
+		}
+		in.Catalogue = &c
+		img := Image{Path: path, Catalogue: cat}
+		if noise, mean := img.catalogueMaps(); noise != "" {
+			for _, p := range []string{noise, mean} {
+				m, err := fingerprint(p)
+				if err != nil {
+					return in, err
+				}
+				in.Maps = append(in.Maps, m)
+			}
+		}
+	}
+	return in, nil
 }
 
 // fingerprint returns the manifest entry of path, reading the whole file
-// for its hash. A path that is not a regular file (a named pipe, a
+// for its hash; a CASA image directory gets the hash of its files
+// (hashImageDir). A path that is not a regular file (a named pipe, another
 // directory, a dangling link found in a listed folder) or that cannot be
 // opened gets no hash and is not opened (a pipe could block): the plan
 // stage rejects it as unreadable. Inputs named on the command line were
@@ -224,6 +262,14 @@ func fingerprint(path string) (InputFile, error) {
 		return in, nil
 	}
 	in.ModTime = st.ModTime().UTC().Format("2006-01-02T15:04:05.000000000Z")
+	if st.IsDir() && isImageDir(path) {
+		n, h, err := hashImageDir(path)
+		if err != nil {
+			return in, nil // unreadable: the plan stage rejects it
+		}
+		in.Size, in.XXH64 = n, h
+		return in, nil
+	}
 	if !st.Mode().IsRegular() {
 		return in, nil
 	}
@@ -243,4 +289,71 @@ func fingerprint(path string) (InputFile, error) {
 	in.Size = n
 	in.XXH64 = fmt.Sprintf("%016x", h.Sum64())
 	return in, nil
+}
+
+// hashImageDir returns the total size and the content hash (xxHash64,
+// hex) of a CASA image directory: its regular files in sorted order of
+// their paths relative to dir (filepath.WalkDir's lexical order), each
+// hashed as its relative path (slash-separated), a NUL, its size (8 bytes,
+// little-endian) and its bytes. Symbolic links and other non-regular
+// entries are left out. Copying the image elsewhere keeps the hash;
+// changing, adding, removing or renaming any table file changes it.
+func hashImageDir(dir string) (int64, string, error) {
+	h := xxhash.New()
+	var total int64
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		var size [8]byte
+		binary.LittleEndian.PutUint64(size[:], uint64(st.Size()))
+		h.WriteString(filepath.ToSlash(rel))
+		h.Write([]byte{0})
+		h.Write(size[:])
+		n, err := io.Copy(h, f)
+		total += n
+		return err
+	})
+	if err != nil {
+		return 0, "", fmt.Errorf("pipeline: %s: %w", dir, err)
+	}
+	return total, fmt.Sprintf("%016x", h.Sum64()), nil
+}
+
+// sameFile reports whether two entries name the same file content.
+func sameFile(a, b InputFile) bool {
+	return a.Path == b.Path && bytes.Equal(a.PathRaw, b.PathRaw) && a.Size == b.Size && a.XXH64 == b.XXH64
+}
+
+// catalogueDiff says how the catalogue of an input (and the Selavy maps
+// beside it) now differs from the run's (old), "" when it does not
+// (--catalogues; checkResume compares the image files).
+func catalogueDiff(old, now InputFile) string {
+	switch {
+	case old.Catalogue == nil && now.Catalogue != nil:
+		return fmt.Sprintf("input %s: the run extracted it, now the catalogue %s replaces it (--catalogues)", now.Path, now.Catalogue.Path)
+	case old.Catalogue != nil && now.Catalogue == nil:
+		return fmt.Sprintf("input %s: the run used the catalogue %s; resume with the same --catalogues, or with --resume --out RUN alone", now.Path, old.Catalogue.Path)
+	case old.Catalogue != nil && !sameFile(*old.Catalogue, *now.Catalogue):
+		return fmt.Sprintf("input %s: its catalogue %s changed or differs from the run's %s", now.Path, now.Catalogue.Path, old.Catalogue.Path)
+	case !slices.EqualFunc(old.Maps, now.Maps, sameFile):
+		return fmt.Sprintf("input %s: its Selavy noise and mean maps changed, appeared or went (the run's: %d files, now %d)", now.Path, len(old.Maps), len(now.Maps))
+	}
+	return ""
 }

@@ -72,7 +72,7 @@ func imageRMS(run string, img *Image, rect image.Rectangle, lo limitsOptions) rm
 	if src.g = stagedGrids(run, img.ID, rect); src.g != nil {
 		return src
 	}
-	opt := lo.xopt
+	opt := img.extractOptions(lo.xopt)
 	opt.Maps, opt.Positions, opt.Threads = true, nil, 1
 	w, err := extract.NewWorker(opt)
 	if err != nil {

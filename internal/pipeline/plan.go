@@ -19,6 +19,11 @@ type Image struct {
 	// ID is the image id: 1 + the index in Plan.Images.
 	ID   int64
 	Path string
+	// Plane is the flat index of the plane read from Path (the one the
+	// settings choose, or one channel of a channel range): (Path, Plane)
+	// is the image's identity. Every read of the image's pixels takes
+	// readOptions.
+	Plane int
 	// Meta holds the header's metadata; nil when the header could not be
 	// read (HeaderErr says why; the image is then rejected with
 	// catalog.RejectReadError and takes no further part).
@@ -50,9 +55,9 @@ func (img *Image) deltas() (dx, dy float64) {
 }
 
 // Plan is the image table of a run (DESIGN "Plan"): images sorted by
-// (timestep, frequency, start time, path), which is (time, frequency,
-// path) when the start times of a timestep are equal, numbered from 1;
-// unreadable headers come last, by path.
+// (timestep, frequency, start time, path, plane), which is (time,
+// frequency, path, plane) when the start times of a timestep are equal,
+// numbered from 1; unreadable headers come last, by path and plane.
 type Plan struct {
 	Images []Image
 	// Timesteps lists, per timestep, the indices into Images of its
@@ -61,29 +66,30 @@ type Plan struct {
 }
 
 // NewPlan reads the headers of paths (workers at a time) and builds the
-// plan. A header that cannot be read does not stop the run: the image is
-// listed last and rejected. Images whose start times differ by at most
-// tolerance from the first image of a timestep share it (SPEC 2.1 with a
-// tolerance; 0 groups exactly equal times). Bands and sky regions come
-// from an association engine with cfg, fed in plan order, so they are the
-// ids the association stage creates.
+// plan, one image per path (NewPlanChannels without a channel range).
 func NewPlan(ctx context.Context, paths []string, opt fitsimg.Options, tolerance time.Duration, cfg assoc.Config, workers int) (*Plan, error) {
-	imgs := make([]Image, len(paths))
+	return NewPlanChannels(ctx, paths, opt, Channels{}, tolerance, cfg, workers)
+}
+
+// NewPlanChannels reads the headers of paths (workers at a time) and
+// builds the plan: one image per path, or, with a channel range ch, one
+// per channel of ch in each path (expandChannels). A header that cannot
+// be read does not stop the run: the image is listed last and rejected.
+// Images whose start times differ by at most tolerance from the first
+// image of a timestep share it (SPEC 2.1 with a tolerance; 0 groups
+// exactly equal times). Bands and sky regions come from an association
+// engine with cfg, fed in plan order, so they are the ids the association
+// stage creates.
+func NewPlanChannels(ctx context.Context, paths []string, opt fitsimg.Options, ch Channels, tolerance time.Duration, cfg assoc.Config, workers int) (*Plan, error) {
+	per := make([][]Image, len(paths))
 	err := forEach(ctx, len(paths), workers, func(i int) error {
-		imgs[i].Path = paths[i]
-		m, err := fitsimg.ReadMeta(paths[i], opt)
-		if err != nil {
-			imgs[i].HeaderErr = err.Error()
-			return nil
-		}
-		imgs[i].Meta = m
-		imgs[i].dx, imgs[i].dy = deltas(m)
-		m.Header = nil
+		per[i] = expandChannels(paths[i], opt, ch)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	imgs := slices.Concat(per...)
 	slices.SortStableFunc(imgs, func(a, b Image) int {
 		if (a.Meta == nil) != (b.Meta == nil) {
 			if a.Meta == nil {
@@ -92,7 +98,7 @@ func NewPlan(ctx context.Context, paths []string, opt fitsimg.Options, tolerance
 			return -1
 		}
 		if a.Meta == nil {
-			return cmp.Compare(a.Path, b.Path)
+			return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.Plane, b.Plane))
 		}
 		if c := a.Meta.TauStart.Compare(b.Meta.TauStart); c != 0 {
 			return c
@@ -100,7 +106,7 @@ func NewPlan(ctx context.Context, paths []string, opt fitsimg.Options, tolerance
 		if c := cmp.Compare(a.Meta.FreqEff, b.Meta.FreqEff); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.Path, b.Path)
+		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.Plane, b.Plane))
 	})
 	p := &Plan{}
 	// Group by start time; within a group, order by (frequency, time, path).
@@ -120,7 +126,7 @@ func NewPlan(ctx context.Context, paths []string, opt fitsimg.Options, tolerance
 			if c := a.Meta.TauStart.Compare(b.Meta.TauStart); c != 0 {
 				return c
 			}
-			return cmp.Compare(a.Path, b.Path)
+			return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.Plane, b.Plane))
 		})
 		ts := make([]int, 0, j-i)
 		for k := i; k < j; k++ {
@@ -191,7 +197,7 @@ func imageInfo(img *Image) assoc.ImageInfo {
 	info := assoc.ImageInfo{
 		ID: img.ID, TauStart: m.TauStart, FreqEff: m.FreqEff, FreqBW: m.FreqBW,
 		CentreRA: m.CentreRA, CentreDec: m.CentreDec, DeltaX: dx, DeltaY: dy,
-		NX: m.Naxis1, NY: m.Naxis2, RBSmaj: m.BeamPx.SMaj * math.Abs(dx), Stokes: 1,
+		NX: m.Naxis1, NY: m.Naxis2, RBSmaj: m.BeamPx.SMaj * math.Abs(dx), Stokes: img.stokes(),
 	}
 	if w != nil {
 		info.Usable = func(ra, dec float64) bool {
@@ -206,12 +212,13 @@ func imageInfo(img *Image) assoc.ImageInfo {
 // only, accepted, no rms values yet.
 func imageRow(img *Image) catalog.Image {
 	r := catalog.Image{ID: img.ID, URL: img.Path, Band: img.Band, SkyRegion: img.Region,
-		Timestep: img.Timestep, Stokes: 1}
+		Timestep: img.Timestep, Stokes: 1, Plane: int32(img.Plane)}
 	m := img.Meta
 	if m == nil {
 		return r
 	}
 	dx, dy := img.deltas()
+	r.Stokes = img.stokes()
 	r.TauStart, r.TauTime = m.TauStart, m.TauTime
 	r.FreqEff, r.FreqBW = m.FreqEff, m.FreqBW
 	r.RBSmaj, r.RBSmin, r.RBPA = m.BeamPx.SMaj*math.Abs(dx), m.BeamPx.SMin*math.Abs(dy), m.Beam.BPA

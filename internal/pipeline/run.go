@@ -240,7 +240,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		inputs := make([]InputFile, len(paths))
 		if err := forEach(ctx, len(paths), workers, func(i int) error {
 			var err error
-			inputs[i], err = statInput(paths[i])
+			inputs[i], err = fingerprintRun(paths[i], opt.Catalogues)
 			return err
 		}); err != nil {
 			return err
@@ -272,7 +272,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		}
 		tol := time.Duration(cfg.Pipeline.TimestepTolerance * float64(time.Second))
 		var err error
-		if plan, err = NewPlan(ctx, paths, readOpt, tol, acfg, workers); err != nil {
+		if plan, err = NewPlanChannels(ctx, paths, readOpt, channelsOf(cfg.Pipeline), tol, acfg, workers); err != nil {
 			return err
 		}
 		if opt.Append {
@@ -312,6 +312,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if xopt.Threads <= 0 {
 		xopt.Threads = max(1, cpus/workers)
 	}
+	xopt.NegativeStokesV = true // Stokes V planes: both signs (planes.go)
 	// record writes a stage into the manifest (rank 0, after a
 	// collective that every rank entered with the stage done).
 	record := func(st *Stage) error {
@@ -438,6 +439,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		sum.Limits, err = countRows[catalog.Limit](catalog.TableFile(opt.Run, catalog.TableLimits))
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := circPolStage(ctx, opt.Run, plan, cfg, xopt, readOpt, rk.copts, workers, me, log); err != nil {
 		return nil, err
 	}
 	sum.Comm = comm.Stats()

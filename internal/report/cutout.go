@@ -46,10 +46,10 @@ func resolveImage(run, url string) string {
 	return filepath.Join(run, url)
 }
 
-// readCutouts fills the cut-outs, reading each image once, workers
-// images at a time. A missing or unreadable image is not an error of the
+// readCutouts fills the cut-outs, reading each image once (plane planes[id]
+// of its file, images.plane), workers images at a time. A missing or unreadable image is not an error of the
 // report: its cut-outs carry the reason.
-func readCutouts(ctx context.Context, run string, urls map[int64]string, cuts []*cutout, size, workers int) error {
+func readCutouts(ctx context.Context, run string, urls map[int64]string, planes map[int64]int, cuts []*cutout, size, workers int) error {
 	byImage := map[int64][]*cutout{}
 	var ids []int64
 	for _, c := range cuts {
@@ -69,7 +69,7 @@ func readCutouts(ctx context.Context, run string, urls map[int64]string, cuts []
 		go func() {
 			defer wg.Done()
 			for id := range next {
-				cutImage(resolveImage(run, urls[id]), byImage[id], size)
+				cutImage(resolveImage(run, urls[id]), planes[id], byImage[id], size)
 			}
 		}()
 	}
@@ -85,8 +85,8 @@ func readCutouts(ctx context.Context, run string, urls map[int64]string, cuts []
 	return err
 }
 
-func cutImage(path string, cuts []*cutout, size int) {
-	img, meta, err := fitsimg.Read(path, fitsimg.Options{})
+func cutImage(path string, plane int, cuts []*cutout, size int) {
+	img, meta, err := fitsimg.Read(path, fitsimg.Options{Plane: plane})
 	if err != nil {
 		for _, c := range cuts {
 			c.Err = fmt.Sprintf("could not read the image: %v", err)

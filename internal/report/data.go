@@ -316,10 +316,11 @@ type imageGeom struct {
 	RA, Dec  float64 // centre, deg
 	HalfDiag float64 // centre to corner, deg
 	Rejected bool
+	Plane    int // images.plane (0 in runs before the column)
 }
 
 const imageGeomSQL = `SELECT id, url, band, taustart_ts, centre_ra, centre_decl,
-       0.5 * sqrt(pow(nx * deltax, 2) + pow(ny * deltay, 2)) AS half_diag, rejected
+       0.5 * sqrt(pow(nx * deltax, 2) + pow(ny * deltay, 2)) AS half_diag, rejected, coalesce(plane, 0) AS plane
 FROM images ORDER BY taustart_ts, freq_eff, id`
 
 func loadImageGeom(ctx context.Context, db *duck.DB) ([]imageGeom, error) {
@@ -330,7 +331,7 @@ func loadImageGeom(ctx context.Context, db *duck.DB) ([]imageGeom, error) {
 	out := make([]imageGeom, len(t.Rows))
 	for i := range t.Rows {
 		out[i] = imageGeom{ID: t.n(i, "id"), URL: t.s(i, "url"), Band: t.n(i, "band"), T: t.tm(i, "taustart_ts"),
-			RA: t.f(i, "centre_ra"), Dec: t.f(i, "centre_decl"), HalfDiag: t.f(i, "half_diag"), Rejected: t.b(i, "rejected")}
+			RA: t.f(i, "centre_ra"), Dec: t.f(i, "centre_decl"), HalfDiag: t.f(i, "half_diag"), Rejected: t.b(i, "rejected"), Plane: int(t.n(i, "plane"))}
 	}
 	return out, nil
 }

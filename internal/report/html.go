@@ -27,6 +27,10 @@ func (b *builder) voevents() error {
 	for i := range t.Rows {
 		errs[t.n(i, "id")] = t.f(i, "err")
 	}
+	circ, err := b.circPols()
+	if err != nil {
+		return err
+	}
 	runtag := b.t0.UTC().Format("20060102T150405Z")
 	for _, c := range b.cands {
 		e := &eventCand{Kind: c.Kind, Runcat: c.Runcat, RA: c.RA, Dec: c.Dec, cand: c}
@@ -60,6 +64,11 @@ func (b *builder) voevents() error {
 			tab = b.vars
 		}
 		ev := buildVOEvent(e, tab, e.cand.Row, errs[e.Runcat], b.o.Events, b.o.Now, how)
+		if e.Kind == "new" {
+			if c, ok := circ[[2]int64{e.Runcat, tab.n(e.cand.Row, "image")}]; ok {
+				ev.What.Params = append(ev.What.Params, circPolParams(c)...)
+			}
+		}
 		var buf bytes.Buffer
 		if err := WriteVOEvent(&buf, ev); err != nil {
 			return err

@@ -509,6 +509,7 @@ func (b *builder) candidates() error {
 	// Cut-outs: the accepted images of the first detection's band that
 	// cover the position, nearest in time to the first detection.
 	urls := map[int64]string{}
+	planes := map[int64]int{} // the plane of each image's file (images.plane: cubes, Stokes V runs)
 	var all []*cutout
 	if b.o.Cutouts > 0 {
 		for _, c := range b.cands {
@@ -537,13 +538,13 @@ func (b *builder) candidates() error {
 			sort.SliceStable(near, func(i, j int) bool { return near[i].T.Before(near[j].T) })
 			for _, g := range near {
 				cu := &cutout{Image: g.ID, RA: c.RA, Dec: c.Dec}
-				urls[g.ID] = b.man.openName(g.URL)
+				urls[g.ID], planes[g.ID] = b.man.openName(g.URL), g.Plane
 				c.Cuts = append(c.Cuts, cu)
 				all = append(all, cu)
 			}
 		}
 	}
-	if err := readCutouts(b.ctx, b.run, urls, all, b.o.CutoutSize, b.o.Workers); err != nil {
+	if err := readCutouts(b.ctx, b.run, urls, planes, all, b.o.CutoutSize, b.o.Workers); err != nil {
 		return err
 	}
 	for _, c := range b.cands {

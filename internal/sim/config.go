@@ -98,6 +98,15 @@ type Config struct {
 	BadImages    int
 	BadRmsFactor float64 // noise multiplier of an "rms" bad image
 
+	// Stokes is the polarisation of the images: "I" (or "") or "V".
+	// Stokes V images hold the circularly polarised sources alone, each
+	// at CircPol times its Stokes I flux (signed), in the same noise.
+	Stokes string
+	// CircularFrac of the generated sources are circularly polarised:
+	// |V|/I uniform in [CircularMin, CircularMax], either sign with equal
+	// odds (user sources take their circ_pol column).
+	CircularFrac, CircularMin, CircularMax float64
+
 	// LOFAR keywords (SPEC 3.3, 10.4).
 	Telescope string
 	Antenna   string
@@ -180,6 +189,10 @@ func rsmBase() Config {
 		BadImages:    6,
 		BadRmsFactor: 20,
 
+		Stokes:      "I",
+		CircularMin: 0.05,
+		CircularMax: 0.5,
+
 		Telescope: "LOFAR",
 		Antenna:   "HBA_DUAL_INNER",
 		NCore:     48,
@@ -234,6 +247,9 @@ func Preset(name string) (Config, error) {
 	}
 	return c, nil
 }
+
+// stokesV reports whether the images are Stokes V.
+func (c *Config) stokesV() bool { return strings.EqualFold(strings.TrimSpace(c.Stokes), "V") }
 
 // NumImages is Timesteps*Beams*len(FreqMHz).
 func (c *Config) NumImages() int { return c.Timesteps * c.Beams * len(c.FreqMHz) }
@@ -334,6 +350,12 @@ func (c *Config) Validate() error {
 		if c.BadImages > eligible {
 			bad("bad_images = %d, but only %d images are eligible", c.BadImages, eligible)
 		}
+	}
+	if st := strings.ToUpper(strings.TrimSpace(c.Stokes)); st != "" && st != "I" && st != "V" {
+		bad("stokes = %q: want I or V", c.Stokes)
+	}
+	if !(c.CircularFrac >= 0 && c.CircularFrac <= 1) || !(c.CircularMin >= 0) || c.CircularMax < c.CircularMin || c.CircularMax > 1 {
+		bad("circular_frac must lie in [0, 1] and 0 <= circular_pol_min <= circular_pol_max <= 1")
 	}
 	if c.NCore < 0 || c.NRemote < 0 || c.NIntl < 0 {
 		bad("station counts must not be negative")
@@ -535,6 +557,10 @@ var paramDefs = []paramDef{
 	ip("artefact_spokes", "number of spokes of the artefacts", func(c *Config) *int { return &c.ArtefactSpokes }),
 	ip("bad_images", "number of bad images (NaN block, rms blow-up, corrupted beam in turn)", func(c *Config) *int { return &c.BadImages }),
 	fp("bad_rms_factor", "noise multiplier of an rms blow-up", func(c *Config) *float64 { return &c.BadRmsFactor }),
+	sp("stokes", "polarisation of the images: I, or V (the circularly polarised sources alone, flux circ_pol x I)", func(c *Config) *string { return &c.Stokes }),
+	fp("circular_frac", "fraction of the generated sources that are circularly polarised (either sign)", func(c *Config) *float64 { return &c.CircularFrac }),
+	fp("circular_pol_min", "smallest |V|/I of a circularly polarised source", func(c *Config) *float64 { return &c.CircularMin }),
+	fp("circular_pol_max", "largest |V|/I of a circularly polarised source", func(c *Config) *float64 { return &c.CircularMax }),
 	sp("telescope", "TELESCOP", func(c *Config) *string { return &c.Telescope }),
 	sp("antenna", "ANTENNA (antenna set)", func(c *Config) *string { return &c.Antenna }),
 	ip("ncore", "NCORE (core stations)", func(c *Config) *int { return &c.NCore }),

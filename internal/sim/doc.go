@@ -40,7 +40,10 @@
 // sidelobe residuals and artefacts surround it in that image); with
 // pb_corrected, peak_jy is the intrinsic peak. sources.csv ends with
 // maj_arcsec, min_arcsec, pa_deg (intrinsic shape of a resolved source,
-// 0 for a point source). A source is listed for an image when its nearest
+// 0 for a point source) and circ_pol (circular polarisation V/I, signed).
+// With stokes = V the images are Stokes V planes holding each source at
+// circ_pol times its Stokes I flux, and fluxes.csv gives those signed
+// fluxes. A source is listed for an image when its nearest
 // pixel centre lies in the image.
 //
 // # Sky

@@ -195,7 +195,11 @@ func newWorker(p *plan) (*worker, error) {
 func (w *worker) render(im *imageSpec) {
 	p := w.p
 	c := &p.cfg
-	rng := rand.New(rand.NewPCG(c.Seed, streamImage+uint64(im.index)))
+	stream := streamImage + uint64(im.index)
+	if c.stokesV() {
+		stream += streamStokesV
+	}
+	rng := rand.New(rand.NewPCG(c.Seed, stream))
 	w.gen.fill(w.img, p.filters[im.band], im.rms/c.RmsJy[im.band], rng)
 	box := w.box[im.band]
 	var (

@@ -155,6 +155,7 @@ func newPlan(c *Config, user []Source) (*plan, error) {
 	}
 
 	p.assignExtents()
+	p.assignCircular()
 	if c.PBCorrected {
 		for b := range nb {
 			p.pbInv = append(p.pbInv, p.pbInverse(b))
@@ -305,7 +306,11 @@ func (p *plan) header(im *imageSpec) *fitsimg.Header {
 	h.Set("CRPIX3", 1.0, "")
 	h.Set("CUNIT3", "Hz", "")
 	h.Set("CTYPE4", "STOKES", "")
-	h.Set("CRVAL4", 1.0, "Stokes I")
+	if c.stokesV() {
+		h.Set("CRVAL4", 4.0, "Stokes V")
+	} else {
+		h.Set("CRVAL4", 1.0, "Stokes I")
+	}
 	h.Set("CDELT4", 1.0, "")
 	h.Set("CRPIX4", 1.0, "")
 	h.Set("CUNIT4", "", "")

@@ -40,6 +40,9 @@ func (p *plan) truthOf(im *imageSpec, s *Source, sep float64) sourceTruth {
 	f := c.FreqMHz[im.band]
 	var t sourceTruth
 	t.flux = s.FluxAt(im.t, f, c.FluxRefMHz)
+	if c.stokesV() {
+		t.flux *= s.CircPol // signed: the Stokes V flux
+	}
 	t.pb = c.pbGain(sep, f)
 	t.apparent = t.flux * t.pb
 	_, k := p.sourceBeam(s, im.band)
@@ -49,7 +52,7 @@ func (p *plan) truthOf(im *imageSpec, s *Source, sep float64) sourceTruth {
 		t.peak = t.flux * k
 	}
 	t.snr = t.appPeak / im.rms
-	t.bright = (c.SidelobeFrac > 0 || c.ArtefactFrac > 0) && t.snr >= c.BrightSNR
+	t.bright = (c.SidelobeFrac > 0 || c.ArtefactFrac > 0) && math.Abs(t.snr) >= c.BrightSNR
 	return t
 }
 

@@ -65,6 +65,8 @@ type Source struct {
 	// Maj, Min (intrinsic FWHM, arcsec) and PA (deg, north through east)
 	// of a resolved source; Maj = 0 for a point source.
 	Maj, Min, PA float64
+	// CircPol is the circular polarisation V/I, signed (0: unpolarised).
+	CircPol float64
 }
 
 // FluxAt returns the source's flux density (Jy) at timestep t and
@@ -87,8 +89,12 @@ const (
 	streamTransient
 	streamBad
 	streamExtended
+	streamCircular
 	streamImage    = 1 << 32
 	streamArtefact = 1 << 33
+	// streamStokesV offsets the per-image noise streams of Stokes V
+	// images: their noise is independent of the Stokes I images' noise.
+	streamStokesV = 1 << 34
 )
 
 // footprint reports whether a sky position falls on some field's image
@@ -343,7 +349,8 @@ func modIndex(lc []float64) float64 {
 // order, names case-insensitive): ra, dec (degrees) and flux_jy (Jy at
 // flux_ref_mhz) are required; spectral_index (default 0), onset_step and
 // end_step (0-based timesteps; either makes the source a transient that is
-// on for onset_step <= t < end_step) are optional, and empty cells take
+// on for onset_step <= t < end_step) and circ_pol (the circular
+// polarisation V/I, signed, in [-1, 1]; default 0) are optional, and empty cells take
 // the default. Other columns are ignored.
 func ReadSources(r io.Reader) ([]Source, error) {
 	cr := csv.NewReader(r)
@@ -423,6 +430,12 @@ func ReadSources(r io.Reader) ([]Source, error) {
 		if s.End, e = step("end_step"); e != nil {
 			return nil, e
 		}
+		if s.CircPol, e = num("circ_pol", 0); e != nil {
+			return nil, e
+		}
+		if !(math.Abs(s.CircPol) <= 1) {
+			return nil, fmt.Errorf("sim: sources line %d: circ_pol = %v, want V/I in [-1, 1]", line, s.CircPol)
+		}
 		if math.IsNaN(s.RA) || math.IsNaN(s.Dec) || math.IsNaN(s.Flux) || s.Dec < -90 || s.Dec > 90 || s.Flux < 0 {
 			return nil, fmt.Errorf("sim: sources line %d: want ra, dec within the sky and flux_jy >= 0", line)
 		}
@@ -460,5 +473,25 @@ func (p *plan) assignExtents() {
 		s.Maj = logUniform(u1, c.ExtMinArcsec, c.ExtMaxArcsec)
 		s.Min = s.Maj * (0.4 + 0.6*u2)
 		s.PA = 180 * u3
+	}
+}
+
+// assignCircular draws the circular polarisation of the generated sources
+// (Config.CircularFrac) from its own stream, three numbers a source in id
+// order, so the rest of the sky does not depend on it. User sources keep
+// theirs.
+func (p *plan) assignCircular() {
+	c := &p.cfg
+	rng := rand.New(rand.NewPCG(c.Seed, streamCircular))
+	for i := range p.sky {
+		s := &p.sky[i]
+		u, f, sign := rng.Float64(), rng.Float64(), rng.Float64()
+		if s.User || u >= c.CircularFrac {
+			continue
+		}
+		s.CircPol = c.CircularMin + f*(c.CircularMax-c.CircularMin)
+		if sign < 0.5 {
+			s.CircPol = -s.CircPol
+		}
 	}
 }

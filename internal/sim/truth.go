@@ -53,7 +53,7 @@ func fTime(b []byte, t time.Time) []byte {
 
 // Truth table headers (the documented columns; see doc.go).
 const (
-	sourcesHeader = "source_id,class,ra,dec,flux_jy,ref_freq_hz,spectral_index,onset_time,end_time,modulation_index,curve,user,beams,maj_arcsec,min_arcsec,pa_deg\n"
+	sourcesHeader = "source_id,class,ra,dec,flux_jy,ref_freq_hz,spectral_index,onset_time,end_time,modulation_index,curve,user,beams,maj_arcsec,min_arcsec,pa_deg,circ_pol\n"
 	imagesHeader  = "image,time,freq_hz,beam,pointing_ra,pointing_dec,rms_jy,bad,timestep,band,bandwidth_hz,bmaj_deg,bmin_deg,bpa_deg\n"
 	fluxesHeader  = "source_id,image,time,freq_hz,flux_jy,peak_jy,snr,x,y,pb,apparent_jy,artefacts\n"
 )
@@ -146,6 +146,8 @@ func (p *plan) writeSources(w *bufio.Writer) {
 		b = strconv.AppendFloat(b, s.Min, 'f', 3, 64)
 		b = append(b, ',')
 		b = strconv.AppendFloat(b, s.PA, 'f', 3, 64)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, s.CircPol, 'f', 6, 64)
 		b = append(b, '\n')
 		w.Write(b)
 	}
