@@ -55,6 +55,9 @@ type extractStage struct {
 	// stale are the inputs whose staged results are not reused (written
 	// again since they were staged; checkResume).
 	stale map[string]bool
+	// firstOf is, per file, the id of its first image in the plan (the
+	// one whose read hashes the file; nil: every image's).
+	firstOf map[string]int64
 }
 
 // done reports whether image img's extraction is complete on disk and
@@ -149,7 +152,7 @@ func (s *extractStage) extract(w *worker, img *Image, keep bool) (h *held, err e
 	}
 	if img.Meta == nil {
 		reject(catalog.RejectReadError, img.HeaderErr)
-	} else if pix, meta, hashed, err := fitsimg.ReadIntoHashed(w.pix, img.Path, img.readOptions(s.read), w.hash(img)); err != nil {
+	} else if pix, meta, hashed, err := s.read1(w, img); err != nil {
 		reject(catalog.RejectReadError, err.Error())
 	} else {
 		w.pix = pix
@@ -217,6 +220,17 @@ func (s *extractStage) extract(w *worker, img *Image, keep bool) (h *held, err e
 		return nil, err
 	}
 	return h, nil
+}
+
+// read1 reads img's plane into the worker's storage, hashing the file on
+// that read when img is its file's first image in the plan (the other
+// planes of a cube are read without: the file is hashed once).
+func (s *extractStage) read1(w *worker, img *Image) (*kernels.Image, *fitsimg.Meta, bool, error) {
+	if s.firstOf != nil && s.firstOf[img.Path] != img.ID {
+		pix, meta, err := fitsimg.ReadInto(w.pix, img.Path, img.readOptions(s.read))
+		return pix, meta, false, err
+	}
+	return fitsimg.ReadIntoHashed(w.pix, img.Path, img.readOptions(s.read), w.hash(img))
 }
 
 // load returns the staged results of image img, extracted by an earlier

@@ -113,3 +113,16 @@ func (img *Image) stokes() int32 {
 	}
 	return 1
 }
+
+// firstImages returns, per file of the plan, the id of its first image
+// (a cube expanded into channels has several).
+func firstImages(plan *Plan) map[string]int64 {
+	first := make(map[string]int64, len(plan.Images))
+	for i := range plan.Images {
+		img := &plan.Images[i]
+		if id, ok := first[img.Path]; !ok || img.ID < id {
+			first[img.Path] = img.ID
+		}
+	}
+	return first
+}

@@ -334,7 +334,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		// The timesteps (engine.go), then the catalogue tables from the
 		// association engines.
 		str := &stream{a: ar, qc: cfg.Quality, workers: workers, lookahead: cfg.Pipeline.Lookahead, prog: rk.prog,
-			ex: &extractStage{run: opt.Run, opt: xopt, qc: cfg.Quality, read: readOpt, copts: rk.copts, catalogues: opt.Catalogues != nil, stale: stale},
+			ex: &extractStage{run: opt.Run, opt: xopt, qc: cfg.Quality, read: readOpt, copts: rk.copts, catalogues: opt.Catalogues != nil, stale: stale, firstOf: firstImages(plan)},
 			fs: &forcedStage{run: opt.Run, opt: xopt, read: readOpt, copts: rk.copts}}
 		if str.lookahead <= 0 {
 			str.lookahead = workers
