@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"gotrap/catalog"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/respond"
 	"gotrap/internal/testutil"
 	"gotrap/kernels"
 	"gotrap/kernels/sphere"
@@ -141,6 +143,29 @@ func TestCircularPolarisation(t *testing.T) {
 		t.Fatalf("checked %d polarised (%d positive, %d negative) and %d unpolarised measurements: want some of each", checked, signs[true], signs[false], zero)
 	}
 	t.Logf("%d circpol rows; %d polarised measurements (%d positive, %d negative) and %d unpolarised checked", len(rows), checked, signs[true], signs[false], zero)
+
+	// The events carry the circular polarisation of their measurement.
+	evs, err := respond.Events(context.Background(), run, cfg, respond.All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := 0
+	for _, e := range evs {
+		cp, ok := byM[e.Measurement]
+		if !ok {
+			if e.CircFrac.Valid {
+				t.Errorf("event %s has circ_frac %v but its measurement no circpol row", e.ID, e.CircFrac.Float64)
+			}
+			continue
+		}
+		with++
+		if !e.CircFrac.Valid || e.CircFrac.Float64 != cp[0].CircFrac || e.CircFracLimit.Float64 != cp[0].CircFracLimit {
+			t.Errorf("event %s: circ_frac %+v, limit %+v; circpol %v, %v", e.ID, e.CircFrac, e.CircFracLimit, cp[0].CircFrac, cp[0].CircFracLimit)
+		}
+	}
+	if with == 0 {
+		t.Errorf("none of %d events has a measurement with circular polarisation", len(evs))
+	}
 }
 
 // blended reports whether truth source id has a neighbour of more than 5%

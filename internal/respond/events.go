@@ -76,6 +76,12 @@ type Event struct {
 	// Monitored: the source is on the monitoring list.
 	Monitored bool   `parquet:"monitored"`
 	Detail    string `parquet:"detail"`
+	// CircFrac, CircFracErr and CircFracLimit are the circular
+	// polarisation of the measurement (circpol.parquet: a Stokes I run
+	// with [pipeline] circular_polarisation), NULL without it.
+	CircFrac      sql.NullFloat64 `parquet:"circ_frac"`
+	CircFracErr   sql.NullFloat64 `parquet:"circ_frac_err"`
+	CircFracLimit sql.NullFloat64 `parquet:"circ_frac_limit"`
 }
 
 // Range selects timesteps From..To inclusive; To < 0 means no upper end.
@@ -176,6 +182,9 @@ type computer struct {
 	points []point // by runcat, band, timestep, time, xtrsrc
 	// newsrc maps a trigger measurement to its new-source row.
 	newsrc map[int64]catalog.NewSource
+	// circ maps a measurement to its circular polarisation (circ_frac,
+	// its error, its limit).
+	circ map[int64][3]float64
 	// nTested is the variables query's n_tested per timestep (testedCounts).
 	nTested []tested
 	out     []Event
@@ -240,6 +249,27 @@ ORDER BY a.runcat, i.band, i.timestep, i.taustart_ts, m.id`, catalog.ExtractBack
 		}
 		c.newsrc[n.TriggerXtrsrc] = n
 	}
+	if err := closeRows(rows); err != nil {
+		return err
+	}
+	// The circular polarisation of measurements (an empty view without
+	// circpol.parquet). A measurement associated with several runcats
+	// has one row per association, all alike.
+	c.circ = map[int64][3]float64{}
+	rows, err = db.QueryContext(ctx, `SELECT measurement, any_value(circ_frac), any_value(circ_frac_err), any_value(circ_frac_limit)
+FROM circpol GROUP BY measurement`)
+	if err != nil {
+		return fmt.Errorf("respond: circular polarisation: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var v [3]float64
+		if err := rows.Scan(&id, &v[0], &v[1], &v[2]); err != nil {
+			rows.Close()
+			return fmt.Errorf("respond: circular polarisation: %w", err)
+		}
+		c.circ[id] = v
+	}
 	return closeRows(rows)
 }
 
@@ -262,6 +292,11 @@ func (c *computer) emit(typ string, p point, n int64, sig, value, ref float64, d
 		RA: p.ra, Decl: p.dec, Measurement: p.xtrsrc, ExtractType: p.extract,
 		Significance: sig, Value: value, Reference: ref, FInt: p.f, FIntErr: p.ferr, FreqHz: p.freq,
 		NPoints: n, NewsourceType: -1, Monitored: p.monitored, Detail: detail}
+	if v, ok := c.circ[p.xtrsrc]; ok {
+		e.CircFrac = sql.NullFloat64{Float64: v[0], Valid: !math.IsNaN(v[0])}
+		e.CircFracErr = sql.NullFloat64{Float64: v[1], Valid: !math.IsNaN(v[1])}
+		e.CircFracLimit = sql.NullFloat64{Float64: v[2], Valid: !math.IsNaN(v[2])}
+	}
 	for i, k := range c.known {
 		if sphere.Sep(p.ra, p.dec, k.RA, k.Dec) <= k.Radius {
 			e.Known = int32(i + 1)
