@@ -3,11 +3,8 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
-
-	"gotrap/internal/rundir"
 )
 
 // ErrNoRun reports --append to a folder that holds no run.
@@ -16,23 +13,6 @@ var ErrNoRun = errors.New("pipeline: --append: no run to append to")
 // ErrAppendOrder reports images of an --append that do not come after the
 // run's timesteps.
 var ErrAppendOrder = errors.New("pipeline: --append: images inside or before the run's timesteps")
-
-// statInput returns the manifest entry of path from its metadata: path,
-// size and modification time. The content hash (XXH64) of an image file
-// is made later, on the read that extracts it (extractStage.extract), so
-// that each input is read once. A directory (a CASA image) is
-// fingerprinted whole here.
-func statInput(path string) (InputFile, error) {
-	st, err := os.Stat(path)
-	if err != nil || st.IsDir() || !st.Mode().IsRegular() {
-		return fingerprint(path)
-	}
-	in := InputFile{Path: rundir.EscapeName(path), Size: st.Size(), ModTime: st.ModTime().UTC().Format("2006-01-02T15:04:05.000000000Z")}
-	if in.Path != path {
-		in.PathRaw = []byte(path)
-	}
-	return in, nil
-}
 
 // inputPath is the path an entry names (its raw bytes when escaped).
 func inputPath(in InputFile) string {

@@ -245,6 +245,35 @@ func fingerprintRun(path string, cats map[string]string) (InputFile, error) {
 	return in, nil
 }
 
+// inputEntry is the manifest entry of path without size and hash: the
+// path (escaped when not UTF-8, its bytes kept) and, when st is not nil,
+// the modification time.
+func inputEntry(path string, st os.FileInfo) InputFile {
+	in := InputFile{Path: rundir.EscapeName(path)}
+	if in.Path != path {
+		in.PathRaw = []byte(path)
+	}
+	if st != nil {
+		in.ModTime = st.ModTime().UTC().Format("2006-01-02T15:04:05.000000000Z")
+	}
+	return in
+}
+
+// statInput returns the manifest entry of path from its metadata: path,
+// size and modification time. The content hash (XXH64) of an image file
+// is made later, on the read that extracts it (extractStage.extract), so
+// that each input is read once. A directory (a CASA image) is
+// fingerprinted whole here.
+func statInput(path string) (InputFile, error) {
+	st, err := os.Stat(path)
+	if err != nil || st.IsDir() || !st.Mode().IsRegular() {
+		return fingerprint(path)
+	}
+	in := inputEntry(path, st)
+	in.Size = st.Size()
+	return in, nil
+}
+
 // fingerprint returns the manifest entry of path, reading the whole file
 // for its hash; a CASA image directory gets the hash of its files
 // (hashImageDir). A path that is not a regular file (a named pipe, another
@@ -253,15 +282,11 @@ func fingerprintRun(path string, cats map[string]string) (InputFile, error) {
 // stage rejects it as unreadable. Inputs named on the command line were
 // checked by ExpandInputs already.
 func fingerprint(path string) (InputFile, error) {
-	in := InputFile{Path: rundir.EscapeName(path)}
-	if in.Path != path {
-		in.PathRaw = []byte(path)
-	}
 	st, err := os.Stat(path)
+	in := inputEntry(path, st)
 	if err != nil {
 		return in, nil
 	}
-	in.ModTime = st.ModTime().UTC().Format("2006-01-02T15:04:05.000000000Z")
 	if st.IsDir() && isImageDir(path) {
 		n, h, err := hashImageDir(path)
 		if err != nil {

@@ -149,23 +149,30 @@ func TestSameFileTwice(t *testing.T) {
 	}
 }
 
-// TestResumeNoticesRewrite is the red team's case 10: the manifest hashed
-// only the first 64 KiB of each input, so an image rewritten after that
-// with the same size went unnoticed on resume. The whole file is hashed
-// now: one byte changed at the end refuses the resume, naming the file.
-func TestResumeNoticesRewrite(t *testing.T) {
-	data := tiny(t)
+// tinyCopy copies the tiny images into a folder of the test's, which it
+// may rewrite, and returns them as inputs.
+func tinyCopy(t *testing.T) []string {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "images")
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join(data, "images"))); err != nil {
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(tiny(t), "images"))); err != nil {
 		t.Fatal(err)
 	}
 	inputs, err := ExpandInputs([]string{dir})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return inputs
+}
+
+// TestResumeNoticesRewrite is the red team's case 10: the manifest hashed
+// only the first 64 KiB of each input, so an image rewritten after that
+// with the same size went unnoticed on resume. The whole file is hashed
+// now: one byte changed at the end refuses the resume, naming the file.
+func TestResumeNoticesRewrite(t *testing.T) {
+	inputs := tinyCopy(t)
 	run := filepath.Join(t.TempDir(), "run")
 	stop := errors.New("stop after the timesteps")
-	_, err = Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig(), Workers: 2,
+	_, err := Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig(), Workers: 2,
 		AfterStage: func(s string) error {
 			if s == StageTimesteps {
 				return stop
@@ -208,22 +215,14 @@ func TestResumeNoticesRewrite(t *testing.T) {
 // stale staged results: the catalogue equals a fresh run over the files
 // as they are now.
 func TestResumeRewrittenBeforeHash(t *testing.T) {
-	data := tiny(t)
-	dir := filepath.Join(t.TempDir(), "images")
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join(data, "images"))); err != nil {
-		t.Fatal(err)
-	}
-	inputs, err := ExpandInputs([]string{dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	inputs := tinyCopy(t)
 	run := filepath.Join(t.TempDir(), "run")
 	testHookImage = func(stage string, img *Image) {
 		if stage == StepExtract && img.ID == 12 {
 			panic("injected fault")
 		}
 	}
-	_, err = Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig(), Workers: 1})
+	_, err := Run(context.Background(), Options{Run: run, Inputs: inputs, Config: testConfig(), Workers: 1})
 	testHookImage = nil
 	if !errors.Is(err, ErrImageFailed) {
 		t.Fatalf("first run: %v, want the injected failure", err)
