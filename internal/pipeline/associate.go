@@ -155,8 +155,9 @@ func closeEngine(e *assoc.Engine, err *error) {
 	}
 }
 
-// register adds the images of timestep ts to e with their quality.
-func (a *assocRun) register(e *assoc.Engine, ts []int) error {
+// addImages registers the images of timestep ts with e (their quality
+// follows, image by image: setQuality).
+func (a *assocRun) addImages(e *assoc.Engine, ts []int) error {
 	for _, i := range ts {
 		img := &a.plan.Images[i]
 		b, r, err := e.AddImage(imageInfo(img))
@@ -166,11 +167,17 @@ func (a *assocRun) register(e *assoc.Engine, ts []int) error {
 		if b != img.Band || r != img.Region {
 			return fmt.Errorf("pipeline: %s: band %d, region %d differ from the plan's %d, %d", img.Path, b, r, img.Band, img.Region)
 		}
-		row := &a.rows[i]
-		q := assoc.Quality{Rejected: row.Rejected, RMSMin: row.RMSMin, RMSMax: row.RMSMax, DetectionThresh: row.DetectionThresh}
-		if err := e.SetQuality(img.ID, q); err != nil {
-			return fmt.Errorf("pipeline: %w", err)
-		}
+	}
+	return nil
+}
+
+// setQuality gives e image i's quality-control and extraction values
+// from its images row (once every rank has it: gatherRows, applyHistory).
+func (a *assocRun) setQuality(e *assoc.Engine, i int) error {
+	row := &a.rows[i]
+	q := assoc.Quality{Rejected: row.Rejected, RMSMin: row.RMSMin, RMSMax: row.RMSMax, DetectionThresh: row.DetectionThresh}
+	if err := e.SetQuality(a.plan.Images[i].ID, q); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
 	}
 	return nil
 }

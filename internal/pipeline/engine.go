@@ -24,25 +24,28 @@ import (
 //
 //  1. the images of the timestep are extracted by the ranks that own
 //     them (or, when an earlier call staged them, loaded from RUN/work:
-//     --resume and --append), each read once; an extracted image that
-//     passes quality control stays in memory with its background grids
-//     until the timestep is done;
-//  2. the images rows are gathered and the rms-history check applied, in
-//     plan order, identically on every rank;
-//  3. the images are registered with the association engines, and the
-//     accepted images' blind measurements associated over sky tiles in
-//     frequency order (distImage); the null-detection requests are merged
+//     --resume and --append), each read once, ahead of the association
+//     (prefetch); an extracted image that passes quality control stays in
+//     memory with its background grids until its forced fits are done;
+//  2. the images are registered with the association engines; then image
+//     by image, in plan order: its images row reaches every rank and the
+//     rms-history check is applied (gatherRows, applyHistory); if
+//     accepted, its blind measurements are associated over sky tiles
+//     (distImage) and its null-detection requests merged
 //     (gatherRequests);
-//  4. each owner fits the requests of its images on the pixels in memory
-//     (or takes the fits an earlier call staged), stages them, and the
-//     fits go to the ranks holding their runcats (routeFits), which
-//     associate them;
+//  3. the image's owner fits its requests on the pixels in memory (or
+//     takes the fits an earlier call staged), stages them and frees the
+//     pixels, in the background while the next images are associated;
+//  4. after the last image, the fits go to the ranks holding their
+//     runcats (routeFits), which associate them (TraP associates the
+//     forced fits after every blind measurement of the timestep);
 //  5. each rank writes the measurements of its images; the timestep is
 //     committed: every file it needs is staged, so a later call replays
 //     it from RUN/work without reading an image.
 //
-// Extraction runs ahead of the association by a bounded number of images
-// (prefetch), so memory does not grow with the run.
+// So a rank holds the image being associated, the images extracted ahead
+// of it ([pipeline] lookahead) and those being fitted ([pipeline]
+// workers), whatever the number of images in a timestep.
 
 // held is one of this rank's images in the timesteps stage.
 type held struct {
@@ -250,25 +253,32 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 	d := newDistAssoc(a, e, a.tiles)
 	hist := qc.NewHistory(s.qc.RMSEstHistory)
 
-	// This rank's images, and the most of them in one timestep.
+	// This rank's images, and the most of them that a timestep holds at
+	// once while gathering rows ahead (rowsNeeded).
 	var order []int
-	most := 0
+	span := 0
 	for _, ts := range a.plan.Timesteps {
-		k := 0
-		for _, i := range ts {
+		need := rowsNeeded(a.plan, ts)
+		for k, i := range ts {
 			if a.owner[i] == a.me {
 				order = append(order, i)
-				k++
 			}
+			n := 0
+			for _, j := range ts[k : need[k]+1] {
+				if a.owner[j] == a.me {
+					n++
+				}
+			}
+			span = max(span, n)
 		}
-		most = max(most, k)
 	}
 	// The held images are pointer-free pixel buffers, which a garbage
 	// collection need not scan: a lower GOGC keeps the heap near what is
-	// live for little CPU (rsm-mini: peak RSS 544 MB at GOGC 100, 374 MB
-	// at 25, the same user CPU; docs/performance.md).
+	// live for little CPU (docs/performance.md).
 	defer lowGC()()
-	pf, err := s.startPrefetch(ctx, order, most+max(1, s.lookahead))
+	// Held at once: the image being associated, those extracted ahead of
+	// it (lookahead) and those being fitted (workers).
+	pf, err := s.startPrefetch(ctx, order, max(1+max(1, s.lookahead)+s.workers, span))
 	if err != nil {
 		return nil, err
 	}
@@ -284,28 +294,8 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		hs := map[int]*held{}
-		for _, i := range ts {
-			if a.owner[i] != a.me {
-				continue
-			}
-			h, err := pf.wait(ctx, i)
-			if err != nil {
-				return nil, err
-			}
-			hs[i] = h
-			if h.extracted {
-				s.extracted++
-			} else {
-				s.reused++
-			}
-		}
-		if err := s.timestep(ctx, e, d, hist, ts, hs, out); err != nil {
+		if err := s.timestep(ctx, e, d, hist, ts, pf, out); err != nil {
 			return nil, err
-		}
-		for i, h := range hs {
-			s.ex.release(h)
-			pf.release(i)
 		}
 		if s.commit != nil && a.me == 0 {
 			if err := s.commit(t); err != nil {
@@ -319,28 +309,93 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 	return e, nil
 }
 
-// timestep runs steps 2 to 5 of one timestep ts, whose images on this
-// rank are hs.
-func (s *stream) timestep(ctx context.Context, e *assoc.Engine, d *distAssoc, hist *qc.History, ts []int, hs map[int]*held, out *measurementSink) error {
+// rowsNeeded returns, for each position k of timestep ts, the position
+// up to which the images rows must be known before image ts[k] is
+// associated: k itself, or a later position m holding an image of the
+// same band that started strictly earlier (the timestep is ordered by
+// frequency first, and such an image is one that a new source of ts[k]
+// may take as its previous image, assoc.Engine.bestPrev: its quality is
+// needed).
+func rowsNeeded(plan *Plan, ts []int) []int {
+	need := make([]int, len(ts))
+	for k, i := range ts {
+		need[k] = k
+		a := &plan.Images[i]
+		for m := len(ts) - 1; m > k; m-- {
+			b := &plan.Images[ts[m]]
+			if b.Band == a.Band && b.Meta.TauStart.Before(a.Meta.TauStart) {
+				need[k] = m
+				break
+			}
+		}
+	}
+	return need
+}
+
+// timestep runs steps 2 to 5 of one timestep ts, taking this rank's
+// images from pf. Image by image, in plan order: the images rows are
+// gathered (as far as rowsNeeded asks), the rms history applied, each
+// accepted image associated and its requests merged; the owner then
+// fits them in the background (fitter) and frees the pixels, so that
+// only the images extracted ahead and those being fitted are held.
+func (s *stream) timestep(ctx context.Context, e *assoc.Engine, d *distAssoc, hist *qc.History, ts []int, pf *prefetch, out *measurementSink) (err error) {
 	a := s.a
-	if err := s.gatherRows(ts, hs); err != nil {
+	if err := a.addImages(e, ts); err != nil {
 		return err
 	}
-	applyHistory(a.plan, a.rows, ts, hist, s.qc)
-	if err := a.register(e, ts); err != nil {
-		return err
-	}
-	acc := a.accepted(ts)
-	if len(acc) == 0 {
-		return nil
-	}
-	reqs := make(map[int]*imageRequests, len(acc))
+	hs := map[int]*held{}
+	ft := s.newFitter(ctx, pf)
+	defer func() {
+		if ferr := ft.wait(); err == nil {
+			err = ferr
+		}
+	}()
+	reqs := map[int]*imageRequests{}
 	null := map[int][]assoc.Request{}
 	nBlind := map[int]int{}
-	for _, i := range acc {
+	need := rowsNeeded(a.plan, ts)
+	var acc, withReq []int
+	known := 0
+	for k, i := range ts {
+		if need[k] >= known {
+			batch := ts[known : need[k]+1]
+			for _, j := range batch {
+				if a.owner[j] != a.me {
+					continue
+				}
+				h, err := pf.wait(ctx, j)
+				if err != nil {
+					return err
+				}
+				hs[j] = h
+				if h.extracted {
+					s.extracted++
+				} else {
+					s.reused++
+				}
+			}
+			if err := s.gatherRows(batch, hs); err != nil {
+				return err
+			}
+			applyHistory(a.plan, a.rows, batch, hist, s.qc)
+			for _, j := range batch {
+				if err := a.setQuality(e, j); err != nil {
+					return err
+				}
+				if h := hs[j]; h != nil && a.rows[j].Rejected {
+					ft.release(j, h)
+				}
+			}
+			known = need[k] + 1
+		}
+		if a.rows[i].Rejected {
+			continue
+		}
+		acc = append(acc, i)
 		img := &a.plan.Images[i]
 		var raw []catalog.Measurement
-		if h := hs[i]; h != nil {
+		h := hs[i]
+		if h != nil {
 			raw = h.blind
 			nBlind[i] = len(raw)
 		}
@@ -349,65 +404,107 @@ func (s *stream) timestep(ctx context.Context, e *assoc.Engine, d *distAssoc, hi
 			return err
 		}
 		null[i], reqs[i] = q, &imageRequests{mon: mon}
-	}
-	if err := d.gatherRequests(a, acc, null, reqs, nBlind); err != nil {
-		return err
-	}
-	var withReq []int
-	for _, i := range acc {
+		if err := d.gatherRequests(a, []int{i}, null, reqs, nBlind); err != nil {
+			return err
+		}
 		if !reqs[i].empty() {
 			withReq = append(withReq, i)
 		}
+		if h != nil {
+			ft.fit(i, h, reqs[i], nBlind[i])
+		}
+	}
+	if err := ft.wait(); err != nil {
+		return err
 	}
 	if len(withReq) == 0 {
 		return s.writeMeasurements(acc, hs, nil, out)
 	}
-	own, err := s.fitAll(ctx, withReq, hs, reqs, nBlind)
-	if err != nil {
-		return err
-	}
-	here, err := d.routeFits(a, withReq, reqs, own)
+	here, err := d.routeFits(a, withReq, reqs, ft.own)
 	if err != nil {
 		return err
 	}
 	if err := a.associateFits(e, acc, reqs, here); err != nil {
 		return err
 	}
-	return s.writeMeasurements(acc, hs, own, out)
+	return s.writeMeasurements(acc, hs, ft.own, out)
 }
 
-// fitAll fits the requests of this rank's images among withReq (on the
-// pixels in memory, or from staged fits of the same requests, or reading
-// the image again when neither is there), workers at a time, and stages
-// them.
-func (s *stream) fitAll(ctx context.Context, withReq []int, hs map[int]*held, reqs map[int]*imageRequests, nBlind map[int]int) (map[int]*forcedFits, error) {
-	var mine []int
-	for _, i := range withReq {
-		if hs[i] != nil {
-			mine = append(mine, i)
+// fitter fits the requests of one timestep's images in the background,
+// at most workers at a time, on the pixels in memory (or from staged
+// fits of the same requests, or reading the image again when neither is
+// there: forcedStage.fit), and frees each image's pixels and prefetch
+// slot once done with it.
+type fitter struct {
+	s    *stream
+	ctx  context.Context
+	pf   *prefetch
+	sem  chan struct{}
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	own  map[int]*forcedFits // fits by image (read after wait)
+	errs []error
+}
+
+func (s *stream) newFitter(ctx context.Context, pf *prefetch) *fitter {
+	return &fitter{s: s, ctx: ctx, pf: pf, sem: make(chan struct{}, max(1, s.workers)), own: map[int]*forcedFits{}}
+}
+
+// fit starts fitting image i's requests req (if any) and then releases h.
+func (f *fitter) fit(i int, h *held, req *imageRequests, nBlind int) {
+	if req.empty() {
+		f.release(i, h)
+		return
+	}
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		select {
+		case f.sem <- struct{}{}:
+		case <-f.ctx.Done():
+			f.fail(f.ctx.Err())
+			f.release(i, h)
+			return
 		}
-	}
-	res := make([]*forcedFits, len(mine))
-	reused := make([]bool, len(mine))
-	err := forEach(ctx, len(mine), s.workers, func(k int) error {
-		i := mine[k]
-		var err error
-		res[k], reused[k], err = s.fs.fit(&s.a.plan.Images[i], hs[i], reqs[i], nBlind[i])
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: rank %d: %w", s.a.me, err)
-	}
-	own := make(map[int]*forcedFits, len(mine))
-	for k, i := range mine {
-		own[i] = res[k]
-		if reused[k] {
-			s.fitsReused++
+		res, reused, err := f.s.fs.fit(&f.s.a.plan.Images[i], h, req, nBlind)
+		<-f.sem
+		f.release(i, h)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("pipeline: rank %d: %w", f.s.a.me, err))
+			return
+		}
+		f.own[i] = res
+		if reused {
+			f.s.fitsReused++
 		} else {
-			s.fitted++
+			f.s.fitted++
 		}
+	}()
+}
+
+func (f *fitter) fail(err error) {
+	f.mu.Lock()
+	f.errs = append(f.errs, err)
+	f.mu.Unlock()
+}
+
+// release frees h's pixels and image i's prefetch slot.
+func (f *fitter) release(i int, h *held) {
+	f.s.ex.release(h)
+	f.pf.release(i)
+}
+
+// wait waits for the fits started and returns the first error.
+func (f *fitter) wait() error {
+	f.wg.Wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.errs) > 0 {
+		return f.errs[0]
 	}
-	return own, nil
+	return nil
 }
 
 // writeMeasurements writes the measurements of this rank's images of
