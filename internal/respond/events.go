@@ -155,7 +155,9 @@ func Events(ctx context.Context, run string, cfg config.Config, r Range) ([]Even
 	if err := c.load(ctx, db.SQL()); err != nil {
 		return nil, err
 	}
-	c.run()
+	if err := c.stream(ctx, db.SQL()); err != nil {
+		return nil, err
+	}
 	sortEvents(c.out)
 	return c.out, nil
 }
@@ -179,7 +181,6 @@ type computer struct {
 	r      Range
 	known  []report.KnownSource
 	images map[int64]imageRow
-	points []point // by runcat, band, timestep, time, xtrsrc
 	// newsrc maps a trigger measurement to its new-source row.
 	newsrc map[int64]catalog.NewSource
 	// circ maps a measurement to its circular polarisation (circ_frac,
@@ -207,34 +208,6 @@ func (c *computer) load(ctx context.Context, db *sql.DB) error {
 	}
 	if err := closeRows(rows); err != nil {
 		return fmt.Errorf("respond: images: %w", err)
-	}
-	hi := int64(math.MaxInt64)
-	if c.r.To >= 0 {
-		hi = c.r.To
-	}
-	rows, err = db.QueryContext(ctx, fmt.Sprintf(`
-SELECT a.runcat, a.xtrsrc, a.type, m.image, i.band, i.timestep, i.taustart_ts, m.extract_type,
-       m.ra, m.decl, m.f_int, m.f_int_err, i.freq_eff, coalesce(r.mon_src, false)
-FROM associations a
-JOIN measurements m ON m.id = a.xtrsrc
-JOIN images i ON i.id = m.image
-LEFT JOIN runcat r ON r.id = a.runcat
-WHERE m.extract_type <> %d AND a.type <> %d AND i.timestep <= %d
-ORDER BY a.runcat, i.band, i.timestep, i.taustart_ts, m.id`, catalog.ExtractBackward, catalog.AssocBackward, hi))
-	if err != nil {
-		return fmt.Errorf("respond: light curves: %w", err)
-	}
-	for rows.Next() {
-		var p point
-		if err := rows.Scan(&p.runcat, &p.xtrsrc, &p.assocType, &p.image, &p.band, &p.timestep, &p.t, &p.extract,
-			&p.ra, &p.dec, &p.f, &p.ferr, &p.freq, &p.monitored); err != nil {
-			rows.Close()
-			return fmt.Errorf("respond: light curves: %w", err)
-		}
-		c.points = append(c.points, p)
-	}
-	if err := closeRows(rows); err != nil {
-		return fmt.Errorf("respond: light curves: %w", err)
 	}
 	c.newsrc = map[int64]catalog.NewSource{}
 	rows, err = db.QueryContext(ctx, `SELECT runcat, trigger_xtrsrc, previous_limits_image, newsource_type FROM newsources`)
@@ -273,6 +246,74 @@ FROM circpol GROUP BY measurement`)
 	return closeRows(rows)
 }
 
+// lightCurves is the FROM and WHERE of the light-curve points of
+// timesteps up to the range's end (backward fits never enter).
+func (c *computer) lightCurves() string {
+	hi := int64(math.MaxInt64)
+	if c.r.To >= 0 {
+		hi = c.r.To
+	}
+	return fmt.Sprintf(`FROM associations a
+JOIN measurements m ON m.id = a.xtrsrc
+JOIN images i ON i.id = m.image
+LEFT JOIN runcat r ON r.id = a.runcat
+WHERE m.extract_type <> %d AND a.type <> %d AND i.timestep <= %d`, catalog.ExtractBackward, catalog.AssocBackward, hi)
+}
+
+// stream reads the light-curve points ordered by runcat, band, timestep,
+// time and measurement, and emits the events of each source as its
+// points end, so that memory holds one source's points at a time.
+func (c *computer) stream(ctx context.Context, db *sql.DB) error {
+	var err error
+	if c.nTested, err = c.testedCounts(ctx, db); err != nil {
+		return err
+	}
+	rows, err := db.QueryContext(ctx, `
+SELECT a.runcat, a.xtrsrc, a.type, m.image, i.band, i.timestep, i.taustart_ts, m.extract_type,
+       m.ra, m.decl, m.f_int, m.f_int_err, i.freq_eff, coalesce(r.mon_src, false)
+`+c.lightCurves()+`
+ORDER BY a.runcat, i.band, i.timestep, i.taustart_ts, m.id`)
+	if err != nil {
+		return fmt.Errorf("respond: light curves: %w", err)
+	}
+	var src, scratch []point
+	for rows.Next() {
+		var p point
+		if err := rows.Scan(&p.runcat, &p.xtrsrc, &p.assocType, &p.image, &p.band, &p.timestep, &p.t, &p.extract,
+			&p.ra, &p.dec, &p.f, &p.ferr, &p.freq, &p.monitored); err != nil {
+			rows.Close()
+			return fmt.Errorf("respond: light curves: %w", err)
+		}
+		if len(src) > 0 && src[0].runcat != p.runcat {
+			scratch = c.source(src, scratch)
+			src = src[:0]
+		}
+		src = append(src, p)
+	}
+	if err := closeRows(rows); err != nil {
+		return fmt.Errorf("respond: light curves: %w", err)
+	}
+	if len(src) > 0 {
+		c.source(src, scratch)
+	}
+	return nil
+}
+
+// source emits the events of one source's points pts (ordered by band,
+// timestep, time, measurement): each band's light curve, then the
+// spectral index; scratch is reused storage, returned.
+func (c *computer) source(pts, scratch []point) []point {
+	for i := 0; i < len(pts); {
+		j := i
+		for j < len(pts) && pts[j].band == pts[i].band {
+			j++
+		}
+		c.lightCurve(pts[i:j])
+		i = j
+	}
+	return c.spectral(pts, scratch)
+}
+
 func closeRows(rows *sql.Rows) error {
 	err := rows.Err()
 	if cerr := rows.Close(); err == nil {
@@ -307,44 +348,36 @@ func (c *computer) emit(typ string, p point, n int64, sig, value, ref float64, d
 	return &c.out[len(c.out)-1]
 }
 
-// run walks the light curves and the timesteps.
-func (c *computer) run() {
-	c.nTested = c.testedCounts()
-	for i := 0; i < len(c.points); {
-		j := i
-		for j < len(c.points) && c.points[j].runcat == c.points[i].runcat && c.points[j].band == c.points[i].band {
-			j++
-		}
-		c.lightCurve(c.points[i:j])
-		i = j
-	}
-	c.spectral()
-}
-
 // testedCounts returns, per timestep, the number of light curves with two
 // or more points up to that timestep (the variables query's n_tested,
-// computed causally): sorted timesteps and cumulative counts.
-func (c *computer) testedCounts() []tested {
-	second := map[int64]int{} // timestep of the second point -> light curves
-	for i := 0; i < len(c.points); {
-		j := i
-		for j < len(c.points) && c.points[j].runcat == c.points[i].runcat && c.points[j].band == c.points[i].band {
-			j++
-		}
-		if j-i >= 2 {
-			second[c.points[i+1].timestep]++
-		}
-		i = j
+// computed causally): sorted timesteps and cumulative counts. A light
+// curve counts from the timestep of its second point, in the order in
+// which stream reads them.
+func (c *computer) testedCounts(ctx context.Context, db *sql.DB) ([]tested, error) {
+	rows, err := db.QueryContext(ctx, `
+SELECT timestep, count(*) FROM (
+  SELECT i.timestep, row_number() OVER (PARTITION BY a.runcat, i.band ORDER BY i.timestep, i.taustart_ts, m.id) AS k
+  `+c.lightCurves()+`
+) WHERE k = 2 GROUP BY timestep ORDER BY timestep`)
+	if err != nil {
+		return nil, fmt.Errorf("respond: light curves tested: %w", err)
 	}
 	var ts []tested
-	for t, n := range second {
-		ts = append(ts, tested{t, n})
+	for rows.Next() {
+		var t tested
+		if err := rows.Scan(&t.timestep, &t.n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("respond: light curves tested: %w", err)
+		}
+		if len(ts) > 0 {
+			t.n += ts[len(ts)-1].n
+		}
+		ts = append(ts, t)
 	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i].timestep < ts[j].timestep })
-	for i := 1; i < len(ts); i++ {
-		ts[i].n += ts[i-1].n
+	if err := closeRows(rows); err != nil {
+		return nil, fmt.Errorf("respond: light curves tested: %w", err)
 	}
-	return ts
+	return ts, nil
 }
 
 type tested struct {
@@ -470,66 +503,60 @@ func blindFlux(pts []point) float64 {
 	return math.NaN()
 }
 
-// spectral emits the flat/steep spectral-index events: per source and
-// timestep with positive fluxes in two or more bands, the weighted
-// least-squares slope of ln S against ln nu; an event when its class
-// (flat, steep, neither) becomes flat or steep.
-func (c *computer) spectral() {
-	byRC := map[int64][]point{}
-	var rcs []int64
-	for _, p := range c.points {
+// spectral emits the flat/steep spectral-index events of one source
+// (its points pts, all bands): per timestep with positive fluxes in two
+// or more bands, the weighted least-squares slope of ln S against ln nu;
+// an event when its class (flat, steep, neither) becomes flat or steep.
+// scratch is reused storage, returned.
+func (c *computer) spectral(src, scratch []point) []point {
+	pts := scratch[:0]
+	for _, p := range src {
 		if p.assocType == catalog.AssocForkCopy || !(p.f > 0) || !(p.ferr > 0) || !(p.freq > 0) {
 			continue
 		}
-		if _, ok := byRC[p.runcat]; !ok {
-			rcs = append(rcs, p.runcat)
-		}
-		byRC[p.runcat] = append(byRC[p.runcat], p)
+		pts = append(pts, p)
 	}
-	sort.Slice(rcs, func(i, j int) bool { return rcs[i] < rcs[j] })
-	for _, rc := range rcs {
-		pts := byRC[rc]
-		sort.SliceStable(pts, func(i, j int) bool {
-			if pts[i].timestep != pts[j].timestep {
-				return pts[i].timestep < pts[j].timestep
-			}
-			if pts[i].freq != pts[j].freq {
-				return pts[i].freq < pts[j].freq
-			}
-			return pts[i].xtrsrc < pts[j].xtrsrc
-		})
-		prev := ""
-		for i := 0; i < len(pts); {
-			j := i
-			for j < len(pts) && pts[j].timestep == pts[i].timestep {
-				j++
-			}
-			g := pts[i:j]
-			i = j
-			if g[0].freq == g[len(g)-1].freq {
-				continue // one band
-			}
-			alpha, aerr := spectralIndex(g)
-			class := ""
-			switch {
-			case (alpha-c.cfg.SpectralFlat)/aerr >= c.cfg.SpectralSigma:
-				class = TypeSpectralFlat
-			case (c.cfg.SpectralSteep-alpha)/aerr >= c.cfg.SpectralSigma:
-				class = TypeSpectralSteep
-			}
-			if class != "" && class != prev {
-				p := g[0]
-				p.band = 0
-				bound := c.cfg.SpectralFlat
-				if class == TypeSpectralSteep {
-					bound = c.cfg.SpectralSteep
-				}
-				c.emit(class, p, int64(len(g)), math.Abs(alpha-bound)/aerr, alpha, aerr,
-					fmt.Sprintf("spectral index %.2f +- %.2f over %d measurements (%.4g-%.4g MHz)", alpha, aerr, len(g), g[0].freq/1e6, g[len(g)-1].freq/1e6))
-			}
-			prev = class
+	sort.SliceStable(pts, func(i, j int) bool {
+		if pts[i].timestep != pts[j].timestep {
+			return pts[i].timestep < pts[j].timestep
 		}
+		if pts[i].freq != pts[j].freq {
+			return pts[i].freq < pts[j].freq
+		}
+		return pts[i].xtrsrc < pts[j].xtrsrc
+	})
+	prev := ""
+	for i := 0; i < len(pts); {
+		j := i
+		for j < len(pts) && pts[j].timestep == pts[i].timestep {
+			j++
+		}
+		g := pts[i:j]
+		i = j
+		if g[0].freq == g[len(g)-1].freq {
+			continue // one band
+		}
+		alpha, aerr := spectralIndex(g)
+		class := ""
+		switch {
+		case (alpha-c.cfg.SpectralFlat)/aerr >= c.cfg.SpectralSigma:
+			class = TypeSpectralFlat
+		case (c.cfg.SpectralSteep-alpha)/aerr >= c.cfg.SpectralSigma:
+			class = TypeSpectralSteep
+		}
+		if class != "" && class != prev {
+			p := g[0]
+			p.band = 0
+			bound := c.cfg.SpectralFlat
+			if class == TypeSpectralSteep {
+				bound = c.cfg.SpectralSteep
+			}
+			c.emit(class, p, int64(len(g)), math.Abs(alpha-bound)/aerr, alpha, aerr,
+				fmt.Sprintf("spectral index %.2f +- %.2f over %d measurements (%.4g-%.4g MHz)", alpha, aerr, len(g), g[0].freq/1e6, g[len(g)-1].freq/1e6))
+		}
+		prev = class
 	}
+	return pts
 }
 
 // spectralIndex fits ln S = a + alpha ln nu by weighted least squares
