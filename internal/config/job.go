@@ -52,9 +52,10 @@ type Pipeline struct {
 	// associates on rank 0 instead. Results do not depend on it.
 	TileDeg float64 `toml:"tile_deg"`
 	// Lookahead is the number of images each rank extracts ahead of the
-	// timestep it associates (0: one per worker). A rank holds in memory
-	// its images of that timestep plus these, each with a copy of its
-	// pixels for the forced fits. Results do not depend on it.
+	// image it associates (0: one per worker). A rank holds in memory
+	// the image it associates, these, and those being fitted (one per
+	// worker), each with a copy of its pixels for the forced fits.
+	// Results do not depend on it.
 	Lookahead int `toml:"lookahead"`
 	// Memory is the memory allowance of the process, e.g. "8GiB"
 	// (ParseMemory): the Go runtime's soft memory limit and

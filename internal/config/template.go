@@ -40,9 +40,9 @@ circular_polarisation = false
 # the association (0: rank 0 associates alone). Does not change the
 # catalogue.
 tile_deg = 1.0
-# Images each rank extracts ahead of the timestep it associates (0: one
-# per worker). A rank holds its images of that timestep plus these in
-# memory. Does not change the catalogue.
+# Images each rank extracts ahead of the image it associates (0: one per
+# worker). A rank holds in memory the image it associates, these, and
+# those being fitted (one per worker). Does not change the catalogue.
 lookahead = 0
 # Memory allowance of the process (each MPI rank; in-process ranks share
 # it), e.g. "8GiB" or "6000MB": Go's soft memory limit and DuckDB's
