@@ -36,10 +36,16 @@ type measurementSink struct {
 const measurementRowGroup = 1 << 14
 
 func newMeasurementSink(run string, rank int, copts []catalog.Option) (*measurementSink, error) {
+	return newMeasurementSinkPart(run, rank, copts, 0)
+}
+
+// newMeasurementSinkPart opens this rank's part files number part (a live
+// run opens one per publish: live.publish).
+func newMeasurementSinkPart(run string, rank int, copts []catalog.Option, part int) (*measurementSink, error) {
 	s := &measurementSink{}
 	copts = append(slices.Clip(copts), catalog.WithRowGroupRows(measurementRowGroup))
 	for k, stage := range []string{"blind", "forced", "monitor"} {
-		w, err := catalog.Create[catalog.Measurement](catalog.PartFile(run, catalog.TableMeasurements, rank, stage, 0), copts...)
+		w, err := catalog.Create[catalog.Measurement](catalog.PartFile(run, catalog.TableMeasurements, rank, stage, part), copts...)
 		if err != nil {
 			s.abort()
 			return nil, err

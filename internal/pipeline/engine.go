@@ -222,6 +222,9 @@ type stream struct {
 	// commit, when not nil, is called on rank 0 after each timestep t
 	// (0-based) is committed.
 	commit func(t int) error
+	// live, when not nil, feeds the stage timesteps after the plan's
+	// (live.go).
+	live *live
 	// Counts of this rank.
 	extracted, reused, fitted, fitsReused int
 	// hashes are the files' xxHash64 of the images, by plan index, as
@@ -253,11 +256,49 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 	d := newDistAssoc(a, e, a.tiles)
 	hist := qc.NewHistory(s.qc.RMSEstHistory)
 
+	// The held images are pointer-free pixel buffers, which a garbage
+	// collection need not scan: a lower GOGC keeps the heap near what is
+	// live for little CPU (docs/performance.md).
+	defer lowGC()()
+	nimg := 0
+	for _, ts := range a.plan.Timesteps {
+		nimg += len(ts)
+	}
+	s.prog.start(StageTimesteps, nimg)
+	defer s.prog.finish()
+	comm0 := commNow(a.comm)
+	for from := 0; ; {
+		if err := s.timesteps(ctx, e, d, hist, from, out); err != nil {
+			return nil, err
+		}
+		if s.live == nil {
+			break
+		}
+		if err := s.live.publish(s, e); err != nil {
+			return nil, err
+		}
+		from = len(a.plan.Timesteps)
+		more, err := s.live.next(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			break
+		}
+	}
+	d.stats.sentRows, d.stats.timesteps, d.stats.comm = s.sentRows, len(a.plan.Timesteps), commNow(a.comm).since(comm0)
+	d.report(a)
+	return e, nil
+}
+
+// timesteps runs the plan's timesteps from index from on.
+func (s *stream) timesteps(ctx context.Context, e *assoc.Engine, d *distAssoc, hist *qc.History, from int, out *measurementSink) error {
+	a := s.a
 	// This rank's images, and the most of them that a timestep holds at
 	// once while gathering rows ahead (rowsNeeded).
 	var order []int
 	span := 0
-	for _, ts := range a.plan.Timesteps {
+	for _, ts := range a.plan.Timesteps[from:] {
 		need := rowsNeeded(a.plan, ts)
 		for k, i := range ts {
 			if a.owner[i] == a.me {
@@ -272,41 +313,29 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 			span = max(span, n)
 		}
 	}
-	// The held images are pointer-free pixel buffers, which a garbage
-	// collection need not scan: a lower GOGC keeps the heap near what is
-	// live for little CPU (docs/performance.md).
-	defer lowGC()()
 	// Held at once: the image being associated, those extracted ahead of
 	// it (lookahead) and those being fitted (workers).
 	pf, err := s.startPrefetch(ctx, order, max(1+max(1, s.lookahead)+s.workers, span))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer pf.close()
-	nimg := 0
-	for _, ts := range a.plan.Timesteps {
-		nimg += len(ts)
-	}
-	s.prog.start(StageTimesteps, nimg)
-	defer s.prog.finish()
-	comm0 := commNow(a.comm)
-	for t, ts := range a.plan.Timesteps {
+	for t := from; t < len(a.plan.Timesteps); t++ {
+		ts := a.plan.Timesteps[t]
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		if err := s.timestep(ctx, e, d, hist, ts, pf, out); err != nil {
-			return nil, err
+			return err
 		}
 		if s.commit != nil && a.me == 0 {
 			if err := s.commit(t); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		s.prog.add(len(ts))
 	}
-	d.stats.sentRows, d.stats.timesteps, d.stats.comm = s.sentRows, len(a.plan.Timesteps), commNow(a.comm).since(comm0)
-	d.report(a)
-	return e, nil
+	return nil
 }
 
 // rowsNeeded returns, for each position k of timestep ts, the position

@@ -3,9 +3,11 @@ package pipeline
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"gotrap/catalog"
@@ -63,6 +65,9 @@ type Plan struct {
 	// Timesteps lists, per timestep, the indices into Images of its
 	// images, in frequency order.
 	Timesteps [][]int
+	// regions is the association engine that gave the images their band
+	// and sky region ids, kept so that Extend continues them.
+	regions *assoc.Engine
 }
 
 // NewPlan reads the headers of paths (workers at a time) and builds the
@@ -90,6 +95,19 @@ func NewPlanChannels(ctx context.Context, paths []string, opt fitsimg.Options, c
 		return nil, err
 	}
 	imgs := slices.Concat(per...)
+	sortImages(imgs)
+	eng, err := assoc.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	p := &Plan{regions: eng}
+	p.add(imgs, tolerance)
+	return p, nil
+}
+
+// sortImages sorts images by start time, frequency, path and plane,
+// unreadable headers last (by path and plane).
+func sortImages(imgs []Image) {
 	slices.SortStableFunc(imgs, func(a, b Image) int {
 		if (a.Meta == nil) != (b.Meta == nil) {
 			if a.Meta == nil {
@@ -108,12 +126,20 @@ func NewPlanChannels(ctx context.Context, paths []string, opt fitsimg.Options, c
 		}
 		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.Plane, b.Plane))
 	})
-	p := &Plan{}
-	// Group by start time; within a group, order by (frequency, time, path).
+}
+
+// add appends imgs (sorted by sortImages, all later than p's timesteps)
+// to p: groups them into timesteps (start times within tolerance of a
+// timestep's first image; within a group, by frequency, start time,
+// path), numbers them on from p's last image and registers them with p's
+// band and region engine, in plan order.
+func (p *Plan) add(imgs []Image, tolerance time.Duration) {
+	base := len(p.Images)
 	n := 0
 	for n < len(imgs) && imgs[n].Meta != nil {
 		n++
 	}
+	var added [][]int
 	for i := 0; i < n; {
 		j := i + 1
 		for j < n && imgs[j].Meta.TauStart.Sub(imgs[i].Meta.TauStart) <= tolerance {
@@ -130,24 +156,20 @@ func NewPlanChannels(ctx context.Context, paths []string, opt fitsimg.Options, c
 		})
 		ts := make([]int, 0, j-i)
 		for k := i; k < j; k++ {
-			imgs[k].Timestep = int64(len(p.Timesteps))
-			ts = append(ts, k)
+			imgs[k].Timestep = int64(len(p.Timesteps) + len(added))
+			ts = append(ts, base+k)
 		}
-		p.Timesteps = append(p.Timesteps, ts)
+		added = append(added, ts)
 		i = j
 	}
-	eng, err := assoc.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
-	}
 	for i := range imgs {
-		imgs[i].ID = int64(i + 1)
+		imgs[i].ID = int64(base + i + 1)
 		if imgs[i].Meta == nil {
 			imgs[i].Timestep = -1
 			continue
 		}
 		info := imageInfo(&imgs[i])
-		b, r, err := eng.AddImage(info)
+		b, r, err := p.regions.AddImage(info)
 		if err != nil {
 			// Geometry the engine cannot use (no frequency width, a
 			// position off the sky): reject as unreadable.
@@ -156,12 +178,69 @@ func NewPlanChannels(ctx context.Context, paths []string, opt fitsimg.Options, c
 		}
 		imgs[i].Band, imgs[i].Region = b, r
 	}
-	p.Images = imgs
+	p.Images = append(p.Images, imgs...)
 	// Drop images the engine refused from their timesteps.
-	for t, ts := range p.Timesteps {
-		p.Timesteps[t] = slices.DeleteFunc(ts, func(k int) bool { return imgs[k].HeaderErr != "" })
+	for _, ts := range added {
+		p.Timesteps = append(p.Timesteps, slices.DeleteFunc(ts, func(k int) bool { return p.Images[k].HeaderErr != "" }))
 	}
-	return p, nil
+}
+
+// ErrLate is the error of images that cannot extend a live run: they
+// start within or before its last timestep.
+var ErrLate = errors.New("pipeline: images too late for the run")
+
+// Extend adds the images of paths, whose timesteps start after p's last
+// one (gotrap watch: the timesteps closed since), as NewPlanChannels
+// would have planned them with p's inputs: the same ids, timesteps,
+// bands and regions. It returns the indices of the images added, and the
+// paths whose header could not be read (not added: an unreadable image
+// is listed last in a plan, so it cannot join a plan that grows). A plan
+// that holds unreadable images cannot grow; images that start within
+// tolerance of p's last timestep or before are refused (ErrLate) and
+// nothing is added.
+func (p *Plan) Extend(ctx context.Context, paths []string, opt fitsimg.Options, ch Channels, tolerance time.Duration, workers int) (added []int, unreadable []string, err error) {
+	if p.regions == nil {
+		return nil, nil, fmt.Errorf("pipeline: this plan cannot grow")
+	}
+	for i := range p.Images {
+		if p.Images[i].Meta == nil {
+			return nil, nil, fmt.Errorf("pipeline: the run holds an image with an unreadable header (%s): it cannot grow image by image", p.Images[i].Path)
+		}
+	}
+	per := make([][]Image, len(paths))
+	if err := forEach(ctx, len(paths), workers, func(i int) error {
+		per[i] = expandChannels(paths[i], opt, ch)
+		return nil
+	}); err != nil {
+		return nil, nil, err
+	}
+	var imgs []Image
+	for _, im := range slices.Concat(per...) {
+		if im.Meta == nil {
+			unreadable = append(unreadable, fmt.Sprintf("%s: %s", im.Path, im.HeaderErr))
+			continue
+		}
+		imgs = append(imgs, im)
+	}
+	sortImages(imgs)
+	if last := len(p.Timesteps) - 1; last >= 0 && len(p.Timesteps[last]) > 0 && len(imgs) > 0 {
+		t0 := p.Images[p.Timesteps[last][0]].Meta.TauStart
+		var late []string
+		for _, im := range imgs {
+			if im.Meta.TauStart.Sub(t0) <= tolerance {
+				late = append(late, fmt.Sprintf("%s (start %s)", im.Path, im.Meta.TauStart.UTC().Format(time.RFC3339Nano)))
+			}
+		}
+		if len(late) > 0 {
+			return nil, unreadable, fmt.Errorf("%w: the last timestep starts at %s: %s", ErrLate, t0.UTC().Format(time.RFC3339Nano), strings.Join(late, ", "))
+		}
+	}
+	base := len(p.Images)
+	p.add(imgs, tolerance)
+	for i := base; i < len(p.Images); i++ {
+		added = append(added, i)
+	}
+	return added, unreadable, nil
 }
 
 // deltas returns the signed pixel sizes (degrees): CDELT1/CDELT2 when the

@@ -88,13 +88,18 @@ func formatStats(st []reduce.CommStat) string {
 // pixels (an unreadable header costs 1: the image is only rejected).
 func imageCosts(plan *Plan) []float64 {
 	c := make([]float64, len(plan.Images))
-	for i, img := range plan.Images {
-		c[i] = 1
-		if img.Meta != nil {
-			c[i] = float64(max(1, img.Meta.Naxis1*img.Meta.Naxis2))
-		}
+	for i := range plan.Images {
+		c[i] = imageCost(&plan.Images[i])
 	}
 	return c
+}
+
+// imageCost is an image's pixel count (1 for an unreadable header).
+func imageCost(img *Image) float64 {
+	if img.Meta == nil {
+		return 1
+	}
+	return float64(max(1, img.Meta.Naxis1*img.Meta.Naxis2))
 }
 
 // mine returns the indices i with owner[i] == rank, in order.
@@ -254,15 +259,29 @@ func sumInts(c reduce.Comm, v ...*int) error {
 // shared among the ranks and the whole run is balanced. Images outside
 // every timestep (unreadable headers) go to rank 0.
 func assignImages(plan *Plan, size int) []int {
-	costs := imageCosts(plan)
-	owner := make([]int, len(plan.Images))
-	loads := make([]float64, size)
-	for _, ts := range plan.Timesteps {
+	var as imageAssigner
+	return as.assign(plan, size, nil, 0)
+}
+
+// imageAssigner is assignImages over a plan that grows (Plan.Extend):
+// it carries the ranks' loads from one call to the next.
+type imageAssigner struct {
+	loads []float64
+}
+
+// assign extends owner (the owners of the images before plan.Timesteps[from])
+// to every image of plan, as assignImages over the whole plan would.
+func (as *imageAssigner) assign(plan *Plan, size int, owner []int, from int) []int {
+	if as.loads == nil {
+		as.loads = make([]float64, size)
+	}
+	owner = append(owner, make([]int, len(plan.Images)-len(owner))...)
+	for _, ts := range plan.Timesteps[from:] {
 		c := make([]float64, len(ts))
 		for k, i := range ts {
-			c[k] = costs[i]
+			c[k] = imageCost(&plan.Images[i])
 		}
-		for k, r := range decomp.AssignLPTFrom(c, loads) {
+		for k, r := range decomp.AssignLPTFrom(c, as.loads) {
 			owner[ts[k]] = r
 		}
 	}

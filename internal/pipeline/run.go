@@ -76,6 +76,16 @@ type Options struct {
 	// AfterStage, when not nil, is called after each stage (tests use it
 	// to stop a run part way).
 	AfterStage func(stage string) error
+	// Feed, when not nil, makes the run live (gotrap watch; live.go):
+	// after the timesteps of Inputs (with Append: of the run so far), the
+	// run takes the files of the next timesteps from rank 0's Feed until
+	// it ends, and publishes the catalogue after each batch. Inputs may
+	// then be empty. On more than one rank, rank 0 associates (one sky
+	// tile: the tiling needs the run's images up front).
+	Feed Feed
+	// AfterCommit, when not nil, is called on rank 0 of a live run each
+	// time the catalogue is published, with the timesteps committed.
+	AfterCommit func(Commit) error
 }
 
 // Summary is what a run did.
@@ -127,7 +137,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if len(opt.Inputs) == 0 {
+	if len(opt.Inputs) == 0 && opt.Feed == nil && !opt.Append {
 		return nil, fmt.Errorf("pipeline: no input images")
 	}
 	var base reduce.Comm = reduce.Solo{}
@@ -330,6 +340,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	ar := &assocRun{plan: plan, rows: rows, cfg: acfg, monitors: cfg.Monitor.Positions,
 		comm: comm, owner: rk.owner, me: me, size: size, run: opt.Run, tileDeg: cfg.Pipeline.TileDeg, log: log}
+	if opt.Feed != nil {
+		ar.tileDeg = 0
+	}
 	if !man.Done(StageTables) {
 		// The timesteps (engine.go), then the catalogue tables from the
 		// association engines.
@@ -350,10 +363,18 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 				return err
 			}
 			rejectUnplanned(plan, rows)
+			if opt.Feed != nil {
+				str.live = &live{feed: opt.Feed, run: opt.Run, man: man, sink: sink, copts: rk.copts, sum: sum,
+					read: readOpt, channels: channelsOf(cfg.Pipeline), tol: time.Duration(cfg.Pipeline.TimestepTolerance * float64(time.Second)),
+					workers: workers, log: log, after: opt.AfterCommit}
+				str.live.assigner.assign(plan, size, nil, 0)
+			}
 			if eng, err = str.run(ctx, sink); err != nil {
 				sink.abort()
 				return err
 			}
+			rows = ar.rows // a live run's grew
+			sum.Images, sum.Timesteps = len(plan.Images), len(plan.Timesteps)
 			if err := sink.close(); err != nil {
 				return err
 			}

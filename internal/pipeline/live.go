@@ -1,0 +1,188 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"gotrap/catalog"
+	"gotrap/catalog/assoc"
+	"gotrap/internal/fitsimg"
+)
+
+// A live run (gotrap watch) is the timesteps stage fed as it goes: once
+// the plan's timesteps are done (those of the run so far, replayed from
+// RUN/work as --append does), rank 0 asks its Feed for the files of the
+// next closed timesteps, every rank extends the plan with them
+// (Plan.Extend: the ids, timesteps, bands and regions one plan over all
+// the files gives) and the engine runs them as it ran the others. After
+// each batch the catalogue is published: the measurement parts written
+// so far are closed (readers see them), the tables are rewritten from
+// the association engines, and Options.AfterCommit runs on rank 0 (the
+// command's varmetric, events and status). When the feed ends, the run
+// ends as a batch run does (tables, backward fits, limits), so a watched
+// run's catalogue is the batch run's over the same files.
+
+// Feed gives a live run the files of its next timesteps.
+type Feed interface {
+	// Next blocks until the files of one or more timesteps later than
+	// those given before are ready, and returns them; io.EOF (with no
+	// files) ends the run. ctx is the run's.
+	Next(ctx context.Context) ([]string, error)
+}
+
+// live is the part of a live run that the stream does not hold: the
+// feed, the manifest's inputs and the publishing of the catalogue.
+type live struct {
+	feed     Feed
+	run      string
+	man      *Manifest
+	sink     *measurementSink
+	copts    []catalog.Option
+	sum      *Summary
+	assigner imageAssigner
+	read     fitsimg.Options
+	channels Channels
+	tol      time.Duration
+	workers  int
+	log      *logger
+	// after is Options.AfterCommit.
+	after func(Commit) error
+	// part numbers the measurement part files: the timesteps committed
+	// when the part was opened.
+	part int
+}
+
+// liveMsg is what rank 0 broadcasts of its feed's answer.
+type liveMsg struct {
+	Paths []string `json:"paths,omitempty"`
+	End   bool     `json:"end,omitempty"`
+	Err   string   `json:"err,omitempty"`
+}
+
+// next is a collective: rank 0 takes the next files from the feed and
+// every rank extends the plan, the images rows and owners, and rank 0 the
+// manifest's inputs. It returns false when the feed has ended.
+func (l *live) next(ctx context.Context, s *stream) (bool, error) {
+	a := s.a
+	var msg liveMsg
+	if a.me == 0 {
+		paths, err := l.feed.Next(ctx)
+		switch {
+		case errors.Is(err, io.EOF) && len(paths) == 0:
+			msg.End = true
+		case err != nil:
+			msg.Err = err.Error()
+		default:
+			msg.Paths = paths
+		}
+	}
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return false, fmt.Errorf("pipeline: %w", err)
+	}
+	if b, err = a.comm.Bcast(b, 0); err != nil {
+		return false, fmt.Errorf("pipeline: %w", err)
+	}
+	if err := json.Unmarshal(b, &msg); err != nil {
+		return false, fmt.Errorf("pipeline: feed from rank 0: %w", err)
+	}
+	switch {
+	case msg.Err != "":
+		return false, fmt.Errorf("pipeline: watching: %s", msg.Err)
+	case msg.End:
+		return false, nil
+	}
+	from := len(a.plan.Timesteps)
+	added, unreadable, err := a.plan.Extend(ctx, msg.Paths, l.read, l.channels, l.tol, l.workers)
+	if err != nil {
+		return false, err
+	}
+	for _, u := range unreadable {
+		l.log.printf("watch: header unreadable, not taken: %s", u)
+		s.prog.event("warning: header unreadable, not taken: %s", u)
+	}
+	for _, i := range added {
+		img := &a.plan.Images[i]
+		row := imageRow(img)
+		if img.HeaderErr != "" {
+			row.Rejected = true
+			row.RejectReason.Int64, row.RejectReason.Valid = catalog.RejectReadError, true
+			row.RejectComment = img.HeaderErr
+		}
+		a.rows = append(a.rows, row)
+		if _, ok := s.ex.firstOf[img.Path]; !ok && s.ex.firstOf != nil {
+			s.ex.firstOf[img.Path] = img.ID
+		}
+	}
+	a.owner = l.assigner.assign(a.plan, a.size, a.owner, from)
+	if a.me == 0 && len(added) > 0 {
+		seen := map[string]bool{}
+		for _, in := range l.man.Inputs {
+			seen[inputPath(in)] = true
+		}
+		for _, i := range added {
+			p := a.plan.Images[i].Path
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			in, err := fingerprintRun(p, nil)
+			if err != nil {
+				return false, err
+			}
+			l.man.Inputs = append(l.man.Inputs, in)
+		}
+		if err := writeManifest(l.run, l.man); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// publish is a collective after a batch of timesteps of a live run: the
+// measurement parts written since the last publish are closed and new
+// ones opened, the catalogue tables are rewritten, the inputs' hashes
+// recorded, and rank 0 calls after.
+func (l *live) publish(s *stream, e *assoc.Engine) error {
+	a := s.a
+	committed := len(a.plan.Timesteps)
+	if err := l.sink.close(); err != nil {
+		return err
+	}
+	l.part = committed
+	sink, err := newMeasurementSinkPart(l.run, a.me, l.copts, l.part)
+	if err != nil {
+		return err
+	}
+	*l.sink = *sink
+	// Every rank's parts are closed after this collective.
+	if err := a.comm.Barrier(); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	var sum Summary
+	n := 0
+	if err := writeDistCatalogue(a, e, l.run, a.rows, l.copts, &sum, &n); err != nil {
+		return err
+	}
+	if a.me != 0 {
+		return nil
+	}
+	if err := fillHashes(l.man, a.plan, s.hashes); err != nil {
+		return err
+	}
+	if err := writeManifest(l.run, l.man); err != nil {
+		return err
+	}
+	if l.after == nil {
+		return nil
+	}
+	c, err := ReadCommit(l.run)
+	if err != nil {
+		return err
+	}
+	return l.after(c)
+}

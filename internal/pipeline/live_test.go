@@ -1,0 +1,199 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// partFeed feeds a live run the images of parts, one part per Next,
+// skipping the parts whose images the run holds already (as gotrap
+// watch skips the files of the run), and ends after stop parts (all
+// when stop < 0).
+type partFeed struct {
+	t     *testing.T
+	run   string
+	parts []string
+	stop  int
+	mu    sync.Mutex
+	given int
+}
+
+func (f *partFeed) Next(ctx context.Context) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	have := map[string]bool{}
+	if m, err := ReadManifest(f.run); err == nil {
+		for _, in := range m.Inputs {
+			have[inputPath(in)] = true
+		}
+	}
+	for f.stop < 0 || f.given < f.stop {
+		if len(f.parts) == 0 {
+			return nil, io.EOF
+		}
+		in, err := ExpandInputs(f.parts[:1])
+		if err != nil {
+			return nil, err
+		}
+		f.parts = f.parts[1:]
+		if have[in[0]] {
+			continue
+		}
+		f.given++
+		return in, nil
+	}
+	return nil, io.EOF
+}
+
+// TestLiveEqualsBatch is the metamorphic test of the live mode: tiny fed
+// timestep by timestep to a live run, on 1 and 2 ranks, and a live run
+// stopped after some timesteps and started again, give the catalogue of
+// one batch run over all the images, every table row for row; the
+// catalogue is published after every timestep.
+func TestLiveEqualsBatch(t *testing.T) {
+	data := tiny(t)
+	cfg := testConfig()
+	_, nts := splitData(t, data, nil)
+	cuts := make([]int, 0, nts-1)
+	for k := 1; k < nts; k++ {
+		cuts = append(cuts, k)
+	}
+	parts, _ := splitData(t, data, cuts)
+	want := oneRun(t, parts, cfg)
+	for _, ranks := range []int{1, 2} {
+		t.Run(fmt.Sprintf("ranks %d", ranks), func(t *testing.T) {
+			run := filepath.Join(t.TempDir(), "live")
+			var commits []int
+			opt := Options{Run: run, Config: cfg, CPUs: 2, Feed: &partFeed{t: t, run: run, parts: parts, stop: -1},
+				AfterCommit: func(c Commit) error {
+					commits = append(commits, c.Timesteps)
+					if _, err := os.Stat(filepath.Join(run, "runcat.parquet")); err != nil && c.Timesteps > 0 {
+						return fmt.Errorf("published without runcat.parquet: %w", err)
+					}
+					return nil
+				}}
+			sum, err := RunRanks(context.Background(), opt, ranks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			equalTables(t, "live", want, sortedCatalogue(t, run))
+			if sum.ExtractedNow != 16 || sum.Timesteps != nts {
+				t.Errorf("%d images extracted in %d timesteps, want 16 in %d", sum.ExtractedNow, sum.Timesteps, nts)
+			}
+			// Published once before the first timestep (nothing yet), then
+			// after each.
+			if len(commits) != nts+1 || commits[0] != 0 || commits[nts] != nts {
+				t.Errorf("published at %v timesteps committed, want 0, 1, ..., %d", commits, nts)
+			}
+		})
+	}
+	t.Run("stopped and started again", func(t *testing.T) {
+		run := filepath.Join(t.TempDir(), "live")
+		opt := Options{Run: run, Config: cfg, CPUs: 2, Feed: &partFeed{t: t, run: run, parts: parts, stop: 3}}
+		if _, err := Run(context.Background(), opt); err != nil {
+			t.Fatal(err)
+		}
+		opt.Append, opt.Feed = true, &partFeed{t: t, run: run, parts: parts, stop: -1}
+		sum, err := RunRanks(context.Background(), opt, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.ExtractedNow != 16-sum.Reused || sum.Reused < 6 {
+			t.Errorf("started again: %d images extracted, %d reused; want the first 3 timesteps' reused", sum.ExtractedNow, sum.Reused)
+		}
+		equalTables(t, "live, stopped and started again", want, sortedCatalogue(t, run))
+	})
+}
+
+// TestLiveInterrupted: a live run cancelled at random moments (the
+// in-process stand-in of a kill; TestWatchKilled kills the command) and
+// started again gives the batch run's catalogue.
+func TestLiveInterrupted(t *testing.T) {
+	data := tiny(t)
+	cfg := testConfig()
+	_, nts := splitData(t, data, nil)
+	cuts := make([]int, 0, nts-1)
+	for k := 1; k < nts; k++ {
+		cuts = append(cuts, k)
+	}
+	parts, _ := splitData(t, data, cuts)
+	want := oneRun(t, parts, cfg)
+	const seed = 22
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for k := range 3 {
+		run := filepath.Join(t.TempDir(), "live")
+		stopAt := 1 + rng.IntN(nts-1)
+		ctx, cancel := context.WithCancel(context.Background())
+		opt := Options{Run: run, Config: cfg, CPUs: 2, Feed: &partFeed{t: t, run: run, parts: parts, stop: -1},
+			AfterCommit: func(c Commit) error {
+				if c.Timesteps >= stopAt {
+					cancel()
+				}
+				return nil
+			}}
+		_, err := Run(ctx, opt)
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("attempt %d: cancelled after %d timesteps: error %v, want %v", k, stopAt, err, context.Canceled)
+		}
+		opt.Append, opt.AfterCommit, opt.Feed = true, nil, &partFeed{t: t, run: run, parts: parts, stop: -1}
+		if _, err := Run(context.Background(), opt); err != nil {
+			t.Fatalf("attempt %d: started again after %d timesteps: %v", k, stopAt, err)
+		}
+		equalTables(t, fmt.Sprintf("live, cancelled after %d timesteps (seed %d)", stopAt, seed), want, sortedCatalogue(t, run))
+	}
+}
+
+// TestPlanExtend: a plan grown timestep by timestep equals the plan of
+// all the files at once, and images too early for it are refused.
+func TestPlanExtend(t *testing.T) {
+	data := tiny(t)
+	cfg := testConfig()
+	inputs, err := ExpandInputs([]string{filepath.Join(data, "images")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	all, err := NewPlan(ctx, inputs, readOptionsOf(cfg), time.Second, assocConfig(cfg), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(ctx, nil, readOptionsOf(cfg), time.Second, assocConfig(cfg), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ts := range all.Timesteps {
+		var paths []string
+		for _, i := range ts {
+			paths = append(paths, all.Images[i].Path)
+		}
+		added, bad, err := p.Extend(ctx, paths, readOptionsOf(cfg), Channels{}, time.Second, 2)
+		if err != nil || len(bad) > 0 || len(added) != len(ts) {
+			t.Fatalf("extend by %d images: %d added, unreadable %v, error %v", len(ts), len(added), bad, err)
+		}
+	}
+	if len(p.Images) != len(all.Images) || len(p.Timesteps) != len(all.Timesteps) {
+		t.Fatalf("grown plan: %d images in %d timesteps, want %d in %d", len(p.Images), len(p.Timesteps), len(all.Images), len(all.Timesteps))
+	}
+	for i := range all.Images {
+		a, b := all.Images[i], p.Images[i]
+		if a.ID != b.ID || a.Path != b.Path || a.Timestep != b.Timestep || a.Band != b.Band || a.Region != b.Region {
+			t.Errorf("image %d: grown (%d %s ts %d band %d region %d), want (%d %s ts %d band %d region %d)",
+				i, b.ID, b.Path, b.Timestep, b.Band, b.Region, a.ID, a.Path, a.Timestep, a.Band, a.Region)
+		}
+	}
+	last := all.Timesteps[len(all.Timesteps)-1]
+	_, _, err = p.Extend(ctx, []string{all.Images[last[0]].Path}, readOptionsOf(cfg), Channels{}, time.Second, 2)
+	if !errors.Is(err, ErrLate) || !strings.Contains(err.Error(), filepath.Base(all.Images[last[0]].Path)) {
+		t.Errorf("extend by an image of the last timestep: error %v, want %v naming it", err, ErrLate)
+	}
+}
