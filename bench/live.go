@@ -358,7 +358,7 @@ func Live(ctx context.Context, cfg LiveConfig) (*LiveResult, error) {
 	}()
 	steps, rerr := Replay(ctx, ReplayConfig{
 		Src: ds.Dir, Dst: watched, Rate: cfg.Rate, Duration: cfg.Duration,
-		SlowEvery: cfg.SlowEvery, SlowChunks: 4, SlowPause: 100 * time.Millisecond,
+		SlowEvery: cfg.SlowEvery, SlowChunks: 4, SlowPause: 50 * time.Millisecond,
 		Landed: func(s ReplayTimestep) {
 			if cfg.Prune {
 				mu.Lock()
@@ -395,9 +395,17 @@ func Live(ctx context.Context, cfg LiveConfig) (*LiveResult, error) {
 	stopChild() // SIGTERM
 	t := <-done
 	res.Machine.LoadAfter = loadAvg()
-	res.Exit = "0"
-	if t.err != nil {
+	// Wait reports the context's error even when the child exited 0 on
+	// SIGTERM: the process state says how it ended.
+	switch ps := cmd.ProcessState; {
+	case ps == nil && t.err != nil:
 		res.Exit = t.err.Error()
+	case ps == nil:
+		res.Exit = "unknown"
+	case ps.Exited():
+		res.Exit = strconv.Itoa(ps.ExitCode())
+	default:
+		res.Exit = ps.String()
 	}
 	res.Stderr = tail(t.tr.stderr, 4000)
 	res.PeakRSS = t.tr.maxRSS
@@ -481,7 +489,8 @@ func (r *LiveResult) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "`%s`\n\n", strings.Join(r.Command, " "))
 	fmt.Fprintf(w, "| | |\n|---|---|\n")
 	fmt.Fprintf(w, "| offered rate | %.1f images/s asked, %.1f written (%d timesteps, %d images in %.1f s) |\n", r.Rate, r.OfferedRate, r.Replayed, r.ImagesReplayed, r.ReplayWall)
-	fmt.Fprintf(w, "| sustained rate | %.1f images/s committed (%d timesteps committed, %d not) |\n", r.SustainedRate, r.Latency.Matched, r.Latency.Uncommitted)
+	fmt.Fprintf(w, "| sustained rate | %.1f images/s committed (%d timesteps committed, %d not; %d of %d images in commits) |\n",
+		r.SustainedRate, r.Latency.Matched, r.Latency.Uncommitted, r.Latency.Images, r.ImagesReplayed)
 	l := r.Latency
 	fmt.Fprintf(w, "| latency to commit | p50 %.2f s, p95 %.2f s, max %.2f s (%d timesteps) |\n", l.Commit.P50, l.Commit.P95, l.Commit.Max, l.Commit.N)
 	fmt.Fprintf(w, "| latency to VOEvents | p50 %.2f s, p95 %.2f s, max %.2f s (%d timesteps with events) |\n", l.VOEvent.P50, l.VOEvent.P95, l.VOEvent.Max, l.VOEvent.N)
