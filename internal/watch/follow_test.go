@@ -256,3 +256,29 @@ func TestFollowErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestFollowRemovedThenNew: a name removed after it was taken is
+// forgotten (the follower's memory follows the directory), so a new file
+// under that name is taken again.
+func TestFollowRemovedThenNew(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			dir := t.TempDir()
+			f := start(t, dir, m.poll, 100*time.Millisecond)
+			p := writeRenamed(t, dir, "a.fits", []byte("first"))
+			if _, ok := next(t, f, 10*time.Second); !ok {
+				t.Fatal("first file not taken")
+			}
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			// Let a poll see the directory without it.
+			time.Sleep(300 * time.Millisecond)
+			writeRenamed(t, dir, "a.fits", []byte("second file"))
+			file, ok := next(t, f, 10*time.Second)
+			if !ok || file.Size != int64(len("second file")) {
+				t.Fatalf("new file under a removed name: %+v, %v", file, ok)
+			}
+		})
+	}
+}
