@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -280,5 +281,33 @@ func TestFollowRemovedThenNew(t *testing.T) {
 				t.Fatalf("new file under a removed name: %+v, %v", file, ok)
 			}
 		})
+	}
+}
+
+// BenchmarkFollowRenamed measures the follower's latency with inotify:
+// each op renames a file into the followed directory and waits for it to
+// come out of Files().
+func BenchmarkFollowRenamed(b *testing.B) {
+	dir := b.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f, err := Follow(ctx, Options{Dirs: []string{dir}, Settle: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if f.Polling() {
+		b.Skip("inotify unavailable")
+	}
+	data := bytes.Repeat([]byte{1}, 2880)
+	tmp := filepath.Join(dir, ".x.tmp")
+	b.ReportAllocs()
+	for i := range b.N {
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "img"+strconv.Itoa(i)+".fits")); err != nil {
+			b.Fatal(err)
+		}
+		<-f.Files()
 	}
 }
