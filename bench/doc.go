@@ -61,7 +61,7 @@
 // duration is given, and records when each timestep's last image landed.
 // Live runs "gotrap watch" on that directory as a child process (sampled
 // in /proc like Pipeline's runs, stopped with SIGTERM), reads the
-// engine's RUN/logs/commits.jsonl (ReadCommits) and reports the sustained
+// engine's RUN/logs/commits.jsonl (watch.ReadCommits) and reports the sustained
 // rate, the latency percentiles from landing to commit and to VOEvents
 // (Latencies: nearest rank), RSS over time and the bytes of RUN/work and
 // of the catalogue per committed timestep (docs/live.md).

@@ -1,11 +1,8 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,70 +16,13 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"gotrap/internal/watch"
 )
 
-// CommitsFile is where "gotrap watch" appends one JSON line per committed
-// timestep (the engine's contract with this benchmark).
-const CommitsFile = "logs/commits.jsonl"
-
-// A Commit is one line of RUN/logs/commits.jsonl.
-type Commit struct {
-	Timestep int       `json:"timestep"` // 0-based index in the run
-	Images   int       `json:"images"`
-	Start    time.Time `json:"start"` // the timestep's start time
-	// Committed and VOEvents are unix nanoseconds: when the commit was
-	// done, and when its VOEvent files were written (0: none).
-	Committed int64 `json:"committed"`
-	VOEvents  int64 `json:"voevents"`
-}
-
-// ReadCommits parses commits.jsonl. A last line without a newline is
-// being written and is left out; any other line that is not a commit is
-// an error naming its line.
-func ReadCommits(r io.Reader) ([]Commit, error) {
-	br := bufio.NewReader(r)
-	var out []Commit
-	for line := 1; ; line++ {
-		b, err := br.ReadBytes('\n')
-		if errors.Is(err, io.EOF) {
-			return out, nil // b, if any, is an unfinished line
-		}
-		if err != nil {
-			return out, fmt.Errorf("bench: commits: %w", err)
-		}
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
-		var c Commit
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			return out, fmt.Errorf("bench: commits line %d: %w", line, err)
-		}
-		if c.Committed <= 0 || c.Start.IsZero() || c.Timestep < 0 || c.Images < 0 || c.VOEvents < 0 {
-			return out, fmt.Errorf("bench: commits line %d: want timestep >= 0, images >= 0, a start time, committed > 0 and voevents >= 0", line)
-		}
-		out = append(out, c)
-	}
-}
-
-// ReadCommitsFile reads RUN/logs/commits.jsonl; a run without one has no
-// commits.
-func ReadCommitsFile(run string) ([]Commit, error) {
-	f, err := os.Open(filepath.Join(run, CommitsFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	defer f.Close()
-	c, err := ReadCommits(f)
-	if err != nil {
-		return c, fmt.Errorf("%w (%s)", err, f.Name())
-	}
-	return c, nil
-}
+// A Commit is a line of RUN/logs/commits.jsonl (watch.Commit, the
+// engine's contract with this benchmark).
+type Commit = watch.Commit
 
 // Percentiles of a sample of latencies, seconds (nearest rank).
 type Percentiles struct {
@@ -334,7 +274,7 @@ func Live(ctx context.Context, cfg LiveConfig) (*LiveResult, error) {
 			case <-probeCtx.Done():
 				return
 			case now := <-tick.C:
-				commits, _ := ReadCommitsFile(run)
+				commits, _ := watch.ReadCommitsFile(run)
 				if cfg.Prune {
 					mu.Lock()
 					for _, c := range commits {
@@ -379,7 +319,7 @@ func Live(ctx context.Context, cfg LiveConfig) (*LiveResult, error) {
 	// Drain: wait until every replayed timestep is committed, or Drain.
 	deadline := time.Now().Add(cfg.Drain)
 	for rerr == nil && time.Now().Before(deadline) {
-		commits, _ := ReadCommitsFile(run)
+		commits, _ := watch.ReadCommitsFile(run)
 		if Latencies(steps, commits).Uncommitted == 0 {
 			break
 		}
@@ -409,7 +349,7 @@ func Live(ctx context.Context, cfg LiveConfig) (*LiveResult, error) {
 	}
 	res.Stderr = tail(t.tr.stderr, 4000)
 	res.PeakRSS = t.tr.maxRSS
-	commits, err := ReadCommitsFile(run)
+	commits, err := watch.ReadCommitsFile(run)
 	if err != nil {
 		return res, err
 	}

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -69,8 +68,9 @@ func fakeWatch(args []string) int {
 			if n%2 == 1 {
 				c.VOEvents = now.Add(time.Millisecond).UnixNano()
 			}
-			b, _ := json.Marshal(c)
-			appendTo(CommitsFile, append(b, '\n'))
+			if err := watch.AppendCommit(run, c); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
 			appendTo("work/links", make([]byte, 60))
 			appendTo("runcat.parquet", make([]byte, 100))
 			var paths []string

@@ -50,6 +50,14 @@
 // RUN/status.json atomically (rundir.WriteFile); Printer writes its line:
 // rewritten in place on a terminal, a timestamped log line otherwise.
 //
+// # Commits log
+//
+// After each commit the engine appends a Commit (timestep index, images,
+// start time, commit and VOEvent times in unix nanoseconds) as one JSON
+// line to RUN/logs/commits.jsonl with AppendCommit; ReadCommits parses
+// the log (a last line still being written is left out). gotrap bench
+// live measures latencies from it.
+//
 // # Concurrency and errors
 //
 // A Follower runs one goroutine, which ends (closing Files) with the
