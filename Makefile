@@ -64,10 +64,10 @@ build: deps web
 # $(SHARED)/data skip with a message when it is absent.
 # RACE_PKGS are the packages whose goroutines share memory (the
 # collectives, the tiling and assignment, the association engine's
-# workers, the run-directory lock), tested again under the race detector
-# (about 50 s with a warm build cache; the first -race build of arrow-go
-# takes minutes).
-RACE_PKGS := ./reduce/ ./decomp/ ./catalog/assoc/ ./internal/rundir/
+# workers, the run-directory lock, live mode's follower and status), tested
+# again under the race detector (about 60 s with a warm build cache; the
+# first -race build of arrow-go takes minutes).
+RACE_PKGS := ./reduce/ ./decomp/ ./catalog/assoc/ ./internal/rundir/ ./internal/watch/
 
 test: deps web lint
 	$(GO) test -count=1 ./...

@@ -52,4 +52,17 @@
 // by every CPU of the machine (runtime.NumCPU), whether or not the run
 // could use them all; the load average before and after is recorded
 // because the machine may be shared.
+//
+// # Live mode (replay.go, live.go)
+//
+// Replay writes a simulated stack into a directory timestep by timestep
+// at a cadence, as an imager would (temporary name, then rename; some
+// images slowly in place), looping it with DATE-OBS moved on when a
+// duration is given, and records when each timestep's last image landed.
+// Live runs "gotrap watch" on that directory as a child process (sampled
+// in /proc like Pipeline's runs, stopped with SIGTERM), reads the
+// engine's RUN/logs/commits.jsonl (watch.ReadCommits) and reports the sustained
+// rate, the latency percentiles from landing to commit and to VOEvents
+// (Latencies: nearest rank), RSS over time and the bytes of RUN/work and
+// of the catalogue per committed timestep (docs/live.md).
 package bench

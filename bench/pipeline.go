@@ -552,6 +552,12 @@ type procStat struct {
 func trace(ctx context.Context, name string, args, env []string, every time.Duration) (*traceResult, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = env
+	return traceCmd(cmd, every)
+}
+
+// traceCmd runs cmd (not started; its Stdout and Stderr are set here),
+// sampling its process tree every interval until it exits.
+func traceCmd(cmd *exec.Cmd, every time.Duration) (*traceResult, error) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	tr := &traceResult{}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"gotrap/bench"
 	"gotrap/kernels"
@@ -17,8 +19,8 @@ import (
 func init() {
 	register(&command{
 		name:  "bench",
-		usage: "[pipeline] [--preset rsm-mini|rsm] [--set KEY=VALUE]... [--ranks N] [--json FILE] [--md FILE] | compare A.json B.json | extract [--sizes 1280,2048] ...",
-		short: "benchmark gotrap end to end (pipeline), compare results, or time the extraction",
+		usage: "[pipeline] [--preset rsm-mini|rsm] [--set KEY=VALUE]... [--ranks N] [--json FILE] [--md FILE] | live [--preset aartfaac|aartfaac-mini|rsm-mini] [--rate IMAGES/S] [--duration D] | compare A.json B.json | extract [--sizes 1280,2048] ...",
+		short: "benchmark gotrap end to end (pipeline, live), compare results, or time the extraction",
 		long: `
 Benchmark gotrap. The default mode, "pipeline", runs the whole pipeline on a
 simulated dataset and measures it from outside: it generates the dataset
@@ -39,6 +41,20 @@ See docs/performance.md.
 
 "compare A.json B.json" prints B/A for each time and rate.
 
+Mode "live" measures "gotrap watch" (docs/live.md): it generates or reuses
+the dataset (default preset aartfaac), starts "gotrap watch --out RUN -c
+JOB DIR" as a child process (--ranks N, --poll passed on; JOB sets
+timestep_tolerance = 0.5 for 1 s cadences unless --config is given),
+replays the stack into DIR at --rate images/s (each image under a temporary
+name then renamed; every --slow N-th written slowly in place; looping the
+stack, DATE-OBS moved on, until --duration when given), waits for the last
+commits (--drain), stops the child with SIGTERM, and reports the offered and
+sustained rates, the latency percentiles (p50, p95, max) from a timestep's
+last image landing to its commit and to its VOEvent files (read from
+RUN/logs/commits.jsonl), RSS sampled over time, and the bytes of RUN/work and
+of the catalogue per committed timestep (--json, default bench-live.json;
+--md). --prune removes a timestep's images once committed, for long soaks.
+
 Mode "extract" times the source finder alone, on synthetic images of beam-correlated unit noise with a grid of point sources
 at the RSM's density (about 300 per Mpixel), written to FITS in a temporary
 directory and read back. For each size and measurement mode it prints the time
@@ -57,6 +73,8 @@ Examples:
   gotrap bench --preset rsm-mini --json bench.json --md bench.md
   gotrap bench --preset rsm-mini --set timesteps=24 --ranks 2
   gotrap bench --preset rsm --ranks 2 --cpuprofile cpu.pprof
+  gotrap bench live --preset aartfaac --rate 48 --ranks 2
+  gotrap bench live --preset aartfaac --rate 48 --duration 30m --prune --md soak.md
   gotrap bench compare old/bench.json bench.json
   gotrap bench extract
   gotrap bench extract --sizes 4096 --modes moments --repeats 1
@@ -70,14 +88,14 @@ Examples:
 			fs.IntVar(&benchFlags.stat, "stat", 0, "run the statistical regression at this `SIZE` instead")
 			fs.Float64Var(&benchFlags.spacing, "spacing", 14, "grid spacing of the statistical regression, pixels")
 			fs.StringVar(&benchFlags.psf, "psf", "../shared/data/psf.fits", "PSF `FILE` for --stat")
-			fs.StringVar(&benchFlags.preset, "preset", "rsm-mini", "pipeline: simulation preset (rsm-mini, rsm, tiny)")
+			fs.StringVar(&benchFlags.preset, "preset", "", "simulation preset (pipeline: rsm-mini, rsm, tiny; default rsm-mini; live: aartfaac, aartfaac-mini, rsm-mini; default aartfaac)")
 			fs.Var(&benchFlags.sets, "set", "pipeline: simulation override KEY=VALUE (repeatable), e.g. timesteps=24")
 			fs.StringVar(&benchFlags.data, "data", bench.DefaultData(), "pipeline: dataset cache `DIR`")
 			fs.IntVar(&benchFlags.ranks, "ranks", runtime.NumCPU(), "pipeline: ranks (gotrap run --ranks; --workers when run has no --ranks)")
 			fs.IntVar(&benchFlags.workers, "workers", 0, "pipeline: also pass gotrap run --workers N")
 			fs.BoolVar(&benchFlags.mpirun, "mpirun", false, "pipeline: run the ranks under mpirun (a binary built with -tags mpi)")
 			fs.StringVar(&benchFlags.out, "out", "", "pipeline: run directory (default: a temporary one, removed)")
-			fs.StringVar(&benchFlags.json, "json", "bench.json", "pipeline: write the result to `FILE` (\"\": none)")
+			fs.StringVar(&benchFlags.json, "json", "", "pipeline, live: write the result to `FILE` (default bench.json, live: bench-live.json; \"-\": none)")
 			fs.StringVar(&benchFlags.md, "md", "", "pipeline: also write the markdown table to `FILE`")
 			fs.StringVar(&benchFlags.cpuProfile, "cpuprofile", "", "pipeline: gotrap run --cpuprofile `FILE`")
 			fs.StringVar(&benchFlags.memProfile, "memprofile", "", "pipeline: gotrap run --memprofile `FILE`")
@@ -86,6 +104,13 @@ Examples:
 			fs.BoolVar(&benchFlags.report, "report", true, "pipeline: time gotrap report RUN after the run")
 			fs.StringVar(&benchFlags.bin, "bin", "", "pipeline: gotrap binary to benchmark (default: this one)")
 			fs.BoolVar(&benchFlags.prepare, "prepare", false, "pipeline: only generate (or find) the dataset and print its directory")
+			fs.Float64Var(&benchFlags.rate, "rate", 8, "live: images per second offered (8: the aartfaac preset's own cadence; AARTFAAC's rate is 48)")
+			fs.DurationVar(&benchFlags.duration, "duration", 0, "live: replay this long, looping the stack (0: the stack once)")
+			fs.DurationVar(&benchFlags.drain, "drain", time.Minute, "live: wait this long at most for the last commits after the replay")
+			fs.BoolVar(&benchFlags.poll, "poll", false, "live: gotrap watch --poll")
+			fs.IntVar(&benchFlags.slow, "slow", 0, "live: write every `N`-th image slowly in place (0: none)")
+			fs.BoolVar(&benchFlags.prune, "prune", false, "live: remove a timestep's images once committed (long soaks)")
+			fs.StringVar(&benchFlags.config, "config", "", "live: job configuration `FILE` for gotrap watch (default: timestep_tolerance 0.5, settle 0.5 s)")
 		},
 		run: runBench,
 	})
@@ -102,6 +127,12 @@ type benchFlagValues struct {
 	sets                                      setFlag
 	ranks, workers                            int
 	mpirun, cold, report, prepare             bool
+
+	rate            float64
+	duration, drain time.Duration
+	slow            int
+	poll, prune     bool
+	config          string
 }
 
 var benchFlags benchFlagValues
@@ -114,6 +145,8 @@ func runBench(env *cmdEnv, args []string) error {
 	switch {
 	case mode == "pipeline" && len(args) <= 1:
 		return runBenchPipeline(env)
+	case mode == "live" && len(args) == 1:
+		return runBenchLive(env)
 	case mode == "compare" && len(args) == 3:
 		a, err := bench.ReadJSON(args[1])
 		if err != nil {
@@ -128,7 +161,7 @@ func runBench(env *cmdEnv, args []string) error {
 	case mode == "compare":
 		return usageError("compare wants two bench.json files")
 	case mode != "extract" || len(args) != 1:
-		return usageError("want the mode: pipeline (default), compare A.json B.json, or extract")
+		return usageError("want the mode: pipeline (default), live, compare A.json B.json, or extract")
 	}
 	x := &benchFlags
 	var modes []kernels.MeasureMode
@@ -175,6 +208,8 @@ func runBench(env *cmdEnv, args []string) error {
 
 func runBenchPipeline(env *cmdEnv) error {
 	x := &benchFlags
+	x.preset = cmp.Or(x.preset, "rsm-mini")
+	x.json = cmp.Or(x.json, "bench.json")
 	bin := x.bin
 	if bin == "" {
 		var err error
@@ -209,7 +244,7 @@ func runBenchPipeline(env *cmdEnv) error {
 	if err != nil {
 		return err
 	}
-	if x.json != "" {
+	if x.json != "-" {
 		if err := res.WriteJSON(x.json); err != nil {
 			return err
 		}
@@ -223,4 +258,43 @@ func runBenchPipeline(env *cmdEnv) error {
 	}
 	fmt.Fprint(env.stdout, b.String())
 	return nil
+}
+
+func runBenchLive(env *cmdEnv) error {
+	x := &benchFlags
+	x.preset = cmp.Or(x.preset, "aartfaac")
+	x.json = cmp.Or(x.json, "bench-live.json")
+	if !(x.rate > 0) {
+		return usageError("--rate %v: want images per second > 0", x.rate)
+	}
+	bin := x.bin
+	if bin == "" {
+		var err error
+		if bin, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := bench.Live(ctx, bench.LiveConfig{
+		Binary: bin, Preset: x.preset, Seed: x.seed, Sets: x.sets, Data: x.data,
+		Out: x.out, Keep: x.out != "", Rate: x.rate, Duration: x.duration, Ranks: x.ranks,
+		Poll: x.poll, Config: x.config, SlowEvery: x.slow, Prune: x.prune, Drain: x.drain, Log: env.stderr,
+	})
+	if res != nil {
+		if x.json != "-" {
+			if werr := res.WriteJSON(x.json); werr != nil && err == nil {
+				err = werr
+			}
+		}
+		var b strings.Builder
+		res.WriteMarkdown(&b)
+		if x.md != "" {
+			if werr := os.WriteFile(x.md, []byte(b.String()), 0o644); werr != nil && err == nil {
+				err = werr
+			}
+		}
+		fmt.Fprint(env.stdout, b.String())
+	}
+	return err
 }

@@ -60,6 +60,13 @@ Presets:
             real LOFAR PSF, primary-beam-corrected (noise rising to the
             edges), 10% resolved sources, sidelobe residuals and ring and
             spoke artefacts around sources above 50 sigma
+  aartfaac  an all-sky-like monitor after AARTFAAC: 1 field of 1024x1024 px
+            of 270" (SIN, 77 deg across), 8 sub-bands (57-64 MHz, rms 3 Jy),
+            60 snapshots 1 s apart, bright steady sources (30-3000 Jy),
+            20 transients on for 2-5 s: 480 images (2.0 GB). Run with
+            [pipeline] timestep_tolerance below 1 s
+  aartfaac-mini  the same with 4 sub-bands, 20 snapshots, 256x256 px
+            and 3 transients: 80 images (22 MB), for CI
 
 --check FILE... prints, for FITS images (simulated or real), the noise
 autocorrelation with the sources masked (rho at 1 and 2 beam FWHM, rms at

@@ -64,7 +64,7 @@ func TestSimulateCLI(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--help: exit %d", code)
 	}
-	for _, want := range []string{"tiny", "rsm-mini", "rsm ", "3408 images", "--set", "steady_density", "rms_jy", "-workers"} {
+	for _, want := range []string{"tiny", "rsm-mini", "rsm ", "3408 images", "aartfaac-mini", "transient_max_steps", "--set", "steady_density", "rms_jy", "-workers"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help does not mention %q", want)
 		}

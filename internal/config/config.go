@@ -33,6 +33,8 @@ type Config struct {
 	Monitor         Monitor         `toml:"monitor"`
 	Variability     Variability     `toml:"variability"`
 	Catalog         Catalog         `toml:"catalog"`
+	// Watch is live mode's section (gotrap watch; docs/live.md).
+	Watch Watch `toml:"watch"`
 	// The response system (respond.go, docs/responses.md).
 	Events    Events    `toml:"events"`
 	Responses Responses `toml:"responses"`
@@ -107,6 +109,7 @@ func Default() Config {
 		TransientSearch: DefaultTransientSearch(),
 		Variability:     DefaultVariability(),
 		Catalog:         DefaultCatalog(),
+		Watch:           DefaultWatch(),
 		Events:          DefaultEvents(),
 		Responses:       DefaultResponses(),
 	}

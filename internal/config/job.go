@@ -308,6 +308,9 @@ func (c *Config) validateJob() error {
 	if err := c.Monitor.Validate(); err != nil {
 		return err
 	}
+	if err := c.Watch.Validate(); err != nil {
+		return err
+	}
 	return c.validateResponses()
 }
 

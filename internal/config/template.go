@@ -138,6 +138,13 @@ flux_error_floor = 0.0         # fraction of the flux added in quadrature to eac
 # Source names "PREFIX Jhhmmss.s+ddmmss" (docs/catalog.md), in gotrap query and the report.
 name_prefix = "GTR"            # a letter, then up to 15 letters, digits, '_' or '-'
 
+[watch]
+# Live mode: how gotrap watch takes files and closes timesteps (docs/live.md).
+settle = 2.0                   # s: a file not renamed into place is taken when unchanged this long
+poll_interval = 1.0            # s: listing period when polling (--poll, or no inotify)
+images_per_timestep = 0        # close a timestep when this many images are in (0: learn from the first two)
+timeout = 120.0                # s: close a timestep this long after its last image (0: never)
+
 [events]
 # What counts as an event (RUN/events.parquet; docs/responses.md). Each is
 # computed from the data up to and including its own timestep.

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTemplateIsDefault: the file "gotrap init" writes parses to the
@@ -36,6 +37,12 @@ func TestJobValidate(t *testing.T) {
 		"[variability]\nflux_error_floor = 1.0\n",
 		"[variability]\nflux_error_floor = nan\n",
 		"[catalog]\nname_prefix = \"\"\n",
+		"[watch]\nsettle = 0.0\n",
+		"[watch]\npoll_interval = -1.0\n",
+		"[watch]\ntimeout = -1.0\n",
+		"[watch]\ntimeout = inf\n",
+		"[watch]\nsettle = nan\n",
+		"[watch]\nimages_per_timestep = -2\n",
 		"[catalog]\nname_prefix = \"G T R\"\n",
 		"[catalog]\nname_prefix = \"9GTR\"\n",
 		"[catalog]\nname_prefix = \"ABCDEFGHIJKLMNOPQ\"\n",
@@ -87,5 +94,20 @@ func TestRunVariability(t *testing.T) {
 	}
 	if _, err := RunVariability(dir); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), p) {
 		t.Errorf("floor 2: %v, want ErrInvalid naming %s", err, p)
+	}
+}
+
+func TestWatchSection(t *testing.T) {
+	c, err := Parse("job.toml", []byte("[watch]\nsettle = 0.5\npoll_interval = 0.25\nimages_per_timestep = 8\ntimeout = 0.0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	settle, poll, timeout := c.Watch.Durations()
+	if settle != 500*time.Millisecond || poll != 250*time.Millisecond || timeout != 0 || c.Watch.ImagesPerTimestep != 8 {
+		t.Errorf("watch %+v: durations %v %v %v", c.Watch, settle, poll, timeout)
+	}
+	_, err = Parse("job.toml", []byte("[watch]\nsettle = -1.0\n"))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "watch.settle = -1") || !strings.Contains(err.Error(), "job.toml") {
+		t.Errorf("error %v: want ErrInvalid naming job.toml and watch.settle", err)
 	}
 }

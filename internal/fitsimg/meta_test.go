@@ -441,3 +441,21 @@ func TestMetaJSON(t *testing.T) {
 		t.Error("the WCS is serialised")
 	}
 }
+
+func TestIsImageName(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want bool
+	}{
+		{"a.fits", true}, {"A.FITS", true}, {"dir/b.fit", true}, {"c.FTS", true},
+		{"d.fits.gz", true}, {"e.fit.fz", true}, {"f.FTS.GZ", true},
+		{"g.fits.tmp", false}, {"h.txt", false}, {"fits", false}, {".fits", false},
+		{"i.fitsx", false}, {"j.gz", false}, {"k.image", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := IsImageName(c.name); got != c.want {
+				t.Errorf("IsImageName(%q) = %v, want %v", c.name, got, c.want)
+			}
+		})
+	}
+}

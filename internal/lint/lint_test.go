@@ -105,7 +105,8 @@ func TestForbiddenImports(t *testing.T) {
 // response system: internal/vtp imports nothing of ours (a protocol);
 // internal/respond never imports internal/pipeline, so that the engine
 // can call it per committed timestep; comettest and respondtest are test
-// support.
+// support. internal/watch (live mode's follower and closer) never imports
+// internal/pipeline either.
 func TestLayering(t *testing.T) {
 	for _, f := range parseModule(t) {
 		if f.test || isIgnoredProgram(f.ast) {
@@ -137,6 +138,8 @@ func TestLayering(t *testing.T) {
 				t.Errorf("%s imports %s: internal/vtp imports nothing of gotrap's", f.rel, p)
 			case f.pkg == "internal/respond" && strings.HasPrefix(dep, "internal/pipeline"):
 				t.Errorf("%s imports %s: the pipeline calls respond, never the other way", f.rel, p)
+			case f.pkg == "internal/watch" && strings.HasPrefix(dep, "internal/pipeline"):
+				t.Errorf("%s imports %s: the live engine calls watch, never the other way", f.rel, p)
 			case (dep == "internal/vtp/comettest" || dep == "internal/respond/respondtest") && !strings.HasSuffix(f.pkg, "test"):
 				t.Errorf("%s imports %s outside a test", f.rel, p)
 			}

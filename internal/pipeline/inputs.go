@@ -120,7 +120,7 @@ func ExpandInputsWarn(args []string, warn func(msg string)) ([]string, error) {
 					out = append(out, p)
 					return filepath.SkipDir
 				}
-				if !d.IsDir() && isImageName(p) {
+				if !d.IsDir() && fitsimg.IsImageName(p) {
 					out = append(out, p)
 				}
 				return nil
@@ -180,14 +180,6 @@ func dropSameFiles(paths []string, warn func(string)) []string {
 		seen[k] = p
 		return false
 	})
-}
-
-// isImageName reports whether a file found below an input directory is
-// taken as an image: *.fits, and its compressed forms *.fits.gz and
-// *.fits.fz, in any case.
-func isImageName(p string) bool {
-	n := strings.ToLower(p)
-	return strings.HasSuffix(n, ".fits") || strings.HasSuffix(n, ".fits.gz") || strings.HasSuffix(n, ".fits.fz")
 }
 
 // isImageDir reports whether the directory p is one image (a CASA image

@@ -63,8 +63,11 @@ type Config struct {
 	TransientFluxMax float64
 	SingleFrac       float64 // fraction of transients seen in one snapshot only
 	SwitchOffFrac    float64 // fraction of the others that switch off again
-	IsolationArcmin  float64 // min distance of variables/transients from other bright sources
-	SourcesFile      string  // optional CSV of user sources (see ReadSources)
+	// TransientMaxSteps (>= 2) bounds the snapshots a transient that
+	// switches off is on (0: up to the last snapshot).
+	TransientMaxSteps int
+	IsolationArcmin   float64 // min distance of variables/transients from other bright sources
+	SourcesFile       string  // optional CSV of user sources (see ReadSources)
 
 	// Primary beam attenuation (a Gaussian, FWHM ∝ 1/frequency).
 	PrimaryBeam bool
@@ -121,11 +124,51 @@ const (
 	PresetRSMMini   = "rsm-mini"
 	PresetRSM       = "rsm"
 	PresetRealistic = "realistic"
+	// AARTFAAC-like all-sky monitor presets (live mode, gotrap bench live).
+	PresetAARTFAACMini = "aartfaac-mini"
+	PresetAARTFAAC     = "aartfaac"
 )
 
-// PresetNames lists the presets in order of size.
+// PresetNames lists the presets: the RSM family in order of size, then
+// the AARTFAAC ones.
 func PresetNames() []string {
-	return []string{PresetTiny, PresetRealistic, PresetRSMMini, PresetRSM}
+	return []string{PresetTiny, PresetRealistic, PresetRSMMini, PresetRSM, PresetAARTFAACMini, PresetAARTFAAC}
+}
+
+// aartfaacBase is an all-sky-like monitor after the AARTFAAC transient
+// detection system (Prasad et al. 2016, J. Astron. Instrum. 5, 1641008):
+// 1 s snapshots of the LOFAR superterp's LBA, one image per sub-band,
+// imaged in SIN projection around the zenith. 1024x1024 px of 270" (77°
+// across: the whole image lies on the sphere, so "all-sky-like", not the
+// full horizon), 8 sub-bands of 195 kHz 1 MHz apart (so that each is its
+// own band, SPEC 2.3), a 30'x25' beam at 60 MHz (6.7x5.6 px), rms 3 Jy,
+// bright steady sources (30-3000 Jy) and transients of 2-5 snapshots.
+// TELESCOP is AARTFAAC, so the LOFAR-only quality checks do not apply.
+func aartfaacBase() Config {
+	c := rsmBase()
+	c.Timesteps = 60
+	c.CadenceS, c.TauS = 1, 1
+	c.Start = time.Date(2024, 3, 1, 21, 0, 0, 0, time.UTC)
+	c.Beams, c.BeamSepDeg = 1, 0
+	c.CentreRA, c.CentreDec = 150, 52.91
+	c.Width, c.Height, c.PixelArcsec = 1024, 1024, 270
+	c.FreqMHz = []float64{57, 58, 59, 60, 61, 62, 63, 64}
+	c.RmsJy = []float64{3, 3, 3, 3, 3, 3, 3, 3}
+	c.Subbands, c.SubbandWidthHz = 1, 195312.5
+	c.BmajArcsec, c.BminArcsec, c.BPADeg, c.BeamRefMHz = 1800, 1500, 0, 60
+	c.FluxRefMHz = 60
+	c.SteadyDensity, c.SteadyFluxMin, c.SteadyFluxMax = 0.05, 30, 3000
+	c.Variables = 0
+	c.Transients = 20
+	c.TransientFluxMin, c.TransientFluxMax = 60, 600
+	c.SingleFrac, c.SwitchOffFrac, c.TransientMaxSteps = 0, 1, 5
+	c.IsolationArcmin = 120
+	c.PBFwhmDeg = 60
+	c.ExtMinArcsec, c.ExtMaxArcsec = 2000, 6000
+	c.BadImages = 0
+	c.Telescope, c.Antenna = "AARTFAAC", "LBA_OUTER"
+	c.NCore = 12
+	return c
 }
 
 // rsmBase is the geometry and instrument of the LOFAR Radio Sky Monitor
@@ -211,6 +254,10 @@ func rsmBase() Config {
 //     embedded LOFAR PSF, primary-beam-corrected images, 10% resolved
 //     steady sources, sidelobe residuals and artefacts around sources
 //     above 50 sigma.
+//   - aartfaac: an all-sky-like monitor (aartfaacBase): 1 field, 8
+//     sub-bands, 60 snapshots 1 s apart, 1024x1024 px: 480 images.
+//   - aartfaac-mini: the same with 4 sub-bands, 20 snapshots and
+//     256x256 px (19° across): 80 images, for CI.
 func Preset(name string) (Config, error) {
 	c := rsmBase()
 	switch name {
@@ -242,6 +289,14 @@ func Preset(name string) (Config, error) {
 		c.ExtendedFrac = 0.1
 		c.SidelobeFrac = 0.05
 		c.ArtefactFrac = 0.02
+	case PresetAARTFAAC:
+		c = aartfaacBase()
+	case PresetAARTFAACMini:
+		c = aartfaacBase()
+		c.Timesteps = 20
+		c.Width, c.Height = 256, 256
+		c.FreqMHz, c.RmsJy = c.FreqMHz[:4:4], c.RmsJy[:4:4]
+		c.Transients = 3
 	default:
 		return Config{}, fmt.Errorf("sim: unknown preset %q (want one of %s)", name, strings.Join(PresetNames(), ", "))
 	}
@@ -319,6 +374,9 @@ func (c *Config) Validate() error {
 	}
 	if !(c.SingleFrac >= 0 && c.SingleFrac <= 1) || !(c.SwitchOffFrac >= 0 && c.SwitchOffFrac <= 1) {
 		bad("single_snapshot_frac and switch_off_frac must lie in [0, 1]")
+	}
+	if c.TransientMaxSteps != 0 && c.TransientMaxSteps < 2 {
+		bad("transient_max_steps = %d: want 0 (no bound) or at least 2", c.TransientMaxSteps)
 	}
 	if !(c.IsolationArcmin >= 0) {
 		bad("isolation_arcmin must be >= 0")
@@ -541,6 +599,7 @@ var paramDefs = []paramDef{
 	fp("transient_flux_max", "brightest transient, Jy", func(c *Config) *float64 { return &c.TransientFluxMax }),
 	fp("single_snapshot_frac", "fraction of transients seen in one snapshot only", func(c *Config) *float64 { return &c.SingleFrac }),
 	fp("switch_off_frac", "fraction of the other transients that switch off again", func(c *Config) *float64 { return &c.SwitchOffFrac }),
+	ip("transient_max_steps", "most snapshots a transient that switches off is on (0: no bound)", func(c *Config) *int { return &c.TransientMaxSteps }),
 	fp("isolation_arcmin", "minimum distance of variables and transients from each other and from steady sources above 0.1 Jy", func(c *Config) *float64 { return &c.IsolationArcmin }),
 	sp("sources", "CSV file of extra user sources (see docs/simulate.md)", func(c *Config) *string { return &c.SourcesFile }),
 	bp("primary_beam", "attenuate sources by a Gaussian primary beam (true/false)", func(c *Config) *bool { return &c.PrimaryBeam }),

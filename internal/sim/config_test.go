@@ -16,6 +16,7 @@ func TestPresets(t *testing.T) {
 		images int
 	}{
 		{PresetTiny, 16}, {PresetRealistic, 144}, {PresetRSMMini, 144}, {PresetRSM, 3408},
+		{PresetAARTFAACMini, 80}, {PresetAARTFAAC, 480},
 	} {
 		cfg, err := Preset(c.name)
 		if err != nil {
@@ -203,15 +204,19 @@ func TestTransientWindow(t *testing.T) {
 		u1, u2, u3         float64
 		wantOnset, wantEnd int
 		single, off        float64
+		max                int
 	}{
-		{8, 0, 0.1, 0, 1, 2, 0.3, 0.5},       // single snapshot at the first allowed step
-		{8, 0.999, 0.1, 0, 7, 8, 0.3, 0.5},   // single at the last
-		{8, 0.5, 0.5, 0, 4, 6, 0.3, 0.5},     // switches off after 2
-		{8, 0.5, 0.5, 0.999, 4, 8, 0.3, 0.5}, // on to the end
-		{8, 0.5, 0.9, 0, 4, -1, 0.3, 0.5},    // stays on
-		{1, 0.5, 0.9, 0, 0, -1, 0.3, 0.5},    // one timestep: on from 0
+		{8, 0, 0.1, 0, 1, 2, 0.3, 0.5, 0},        // single snapshot at the first allowed step
+		{8, 0.999, 0.1, 0, 7, 8, 0.3, 0.5, 0},    // single at the last
+		{8, 0.5, 0.5, 0, 4, 6, 0.3, 0.5, 0},      // switches off after 2
+		{8, 0.5, 0.5, 0.999, 4, 8, 0.3, 0.5, 0},  // on to the end
+		{8, 0.5, 0.9, 0, 4, -1, 0.3, 0.5, 0},     // stays on
+		{1, 0.5, 0.9, 0, 0, -1, 0.3, 0.5, 0},     // one timestep: on from 0
+		{20, 0, 0.5, 0.999, 1, 4, 0, 1, 3},       // at most 3 snapshots
+		{20, 0, 0.5, 0, 1, 3, 0, 1, 3},           // at least 2
+		{20, 0.999, 0.5, 0.999, 19, -1, 0, 1, 3}, // the last step alone: stays on
 	} {
-		on, end := transientWindow(c.T, c.u1, c.u2, c.u3, c.single, c.off)
+		on, end := transientWindow(c.T, c.u1, c.u2, c.u3, c.single, c.off, c.max)
 		if on != c.wantOnset || end != c.wantEnd {
 			t.Errorf("%+v: got [%d, %d)", c, on, end)
 		}

@@ -2,7 +2,8 @@
 // known, like the LOFAR Radio Sky Monitor (RSM) data that transient
 // pipelines are benchmarked on: FITS images per (timestep, beam, band)
 // and truth tables in CSV. [Generate] writes a data set described by a
-// [Config]; [Preset] gives the tiny, rsm-mini and rsm configurations, and
+// [Config]; [Preset] gives the tiny, realistic, rsm-mini, rsm, aartfaac-mini
+// and aartfaac configurations, and
 // [Config.Set] changes any parameter by key (the keys of [Config.Params]).
 //
 // # Output

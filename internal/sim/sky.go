@@ -221,7 +221,7 @@ func buildSky(c *Config, sc capSampler, fp footprint, user []Source) ([]Source, 
 			Alpha: c.AlphaMean + c.AlphaSD*rng.NormFloat64(),
 		}
 		u1, u2, u3 := rng.Float64(), rng.Float64(), rng.Float64()
-		s.Onset, s.End = transientWindow(T, u1, u2, u3, c.SingleFrac, c.SwitchOffFrac)
+		s.Onset, s.End = transientWindow(T, u1, u2, u3, c.SingleFrac, c.SwitchOffFrac, c.TransientMaxSteps)
 		s.LC = topHat(T, s.Onset, s.End)
 		s.ModIndex = modIndex(s.LC)
 		src = append(src, s)
@@ -252,7 +252,8 @@ func buildSky(c *Config, sc capSampler, fp footprint, user []Source) ([]Source, 
 
 // transientWindow chooses the onset (never the first timestep when there
 // are several, so that the source is new) and the end of a transient.
-func transientWindow(T int, u1, u2, u3, single, off float64) (onset, end int) {
+// maxSteps > 0 bounds the snapshots of one that switches off.
+func transientWindow(T int, u1, u2, u3, single, off float64, maxSteps int) (onset, end int) {
 	if T > 1 {
 		onset = 1 + int(u1*float64(T-1))
 	}
@@ -260,8 +261,12 @@ func transientWindow(T int, u1, u2, u3, single, off float64) (onset, end int) {
 	case u2 < single:
 		return onset, onset + 1
 	case u2 < single+(1-single)*off && T-onset >= 2:
-		// On for 2 .. T-onset snapshots.
-		return onset, onset + 2 + int(u3*float64(T-onset-1))
+		// On for 2 .. T-onset snapshots (at most maxSteps).
+		n := T - onset
+		if maxSteps >= 2 {
+			n = min(n, maxSteps)
+		}
+		return onset, onset + 2 + int(u3*float64(n-1))
 	}
 	return onset, -1
 }
