@@ -158,6 +158,7 @@ func (l *live) publish(s *stream, e *assoc.Engine) error {
 	if err != nil {
 		return err
 	}
+	sink.n = l.sink.n
 	*l.sink = *sink
 	// Every rank's parts are closed after this collective.
 	if err := a.comm.Barrier(); err != nil {

@@ -71,6 +71,49 @@ func varMetricPoints(memoryLimit string) int {
 	return int(max(min(b/bytesPerPoint, duck.DefaultVarMetricPoints), 1024))
 }
 
+// Refresh rewrites RUN/varmetric.parquet from the tables a live run has
+// published (gotrap watch, after each commit), recording nothing in the
+// manifest: the run's catalogue stage comes when it ends. It returns the
+// number of varmetric rows.
+func Refresh(ctx context.Context, run string, opt Options) (int, error) {
+	m, err := pipeline.ReadManifest(run)
+	if err != nil {
+		return 0, err
+	}
+	return writeVarMetric(ctx, run, m.ConfigHash, opt)
+}
+
+// writeVarMetric writes RUN/varmetric.parquet with DuckDB.
+func writeVarMetric(ctx context.Context, run, configHash string, opt Options) (int, error) {
+	th := opt.Threads
+	if th <= 0 {
+		th = runtime.GOMAXPROCS(0)
+	}
+	mem := opt.MemoryLimit
+	if mem == "" {
+		mem = fmt.Sprintf("%dGB", th)
+	}
+	// The earlier stages' garbage would otherwise stay resident next to
+	// DuckDB's memory, which the Go runtime does not see.
+	debug.FreeOSMemory()
+	vc, err := config.RunVariability(run)
+	if err != nil {
+		return 0, fmt.Errorf("catstage: %s: %w", run, err)
+	}
+	db, err := duck.Open(ctx, run, duck.Options{Threads: th, MemoryLimit: mem, VarMetricPoints: varMetricPoints(mem), FluxErrorFloor: vc.FluxErrorFloor})
+	if err != nil {
+		return 0, fmt.Errorf("catstage: %s: %w", run, err)
+	}
+	n, err := db.WriteVarMetric(ctx, catalog.WithConfigHash(configHash))
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("catstage: %s: %w", run, err)
+	}
+	return n, nil
+}
+
 // Run writes RUN/varmetric.parquet and records the catalogue stage in
 // the manifest. It returns the number of varmetric rows. With resume, a
 // catalogue stage the manifest records as done is skipped (rows -1).
@@ -86,31 +129,9 @@ func Run(ctx context.Context, run string, opt Options, resume bool) (int, time.D
 	if resume && m.Done(pipeline.StageVarMetric) {
 		return -1, 0, nil
 	}
-	th := opt.Threads
-	if th <= 0 {
-		th = runtime.GOMAXPROCS(0)
-	}
-	mem := opt.MemoryLimit
-	if mem == "" {
-		mem = fmt.Sprintf("%dGB", th)
-	}
-	// The earlier stages' garbage would otherwise stay resident next to
-	// DuckDB's memory, which the Go runtime does not see.
-	debug.FreeOSMemory()
-	vc, err := config.RunVariability(run)
+	n, err := writeVarMetric(ctx, run, m.ConfigHash, opt)
 	if err != nil {
-		return 0, 0, fmt.Errorf("catstage: %s: %w", run, err)
-	}
-	db, err := duck.Open(ctx, run, duck.Options{Threads: th, MemoryLimit: mem, VarMetricPoints: varMetricPoints(mem), FluxErrorFloor: vc.FluxErrorFloor})
-	if err != nil {
-		return 0, 0, fmt.Errorf("catstage: %s: %w", run, err)
-	}
-	n, err := db.WriteVarMetric(ctx, catalog.WithConfigHash(m.ConfigHash))
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, 0, fmt.Errorf("catstage: %s: %w", run, err)
+		return 0, 0, err
 	}
 	if err := pipeline.MarkStage(run, pipeline.StageVarMetric, t0, n); err != nil {
 		return 0, 0, err

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gotrap/internal/pipeline"
+	"gotrap/internal/watch"
+)
+
+// catalogueDump is every table of a run as CSV, in a fixed order.
+func catalogueDump(t *testing.T, run string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, q := range []string{
+		"SELECT * EXCLUDE (url) FROM images ORDER BY id",
+		"SELECT * FROM measurements ORDER BY id",
+		"SELECT * FROM associations ORDER BY runcat, xtrsrc",
+		"SELECT * FROM runcat ORDER BY id",
+		"SELECT * FROM runcat_flux ORDER BY runcat, band",
+		"SELECT * FROM newsources ORDER BY runcat",
+		"SELECT * FROM varmetric ORDER BY runcat, band",
+		"SELECT * FROM limits ORDER BY ALL",
+		"SELECT * FROM events ORDER BY id",
+	} {
+		code, out, stderr := runCmd(t, "query", run, "--format", "csv", "--sql", q)
+		if code != 0 || strings.Count(out, "\n") < 2 {
+			t.Fatalf("%s: %s: exit %d, %q %s", run, q, code, out, stderr)
+		}
+		b.WriteString(out)
+	}
+	return b.String()
+}
+
+// TestWatch: "gotrap watch" fed tiny's images timestep by timestep, some
+// renamed into place and some written slowly in place, killed (SIGKILL)
+// at random moments and started again, then stopped by SIGTERM, exits 0
+// with the catalogue of "gotrap run" over the same images, every table;
+// an image of a closed timestep is late: logged, counted and listed, not
+// added.
+func TestWatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess test")
+	}
+	d := t.TempDir()
+	data := filepath.Join(d, "sim")
+	if code, _, stderr := runCmd(t, "simulate", "--preset", "tiny", "--set", "timesteps=6", "--seed", "2", "--quiet", data); code != 0 {
+		t.Fatalf("simulate: %s", stderr)
+	}
+	files, err := filepath.Glob(filepath.Join(data, "images", "*.fits"))
+	if err != nil || len(files) != 12 {
+		t.Fatalf("%d images (%v)", len(files), err)
+	}
+	sort.Strings(files) // tTTTT_...: timestep order
+	// Settle 0.3 s: a slow writer below pauses 0.1 s between chunks.
+	job := filepath.Join(d, "job.toml")
+	if err := os.WriteFile(job, []byte("[watch]\nsettle = 0.3\npoll_interval = 0.2\ntimeout = 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, other := filepath.Join(d, "in"), filepath.Join(d, "other")
+	for _, dir := range []string{in, other} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := filepath.Join(d, "run")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, _ := json.Marshal([]string{"watch", "--out", run, "-c", job, "--progress-every", "1s", in, other})
+	var logs strings.Builder
+	start := func() (*exec.Cmd, chan error) {
+		cmd := exec.Command(exe, "-test.run=^TestRunFaultsChild$")
+		cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args))
+		cmd.Stderr = &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		return cmd, done
+	}
+	const seed = 7
+	rng := rand.New(rand.NewPCG(seed, 1))
+	cmd, done := start()
+	killed := 0
+	for k := 0; k < len(files); k += 2 {
+		// The first image of the timestep is renamed into place; the
+		// second written in place in three chunks.
+		renameInto(t, files[k], filepath.Join(in, filepath.Base(files[k])))
+		writeSlowly(t, files[k+1], filepath.Join(in, filepath.Base(files[k+1])), 3, 100*time.Millisecond)
+		time.Sleep(time.Duration(300+rng.IntN(700)) * time.Millisecond)
+		if k == 2 || k == 6 {
+			// SIGKILL at a random moment of the next second, then the same
+			// command again.
+			time.Sleep(time.Duration(rng.IntN(1000)) * time.Millisecond)
+			cmd.Process.Kill()
+			<-done
+			killed++
+			cmd, done = start()
+		}
+	}
+	waitCommits(t, run, 6, done, &logs)
+	// An image of the first timestep under a new name: late.
+	renameInto(t, files[0], filepath.Join(other, "again.fits"))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s, err := watch.ReadStatus(run)
+		if err == nil && s.Late >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the late image was not counted (status %+v, %v)\n%s", s, err, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("watch after SIGTERM: %v (want exit 0)\n%s", err, logs.String())
+	}
+	if killed != 2 {
+		t.Fatalf("%d kills", killed)
+	}
+	if late, err := os.ReadFile(filepath.Join(run, "logs", "late.txt")); err != nil || !strings.Contains(string(late), "again.fits") {
+		t.Errorf("late.txt: %q (%v), want again.fits listed", late, err)
+	}
+	if !strings.Contains(logs.String(), "late image "+filepath.Join(other, "again.fits")) {
+		t.Errorf("no log line names the late image:\n%s", logs.String())
+	}
+	batch := filepath.Join(d, "batch")
+	if code, _, stderr := runCmd(t, "run", "--out", batch, "-c", job, "--quiet", in); code != 0 {
+		t.Fatalf("batch run: %s", stderr)
+	}
+	if a, b := catalogueDump(t, batch), catalogueDump(t, run); a != b {
+		t.Errorf("watched run (killed twice, seed %d) differs from the batch run:\nbatch\n%s\nwatched\n%s", seed, a, b)
+	}
+	cs, err := watch.ReadCommitsFile(run)
+	if err != nil || len(cs) == 0 {
+		t.Fatalf("commits log: %d lines, %v", len(cs), err)
+	}
+	for _, c := range cs {
+		if c.Committed <= 0 || c.VOEvents < c.Committed || c.Images != 2 {
+			t.Errorf("commits log line %+v: want 2 images, committed before the responses", c)
+		}
+	}
+}
+
+// waitCommits waits until run has committed n timesteps.
+func waitCommits(t *testing.T, run string, n int, done chan error, logs *strings.Builder) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := pipeline.ReadCommit(run)
+		if err == nil && c.Timesteps >= n {
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("watch ended (%v) before %d timesteps were committed\n%s", err, n, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d timesteps committed after 60 s, want %d\n%s", c.Timesteps, n, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// renameInto copies src to a temporary name beside dst and renames it.
+func renameInto(t *testing.T, src, dst string) {
+	t.Helper()
+	tmp := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeSlowly writes src to dst in place in n chunks, pause apart.
+func writeSlowly(t *testing.T, src, dst string, n int, pause time.Duration) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for k := range n {
+		lo, hi := k*len(b)/n, (k+1)*len(b)/n
+		if _, err := f.Write(b[lo:hi]); err != nil {
+			t.Fatal(err)
+		}
+		f.Sync()
+		if k < n-1 {
+			time.Sleep(pause)
+		}
+	}
+}
