@@ -23,6 +23,7 @@ import (
 
 	"gotrap/catalog/duck"
 	"gotrap/internal/config"
+	"gotrap/internal/rundir"
 )
 
 type queryFlags struct {
@@ -225,6 +226,13 @@ func runQuery(env *cmdEnv, args []string) error {
 	if format == "parquet" {
 		opt.Writable = []string{filepath.Dir(f.output)}
 	}
+	// A live run (gotrap watch) publishes its commits whole: read
+	// between two.
+	gate, err := rundir.Read(run)
+	if err != nil {
+		return err
+	}
+	defer gate.Close()
 	db, err := duck.Open(ctx, run, opt)
 	if err != nil {
 		return err

@@ -92,6 +92,32 @@ func TestWatch(t *testing.T) {
 	const seed = 7
 	rng := rand.New(rand.NewPCG(seed, 1))
 	cmd, done := start()
+	// A reader queries the run while it grows: every snapshot is one
+	// commit's, in which every measurement is associated and every
+	// association names a measurement (a half-published commit, parts
+	// newer than the tables or the reverse, breaks one or the other).
+	stopReader, readerDone := make(chan struct{}), make(chan struct{})
+	snapshots := 0
+	go func() {
+		defer close(readerDone)
+		for {
+			select {
+			case <-stopReader:
+				return
+			default:
+			}
+			code, out, _ := runCmd(t, "query", run, "--format", "csv", "--sql",
+				`SELECT (SELECT count(*) FROM measurements m ANTI JOIN associations a ON a.xtrsrc = m.id) || ' ' ||
+				        (SELECT count(*) FROM associations a ANTI JOIN measurements m ON m.id = a.xtrsrc) AS orphans`)
+			if code != 0 {
+				continue // no catalogue yet
+			}
+			if strings.TrimSpace(strings.TrimPrefix(out, "orphans\n")) != "0 0" {
+				t.Errorf("a reader saw a half-published commit: orphan measurements, associations %q", out)
+			}
+			snapshots++
+		}
+	}()
 	killed := 0
 	for k := 0; k < len(files); k += 2 {
 		// The first image of the timestep is renamed into place; the
@@ -110,6 +136,11 @@ func TestWatch(t *testing.T) {
 		}
 	}
 	waitCommits(t, run, 6, done, &logs)
+	close(stopReader)
+	<-readerDone
+	if snapshots < 5 {
+		t.Errorf("the reader saw %d snapshots of the growing run, want at least 5", snapshots)
+	}
 	// An image of the first timestep under a new name: late.
 	renameInto(t, files[0], filepath.Join(other, "again.fits"))
 	deadline := time.Now().Add(20 * time.Second)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"gotrap/catalog"
@@ -88,6 +89,12 @@ func (s *measurementSink) close() error {
 // and measurements folders left empty. Other files there are the user's
 // and stay.
 func removeParts(run, stage string) error {
+	return removePartsBelow(run, stage, -1)
+}
+
+// removePartsBelow is removeParts of the part files numbered below
+// below (all when below < 0).
+func removePartsBelow(run, stage string, below int) error {
 	if stage == "" {
 		stage = "*"
 	}
@@ -97,6 +104,13 @@ func removeParts(run, stage string) error {
 		return fmt.Errorf("pipeline: %w", err)
 	}
 	for _, p := range parts {
+		if below >= 0 {
+			name := filepath.Base(p)
+			n, err := strconv.Atoi(name[len(name)-len("00000.parquet") : len(name)-len(".parquet")])
+			if err != nil || n >= below {
+				continue
+			}
+		}
 		if err := os.Remove(p); err != nil && !isNotExist(err) {
 			return fmt.Errorf("pipeline: %w", err)
 		}
@@ -113,7 +127,15 @@ func removeParts(run, stage string) error {
 // stage rewrites (varmetric.parquet, which would shadow the view DuckDB
 // computes, and every measurement part, perhaps of more ranks), then
 // every rank opens its measurement parts.
-func startCatalogue(run string, a *assocRun, copts []catalog.Option) (*measurementSink, error) {
+//
+// A live run's (part > 0: the timesteps it had committed, plus one)
+// keeps the catalogue that readers see while it replays its timesteps:
+// its parts take the number part, and its first publish removes the
+// older ones (live.publish).
+func startCatalogue(run string, a *assocRun, copts []catalog.Option, part int) (*measurementSink, error) {
+	if part > 0 {
+		return newMeasurementSinkPart(run, a.me, copts, part)
+	}
 	if a.me == 0 {
 		if err := os.Remove(catalog.TableFile(run, catalog.TableVarMetric)); err != nil && !isNotExist(err) {
 			return nil, fmt.Errorf("pipeline: %w", err)

@@ -11,6 +11,7 @@ import (
 	"gotrap/catalog"
 	"gotrap/catalog/assoc"
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/rundir"
 )
 
 // A live run (gotrap watch) is the timesteps stage fed as it goes: once
@@ -51,9 +52,12 @@ type live struct {
 	log      *logger
 	// after is Options.AfterCommit.
 	after func(Commit) error
-	// part numbers the measurement part files: the timesteps committed
-	// when the part was opened.
+	// part numbers the measurement part files: increasing, the
+	// timesteps committed when the part was opened, plus one (0: the
+	// first part of a new run).
 	part int
+	// published is set after the first publish.
+	published bool
 }
 
 // liveMsg is what rank 0 broadcasts of its feed's answer.
@@ -147,13 +151,32 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 // measurement parts written since the last publish are closed and new
 // ones opened, the catalogue tables are rewritten, the inputs' hashes
 // recorded, and rank 0 calls after.
-func (l *live) publish(s *stream, e *assoc.Engine) error {
+func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	a := s.a
 	committed := len(a.plan.Timesteps)
+	// Readers (gotrap query, report) wait while the commit is published:
+	// they see the catalogue before it or after it.
+	if a.me == 0 {
+		g, err := rundir.Publish(l.run)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err == nil {
+				err = g.Done()
+			} else {
+				g.Close()
+			}
+		}()
+	}
+	if err := a.comm.Barrier(); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
 	if err := l.sink.close(); err != nil {
 		return err
 	}
-	l.part = committed
+	first := l.part
+	l.part = max(l.part+1, committed+1)
 	sink, err := newMeasurementSinkPart(l.run, a.me, l.copts, l.part)
 	if err != nil {
 		return err
@@ -164,6 +187,14 @@ func (l *live) publish(s *stream, e *assoc.Engine) error {
 	if err := a.comm.Barrier(); err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
+	if a.me == 0 && !l.published && first > 0 {
+		// A live run started again replayed its timesteps into parts
+		// numbered from first: the older parts go now.
+		if err := removePartsBelow(l.run, "", first); err != nil {
+			return err
+		}
+	}
+	l.published = true
 	var sum Summary
 	n := 0
 	if err := writeDistCatalogue(a, e, l.run, a.rows, l.copts, &sum, &n); err != nil {

@@ -359,12 +359,22 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		err = stage(StageTimesteps, func(st *Stage) error {
 			// What follows the tables is redone after them.
 			man.reset(StageTimesteps, StageBackward, StageLimits, StageVarMetric)
-			if sink, err = startCatalogue(opt.Run, ar, rk.copts); err != nil {
+			part := 0
+			if opt.Feed != nil && old != nil {
+				// A live run started again: readers keep the catalogue of
+				// its last publish while it replays.
+				c, err := ReadCommit(opt.Run)
+				if err != nil {
+					return err
+				}
+				part = c.Timesteps + 1
+			}
+			if sink, err = startCatalogue(opt.Run, ar, rk.copts, part); err != nil {
 				return err
 			}
 			rejectUnplanned(plan, rows)
 			if opt.Feed != nil {
-				str.live = &live{feed: opt.Feed, run: opt.Run, man: man, sink: sink, copts: rk.copts, sum: sum,
+				str.live = &live{feed: opt.Feed, run: opt.Run, man: man, sink: sink, part: part, copts: rk.copts, sum: sum,
 					read: readOpt, channels: channelsOf(cfg.Pipeline), tol: time.Duration(cfg.Pipeline.TimestepTolerance * float64(time.Second)),
 					workers: workers, log: log, after: opt.AfterCommit}
 				str.live.assigner.assign(plan, size, nil, 0)
@@ -532,7 +542,7 @@ func prepareDir(run string, resume bool) (*Manifest, error) {
 	var foreign []string
 	for _, e := range ents {
 		switch n := e.Name(); {
-		case n == rundir.LockFile || rundir.IsTemp(n):
+		case n == rundir.LockFile || n == rundir.PublishLockFile || n == rundir.PublishingFile || rundir.IsTemp(n):
 		case n == "logs" || n == "gotrap.toml" || n == "gotrap.sbatch": // gotrap slurm writes the last
 		default:
 			foreign = append(foreign, n)

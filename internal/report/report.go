@@ -148,6 +148,13 @@ func Generate(ctx context.Context, run string, opts Options) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
+	// A live run (gotrap watch) publishes its commits whole: the report
+	// reads one.
+	gate, err := rundir.Read(run)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	defer gate.Close()
 	db, err := duck.Open(ctx, run, duck.Options{Threads: o.Threads, MemoryLimit: o.MemoryLimit, FluxErrorFloor: vc.FluxErrorFloor})
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
