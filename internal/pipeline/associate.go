@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 
 	"gotrap/catalog"
 	"gotrap/catalog/assoc"
 	"gotrap/internal/qc"
+	"gotrap/internal/rundir"
 	"gotrap/reduce"
 )
 
@@ -119,12 +119,12 @@ type assocRun struct {
 
 // newEngine returns an engine with the monitors added (ids 1, 2, ...).
 // Its association links spill to a temporary file under RUN/work/links
-// (linksDir; the file is unlinked as soon as it is created); the caller
+// (rundir.LinksDir; the file is unlinked as soon as it is created); the caller
 // closes the engine.
 func (a *assocRun) newEngine() (*assoc.Engine, error) {
 	cfg := a.cfg
 	if a.run != "" {
-		cfg.SpillDir = linksDir(a.run)
+		cfg.SpillDir = rundir.LinksDir(a.run)
 		if err := os.MkdirAll(cfg.SpillDir, 0o755); err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
@@ -141,9 +141,6 @@ func (a *assocRun) newEngine() (*assoc.Engine, error) {
 	}
 	return e, nil
 }
-
-// linksDir is the directory of the engines' link files, RUN/work/links.
-func linksDir(run string) string { return filepath.Join(run, workDir, "links") }
 
 // closeEngine closes e (nil: none), keeping the first error in *err.
 func closeEngine(e *assoc.Engine, err *error) {

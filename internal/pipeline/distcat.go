@@ -8,6 +8,7 @@ import (
 
 	"gotrap/catalog"
 	"gotrap/catalog/assoc"
+	"gotrap/internal/rundir"
 )
 
 // The catalogue tables of an association. With one engine, rank 0
@@ -75,7 +76,7 @@ var chunkRows = 8192
 // writeStream writes the rows of read to RUN/TABLE.parquet, in batches,
 // calls each for every row and adds the number of rows to *n.
 func writeStream[T any](run, table string, read rowReader[T], each func(*T), copts []catalog.Option, n *int) error {
-	w, err := catalog.Create[T](catalog.TableFile(run, table), copts...)
+	w, err := catalog.Create[T](rundir.TablePath(run, table), copts...)
 	if err != nil {
 		return err
 	}
@@ -137,7 +138,7 @@ func gatherMerged[T any](a *assocRun, read rowReader[T], run, table string, cmpR
 	)
 	if a.me == 0 {
 		parts, done = make([][]T, a.size), make([]bool, a.size)
-		if w, err = catalog.Create[T](catalog.TableFile(run, table), copts...); err == nil {
+		if w, err = catalog.Create[T](rundir.TablePath(run, table), copts...); err == nil {
 			defer func() {
 				if w != nil {
 					w.Abort()

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 
+	"gotrap/internal/rundir"
 	"gotrap/kernels"
 )
 
@@ -82,7 +83,7 @@ func decodeGrids(b []byte, rect image.Rectangle) *kernels.BackgroundGrids {
 // stagedGrids returns image id's staged grids for an image of rect, or
 // nil when there are none.
 func stagedGrids(run string, id int64, rect image.Rectangle) *kernels.BackgroundGrids {
-	b, err := os.ReadFile(stagedPath(run, StepExtract, id, gridsSuffix))
+	b, err := os.ReadFile(rundir.StagedPath(run, StepExtract, id, gridsSuffix))
 	if err != nil {
 		return nil
 	}

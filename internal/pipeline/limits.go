@@ -8,6 +8,7 @@ import (
 
 	"gotrap/catalog"
 	"gotrap/internal/extract"
+	"gotrap/internal/rundir"
 	"gotrap/kernels"
 )
 
@@ -99,7 +100,7 @@ func writeLimits(ctx context.Context, run string, plan *Plan, rows []catalog.Ima
 	if err != nil {
 		return 0, err
 	}
-	if err := catalog.WriteFile(catalog.TableFile(run, catalog.TableLimits), ls, copts...); err != nil {
+	if err := catalog.WriteFile(rundir.TablePath(run, catalog.TableLimits), ls, copts...); err != nil {
 		return 0, err
 	}
 	return len(ls), nil

@@ -17,6 +17,7 @@ import (
 	"gotrap/catalog"
 	"gotrap/internal/config"
 	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/rundir"
 	"gotrap/reduce"
 )
 
@@ -116,7 +117,7 @@ func TestRanksMetamorphic(t *testing.T) {
 				equalTables(t, fmt.Sprintf("%d ranks", n), want, got)
 				// Every rank extracted images and wrote its part.
 				for r := range n {
-					p := catalog.PartFile(run, catalog.TableMeasurements, r, "blind", 0)
+					p := rundir.PartPath(run, catalog.TableMeasurements, r, "blind", 0)
 					if _, err := os.Stat(p); err != nil {
 						t.Errorf("%d ranks: rank %d wrote no measurement part: %v", n, r, err)
 					}
@@ -232,7 +233,7 @@ func TestRanksResume(t *testing.T) {
 		t.Fatalf("error %v, want %v", err, stop)
 	}
 	// A stale part of an earlier attempt on more ranks.
-	stale := catalog.PartFile(run, catalog.TableMeasurements, 5, "blind", 0)
+	stale := rundir.PartPath(run, catalog.TableMeasurements, 5, "blind", 0)
 	if err := catalog.WriteFile(stale, []catalog.Measurement{{ID: 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +370,7 @@ func TestRanksTiles(t *testing.T) {
 				run, _ := runRanks(t, f.data, cfg, c.ranks)
 				testScatterTiles = false
 				equalTables(t, what, want, sortedCatalogue(t, run))
-				if _, err := os.Stat(linksDir(run)); !errors.Is(err, os.ErrNotExist) {
+				if _, err := os.Stat(rundir.LinksDir(run)); !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("%s: the link files' directory is left: %v", what, err)
 				}
 				s := got

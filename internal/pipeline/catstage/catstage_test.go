@@ -12,6 +12,7 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/pipeline"
 	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/rundir"
 	"gotrap/internal/sim"
 )
 
@@ -82,7 +83,7 @@ func scoreRun(t *testing.T, data string) (*pipetest.Figures, string) {
 // scoreCatalogue scores the finished run of data against its truth.
 func scoreCatalogue(t *testing.T, data, run string) *pipetest.Figures {
 	t.Helper()
-	m, err := pipeline.ReadManifest(run)
+	m, err := rundir.ReadManifest(run)
 	if err != nil {
 		t.Fatal(err)
 	}
