@@ -3,16 +3,15 @@ package pipeline
 import (
 	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"os"
 
 	"gotrap/catalog"
 	"gotrap/catalog/assoc"
 	"gotrap/internal/qc"
 	"gotrap/internal/rundir"
+	"gotrap/internal/wire"
 	"gotrap/reduce"
 )
 
@@ -65,25 +64,23 @@ func (r *imageRequests) positions() [][2]float64 {
 // hash identifies the requests (runcat or monitor and position, in
 // order), so that staged fits are reused only for the same requests.
 func (r *imageRequests) hash() string {
-	h := sha256.New()
-	var b [8]byte
-	put := func(v uint64) {
-		binary.LittleEndian.PutUint64(b[:], v)
-		h.Write(b[:])
-	}
+	// The bytes hashed are those of earlier gotraps: Uint64 counts
+	// (not wire's varint counts), so that their staged fits are reused.
+	e := wire.NewEncoder(nil)
 	for _, l := range [][]assoc.Request{r.null, r.mon} {
-		put(uint64(len(l)))
+		e.Uint64(uint64(len(l)))
 		for _, q := range l {
 			id := q.Runcat
 			if q.Monitor != 0 {
 				id = q.Monitor
 			}
-			put(uint64(id))
-			put(math.Float64bits(q.RA))
-			put(math.Float64bits(q.Dec))
+			e.Int64(id)
+			e.Float64(q.RA)
+			e.Float64(q.Dec)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	h := sha256.Sum256(e.Data())
+	return hex.EncodeToString(h[:])
 }
 
 // forcedFits are the answers to one image's requests.

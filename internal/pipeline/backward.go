@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -19,6 +18,7 @@ import (
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/rundir"
+	"gotrap/internal/wire"
 	"gotrap/kernels"
 	"gotrap/reduce"
 )
@@ -129,28 +129,29 @@ func finalRuncats(run string, plan *Plan) ([]backSource, error) {
 	return out, nil
 }
 
-// encodeSources encodes srcs for a Bcast: per source runcat, RA, Dec
-// (float64 bits) and first timestep, 8 bytes each, little endian.
+// encodeSources encodes srcs for a Bcast: their number, then per source
+// runcat, RA, Dec and first timestep (package wire).
 func encodeSources(srcs []backSource) []byte {
-	b := make([]byte, 0, 32*len(srcs))
+	e := wire.NewEncoder(make([]byte, 0, 8+32*len(srcs)))
+	e.Count(len(srcs))
 	for _, s := range srcs {
-		b = binary.LittleEndian.AppendUint64(b, uint64(s.runcat))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.ra))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.dec))
-		b = binary.LittleEndian.AppendUint64(b, uint64(s.first))
+		e.Int64(s.runcat)
+		e.Float64(s.ra)
+		e.Float64(s.dec)
+		e.Int64(s.first)
 	}
-	return b
+	return e.Data()
 }
 
 // decodeSources is the inverse of encodeSources.
 func decodeSources(b []byte) ([]backSource, error) {
-	if len(b)%32 != 0 {
-		return nil, fmt.Errorf("pipeline: corrupt backward-fit sources from rank 0")
-	}
-	out := make([]backSource, len(b)/32)
+	d := wire.NewDecoder(b)
+	out := make([]backSource, d.Count(32))
 	for i := range out {
-		u := func(k int) uint64 { return binary.LittleEndian.Uint64(b[32*i+8*k:]) }
-		out[i] = backSource{runcat: int64(u(0)), ra: math.Float64frombits(u(1)), dec: math.Float64frombits(u(2)), first: int64(u(3))}
+		out[i] = backSource{runcat: d.Int64(), ra: d.Float64(), dec: d.Float64(), first: d.Int64()}
+	}
+	if err := d.Done(); err != nil {
+		return nil, fmt.Errorf("pipeline: backward-fit sources from rank 0: %w", err)
 	}
 	return out, nil
 }
