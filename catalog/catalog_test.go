@@ -404,7 +404,7 @@ func TestFluxStatsMatchesDirect(t *testing.T) {
 			// (W*B - A^2 and Q - mean^2), so it loses about
 			// N*eps*cond, cond = W*B/(W*B - A^2) (Q/(Q - mean^2) for
 			// V), to cancellation; the two-pass direct form does not.
-			// The bound is 1e-12 relative (the issue's) where
+			// The bound is 1e-12 relative (the required agreement) where
 			// 4*N*eps*cond is below it, which is every case with
 			// scatter above ~2% of the flux, and 4*N*eps*cond beyond.
 			nn := float64(i + 1)

@@ -26,7 +26,7 @@ import (
 	"gotrap/internal/rundir"
 )
 
-// The tests below run "gotrap run" under a real mpirun (issue 7): they
+// The tests below run "gotrap run" under a real mpirun: they
 // build the binary with -tags mpi into a temporary directory, and skip
 // only when mpirun is not installed.
 

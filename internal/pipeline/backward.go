@@ -23,7 +23,7 @@ import (
 	"gotrap/reduce"
 )
 
-// Backward forced fits ([forced_fits] backward = true; issue 6,
+// Backward forced fits ([forced_fits] backward = true;
 // docs/pipeline.md "Backward forced fits"): after the association has
 // written the catalogue tables, every running-catalogue source that is
 // not a monitor source is fitted at its final weighted position (wm_ra,

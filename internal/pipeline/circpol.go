@@ -17,7 +17,7 @@ import (
 	"gotrap/internal/rundir"
 )
 
-// Circular polarisation of Stokes I sources (issue 19; docs/catalog.md
+// Circular polarisation of Stokes I sources (docs/catalog.md
 // "circpol"): with [pipeline] circular_polarisation, rank 0 force-fits,
 // after the association and the limits, every measurement associated with
 // a runcat at its position in the Stokes V plane of its image file (the

@@ -12,7 +12,7 @@ import (
 	"gotrap/kernels"
 )
 
-// Upper limits (issue 21; docs/catalog.md "limits"): after the
+// Upper limits (docs/catalog.md "limits"): after the
 // association (and the backward fits), rank 0 writes RUN/limits.parquet,
 // one catalog.Limit per running-catalogue source (monitors excepted) and
 // accepted image before its first detection in which it could have been

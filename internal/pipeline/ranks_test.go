@@ -59,9 +59,9 @@ func sortedCatalogue(t testing.TB, run string) *pipetest.Catalogue {
 }
 
 // TestRanksMetamorphic is STYLE 17's metamorphic test of the whole
-// decomposition (issue 7): the same data give the same catalogue on 1
+// decomposition: the same data give the same catalogue on 1
 // rank and on 2, 3, 4 and 7 in-process ranks: every table row for row,
-// ids, integers and floats bit for bit (stronger than the issue's 1e-12),
+// ids, integers and floats bit for bit (stronger than the required 1e-12),
 // measurements after sorting by id. The fields are the tiny preset, one
 // across RA 0/360 and one 0.4 degrees from the north pole (its images
 // reach over the pole).
@@ -309,8 +309,8 @@ func checkImageFailure(t *testing.T, err error, img *Image, also ...string) {
 	}
 }
 
-// TestRanksTiles is the metamorphic test over tile sizes (STYLE 17,
-// issue 7): the association distributed over sky tiles of 0.01 degrees
+// TestRanksTiles is the metamorphic test over tile sizes (STYLE 17):
+// the association distributed over sky tiles of 0.01 degrees
 // dealt to the ranks in turn (every tile edge a rank boundary: runcats
 // migrate as their mean positions move), of 0.05 degrees (smaller than
 // the search radius: many measurements go to several ranks), 0.3 and 2

@@ -106,8 +106,8 @@ type Unreadable struct {
 	Path, Reason string
 }
 
-// rank is the rank-local view of a run: this rank's share of the images.
-// One rank holds every image; the distributed issue splits them.
+// rank is the rank-local view of a run: this rank's share of the images
+// (owner, from decomp's cost balancing; every image on one rank).
 type rank struct {
 	id    int
 	comm  reduce.Comm

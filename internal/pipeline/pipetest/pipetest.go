@@ -1,7 +1,7 @@
 // Package pipetest helps the tests of internal/pipeline and its
 // sub-packages: it simulates data sets (internal/sim), reads their truth
 // tables, and scores a run directory's catalogue against the truth with
-// the acceptance figures of issue 6 (transients, false new sources,
+// the acceptance figures of the pipeline (transients, false new sources,
 // steady-source completeness, variables). It reads the catalogue with
 // package catalog only (no DuckDB); the variables figures take the
 // variables query's answer as an argument.
