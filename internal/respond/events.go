@@ -90,19 +90,6 @@ var All = Range{From: 0, To: -1}
 // Has reports whether timestep t lies in r.
 func (r Range) Has(t int64) bool { return t >= r.From && (r.To < 0 || t <= r.To) }
 
-// String is "all", "T" or "FROM-TO".
-func (r Range) String() string {
-	switch {
-	case r.From == 0 && r.To < 0:
-		return "all"
-	case r.To < 0:
-		return fmt.Sprintf("%d-", r.From)
-	case r.From == r.To:
-		return fmt.Sprint(r.From)
-	}
-	return fmt.Sprintf("%d-%d", r.From, r.To)
-}
-
 // imageRow is what events need of an image.
 type imageRow struct {
 	band, timestep int64
