@@ -114,6 +114,8 @@ fuzz: deps
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/catalogs/
 	$(GO) test -run '^$$' -fuzz '^FuzzAegean$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/catalogs/
 	$(GO) test -run '^$$' -fuzz '^FuzzPyBDSF$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/catalogs/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/wire/
+	$(GO) test -run '^$$' -fuzz '^FuzzMessages$$' -fuzztime $(FUZZTIME) ./internal/pipeline/
 	for f in FuzzParseScontrol FuzzParseSqueue FuzzParseSacct FuzzParseSubmit FuzzParseTimeLimit FuzzParseMemory FuzzTasksOnNode; do \
 	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./slurm/ || exit 1; done
 

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"gotrap/internal/rundir"
 	"io"
 	"io/fs"
 	"os"
@@ -346,7 +347,7 @@ func Pipeline(ctx context.Context, cfg PipelineConfig) (*PipelineResult, error) 
 	res.IO = tr.io
 	res.Procs = tr.procs
 
-	man, err := readManifest(run)
+	man, err := rundir.ReadManifest(run)
 	if err != nil {
 		return nil, err
 	}
@@ -436,27 +437,6 @@ func ReadJSON(path string) (*PipelineResult, error) {
 		return nil, fmt.Errorf("bench: %s: %w", path, err)
 	}
 	return &r, nil
-}
-
-type manifest struct {
-	Stages []struct {
-		Name              string
-		Started, Finished string
-		Seconds           float64
-		Items             int
-	}
-}
-
-func readManifest(run string) (*manifest, error) {
-	b, err := os.ReadFile(filepath.Join(run, "manifest.json"))
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	var m manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("bench: manifest: %w", err)
-	}
-	return &m, nil
 }
 
 // parquetSizes lists the run's Parquet files and directories by size.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"gotrap/internal/rundir"
 	"gotrap/internal/testutil"
 	"math"
 	"math/rand/v2"
@@ -271,10 +272,7 @@ func writeAll[T any](buf *bytes.Buffer, rows []T) error {
 // Abort removes the temporary file.
 func TestCreateAtomic(t *testing.T) {
 	run := t.TempDir()
-	path := PartFile(run, TableMeasurements, 3, "blind", 0)
-	if want := filepath.Join(run, "measurements", "rank=0003", "blind-00000.parquet"); path != want {
-		t.Fatalf("PartFile = %s, want %s", path, want)
-	}
+	path := rundir.PartPath(run, TableMeasurements, 3, "blind", 0)
 	rows := randomRecords[Measurement](newRNG(t, 6), 5000)
 
 	w, err := Create[Measurement](path, WithRowGroupRows(1000))
@@ -319,7 +317,7 @@ func TestCreateAtomic(t *testing.T) {
 	}
 
 	// Abort leaves nothing.
-	p2 := PartFile(run, TableMeasurements, 3, "forced", 0)
+	p2 := rundir.PartPath(run, TableMeasurements, 3, "forced", 0)
 	w2, err := Create[Measurement](p2)
 	if err != nil {
 		t.Fatal(err)
@@ -406,7 +404,7 @@ func TestFluxStatsMatchesDirect(t *testing.T) {
 			// (W*B - A^2 and Q - mean^2), so it loses about
 			// N*eps*cond, cond = W*B/(W*B - A^2) (Q/(Q - mean^2) for
 			// V), to cancellation; the two-pass direct form does not.
-			// The bound is 1e-12 relative (the issue's) where
+			// The bound is 1e-12 relative (the required agreement) where
 			// 4*N*eps*cond is below it, which is every case with
 			// scatter above ~2% of the flux, and 4*N*eps*cond beyond.
 			nn := float64(i + 1)

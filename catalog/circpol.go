@@ -1,6 +1,6 @@
 package catalog
 
-// CircPol is one row of circpol.parquet (issue 19, option [pipeline]
+// CircPol is one row of circpol.parquet (option [pipeline]
 // circular_polarisation; docs/catalog.md "circpol"): the circular
 // polarisation of a Stokes I measurement, measured by a forced fit at its
 // position in the Stokes V plane of the same image file (same channel),

@@ -52,9 +52,9 @@
 // Create writes a file under a temporary name unique to the writer
 // (rundir.Create: ".NAME.<random>.tmp", which no "*.parquet" glob matches) and Close syncs it, renames it to path and
 // syncs the directory, so a killed writer never leaves a file that looks
-// whole. Single-file tables go to TableFile(run, table); the
-// measurements, written by every rank, go to PartFile(run, table, rank,
-// stage, seq) under a Hive partition directory rank=RRRR.
+// whole. Single-file tables go to rundir.TablePath(run, table); the
+// measurements, written by every rank, go to rundir.PartPath(run, table,
+// rank, stage, seq) under a Hive partition directory rank=RRRR.
 //
 // # Variability
 //

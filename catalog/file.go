@@ -9,25 +9,6 @@ import (
 	"gotrap/internal/rundir"
 )
 
-// TableFile returns the path of a table written as one file:
-// RUN/NAME.parquet (images, associations, runcat, ...).
-func TableFile(run, table string) string {
-	return filepath.Join(run, table+".parquet")
-}
-
-// PartFile returns the path of one part file of a partitioned table:
-// RUN/TABLE/rank=RRRR/STAGE-SSSSS.parquet, for example
-// measurements/rank=0003/blind-00000.parquet. The rank=RRRR directory is a
-// Hive partition, so DuckDB reads it with hive_partitioning; stage names
-// the pipeline stage ("blind", "forced") and seq numbers the files a rank
-// writes in that stage.
-func PartFile(run, table string, rank int, stage string, seq int) string {
-	if stage == "" {
-		stage = "part"
-	}
-	return filepath.Join(run, table, fmt.Sprintf("rank=%04d", rank), fmt.Sprintf("%s-%05d.parquet", stage, seq))
-}
-
 // A FileWriter is a Writer that writes to a temporary file beside path
 // (rundir.Create: ".NAME.<random>.tmp", unique to the writer, which no
 // "*.parquet" glob matches) and, on Close, syncs the file, renames it to

@@ -3,11 +3,11 @@ package assoc
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
 	"gotrap/catalog"
+	"gotrap/internal/wire"
 )
 
 // This file is the engine's side of the distributed association (see
@@ -166,7 +166,7 @@ func (e *Engine) Holders(ids []int64) []int64 {
 // not held, or monitor runcats, are ignored. n is the number of runcats
 // that left. An error is the link store's (the engine is then unusable).
 func (e *Engine) Emigrate(ids []int64, dest func(ra, dec float64) int, me, size int) (out [][]byte, n int, err error) {
-	out = make([][]byte, size)
+	enc := make([]wire.Encoder, size)
 	var links []catalog.Association
 	for _, id := range ids {
 		s, ok := e.src[id]
@@ -180,9 +180,13 @@ func (e *Engine) Emigrate(ids []int64, dest func(ra, dec float64) int, me, size 
 		if links, err = e.links.read(links[:0], &s.links); err != nil {
 			return nil, 0, err
 		}
-		out[r] = appendSource(out[r], s, links)
+		putSource(&enc[r], s, links)
 		delete(e.src, id)
 		n++
+	}
+	out = make([][]byte, size)
+	for r := range enc {
+		out[r] = enc[r].Data()
 	}
 	return out, n, nil
 }
@@ -192,17 +196,20 @@ func (e *Engine) Emigrate(ids []int64, dest func(ra, dec float64) int, me, size 
 func (e *Engine) Immigrate(b []byte) (int, error) {
 	var got []*source
 	var links [][]catalog.Association
-	for len(b) > 0 {
-		s, ls, rest, err := readSource(b)
-		if err != nil {
-			return 0, err
+	d := wire.NewDecoder(b)
+	for d.More() {
+		s, ls := readSource(d)
+		if d.Err() != nil {
+			break
 		}
 		if _, ok := e.src[s.rc.ID]; ok {
 			return 0, fmt.Errorf("%w: immigrant runcat %d already held", ErrIDCollision, s.rc.ID)
 		}
 		got = append(got, s)
 		links = append(links, ls)
-		b = rest
+	}
+	if err := d.Done(); err != nil {
+		return 0, fmt.Errorf("%w: corrupt runcat state from another rank: %w", ErrMeasurement, err)
 	}
 	for k, s := range got {
 		for _, l := range links[k] {
@@ -216,168 +223,86 @@ func (e *Engine) Immigrate(b []byte) (int, error) {
 	return len(got), nil
 }
 
-// Encoding of a source (little endian, encoding/binary's packed layout of
-// the fixed-size record types): Runcat, first (int64 Unix ns), blindSeq,
-// stokes, then counted lists of flux rows (band, peak, int), links,
-// sky-region links and ancestors, and a newsource flag and row.
+// Encoding of a source (package wire): Runcat (PutRows of one row),
+// first (Int64 Unix ns), blindSeq, stokes, then counted lists of flux
+// rows (band, peak, int), links, sky-region links and ancestors, and a
+// newsource flag and row.
 
-var le = binary.LittleEndian
-
-func appendSource(b []byte, s *source, links []catalog.Association) []byte {
-	b, _ = binary.Append(b, le, &s.rc)
-	b = le.AppendUint64(b, uint64(s.first.UnixNano()))
-	b = le.AppendUint64(b, uint64(s.blindSeq))
-	b = le.AppendUint32(b, uint32(s.stokes))
-	b = le.AppendUint32(b, uint32(len(s.flux)))
+func putSource(e *wire.Encoder, s *source, links []catalog.Association) {
+	wire.PutRows(e, []catalog.Runcat{s.rc})
+	e.Int64(s.first.UnixNano())
+	e.Int64(s.blindSeq)
+	e.Uint32(uint32(s.stokes))
+	e.Count(len(s.flux))
 	for i := range s.flux {
 		f := &s.flux[i]
-		b = le.AppendUint64(b, uint64(f.band))
-		b, _ = binary.Append(b, le, &f.peak)
-		b, _ = binary.Append(b, le, &f.int)
+		e.Int64(f.band)
+		wire.PutRows(e, []catalog.FluxStats{f.peak, f.int})
 	}
-	b = le.AppendUint32(b, uint32(len(links)))
-	if len(links) > 0 {
-		b, _ = binary.Append(b, le, links)
-	}
-	b = le.AppendUint32(b, uint32(len(s.regions)))
+	wire.PutRows(e, links)
+	e.Count(len(s.regions))
 	for _, r := range s.regions {
-		b = le.AppendUint64(b, uint64(r.Runcat))
-		b = le.AppendUint64(b, uint64(r.SkyRegion))
-		b = le.AppendUint64(b, math.Float64bits(r.DistanceDeg.Float64))
-		b = append(b, boolByte(r.DistanceDeg.Valid))
+		e.Int64(r.Runcat)
+		e.Int64(r.SkyRegion)
+		e.Float64(r.DistanceDeg.Float64)
+		e.Bool(r.DistanceDeg.Valid)
 	}
-	b = le.AppendUint32(b, uint32(len(s.ancestors)))
-	for _, a := range s.ancestors {
-		b = le.AppendUint64(b, uint64(a))
-	}
-	b = append(b, boolByte(s.newsrc != nil))
+	e.Int64s(s.ancestors)
+	e.Bool(s.newsrc != nil)
 	if s.newsrc != nil {
-		b, _ = binary.Append(b, le, s.newsrc)
+		wire.PutRows(e, []catalog.NewSource{*s.newsrc})
 	}
-	return b
 }
 
-func boolByte(v bool) byte {
-	if v {
-		return 1
-	}
-	return 0
-}
-
-// decoder reads a source's encoding with a sticky error.
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) fail() {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: corrupt runcat state from another rank", ErrMeasurement)
-	}
-	d.b = nil
-}
-
-func (d *decoder) u64() uint64 {
-	if len(d.b) < 8 {
-		d.fail()
-		return 0
-	}
-	v := le.Uint64(d.b)
-	d.b = d.b[8:]
-	return v
-}
-
-func (d *decoder) u32() uint32 {
-	if len(d.b) < 4 {
-		d.fail()
-		return 0
-	}
-	v := le.Uint32(d.b)
-	d.b = d.b[4:]
-	return v
-}
-
-func (d *decoder) byte1() byte {
-	if len(d.b) < 1 {
-		d.fail()
-		return 0
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	return v
-}
-
-// count reads a list length, bounded by the bytes left at min bytes an
-// element.
-func (d *decoder) count(min int) int {
-	n := int(d.u32())
-	if n*min > len(d.b) {
-		d.fail()
-		return 0
-	}
-	return n
-}
-
-func (d *decoder) value(v any) {
-	if d.err != nil {
-		return
-	}
-	n, err := binary.Decode(d.b, le, v)
-	if err != nil {
-		d.fail()
-		return
-	}
-	d.b = d.b[n:]
-}
-
-func readSource(b []byte) (*source, []catalog.Association, []byte, error) {
-	d := &decoder{b: b}
+// readSource reads what putSource wrote; on a decoding error d.Err() is
+// set and the source is incomplete.
+func readSource(d *wire.Decoder) (*source, []catalog.Association) {
 	s := &source{}
-	var links []catalog.Association
-	d.value(&s.rc)
-	s.first = time.Unix(0, int64(d.u64()))
-	s.blindSeq = int64(d.u64())
-	s.stokes = int32(d.u32())
-	if n := d.count(8); n > 0 {
+	if rc := wire.Rows[catalog.Runcat](d); len(rc) == 1 {
+		s.rc = rc[0]
+	} else {
+		d.Raw(-1) // latch an error: one row expected
+	}
+	s.first = time.Unix(0, d.Int64())
+	s.blindSeq = d.Int64()
+	s.stokes = int32(d.Uint32())
+	if n := d.Count(8); n > 0 {
 		s.flux = make([]bandFlux, n)
 		for i := range s.flux {
-			s.flux[i].band = int64(d.u64())
-			d.value(&s.flux[i].peak)
-			d.value(&s.flux[i].int)
+			s.flux[i].band = d.Int64()
+			if fl := wire.Rows[catalog.FluxStats](d); len(fl) == 2 {
+				s.flux[i].peak, s.flux[i].int = fl[0], fl[1]
+			} else {
+				d.Raw(-1)
+			}
 		}
 	}
-	if n := d.count(8); n > 0 {
-		links = make([]catalog.Association, n)
-		d.value(links)
-	}
-	if n := d.count(25); n > 0 {
+	links := wire.Rows[catalog.Association](d)
+	if n := d.Count(25); n > 0 {
 		s.regions = make([]AssocSkyRegion, n)
 		for i := range s.regions {
 			r := &s.regions[i]
-			r.Runcat = int64(d.u64())
-			r.SkyRegion = int64(d.u64())
-			r.DistanceDeg.Float64 = math.Float64frombits(d.u64())
-			r.DistanceDeg.Valid = d.byte1() == 1
+			r.Runcat = d.Int64()
+			r.SkyRegion = d.Int64()
+			r.DistanceDeg.Float64 = d.Float64()
+			r.DistanceDeg.Valid = d.Bool()
 		}
 	}
-	if n := d.count(8); n > 0 {
-		s.ancestors = make([]int64, n)
-		for i := range s.ancestors {
-			s.ancestors[i] = int64(d.u64())
+	if a := d.Int64s(); len(a) > 0 {
+		s.ancestors = a
+	}
+	if d.Bool() {
+		if ns := wire.Rows[catalog.NewSource](d); len(ns) == 1 {
+			s.newsrc = &ns[0]
+		} else {
+			d.Raw(-1)
 		}
 	}
-	if d.byte1() == 1 {
-		s.newsrc = &catalog.NewSource{}
-		d.value(s.newsrc)
-	}
-	if d.err != nil {
-		return nil, nil, nil, d.err
-	}
-	return s, links, d.b, nil
+	return s, links
 }
 
 // WireSize returns the size in bytes of one measurement written by
-// MarshalForAssociation.
+// PutForAssociation.
 func WireSize() int { return wireSize }
 
 var wireSize = binary.Size(wireMeas{})
@@ -394,14 +319,12 @@ type wireMeas struct {
 	FPeak, FPeakErr, FInt, FIntErr float64
 }
 
-// MarshalForAssociation appends to b the columns of the prepared
-// measurements ms that association reads (ids, image, extract type,
-// position, its errors and unit vector, fluxes and their errors), in
-// encoding/binary's packed little endian layout, bit for bit, preceded
-// by their number. The other columns do not travel:
-// UnmarshalForAssociation leaves them zero.
-func MarshalForAssociation(b []byte, ms []catalog.Measurement) []byte {
-	b = le.AppendUint32(b, uint32(len(ms)))
+// PutForAssociation appends the columns of the prepared measurements ms
+// that association reads (ids, image, extract type, position, its errors
+// and unit vector, fluxes and their errors), bit for bit, as
+// wire.PutRows of wireMeas rows. The other columns do not travel:
+// ReadForAssociation leaves them zero.
+func PutForAssociation(e *wire.Encoder, ms []catalog.Measurement) {
 	w := make([]wireMeas, len(ms))
 	for i := range ms {
 		m := &ms[i]
@@ -411,33 +334,19 @@ func MarshalForAssociation(b []byte, ms []catalog.Measurement) []byte {
 			X: m.X, Y: m.Y, Z: m.Z, RACosDecl: m.RACosDecl,
 			FPeak: m.FPeak, FPeakErr: m.FPeakErr, FInt: m.FInt, FIntErr: m.FIntErr}
 	}
-	if len(w) > 0 {
-		b, _ = binary.Append(b, le, w)
-	}
-	return b
+	wire.PutRows(e, w)
 }
 
-// UnmarshalForAssociation reads what MarshalForAssociation wrote at the
-// start of b, appends the measurements to dst and returns the rest of b.
-func UnmarshalForAssociation(dst []catalog.Measurement, b []byte) ([]catalog.Measurement, []byte, error) {
-	d := &decoder{b: b}
-	n := d.count(8)
-	if n > 0 {
-		w := make([]wireMeas, n)
-		d.value(w)
-		if d.err == nil {
-			for i := range w {
-				x := &w[i]
-				dst = append(dst, catalog.Measurement{ID: x.ID, Image: x.Image, ExtractType: x.ExtractType, Zone: x.Zone,
-					RA: x.RA, Decl: x.Decl, RAErr: x.RAErr, DeclErr: x.DeclErr, UncertEW: x.UncertEW, UncertNS: x.UncertNS,
-					EWSysErr: x.EWSysErr, NSSysErr: x.NSSysErr, ErrRadius: x.ErrRadius,
-					X: x.X, Y: x.Y, Z: x.Z, RACosDecl: x.RACosDecl,
-					FPeak: x.FPeak, FPeakErr: x.FPeakErr, FInt: x.FInt, FIntErr: x.FIntErr})
-			}
-		}
+// ReadForAssociation reads what PutForAssociation wrote and appends the
+// measurements to dst; on a decoding error d.Err() is set and dst is
+// returned unchanged.
+func ReadForAssociation(d *wire.Decoder, dst []catalog.Measurement) []catalog.Measurement {
+	for _, x := range wire.Rows[wireMeas](d) {
+		dst = append(dst, catalog.Measurement{ID: x.ID, Image: x.Image, ExtractType: x.ExtractType, Zone: x.Zone,
+			RA: x.RA, Decl: x.Decl, RAErr: x.RAErr, DeclErr: x.DeclErr, UncertEW: x.UncertEW, UncertNS: x.UncertNS,
+			EWSysErr: x.EWSysErr, NSSysErr: x.NSSysErr, ErrRadius: x.ErrRadius,
+			X: x.X, Y: x.Y, Z: x.Z, RACosDecl: x.RACosDecl,
+			FPeak: x.FPeak, FPeakErr: x.FPeakErr, FInt: x.FInt, FIntErr: x.FIntErr})
 	}
-	if d.err != nil {
-		return dst, nil, d.err
-	}
-	return dst, d.b, nil
+	return dst
 }

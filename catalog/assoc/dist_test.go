@@ -9,6 +9,7 @@ import (
 
 	"gotrap/catalog"
 	"gotrap/decomp"
+	"gotrap/internal/wire"
 )
 
 // distSim runs the distributed association protocol over n in-memory
@@ -68,10 +69,14 @@ func (d *distSim) blind(image int64, ms []catalog.Measurement) []Request {
 			}
 		}
 		// A round trip through the wire encoding.
-		got, rest, err := UnmarshalForAssociation(nil, MarshalForAssociation(nil, per[r]))
-		if err != nil || len(rest) != 0 {
+		var enc wire.Encoder
+		PutForAssociation(&enc, per[r])
+		dec := wire.NewDecoder(enc.Data())
+		got := ReadForAssociation(dec, nil)
+		if err := dec.Done(); err != nil {
 			t.Fatal(err)
 		}
+		var err error
 		if steps[r], err = e.BeginBlind(image, got); err != nil {
 			t.Fatal(err)
 		}

@@ -197,7 +197,7 @@
 // image, band, region and monitor registered and SetOwnership telling
 // which positions are its own; its runcats are those whose position lies
 // in its tiles. Per image, a rank gets the prepared measurements
-// (Prepare; MarshalForAssociation carries the columns association reads)
+// (Prepare; PutForAssociation carries the columns association reads)
 // within the search radius of its tiles, and runs BeginBlind (pairs of its
 // runcats, local NCand), Restrict (restricted set and local minima, once
 // every rank's NCand is added into Step.Facts) and Finish (after the

@@ -308,9 +308,8 @@ func (e *Engine) matchRegion(img ImageInfo) int64 {
 			continue
 		}
 		dx, dy, dz := s.rc.X-x, s.rc.Y-y, s.rc.Z-z
-		c2 := dx*dx + dy*dy + dz*dz
-		if c2 < lim2 {
-			d := 2 * math.Asin(math.Sqrt(c2)/2) * rad2deg
+		if dx*dx+dy*dy+dz*dz < lim2 {
+			d, _ := chordDeg(s.rc.X, s.rc.Y, s.rc.Z, x, y, z)
 			// The new id is the largest, so appending keeps the order.
 			s.regions = append(s.regions, AssocSkyRegion{Runcat: s.rc.ID, SkyRegion: reg.ID,
 				DistanceDeg: sql.NullFloat64{Float64: d, Valid: true}})

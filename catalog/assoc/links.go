@@ -1,6 +1,7 @@
 package assoc
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -46,6 +47,10 @@ type linkStore struct {
 	buf   []byte
 	err   error
 }
+
+// le is the byte order of the spill file's fixed-size link records
+// (a local file read back by offset, not a message between ranks).
+var le = binary.LittleEndian
 
 func putLink(b []byte, a *catalog.Association) {
 	le.PutUint64(b[0:], uint64(a.Runcat))

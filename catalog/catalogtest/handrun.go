@@ -70,6 +70,7 @@ import (
 	"time"
 
 	"gotrap/catalog"
+	"gotrap/internal/rundir"
 )
 
 // T0 is the start time of the first timestep.
@@ -275,16 +276,16 @@ func WriteHandRun(dir string) error {
 
 	opts := []catalog.Option{catalog.WithConfigHash("hand-made"), catalog.WithSeed(1)}
 	for _, err := range []error{
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableBands), bands, opts...),
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableSkyRegions), sky, opts...),
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableImages), images, opts...),
-		catalog.WriteFile(catalog.PartFile(dir, catalog.TableMeasurements, 0, "blind", 0), meas[0], opts...),
-		catalog.WriteFile(catalog.PartFile(dir, catalog.TableMeasurements, 1, "blind", 0), meas[1], opts...),
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableAssociations), assocs, opts...),
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableRuncat), runcats, opts...),
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableRuncatFlux), fluxes, opts...),
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableNewSources), news, opts...),
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableLimits), limits, opts...),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableBands), bands, opts...),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableSkyRegions), sky, opts...),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableImages), images, opts...),
+		catalog.WriteFile(rundir.PartPath(dir, catalog.TableMeasurements, 0, "blind", 0), meas[0], opts...),
+		catalog.WriteFile(rundir.PartPath(dir, catalog.TableMeasurements, 1, "blind", 0), meas[1], opts...),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableAssociations), assocs, opts...),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableRuncat), runcats, opts...),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableRuncatFlux), fluxes, opts...),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableNewSources), news, opts...),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableLimits), limits, opts...),
 	} {
 		if err != nil {
 			return fmt.Errorf("catalogtest: %w", err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"gotrap/catalog"
+	"gotrap/internal/rundir"
 )
 
 // NameSQL defines the macro gotrap_name(ra, dec): the IAU-style name
@@ -97,7 +98,7 @@ func (d *DB) createExtraViews(ctx context.Context, prefix string) error {
 	for _, v := range CompatViews {
 		known[v.Name] = true
 	}
-	matches, err := filepath.Glob(filepath.Join(globEscape(d.run), "*.parquet"))
+	matches, err := filepath.Glob(rundir.TablePath(globEscape(d.run), "*"))
 	if err != nil {
 		return fmt.Errorf("duck: could not list %s: %w", d.run, err)
 	}

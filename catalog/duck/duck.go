@@ -165,12 +165,12 @@ const ViewVetting = "vetting"
 func (d *DB) createView(ctx context.Context, t catalog.Table) error {
 	var sources []string
 	n := 0
-	single := catalog.TableFile(d.run, t.Name)
+	single := rundir.TablePath(d.run, t.Name)
 	if st, err := os.Stat(single); err == nil && st.Mode().IsRegular() {
 		sources = append(sources, single)
 		n++
 	}
-	dir := filepath.Join(d.run, t.Name)
+	dir := rundir.TableDir(d.run, t.Name)
 	var parts []string
 	if st, err := os.Stat(dir); err == nil && st.IsDir() {
 		err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
@@ -476,7 +476,7 @@ func (d *DB) CopyParquet(ctx context.Context, query, path string) error {
 // number of rows. Its memory does not grow with the run: DuckDB's is
 // bounded by Options.VarMetricPoints, the writer's by a row group.
 func (d *DB) WriteVarMetric(ctx context.Context, opts ...catalog.Option) (int, error) {
-	w, err := catalog.Create[catalog.VarMetric](catalog.TableFile(d.run, catalog.TableVarMetric), opts...)
+	w, err := catalog.Create[catalog.VarMetric](rundir.TablePath(d.run, catalog.TableVarMetric), opts...)
 	if err != nil {
 		return 0, err
 	}

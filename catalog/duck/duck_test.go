@@ -343,8 +343,8 @@ func TestVarMetricMatchesIncremental(t *testing.T) {
 		}
 		// 1e-12 relative to the direct two-pass values (both are
 		// two-pass compensated sums of the same numbers; observed
-		// ~1e-15). Against the incremental values: 1e-12 as the
-		// issue asks; writeRandomRun keeps the flux scatter at least
+		// ~1e-15). Against the incremental values: 1e-12, the
+		// required agreement of the variability metrics; writeRandomRun keeps the flux scatter at least
 		// 10% of the flux so that the incremental form's cancellation
 		// (N*eps*(flux/scatter)^2, see catalog's FluxStats test)
 		// stays below it.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"gotrap/catalog"
+	"gotrap/internal/rundir"
 )
 
 const helperEnv = "GOTRAP_DUCK_KILL_HELPER"
@@ -36,11 +37,11 @@ func killHelper(run string) {
 	for i := range rows {
 		rows[i] = catalog.Measurement{ID: int64(i), Image: 1, RA: rng.Float64() * 360, FInt: rng.Float64()}
 	}
-	if err := catalog.WriteFile(catalog.PartFile(run, catalog.TableMeasurements, 0, "blind", 0), rows); err != nil {
+	if err := catalog.WriteFile(rundir.PartPath(run, catalog.TableMeasurements, 0, "blind", 0), rows); err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
 	}
-	w, err := catalog.Create[catalog.Measurement](catalog.PartFile(run, catalog.TableMeasurements, 1, "blind", 0), catalog.WithRowGroupRows(1000))
+	w, err := catalog.Create[catalog.Measurement](rundir.PartPath(run, catalog.TableMeasurements, 1, "blind", 0), catalog.WithRowGroupRows(1000))
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
@@ -73,7 +74,7 @@ func TestKilledWriter(t *testing.T) {
 	}
 	sc := bufio.NewScanner(out)
 	groups := 0
-	partial := catalog.PartFile(run, catalog.TableMeasurements, 1, "blind", 0)
+	partial := rundir.PartPath(run, catalog.TableMeasurements, 1, "blind", 0)
 	tmp := ""
 	for sc.Scan() {
 		line := sc.Text()

@@ -1,6 +1,7 @@
 package duck
 
 import (
+	"gotrap/internal/rundir"
 	"gotrap/internal/testutil"
 	"math"
 	"math/rand/v2"
@@ -77,10 +78,10 @@ func writeRandomRun(dir string, nSrc, nTime int, seed uint64) (map[[2]int64]want
 		}
 	}
 	for _, err := range []error{
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableImages), images),
-		catalog.WriteFile(catalog.PartFile(dir, catalog.TableMeasurements, 0, "blind", 0), meas[:len(meas)/2]),
-		catalog.WriteFile(catalog.PartFile(dir, catalog.TableMeasurements, 1, "blind", 0), meas[len(meas)/2:]),
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableAssociations), assocs),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableImages), images),
+		catalog.WriteFile(rundir.PartPath(dir, catalog.TableMeasurements, 0, "blind", 0), meas[:len(meas)/2]),
+		catalog.WriteFile(rundir.PartPath(dir, catalog.TableMeasurements, 1, "blind", 0), meas[len(meas)/2:]),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableAssociations), assocs),
 	} {
 		if err != nil {
 			return nil, err

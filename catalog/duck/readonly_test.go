@@ -54,7 +54,7 @@ func TestHostileStrings(t *testing.T) {
 	for i, n := range names {
 		rows[i] = catalog.Image{ID: int64(i + 1), URL: n, RejectComment: "comment " + n}
 	}
-	if err := catalog.WriteFile(catalog.TableFile(run, catalog.TableImages), rows); err != nil {
+	if err := catalog.WriteFile(rundir.TablePath(run, catalog.TableImages), rows); err != nil {
 		t.Fatal(err)
 	}
 	db, err := Open(context.Background(), run, Options{Threads: 1, ReadOnly: true})

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"gotrap/catalog"
+	"gotrap/internal/rundir"
 )
 
 var roundTripRows = flag.Int("roundtrip.rows", 1_000_000, "measurements in TestRoundTripDuckDB (1e5 with -short)")
@@ -66,7 +67,7 @@ func TestRoundTripDuckDB(t *testing.T) {
 	start := time.Now()
 	var ws [ranks]*catalog.FileWriter[catalog.Measurement]
 	for r := range ws {
-		w, err := catalog.Create[catalog.Measurement](catalog.PartFile(run, catalog.TableMeasurements, r, "blind", 0),
+		w, err := catalog.Create[catalog.Measurement](rundir.PartPath(run, catalog.TableMeasurements, r, "blind", 0),
 			catalog.WithAllocator(mem), catalog.WithConfigHash("roundtrip"), catalog.WithSeed(20240503))
 		if err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"gotrap/catalog"
 	"gotrap/catalog/catalogtest"
+	"gotrap/internal/rundir"
 )
 
 // wholeVarMetrics runs VarMetricSQL over the whole run in one query, as
@@ -126,7 +127,7 @@ func TestVarMetricRanges(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := os.ReadFile(catalog.TableFile(dir, catalog.TableVarMetric))
+			b, err := os.ReadFile(rundir.TablePath(dir, catalog.TableVarMetric))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,6 @@
 package duck
 
-// VettingSQL is the vetting view (issue 21; docs/catalog.md "vetting"):
+// VettingSQL is the vetting view (docs/catalog.md "vetting"):
 // one row per (runcat, band) with a blind detection in that band, the
 // flags that mark a candidate an astronomer should not trust at first
 // sight, computed on one reference measurement:

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gotrap/catalog"
+	"gotrap/internal/rundir"
 )
 
 // vetSource is one source of the constructed vetting run.
@@ -107,14 +108,14 @@ func writeVetRun(t *testing.T, dir string) map[string]int64 {
 	}
 	slices.SortFunc(meas, func(a, b catalog.Measurement) int { return int(a.ID - b.ID) })
 	for _, err := range []error{
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableImages), images),
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableBands), []catalog.Band{{ID: 1, FreqCentral: 150e6}}),
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableSkyRegions), []catalog.SkyRegion{{ID: 1, CentreRA: 10, XtrRadius: 1, X: sx, Y: sy, Z: sz}}),
-		catalog.WriteFile(catalog.PartFile(dir, catalog.TableMeasurements, 0, "blind", 0), meas),
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableAssociations), assocs),
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableRuncat), rcs),
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableNewSources), news),
-		catalog.WriteFile(catalog.TableFile(dir, catalog.TableLimits), limits),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableImages), images),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableBands), []catalog.Band{{ID: 1, FreqCentral: 150e6}}),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableSkyRegions), []catalog.SkyRegion{{ID: 1, CentreRA: 10, XtrRadius: 1, X: sx, Y: sy, Z: sz}}),
+		catalog.WriteFile(rundir.PartPath(dir, catalog.TableMeasurements, 0, "blind", 0), meas),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableAssociations), assocs),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableRuncat), rcs),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableNewSources), news),
+		catalog.WriteFile(rundir.TablePath(dir, catalog.TableLimits), limits),
 	} {
 		if err != nil {
 			t.Fatal(err)

@@ -391,7 +391,7 @@ func outputStems(paths []string) []string {
 // maps of one image.
 func writeExtractOutputs(x *extractFlagValues, stem string, image int64, r *extract.Result, sys report.RegionSystem, cfgHash string) error {
 	base := filepath.Join(x.out, stem)
-	if err := writeFileAtomic(base+".csv", func(w io.Writer) error { return extract.WriteCSV(w, r.Sources) }); err != nil {
+	if err := rundir.WriteFunc(base+".csv", func(w io.Writer) error { return extract.WriteCSV(w, r.Sources) }); err != nil {
 		return err
 	}
 	if !x.noParquet {
@@ -406,7 +406,7 @@ func writeExtractOutputs(x *extractFlagValues, stem string, image int64, r *extr
 		}
 	}
 	if x.region != "none" {
-		if err := writeFileAtomic(base+".reg", func(w io.Writer) error { return report.WriteRegions(w, r.Sources, sys, "") }); err != nil {
+		if err := rundir.WriteFunc(base+".reg", func(w io.Writer) error { return report.WriteRegions(w, r.Sources, sys, "") }); err != nil {
 			return err
 		}
 	}
@@ -423,20 +423,6 @@ func writeExtractOutputs(x *extractFlagValues, stem string, image int64, r *extr
 		}
 	}
 	return nil
-}
-
-// writeFileAtomic writes path through a temporary file in its directory,
-// renamed when complete (rundir.Create).
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	f, err := rundir.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		f.Abort()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return f.Commit()
 }
 
 // maxProcsCmd is the number of CPUs Go may use.

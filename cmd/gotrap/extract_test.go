@@ -49,7 +49,7 @@ func readCSVTable(t *testing.T, path string) ([]string, [][]float64) {
 }
 
 // compareToReference checks one source row against a reference row with
-// the acceptance tolerances of issue 4.
+// the acceptance tolerances of the extraction against PySE.
 func compareToReference(t *testing.T, what string, cols []string, got, want []float64) {
 	t.Helper()
 	for j, name := range cols {
@@ -57,11 +57,11 @@ func compareToReference(t *testing.T, what string, cols []string, got, want []fl
 		var ok bool
 		switch name {
 		case "x", "y":
-			ok = math.Abs(g-w) <= 0.01 // issue 4: positions within 0.01 px
+			ok = math.Abs(g-w) <= 0.01 // acceptance: positions within 0.01 px
 		case "peak", "flux", "peak_err", "flux_err":
-			ok = testutil.Close(g, w, 0, 0.005) // issue 4: within 0.5%
+			ok = testutil.Close(g, w, 0, 0.005) // acceptance: within 0.5%
 		case "ra", "dec":
-			ok = math.Abs(g-w) <= 1e-6 // issue 4: 1e-6 deg
+			ok = math.Abs(g-w) <= 1e-6 // acceptance: 1e-6 deg
 		default:
 			// Every other column: PySE's own test tolerance (rtol
 			// 1e-4), with 1e-9 absolute for the zero columns.
@@ -73,7 +73,7 @@ func compareToReference(t *testing.T, what string, cols []string, got, want []fl
 	}
 }
 
-// TestExtractGoldenPySE is issue 4's end-to-end acceptance test: the
+// TestExtractGoldenPySE is the extraction's end-to-end acceptance test: the
 // reference settings of data/README.md with background_edge = "pyse" and
 // error_model = "pyse" give the reference catalogue.
 func TestExtractGoldenPySE(t *testing.T) {

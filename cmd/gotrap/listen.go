@@ -197,7 +197,7 @@ func (l *listener) followUp(ctx context.Context, a *respond.Alert) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(run, "alerts", a.Name()+".parquet")
+	path := filepath.Join(rundir.AlertsDir(run), a.Name()+".parquet")
 	if err := catalog.WriteFile(path, pts); err != nil {
 		return err
 	}
@@ -254,7 +254,7 @@ const alertMonitorFile = "monitor.txt"
 // addAlertMonitor adds a's position to RUN/alerts/monitor.txt once
 // (rewritten atomically).
 func addAlertMonitor(run string, a *respond.Alert) error {
-	p := filepath.Join(run, "alerts", alertMonitorFile)
+	p := filepath.Join(rundir.AlertsDir(run), alertMonitorFile)
 	old, err := os.ReadFile(p)
 	if err != nil && !os.IsNotExist(err) {
 		return err

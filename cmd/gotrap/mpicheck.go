@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"gotrap/internal/rundir"
 	"gotrap/reduce"
 	"gotrap/reduce/mpi"
 	"gotrap/slurm"
@@ -193,7 +194,7 @@ func reportMPICheck(env *cmdEnv, r *mpiCheckResult, out string) error {
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return err
 		}
-		err := writeFileAtomic(filepath.Join(out, "mpicheck.json"), func(w io.Writer) error {
+		err := rundir.WriteFunc(filepath.Join(out, "mpicheck.json"), func(w io.Writer) error {
 			enc := json.NewEncoder(w)
 			enc.SetIndent("", "  ")
 			return enc.Encode(r)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"gotrap/catalog"
-	"gotrap/internal/pipeline"
 	"gotrap/internal/report"
 	"gotrap/internal/rundir"
 	"gotrap/slurm"
@@ -155,18 +154,18 @@ func checkRun(run string) error {
 	if !st.IsDir() {
 		return fmt.Errorf("%s is not a run directory (not a folder)", run)
 	}
-	if _, err := os.Stat(filepath.Join(run, pipeline.ManifestFile)); err == nil {
+	if _, err := os.Stat(rundir.ManifestPath(run)); err == nil {
 		return nil
 	}
 	for _, t := range catalog.Tables() {
-		if _, err := os.Stat(catalog.TableFile(run, t.Name)); err == nil {
+		if _, err := os.Stat(rundir.TablePath(run, t.Name)); err == nil {
 			return nil
 		}
-		if st, err := os.Stat(filepath.Join(run, t.Name)); err == nil && st.IsDir() {
+		if st, err := os.Stat(rundir.TableDir(run, t.Name)); err == nil && st.IsDir() {
 			return nil
 		}
 	}
-	return fmt.Errorf("%s is not a gotrap run directory: it has no %s and no catalogue table", run, pipeline.ManifestFile)
+	return fmt.Errorf("%s is not a gotrap run directory: it has no %s and no catalogue table", run, filepath.Base(rundir.ManifestPath(run)))
 }
 
 // within reports whether path is dir or lies below it (lexically, after

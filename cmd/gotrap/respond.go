@@ -5,12 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"gotrap/internal/config"
 	"gotrap/internal/respond"
+	"gotrap/internal/rundir"
 	"gotrap/slurm"
 )
 
@@ -142,7 +142,7 @@ func respondAfterRun(ctx context.Context, env *cmdEnv, run string, quiet bool) {
 			case len(cfg.Response) > 0:
 				printRespond(env.stderr, res, true, len(cfg.Response))
 			case !quiet:
-				fmt.Fprintf(env.stderr, "responses: %d events in %s; no [[response]] rules\n", res.Events, filepath.Join(run, respond.EventsTable+".parquet"))
+				fmt.Fprintf(env.stderr, "responses: %d events in %s; no [[response]] rules\n", res.Events, rundir.EventsPath(run))
 			}
 			return
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"gotrap/internal/respond"
+	"gotrap/internal/rundir"
 )
 
 // TestRespondCommandExec: "gotrap respond" is a dry run by default
@@ -52,7 +53,7 @@ func TestRespondCommandExec(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Fatal("the dry run ran the command")
 	}
-	if _, err := os.Stat(respond.LogPath(run)); err == nil {
+	if _, err := os.Stat(rundir.ResponsesLogPath(run)); err == nil {
 		t.Fatal("the dry run wrote the delivery log")
 	}
 	code, stdout, stderr = runCmd(t, "respond", "--send", "--config", rules, run)

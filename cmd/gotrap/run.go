@@ -165,9 +165,9 @@ func runRun(env *cmdEnv, args []string) error {
 	}
 	if f.append && f.config == "" {
 		// The run's own configuration.
-		f.config = filepath.Join(f.out, "gotrap.toml")
+		f.config = rundir.ConfigPath(f.out)
 		if _, err := os.Stat(f.config); err != nil {
-			return fmt.Errorf("%w: %s has no gotrap.toml (%v); start the run without --append", pipeline.ErrNoRun, f.out, err)
+			return fmt.Errorf("%w: %s has no configuration copy (%v); start the run without --append", pipeline.ErrNoRun, f.out, err)
 		}
 	}
 	var resumeCats map[string]string // the catalogues of a run resumed from its manifest
@@ -175,7 +175,7 @@ func runRun(env *cmdEnv, args []string) error {
 		// "gotrap run --resume --out RUN" (the hint printed on an
 		// interrupt): the run's own inputs, from its manifest, and its
 		// configuration, RUN/gotrap.toml, unless -c names one.
-		m, err := pipeline.ReadManifest(f.out)
+		m, err := rundir.ReadManifest(f.out)
 		if err != nil {
 			return usageError("--resume without INPUT needs the run's manifest: %v", err)
 		}
@@ -190,7 +190,7 @@ func runRun(env *cmdEnv, args []string) error {
 			}
 		}
 		if f.config == "" {
-			f.config = filepath.Join(f.out, "gotrap.toml")
+			f.config = rundir.ConfigPath(f.out)
 		}
 	}
 	if len(args) == 0 && !strings.HasPrefix(f.catalogues, "@") {
@@ -310,7 +310,7 @@ func runRun(env *cmdEnv, args []string) error {
 		return &exitError{code: signalExit(ctx), err: &interruptError{msg: fmt.Sprintf("interrupted (%v); the finished images are kept; continue with the same gotrap run --append command", context.Cause(ctx)), err: err}}
 	}
 	if errors.Is(err, pipeline.ErrConfigDiffers) {
-		if keys := configDiff(filepath.Join(f.out, "gotrap.toml"), cfg); len(keys) > 0 {
+		if keys := configDiff(rundir.ConfigPath(f.out), cfg); len(keys) > 0 {
 			err = fmt.Errorf("%w; differing keys: %s", err, strings.Join(keys, ", "))
 		}
 	}
@@ -560,7 +560,7 @@ func finishRun(ctx context.Context, env *cmdEnv, f runFlags, sum *pipeline.Summa
 		return err
 	}
 	if n >= 0 {
-		sum.Stages = append(sum.Stages, pipeline.Stage{Name: pipeline.StageVarMetric, Done: true, Seconds: dt.Seconds(), Items: n})
+		sum.Stages = append(sum.Stages, rundir.Stage{Name: pipeline.StageVarMetric, Done: true, Seconds: dt.Seconds(), Items: n})
 	}
 	if !f.quiet {
 		fmt.Fprintf(env.stderr, "%s stage %s: done in %.2f s (%d rows)\n", pipeline.Stamp(time.Now()), pipeline.StageVarMetric, dt.Seconds(), n)
@@ -573,7 +573,7 @@ func finishRun(ctx context.Context, env *cmdEnv, f runFlags, sum *pipeline.Summa
 		if err := report.Write(ctx, f.out, report.Options{Threads: f.threads, MemoryLimit: f.memoryLimit}); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "report: %s\n", filepath.Join(f.out, "report", "index.html"))
+		fmt.Fprintf(env.stdout, "report: %s\n", filepath.Join(rundir.ReportDir(f.out), "index.html"))
 	}
 	var b strings.Builder
 	sum.Format(&b)

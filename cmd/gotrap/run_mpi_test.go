@@ -23,9 +23,10 @@ import (
 
 	"gotrap/catalog"
 	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/rundir"
 )
 
-// The tests below run "gotrap run" under a real mpirun (issue 7): they
+// The tests below run "gotrap run" under a real mpirun: they
 // build the binary with -tags mpi into a temporary directory, and skip
 // only when mpirun is not installed.
 
@@ -117,7 +118,7 @@ func TestRunUnderMPI(t *testing.T) {
 				t.Errorf("summary lacks the ranks line:\n%s", stdout.String())
 			}
 			for r := range np {
-				if _, err := os.Stat(catalog.PartFile(out, catalog.TableMeasurements, r, "blind", 0)); err != nil {
+				if _, err := os.Stat(rundir.PartPath(out, catalog.TableMeasurements, r, "blind", 0)); err != nil {
 					t.Errorf("rank %d wrote no measurement part: %v", r, err)
 				}
 			}
@@ -136,7 +137,7 @@ func readSorted(t *testing.T, run string) sortedRun {
 	t.Helper()
 	c := pipetest.ReadCatalogue(t, run)
 	slices.SortFunc(c.Measurements, func(a, b catalog.Measurement) int { return cmp.Compare(a.ID, b.ID) })
-	f, err := os.Open(catalog.TableFile(run, catalog.TableVarMetric))
+	f, err := os.Open(rundir.TablePath(run, catalog.TableVarMetric))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestRunMPIKilledRank(t *testing.T) {
 	if !strings.Contains(stderr.String(), "signal 9") && !strings.Contains(stderr.String(), "Killed") {
 		t.Errorf("mpirun's message does not say a rank was killed:\n%s", stderr.String())
 	}
-	if _, err := os.Stat(catalog.TableFile(out, catalog.TableRuncat)); err == nil {
+	if _, err := os.Stat(rundir.TablePath(out, catalog.TableRuncat)); err == nil {
 		t.Error("the killed job wrote a runcat table")
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"gotrap/internal/config"
 	"gotrap/internal/pipeline"
+	"gotrap/internal/rundir"
 	"gotrap/reduce/mpi"
 	"gotrap/slurm"
 )
@@ -138,7 +139,7 @@ func runSlurm(env *cmdEnv, args []string) error {
 	job := f.job
 	job.Extra, job.Modules, job.Env, job.Setup = f.extra, f.modules, f.env, f.setup
 	job.Launcher, job.MPI = slurm.Launcher(f.launcher), f.mpi
-	job.Output = filepath.Join(run, "logs", "slurm-%j.out")
+	job.Output = rundir.SlurmLogPath(run, "%j")
 	if job.Name == "" {
 		job.Name = "gotrap-" + strings.Trim(jobNameUnsafe.ReplaceAllString(filepath.Base(run), "_"), "_")
 	}
@@ -164,7 +165,7 @@ func runSlurm(env *cmdEnv, args []string) error {
 		if len(args) == 0 {
 			return usageError("no INPUT images")
 		}
-		if _, err := os.Stat(filepath.Join(run, "manifest.json")); err == nil && !f.resume {
+		if _, err := os.Stat(rundir.ManifestPath(run)); err == nil && !f.resume {
 			return usageError("%s already holds a run: pass --resume to continue it, or choose a new --out", run)
 		}
 		// A requeued job must continue, and a fresh RUN starts from the
@@ -220,11 +221,11 @@ func runSlurm(env *cmdEnv, args []string) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	if err := os.MkdirAll(filepath.Join(run, "logs"), 0o755); err != nil {
+	if err := os.MkdirAll(rundir.LogsDir(run), 0o755); err != nil {
 		return err
 	}
-	path := filepath.Join(run, "gotrap.sbatch")
-	if err := writeFileAtomic(path, func(w io.Writer) error { _, err := w.Write(script); return err }); err != nil {
+	path := rundir.SbatchPath(run)
+	if err := rundir.WriteFunc(path, func(w io.Writer) error { _, err := w.Write(script); return err }); err != nil {
 		return err
 	}
 	if !f.submit {
@@ -241,7 +242,7 @@ func runSlurm(env *cmdEnv, args []string) error {
 		return err
 	}
 	fmt.Fprintln(env.stdout, id)
-	log := filepath.Join(run, "logs", "slurm-"+id+".out")
+	log := rundir.SlurmLogPath(run, id)
 	if !f.wait {
 		fmt.Fprintf(env.stderr, "gotrap slurm: submitted job %s; log %s\n", id, log)
 		return nil
@@ -274,7 +275,7 @@ func runSlurm(env *cmdEnv, args []string) error {
 	if code == 0 {
 		fmt.Fprintf(env.stderr, "gotrap slurm: job %s completed; log %s\n", id, log)
 		if f.subcommand == "run" {
-			sum := filepath.Join(run, "logs", "summary.txt")
+			sum := rundir.SummaryPath(run)
 			b, err := os.ReadFile(sum)
 			if err != nil {
 				return fmt.Errorf("job %s completed without a run summary: %w", id, err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gotrap/catalog"
+	"gotrap/internal/rundir"
 	"gotrap/internal/testutil"
 	"gotrap/slurm"
 )
@@ -52,7 +53,7 @@ func runPayload(images string, want sortedRun) slurmPayload {
 		args: func(t *testing.T) []string { return []string{"--arg=--quiet", images} },
 		check: func(t *testing.T, run string) {
 			for r := range 2 {
-				if _, err := os.Stat(catalog.PartFile(run, catalog.TableMeasurements, r, "blind", 0)); err != nil {
+				if _, err := os.Stat(rundir.PartPath(run, catalog.TableMeasurements, r, "blind", 0)); err != nil {
 					t.Errorf("rank %d wrote no measurement part: the job did not run 2 MPI ranks: %v", r, err)
 				}
 			}
@@ -229,7 +230,7 @@ func (c slurmCluster) sigtermResume(t *testing.T, d string) {
 	if logs := jobLogs(run); !strings.Contains(logs, "interrupted (received terminated") || !strings.Contains(logs, "--resume --out "+run) {
 		t.Errorf("the job log does not say that SIGTERM interrupted the run and how to resume:\n%s", logs)
 	}
-	if _, err := os.Stat(catalog.TableFile(run, catalog.TableRuncat)); err == nil {
+	if _, err := os.Stat(rundir.TablePath(run, catalog.TableRuncat)); err == nil {
 		t.Error("the interrupted job wrote a runcat table")
 	}
 	// Without --resume gotrap slurm refuses the run directory.

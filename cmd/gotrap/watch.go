@@ -17,6 +17,7 @@ import (
 	"gotrap/internal/pipeline"
 	"gotrap/internal/pipeline/catstage"
 	"gotrap/internal/respond"
+	"gotrap/internal/rundir"
 	"gotrap/internal/watch"
 	"gotrap/reduce"
 	"gotrap/reduce/mpi"
@@ -114,7 +115,7 @@ func runWatch(env *cmdEnv, args []string) error {
 	if f.ranks < 1 {
 		return usageError("--ranks must be at least 1")
 	}
-	m, merr := pipeline.ReadManifest(f.out)
+	m, merr := rundir.ReadManifest(f.out)
 	existing := merr == nil
 	cfgPath := f.config
 	if existing && cfgPath == "" {
@@ -256,7 +257,7 @@ func (w *watchFeed) start() error {
 	w.tracker = watch.NewTracker(mode, nil)
 	w.closer = &watch.Closer{Tolerance: seconds(w.cfg.Pipeline.TimestepTolerance), Expected: w.cfg.Watch.ImagesPerTimestep,
 		Timeout: seconds(w.cfg.Watch.Timeout)}
-	if c, err := pipeline.ReadCommit(w.run); err == nil && c.Timesteps > 0 {
+	if c, err := rundir.ReadCommit(w.run); err == nil && c.Timesteps > 0 {
 		w.closer.Committed(c.LastStart)
 		w.images = c.Images
 	}
@@ -359,7 +360,7 @@ func (w *watchFeed) Next(ctx context.Context) ([]string, error) {
 
 // committed is the number of timesteps the run has committed.
 func (w *watchFeed) committed() int {
-	c, err := pipeline.ReadCommit(w.run)
+	c, err := rundir.ReadCommit(w.run)
 	if err != nil {
 		return 0
 	}
@@ -406,7 +407,7 @@ func (w *watchFeed) record(path, why string) {
 // afterCommit runs on rank 0 each time the run publishes its catalogue:
 // varmetric, the events and responses of the new timesteps, the commits
 // log and the status.
-func (w *watchFeed) afterCommit(c pipeline.Commit) error {
+func (w *watchFeed) afterCommit(c rundir.Commit) error {
 	restart := w.tracker == nil // the run so far, replayed before following
 	if restart && c.Timesteps == 0 {
 		return nil

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"gotrap/internal/pipeline"
+	"gotrap/internal/rundir"
 	"gotrap/internal/watch"
 )
 
@@ -192,7 +192,7 @@ func waitCommits(t *testing.T, run string, n int, done chan error, logs *strings
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		c, err := pipeline.ReadCommit(run)
+		c, err := rundir.ReadCommit(run)
 		if err == nil && c.Timesteps >= n {
 			return
 		}

@@ -1,6 +1,6 @@
 // Package catalogs reads source catalogues written by other source finders
 // (and by gotrap itself) so that `gotrap run --catalogues` can associate
-// them instead of extracting (issue 19; docs/inputs.md "Catalogues").
+// them instead of extracting (docs/inputs.md "Catalogues").
 //
 // Contract:
 //   - Read(path) detects the format from the file's content, never its

@@ -195,3 +195,46 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// TestFinderFixturesCurrent: the committed ASCII fixtures are what their
+// generator (testdata/gen.go, through catalogstest's writers) writes from
+// today's extraction of testdata/field.fits, byte for byte, so that a
+// change of the extraction or of the writers that would change them is
+// seen here rather than at the next regeneration.
+func TestFinderFixturesCurrent(t *testing.T) {
+	o := extract.Default()
+	o.Detect.BackSizeX, o.Detect.BackSizeY, o.Detect.Margin = 16, 16, 0
+	w, err := extract.NewWorker(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := w.File(filepath.Join("testdata", "field.fits"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		file  string
+		write func(*bytes.Buffer) error
+	}{
+		{"field_comp.csv", func(b *bytes.Buffer) error {
+			return catalogstest.WriteAegeanCSV(b, catalogstest.AegeanColumns(r.Sources))
+		}},
+		{"field.pybdsf.srl.csv", func(b *bytes.Buffer) error {
+			return catalogstest.WritePyBDSFCSV(b, catalogstest.PyBDSFColumns(r.Sources, 10.0/3600), 150e6)
+		}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tc.write(&b); err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(filepath.Join("testdata", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b.Bytes(), want) {
+				t.Errorf("the generator would write %d bytes that differ from the committed %d; run go run ./internal/catalogs/testdata/gen.go and check the diff", b.Len(), len(want))
+			}
+		})
+	}
+}

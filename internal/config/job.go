@@ -6,12 +6,12 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"gotrap/catalog"
 	"gotrap/internal/qc"
+	"gotrap/internal/rundir"
 )
 
 // Pipeline is the [pipeline] section: how "gotrap run" schedules its work.
@@ -133,7 +133,7 @@ func (c *Catalog) Validate() error {
 // RunNamePrefix returns [catalog] name_prefix of the run directory run's
 // configuration (RUN/gotrap.toml), or the default when the run has none.
 func RunNamePrefix(run string) (string, error) {
-	p := filepath.Join(run, "gotrap.toml")
+	p := rundir.ConfigPath(run)
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
 		return DefaultCatalog().NamePrefix, nil
 	}
@@ -159,7 +159,7 @@ func (v *Variability) Validate() error {
 // run's configuration (RUN/gotrap.toml, written by "gotrap run"), or the
 // defaults when the run has none.
 func RunVariability(run string) (Variability, error) {
-	p := filepath.Join(run, "gotrap.toml")
+	p := rundir.ConfigPath(run)
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
 		return DefaultVariability(), nil
 	}

@@ -3,11 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"gotrap/internal/rundir"
 	"io/fs"
 	"math"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -317,7 +317,7 @@ func (c *Config) validateResponses() error {
 // (RUN/gotrap.toml, written by "gotrap run"), or the defaults when the run
 // has none.
 func RunConfig(run string) (Config, error) {
-	p := filepath.Join(run, "gotrap.toml")
+	p := rundir.ConfigPath(run)
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
 		return Default(), nil
 	}

@@ -205,8 +205,8 @@ func TestRunDeterministic(t *testing.T) {
 }
 
 // TestInPlaceMemory: after warm-up, extracting a 1024x1024 image grows
-// the heap by at most 12 bytes per pixel beyond the image (issue 4's
-// budget); the measured figure is logged.
+// the heap by at most 12 bytes per pixel beyond the image (the extraction's
+// memory budget); the measured figure is logged.
 func TestInPlaceMemory(t *testing.T) {
 	const size = 1024
 	fields := runStatFieldImage(t, size)
@@ -230,7 +230,7 @@ func TestInPlaceMemory(t *testing.T) {
 	})
 	perPix := float64(peak) / float64(size*size)
 	t.Logf("peak heap growth of a fresh worker: %.2f bytes/pixel", perPix)
-	// Issue 4: at most 12 bytes per pixel beyond the image.
+	// The budget: at most 12 bytes per pixel beyond the image.
 	if perPix > 12 {
 		t.Errorf("%.2f bytes per pixel > 12", perPix)
 	}

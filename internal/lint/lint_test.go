@@ -136,6 +136,8 @@ func TestLayering(t *testing.T) {
 			switch {
 			case f.pkg == "internal/vtp":
 				t.Errorf("%s imports %s: internal/vtp imports nothing of gotrap's", f.rel, p)
+			case f.pkg == "internal/wire" || f.pkg == "internal/rundir":
+				t.Errorf("%s imports %s: %s imports nothing of gotrap's, so that every package can use it", f.rel, p, f.pkg)
 			case f.pkg == "internal/respond" && strings.HasPrefix(dep, "internal/pipeline"):
 				t.Errorf("%s imports %s: the pipeline calls respond, never the other way", f.rel, p)
 			case f.pkg == "internal/watch" && strings.HasPrefix(dep, "internal/pipeline"):

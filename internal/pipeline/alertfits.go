@@ -13,6 +13,7 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/rundir"
 	"gotrap/kernels/sphere"
 )
 
@@ -57,14 +58,14 @@ func FitAlert(ctx context.Context, run string, cfg config.Config, ra, dec float6
 	if opt.DetectSigma <= 0 {
 		opt.DetectSigma = 5
 	}
-	f, err := os.Open(catalog.TableFile(run, catalog.TableImages))
+	f, err := os.Open(rundir.TablePath(run, catalog.TableImages))
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: alert fits: %w", err)
 	}
 	rows, err := catalog.Read[catalog.Image](f)
 	f.Close()
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: alert fits: %s: %w", catalog.TableFile(run, catalog.TableImages), err)
+		return nil, fmt.Errorf("pipeline: alert fits: %s: %w", rundir.TablePath(run, catalog.TableImages), err)
 	}
 	xopt, err := extract.FromConfig(cfg.Extraction)
 	if err != nil {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"gotrap/internal/rundir"
 	"strings"
 	"time"
 )
@@ -15,7 +16,7 @@ var ErrNoRun = errors.New("pipeline: --append: no run to append to")
 var ErrAppendOrder = errors.New("pipeline: --append: images inside or before the run's timesteps")
 
 // inputPath is the path an entry names (its raw bytes when escaped).
-func inputPath(in InputFile) string {
+func inputPath(in rundir.InputFile) string {
 	if in.PathRaw != nil {
 		return string(in.PathRaw)
 	}
@@ -24,7 +25,7 @@ func inputPath(in InputFile) string {
 
 // appendPaths returns the inputs of an --append: the run's, then those of
 // add that are not among them (skipped lists those that are).
-func appendPaths(old *Manifest, add []string) (paths, skipped []string) {
+func appendPaths(old *rundir.Manifest, add []string) (paths, skipped []string) {
 	have := map[string]bool{}
 	for _, in := range old.Inputs {
 		p := inputPath(in)
@@ -50,7 +51,7 @@ func appendPaths(old *Manifest, add []string) (paths, skipped []string) {
 // hash. It returns the entries to record, with the run's hashes, and the
 // inputs whose modification time changed before the run recorded their
 // hash (stale): their staged results, if any, are not to be trusted.
-func checkResume(old *Manifest, hash string, inputs []InputFile, add bool) ([]InputFile, map[string]bool, error) {
+func checkResume(old *rundir.Manifest, hash string, inputs []rundir.InputFile, add bool) ([]rundir.InputFile, map[string]bool, error) {
 	verb := "resume"
 	if add {
 		verb = "append"
@@ -61,7 +62,7 @@ func checkResume(old *Manifest, hash string, inputs []InputFile, add bool) ([]In
 	if (!add && len(old.Inputs) != len(inputs)) || len(inputs) < len(old.Inputs) {
 		return nil, nil, fmt.Errorf("pipeline: cannot %s: the run had %d inputs, now %d", verb, len(old.Inputs), len(inputs))
 	}
-	out := make([]InputFile, len(inputs))
+	out := make([]rundir.InputFile, len(inputs))
 	copy(out, inputs)
 	stale := map[string]bool{}
 	for i, o := range old.Inputs {
@@ -135,7 +136,7 @@ func checkAppend(plan *Plan, old []string) error {
 // timesteps stage made on the reads that extracted them (by plan index).
 // A file whose hash differs from the one the run recorded changed while
 // the run used it: an error naming it.
-func fillHashes(m *Manifest, plan *Plan, hashes map[int]string) error {
+func fillHashes(m *rundir.Manifest, plan *Plan, hashes map[int]string) error {
 	index := make(map[string]int, len(m.Inputs))
 	for k, in := range m.Inputs {
 		index[inputPath(in)] = k

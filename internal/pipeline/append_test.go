@@ -15,6 +15,7 @@ import (
 
 	"gotrap/internal/config"
 	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/rundir"
 )
 
 // splitData links the images of data into folders, one per part: part k
@@ -137,7 +138,7 @@ func TestAppendEqualsOneRun(t *testing.T) {
 			parts, _ := splitData(t, data, []int{cut})
 			run := grow(t, parts, cfg, ranks)
 			equalTables(t, "grown", oneRun(t, parts, cfg), sortedCatalogue(t, run))
-			if c, err := ReadCommit(run); err != nil || c.Timesteps != nts || c.Images != 16 {
+			if c, err := rundir.ReadCommit(run); err != nil || c.Timesteps != nts || c.Images != 16 {
 				t.Errorf("commit record %+v (%v): want %d timesteps, 16 images", c, err, nts)
 			}
 		})

@@ -3,16 +3,15 @@ package pipeline
 import (
 	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"os"
-	"path/filepath"
 
 	"gotrap/catalog"
 	"gotrap/catalog/assoc"
 	"gotrap/internal/qc"
+	"gotrap/internal/rundir"
+	"gotrap/internal/wire"
 	"gotrap/reduce"
 )
 
@@ -65,25 +64,23 @@ func (r *imageRequests) positions() [][2]float64 {
 // hash identifies the requests (runcat or monitor and position, in
 // order), so that staged fits are reused only for the same requests.
 func (r *imageRequests) hash() string {
-	h := sha256.New()
-	var b [8]byte
-	put := func(v uint64) {
-		binary.LittleEndian.PutUint64(b[:], v)
-		h.Write(b[:])
-	}
+	// The bytes hashed are those of earlier gotraps: Uint64 counts
+	// (not wire's varint counts), so that their staged fits are reused.
+	e := wire.NewEncoder(nil)
 	for _, l := range [][]assoc.Request{r.null, r.mon} {
-		put(uint64(len(l)))
+		e.Uint64(uint64(len(l)))
 		for _, q := range l {
 			id := q.Runcat
 			if q.Monitor != 0 {
 				id = q.Monitor
 			}
-			put(uint64(id))
-			put(math.Float64bits(q.RA))
-			put(math.Float64bits(q.Dec))
+			e.Int64(id)
+			e.Float64(q.RA)
+			e.Float64(q.Dec)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	h := sha256.Sum256(e.Data())
+	return hex.EncodeToString(h[:])
 }
 
 // forcedFits are the answers to one image's requests.
@@ -119,12 +116,12 @@ type assocRun struct {
 
 // newEngine returns an engine with the monitors added (ids 1, 2, ...).
 // Its association links spill to a temporary file under RUN/work/links
-// (linksDir; the file is unlinked as soon as it is created); the caller
+// (rundir.LinksDir; the file is unlinked as soon as it is created); the caller
 // closes the engine.
 func (a *assocRun) newEngine() (*assoc.Engine, error) {
 	cfg := a.cfg
 	if a.run != "" {
-		cfg.SpillDir = linksDir(a.run)
+		cfg.SpillDir = rundir.LinksDir(a.run)
 		if err := os.MkdirAll(cfg.SpillDir, 0o755); err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
@@ -141,9 +138,6 @@ func (a *assocRun) newEngine() (*assoc.Engine, error) {
 	}
 	return e, nil
 }
-
-// linksDir is the directory of the engines' link files, RUN/work/links.
-func linksDir(run string) string { return filepath.Join(run, workDir, "links") }
 
 // closeEngine closes e (nil: none), keeping the first error in *err.
 func closeEngine(e *assoc.Engine, err *error) {

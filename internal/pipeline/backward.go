@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -19,11 +18,12 @@ import (
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/rundir"
+	"gotrap/internal/wire"
 	"gotrap/kernels"
 	"gotrap/reduce"
 )
 
-// Backward forced fits ([forced_fits] backward = true; issue 6,
+// Backward forced fits ([forced_fits] backward = true;
 // docs/pipeline.md "Backward forced fits"): after the association has
 // written the catalogue tables, every running-catalogue source that is
 // not a monitor source is fitted at its final weighted position (wm_ra,
@@ -83,7 +83,7 @@ type backwardMark struct {
 // the associations table next to RUN/associations.parquet (the DuckDB
 // view reads both; docs/catalog.md "Layout").
 func backwardAssocFile(run string) string {
-	return filepath.Join(run, catalog.TableAssociations, "backward-00000.parquet")
+	return rundir.TablePartPath(run, catalog.TableAssociations, StageBackward)
 }
 
 // finalRuncats is the one place the stage reads the association's
@@ -92,11 +92,11 @@ func backwardAssocFile(run string) string {
 // monitor sources, by id, each with the timestep of its earliest
 // association (image timesteps from plan).
 func finalRuncats(run string, plan *Plan) ([]backSource, error) {
-	rcs, err := readStaged[catalog.Runcat](catalog.TableFile(run, catalog.TableRuncat))
+	rcs, err := readStaged[catalog.Runcat](rundir.TablePath(run, catalog.TableRuncat))
 	if err != nil {
 		return nil, err
 	}
-	as, err := readStaged[catalog.Association](catalog.TableFile(run, catalog.TableAssociations))
+	as, err := readStaged[catalog.Association](rundir.TablePath(run, catalog.TableAssociations))
 	if err != nil {
 		return nil, err
 	}
@@ -129,28 +129,29 @@ func finalRuncats(run string, plan *Plan) ([]backSource, error) {
 	return out, nil
 }
 
-// encodeSources encodes srcs for a Bcast: per source runcat, RA, Dec
-// (float64 bits) and first timestep, 8 bytes each, little endian.
+// encodeSources encodes srcs for a Bcast: their number, then per source
+// runcat, RA, Dec and first timestep (package wire).
 func encodeSources(srcs []backSource) []byte {
-	b := make([]byte, 0, 32*len(srcs))
+	e := wire.NewEncoder(make([]byte, 0, 8+32*len(srcs)))
+	e.Count(len(srcs))
 	for _, s := range srcs {
-		b = binary.LittleEndian.AppendUint64(b, uint64(s.runcat))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.ra))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.dec))
-		b = binary.LittleEndian.AppendUint64(b, uint64(s.first))
+		e.Int64(s.runcat)
+		e.Float64(s.ra)
+		e.Float64(s.dec)
+		e.Int64(s.first)
 	}
-	return b
+	return e.Data()
 }
 
 // decodeSources is the inverse of encodeSources.
 func decodeSources(b []byte) ([]backSource, error) {
-	if len(b)%32 != 0 {
-		return nil, fmt.Errorf("pipeline: corrupt backward-fit sources from rank 0")
-	}
-	out := make([]backSource, len(b)/32)
+	d := wire.NewDecoder(b)
+	out := make([]backSource, d.Count(32))
 	for i := range out {
-		u := func(k int) uint64 { return binary.LittleEndian.Uint64(b[32*i+8*k:]) }
-		out[i] = backSource{runcat: int64(u(0)), ra: math.Float64frombits(u(1)), dec: math.Float64frombits(u(2)), first: int64(u(3))}
+		out[i] = backSource{runcat: d.Int64(), ra: d.Float64(), dec: d.Float64(), first: d.Int64()}
+	}
+	if err := d.Done(); err != nil {
+		return nil, fmt.Errorf("pipeline: backward-fit sources from rank 0: %w", err)
 	}
 	return out, nil
 }
@@ -207,7 +208,7 @@ func unitVector(ra, dec float64) (x, y, z float64) {
 
 // mark returns the completion mark of image id, or nil.
 func (s *backwardStage) mark(id int64) *backwardMark {
-	b, err := os.ReadFile(stagedPath(s.run, StageBackward, id, "json"))
+	b, err := os.ReadFile(rundir.StagedPath(s.run, StageBackward, id, "json"))
 	if err != nil {
 		return nil
 	}
@@ -248,14 +249,14 @@ func (s *backwardStage) image(img *Image, req *imageRequests) (err error) {
 	for _, m := range kept {
 		mk.Fits = append(mk.Fits, [2]int64{m.FFRuncat.Int64, m.ID})
 	}
-	if err := catalog.WriteFile(stagedPath(s.run, StageBackward, img.ID, "fits.parquet"), kept, s.copts...); err != nil {
+	if err := catalog.WriteFile(rundir.StagedPath(s.run, StageBackward, img.ID, "fits.parquet"), kept, s.copts...); err != nil {
 		return err
 	}
 	b, err := json.Marshal(mk)
 	if err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
-	return rundir.WriteFile(stagedPath(s.run, StageBackward, img.ID, "json"), b)
+	return rundir.WriteFile(rundir.StagedPath(s.run, StageBackward, img.ID, "json"), b)
 }
 
 // runStage runs the stage on this rank (every rank calls it): rank 0
@@ -267,7 +268,7 @@ func (s *backwardStage) image(img *Image, req *imageRequests) (err error) {
 // rank 0 writes the associations (backwardAssocFile) from every image's
 // mark. It fills st's counts (images fitted now and reused, over all
 // ranks) and sum.Backward.
-func (s *backwardStage) runStage(ctx context.Context, st *Stage, workers int, prog *progress, log *logger, sum *Summary) error {
+func (s *backwardStage) runStage(ctx context.Context, st *rundir.Stage, workers int, prog *progress, log *logger, sum *Summary) error {
 	me, size := s.comm.Rank(), s.comm.Size()
 	var msg []byte
 	if me == 0 {
@@ -361,7 +362,7 @@ func (s *backwardStage) runStage(ctx context.Context, st *Stage, workers int, pr
 	if err != nil {
 		return err
 	}
-	markPath := func(i, _ int) string { return stagedPath(s.run, StageBackward, s.plan.Images[i].ID, "json") }
+	markPath := func(i, _ int) string { return rundir.StagedPath(s.run, StageBackward, s.plan.Images[i].ID, "json") }
 	got, err := gatherFiles(s.comm, todo, 1, markPath, true)
 	if err != nil {
 		return err
@@ -402,13 +403,13 @@ func (s *backwardStage) runStage(ctx context.Context, st *Stage, workers int, pr
 // writePart writes this rank's measurement part from the staged fits of
 // its images (idx, in plan order) and returns its rows.
 func (s *backwardStage) writePart(idx []int) (int, error) {
-	w, err := catalog.Create[catalog.Measurement](catalog.PartFile(s.run, catalog.TableMeasurements, s.comm.Rank(), StageBackward, 0), s.copts...)
+	w, err := catalog.Create[catalog.Measurement](rundir.PartPath(s.run, catalog.TableMeasurements, s.comm.Rank(), StageBackward, 0), s.copts...)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, i := range idx {
-		ms, err := readStaged[catalog.Measurement](stagedPath(s.run, StageBackward, s.plan.Images[i].ID, "fits.parquet"))
+		ms, err := readStaged[catalog.Measurement](rundir.StagedPath(s.run, StageBackward, s.plan.Images[i].ID, "fits.parquet"))
 		if err == nil {
 			err = w.Write(ms...)
 		}
@@ -436,7 +437,7 @@ func removeBackwardParts(run string) error {
 // countBackward sets sum.Backward from the measurement parts of a
 // finished stage (a resumed run that skips it).
 func countBackward(run string, sum *Summary) error {
-	parts, err := filepath.Glob(filepath.Join(run, catalog.TableMeasurements, "rank=*", StageBackward+"-*.parquet"))
+	parts, err := filepath.Glob(rundir.PartGlob(run, catalog.TableMeasurements, StageBackward))
 	if err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/rundir"
 	"gotrap/kernels/sphere"
 )
 
@@ -77,13 +78,13 @@ func TestBackwardFits(t *testing.T) {
 		return false
 	})
 	equalTables(t, "backward on vs off", cOff, cOn)
-	for _, p := range []string{filepath.Join(runOff, workDir, StageBackward), filepath.Join(runOff, catalog.TableAssociations),
-		catalog.PartFile(runOff, catalog.TableMeasurements, 0, StageBackward, 0)} {
+	for _, p := range []string{rundir.StepDir(runOff, StageBackward), filepath.Join(runOff, catalog.TableAssociations),
+		rundir.PartPath(runOff, catalog.TableMeasurements, 0, StageBackward, 0)} {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("backward = false: %s exists (%v)", p, err)
 		}
 	}
-	if m, err := ReadManifest(runOff); err != nil || m.Done(StageBackward) || slices.ContainsFunc(m.Stages, func(s Stage) bool { return s.Name == StageBackward }) {
+	if m, err := rundir.ReadManifest(runOff); err != nil || m.Done(StageBackward) || slices.ContainsFunc(m.Stages, func(s rundir.Stage) bool { return s.Name == StageBackward }) {
 		t.Errorf("backward = false: manifest lists the backward stage (%v)", err)
 	}
 	if sum1.Backward != len(backMs) || len(backMs) == 0 || len(bas) != len(backMs) {
@@ -227,7 +228,7 @@ func TestBackwardFits(t *testing.T) {
 	// Both ranks fitted images (the LPT split of the images with
 	// requests).
 	for r := range 2 {
-		ms, err := readStaged[catalog.Measurement](catalog.PartFile(run2, catalog.TableMeasurements, r, StageBackward, 0))
+		ms, err := readStaged[catalog.Measurement](rundir.PartPath(run2, catalog.TableMeasurements, r, StageBackward, 0))
 		if err != nil || len(ms) == 0 {
 			t.Errorf("2 ranks: rank %d wrote %d backward fits (%v), want some", r, len(ms), err)
 		}
@@ -268,7 +269,7 @@ func TestBackwardResume(t *testing.T) {
 	if !errors.Is(err, stop) {
 		t.Fatalf("error %v, want %v", err, stop)
 	}
-	stale := catalog.PartFile(run, catalog.TableMeasurements, 5, StageBackward, 0)
+	stale := rundir.PartPath(run, catalog.TableMeasurements, 5, StageBackward, 0)
 	if err := catalog.WriteFile(stale, []catalog.Measurement{{ID: 1, Image: 1, ExtractType: catalog.ExtractBackward}}); err != nil {
 		t.Fatal(err)
 	}

@@ -3,14 +3,12 @@ package pipeline
 import (
 	"bytes"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"time"
 
 	"gotrap/catalog"
 	"gotrap/internal/rundir"
@@ -46,7 +44,7 @@ func newMeasurementSinkPart(run string, rank int, copts []catalog.Option, part i
 	s := &measurementSink{}
 	copts = append(slices.Clip(copts), catalog.WithRowGroupRows(measurementRowGroup))
 	for k, stage := range []string{"blind", "forced", "monitor"} {
-		w, err := catalog.Create[catalog.Measurement](catalog.PartFile(run, catalog.TableMeasurements, rank, stage, part), copts...)
+		w, err := catalog.Create[catalog.Measurement](rundir.PartPath(run, catalog.TableMeasurements, rank, stage, part), copts...)
 		if err != nil {
 			s.abort()
 			return nil, err
@@ -85,7 +83,7 @@ func (s *measurementSink) close() error {
 }
 
 // removeParts removes the measurement part files of stage ("": of every
-// stage) that any rank wrote (catalog.PartFile names), and the rank=RRRR
+// stage) that any rank wrote (rundir.PartPath names), and the rank=RRRR
 // and measurements folders left empty. Other files there are the user's
 // and stay.
 func removeParts(run, stage string) error {
@@ -95,11 +93,8 @@ func removeParts(run, stage string) error {
 // removePartsBelow is removeParts of the part files numbered below
 // below (all when below < 0).
 func removePartsBelow(run, stage string, below int) error {
-	if stage == "" {
-		stage = "*"
-	}
-	dir := filepath.Join(run, catalog.TableMeasurements)
-	parts, err := filepath.Glob(filepath.Join(dir, "rank=[0-9][0-9][0-9][0-9]", stage+"-[0-9][0-9][0-9][0-9][0-9].parquet"))
+	dir := rundir.TableDir(run, catalog.TableMeasurements)
+	parts, err := filepath.Glob(rundir.PartGlob(run, catalog.TableMeasurements, stage))
 	if err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
@@ -115,7 +110,7 @@ func removePartsBelow(run, stage string, below int) error {
 			return fmt.Errorf("pipeline: %w", err)
 		}
 	}
-	ranks, _ := filepath.Glob(filepath.Join(dir, "rank=[0-9][0-9][0-9][0-9]"))
+	ranks, _ := filepath.Glob(rundir.RankDirGlob(run, catalog.TableMeasurements))
 	for _, d := range append(ranks, dir) {
 		os.Remove(d) // only when empty
 	}
@@ -137,7 +132,7 @@ func startCatalogue(run string, a *assocRun, copts []catalog.Option, part int) (
 		return newMeasurementSinkPart(run, a.me, copts, part)
 	}
 	if a.me == 0 {
-		if err := os.Remove(catalog.TableFile(run, catalog.TableVarMetric)); err != nil && !isNotExist(err) {
+		if err := os.Remove(rundir.TablePath(run, catalog.TableVarMetric)); err != nil && !isNotExist(err) {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
 		if err := removeParts(run, ""); err != nil {
@@ -168,59 +163,23 @@ func rejectUnplanned(plan *Plan, rows []catalog.Image) {
 	}
 }
 
-// CommitFile is the record of the timesteps committed so far,
-// RUN/work/commit.json (rewritten atomically after each timestep).
-const CommitFile = "commit.json"
-
-// Commit is the content of CommitFile.
-type Commit struct {
-	// Timesteps is the number of timesteps committed: their staged
-	// results are complete, and a later call replays them.
-	Timesteps int `json:"timesteps"`
-	// Images is the number of images in them.
-	Images int `json:"images"`
-	// LastStart is the start time of the last committed timestep's
-	// first image.
-	LastStart time.Time `json:"last_start"`
-}
-
 // writeCommit records timestep t (0-based) of plan as committed.
 func writeCommit(run string, plan *Plan, t int) error {
-	c := Commit{Timesteps: t + 1}
+	c := rundir.Commit{Timesteps: t + 1}
 	for _, ts := range plan.Timesteps[:t+1] {
 		c.Images += len(ts)
 	}
 	if ts := plan.Timesteps[t]; len(ts) > 0 {
 		c.LastStart = plan.Images[ts[0]].Meta.TauStart.UTC()
 	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return fmt.Errorf("pipeline: %w", err)
-	}
-	return rundir.WriteFile(filepath.Join(run, workDir, CommitFile), append(b, '\n'))
-}
-
-// ReadCommit reads RUN/work/commit.json (a zero Commit when absent).
-func ReadCommit(run string) (Commit, error) {
-	var c Commit
-	b, err := os.ReadFile(filepath.Join(run, workDir, CommitFile))
-	if isNotExist(err) {
-		return c, nil
-	}
-	if err != nil {
-		return c, fmt.Errorf("pipeline: %w", err)
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("pipeline: %s: %w", filepath.Join(run, workDir, CommitFile), err)
-	}
-	return c, nil
+	return rundir.WriteCommit(run, c)
 }
 
 // writeTable writes rows to RUN/TABLE.parquet atomically and adds their
 // number to *n.
 func writeTable[T any](run, table string, rows []T, copts []catalog.Option, n *int) error {
 	*n += len(rows)
-	return catalog.WriteFile(catalog.TableFile(run, table), rows, copts...)
+	return catalog.WriteFile(rundir.TablePath(run, table), rows, copts...)
 }
 
 func fillCounts(sum *Summary, rcs []catalog.Runcat, ns []catalog.NewSource, nAssoc, nBands, nRegions int) {
@@ -242,12 +201,12 @@ func fillCounts(sum *Summary, rcs []catalog.Runcat, ns []catalog.NewSource, nAss
 // reuseCatalogue takes the images rows and the counts of sum from the
 // finished catalogue tables of run (a resumed run whose tables are done).
 func reuseCatalogue(run string, comm reduce.Comm, rows []catalog.Image, sum *Summary) error {
-	got, err := readStaged[catalog.Image](catalog.TableFile(run, catalog.TableImages))
+	got, err := readStaged[catalog.Image](rundir.TablePath(run, catalog.TableImages))
 	if err != nil {
 		return err
 	}
 	if len(got) != len(rows) {
-		return fmt.Errorf("pipeline: %s has %d rows for %d images", catalog.TableFile(run, catalog.TableImages), len(got), len(rows))
+		return fmt.Errorf("pipeline: %s has %d rows for %d images", rundir.TablePath(run, catalog.TableImages), len(got), len(rows))
 	}
 	copy(rows, got)
 	return countCatalogue(run, sum)
@@ -255,23 +214,23 @@ func reuseCatalogue(run string, comm reduce.Comm, rows []catalog.Image, sum *Sum
 
 // countCatalogue fills the counts of sum from a finished catalogue.
 func countCatalogue(run string, sum *Summary) error {
-	rcs, err := readStaged[catalog.Runcat](catalog.TableFile(run, catalog.TableRuncat))
+	rcs, err := readStaged[catalog.Runcat](rundir.TablePath(run, catalog.TableRuncat))
 	if err != nil {
 		return err
 	}
-	ns, err := readStaged[catalog.NewSource](catalog.TableFile(run, catalog.TableNewSources))
+	ns, err := readStaged[catalog.NewSource](rundir.TablePath(run, catalog.TableNewSources))
 	if err != nil {
 		return err
 	}
-	as, err := readStaged[catalog.Association](catalog.TableFile(run, catalog.TableAssociations))
+	as, err := readStaged[catalog.Association](rundir.TablePath(run, catalog.TableAssociations))
 	if err != nil {
 		return err
 	}
-	bs, err := readStaged[catalog.Band](catalog.TableFile(run, catalog.TableBands))
+	bs, err := readStaged[catalog.Band](rundir.TablePath(run, catalog.TableBands))
 	if err != nil {
 		return err
 	}
-	rs, err := readStaged[catalog.SkyRegion](catalog.TableFile(run, catalog.TableSkyRegions))
+	rs, err := readStaged[catalog.SkyRegion](rundir.TablePath(run, catalog.TableSkyRegions))
 	if err != nil {
 		return err
 	}
@@ -279,7 +238,7 @@ func countCatalogue(run string, sum *Summary) error {
 	counts := []*int{&sum.Blind, &sum.Forced, &sum.Monitor}
 	for k, stage := range []string{"blind", "forced", "monitor"} {
 		// One part per rank of the run that wrote the catalogue.
-		files, err := filepath.Glob(filepath.Join(run, catalog.TableMeasurements, "rank=*", stage+"-*.parquet"))
+		files, err := filepath.Glob(rundir.PartGlob(run, catalog.TableMeasurements, stage))
 		if err != nil {
 			return fmt.Errorf("pipeline: %w", err)
 		}
@@ -353,7 +312,7 @@ func (s *Summary) Format(w io.Writer) {
 func WriteSummary(run string, s *Summary) error {
 	var b bytes.Buffer
 	s.Format(&b)
-	return rundir.WriteFile(filepath.Join(run, "logs", "summary.txt"), b.Bytes())
+	return rundir.WriteFile(rundir.SummaryPath(run), b.Bytes())
 }
 
 func writeSummary(run string, s *Summary) error { return WriteSummary(run, s) }

@@ -17,6 +17,7 @@ import (
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/rundir"
 	"gotrap/internal/testutil"
 )
 
@@ -114,7 +115,7 @@ func TestCataloguesParquetRoundTrip(t *testing.T) {
 	}
 	cats := map[string]string{}
 	for _, im := range pipetest.ReadCatalogue(t, ref).Images {
-		if p := stagedPath(ref, StepExtract, im.ID, "blind.parquet"); !im.Rejected {
+		if p := rundir.StagedPath(ref, StepExtract, im.ID, "blind.parquet"); !im.Rejected {
 			cats[im.URL] = p
 		}
 	}
@@ -223,7 +224,7 @@ func TestCataloguesSelavy(t *testing.T) {
 		}
 	}
 
-	f, err := os.Open(stagedPath(run, StepExtract, 1, droppedSuffix))
+	f, err := os.Open(rundir.StagedPath(run, StepExtract, 1, droppedSuffix))
 	if err != nil {
 		t.Fatal(err)
 	}

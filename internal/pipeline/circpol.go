@@ -14,9 +14,10 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/rundir"
 )
 
-// Circular polarisation of Stokes I sources (issue 19; docs/catalog.md
+// Circular polarisation of Stokes I sources (docs/catalog.md
 // "circpol"): with [pipeline] circular_polarisation, rank 0 force-fits,
 // after the association and the limits, every measurement associated with
 // a runcat at its position in the Stokes V plane of its image file (the
@@ -40,7 +41,7 @@ func circPolStage(ctx context.Context, run string, plan *Plan, cfg config.Config
 // writeCircPol computes and writes RUN/circpol.parquet; it returns the
 // number of rows and of images with measurements but no Stokes V plane.
 func writeCircPol(ctx context.Context, run string, plan *Plan, xopt extract.Options, read fitsimg.Options, copts []catalog.Option, workers int) (int, int, error) {
-	files, err := filepath.Glob(filepath.Join(run, catalog.TableMeasurements, "rank=*", "*.parquet"))
+	files, err := filepath.Glob(rundir.PartGlob(run, catalog.TableMeasurements, ""))
 	if err != nil {
 		return 0, 0, fmt.Errorf("pipeline: %w", err)
 	}
@@ -57,12 +58,12 @@ func writeCircPol(ctx context.Context, run string, plan *Plan, xopt extract.Opti
 			}
 		}
 	}
-	assocs, err := readStaged[catalog.Association](catalog.TableFile(run, catalog.TableAssociations))
+	assocs, err := readStaged[catalog.Association](rundir.TablePath(run, catalog.TableAssociations))
 	if err != nil {
 		return 0, 0, err
 	}
 	// Backward fits' links live in their own part files (option).
-	if parts, _ := filepath.Glob(filepath.Join(run, catalog.TableAssociations, "*.parquet")); len(parts) > 0 {
+	if parts, _ := filepath.Glob(rundir.TablePartGlob(run, catalog.TableAssociations)); len(parts) > 0 {
 		for _, p := range parts {
 			as, err := readStaged[catalog.Association](p)
 			if err != nil {
@@ -132,7 +133,7 @@ func writeCircPol(ctx context.Context, run string, plan *Plan, xopt extract.Opti
 		return 0, 0, err
 	}
 	out := slices.Concat(per...)
-	if err := catalog.WriteFile(catalog.TableFile(run, catalog.TableCircPol), out, copts...); err != nil {
+	if err := catalog.WriteFile(rundir.TablePath(run, catalog.TableCircPol), out, copts...); err != nil {
 		return 0, 0, err
 	}
 	n := 0

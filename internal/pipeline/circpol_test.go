@@ -12,6 +12,7 @@ import (
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/pipeline/pipetest"
 	"gotrap/internal/respond"
+	"gotrap/internal/rundir"
 	"gotrap/internal/testutil"
 	"gotrap/kernels"
 	"gotrap/kernels/sphere"
@@ -66,7 +67,7 @@ func TestCircularPolarisation(t *testing.T) {
 	run := runInputs(t, cubes, cfg)
 
 	c := pipetest.ReadCatalogue(t, run)
-	f, err := os.Open(catalog.TableFile(run, catalog.TableCircPol))
+	f, err := os.Open(rundir.TablePath(run, catalog.TableCircPol))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -385,16 +385,17 @@ type commProjection struct {
 
 // headerBytes is the model's bytes per rank per timestep (sent and
 // received) that grow with the ranks, for a images and f facts rounds
-// per timestep on n ranks: gotrap's own (distImage's 13-byte part header
+// per timestep on n ranks: gotrap's own (distImage's 3-byte part header
 // to and from every other rank: the emigrants' length, the boundary
-// flag, the measurements' count; gatherRequests' 12 bytes per image from
-// every other rank, the facts rounds' flag byte from every other rank)
+// flag, the measurements' count, one byte each as wire varints when
+// empty; gatherRequests' 2 bytes per image from every other rank but the
+// owner, the facts rounds' flag byte from every other rank)
 // and, with mpi, the 8-byte lengths that reduce/mpi exchanges before each
 // MPI_Allgatherv and MPI_Alltoallv (from every other rank; to every
 // other rank too for an Alltoallv), for nA2A Alltoallv and nAGv
 // Allgatherv.
 func headerBytes(a, f float64, n int, mpi bool, nA2A, nAGv float64) float64 {
-	h := float64(n-1) * (2*13*a + 12*a + f)
+	h := float64(n-1) * (2*3*a + 2*a + f)
 	if mpi {
 		h += float64(n-1) * 8 * (2*nA2A + nAGv)
 	}

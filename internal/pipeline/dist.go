@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"cmp"
-	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"gotrap/catalog/assoc"
 	"gotrap/decomp"
 	"gotrap/internal/config"
+	"gotrap/internal/wire"
 	"gotrap/reduce"
 )
 
@@ -301,8 +301,6 @@ func newDistAssoc(a *assocRun, e *assoc.Engine, tm *tileMap) *distAssoc {
 	return d
 }
 
-var le = binary.LittleEndian
-
 // distImage associates one accepted image's blind measurements over the
 // ranks (a collective: every rank calls it for every accepted image, in
 // plan order). raw are the image's staged blind measurements on the rank
@@ -350,13 +348,12 @@ func (d *distAssoc) distImage(img *Image, raw []catalog.Measurement, owner bool,
 			d.stats.sentRuncats += len(emig[r])
 			d.stats.sentMeas += len(per[r])*assoc.WireSize() + len(flags[r])
 		}
-		var b []byte
-		b = le.AppendUint64(b, uint64(len(emig[r])))
-		b = append(b, emig[r]...)
-		b = append(b, anyB)
-		b = assoc.MarshalForAssociation(b, per[r])
-		b = append(b, flags[r]...)
-		send[r] = b
+		e := wire.NewEncoder(nil)
+		e.Bytes(emig[r])
+		e.Uint8(anyB)
+		assoc.PutForAssociation(e, per[r])
+		e.Raw(flags[r]) // one per measurement
+		send[r] = e.Data()
 	}
 	recv, err := d.comm.Alltoallv(send)
 	if err != nil {
@@ -366,20 +363,20 @@ func (d *distAssoc) distImage(img *Image, raw []catalog.Measurement, owner bool,
 	boundary := map[int64]bool{}
 	shared := false
 	for r, b := range recv {
-		if len(b) < 9 || uint64(len(b)-9) < le.Uint64(b) {
-			return fail(fmt.Errorf("corrupt exchange from rank %d", r))
+		dec := wire.NewDecoder(b)
+		emigrants := dec.Bytes()
+		flag := dec.Uint8()
+		start := len(ms)
+		ms = assoc.ReadForAssociation(dec, ms)
+		fl := dec.Raw(len(ms) - start)
+		if err := dec.Done(); err != nil {
+			return fail(fmt.Errorf("measurements from rank %d: %w", r, err))
 		}
-		n := le.Uint64(b)
-		if _, err := d.e.Immigrate(b[8 : 8+n]); err != nil {
+		if _, err := d.e.Immigrate(emigrants); err != nil {
 			return fail(fmt.Errorf("runcats from rank %d: %w", r, err))
 		}
-		shared = shared || b[8+n] == 1
-		start := len(ms)
-		ms, b, err = assoc.UnmarshalForAssociation(ms, b[9+n:])
-		if err != nil || len(b) != len(ms)-start {
-			return fail(fmt.Errorf("corrupt measurements from rank %d", r))
-		}
-		for k, f := range b {
+		shared = shared || flag == 1
+		for k, f := range fl {
 			if f == 1 {
 				boundary[ms[start+k].ID] = true
 			}
@@ -397,23 +394,28 @@ func (d *distAssoc) distImage(img *Image, raw []catalog.Measurement, owner bool,
 		// first byte says whether this rank may have restricted pairs of
 		// boundary measurements (Step.Grouped).
 		grouped := step.Grouped()
-		b := []byte{0}
+		flag := uint8(0)
 		for k, id := range ids {
-			if boundary[id] && facts[k].NCand > 0 {
-				b = le.AppendUint64(b, uint64(id))
-				b = le.AppendUint32(b, uint32(facts[k].NCand))
-				if grouped[k] {
-					b[0] = 1
-				}
+			if boundary[id] && facts[k].NCand > 0 && grouped[k] {
+				flag = 1
 			}
 		}
-		d.stats.sentFacts += len(b)
+		e := wire.NewEncoder(nil)
+		e.Uint8(flag)
+		for k, id := range ids {
+			if boundary[id] && facts[k].NCand > 0 {
+				e.Int64(id)
+				e.Uint32(uint32(facts[k].NCand))
+			}
+		}
+		d.stats.sentFacts += e.Len()
 		nGrouped := 0
-		if err := d.exchange(b, 12, func(flag byte) {
+		if err := d.exchange(e.Data(), func(flag byte) {
 			nGrouped += int(flag)
-		}, func(rec []byte) {
-			if k, ok := slices.BinarySearch(ids, int64(le.Uint64(rec))); ok {
-				facts[k].NCand += int32(le.Uint32(rec[8:]))
+		}, func(rec *wire.Decoder) {
+			id, n := rec.Int64(), int32(rec.Uint32())
+			if k, ok := slices.BinarySearch(ids, id); ok {
+				facts[k].NCand += n
 			}
 		}); err != nil {
 			return fail(err)
@@ -423,18 +425,20 @@ func (d *distAssoc) distImage(img *Image, raw []catalog.Measurement, owner bool,
 		// needed only where two ranks may have restricted pairs of them.
 		if nGrouped >= 2 {
 			d.stats.minRounds++
-			b = []byte{0}
+			e := wire.NewEncoder(nil)
+			e.Uint8(0)
 			for k, id := range ids {
 				if boundary[id] && facts[k].MinRuncat != 0 {
-					b = le.AppendUint64(b, uint64(id))
-					b = le.AppendUint64(b, math.Float64bits(facts[k].MinR))
-					b = le.AppendUint64(b, uint64(facts[k].MinRuncat))
+					e.Int64(id)
+					e.Float64(facts[k].MinR)
+					e.Int64(facts[k].MinRuncat)
 				}
 			}
-			d.stats.sentFacts += len(b)
-			if err := d.exchange(b, 24, nil, func(rec []byte) {
-				if k, ok := slices.BinarySearch(ids, int64(le.Uint64(rec))); ok {
-					facts[k].Merge(assoc.Facts{MinR: math.Float64frombits(le.Uint64(rec[8:])), MinRuncat: int64(le.Uint64(rec[16:]))})
+			d.stats.sentFacts += e.Len()
+			if err := d.exchange(e.Data(), nil, func(rec *wire.Decoder) {
+				id, f := rec.Int64(), assoc.Facts{MinR: rec.Float64(), MinRuncat: rec.Int64()}
+				if k, ok := slices.BinarySearch(ids, id); ok {
+					facts[k].Merge(f)
 				}
 			}); err != nil {
 				return fail(err)
@@ -459,50 +463,42 @@ func (d *distAssoc) distImage(img *Image, raw []catalog.Measurement, owner bool,
 // they do not depend on the ranks), and nBlind[i], on every rank, and
 // gives each engine the image's whole request list (SetRequests).
 func (d *distAssoc) gatherRequests(a *assocRun, acc []int, null map[int][]assoc.Request, reqs map[int]*imageRequests, nBlind map[int]int) error {
-	var b []byte
+	e := wire.NewEncoder(nil)
 	for _, i := range acc {
-		nb := uint64(math.MaxUint64)
+		// The image's number of blind sources plus one from its owner,
+		// 0 (one byte) from the others.
+		nb := uint64(0)
 		if a.owner[i] == d.me {
-			nb = uint64(nBlind[i])
+			nb = uint64(nBlind[i]) + 1
 		}
-		b = le.AppendUint64(b, nb)
-		b = le.AppendUint32(b, uint32(len(null[i])))
+		e.Uvarint(nb)
+		e.Count(len(null[i]))
 		for _, q := range null[i] {
-			b = le.AppendUint64(b, uint64(q.Runcat))
-			b = le.AppendUint64(b, math.Float64bits(q.RA))
-			b = le.AppendUint64(b, math.Float64bits(q.Dec))
+			e.Int64(q.Runcat)
+			e.Float64(q.RA)
+			e.Float64(q.Dec)
 		}
 	}
 	if d.size > 1 {
-		d.stats.sentReqs += len(b)
+		d.stats.sentReqs += e.Len()
 	}
-	parts, err := d.comm.Allgatherv(b)
+	parts, err := d.comm.Allgatherv(e.Data())
 	if err != nil {
 		return fmt.Errorf("pipeline: rank %d: gathering requests: %w", d.me, err)
 	}
 	merged := make([][]assoc.Request, len(acc))
 	for r, p := range parts {
-		bad := fmt.Errorf("pipeline: rank %d: corrupt requests from rank %d", d.me, r)
+		dec := wire.NewDecoder(p)
 		for k, i := range acc {
-			if len(p) < 12 {
-				return bad
+			if nb := dec.Uvarint(); nb > 0 {
+				nBlind[i] = int(nb - 1)
 			}
-			if v := le.Uint64(p); v != math.MaxUint64 {
-				nBlind[i] = int(v)
-			}
-			n := int(le.Uint32(p[8:]))
-			p = p[12:]
-			if len(p) < 24*n {
-				return bad
-			}
-			for range n {
-				merged[k] = append(merged[k], assoc.Request{Runcat: int64(le.Uint64(p)),
-					RA: math.Float64frombits(le.Uint64(p[8:])), Dec: math.Float64frombits(le.Uint64(p[16:]))})
-				p = p[24:]
+			for range dec.Count(24) {
+				merged[k] = append(merged[k], assoc.Request{Runcat: dec.Int64(), RA: dec.Float64(), Dec: dec.Float64()})
 			}
 		}
-		if len(p) != 0 {
-			return bad
+		if err := dec.Done(); err != nil {
+			return fmt.Errorf("pipeline: rank %d: requests from rank %d: %w", d.me, r, err)
 		}
 	}
 	for k, i := range acc {
@@ -516,26 +512,31 @@ func (d *distAssoc) gatherRequests(a *assocRun, acc []int, null map[int][]assoc.
 	return nil
 }
 
-// exchange is an Allgatherv of a flag byte and fixed-size records:
-// head (if not nil) is called with every rank's flag, fn for every record
-// of the other ranks, in rank order.
-func (d *distAssoc) exchange(b []byte, size int, head func(flag byte), fn func(rec []byte)) error {
+// exchange is an Allgatherv of a flag byte and records (package wire):
+// head (if not nil) is called with every rank's flag, rec to read each
+// record of the other ranks, in rank order.
+func (d *distAssoc) exchange(b []byte, head func(flag byte), rec func(*wire.Decoder)) error {
 	parts, err := d.comm.Allgatherv(b)
 	if err != nil {
 		return err
 	}
 	for r, p := range parts {
-		if len(p) < 1 || (len(p)-1)%size != 0 {
-			return fmt.Errorf("corrupt facts from rank %d", r)
+		dec := wire.NewDecoder(p)
+		flag := dec.Uint8()
+		if err := dec.Err(); err != nil {
+			return fmt.Errorf("facts from rank %d: %w", r, err)
 		}
 		if head != nil {
-			head(p[0])
+			head(flag)
 		}
 		if r == d.me {
 			continue
 		}
-		for p = p[1:]; len(p) > 0; p = p[size:] {
-			fn(p[:size])
+		for dec.More() {
+			rec(dec)
+		}
+		if err := dec.Done(); err != nil {
+			return fmt.Errorf("facts from rank %d: %w", r, err)
 		}
 	}
 	return nil
@@ -561,25 +562,26 @@ func (d *distAssoc) routeFits(a *assocRun, withReq []int, reqs map[int]*imageReq
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	var b []byte
+	e := wire.NewEncoder(nil)
 	for _, id := range d.e.Holders(ids) {
-		b = le.AppendUint64(b, uint64(id))
+		e.Int64(id)
 	}
 	if d.size > 1 {
-		d.stats.sentReqs += len(b)
+		d.stats.sentReqs += e.Len()
 	}
-	parts, err := d.comm.Allgatherv(b)
+	parts, err := d.comm.Allgatherv(e.Data())
 	if err != nil {
 		return fail(err)
 	}
 	holders := map[int64][]int{}
 	for r, p := range parts {
-		if len(p)%8 != 0 {
-			return fail(fmt.Errorf("corrupt holders from rank %d", r))
-		}
-		for ; len(p) > 0; p = p[8:] {
-			id := int64(le.Uint64(p))
+		dec := wire.NewDecoder(p)
+		for dec.More() {
+			id := dec.Int64()
 			holders[id] = append(holders[id], r)
+		}
+		if err := dec.Done(); err != nil {
+			return fail(fmt.Errorf("holders from rank %d: %w", r, err))
 		}
 	}
 	var mine []int
@@ -588,7 +590,7 @@ func (d *distAssoc) routeFits(a *assocRun, withReq []int, reqs map[int]*imageReq
 			mine = append(mine, i)
 		}
 	}
-	send := make([][]byte, d.size)
+	enc := make([]wire.Encoder, d.size)
 	for _, i := range mine {
 		f := own[i]
 		per := make([]forcedFits, d.size)
@@ -602,22 +604,18 @@ func (d *distAssoc) routeFits(a *assocRun, withReq []int, reqs map[int]*imageReq
 				per[r].outside = append(per[r].outside, id)
 			}
 		}
-		for r := range send {
-			send[r] = le.AppendUint64(send[r], uint64(i))
-			for _, err := range []error{
-				appendTo(&send[r], per[r].outside),
-				appendTo(&send[r], per[r].null),
-				appendTo(&send[r], f.mon),
-			} {
-				if err != nil {
-					return fail(err)
-				}
-			}
+		for r := range enc {
+			enc[r].Int(i)
+			wire.PutRows(&enc[r], per[r].outside)
+			wire.PutRows(&enc[r], per[r].null)
+			wire.PutRows(&enc[r], f.mon)
 		}
 	}
-	for r, b := range send {
+	send := make([][]byte, d.size)
+	for r := range enc {
+		send[r] = enc[r].Data()
 		if r != d.me {
-			d.stats.sentFits += len(b)
+			d.stats.sentFits += len(send[r])
 		}
 	}
 	recv, err := d.comm.Alltoallv(send)
@@ -629,37 +627,23 @@ func (d *distAssoc) routeFits(a *assocRun, withReq []int, reqs map[int]*imageReq
 		here[i] = &forcedFits{}
 	}
 	for r, p := range recv {
-		for len(p) > 0 {
-			bad := fmt.Errorf("corrupt forced fits from rank %d", r)
-			if len(p) < 8 {
-				return fail(bad)
-			}
-			f := here[int(le.Uint64(p))]
-			if f == nil {
-				return fail(bad)
-			}
-			var out []int64
-			var null, mon []catalog.Measurement
-			if out, p, err = readRows[int64](p[8:]); err != nil {
-				return fail(bad)
-			}
-			if null, p, err = readRows[catalog.Measurement](p); err != nil {
-				return fail(bad)
-			}
-			if mon, p, err = readRows[catalog.Measurement](p); err != nil {
-				return fail(bad)
+		dec := wire.NewDecoder(p)
+		for dec.More() {
+			i := dec.Int()
+			out := wire.Rows[int64](dec)
+			null := wire.Rows[catalog.Measurement](dec)
+			mon := wire.Rows[catalog.Measurement](dec)
+			f := here[i]
+			if dec.Err() != nil || f == nil {
+				return fail(fmt.Errorf("forced fits from rank %d: image index %d: %v", r, i, dec.Err()))
 			}
 			f.outside = append(f.outside, out...)
 			f.null = append(f.null, null...)
 			f.mon = append(f.mon, mon...)
 		}
+		if err := dec.Done(); err != nil {
+			return fail(fmt.Errorf("forced fits from rank %d: %w", r, err))
+		}
 	}
 	return here, nil
-}
-
-// appendTo appends rows to *b with appendRows.
-func appendTo[T any](b *[]byte, rows []T) error {
-	var err error
-	*b, err = appendRows(*b, rows)
-	return err
 }

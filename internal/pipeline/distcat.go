@@ -2,12 +2,13 @@ package pipeline
 
 import (
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
 
 	"gotrap/catalog"
 	"gotrap/catalog/assoc"
+	"gotrap/internal/rundir"
+	"gotrap/internal/wire"
 )
 
 // The catalogue tables of an association. With one engine, rank 0
@@ -17,7 +18,7 @@ import (
 // the ranks' sorted tables (on the table's key), which reach it in chunks
 // of at most chunkRows rows over several collective rounds, so that no
 // rank ever holds a whole table (the association table grows with the
-// run). Rows travel in encoding/binary's packed layout (bit for bit).
+// run). Rows travel as wire.PutRows writes them (bit for bit).
 
 // rowReader appends up to max (> 0) next rows of a table, in the table's
 // order, to dst; it appends none at the end of the table.
@@ -33,38 +34,6 @@ func sliceRows[T any](rows []T) rowReader[T] {
 	}
 }
 
-// appendRows appends len(rows) and the rows, packed little endian.
-func appendRows[T any](b []byte, rows []T) ([]byte, error) {
-	b = le.AppendUint64(b, uint64(len(rows)))
-	if len(rows) == 0 {
-		return b, nil
-	}
-	return binary.Append(b, le, rows)
-}
-
-// readRows reads what appendRows wrote at the start of b.
-func readRows[T any](b []byte) ([]T, []byte, error) {
-	if len(b) < 8 {
-		return nil, nil, errBundle
-	}
-	n := le.Uint64(b)
-	b = b[8:]
-	var zero T
-	sz := binary.Size(zero)
-	if sz <= 0 || n > uint64(len(b)/sz) {
-		return nil, nil, errBundle
-	}
-	rows := make([]T, n)
-	if n == 0 {
-		return rows, b, nil
-	}
-	k, err := binary.Decode(b, le, rows)
-	if err != nil {
-		return nil, nil, errBundle
-	}
-	return rows, b[k:], nil
-}
-
 // mergeBatch is the number of rows handed to the Parquet writer at once.
 const mergeBatch = 8192
 
@@ -75,7 +44,7 @@ var chunkRows = 8192
 // writeStream writes the rows of read to RUN/TABLE.parquet, in batches,
 // calls each for every row and adds the number of rows to *n.
 func writeStream[T any](run, table string, read rowReader[T], each func(*T), copts []catalog.Option, n *int) error {
-	w, err := catalog.Create[T](catalog.TableFile(run, table), copts...)
+	w, err := catalog.Create[T](rundir.TablePath(run, table), copts...)
 	if err != nil {
 		return err
 	}
@@ -137,7 +106,7 @@ func gatherMerged[T any](a *assocRun, read rowReader[T], run, table string, cmpR
 	)
 	if a.me == 0 {
 		parts, done = make([][]T, a.size), make([]bool, a.size)
-		if w, err = catalog.Create[T](catalog.TableFile(run, table), copts...); err == nil {
+		if w, err = catalog.Create[T](rundir.TablePath(run, table), copts...); err == nil {
 			defer func() {
 				if w != nil {
 					w.Abort()
@@ -167,7 +136,7 @@ func gatherMerged[T any](a *assocRun, read rowReader[T], run, table string, cmpR
 			return fmt.Errorf("pipeline: gathering %s: %w", table, berr)
 		}
 		if len(m) != a.size {
-			return fmt.Errorf("%w (gather request for %s)", errBundle, table)
+			return fmt.Errorf("pipeline: gathering %s: a request of %d bytes for %d ranks", table, len(m), a.size)
 		}
 		if m[0] == roundAbort {
 			if a.me == 0 {
@@ -195,9 +164,10 @@ func gatherMerged[T any](a *assocRun, read rowReader[T], run, table string, cmpR
 				if len(chunk) < chunkRows {
 					st = chunkLast
 				}
-				if b, rerr = appendRows([]byte{st}, chunk); rerr != nil {
-					b = []byte{chunkFailed}
-				}
+				e := wire.NewEncoder(nil)
+				e.Uint8(st)
+				wire.PutRows(e, chunk)
+				b = e.Data()
 			}
 			sent += len(b)
 			send[0] = b
@@ -213,20 +183,22 @@ func gatherMerged[T any](a *assocRun, read rowReader[T], run, table string, cmpR
 			if m[r] != roundSend || err != nil {
 				continue
 			}
-			if len(b) < 1 || b[0] > chunkFailed {
-				err = fmt.Errorf("%w (%s from rank %d)", errBundle, table, r)
+			d := wire.NewDecoder(b)
+			st := d.Uint8()
+			if d.Err() != nil || st > chunkFailed {
+				err = fmt.Errorf("pipeline: %s from rank %d: bad chunk status %d %v", table, r, st, d.Err())
 				continue
 			}
-			if b[0] == chunkFailed {
+			if st == chunkFailed {
 				err = fmt.Errorf("pipeline: rank %d could not read its %s table", r, table)
 				continue
 			}
-			rows, rest, derr := readRows[T](b[1:])
-			if derr != nil || len(rest) != 0 {
-				err = fmt.Errorf("%w (%s from rank %d)", errBundle, table, r)
+			rows := wire.Rows[T](d)
+			if derr := d.Done(); derr != nil {
+				err = fmt.Errorf("pipeline: %s from rank %d: %w", table, r, derr)
 				continue
 			}
-			parts[r], done[r] = rows, b[0] == chunkLast
+			parts[r], done[r] = rows, st == chunkLast
 		}
 		if err != nil {
 			continue

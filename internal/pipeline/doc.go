@@ -24,6 +24,7 @@
 //     SPEC 2.2 steps 8-10. Each image's results are staged in
 //     RUN/work/extract and RUN/work/forced, so a later call replays a
 //     committed timestep without reading its images (RUN/work/commit.json).
+//     What ranks exchange is encoded with internal/wire.
 //  3. Tables (catalogue.go, distcat.go): images, associations, runcat,
 //     runcat_flux, newsources, skyregions, bands and assocskyrgn from the
 //     association engines; each rank wrote its measurement parts.
@@ -59,8 +60,10 @@
 //
 // # Run directory and resume
 //
-// See docs/pipeline.md. Every file is written to a temporary name unique
-// to its writer and renamed when complete (internal/rundir); the caller
+// See docs/pipeline.md. Every path of the run directory, the manifest
+// (rundir.Manifest) and the commit record (rundir.Commit) belong to
+// internal/rundir. Every file is written to a temporary name unique to
+// its writer and renamed when complete (rundir.WriteFile); the caller
 // holds the run directory's lock (rundir.Acquire) for the whole run. An
 // image's staged results end with a completion mark written last
 // (ID.image.parquet, ID.json), so --resume extracts and fits only the

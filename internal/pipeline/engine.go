@@ -1,9 +1,7 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -15,6 +13,7 @@ import (
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/qc"
+	"gotrap/internal/wire"
 	"gotrap/kernels"
 )
 
@@ -576,21 +575,22 @@ func (s *stream) gatherRows(ts []int, hs map[int]*held) error {
 			mine = append(mine, q)
 		}
 	}
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(mine); err != nil {
-		return fmt.Errorf("pipeline: rank %d: encoding images rows: %w", a.me, err)
+	e := wire.NewEncoder(nil)
+	e.Count(len(mine))
+	for k := range mine {
+		mine[k].encode(e)
 	}
 	if a.size > 1 {
-		s.sentRows += b.Len()
+		s.sentRows += e.Len()
 	}
-	parts, err := a.comm.Allgatherv(b.Bytes())
+	parts, err := a.comm.Allgatherv(e.Data())
 	if err != nil {
 		return fmt.Errorf("pipeline: gathering images rows: %w", err)
 	}
 	seen := map[int]bool{}
 	for r, p := range parts {
-		var got []qcRow
-		if err := gob.NewDecoder(bytes.NewReader(p)).Decode(&got); err != nil {
+		got, err := decodeQCRows(p)
+		if err != nil {
 			return fmt.Errorf("pipeline: images rows from rank %d: %w", r, err)
 		}
 		for _, q := range got {

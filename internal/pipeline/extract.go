@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -19,16 +18,6 @@ import (
 	"gotrap/internal/rundir"
 	"gotrap/kernels"
 )
-
-// workDir is where stages keep their per-image results until the
-// association stage turns them into the catalogue (and what --resume
-// reuses). It is not part of the catalogue: no DuckDB view reads it.
-const workDir = "work"
-
-// stagedPath returns RUN/work/STAGE/IIIIIIII.SUFFIX for image id.
-func stagedPath(run, stage string, id int64, suffix string) string {
-	return filepath.Join(run, workDir, stage, fmt.Sprintf("%08d.%s", id, suffix))
-}
 
 // extractStage is the parallel extraction stage of one rank: for each
 // image, read, run the per-image quality checks (every check of SPEC 3.2
@@ -66,7 +55,7 @@ func (s *extractStage) done(img *Image) bool {
 	if s.stale[img.Path] {
 		return false
 	}
-	_, err := os.Stat(stagedPath(s.run, StepExtract, img.ID, "image.parquet"))
+	_, err := os.Stat(rundir.StagedPath(s.run, StepExtract, img.ID, "image.parquet"))
 	return err == nil
 }
 
@@ -197,26 +186,26 @@ func (s *extractStage) extract(w *worker, img *Image, keep bool) (h *held, err e
 		s.release(h)
 	}
 	if dropped != nil {
-		if err := rundir.WriteFile(stagedPath(s.run, StepExtract, img.ID, droppedSuffix), dropped); err != nil {
+		if err := rundir.WriteFile(rundir.StagedPath(s.run, StepExtract, img.ID, droppedSuffix), dropped); err != nil {
 			return nil, err
 		}
 	}
 	if grids != nil {
 		// Before the completion mark: a done image has its grids
 		// (unless staged by a gotrap without them).
-		if err := rundir.WriteFile(stagedPath(s.run, StepExtract, img.ID, gridsSuffix), grids); err != nil {
+		if err := rundir.WriteFile(rundir.StagedPath(s.run, StepExtract, img.ID, gridsSuffix), grids); err != nil {
 			return nil, err
 		}
 	}
 	if h.xxh64 != "" {
-		if err := rundir.WriteFile(stagedPath(s.run, StepExtract, img.ID, hashSuffix), []byte(h.xxh64+"\n")); err != nil {
+		if err := rundir.WriteFile(rundir.StagedPath(s.run, StepExtract, img.ID, hashSuffix), []byte(h.xxh64+"\n")); err != nil {
 			return nil, err
 		}
 	}
-	if err := catalog.WriteFile(stagedPath(s.run, StepExtract, img.ID, "blind.parquet"), h.blind, s.copts...); err != nil {
+	if err := catalog.WriteFile(rundir.StagedPath(s.run, StepExtract, img.ID, "blind.parquet"), h.blind, s.copts...); err != nil {
 		return nil, err
 	}
-	if err := catalog.WriteFile(stagedPath(s.run, StepExtract, img.ID, "image.parquet"), []catalog.Image{*row}, s.copts...); err != nil {
+	if err := catalog.WriteFile(rundir.StagedPath(s.run, StepExtract, img.ID, "image.parquet"), []catalog.Image{*row}, s.copts...); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -237,7 +226,7 @@ func (s *extractStage) read1(w *worker, img *Image) (*kernels.Image, *fitsimg.Me
 // call (--resume, --append): its images row and blind measurements,
 // without its pixels.
 func (s *extractStage) load(img *Image) (*held, error) {
-	path := stagedPath(s.run, StepExtract, img.ID, "image.parquet")
+	path := rundir.StagedPath(s.run, StepExtract, img.ID, "image.parquet")
 	rows, err := readStaged[catalog.Image](path)
 	if err != nil {
 		return nil, err
@@ -246,10 +235,10 @@ func (s *extractStage) load(img *Image) (*held, error) {
 		return nil, fmt.Errorf("pipeline: %s: staged image row missing or of another image (%s)", img.Path, path)
 	}
 	h := &held{row: rows[0]}
-	if h.blind, err = readStaged[catalog.Measurement](stagedPath(s.run, StepExtract, img.ID, "blind.parquet")); err != nil {
+	if h.blind, err = readStaged[catalog.Measurement](rundir.StagedPath(s.run, StepExtract, img.ID, "blind.parquet")); err != nil {
 		return nil, err
 	}
-	if b, err := os.ReadFile(stagedPath(s.run, StepExtract, img.ID, hashSuffix)); err == nil {
+	if b, err := os.ReadFile(rundir.StagedPath(s.run, StepExtract, img.ID, hashSuffix)); err == nil {
 		h.xxh64 = strings.TrimSpace(string(b))
 	}
 	return h, nil

@@ -24,6 +24,7 @@ import (
 	"gotrap/catalog"
 	"gotrap/internal/faults"
 	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/rundir"
 	"gotrap/internal/testutil"
 )
 
@@ -398,8 +399,8 @@ func checkNoPartial(t *testing.T, run string) (complete, temps int) {
 				t.Errorf("%s looks complete but does not read: %v", p, err)
 			}
 			complete++
-		case base == ManifestFile:
-			if _, err := ReadManifest(run); err != nil {
+		case p == rundir.ManifestPath(run):
+			if _, err := rundir.ReadManifest(run); err != nil {
 				t.Errorf("manifest: %v", err)
 			}
 			complete++
@@ -558,7 +559,7 @@ func TestFaultsProcess(t *testing.T) {
 				}
 				t.Logf("error: %v", err)
 			}
-			m, err := ReadManifest(run)
+			m, err := rundir.ReadManifest(run)
 			if err != nil {
 				t.Fatal(err)
 			}

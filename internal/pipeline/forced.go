@@ -40,7 +40,7 @@ type forcedMark struct {
 
 // mark returns the completion mark of image id, or nil.
 func (s *forcedStage) mark(id int64) *forcedMark {
-	b, err := os.ReadFile(stagedPath(s.run, StepForced, id, "json"))
+	b, err := os.ReadFile(rundir.StagedPath(s.run, StepForced, id, "json"))
 	if err != nil {
 		return nil
 	}
@@ -65,7 +65,7 @@ func (s *forcedStage) fit(img *Image, h *held, req *imageRequests, nBlind int) (
 	}
 	if h.pix == nil {
 		if m := s.mark(img.ID); m != nil && m.Requests == req.hash() {
-			all, err := readStaged[catalog.Measurement](stagedPath(s.run, StepForced, img.ID, "fits.parquet"))
+			all, err := readStaged[catalog.Measurement](rundir.StagedPath(s.run, StepForced, img.ID, "fits.parquet"))
 			if err != nil {
 				return nil, false, err
 			}
@@ -111,14 +111,14 @@ func (s *forcedStage) fit(img *Image, h *held, req *imageRequests, nBlind int) (
 			mk.Outside = append(mk.Outside, req.null[k].Runcat)
 		}
 	}
-	if err := catalog.WriteFile(stagedPath(s.run, StepForced, img.ID, "fits.parquet"), fits, s.copts...); err != nil {
+	if err := catalog.WriteFile(rundir.StagedPath(s.run, StepForced, img.ID, "fits.parquet"), fits, s.copts...); err != nil {
 		return nil, false, err
 	}
 	b, err := json.Marshal(mk)
 	if err != nil {
 		return nil, false, fmt.Errorf("pipeline: %w", err)
 	}
-	if err := rundir.WriteFile(stagedPath(s.run, StepForced, img.ID, "json"), b); err != nil {
+	if err := rundir.WriteFile(rundir.StagedPath(s.run, StepForced, img.ID, "json"), b); err != nil {
 		return nil, false, err
 	}
 	return splitFits(&mk, fits), false, nil

@@ -1,12 +1,11 @@
 package pipeline
 
 import (
-	"bytes"
-	"encoding/binary"
 	"image"
-	"math"
 	"os"
 
+	"gotrap/internal/rundir"
+	"gotrap/internal/wire"
 	"gotrap/kernels"
 )
 
@@ -20,9 +19,10 @@ import (
 // gotrap, or extracted on another rank without a shared run directory)
 // has its maps recomputed in full, with the same result.
 //
-// The file is little-endian: the magic gridsMagic, then int64 Frame
-// (min x, min y, max x, max y), CellX, CellY, NX, NY and the image's
-// width and height, then NX*NY float64 Mean and NX*NY float64 RMS.
+// The file is encoded with package wire: the magic gridsMagic (raw),
+// then Int Frame (min x, min y, max x, max y), CellX, CellY, NX, NY and
+// the image's width and height, then NX*NY Float64 Mean and NX*NY
+// Float64 RMS.
 const gridsMagic = "GTGRID01"
 
 // gridsSuffix is the staged file's suffix.
@@ -30,41 +30,39 @@ const gridsSuffix = "grids.bin"
 
 // encodeGrids encodes g of an image of rect.
 func encodeGrids(g *kernels.BackgroundGrids, rect image.Rectangle) []byte {
-	var b bytes.Buffer
-	b.WriteString(gridsMagic)
+	e := wire.NewEncoder(make([]byte, 0, len(gridsMagic)+8*(10+2*len(g.Mean))))
+	e.Raw([]byte(gridsMagic))
 	for _, v := range []int{g.Frame.Min.X, g.Frame.Min.Y, g.Frame.Max.X, g.Frame.Max.Y, g.CellX, g.CellY, g.NX, g.NY, rect.Dx(), rect.Dy()} {
-		b.Write(binary.LittleEndian.AppendUint64(nil, uint64(int64(v))))
+		e.Int(v)
 	}
 	for _, s := range [][]float64{g.Mean, g.RMS} {
 		for _, v := range s {
-			b.Write(binary.LittleEndian.AppendUint64(nil, math.Float64bits(v)))
+			e.Float64(v)
 		}
 	}
-	return b.Bytes()
+	return e.Data()
 }
 
 // decodeGrids decodes the grids of an image of rect, or returns nil when
 // b is not a complete grids file of a w x h image.
 func decodeGrids(b []byte, rect image.Rectangle) *kernels.BackgroundGrids {
-	const nint = 10
-	if len(b) < len(gridsMagic)+8*nint || string(b[:len(gridsMagic)]) != gridsMagic {
+	d := wire.NewDecoder(b)
+	if string(d.Raw(len(gridsMagic))) != gridsMagic {
 		return nil
 	}
-	b = b[len(gridsMagic):]
-	var v [nint]int64
+	var v [10]int
 	for i := range v {
-		v[i] = int64(binary.LittleEndian.Uint64(b[8*i:]))
+		v[i] = d.Int()
 	}
-	b = b[8*nint:]
 	nx, ny := v[6], v[7]
-	if v[8] != int64(rect.Dx()) || v[9] != int64(rect.Dy()) || nx <= 0 || ny <= 0 || nx > 1<<20 || ny > 1<<20 ||
-		int64(len(b)) != 16*nx*ny {
+	if d.Err() != nil || v[8] != rect.Dx() || v[9] != rect.Dy() || nx <= 0 || ny <= 0 || nx > 1<<20 || ny > 1<<20 ||
+		d.Remaining() != 16*nx*ny {
 		return nil
 	}
-	n := int(nx * ny)
+	n := nx * ny
 	g := &kernels.BackgroundGrids{
-		Frame: image.Rect(int(v[0]), int(v[1]), int(v[2]), int(v[3])),
-		CellX: int(v[4]), CellY: int(v[5]), NX: int(nx), NY: int(ny),
+		Frame: image.Rect(v[0], v[1], v[2], v[3]),
+		CellX: v[4], CellY: v[5], NX: nx, NY: ny,
 		Mean: make([]float64, n), RMS: make([]float64, n),
 	}
 	// The frame must lie in the image and hold its cells (it did when
@@ -72,9 +70,13 @@ func decodeGrids(b []byte, rect image.Rectangle) *kernels.BackgroundGrids {
 	if !g.Frame.In(rect) || g.Frame.Dx() < 2 || g.Frame.Dy() < 2 {
 		return nil
 	}
-	for i := range n {
-		g.Mean[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
-		g.RMS[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*(n+i):]))
+	for _, s := range [][]float64{g.Mean, g.RMS} {
+		for i := range s {
+			s[i] = d.Float64()
+		}
+	}
+	if d.Done() != nil {
+		return nil
 	}
 	return g
 }
@@ -82,7 +84,7 @@ func decodeGrids(b []byte, rect image.Rectangle) *kernels.BackgroundGrids {
 // stagedGrids returns image id's staged grids for an image of rect, or
 // nil when there are none.
 func stagedGrids(run string, id int64, rect image.Rectangle) *kernels.BackgroundGrids {
-	b, err := os.ReadFile(stagedPath(run, StepExtract, id, gridsSuffix))
+	b, err := os.ReadFile(rundir.StagedPath(run, StepExtract, id, gridsSuffix))
 	if err != nil {
 		return nil
 	}

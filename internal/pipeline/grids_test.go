@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"testing"
 
+	"gotrap/internal/rundir"
 	"gotrap/kernels"
 )
 
@@ -22,7 +23,7 @@ func TestForcedWithoutGrids(t *testing.T) {
 	data := tiny(t)
 	cfg := testConfig()
 	ref := runDir(t, data, cfg, 2)
-	grids, _ := filepath.Glob(filepath.Join(ref, workDir, StepExtract, "*."+gridsSuffix))
+	grids, _ := filepath.Glob(filepath.Join(rundir.StepDir(ref, StepExtract), "*."+gridsSuffix))
 	if len(grids) == 0 {
 		t.Fatal("no staged grids")
 	}
@@ -42,7 +43,7 @@ func TestForcedWithoutGrids(t *testing.T) {
 	if !errors.Is(err, stop) {
 		t.Fatalf("error %v, want %v", err, stop)
 	}
-	old, _ := filepath.Glob(filepath.Join(run, workDir, StepExtract, "*."+gridsSuffix))
+	old, _ := filepath.Glob(filepath.Join(rundir.StepDir(run, StepExtract), "*."+gridsSuffix))
 	if len(old) != len(grids) {
 		t.Fatalf("%d grids staged, want %d", len(old), len(grids))
 	}
@@ -56,7 +57,7 @@ func TestForcedWithoutGrids(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	marks, _ := filepath.Glob(filepath.Join(run, workDir, StepForced, "*.json"))
+	marks, _ := filepath.Glob(filepath.Join(rundir.StepDir(run, StepForced), "*.json"))
 	if len(marks) == 0 {
 		t.Fatal("no staged forced fits")
 	}

@@ -187,32 +187,11 @@ func dropSameFiles(paths []string, warn func(string)) []string {
 // does not descend into it.
 func isImageDir(p string) bool { return fitsimg.IsCASAImage(p) }
 
-// InputFile is a manifest entry: an input's identity for --resume.
-type InputFile struct {
-	// Path is the path as given, as valid UTF-8 (rundir.EscapeName);
-	// PathRaw holds its bytes when they are not valid UTF-8 (base64 in
-	// the JSON).
-	Path    string `json:"path"`
-	PathRaw []byte `json:"path_raw,omitempty"`
-	Size    int64  `json:"size"`
-	// ModTime is informational (copies change it); identity is Path,
-	// Size and XXH64, the xxHash64 of the whole file (hex).
-	ModTime string `json:"mtime"`
-	XXH64   string `json:"xxh64"`
-	// Catalogue, when not nil, is the entry of the catalogue that
-	// replaced the input's extraction (gotrap run --catalogues): a resume
-	// must use the same catalogue.
-	Catalogue *InputFile `json:"catalogue,omitempty"`
-	// Maps, when not nil, are the entries of the Selavy noise and mean
-	// maps shipped beside a catalogue image (catmaps.go).
-	Maps []InputFile `json:"maps,omitempty"`
-}
-
 // fingerprintRun returns the manifest entry of the input path (statInput)
 // with, when cats (input -> catalogue, Options.Catalogues) names one, its
 // catalogue's and those of the Selavy maps shipped beside the image
 // (hashed whole: catalogues and maps are small).
-func fingerprintRun(path string, cats map[string]string) (InputFile, error) {
+func fingerprintRun(path string, cats map[string]string) (rundir.InputFile, error) {
 	in, err := statInput(path)
 	if err != nil {
 		return in, err
@@ -240,8 +219,8 @@ func fingerprintRun(path string, cats map[string]string) (InputFile, error) {
 // inputEntry is the manifest entry of path without size and hash: the
 // path (escaped when not UTF-8, its bytes kept) and, when st is not nil,
 // the modification time.
-func inputEntry(path string, st os.FileInfo) InputFile {
-	in := InputFile{Path: rundir.EscapeName(path)}
+func inputEntry(path string, st os.FileInfo) rundir.InputFile {
+	in := rundir.InputFile{Path: rundir.EscapeName(path)}
 	if in.Path != path {
 		in.PathRaw = []byte(path)
 	}
@@ -256,7 +235,7 @@ func inputEntry(path string, st os.FileInfo) InputFile {
 // is made later, on the read that extracts it (extractStage.extract), so
 // that each input is read once. A directory (a CASA image) is
 // fingerprinted whole here.
-func statInput(path string) (InputFile, error) {
+func statInput(path string) (rundir.InputFile, error) {
 	st, err := os.Stat(path)
 	if err != nil || st.IsDir() || !st.Mode().IsRegular() {
 		return fingerprint(path)
@@ -273,7 +252,7 @@ func statInput(path string) (InputFile, error) {
 // opened gets no hash and is not opened (a pipe could block): the plan
 // stage rejects it as unreadable. Inputs named on the command line were
 // checked by ExpandInputs already.
-func fingerprint(path string) (InputFile, error) {
+func fingerprint(path string) (rundir.InputFile, error) {
 	st, err := os.Stat(path)
 	in := inputEntry(path, st)
 	if err != nil {
@@ -354,14 +333,14 @@ func hashImageDir(dir string) (int64, string, error) {
 }
 
 // sameFile reports whether two entries name the same file content.
-func sameFile(a, b InputFile) bool {
+func sameFile(a, b rundir.InputFile) bool {
 	return a.Path == b.Path && bytes.Equal(a.PathRaw, b.PathRaw) && a.Size == b.Size && a.XXH64 == b.XXH64
 }
 
 // catalogueDiff says how the catalogue of an input (and the Selavy maps
 // beside it) now differs from the run's (old), "" when it does not
 // (--catalogues; checkResume compares the image files).
-func catalogueDiff(old, now InputFile) string {
+func catalogueDiff(old, now rundir.InputFile) string {
 	switch {
 	case old.Catalogue == nil && now.Catalogue != nil:
 		return fmt.Sprintf("input %s: the run extracted it, now the catalogue %s replaces it (--catalogues)", now.Path, now.Catalogue.Path)

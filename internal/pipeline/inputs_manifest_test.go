@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"gotrap/internal/rundir"
 	"gotrap/internal/testutil"
 )
 
@@ -37,7 +38,7 @@ func copyTree(t *testing.T, src, dst string) {
 // file or a renamed one changes it; the size is the files' total.
 func TestFingerprintCASA(t *testing.T) {
 	src := filepath.Join(testutil.ProjectRoot(t), "testdata", "casa", "cube.image")
-	fp := func(p string) InputFile {
+	fp := func(p string) rundir.InputFile {
 		t.Helper()
 		in, err := fingerprint(p)
 		if err != nil {
@@ -117,7 +118,7 @@ func TestResumeCatalogues(t *testing.T) {
 	if _, err := Run(context.Background(), Options{Run: run, Inputs: []string{img}, Config: cfg, Workers: 1, Catalogues: cats}); err != nil {
 		t.Fatal(err)
 	}
-	m, err := ReadManifest(run)
+	m, err := rundir.ReadManifest(run)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,10 +8,11 @@ import (
 
 	"gotrap/catalog"
 	"gotrap/internal/extract"
+	"gotrap/internal/rundir"
 	"gotrap/kernels"
 )
 
-// Upper limits (issue 21; docs/catalog.md "limits"): after the
+// Upper limits (docs/catalog.md "limits"): after the
 // association (and the backward fits), rank 0 writes RUN/limits.parquet,
 // one catalog.Limit per running-catalogue source (monitors excepted) and
 // accepted image before its first detection in which it could have been
@@ -99,7 +100,7 @@ func writeLimits(ctx context.Context, run string, plan *Plan, rows []catalog.Ima
 	if err != nil {
 		return 0, err
 	}
-	if err := catalog.WriteFile(catalog.TableFile(run, catalog.TableLimits), ls, copts...); err != nil {
+	if err := catalog.WriteFile(rundir.TablePath(run, catalog.TableLimits), ls, copts...); err != nil {
 		return 0, err
 	}
 	return len(ls), nil

@@ -40,7 +40,7 @@ type Feed interface {
 type live struct {
 	feed     Feed
 	run      string
-	man      *Manifest
+	man      *rundir.Manifest
 	sink     *measurementSink
 	copts    []catalog.Option
 	sum      *Summary
@@ -51,7 +51,7 @@ type live struct {
 	workers  int
 	log      *logger
 	// after is Options.AfterCommit.
-	after func(Commit) error
+	after func(rundir.Commit) error
 	// part numbers the measurement part files: increasing, the
 	// timesteps committed when the part was opened, plus one (0: the
 	// first part of a new run).
@@ -140,7 +140,7 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 			}
 			l.man.Inputs = append(l.man.Inputs, in)
 		}
-		if err := writeManifest(l.run, l.man); err != nil {
+		if err := rundir.WriteManifest(l.run, l.man); err != nil {
 			return false, err
 		}
 	}
@@ -206,13 +206,13 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	if err := fillHashes(l.man, a.plan, s.hashes); err != nil {
 		return err
 	}
-	if err := writeManifest(l.run, l.man); err != nil {
+	if err := rundir.WriteManifest(l.run, l.man); err != nil {
 		return err
 	}
 	if l.after == nil {
 		return nil
 	}
-	c, err := ReadCommit(l.run)
+	c, err := rundir.ReadCommit(l.run)
 	if err != nil {
 		return err
 	}

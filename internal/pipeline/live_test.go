@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gotrap/internal/rundir"
 )
 
 // partFeed feeds a live run the images of parts, one part per Next,
@@ -31,7 +33,7 @@ func (f *partFeed) Next(ctx context.Context) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	have := map[string]bool{}
-	if m, err := ReadManifest(f.run); err == nil {
+	if m, err := rundir.ReadManifest(f.run); err == nil {
 		for _, in := range m.Inputs {
 			have[inputPath(in)] = true
 		}
@@ -74,7 +76,7 @@ func TestLiveEqualsBatch(t *testing.T) {
 			run := filepath.Join(t.TempDir(), "live")
 			var commits []int
 			opt := Options{Run: run, Config: cfg, CPUs: 2, Feed: &partFeed{t: t, run: run, parts: parts, stop: -1},
-				AfterCommit: func(c Commit) error {
+				AfterCommit: func(c rundir.Commit) error {
 					commits = append(commits, c.Timesteps)
 					if _, err := os.Stat(filepath.Join(run, "runcat.parquet")); err != nil && c.Timesteps > 0 {
 						return fmt.Errorf("published without runcat.parquet: %w", err)
@@ -134,7 +136,7 @@ func TestLiveInterrupted(t *testing.T) {
 		stopAt := 1 + rng.IntN(nts-1)
 		ctx, cancel := context.WithCancel(context.Background())
 		opt := Options{Run: run, Config: cfg, CPUs: 2, Feed: &partFeed{t: t, run: run, parts: parts, stop: -1},
-			AfterCommit: func(c Commit) error {
+			AfterCommit: func(c rundir.Commit) error {
 				if c.Timesteps >= stopAt {
 					cancel()
 				}

@@ -177,7 +177,7 @@ func TestExpandInputs(t *testing.T) {
 }
 
 // TestRunTiny runs the tiny preset end to end and scores it against the
-// simulator's truth (issue 6 acceptance, tiny scale; the variables figures
+// simulator's truth (the pipeline's acceptance figures, tiny scale; the variables figures
 // need DuckDB and are in catstage's tests).
 func TestRunTiny(t *testing.T) {
 	data := tiny(t)

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"sync"
 
 	"gotrap/decomp"
+	"gotrap/internal/wire"
 	"gotrap/reduce"
 )
 
@@ -115,8 +115,8 @@ func mine(owner []int, rank int) []int {
 
 // A bundle is what one rank contributes to a gather of staged files: for
 // each image index, a fixed number of byte blobs (the staged files'
-// contents, bit for bit). Encoding: per item, uint64 index, uint32 blob
-// count, then per blob uint64 length and the bytes (little endian).
+// contents, bit for bit). Encoding (package wire): the item count, then
+// per item Int index, Uint32 blob count and each blob as Bytes.
 type bundleItem struct {
 	index int
 	blobs [][]byte
@@ -130,45 +130,42 @@ func encodeBundle(items []bundleItem) []byte {
 			n += 8 + len(b)
 		}
 	}
-	out := make([]byte, 0, n)
+	e := wire.NewEncoder(make([]byte, 0, n+10))
+	e.Count(len(items))
 	for _, it := range items {
-		out = binary.LittleEndian.AppendUint64(out, uint64(it.index))
-		out = binary.LittleEndian.AppendUint32(out, uint32(len(it.blobs)))
+		e.Int(it.index)
+		e.Uint32(uint32(len(it.blobs)))
 		for _, b := range it.blobs {
-			out = binary.LittleEndian.AppendUint64(out, uint64(len(b)))
-			out = append(out, b...)
+			e.Bytes(b)
 		}
 	}
-	return out
+	return e.Data()
 }
 
-var errBundle = errors.New("pipeline: corrupt bundle from another rank")
-
 func decodeBundle(b []byte) ([]bundleItem, error) {
-	var items []bundleItem
-	for len(b) > 0 {
-		if len(b) < 12 {
-			return nil, errBundle
+	d := wire.NewDecoder(b)
+	items := make([]bundleItem, 0, d.Count(12))
+	for range cap(items) {
+		it := bundleItem{index: d.Int()}
+		k := int(d.Uint32())
+		if k > d.Remaining() { // a blob is at least its 1-byte length
+			return nil, fmt.Errorf("%w: %d blobs in %d bytes", errBundle, k, d.Remaining())
 		}
-		it := bundleItem{index: int(binary.LittleEndian.Uint64(b))}
-		k := int(binary.LittleEndian.Uint32(b[8:]))
-		b = b[12:]
 		for range k {
-			if len(b) < 8 {
-				return nil, errBundle
-			}
-			l := binary.LittleEndian.Uint64(b)
-			b = b[8:]
-			if uint64(len(b)) < l {
-				return nil, errBundle
-			}
-			it.blobs = append(it.blobs, b[:l:l])
-			b = b[l:]
+			it.blobs = append(it.blobs, d.Bytes())
+		}
+		if d.Err() != nil {
+			break
 		}
 		items = append(items, it)
 	}
+	if err := d.Done(); err != nil {
+		return nil, fmt.Errorf("%w: %w", errBundle, err)
+	}
 	return items, nil
 }
+
+var errBundle = errors.New("pipeline: corrupt bundle from another rank")
 
 // gatherFiles is a collective: every rank reads, for each image index in
 // its own list, the files path(i, k) for k < nfiles, and every rank

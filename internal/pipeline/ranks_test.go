@@ -17,6 +17,7 @@ import (
 	"gotrap/catalog"
 	"gotrap/internal/config"
 	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/rundir"
 	"gotrap/reduce"
 )
 
@@ -58,9 +59,9 @@ func sortedCatalogue(t testing.TB, run string) *pipetest.Catalogue {
 }
 
 // TestRanksMetamorphic is STYLE 17's metamorphic test of the whole
-// decomposition (issue 7): the same data give the same catalogue on 1
+// decomposition: the same data give the same catalogue on 1
 // rank and on 2, 3, 4 and 7 in-process ranks: every table row for row,
-// ids, integers and floats bit for bit (stronger than the issue's 1e-12),
+// ids, integers and floats bit for bit (stronger than the required 1e-12),
 // measurements after sorting by id. The fields are the tiny preset, one
 // across RA 0/360 and one 0.4 degrees from the north pole (its images
 // reach over the pole).
@@ -116,7 +117,7 @@ func TestRanksMetamorphic(t *testing.T) {
 				equalTables(t, fmt.Sprintf("%d ranks", n), want, got)
 				// Every rank extracted images and wrote its part.
 				for r := range n {
-					p := catalog.PartFile(run, catalog.TableMeasurements, r, "blind", 0)
+					p := rundir.PartPath(run, catalog.TableMeasurements, r, "blind", 0)
 					if _, err := os.Stat(p); err != nil {
 						t.Errorf("%d ranks: rank %d wrote no measurement part: %v", n, r, err)
 					}
@@ -232,7 +233,7 @@ func TestRanksResume(t *testing.T) {
 		t.Fatalf("error %v, want %v", err, stop)
 	}
 	// A stale part of an earlier attempt on more ranks.
-	stale := catalog.PartFile(run, catalog.TableMeasurements, 5, "blind", 0)
+	stale := rundir.PartPath(run, catalog.TableMeasurements, 5, "blind", 0)
 	if err := catalog.WriteFile(stale, []catalog.Measurement{{ID: 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -308,8 +309,8 @@ func checkImageFailure(t *testing.T, err error, img *Image, also ...string) {
 	}
 }
 
-// TestRanksTiles is the metamorphic test over tile sizes (STYLE 17,
-// issue 7): the association distributed over sky tiles of 0.01 degrees
+// TestRanksTiles is the metamorphic test over tile sizes (STYLE 17):
+// the association distributed over sky tiles of 0.01 degrees
 // dealt to the ranks in turn (every tile edge a rank boundary: runcats
 // migrate as their mean positions move), of 0.05 degrees (smaller than
 // the search radius: many measurements go to several ranks), 0.3 and 2
@@ -369,7 +370,7 @@ func TestRanksTiles(t *testing.T) {
 				run, _ := runRanks(t, f.data, cfg, c.ranks)
 				testScatterTiles = false
 				equalTables(t, what, want, sortedCatalogue(t, run))
-				if _, err := os.Stat(linksDir(run)); !errors.Is(err, os.ErrNotExist) {
+				if _, err := os.Stat(rundir.LinksDir(run)); !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("%s: the link files' directory is left: %v", what, err)
 				}
 				s := got

@@ -16,6 +16,7 @@ import (
 
 	"gotrap/catalog"
 	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/rundir"
 )
 
 // linkImages makes a folder of symbolic links to the tiny preset's
@@ -182,7 +183,7 @@ func TestResumeNoticesRewrite(t *testing.T) {
 	if !errors.Is(err, stop) {
 		t.Fatalf("first run: %v", err)
 	}
-	m, err := ReadManifest(run)
+	m, err := rundir.ReadManifest(run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +228,7 @@ func TestResumeRewrittenBeforeHash(t *testing.T) {
 	if !errors.Is(err, ErrImageFailed) {
 		t.Fatalf("first run: %v, want the injected failure", err)
 	}
-	m, err := ReadManifest(run)
+	m, err := rundir.ReadManifest(run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +239,7 @@ func TestResumeRewrittenBeforeHash(t *testing.T) {
 			t.Fatalf("%s hashed in the manifest already", victim)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(run, workDir, StepExtract, "00000001.image.parquet")); err != nil {
+	if _, err := os.Stat(filepath.Join(rundir.StepDir(run, StepExtract), "00000001.image.parquet")); err != nil {
 		t.Fatalf("image 1 not staged: %v", err)
 	}
 	// Scale the victim's pixels: same size, other content, other mtime.
@@ -266,7 +267,7 @@ func TestResumeRewrittenBeforeHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	equalCatalogues(t, fresh, run)
-	m, err = ReadManifest(run)
+	m, err = rundir.ReadManifest(run)
 	if err != nil {
 		t.Fatal(err)
 	}

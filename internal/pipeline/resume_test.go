@@ -16,6 +16,7 @@ import (
 	"gotrap/catalog"
 	"gotrap/internal/config"
 	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/rundir"
 	"gotrap/internal/sim"
 	"gotrap/kernels/sphere"
 )
@@ -77,7 +78,7 @@ func TestResumeAfterKill(t *testing.T) {
 			<-done
 			killed++
 			stages := "none"
-			if m, err := ReadManifest(run); err == nil {
+			if m, err := rundir.ReadManifest(run); err == nil {
 				stages = ""
 				for _, s := range m.Stages {
 					if s.Done {

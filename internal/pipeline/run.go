@@ -85,7 +85,7 @@ type Options struct {
 	Feed Feed
 	// AfterCommit, when not nil, is called on rank 0 of a live run each
 	// time the catalogue is published, with the timesteps committed.
-	AfterCommit func(Commit) error
+	AfterCommit func(rundir.Commit) error
 }
 
 // Summary is what a run did.
@@ -99,8 +99,8 @@ type Summary struct {
 	Runcats, MonitorSrcs  int
 	NewSources, Likely    int // new sources, and those of type 1
 	Associations          int
-	Stages                []Stage // this invocation's timings
-	ExtractedNow, Reused  int     // images extracted by this call, and reused from a killed one
+	Stages                []rundir.Stage // this invocation's timings
+	ExtractedNow, Reused  int            // images extracted by this call, and reused from a killed one
 	ForcedNow, ForcedUsed int
 	Backward              int               // backward forced fits in the catalogue (backward.go)
 	Limits                int               // rows of limits.parquet (limits.go)
@@ -116,8 +116,8 @@ type Unreadable struct {
 	Path, Reason string
 }
 
-// rank is the rank-local view of a run: this rank's share of the images.
-// One rank holds every image; the distributed issue splits them.
+// rank is the rank-local view of a run: this rank's share of the images
+// (owner, from decomp's cost balancing; every image on one rank).
 type rank struct {
 	id    int
 	comm  reduce.Comm
@@ -163,12 +163,12 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	// Rank 0 checks or creates the run directory, then tells the others
 	// the manifest it found (or none).
-	var old *Manifest
+	var old *rundir.Manifest
 	if me == 0 {
 		if old, err = prepareDir(opt.Run, opt.Resume || opt.Append); err != nil {
 			return nil, err
 		}
-		if err := os.MkdirAll(filepath.Join(opt.Run, "logs"), 0o755); err != nil {
+		if err := os.MkdirAll(rundir.LogsDir(opt.Run), 0o755); err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
 	}
@@ -183,13 +183,13 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
 		if me != 0 && len(msg) > 0 {
-			old = &Manifest{}
+			old = &rundir.Manifest{}
 			if err := json.Unmarshal(msg, old); err != nil {
 				return nil, fmt.Errorf("pipeline: manifest from rank 0: %w", err)
 			}
 		}
 	}
-	lf, err := os.OpenFile(filepath.Join(opt.Run, "logs", fmt.Sprintf("rank-%04d.log", me)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	lf, err := os.OpenFile(rundir.RankLogPath(opt.Run, me), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
@@ -204,9 +204,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	log.printf("gotrap run %s: rank %d of %d (pid %d), %d inputs, %d CPUs, %d workers, resume=%v, config %s",
 		catalog.Version(), me, size, os.Getpid(), len(opt.Inputs), cpus, workers, opt.Resume, hash)
 	sum := &Summary{RejectedBy: map[string]int{}, Ranks: size}
-	stage := func(name string, f func(*Stage) error) error {
+	stage := func(name string, f func(*rundir.Stage) error) error {
 		t0 := time.Now()
-		st := Stage{Name: name, Started: t0.UTC().Format(time.RFC3339Nano)}
+		st := rundir.Stage{Name: name, Started: t0.UTC().Format(time.RFC3339Nano)}
 		log.printf("stage %s: start", name)
 		rk.prog.event("stage %s: start", name)
 		if err := f(&st); err != nil {
@@ -228,16 +228,16 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	// Plan: inputs, manifest, configuration copy. Every rank builds the
 	// same plan from the headers; rank 0 writes the files.
 	var plan *Plan
-	var man *Manifest
+	var man *rundir.Manifest
 	readOpt := readOptionsOf(cfg)
 	acfg := assocConfig(cfg)
 	paths := opt.Inputs
 	var nOld int              // the run's images before this call (--append)
 	var stale map[string]bool // inputs whose staged results are not to be reused (checkResume)
-	err = stage(StagePlan, func(st *Stage) error {
+	err = stage(StagePlan, func(st *rundir.Stage) error {
 		if opt.Append {
 			if old == nil {
-				return fmt.Errorf("%w: %s has no %s; start the run without --append", ErrNoRun, opt.Run, ManifestFile)
+				return fmt.Errorf("%w: %s has no %s; start the run without --append", ErrNoRun, opt.Run, filepath.Base(rundir.ManifestPath(opt.Run)))
 			}
 			var skipped []string
 			paths, skipped = appendPaths(old, opt.Inputs)
@@ -247,7 +247,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			}
 			nOld = len(old.Inputs)
 		}
-		inputs := make([]InputFile, len(paths))
+		inputs := make([]rundir.InputFile, len(paths))
 		if err := forEach(ctx, len(paths), workers, func(i int) error {
 			var err error
 			inputs[i], err = fingerprintRun(paths[i], opt.Catalogues)
@@ -264,11 +264,11 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			man = old
 			man.Ranks, man.Inputs = size, merged
 			if opt.Append {
-				man.reset(StageTimesteps, StageTables, StageBackward, StageLimits, StageVarMetric)
+				man.Reset(StageTimesteps, StageTables, StageBackward, StageLimits, StageVarMetric)
 			}
 		} else {
 			now := time.Now().UTC().Format(time.RFC3339)
-			man = &Manifest{Version: catalog.Version(), Created: now, ConfigHash: hash, Ranks: size, Inputs: inputs}
+			man = &rundir.Manifest{Version: catalog.Version(), Created: now, ConfigHash: hash, Ranks: size, Inputs: inputs}
 		}
 		if me == 0 {
 			var b bytes.Buffer
@@ -276,7 +276,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			if err := cfg.Encode(&b); err != nil {
 				return fmt.Errorf("pipeline: %w", err)
 			}
-			if err := rundir.WriteFile(filepath.Join(opt.Run, "gotrap.toml"), b.Bytes()); err != nil {
+			if err := rundir.WriteFile(rundir.ConfigPath(opt.Run), b.Bytes()); err != nil {
 				return err
 			}
 		}
@@ -301,12 +301,12 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			}
 		}
 		st.Items = len(plan.Images)
-		*man.stage(StagePlan) = *st
-		finishStage(man.stage(StagePlan))
+		*man.Entry(StagePlan) = *st
+		finishStage(man.Entry(StagePlan))
 		if me != 0 {
 			return nil
 		}
-		return writeManifest(opt.Run, man)
+		return rundir.WriteManifest(opt.Run, man)
 	})
 	if err != nil {
 		return nil, err
@@ -325,14 +325,14 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	xopt.NegativeStokesV = true // Stokes V planes: both signs (planes.go)
 	// record writes a stage into the manifest (rank 0, after a
 	// collective that every rank entered with the stage done).
-	record := func(st *Stage) error {
-		s := man.stage(st.Name)
+	record := func(st *rundir.Stage) error {
+		s := man.Entry(st.Name)
 		*s = *st
 		finishStage(s)
 		if me != 0 {
 			return nil
 		}
-		return writeManifest(opt.Run, man)
+		return rundir.WriteManifest(opt.Run, man)
 	}
 	rows := make([]catalog.Image, len(plan.Images))
 	for i := range plan.Images {
@@ -356,14 +356,14 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		str.hashes = map[int]string{}
 		var eng *assoc.Engine
 		var sink *measurementSink
-		err = stage(StageTimesteps, func(st *Stage) error {
+		err = stage(StageTimesteps, func(st *rundir.Stage) error {
 			// What follows the tables is redone after them.
-			man.reset(StageTimesteps, StageBackward, StageLimits, StageVarMetric)
+			man.Reset(StageTimesteps, StageBackward, StageLimits, StageVarMetric)
 			part := 0
 			if opt.Feed != nil && old != nil {
 				// A live run started again: readers keep the catalogue of
 				// its last publish while it replays.
-				c, err := ReadCommit(opt.Run)
+				c, err := rundir.ReadCommit(opt.Run)
 				if err != nil {
 					return err
 				}
@@ -404,7 +404,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = stage(StageTables, func(st *Stage) error {
+		err = stage(StageTables, func(st *rundir.Stage) error {
 			defer closeEngine(eng, &err)
 			n := sum.Blind + sum.Forced + sum.Monitor
 			if err := writeDistCatalogue(ar, eng, opt.Run, rows, rk.copts, sum, &n); err != nil {
@@ -438,7 +438,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		bs := &backwardStage{run: opt.Run, opt: xopt, read: readOpt, copts: rk.copts, cfg: acfg,
 			plan: plan, rows: rows, comm: comm}
 		if !man.Done(StageBackward) {
-			err = stage(StageBackward, func(st *Stage) error {
+			err = stage(StageBackward, func(st *rundir.Stage) error {
 				if err := bs.runStage(ctx, st, workers, rk.prog, log, sum); err != nil {
 					return err
 				}
@@ -455,7 +455,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	// Upper limits before each source's first detection (limits.go):
 	// rank 0, from the catalogue tables and the staged grids.
 	if !man.Done(StageLimits) {
-		err = stage(StageLimits, func(st *Stage) error {
+		err = stage(StageLimits, func(st *rundir.Stage) error {
 			if me == 0 {
 				n, err := writeLimits(ctx, opt.Run, plan, rows, limitsOptionsOf(xopt, cfg.TransientSearch.NewSourceSigmaMargin), rk.copts, workers)
 				if err != nil {
@@ -467,7 +467,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		})
 	} else {
 		log.printf("limits already done: reused")
-		sum.Limits, err = countRows[catalog.Limit](catalog.TableFile(opt.Run, catalog.TableLimits))
+		sum.Limits, err = countRows[catalog.Limit](rundir.TablePath(opt.Run, catalog.TableLimits))
 	}
 	if err != nil {
 		return nil, err
@@ -489,7 +489,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	if me == 0 {
 		// The engines' link files (unlinked already) had their directory.
-		if err := os.RemoveAll(linksDir(opt.Run)); err != nil {
+		if err := os.RemoveAll(rundir.LinksDir(opt.Run)); err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
 	}
@@ -529,7 +529,7 @@ var ErrNotARun = errors.New("pipeline: not a gotrap run directory")
 // (logs/, gotrap.toml, temporary files): gotrap never deletes or
 // overwrites files it did not write. On --resume, the temporary files of
 // killed writers are removed (the caller holds the lock).
-func prepareDir(run string, resume bool) (*Manifest, error) {
+func prepareDir(run string, resume bool) (*rundir.Manifest, error) {
 	if run == "" {
 		return nil, fmt.Errorf("pipeline: no run directory")
 	}
@@ -541,10 +541,7 @@ func prepareDir(run string, resume bool) (*Manifest, error) {
 	// a new run may start over it.
 	var foreign []string
 	for _, e := range ents {
-		switch n := e.Name(); {
-		case n == rundir.LockFile || n == rundir.PublishLockFile || n == rundir.PublishingFile || rundir.IsTemp(n):
-		case n == "logs" || n == "gotrap.toml" || n == "gotrap.sbatch": // gotrap slurm writes the last
-		default:
+		if n := e.Name(); !rundir.PreManifest(n) {
 			foreign = append(foreign, n)
 		}
 	}
@@ -560,14 +557,14 @@ func prepareDir(run string, resume bool) (*Manifest, error) {
 		}
 		return nil, nil
 	}
-	m, err := ReadManifest(run) // m is nil on error
+	m, err := rundir.ReadManifest(run) // m is nil on error
 	switch {
 	case err == nil:
 	case !isNotExist(err):
 		return nil, err
 	case len(foreign) > 0:
 		return nil, fmt.Errorf("%w: %s has no %s but holds %s: --resume continues only a gotrap run, and nothing was changed; use a new or empty --out",
-			ErrNotARun, run, ManifestFile, strings.Join(foreign, ", "))
+			ErrNotARun, run, filepath.Base(rundir.ManifestPath(run)), strings.Join(foreign, ", "))
 	default:
 		if err := os.MkdirAll(run, 0o755); err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
@@ -613,7 +610,7 @@ func sortedKeys(m map[string]int) []string {
 // finishStage marks s done and times it from its start, for the manifest:
 // a stage is recorded from inside its own function, before the stage
 // helper has timed it.
-func finishStage(s *Stage) {
+func finishStage(s *rundir.Stage) {
 	s.Done = true
 	now := time.Now()
 	s.Finished = now.UTC().Format(time.RFC3339Nano)

@@ -12,6 +12,7 @@ import (
 
 	"gotrap/catalog"
 	"gotrap/catalog/catalogtest"
+	"gotrap/internal/rundir"
 	"gotrap/internal/testutil"
 )
 
@@ -28,7 +29,7 @@ func TestVOEventCircPol(t *testing.T) {
 	// B's trigger image is 3 (TestVOEvents).
 	row := catalog.CircPol{Runcat: ids["B"], Image: 3, Measurement: ids["B"], FIntV: -0.01, FIntVErr: 0.001,
 		VSigma: -10, CircFrac: -0.5, CircFracErr: 0.05, CircFracLimit: 0.65}
-	if err := catalog.WriteFile(catalog.TableFile(run, catalog.TableCircPol), []catalog.CircPol{row}); err != nil {
+	if err := catalog.WriteFile(rundir.TablePath(run, catalog.TableCircPol), []catalog.CircPol{row}); err != nil {
 		t.Fatal(err)
 	}
 	opts := Options{Threads: 1, Cutouts: -1, VOEvent: true, Now: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),

@@ -3,18 +3,17 @@ package report
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"gotrap/catalog/duck"
+	"gotrap/internal/rundir"
 )
 
 // table is a query result held in memory: column names and rows of the
@@ -174,32 +173,10 @@ func sqlTable(ctx context.Context, db *duck.DB, q string) (*table, error) {
 	return t, nil
 }
 
-// manifest is the part of RUN/manifest.json the report shows. It is read
-// leniently (package pipeline owns the format and imports this package).
-type manifest struct {
-	Version    string `json:"version"`
-	Created    string `json:"created"`
-	Updated    string `json:"updated"`
-	ConfigHash string `json:"config_hash"`
-	Ranks      int    `json:"ranks"`
-	Inputs     []struct {
-		Path    string `json:"path"`
-		PathRaw []byte `json:"path_raw"` // the bytes of a name that is not UTF-8 (Path is escaped)
-		Size    int64  `json:"size"`
-	} `json:"inputs"`
-	Stages []struct {
-		Name    string  `json:"name"`
-		Done    bool    `json:"done"`
-		Seconds float64 `json:"seconds"`
-		Items   int     `json:"items"`
-		Skipped int     `json:"skipped"`
-	} `json:"stages"`
-}
-
 // openName returns the name to open the input stored as url (images.url):
 // the manifest's original bytes of a name that was not UTF-8
 // (rundir.EscapeName), else url.
-func (m *manifest) openName(url string) string {
+func openName(m *rundir.Manifest, url string) string {
 	if m == nil {
 		return url
 	}
@@ -212,24 +189,20 @@ func (m *manifest) openName(url string) string {
 }
 
 // readManifest returns the manifest, nil when the run has none.
-func readManifest(run string) (*manifest, error) {
-	b, err := os.ReadFile(filepath.Join(run, "manifest.json"))
+func readManifest(run string) (*rundir.Manifest, error) {
+	m, err := rundir.ReadManifest(run)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	var m manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("report: manifest.json: %w", err)
-	}
-	return &m, nil
+	return m, nil
 }
 
 // readConfig returns RUN/gotrap.toml ("" when absent).
 func readConfig(run string) string {
-	b, err := os.ReadFile(filepath.Join(run, "gotrap.toml"))
+	b, err := os.ReadFile(rundir.ConfigPath(run))
 	if err != nil {
 		return ""
 	}

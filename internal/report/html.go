@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"gotrap/internal/rundir"
 	"html/template"
 	"math"
 	"os"
@@ -138,7 +139,7 @@ type kv struct{ K, V string }
 type indexData struct {
 	pageHead
 	Run, Generated string
-	Manifest       *manifest
+	Manifest       *rundir.Manifest
 	InputBytes     string
 	Counts         []kv
 	Config         string

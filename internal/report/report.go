@@ -63,7 +63,7 @@ type Options struct {
 
 func (o Options) withDefaults(run string) Options {
 	if o.Dir == "" {
-		o.Dir = filepath.Join(run, "report")
+		o.Dir = rundir.ReportDir(run)
 	}
 	if o.Alpha == 0 {
 		o.Alpha = 0.01
@@ -165,16 +165,8 @@ func Generate(ctx context.Context, run string, opts Options) (*Summary, error) {
 	if err := rundir.CheckReplaceable(o.Dir); err != nil {
 		return nil, fmt.Errorf("report: --out: %w", err)
 	}
-	parent := filepath.Dir(o.Dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(o.Dir)+".*.tmp")
+	tmp, err := rundir.CreateDir(o.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp's is 0700
-		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	for _, d := range []string{"plots", "sources", "cutouts", "regions", "lib"} {
@@ -189,46 +181,11 @@ func Generate(ctx context.Context, run string, opts Options) (*Summary, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	if err := rundir.Mark(tmp); err != nil {
-		os.RemoveAll(tmp)
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	if err := replaceDir(tmp, o.Dir); err != nil {
-		os.RemoveAll(tmp)
-		return nil, err
+	if err := rundir.CommitDir(tmp, o.Dir); err != nil {
+		return nil, fmt.Errorf("report: --out: %w", err)
 	}
 	b.sum.Seconds = time.Since(start).Seconds()
 	return b.sum, nil
-}
-
-// replaceDir renames the finished folder tmp to dir. An existing dir must
-// still be replaceable (rundir.CheckReplaceable: only gotrap's files); it
-// is renamed aside first and removed after, so dir always holds a whole
-// report.
-func replaceDir(tmp, dir string) error {
-	if err := rundir.CheckReplaceable(dir); err != nil {
-		return fmt.Errorf("report: --out: %w", err)
-	}
-	old := ""
-	if _, err := os.Lstat(dir); err == nil {
-		old = tmp + ".old"
-		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("report: could not replace %s: %w", dir, err)
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if old != "" {
-			os.Rename(old, dir)
-		}
-		return fmt.Errorf("report: %w", err)
-	}
-	if old != "" {
-		// Checked above: only files this or an earlier report wrote.
-		if err := os.RemoveAll(old); err != nil {
-			return fmt.Errorf("report: %w", err)
-		}
-	}
-	return nil
 }
 
 // builder holds a report being built.
@@ -240,7 +197,7 @@ type builder struct {
 	dir string
 	sum *Summary
 
-	man      *manifest
+	man      *rundir.Manifest
 	bands    []bandInfo
 	images   *table // images query
 	geoms    []imageGeom
@@ -545,7 +502,7 @@ func (b *builder) candidates() error {
 			sort.SliceStable(near, func(i, j int) bool { return near[i].T.Before(near[j].T) })
 			for _, g := range near {
 				cu := &cutout{Image: g.ID, RA: c.RA, Dec: c.Dec}
-				urls[g.ID], planes[g.ID] = b.man.openName(g.URL), g.Plane
+				urls[g.ID], planes[g.ID] = openName(b.man, g.URL), g.Plane
 				c.Cuts = append(c.Cuts, cu)
 				all = append(all, cu)
 			}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gotrap/catalog"
+	"gotrap/internal/rundir"
 )
 
 // AlertFlux is one point of the light curve force-fitted at an alert's
@@ -63,7 +64,7 @@ func AddEvent(run string, e Event) error {
 
 // writeAll writes evs as RUN/events.parquet.
 func writeAll(run string, evs []Event) error {
-	w, err := catalog.Create[Event](catalog.TableFile(run, EventsTable))
+	w, err := catalog.Create[Event](rundir.EventsPath(run))
 	if err != nil {
 		return fmt.Errorf("respond: %w", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"gotrap/catalog/duck"
 	"gotrap/internal/config"
 	"gotrap/internal/report"
+	"gotrap/internal/rundir"
 	"gotrap/kernels/sphere"
 )
 
@@ -34,9 +34,6 @@ const (
 	TypeSingleTimestep = "single_timestep"
 	TypeAlert          = "alert"
 )
-
-// EventsTable is the table name of RUN/events.parquet.
-const EventsTable = "events"
 
 // An Event is one row of events.parquet: something that happened at one
 // timestep of the run, computed from the data up to that timestep only.
@@ -92,19 +89,6 @@ var All = Range{From: 0, To: -1}
 
 // Has reports whether timestep t lies in r.
 func (r Range) Has(t int64) bool { return t >= r.From && (r.To < 0 || t <= r.To) }
-
-// String is "all", "T" or "FROM-TO".
-func (r Range) String() string {
-	switch {
-	case r.From == 0 && r.To < 0:
-		return "all"
-	case r.To < 0:
-		return fmt.Sprintf("%d-", r.From)
-	case r.From == r.To:
-		return fmt.Sprint(r.From)
-	}
-	return fmt.Sprintf("%d-%d", r.From, r.To)
-}
 
 // imageRow is what events need of an image.
 type imageRow struct {
@@ -579,7 +563,7 @@ func spectralIndex(g []point) (alpha, aerr float64) {
 
 // ReadEvents reads RUN/events.parquet; a run without one has no events.
 func ReadEvents(run string) ([]Event, error) {
-	p := catalog.TableFile(run, EventsTable)
+	p := rundir.EventsPath(run)
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -617,6 +601,3 @@ func WriteEvents(run string, evs []Event, r Range) ([]Event, error) {
 	}
 	return all, nil
 }
-
-// eventsPath is RUN/events.parquet.
-func eventsPath(run string) string { return filepath.Join(run, EventsTable+".parquet") }

@@ -33,12 +33,6 @@ const (
 	StateQuiet      = "quiet"
 )
 
-// LogDir and LogFile name the delivery log: RUN/responses/deliveries.jsonl.
-const (
-	LogDir  = "responses"
-	LogFile = "deliveries.jsonl"
-)
-
 // A Record is one line of the delivery log.
 type Record struct {
 	Time     time.Time `json:"time"`
@@ -71,13 +65,10 @@ type Log struct {
 	attempts map[string]int
 }
 
-// LogPath returns RUN/responses/deliveries.jsonl.
-func LogPath(run string) string { return filepath.Join(run, LogDir, LogFile) }
-
 // ReadLog reads the records of the run's delivery log (none when it does
 // not exist), skipping a line cut short by a crash.
 func ReadLog(run string) ([]Record, error) {
-	b, err := os.ReadFile(LogPath(run))
+	b, err := os.ReadFile(rundir.ResponsesLogPath(run))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -112,10 +103,10 @@ func OpenLog(run string, now time.Time) (*Log, []Record, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(run, LogDir), 0o755); err != nil {
+	if err := os.MkdirAll(rundir.ResponsesDir(run), 0o755); err != nil {
 		return nil, nil, fmt.Errorf("respond: %w", err)
 	}
-	p := LogPath(run)
+	p := rundir.ResponsesLogPath(run)
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("respond: delivery log: %w", err)

@@ -1,8 +1,8 @@
 package respond
 
 import (
+	"gotrap/internal/rundir"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +31,7 @@ func TestLogTornLineAndUnknown(t *testing.T) {
 	}
 	l.Close()
 	// A crash in the middle of the next line.
-	f, err := os.OpenFile(LogPath(run), os.O_APPEND|os.O_WRONLY, 0)
+	f, err := os.OpenFile(rundir.ResponsesLogPath(run), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestLogTornLineAndUnknown(t *testing.T) {
 		t.Errorf("e2: %d attempts", l.Attempts(open.Key()))
 	}
 	l.Close()
-	b, _ := os.ReadFile(LogPath(run))
+	b, _ := os.ReadFile(rundir.ResponsesLogPath(run))
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "{") || !strings.Contains(last, `"state":"unknown"`) {
 		t.Errorf("the unknown record does not start a line of its own: %q", last)
@@ -67,7 +67,7 @@ func TestLogTornLineAndUnknown(t *testing.T) {
 		t.Errorf("second open: %v %v", unknown, err)
 	}
 	l.Close()
-	if _, err := os.Stat(filepath.Join(run, LogDir)); err != nil {
+	if _, err := os.Stat(rundir.ResponsesDir(run)); err != nil {
 		t.Error(err)
 	}
 }

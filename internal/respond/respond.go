@@ -12,6 +12,7 @@ import (
 
 	"gotrap/catalog/duck"
 	"gotrap/internal/config"
+	"gotrap/internal/rundir"
 )
 
 // Options of Respond.
@@ -187,7 +188,7 @@ func match(ctx context.Context, dir string, rules []config.Rule, r Range) ([][]s
 		return nil, nil, fmt.Errorf("respond: %w", err)
 	}
 	defer os.RemoveAll(empty)
-	evPath, err := filepath.Abs(eventsPath(dir))
+	evPath, err := filepath.Abs(rundir.EventsPath(dir))
 	if err != nil {
 		return nil, nil, fmt.Errorf("respond: %w", err)
 	}

@@ -24,6 +24,7 @@ import (
 	"gotrap/internal/pipeline/catstage"
 	"gotrap/internal/pipeline/pipetest"
 	"gotrap/internal/respond/respondtest"
+	"gotrap/internal/rundir"
 	"gotrap/internal/testutil"
 	"gotrap/internal/vtp/comettest"
 	"gotrap/kernels/sphere"
@@ -497,7 +498,7 @@ func TestRulesQuietDedupRate(t *testing.T) {
 		if sent != len(bySrc) || len(res.Planned) != len(highs) {
 			t.Errorf("dedup: %d of %d would be sent, want one per source (%d)", sent, len(res.Planned), len(bySrc))
 		}
-		if _, err := os.Stat(LogPath(dir)); err == nil {
+		if _, err := os.Stat(rundir.ResponsesLogPath(dir)); err == nil {
 			t.Error("a dry run wrote the delivery log")
 		}
 	})

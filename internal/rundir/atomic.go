@@ -3,6 +3,7 @@ package rundir
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -78,6 +79,16 @@ func (f *File) Abort() {
 // WriteFile writes data to path atomically (Create, Write, Commit),
 // creating path's folder when missing.
 func WriteFile(path string, data []byte) error {
+	return WriteFunc(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteFunc writes path atomically with what write writes (Create,
+// write, Commit), creating path's folder when missing. When write fails,
+// path is untouched and the error names it.
+func WriteFunc(path string, write func(io.Writer) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("rundir: could not create %s: %w", filepath.Dir(path), err)
 	}
@@ -85,11 +96,71 @@ func WriteFile(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	if err := write(f); err != nil {
 		f.Abort()
 		return fmt.Errorf("rundir: could not write %s: %w", path, err)
 	}
 	return f.Commit()
+}
+
+// CreateDir starts writing the folder dir as a whole: it returns a new
+// empty folder ".BASE.<random>.tmp" beside dir (mode 0755), creating
+// dir's parent when missing. Fill it, then CommitDir it, or remove it.
+func CreateDir(dir string) (string, error) {
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", fmt.Errorf("rundir: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".*.tmp")
+	if err != nil {
+		return "", fmt.Errorf("rundir: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp's is 0700
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("rundir: %w", err)
+	}
+	return tmp, nil
+}
+
+// CommitDir marks the finished folder tmp (Mark) and renames it to dir.
+// An existing dir must be replaceable (CheckReplaceable: only gotrap's
+// files; the error wraps ErrNotOurs otherwise); it is renamed aside
+// first and removed after, so dir always holds a whole folder. On error
+// tmp is removed.
+func CommitDir(tmp, dir string) error {
+	err := Mark(tmp)
+	if err == nil {
+		err = CheckReplaceable(dir)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	old := ""
+	if _, err := os.Lstat(dir); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			os.RemoveAll(tmp)
+			return fmt.Errorf("rundir: could not replace %s: %w", dir, err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if old != "" {
+			os.Rename(old, dir)
+		}
+		os.RemoveAll(tmp)
+		return fmt.Errorf("rundir: could not replace %s: %w", dir, err)
+	}
+	if err := SyncDir(filepath.Dir(dir)); err != nil {
+		return fmt.Errorf("rundir: %w", err)
+	}
+	if old != "" {
+		// Checked above: only files gotrap wrote.
+		if err := os.RemoveAll(old); err != nil {
+			return fmt.Errorf("rundir: %w", err)
+		}
+	}
+	return nil
 }
 
 // SyncDir syncs a folder, so that a rename in it survives a crash. File

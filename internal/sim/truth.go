@@ -3,6 +3,7 @@ package sim
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,33 +11,6 @@ import (
 
 	"gotrap/internal/rundir"
 )
-
-// atomicFile is a file written under a temporary name in its final
-// directory and renamed into place by commit, so a reader never sees a
-// partial file.
-type atomicFile struct {
-	f *rundir.File
-	*bufio.Writer
-}
-
-func createAtomic(path string) (*atomicFile, error) {
-	f, err := rundir.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("sim: %w", err)
-	}
-	return &atomicFile{f: f, Writer: bufio.NewWriterSize(f, 1<<16)}, nil
-}
-
-func (a *atomicFile) commit() error {
-	if err := a.Flush(); err != nil {
-		a.f.Abort()
-		return fmt.Errorf("sim: %s: %w", a.f.Path(), err)
-	}
-	if err := a.f.Commit(); err != nil {
-		return fmt.Errorf("sim: %w", err)
-	}
-	return nil
-}
 
 // Column formats of the truth tables: fixed precision, so that the files
 // are the same on every platform whatever the last bit of a float.
@@ -73,13 +47,13 @@ func (p *plan) writeTruth(dir string) error {
 		{"images.csv", p.writeImages},
 		{"fluxes.csv", p.writeFluxes},
 	} {
-		a, err := createAtomic(filepath.Join(tdir, w.name))
+		err := rundir.WriteFunc(filepath.Join(tdir, w.name), func(f io.Writer) error {
+			bw := bufio.NewWriterSize(f, 1<<16)
+			w.fn(bw)
+			return bw.Flush()
+		})
 		if err != nil {
-			return err
-		}
-		w.fn(a.Writer)
-		if err := a.commit(); err != nil {
-			return err
+			return fmt.Errorf("sim: %w", err)
 		}
 	}
 	return nil

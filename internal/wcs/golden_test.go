@@ -18,7 +18,7 @@ import (
 	"gotrap/kernels/sphere"
 )
 
-// Tolerances of the comparison with wcslib, from the issue: 1e-9 degrees on
+// Tolerances of the comparison with wcslib, the required agreement: 1e-9 degrees on
 // sky, 1e-8 pixels. Both codes work in float64; their differences come from
 // rounding (order of operations, wcslib's degree-based trigonometry) and
 // are measured at about 1e-13 degrees and 1e-10 pixels (see the t.Log

@@ -33,6 +33,7 @@ import (
 	"gotrap/catalog/duck"
 	"gotrap/internal/config"
 	"gotrap/internal/pipeline"
+	"gotrap/internal/rundir"
 	"gotrap/reduce"
 )
 
@@ -76,7 +77,7 @@ func varMetricPoints(memoryLimit string) int {
 // manifest: the run's catalogue stage comes when it ends. It returns the
 // number of varmetric rows.
 func Refresh(ctx context.Context, run string, opt Options) (int, error) {
-	m, err := pipeline.ReadManifest(run)
+	m, err := rundir.ReadManifest(run)
 	if err != nil {
 		return 0, err
 	}
@@ -119,7 +120,7 @@ func writeVarMetric(ctx context.Context, run, configHash string, opt Options) (i
 // catalogue stage the manifest records as done is skipped (rows -1).
 func Run(ctx context.Context, run string, opt Options, resume bool) (int, time.Duration, error) {
 	t0 := time.Now()
-	m, err := pipeline.ReadManifest(run)
+	m, err := rundir.ReadManifest(run)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -133,7 +134,7 @@ func Run(ctx context.Context, run string, opt Options, resume bool) (int, time.D
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := pipeline.MarkStage(run, pipeline.StageVarMetric, t0, n); err != nil {
+	if err := rundir.MarkStage(run, pipeline.StageVarMetric, t0, n); err != nil {
 		return 0, 0, err
 	}
 	return n, time.Since(t0), nil

@@ -12,6 +12,7 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/pipeline"
 	"gotrap/internal/pipeline/pipetest"
+	"gotrap/internal/rundir"
 	"gotrap/internal/sim"
 )
 
@@ -82,7 +83,7 @@ func scoreRun(t *testing.T, data string) (*pipetest.Figures, string) {
 // scoreCatalogue scores the finished run of data against its truth.
 func scoreCatalogue(t *testing.T, data, run string) *pipetest.Figures {
 	t.Helper()
-	m, err := pipeline.ReadManifest(run)
+	m, err := rundir.ReadManifest(run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,8 @@ func scoreCatalogue(t *testing.T, data, run string) *pipetest.Figures {
 	return f
 }
 
-// check applies the acceptance thresholds of issues 6 and 21 to f.
+// check applies the acceptance thresholds of the pipeline and of the
+// variables query to f.
 func check(t *testing.T, f *pipetest.Figures) {
 	t.Helper()
 	if f.BrightFound != f.Bright {
@@ -114,7 +116,7 @@ func check(t *testing.T, f *pipetest.Figures) {
 	if f.StrongLikely != f.Strong {
 		t.Errorf("transients >= %d sigma: %d of %d are type-1 new sources in their first image", pipetest.StrongSigma, f.StrongLikely, f.Strong)
 	}
-	// Issue 6 asks for 95% at 8-10 sigma. With detection_threshold 8 a
+	// The acceptance figure: 95% at 8-10 sigma. With detection_threshold 8 a
 	// transient at a true 8.5 sigma is detected only when its measured
 	// peak, scattered by 1 sigma of noise, exceeds 8 local rms: about 69%
 	// of the time. The test asserts half (reported in docs/pipeline.md).
@@ -130,12 +132,12 @@ func check(t *testing.T, f *pipetest.Figures) {
 	checkVariables(t, f)
 }
 
-// checkVariables applies issue 21's variables thresholds to f.
+// checkVariables applies the variables query's acceptance thresholds to f.
 func checkVariables(t *testing.T, f *pipetest.Figures) {
 	t.Helper()
-	// Issue 21: the default variables query (calibrated chi-square cut)
+	// The default variables query (calibrated chi-square cut)
 	// flags at most 1% of the steady sources (all with a runcat: stricter
-	// than the issue's above 20 sigma) and finds at least 95% of the
+	// than the required above 20 sigma) and finds at least 95% of the
 	// variables with V >= 0.3 above 20 sigma (where the data set has
 	// any: TestFaintTransients has none).
 	if float64(f.SteadyFlaged) > 0.01*float64(f.SteadyAll) {
@@ -193,7 +195,7 @@ func TestFaintTransients(t *testing.T) {
 	check(t, f)
 }
 
-// TestVariablesTruth scores the default variables query (issue 21) on a
+// TestVariablesTruth scores the default variables query on a
 // tiny field 16 times larger, with 16 variables of modulation index
 // 0.3-0.5 and 2.5 times the steady-source density, so that the figures
 // rest on more than the few sources of the tiny preset: at least 95% of

@@ -22,8 +22,8 @@ import (
 // transient 262" east of it (1.5 beam FWHM at 120 MHz, 2 at 160 MHz),
 // on from timestep 3. Their island merges from timestep 3 (the saddle is
 // over 20 times the analysis threshold) and has two peaks; one Gaussian
-// (deblending off) lands on either source or between them (the rsm-mini
-// blend of issue 21). So:
+// (deblending off) lands on either source or between them (the blend
+// seen in rsm-mini). So:
 //
 //   - the blind measurements of that island are marked blended from
 //     timestep 3 on and not before (the kernel flag, end to end);

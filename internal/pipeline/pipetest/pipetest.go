@@ -1,7 +1,7 @@
 // Package pipetest helps the tests of internal/pipeline and its
 // sub-packages: it simulates data sets (internal/sim), reads their truth
 // tables, and scores a run directory's catalogue against the truth with
-// the acceptance figures of issue 6 (transients, false new sources,
+// the acceptance figures of the pipeline (transients, false new sources,
 // steady-source completeness, variables). It reads the catalogue with
 // package catalog only (no DuckDB); the variables figures take the
 // variables query's answer as an argument.
@@ -22,6 +22,7 @@ package pipetest
 import (
 	"context"
 	"fmt"
+	"gotrap/internal/rundir"
 	"gotrap/internal/testutil"
 	"image"
 	"math"
@@ -153,18 +154,18 @@ func read[T any](tb testing.TB, path string) []T {
 func ReadCatalogue(tb testing.TB, run string) *Catalogue {
 	tb.Helper()
 	c := &Catalogue{
-		Images:       read[catalog.Image](tb, catalog.TableFile(run, catalog.TableImages)),
-		Associations: read[catalog.Association](tb, catalog.TableFile(run, catalog.TableAssociations)),
-		Runcats:      read[catalog.Runcat](tb, catalog.TableFile(run, catalog.TableRuncat)),
-		Fluxes:       read[catalog.RuncatFlux](tb, catalog.TableFile(run, catalog.TableRuncatFlux)),
-		NewSources:   read[catalog.NewSource](tb, catalog.TableFile(run, catalog.TableNewSources)),
-		SkyRegions:   read[catalog.SkyRegion](tb, catalog.TableFile(run, catalog.TableSkyRegions)),
-		Bands:        read[catalog.Band](tb, catalog.TableFile(run, catalog.TableBands)),
+		Images:       read[catalog.Image](tb, rundir.TablePath(run, catalog.TableImages)),
+		Associations: read[catalog.Association](tb, rundir.TablePath(run, catalog.TableAssociations)),
+		Runcats:      read[catalog.Runcat](tb, rundir.TablePath(run, catalog.TableRuncat)),
+		Fluxes:       read[catalog.RuncatFlux](tb, rundir.TablePath(run, catalog.TableRuncatFlux)),
+		NewSources:   read[catalog.NewSource](tb, rundir.TablePath(run, catalog.TableNewSources)),
+		SkyRegions:   read[catalog.SkyRegion](tb, rundir.TablePath(run, catalog.TableSkyRegions)),
+		Bands:        read[catalog.Band](tb, rundir.TablePath(run, catalog.TableBands)),
 	}
-	if p := catalog.TableFile(run, catalog.TableLimits); fileExists(p) {
+	if p := rundir.TablePath(run, catalog.TableLimits); fileExists(p) {
 		c.Limits = read[catalog.Limit](tb, p)
 	}
-	files, err := filepath.Glob(filepath.Join(run, catalog.TableMeasurements, "rank=*", "*.parquet"))
+	files, err := filepath.Glob(rundir.PartGlob(run, catalog.TableMeasurements, ""))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 
+	"gotrap/internal/rundir"
 	"gotrap/internal/sim"
 )
 
@@ -32,12 +33,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	tmp := os.Args[2] + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if err := os.Rename(tmp, os.Args[2]); err != nil {
+	if err := rundir.WriteFile(os.Args[2], b); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

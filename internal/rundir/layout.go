@@ -1,0 +1,155 @@
+package rundir
+
+import (
+	"fmt"
+	"path/filepath"
+)
+
+// The names of RUN/'s entries. Only this file spells them; every package
+// asks the functions below for a path.
+const (
+	configName    = "gotrap.toml"
+	manifestName  = "manifest.json"
+	statusName    = "status.json"
+	sbatchName    = "gotrap.sbatch"
+	logsName      = "logs"
+	summaryName   = "summary.txt"
+	workName      = "work"
+	commitName    = "commit.json"
+	linksName     = "links"
+	reportName    = "report"
+	alertsName    = "alerts"
+	responsesName = "responses"
+	deliveryName  = "deliveries.jsonl"
+)
+
+// EventsTable is the table name of RUN/events.parquet.
+const EventsTable = "events"
+
+// ConfigPath is RUN/gotrap.toml, the copy of the job configuration a run
+// used.
+func ConfigPath(run string) string { return filepath.Join(run, configName) }
+
+// ManifestPath is RUN/manifest.json (Manifest).
+func ManifestPath(run string) string { return filepath.Join(run, manifestName) }
+
+// StatusPath is RUN/status.json, the live state for dashboards.
+func StatusPath(run string) string { return filepath.Join(run, statusName) }
+
+// SbatchPath is RUN/gotrap.sbatch, the batch script of gotrap slurm.
+func SbatchPath(run string) string { return filepath.Join(run, sbatchName) }
+
+// LogsDir is RUN/logs.
+func LogsDir(run string) string { return filepath.Join(run, logsName) }
+
+// RankLogPath is RUN/logs/rank-RRRR.log, the log of one rank.
+func RankLogPath(run string, rank int) string {
+	return filepath.Join(run, logsName, fmt.Sprintf("rank-%04d.log", rank))
+}
+
+// SlurmLogPath is RUN/logs/slurm-JOB.out, the output of a Slurm job
+// (job may be Slurm's "%j" pattern).
+func SlurmLogPath(run, job string) string {
+	return filepath.Join(run, logsName, "slurm-"+job+".out")
+}
+
+// SummaryPath is RUN/logs/summary.txt, the run summary.
+func SummaryPath(run string) string { return filepath.Join(run, logsName, summaryName) }
+
+// WorkDir is RUN/work: the staged per-image results of the timesteps
+// stage, the commit record and the association links. It is not part of
+// the catalogue: no DuckDB view reads it.
+func WorkDir(run string) string { return filepath.Join(run, workName) }
+
+// StepDir is RUN/work/STEP, the folder of one step's staged files
+// ("extract", "forced", ...).
+func StepDir(run, step string) string { return filepath.Join(run, workName, step) }
+
+// StagedPath is RUN/work/STEP/IIIIIIII.SUFFIX, what step staged for image
+// id.
+func StagedPath(run, step string, id int64, suffix string) string {
+	return filepath.Join(run, workName, step, fmt.Sprintf("%08d.%s", id, suffix))
+}
+
+// CommitPath is RUN/work/commit.json (Commit).
+func CommitPath(run string) string { return filepath.Join(run, workName, commitName) }
+
+// LinksDir is RUN/work/links, the association links of the committed
+// timesteps.
+func LinksDir(run string) string { return filepath.Join(run, workName, linksName) }
+
+// TablePath is RUN/TABLE.parquet, a catalogue table written as one file.
+func TablePath(run, table string) string { return filepath.Join(run, table+".parquet") }
+
+// TableDir is RUN/TABLE, the folder of a partitioned table.
+func TableDir(run, table string) string { return filepath.Join(run, table) }
+
+// PartPath is RUN/TABLE/rank=RRRR/STAGE-SSSSS.parquet, one part file of a
+// partitioned table, for example measurements/rank=0003/blind-00000.parquet.
+// The rank=RRRR folder is a Hive partition, so DuckDB reads it with
+// hive_partitioning; stage names what wrote it ("blind", "forced";
+// "part" when empty) and seq numbers the files a rank writes in it.
+func PartPath(run, table string, rank int, stage string, seq int) string {
+	if stage == "" {
+		stage = "part"
+	}
+	return filepath.Join(run, table, fmt.Sprintf("rank=%04d", rank), fmt.Sprintf("%s-%05d.parquet", stage, seq))
+}
+
+// PartGlob is the filepath.Glob pattern of the part files (PartPath) of
+// table written by stage, of every rank; stage "" matches every stage.
+func PartGlob(run, table, stage string) string {
+	if stage == "" {
+		stage = "*"
+	}
+	return filepath.Join(run, table, "rank=[0-9][0-9][0-9][0-9]", stage+"-[0-9][0-9][0-9][0-9][0-9].parquet")
+}
+
+// RankDirGlob is the filepath.Glob pattern of table's rank=RRRR folders.
+func RankDirGlob(run, table string) string {
+	return filepath.Join(run, table, "rank=[0-9][0-9][0-9][0-9]")
+}
+
+// TablePartPath is RUN/TABLE/STAGE-00000.parquet, the one part file
+// that stage adds to a table written as RUN/TABLE.parquet (the backward
+// associations beside RUN/associations.parquet); DuckDB's view of the
+// table reads both.
+func TablePartPath(run, table, stage string) string {
+	return filepath.Join(run, table, stage+"-00000.parquet")
+}
+
+// TablePartGlob is the filepath.Glob pattern of the part files
+// (TablePartPath) of table.
+func TablePartGlob(run, table string) string {
+	return filepath.Join(run, table, "*.parquet")
+}
+
+// EventsPath is RUN/events.parquet.
+func EventsPath(run string) string { return TablePath(run, EventsTable) }
+
+// ResponsesDir is RUN/responses.
+func ResponsesDir(run string) string { return filepath.Join(run, responsesName) }
+
+// ResponsesLogPath is RUN/responses/deliveries.jsonl, the delivery log of
+// the response rules.
+func ResponsesLogPath(run string) string { return filepath.Join(run, responsesName, deliveryName) }
+
+// AlertsDir is RUN/alerts, the light curves and monitor list of the
+// external alerts gotrap listen followed up.
+func AlertsDir(run string) string { return filepath.Join(run, alertsName) }
+
+// ReportDir is RUN/report, the default folder of gotrap report.
+func ReportDir(run string) string { return filepath.Join(run, reportName) }
+
+// PreManifest reports whether name, an entry of RUN/, is one that gotrap
+// writes before a run's manifest exists (the lock, temporary files, the
+// logs, the configuration copy, the Slurm script): a run that stopped
+// before its manifest leaves only such entries, and a new run may start
+// over them.
+func PreManifest(name string) bool {
+	switch name {
+	case LockFile, PublishLockFile, PublishingFile, logsName, configName, sbatchName:
+		return true
+	}
+	return IsTemp(name)
+}
