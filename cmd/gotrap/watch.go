@@ -395,7 +395,7 @@ func (w *watchFeed) take(file watch.File) {
 
 // record appends a file not taken to RUN/logs/late.txt.
 func (w *watchFeed) record(path, why string) {
-	fh, err := os.OpenFile(filepath.Join(w.run, "logs", "late.txt"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	fh, err := os.OpenFile(rundir.LatePath(w.run), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		w.log("warning: %v", err)
 		return

@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -81,7 +83,7 @@ func TestWatch(t *testing.T) {
 	start := func() (*exec.Cmd, chan error) {
 		cmd := exec.Command(exe, "-test.run=^TestRunFaultsChild$")
 		cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args))
-		cmd.Stderr = &logs
+		cmd.Stderr = &syncWriter{w: &logs}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +165,7 @@ func TestWatch(t *testing.T) {
 	if killed != 2 {
 		t.Fatalf("%d kills", killed)
 	}
-	if late, err := os.ReadFile(filepath.Join(run, "logs", "late.txt")); err != nil || !strings.Contains(string(late), "again.fits") {
+	if late, err := os.ReadFile(rundir.LatePath(run)); err != nil || !strings.Contains(string(late), "again.fits") {
 		t.Errorf("late.txt: %q (%v), want again.fits listed", late, err)
 	}
 	if !strings.Contains(logs.String(), "late image "+filepath.Join(other, "again.fits")) {
@@ -202,7 +204,8 @@ func waitCommits(t *testing.T, run string, n int, done chan error, logs *strings
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d timesteps committed after 60 s, want %d\n%s", c.Timesteps, n, logs.String())
+			rl, _ := os.ReadFile(rundir.RankLogPath(run, 0))
+			t.Fatalf("%d timesteps committed after 60 s, want %d\n%s\nrank log:\n%s", c.Timesteps, n, logs.String(), rl)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -246,4 +249,16 @@ func writeSlowly(t *testing.T, src, dst string, n int, pause time.Duration) {
 			time.Sleep(pause)
 		}
 	}
+}
+
+// syncWriter serialises the writes of several processes' output copiers.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

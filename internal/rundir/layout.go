@@ -56,6 +56,10 @@ func SlurmLogPath(run, job string) string {
 // SummaryPath is RUN/logs/summary.txt, the run summary.
 func SummaryPath(run string) string { return filepath.Join(run, logsName, summaryName) }
 
+// LatePath is RUN/logs/late.txt, the files a live run did not take (late
+// or unreadable), one line each: time, path, why.
+func LatePath(run string) string { return filepath.Join(run, logsName, "late.txt") }
+
 // WorkDir is RUN/work: the staged per-image results of the timesteps
 // stage, the commit record and the association links. It is not part of
 // the catalogue: no DuckDB view reads it.
@@ -148,7 +152,7 @@ func ReportDir(run string) string { return filepath.Join(run, reportName) }
 // over them.
 func PreManifest(name string) bool {
 	switch name {
-	case LockFile, PublishLockFile, PublishingFile, logsName, configName, sbatchName:
+	case LockFile, PublishLockFile, publishTurnFile, PublishingFile, logsName, configName, sbatchName:
 		return true
 	}
 	return IsTemp(name)

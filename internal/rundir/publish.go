@@ -12,6 +12,12 @@ import (
 // readers, inside the run directory.
 const PublishLockFile = ".gotrap.publish.lock"
 
+// publishTurnFile is the turnstile in front of the publish lock: a
+// publisher holds it while it waits for the readers to leave, and a
+// reader passes it before taking its shared lock, so that a stream of
+// readers cannot keep a publisher waiting (flock has no fairness).
+const publishTurnFile = ".gotrap.publish.turn"
+
 // PublishingFile marks a publish in progress, inside the run directory:
 // written first and removed last under the exclusive lock, so that a
 // publisher killed half-way leaves it (Read then refuses) until the live
@@ -36,7 +42,12 @@ type Gate struct {
 // Publish takes the exclusive publish lock of run, waiting for readers,
 // and marks the publish (PublishingFile); Done removes the mark.
 func Publish(run string) (*Gate, error) {
-	g, err := gate(run, syscall.LOCK_EX)
+	turn, err := gate(run, publishTurnFile, syscall.LOCK_EX)
+	if err != nil {
+		return nil, err
+	}
+	g, err := gate(run, PublishLockFile, syscall.LOCK_EX)
+	turn.Close()
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +81,12 @@ func (g *Gate) Done() error {
 // ErrPublishInterrupted: the catalogue on disk mixes two commits until
 // the live run is started again.
 func Read(run string) (*Gate, error) {
-	g, err := gate(run, syscall.LOCK_SH)
+	turn, err := gate(run, publishTurnFile, syscall.LOCK_SH|lockReader)
+	if err != nil {
+		return nil, err
+	}
+	turn.Close()
+	g, err := gate(run, PublishLockFile, syscall.LOCK_SH)
 	if err != nil {
 		return nil, err
 	}
@@ -81,15 +97,28 @@ func Read(run string) (*Gate, error) {
 	return g, nil
 }
 
-func gate(run string, how int) (*Gate, error) {
-	path := filepath.Join(run, PublishLockFile)
+// lockReader marks a reader's turnstile pass (gate): the file is opened
+// read-only and not created, and the lock taken is exclusive (a pass
+// waits for a publisher that holds the turnstile).
+const lockReader = 1 << 30
+
+// gate opens RUN/name and flocks it: how is LOCK_EX (a publisher: the
+// file is created), LOCK_SH (a reader) or LOCK_SH|lockReader (a reader's
+// turnstile pass, taken as LOCK_EX). A reader's file that does not exist
+// or cannot be opened gives a Gate that holds nothing.
+func gate(run, name string, how int) (*Gate, error) {
+	path := filepath.Join(run, name)
+	reader := how&syscall.LOCK_SH != 0
 	flag := os.O_CREATE | os.O_RDWR
-	if how == syscall.LOCK_SH {
+	if reader {
 		flag = os.O_RDONLY
+	}
+	if how&lockReader != 0 {
+		how = syscall.LOCK_EX
 	}
 	f, err := os.OpenFile(path, flag, 0o644)
 	if err != nil {
-		if how == syscall.LOCK_SH && (errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission)) {
+		if reader && (errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission)) {
 			return &Gate{}, nil
 		}
 		return nil, fmt.Errorf("rundir: publish lock %s: %w", path, err)

@@ -80,3 +80,54 @@ func TestPublishGate(t *testing.T) {
 		g.Close()
 	}
 }
+
+// TestPublishNotStarved: readers that read back to back do not keep a
+// publisher waiting (the turnstile): it publishes while they go on.
+func TestPublishNotStarved(t *testing.T) {
+	run := t.TempDir()
+	g, err := Publish(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Done()
+	stop := make(chan struct{})
+	defer close(stop)
+	for range 3 {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if r, err := Read(run); err == nil {
+					time.Sleep(time.Millisecond) // a short query
+					r.Close()
+				}
+			}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	done := make(chan error, 1)
+	go func() {
+		for range 20 {
+			g, err := Publish(run)
+			if err != nil {
+				done <- err
+				return
+			}
+			g.Done()
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		// 20 publishes take milliseconds; without the turnstile the
+		// readers' shared locks overlap and a publisher can wait forever.
+		t.Fatal("20 publishes did not get through readers reading back to back in 30 s")
+	}
+}
