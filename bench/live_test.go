@@ -89,7 +89,9 @@ func TestReplay(t *testing.T) {
 	dst := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	fol, err := watch.Follow(ctx, watch.Options{Dirs: []string{dst}, Settle: 300 * time.Millisecond, Interval: 50 * time.Millisecond})
+	// Settle 1 s: far above the 100 ms pauses of the slow writes, even on
+	// a loaded machine.
+	fol, err := watch.Follow(ctx, watch.Options{Dirs: []string{dst}, Settle: time.Second, Interval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
