@@ -52,8 +52,8 @@ type ReplayTimestep struct {
 	Start  time.Time `json:"start"`  // DATE-OBS of its images
 	Images []string  `json:"images"` // paths written in Dst
 	// Due is when its images were to be written; Landed is the wall time
-	// its last image landed (renamed into place, or its last chunk
-	// written).
+	// its last image landed: when its rename was called, or its last
+	// chunk written.
 	Due    time.Time `json:"due"`
 	Landed time.Time `json:"landed"`
 }
@@ -177,10 +177,10 @@ func Replay(ctx context.Context, cfg ReplayConfig) ([]ReplayTimestep, error) {
 			var stepWG sync.WaitGroup
 			var landed time.Time
 			var lmu sync.Mutex
-			mark := func() {
+			mark := func(at time.Time) {
 				lmu.Lock()
-				if now := time.Now(); now.After(landed) {
-					landed = now
+				if at.After(landed) {
+					landed = at
 				}
 				lmu.Unlock()
 			}
@@ -206,17 +206,19 @@ func Replay(ctx context.Context, cfg ReplayConfig) ([]ReplayTimestep, error) {
 					stepWG.Add(1)
 					go func() {
 						defer stepWG.Done()
-						if err := writeSlowly(dst, data, cfg.SlowChunks, cfg.SlowPause); err != nil {
+						at, err := writeSlowly(dst, data, cfg.SlowChunks, cfg.SlowPause)
+						if err != nil {
 							fail(err)
 						}
-						mark()
+						mark(at)
 					}()
 					continue
 				}
-				if err := writeRenamed(dst, data); err != nil {
+				at, err := writeRenamed(dst, data)
+				if err != nil {
 					fail(err)
 				}
-				mark()
+				mark(at)
 			}
 			wg.Add(1)
 			mu.Lock()
@@ -251,38 +253,44 @@ func Replay(ctx context.Context, cfg ReplayConfig) ([]ReplayTimestep, error) {
 }
 
 // writeRenamed writes data to a hidden temporary name beside dst and
-// renames it to dst, as imagers do.
-func writeRenamed(dst string, data []byte) error {
+// renames it to dst, as imagers do. It returns the time the rename was
+// called: the file's landing, taken early so that latencies measured
+// from it are never short.
+func writeRenamed(dst string, data []byte) (time.Time, error) {
 	tmp := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp")
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("bench: replay: %w", err)
+		return time.Time{}, fmt.Errorf("bench: replay: %w", err)
 	}
+	at := time.Now()
 	if err := os.Rename(tmp, dst); err != nil {
-		return fmt.Errorf("bench: replay: %w", err)
+		return at, fmt.Errorf("bench: replay: %w", err)
 	}
-	return nil
+	return at, nil
 }
 
-// writeSlowly writes data to dst itself in chunks, pause apart.
-func writeSlowly(dst string, data []byte, chunks int, pause time.Duration) error {
+// writeSlowly writes data to dst itself in chunks, pause apart, and
+// returns the time its last chunk was written.
+func writeSlowly(dst string, data []byte, chunks int, pause time.Duration) (time.Time, error) {
+	var at time.Time
 	f, err := os.Create(dst)
 	if err != nil {
-		return fmt.Errorf("bench: replay: %w", err)
+		return at, fmt.Errorf("bench: replay: %w", err)
 	}
 	n := (len(data) + chunks - 1) / chunks
 	for i := 0; i < len(data); i += n {
 		if i > 0 {
 			time.Sleep(pause)
 		}
+		at = time.Now()
 		if _, err := f.Write(data[i:min(i+n, len(data))]); err != nil {
 			f.Close()
-			return fmt.Errorf("bench: replay: %s: %w", dst, err)
+			return at, fmt.Errorf("bench: replay: %s: %w", dst, err)
 		}
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("bench: replay: %s: %w", dst, err)
+		return at, fmt.Errorf("bench: replay: %s: %w", dst, err)
 	}
-	return nil
+	return at, nil
 }
 
 // dateObsLayouts are the DATE-OBS forms shiftDateObs rewrites (the
