@@ -115,7 +115,8 @@ type LiveConfig struct {
 	Ranks    int           // gotrap watch --ranks N (when the command has it; 0: not passed)
 	Poll     bool          // gotrap watch --poll
 	// Config is the job TOML passed with -c; "" writes one with
-	// timestep_tolerance = 0.5 (1 s cadences) and [watch] settle = 0.5.
+	// timestep_tolerance = 0.5 (1 s cadences) and [watch] settle = 0.5,
+	// timeout = 5 (defaultLiveJob).
 	Config    string
 	SlowEvery int           // every N-th image written slowly in place (0: none)
 	Prune     bool          // remove a timestep's images once it is committed (long soaks)
@@ -164,9 +165,10 @@ type LiveResult struct {
 }
 
 // defaultLiveJob is the job written when LiveConfig.Config is "": the
-// simulated AARTFAAC timesteps are 1 s apart (docs/live.md), and the
-// replay's slow writes pause well under half a second.
-const defaultLiveJob = "# gotrap bench live\n[pipeline]\ntimestep_tolerance = 0.5\n\n[watch]\nsettle = 0.5\npoll_interval = 0.25\n"
+// simulated AARTFAAC timesteps are 1 s apart (docs/live.md), the
+// replay's slow writes pause well under half a second, and a timestep's
+// images land together, so 5 s without one closes it (within the drain).
+const defaultLiveJob = "# gotrap bench live\n[pipeline]\ntimestep_tolerance = 0.5\n\n[watch]\nsettle = 0.5\npoll_interval = 0.25\ntimeout = 5.0\n"
 
 // Live replays a simulated stack into a directory followed by "gotrap
 // watch" (a child process, sampled in /proc), then stops it with SIGTERM
