@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"gotrap/internal/config"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/sim"
 	"gotrap/internal/watch"
@@ -162,5 +163,17 @@ func TestReplay(t *testing.T) {
 	}
 	if tmp, _ := filepath.Glob(filepath.Join(dst, ".*")); len(tmp) != 0 {
 		t.Errorf("temporary files left: %v", tmp)
+	}
+}
+
+// TestDefaultLiveJob: the job gotrap bench live writes is a valid
+// configuration with the tolerance and [watch] settings it says.
+func TestDefaultLiveJob(t *testing.T) {
+	c, err := config.Parse("live.toml", []byte(defaultLiveJob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Pipeline.TimestepTolerance != 0.5 || c.Watch.Settle != 0.5 || c.Watch.Timeout != 5 || c.Watch.PollInterval != 0.25 {
+		t.Errorf("pipeline %+v, watch %+v", c.Pipeline, c.Watch)
 	}
 }
