@@ -14,8 +14,9 @@ import (
 
 // BenchmarkWatchLayer measures live mode's layer beside the engine: the
 // replayer writes aartfaac images (1024x1024 px, 8 sub-bands per 1 s
-// timestep) at 48 images/s into a directory followed by watch.Loop, whose
-// Timestep callback only records the time. It reports the latency from a
+// timestep) at 48 images/s into a directory followed by a watch.Follower,
+// each file's header read and fed to a watch.Closer, with no engine
+// behind. It reports the latency from a
 // timestep's last image landing to its close (p50, p95; the count is
 // learned after two timesteps, so later ones close on their last image),
 // the floor under the engine's latency. Each op replays 6 timesteps.
@@ -38,25 +39,28 @@ func BenchmarkWatchLayer(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var mu sync.Mutex
 		closedAt := map[int64]time.Time{}
-		done := make(chan error, 1)
+		fol, err := watch.Follow(ctx, watch.Options{Dirs: []string{dst}, Settle: time.Second})
+		if err != nil {
+			b.Fatal(err)
+		}
 		go func() {
-			done <- watch.Loop(ctx, watch.LoopConfig{
-				Follow: watch.Options{Dirs: []string{dst}, Settle: time.Second},
-				Closer: &watch.Closer{Tolerance: 500 * time.Millisecond, Timeout: 5 * time.Second},
-				Start: func(p string) (time.Time, error) {
-					m, err := fitsimg.ReadMeta(p, fitsimg.Options{})
-					if err != nil {
-						return time.Time{}, err
-					}
-					return m.TauStart, nil
-				},
-				Timestep: func(_ context.Context, ts watch.Timestep) error {
-					mu.Lock()
-					closedAt[startKey(ts.Start)] = time.Now()
-					mu.Unlock()
-					return nil
-				},
-			})
+			// The engine's side reduced to taking files, reading their
+			// start time and closing timesteps.
+			cl := &watch.Closer{Tolerance: 500 * time.Millisecond}
+			for f := range fol.Files() {
+				m, err := fitsimg.ReadMeta(f.Path, fitsimg.Options{})
+				if err != nil {
+					b.Error(err)
+					continue
+				}
+				closed, _ := cl.Add(watch.Image{Path: f.Path, Start: m.TauStart})
+				now := time.Now()
+				mu.Lock()
+				for _, ts := range closed {
+					closedAt[startKey(ts.Start)] = now
+				}
+				mu.Unlock()
+			}
 		}()
 		time.Sleep(100 * time.Millisecond) // the follower's first listing
 		steps, err := Replay(ctx, ReplayConfig{Src: src, Dst: dst, Rate: 48})
@@ -74,9 +78,7 @@ func BenchmarkWatchLayer(b *testing.B) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		cancel()
-		if err := <-done; err != nil {
-			b.Fatal(err)
-		}
+		<-fol.Done()
 		mu.Lock()
 		for _, s := range steps[2:] { // after the count is learned
 			if c, ok := closedAt[startKey(s.Start)]; ok {

@@ -46,12 +46,13 @@ type Late struct {
 	Timestep time.Time
 }
 
-// String is the log line of a late image (docs/live.md).
+// String says what is late, for the log line "watch: late image ..."
+// of docs/live.md.
 func (l Late) String() string {
 	if l.Timestep.IsZero() {
-		return fmt.Sprintf("watch: late image %s (start %s, older than the open timestep)", l.Path, l.Start.UTC().Format(time.RFC3339Nano))
+		return fmt.Sprintf("late image %s (start %s, older than the open timestep)", l.Path, l.Start.UTC().Format(time.RFC3339Nano))
 	}
-	return fmt.Sprintf("watch: late image %s (timestep %s, already closed)", l.Path, l.Timestep.UTC().Format(time.RFC3339Nano))
+	return fmt.Sprintf("late image %s (timestep %s, already closed)", l.Path, l.Timestep.UTC().Format(time.RFC3339Nano))
 }
 
 // A Closer groups images into timesteps as they arrive and says when a

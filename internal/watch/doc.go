@@ -50,16 +50,6 @@
 // RUN/status.json atomically (rundir.WriteFile); Printer writes its line:
 // rewritten in place on a terminal, a timestamped log line otherwise.
 //
-// # The loop
-//
-// Loop wires the three for the engine: it follows the directories,
-// drops the files the run already holds (Skip), reads each start time
-// (Start; a failure makes the file Bad), feeds the Closer, arms its
-// timeout, and calls Timestep for each closed timestep in time order,
-// with Late, Bad, Arrived and Status hooks. Stopping it (its context)
-// finishes the timestep being processed (Timestep's context is not
-// cancelled by the stop) and leaves the open one to a restart.
-//
 // # Commits log
 //
 // After each commit the engine appends a Commit (timestep index, images,
