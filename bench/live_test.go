@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,5 +176,27 @@ func TestDefaultLiveJob(t *testing.T) {
 	}
 	if c.Pipeline.TimestepTolerance != 0.5 || c.Watch.Settle != 0.5 || c.Watch.Timeout != 5 || c.Watch.PollInterval != 0.25 {
 		t.Errorf("pipeline %+v, watch %+v", c.Pipeline, c.Watch)
+	}
+}
+
+func TestLiveMarkdown(t *testing.T) {
+	r := &LiveResult{Dataset: Dataset{Preset: "aartfaac-mini", Images: 80, Width: 256, Height: 256}, Rate: 8,
+		Replayed: 20, ImagesReplayed: 80, ReplayWall: 9.5, OfferedRate: 8.4, SustainedRate: 3.7, Exit: "0",
+		PeakRSS: 151_000_000, WorkBytes: 1_985_680, WorkPerTimestep: 99284, Catalogue: 823_280, CataloguePerTimestep: 41164,
+		Latency: Latency{Matched: 20, Images: 80, Commit: Percentiles{N: 20, P50: 4.91, P95: 11.14, Max: 11.94}},
+		Points:  []LivePoint{{T: 1, RSS: 92_000_000}, {T: 12, RSS: 133_000_000, Committed: 11, WorkBytes: 1_000_000}}}
+	var b strings.Builder
+	r.WriteMarkdown(&b)
+	for _, want := range []string{
+		"| sustained rate | 3.7 images/s committed (20 timesteps committed, 0 not; 80 of 80 images in commits) |",
+		"| latency to commit | p50 4.91 s, p95 11.14 s, max 11.94 s (20 timesteps) |",
+		"| peak RSS | 151.0 MB |",
+		"| RUN/work | 2.0 MB, 99.3 kB per committed timestep |",
+		"| catalogue (Parquet) | 823.3 kB, 41.2 kB per committed timestep |",
+		"| 12 | 133.0 MB | 11 | 1.0 MB | 0.0 kB |",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, b.String())
+		}
 	}
 }
