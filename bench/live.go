@@ -115,7 +115,8 @@ type LiveConfig struct {
 	Ranks    int           // gotrap watch --ranks N (when the command has it; 0: not passed)
 	Poll     bool          // gotrap watch --poll
 	// Config is the job TOML passed with -c; "" writes one with
-	// timestep_tolerance = 0.5 (1 s cadences) and [watch] settle = 0.5.
+	// timestep_tolerance = 0.5 (1 s cadences) and [watch] settle = 0.5,
+	// timeout = 5 (defaultLiveJob).
 	Config    string
 	SlowEvery int           // every N-th image written slowly in place (0: none)
 	Prune     bool          // remove a timestep's images once it is committed (long soaks)
@@ -164,9 +165,10 @@ type LiveResult struct {
 }
 
 // defaultLiveJob is the job written when LiveConfig.Config is "": the
-// simulated AARTFAAC timesteps are 1 s apart (docs/live.md), and the
-// replay's slow writes pause well under half a second.
-const defaultLiveJob = "# gotrap bench live\n[pipeline]\ntimestep_tolerance = 0.5\n\n[watch]\nsettle = 0.5\npoll_interval = 0.25\n"
+// simulated AARTFAAC timesteps are 1 s apart (docs/live.md), the
+// replay's slow writes pause well under half a second, and a timestep's
+// images land together, so 5 s without one closes it (within the drain).
+const defaultLiveJob = "# gotrap bench live\n[pipeline]\ntimestep_tolerance = 0.5\n\n[watch]\nsettle = 0.5\npoll_interval = 0.25\ntimeout = 5.0\n"
 
 // Live replays a simulated stack into a directory followed by "gotrap
 // watch" (a child process, sampled in /proc), then stops it with SIGTERM
@@ -434,9 +436,9 @@ func (r *LiveResult) WriteMarkdown(w io.Writer) {
 	l := r.Latency
 	fmt.Fprintf(w, "| latency to commit | p50 %.2f s, p95 %.2f s, max %.2f s (%d timesteps) |\n", l.Commit.P50, l.Commit.P95, l.Commit.Max, l.Commit.N)
 	fmt.Fprintf(w, "| latency to VOEvents | p50 %.2f s, p95 %.2f s, max %.2f s (%d timesteps with events) |\n", l.VOEvent.P50, l.VOEvent.P95, l.VOEvent.Max, l.VOEvent.N)
-	fmt.Fprintf(w, "| peak RSS | %s |\n", mb(r.PeakRSS))
-	fmt.Fprintf(w, "| RUN/work | %s, %.0f bytes per committed timestep |\n", mb(r.WorkBytes), r.WorkPerTimestep)
-	fmt.Fprintf(w, "| catalogue (Parquet) | %s, %.0f bytes per committed timestep |\n", mb(r.Catalogue), r.CataloguePerTimestep)
+	fmt.Fprintf(w, "| peak RSS | %s |\n", bytesText(r.PeakRSS))
+	fmt.Fprintf(w, "| RUN/work | %s, %s per committed timestep |\n", bytesText(r.WorkBytes), bytesText(int64(r.WorkPerTimestep)))
+	fmt.Fprintf(w, "| catalogue (Parquet) | %s, %s per committed timestep |\n", bytesText(r.Catalogue), bytesText(int64(r.CataloguePerTimestep)))
 	fmt.Fprintf(w, "| gotrap watch exit | %s |\n", r.Exit)
 	fmt.Fprintf(w, "| machine | %s, %d CPUs; load %.2f before, %.2f after |\n\n", r.Machine.CPUModel, r.Machine.CPUs, r.Machine.LoadBefore[0], r.Machine.LoadAfter[0])
 	if len(r.Points) > 0 {
@@ -444,8 +446,16 @@ func (r *LiveResult) WriteMarkdown(w io.Writer) {
 		step := max(len(r.Points)/20, 1)
 		for i := 0; i < len(r.Points); i += step {
 			p := r.Points[i]
-			fmt.Fprintf(w, "| %.0f | %s | %d | %s | %s |\n", p.T, mb(p.RSS), p.Committed, mb(p.WorkBytes), mb(p.CatalogueBytes))
+			fmt.Fprintf(w, "| %.0f | %s | %d | %s | %s |\n", p.T, bytesText(p.RSS), p.Committed, bytesText(p.WorkBytes), bytesText(p.CatalogueBytes))
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// bytesText is n bytes for a reader: kB below a megabyte, else MB.
+func bytesText(n int64) string {
+	if n < 1e6 {
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }

@@ -45,7 +45,7 @@ func fakeWatch(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	fol, err := watch.Follow(ctx, watch.Options{Dirs: []string{dir}, Settle: 300 * time.Millisecond, Interval: 50 * time.Millisecond})
+	fol, err := watch.Follow(ctx, watch.Options{Dirs: []string{dir}, Settle: 500 * time.Millisecond, Interval: 50 * time.Millisecond})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -110,9 +110,10 @@ func fakeWatch(args []string) int {
 }
 
 // TestLiveFakeWatch runs Live end to end against fakeWatch: a reused
-// dataset replayed at 2.5 images/s (a timestep of 2 images every 0.8 s,
-// longer than a slow image's 150 ms of writing plus the fake's 300 ms
-// settle time, so no image is late),
+// dataset replayed at 2 images/s (a timestep of 2 images every second,
+// longer than a slow image's 150 ms of writing plus the fake's 500 ms
+// settle time, so no image is late; the pauses of 50 ms are far below
+// the settle time, so none is taken partial),
 // the child started and stopped with SIGTERM (exit 0), every
 // replayed timestep matched with its commit, and the sizes per timestep
 // that the fake writes.
@@ -142,7 +143,7 @@ func TestLiveFakeWatch(t *testing.T) {
 	}
 	res, err := Live(context.Background(), LiveConfig{
 		Binary: bin, Preset: sim.PresetAARTFAACMini, Seed: 1, Sets: sets, Data: data,
-		Rate: 2.5, SlowEvery: 4, Drain: 20 * time.Second, Sample: 50 * time.Millisecond, Probe: 200 * time.Millisecond,
+		Rate: 2, SlowEvery: 4, Drain: 20 * time.Second, Sample: 50 * time.Millisecond, Probe: 200 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"gotrap/internal/config"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/sim"
 	"gotrap/internal/watch"
@@ -89,7 +91,9 @@ func TestReplay(t *testing.T) {
 	dst := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	fol, err := watch.Follow(ctx, watch.Options{Dirs: []string{dst}, Settle: 300 * time.Millisecond, Interval: 50 * time.Millisecond})
+	// Settle 1 s: far above the 100 ms pauses of the slow writes, even on
+	// a loaded machine.
+	fol, err := watch.Follow(ctx, watch.Options{Dirs: []string{dst}, Settle: time.Second, Interval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,5 +164,39 @@ func TestReplay(t *testing.T) {
 	}
 	if tmp, _ := filepath.Glob(filepath.Join(dst, ".*")); len(tmp) != 0 {
 		t.Errorf("temporary files left: %v", tmp)
+	}
+}
+
+// TestDefaultLiveJob: the job gotrap bench live writes is a valid
+// configuration with the tolerance and [watch] settings it says.
+func TestDefaultLiveJob(t *testing.T) {
+	c, err := config.Parse("live.toml", []byte(defaultLiveJob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Pipeline.TimestepTolerance != 0.5 || c.Watch.Settle != 0.5 || c.Watch.Timeout != 5 || c.Watch.PollInterval != 0.25 {
+		t.Errorf("pipeline %+v, watch %+v", c.Pipeline, c.Watch)
+	}
+}
+
+func TestLiveMarkdown(t *testing.T) {
+	r := &LiveResult{Dataset: Dataset{Preset: "aartfaac-mini", Images: 80, Width: 256, Height: 256}, Rate: 8,
+		Replayed: 20, ImagesReplayed: 80, ReplayWall: 9.5, OfferedRate: 8.4, SustainedRate: 3.7, Exit: "0",
+		PeakRSS: 151_000_000, WorkBytes: 1_985_680, WorkPerTimestep: 99284, Catalogue: 823_280, CataloguePerTimestep: 41164,
+		Latency: Latency{Matched: 20, Images: 80, Commit: Percentiles{N: 20, P50: 4.91, P95: 11.14, Max: 11.94}},
+		Points:  []LivePoint{{T: 1, RSS: 92_000_000}, {T: 12, RSS: 133_000_000, Committed: 11, WorkBytes: 1_000_000}}}
+	var b strings.Builder
+	r.WriteMarkdown(&b)
+	for _, want := range []string{
+		"| sustained rate | 3.7 images/s committed (20 timesteps committed, 0 not; 80 of 80 images in commits) |",
+		"| latency to commit | p50 4.91 s, p95 11.14 s, max 11.94 s (20 timesteps) |",
+		"| peak RSS | 151.0 MB |",
+		"| RUN/work | 2.0 MB, 99.3 kB per committed timestep |",
+		"| catalogue (Parquet) | 823.3 kB, 41.2 kB per committed timestep |",
+		"| 12 | 133.0 MB | 11 | 1.0 MB | 0.0 kB |",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, b.String())
+		}
 	}
 }

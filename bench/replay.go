@@ -52,8 +52,8 @@ type ReplayTimestep struct {
 	Start  time.Time `json:"start"`  // DATE-OBS of its images
 	Images []string  `json:"images"` // paths written in Dst
 	// Due is when its images were to be written; Landed is the wall time
-	// its last image landed (renamed into place, or its last chunk
-	// written).
+	// its last image landed: when its rename was called, or its last
+	// chunk written.
 	Due    time.Time `json:"due"`
 	Landed time.Time `json:"landed"`
 }
@@ -177,10 +177,10 @@ func Replay(ctx context.Context, cfg ReplayConfig) ([]ReplayTimestep, error) {
 			var stepWG sync.WaitGroup
 			var landed time.Time
 			var lmu sync.Mutex
-			mark := func() {
+			mark := func(at time.Time) {
 				lmu.Lock()
-				if now := time.Now(); now.After(landed) {
-					landed = now
+				if at.After(landed) {
+					landed = at
 				}
 				lmu.Unlock()
 			}
@@ -191,32 +191,32 @@ func Replay(ctx context.Context, cfg ReplayConfig) ([]ReplayTimestep, error) {
 				}
 				dst := filepath.Join(cfg.Dst, name)
 				rt.Images = append(rt.Images, dst)
-				data, err := os.ReadFile(filepath.Join(cfg.Src, rel))
-				if err != nil {
-					fail(fmt.Errorf("bench: replay: %w", err))
-					continue
-				}
-				if shift != 0 {
-					if data, err = shiftDateObs(data, shift); err != nil {
+				srcPath := filepath.Join(cfg.Src, rel)
+				if cfg.SlowEvery > 0 && (index*len(st.files)+k)%cfg.SlowEvery == cfg.SlowEvery-1 {
+					data, err := os.ReadFile(srcPath)
+					if err == nil && shift != 0 {
+						data, err = shiftDateObs(data, shift)
+					}
+					if err != nil {
 						fail(fmt.Errorf("bench: replay: %s: %w", rel, err))
 						continue
 					}
-				}
-				if cfg.SlowEvery > 0 && (index*len(st.files)+k)%cfg.SlowEvery == cfg.SlowEvery-1 {
 					stepWG.Add(1)
 					go func() {
 						defer stepWG.Done()
-						if err := writeSlowly(dst, data, cfg.SlowChunks, cfg.SlowPause); err != nil {
+						at, err := writeSlowly(dst, data, cfg.SlowChunks, cfg.SlowPause)
+						if err != nil {
 							fail(err)
 						}
-						mark()
+						mark(at)
 					}()
 					continue
 				}
-				if err := writeRenamed(dst, data); err != nil {
+				at, err := copyRenamed(srcPath, dst, shift)
+				if err != nil {
 					fail(err)
 				}
-				mark()
+				mark(at)
 			}
 			wg.Add(1)
 			mu.Lock()
@@ -250,39 +250,83 @@ func Replay(ctx context.Context, cfg ReplayConfig) ([]ReplayTimestep, error) {
 	return out, werr
 }
 
-// writeRenamed writes data to a hidden temporary name beside dst and
-// renames it to dst, as imagers do.
-func writeRenamed(dst string, data []byte) error {
+// copyRenamed copies src to a hidden temporary name beside dst (in the
+// kernel: copy_file_range), moves its DATE-OBS on by shift when not 0,
+// and renames it to dst, as imagers do. It returns the time the rename
+// was called: the file's landing, taken early so that latencies measured
+// from it are never short.
+func copyRenamed(src, dst string, shift time.Duration) (time.Time, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bench: replay: %w", err)
+	}
+	defer in.Close()
 	tmp := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp")
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("bench: replay: %w", err)
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o644)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bench: replay: %w", err)
 	}
+	_, err = io.Copy(out, in)
+	if err == nil && shift != 0 {
+		err = shiftFileDateObs(out, shift)
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return time.Time{}, fmt.Errorf("bench: replay: %s: %w", src, err)
+	}
+	at := time.Now()
 	if err := os.Rename(tmp, dst); err != nil {
-		return fmt.Errorf("bench: replay: %w", err)
+		return at, fmt.Errorf("bench: replay: %w", err)
 	}
-	return nil
+	return at, nil
 }
 
-// writeSlowly writes data to dst itself in chunks, pause apart.
-func writeSlowly(dst string, data []byte, chunks int, pause time.Duration) error {
+// headerPrefix is how much of a file shiftFileDateObs reads to find
+// DATE-OBS: 22 header blocks.
+const headerPrefix = 22 * 2880
+
+// shiftFileDateObs moves the DATE-OBS card of the FITS file f on by d, in
+// place.
+func shiftFileDateObs(f *os.File, d time.Duration) error {
+	buf := make([]byte, headerPrefix)
+	n, err := f.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	patched, err := shiftDateObs(buf[:n], d)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(patched, 0)
+	return err
+}
+
+// writeSlowly writes data to dst itself in chunks, pause apart, and
+// returns the time its last chunk was written.
+func writeSlowly(dst string, data []byte, chunks int, pause time.Duration) (time.Time, error) {
+	var at time.Time
 	f, err := os.Create(dst)
 	if err != nil {
-		return fmt.Errorf("bench: replay: %w", err)
+		return at, fmt.Errorf("bench: replay: %w", err)
 	}
 	n := (len(data) + chunks - 1) / chunks
 	for i := 0; i < len(data); i += n {
 		if i > 0 {
 			time.Sleep(pause)
 		}
+		at = time.Now()
 		if _, err := f.Write(data[i:min(i+n, len(data))]); err != nil {
 			f.Close()
-			return fmt.Errorf("bench: replay: %s: %w", dst, err)
+			return at, fmt.Errorf("bench: replay: %s: %w", dst, err)
 		}
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("bench: replay: %s: %w", dst, err)
+		return at, fmt.Errorf("bench: replay: %s: %w", dst, err)
 	}
-	return nil
+	return at, nil
 }
 
 // dateObsLayouts are the DATE-OBS forms shiftDateObs rewrites (the

@@ -110,7 +110,7 @@ Examples:
 			fs.BoolVar(&benchFlags.poll, "poll", false, "live: gotrap watch --poll")
 			fs.IntVar(&benchFlags.slow, "slow", 0, "live: write every `N`-th image slowly in place (0: none)")
 			fs.BoolVar(&benchFlags.prune, "prune", false, "live: remove a timestep's images once committed (long soaks)")
-			fs.StringVar(&benchFlags.config, "config", "", "live: job configuration `FILE` for gotrap watch (default: timestep_tolerance 0.5, settle 0.5 s)")
+			fs.StringVar(&benchFlags.config, "config", "", "live: job configuration `FILE` for gotrap watch (default: timestep_tolerance 0.5, settle 0.5 s, timeout 5 s)")
 		},
 		run: runBench,
 	})

@@ -33,8 +33,11 @@ type Config struct {
 	Monitor         Monitor         `toml:"monitor"`
 	Variability     Variability     `toml:"variability"`
 	Catalog         Catalog         `toml:"catalog"`
-	// Watch is live mode's section (gotrap watch; docs/live.md).
-	Watch Watch `toml:"watch"`
+	// Watch is live mode's section (gotrap watch; docs/live.md). It
+	// decides when images are taken, not what the catalogue holds: the
+	// pipeline's configuration hash zeroes it, and a zero Watch is left
+	// out of the encoding.
+	Watch Watch `toml:"watch,omitempty"`
 	// The response system (respond.go, docs/responses.md).
 	Events    Events    `toml:"events"`
 	Responses Responses `toml:"responses"`

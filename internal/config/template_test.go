@@ -111,3 +111,25 @@ func TestWatchSection(t *testing.T) {
 		t.Errorf("error %v: want ErrInvalid naming job.toml and watch.settle", err)
 	}
 }
+
+// TestEncodeOmitsZeroWatch: a zero [watch] is left out of the encoding
+// (the pipeline's configuration hash zeroes it, so runs hash as before
+// the section existed); the defaults are encoded and read back.
+func TestEncodeOmitsZeroWatch(t *testing.T) {
+	c := Default()
+	var b strings.Builder
+	if err := c.Encode(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "[watch]") {
+		t.Errorf("the default [watch] is not encoded:\n%s", b.String())
+	}
+	c.Watch = Watch{}
+	b.Reset()
+	if err := c.Encode(&b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "watch") {
+		t.Errorf("a zero [watch] is encoded:\n%s", b.String())
+	}
+}

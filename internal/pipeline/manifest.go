@@ -37,9 +37,13 @@ const (
 // ConfigHash is the hash recorded in the manifest and in every Parquet
 // file: SHA-256 of the TOML encoding of cfg with the settings that cannot
 // change the catalogue zeroed: [pipeline] workers, lookahead, tile_deg (a run on more
-// ranks gives the same tables whatever the tiling) and memory, and
-// [extraction] threads. A run may so be resumed with other values of them.
+// ranks gives the same tables whatever the tiling) and memory,
+// [extraction] threads, and [watch] (live mode's timing; zero, the
+// section is not encoded, so hashes are those of runs made before it
+// existed). A run may so be resumed with other values of them, and a
+// watched run hashes as the batch run of the same configuration.
 func ConfigHash(cfg config.Config) (string, error) {
+	cfg.Watch = config.Watch{}
 	cfg.Pipeline.Workers = 0
 	cfg.Pipeline.Lookahead = 0
 	cfg.Pipeline.TileDeg = 0

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -43,6 +44,15 @@ type Late struct {
 	// start within the tolerance), or the zero time when it matches none
 	// of the last closed ones (it is older than the open timestep).
 	Timestep time.Time
+}
+
+// String says what is late, for the log line "watch: late image ..."
+// of docs/live.md.
+func (l Late) String() string {
+	if l.Timestep.IsZero() {
+		return fmt.Sprintf("late image %s (start %s, older than the open timestep)", l.Path, l.Start.UTC().Format(time.RFC3339Nano))
+	}
+	return fmt.Sprintf("late image %s (timestep %s, already closed)", l.Path, l.Timestep.UTC().Format(time.RFC3339Nano))
 }
 
 // A Closer groups images into timesteps as they arrive and says when a

@@ -167,6 +167,16 @@ func TestCloserLate(t *testing.T) {
 			}
 		}
 	})
+	t.Run("log line", func(t *testing.T) {
+		_, late := c.Add(img("c0", 0.05))
+		if got, want := late.String(), "late image c0 (timestep 2024-05-01T12:00:00Z, already closed)"; got != want {
+			t.Errorf("line %q, want %q", got, want)
+		}
+		_, late = c.Add(img("y", 15))
+		if got, want := late.String(), "late image y (start 2024-05-01T12:00:15Z, older than the open timestep)"; got != want {
+			t.Errorf("line %q, want %q", got, want)
+		}
+	})
 	t.Run("older than the open one", func(t *testing.T) {
 		// 15 s lies between closed timestep 1 (10 s) and the open one
 		// (20 s): no timestep of its own, late with no match.

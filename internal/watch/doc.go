@@ -44,7 +44,7 @@
 //
 // # Status
 //
-// A Tracker counts images in, late images, committed timesteps, the lag
+// A Tracker counts images in, late and bad images, committed timesteps, the lag
 // (age of the oldest image neither committed nor late) and the rate
 // (images per second over the last minute). WriteStatus writes it as
 // RUN/status.json atomically (rundir.WriteFile); Printer writes its line:

@@ -101,7 +101,9 @@ func TestFollowSlowWriter(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			dir := t.TempDir()
-			const settle = 300 * time.Millisecond
+			// A settle time of 1 s leaves 850 ms of margin over the pauses
+			// of 150 ms on a loaded machine.
+			const settle = time.Second
 			f := start(t, dir, m.poll, settle)
 			p := filepath.Join(dir, "slow.fits")
 			w, err := os.Create(p)

@@ -22,15 +22,18 @@ type Status struct {
 	// Started is when following began; Updated when this was made.
 	Started time.Time `json:"started"`
 	Updated time.Time `json:"updated"`
-	// ImagesIn counts the images taken (complete files, late ones
-	// included); Late the late ones.
+	// ImagesIn counts the images taken (complete files, late and bad
+	// ones included); Late the late ones.
 	ImagesIn int64 `json:"images_in"`
 	Late     int64 `json:"late_images"`
+	// Bad counts the images whose start time could not be read.
+	Bad int64 `json:"bad_images"`
 	// Committed counts the timesteps committed; LastCommit is the time of
 	// the last commit (omitted before the first).
 	Committed  int64      `json:"timesteps_committed"`
 	LastCommit *time.Time `json:"last_commit,omitempty"`
-	// Pending counts the images taken and neither committed nor late.
+	// Pending counts the images taken and neither committed, late nor
+	// bad.
 	Pending int `json:"pending_images"`
 	// LagS is the age in seconds of the oldest pending image (0 when
 	// none is pending): how far the commits are behind the arrivals.
@@ -89,6 +92,15 @@ func (t *Tracker) Late(path string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.st.Late++
+	delete(t.pending, path)
+}
+
+// Bad counts an image whose start time could not be read (taken, never
+// part of a timestep).
+func (t *Tracker) Bad(path string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.Bad++
 	delete(t.pending, path)
 }
 
