@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -177,7 +178,7 @@ func (l *listener) packet(ctx context.Context, from string, p []byte) error {
 		fmt.Fprintf(w, "%s: no sky position: nothing to fit\n", a.IVORN)
 		return nil
 	}
-	if err := l.followUp(ctx, a); err != nil {
+	if err := l.followUp(ctx, a, p); err != nil {
 		fmt.Fprintf(l.env.stderr, "gotrap listen: %s: %v\n", a.IVORN, err)
 		return err
 	}
@@ -185,15 +186,41 @@ func (l *listener) packet(ctx context.Context, from string, p []byte) error {
 }
 
 // followUp fits the alert's position in the run, writes its light curve
-// and event, and responds to it.
-func (l *listener) followUp(ctx context.Context, a *respond.Alert) error {
+// and event, and responds to it. A live run (a gotrap watch holds it)
+// gets the packet p in RUN/alerts/inbox/ instead: the watch follows it up
+// between two timesteps (watchFeed.inbox).
+func (l *listener) followUp(ctx context.Context, a *respond.Alert, p []byte) error {
 	run := l.f.run
+	if l.f.send && rundir.IsLive(run) {
+		if lk, err := rundir.Acquire(run, "gotrap listen"); errors.Is(err, rundir.ErrLocked) {
+			path := rundir.AlertInboxPath(run, a.Name())
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return err
+			}
+			if err := rundir.WriteFile(path, p); err != nil {
+				return err
+			}
+			fmt.Fprintf(l.env.stdout, "%s: the run is live (%v): queued for it in %s\n", a.IVORN, err, path)
+			return nil
+		} else if err == nil {
+			lk.Unlock()
+		}
+	}
 	lk, err := lockRun(l.env, run, "gotrap listen")
 	if err != nil {
 		return err
 	}
 	defer lk.Unlock()
-	pts, err := pipeline.FitAlert(ctx, run, l.cfg, a.RA, a.Dec, pipeline.AlertFitOptions{DetectSigma: l.f.detectSigma, Workers: l.f.workers})
+	return followUpAlert(ctx, l.env, run, l.cfg, a, l.f.send, l.f.detectSigma, l.f.workers)
+}
+
+// followUpAlert fits alert a's position in every image of run that holds
+// it, writes the light curve (RUN/alerts/NAME.parquet) and, with send,
+// the alert event and the monitor position (RUN/alerts/monitor.txt, which
+// a live run fits from its next timestep on), and runs the rules. The
+// caller holds the run (its lock, or is its gotrap watch).
+func followUpAlert(ctx context.Context, env *cmdEnv, run string, cfg config.Config, a *respond.Alert, send bool, detectSigma float64, workers int) error {
+	pts, err := pipeline.FitAlert(ctx, run, cfg, a.RA, a.Dec, pipeline.AlertFitOptions{DetectSigma: detectSigma, Workers: workers})
 	if err != nil {
 		return err
 	}
@@ -201,14 +228,14 @@ func (l *listener) followUp(ctx context.Context, a *respond.Alert) error {
 	if err := catalog.WriteFile(path, pts); err != nil {
 		return err
 	}
-	printAlertCurve(l.env.stdout, a, pts, path)
+	printAlertCurve(env.stdout, a, pts, path)
 	lc := make([]respond.AlertFlux, len(pts))
 	for i, p := range pts {
 		lc[i] = respond.AlertFlux{Image: p.Image, Band: p.Band, Timestep: p.Timestep, Time: p.Time, FreqHz: p.FreqHz,
 			FInt: p.FInt, FIntErr: p.FIntErr, Detected: p.Detected}
 	}
 	ev := respond.AlertEvent(a, lc)
-	if l.f.send {
+	if send {
 		if err := respond.AddEvent(run, ev); err != nil {
 			return err
 		}
@@ -216,15 +243,15 @@ func (l *listener) followUp(ctx context.Context, a *respond.Alert) error {
 			return err
 		}
 	}
-	if len(l.cfg.Response) == 0 || !l.f.send {
-		fmt.Fprintf(l.env.stdout, "event %s (%s)\n", ev.ID, map[bool]string{true: "in events.parquet", false: "dry run: --send writes and delivers it"}[l.f.send])
+	if len(cfg.Response) == 0 || !send {
+		fmt.Fprintf(env.stdout, "event %s (%s)\n", ev.ID, map[bool]string{true: "in events.parquet", false: "dry run: --send writes and delivers it"}[send])
 		return nil
 	}
-	res, err := respond.Respond(ctx, run, l.cfg, respond.Options{Send: true, Stored: true, Timesteps: respond.All, Out: l.env.stdout})
+	res, err := respond.Respond(ctx, run, cfg, respond.Options{Send: true, Stored: true, Timesteps: respond.All, Out: env.stdout})
 	if err != nil {
 		return err
 	}
-	printRespond(l.env.stdout, res, true, len(l.cfg.Response))
+	printRespond(env.stdout, res, true, len(cfg.Response))
 	return nil
 }
 
@@ -246,15 +273,10 @@ func printAlertCurve(w io.Writer, a *respond.Alert, pts []pipeline.AlertPoint, p
 	fmt.Fprintf(w, "light curve: %s\n", path)
 }
 
-// AlertMonitorFile is RUN/alerts/monitor.txt: the positions of the alerts
-// followed up, in the monitoring-list format ("RA DEC", '#' comments) of
-// [monitor] file and --monitor-file, for the runs that continue this one.
-const alertMonitorFile = "monitor.txt"
-
 // addAlertMonitor adds a's position to RUN/alerts/monitor.txt once
 // (rewritten atomically).
 func addAlertMonitor(run string, a *respond.Alert) error {
-	p := filepath.Join(rundir.AlertsDir(run), alertMonitorFile)
+	p := rundir.AlertMonitorPath(run)
 	old, err := os.ReadFile(p)
 	if err != nil && !os.IsNotExist(err) {
 		return err

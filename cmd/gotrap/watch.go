@@ -260,6 +260,13 @@ func (w *watchFeed) start() error {
 	if c, err := rundir.ReadCommit(w.run); err == nil && c.Timesteps > 0 {
 		w.closer.Committed(c.LastStart)
 		w.images = c.Images
+		// The image counts of the timesteps committed before (the
+		// commits log: one line a timestep), for the expected count.
+		if cs, err := watch.ReadCommitsFile(w.run); err == nil {
+			for _, cm := range cs {
+				w.closer.Counted(cm.Images)
+			}
+		}
 	}
 	w.log("watching %v (%s) into %s", w.dirs, mode, w.run)
 	w.statusWG.Add(1)
@@ -328,6 +335,7 @@ func (w *watchFeed) Next(ctx context.Context) ([]string, error) {
 			return nil, io.EOF
 		default:
 		}
+		w.inbox()
 		if len(w.queue) > 0 {
 			ts := w.queue[0]
 			w.queue = w.queue[1:]
@@ -344,6 +352,7 @@ func (w *watchFeed) Next(ctx context.Context) ([]string, error) {
 			timer = time.After(time.Until(d))
 		}
 		select {
+		case <-time.After(time.Second): // the alerts inbox
 		case <-w.stop:
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -355,6 +364,35 @@ func (w *watchFeed) Next(ctx context.Context) ([]string, error) {
 		case <-timer:
 			w.queue = append(w.queue, w.closer.Tick()...)
 		}
+	}
+}
+
+// inbox follows up the alerts gotrap listen queued for this live run
+// (RUN/alerts/inbox/*.xml), oldest name first: the light curve at the
+// alert's position back in time, its event and rules, and the position
+// as a monitor from the run's next timestep on. A packet is removed once
+// followed up; one that fails stays, logged, and is tried again.
+func (w *watchFeed) inbox() {
+	files, _ := filepath.Glob(rundir.AlertInboxGlob(w.run))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		a, err := respond.ParseAlert(f, b)
+		if err != nil {
+			// gotrap listen parsed it before queueing it: only a file put
+			// there by hand gets here. Set aside, not retried.
+			w.log("warning: alert %s rejected: %v (renamed *.rejected)", f, err)
+			os.Rename(f, f+".rejected")
+			continue
+		}
+		w.log("alert %s at %.5f %+.5f: following up", a.IVORN, a.RA, a.Dec)
+		if err = followUpAlert(context.Background(), w.env, w.run, w.cfg, a, true, 5, 0); err != nil {
+			w.log("warning: alert %s: %v (kept; tried again)", f, err)
+			continue
+		}
+		os.Remove(f)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"gotrap/internal/rundir"
+	"gotrap/internal/testutil"
 	"gotrap/internal/watch"
 )
 
@@ -94,6 +96,7 @@ func TestWatch(t *testing.T) {
 	const seed = 7
 	rng := rand.New(rand.NewPCG(seed, 1))
 	cmd, done := start()
+	waitStatus(t, run, done, &logs)
 	// A reader queries the run while it grows: every snapshot is one
 	// commit's, in which every measurement is associated and every
 	// association names a measurement (a half-published commit, parts
@@ -189,6 +192,28 @@ func TestWatch(t *testing.T) {
 	}
 }
 
+// waitStatus waits until the watch on run follows its directories (its
+// status file exists): files written before are taken by the settle
+// rule, after those renamed in later.
+func waitStatus(t *testing.T, run string, done chan error, logs *strings.Builder) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := watch.ReadStatus(run); err == nil {
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("watch ended (%v) before following\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watch not following after 60 s\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // waitCommits waits until run has committed n timesteps.
 func waitCommits(t *testing.T, run string, n int, done chan error, logs *strings.Builder) {
 	t.Helper()
@@ -261,4 +286,114 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// TestWatchListen: an alert that "gotrap listen --send" receives while a
+// gotrap watch holds the run is queued for it; the watch follows it up
+// between two timesteps (the light curve at its position back in time,
+// its event) and fits the position as a monitor in every image from its
+// next timestep on, and in none before.
+func TestWatchListen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess test")
+	}
+	packet := filepath.Join(testutil.SharedFile(t, "voevents"), "swift-bat-grb-pos_655721-214.xml")
+	d := t.TempDir()
+	data := filepath.Join(d, "sw")
+	if code, _, stderr := runCmd(t, "simulate", "--preset", "tiny", "--seed", "3", "--quiet", "--set", "timesteps=6",
+		"--set", "centre_ra=319.7309", "--set", "centre_dec=-34.8537", data); code != 0 {
+		t.Fatalf("simulate: %s", stderr)
+	}
+	files, err := filepath.Glob(filepath.Join(data, "images", "*.fits"))
+	if err != nil || len(files) != 12 {
+		t.Fatalf("%d images (%v)", len(files), err)
+	}
+	sort.Strings(files)
+	job := filepath.Join(d, "job.toml")
+	if err := os.WriteFile(job, []byte("[watch]\nsettle = 0.3\ntimeout = 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, run := filepath.Join(d, "in"), filepath.Join(d, "run")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, _ := json.Marshal([]string{"watch", "--out", run, "-c", job, in})
+	var logs strings.Builder
+	cmd := exec.Command(exe, "-test.run=^TestRunFaultsChild$")
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args))
+	cmd.Stderr = &syncWriter{w: &logs}
+	cmd.Stdout = cmd.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	feed := func(from, to int) {
+		for k := from; k < to; k += 2 {
+			renameInto(t, files[k], filepath.Join(in, filepath.Base(files[k])))
+			renameInto(t, files[k+1], filepath.Join(in, filepath.Base(files[k+1])))
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	waitStatus(t, run, done, &logs)
+	feed(0, 6)
+	waitCommits(t, run, 2, done, &logs)
+	code, stdout, stderr := runCmd(t, "listen", "--run", run, "--send", packet)
+	if code != 0 || !strings.Contains(stdout, "queued") {
+		t.Fatalf("listen on a live run: exit %d, %s %s", code, stdout, stderr)
+	}
+	c0, err := rundir.ReadCommit(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The follow-up happens before the watch's next timestep.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m, _ := filepath.Glob(rundir.AlertInboxGlob(run)); len(m) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the queued alert was not followed up in 30 s\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	feed(6, 12)
+	waitCommits(t, run, 6, done, &logs)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("watch after SIGTERM: %v\n%s", err, logs.String())
+	}
+	// The monitor's first timestep: one not committed when the alert came.
+	man, err := rundir.ReadManifest(run)
+	if err != nil || len(man.LiveMonitors) != 1 || man.LiveMonitors[0].From < c0.Timesteps {
+		t.Fatalf("live monitors %+v (%v): want one from timestep %d or later", man.LiveMonitors, err, c0.Timesteps)
+	}
+	from := man.LiveMonitors[0].From
+	if m, _ := filepath.Glob(filepath.Join(rundir.AlertsDir(run), "*.parquet")); len(m) != 1 {
+		t.Errorf("alert light curves: %v, want one", m)
+	}
+	_, out, _ := runCmd(t, "query", run, "--format", "csv", "--sql", "SELECT count(*) AS n FROM events WHERE type = 'alert'")
+	if strings.TrimSpace(strings.TrimPrefix(out, "n\n")) != "1" {
+		t.Errorf("alert events: %q, want 1", out)
+	}
+	_, out, _ = runCmd(t, "query", run, "--format", "csv", "--sql",
+		`SELECT i.timestep, count(m.id) AS fits FROM images i LEFT JOIN measurements m ON m.image = i.id AND m.extract_type = 2
+		 WHERE NOT i.rejected GROUP BY i.timestep ORDER BY i.timestep`)
+	rows := strings.Split(strings.TrimSpace(out), "\n")[1:]
+	if len(rows) == 0 {
+		t.Fatalf("no images: %q", out)
+	}
+	for _, r := range rows {
+		var ts, n int
+		fmt.Sscanf(strings.ReplaceAll(r, ",", " "), "%d %d", &ts, &n)
+		if (ts >= from) != (n > 0) {
+			t.Errorf("timestep %d: %d monitor fits; the alert came before timestep %d", ts, n, from)
+		}
+	}
 }

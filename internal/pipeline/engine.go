@@ -324,6 +324,11 @@ func (s *stream) timesteps(ctx context.Context, e *assoc.Engine, d *distAssoc, h
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if s.live != nil {
+			if err := s.live.addMonitors(e, a, t); err != nil {
+				return err
+			}
+		}
 		if err := s.timestep(ctx, e, d, hist, ts, pf, out); err != nil {
 			return err
 		}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"time"
 
 	"gotrap/catalog"
@@ -63,8 +65,10 @@ type live struct {
 // liveMsg is what rank 0 broadcasts of its feed's answer.
 type liveMsg struct {
 	Paths []string `json:"paths,omitempty"`
-	End   bool     `json:"end,omitempty"`
-	Err   string   `json:"err,omitempty"`
+	// Monitors are the run's live monitors after this call.
+	Monitors []rundir.LiveMonitor `json:"monitors,omitempty"`
+	End      bool                 `json:"end,omitempty"`
+	Err      string               `json:"err,omitempty"`
 }
 
 // next is a collective: rank 0 takes the next files from the feed and
@@ -82,6 +86,11 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 			msg.Err = err.Error()
 		default:
 			msg.Paths = paths
+			mons, err := l.alertMonitors(len(a.plan.Timesteps))
+			if err != nil {
+				msg.Paths, msg.Err = nil, err.Error()
+			}
+			msg.Monitors = mons
 		}
 	}
 	b, err := json.Marshal(msg)
@@ -100,6 +109,7 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 	case msg.End:
 		return false, nil
 	}
+	l.man.LiveMonitors = msg.Monitors
 	from := len(a.plan.Timesteps)
 	added, unreadable, err := a.plan.Extend(ctx, msg.Paths, l.read, l.channels, l.tol, l.workers)
 	if err != nil {
@@ -217,4 +227,41 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 		return err
 	}
 	return l.after(c)
+}
+
+// alertMonitors returns the run's live monitors: those it has, then the
+// positions of RUN/alerts/monitor.txt (gotrap listen) it has not, to be
+// fitted from timestep from on.
+func (l *live) alertMonitors(from int) ([]rundir.LiveMonitor, error) {
+	mons := slices.Clone(l.man.LiveMonitors)
+	path := rundir.AlertMonitorPath(l.run)
+	if _, err := os.Stat(path); err != nil {
+		return mons, nil
+	}
+	pos, err := ReadMonitorFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pos {
+		if !slices.ContainsFunc(mons, func(m rundir.LiveMonitor) bool { return m.RA == p[0] && m.Dec == p[1] }) {
+			mons = append(mons, rundir.LiveMonitor{RA: p[0], Dec: p[1], From: from})
+			l.log.printf("watch: monitor %.6f %+.6f (RUN/alerts) fitted from timestep %d on", p[0], p[1], from)
+		}
+	}
+	return mons, nil
+}
+
+// addMonitors registers with e the live monitors that start at timestep
+// t (ids after the configuration's).
+func (l *live) addMonitors(e *assoc.Engine, a *assocRun, t int) error {
+	for k, m := range l.man.LiveMonitors {
+		if m.From != t {
+			continue
+		}
+		id := int64(len(a.monitors) + k + 1)
+		if err := e.AddMonitor(id, m.RA, m.Dec); err != nil {
+			return fmt.Errorf("pipeline: live monitor %d: %w", id, err)
+		}
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"gotrap/catalog"
 	"gotrap/internal/rundir"
 )
 
@@ -198,4 +199,75 @@ func TestPlanExtend(t *testing.T) {
 	if !errors.Is(err, ErrLate) || !strings.Contains(err.Error(), filepath.Base(all.Images[last[0]].Path)) {
 		t.Errorf("extend by an image of the last timestep: error %v, want %v naming it", err, ErrLate)
 	}
+}
+
+// TestLiveMonitor: a position written to RUN/alerts/monitor.txt (gotrap
+// listen) while a live run goes is fitted in every accepted image from
+// the run's next timestep on and in none before; a live run stopped and
+// started again after it gives the same catalogue.
+func TestLiveMonitor(t *testing.T) {
+	data := tiny(t)
+	cfg := testConfig()
+	_, nts := splitData(t, data, nil)
+	cuts := make([]int, 0, nts-1)
+	for k := 1; k < nts; k++ {
+		cuts = append(cuts, k)
+	}
+	parts, _ := splitData(t, data, cuts)
+	const at = 3 // timesteps committed when the alert comes
+	alert := func(run string) func(rundir.Commit) error {
+		return func(c rundir.Commit) error {
+			if c.Timesteps != at {
+				return nil
+			}
+			if err := os.MkdirAll(rundir.AlertsDir(run), 0o755); err != nil {
+				return err
+			}
+			return rundir.WriteFile(rundir.AlertMonitorPath(run), []byte("150.1000000 53.2000000 # ivo://test/alert\n"))
+		}
+	}
+	run := filepath.Join(t.TempDir(), "live")
+	opt := Options{Run: run, Config: cfg, CPUs: 2, Feed: &partFeed{t: t, run: run, parts: parts, stop: -1}, AfterCommit: alert(run)}
+	if _, err := Run(context.Background(), opt); err != nil {
+		t.Fatal(err)
+	}
+	c := sortedCatalogue(t, run)
+	ts := map[int64]int64{}
+	for _, im := range c.Images {
+		ts[im.ID] = im.Timestep
+	}
+	fitted := map[int64]bool{}
+	for _, m := range c.Measurements {
+		// The configuration's two monitors are 1 and 2; the alert's is 3.
+		if m.ExtractType == catalog.ExtractMonitor && m.FFMonitor.Int64 == 3 {
+			if ts[m.Image] < at {
+				t.Errorf("monitor fit in image %d of timestep %d, before the alert (timestep %d)", m.Image, ts[m.Image], at)
+			}
+			fitted[m.Image] = true
+		}
+	}
+	for _, im := range c.Images {
+		if im.Timestep >= at && !im.Rejected && !fitted[im.ID] {
+			t.Errorf("accepted image %d of timestep %d has no monitor fit", im.ID, im.Timestep)
+		}
+	}
+	if len(fitted) == 0 {
+		t.Fatal("no monitor fit at all")
+	}
+	m, err := rundir.ReadManifest(run)
+	if err != nil || len(m.LiveMonitors) != 1 || m.LiveMonitors[0].From != at {
+		t.Errorf("manifest live monitors %+v (%v), want one from timestep %d", m.LiveMonitors, err, at)
+	}
+	// Stopped after the alert's first timestep and started again: the
+	// monitor is replayed from the same timestep.
+	again := filepath.Join(t.TempDir(), "again")
+	opt = Options{Run: again, Config: cfg, CPUs: 2, Feed: &partFeed{t: t, run: again, parts: parts, stop: at + 1}, AfterCommit: alert(again)}
+	if _, err := Run(context.Background(), opt); err != nil {
+		t.Fatal(err)
+	}
+	opt.Append, opt.AfterCommit, opt.Feed = true, nil, &partFeed{t: t, run: again, parts: parts, stop: -1}
+	if _, err := RunRanks(context.Background(), opt, 2); err != nil {
+		t.Fatal(err)
+	}
+	equalTables(t, "live monitor, stopped and started again", c, sortedCatalogue(t, again))
 }

@@ -2,6 +2,7 @@ package rundir
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 )
 
@@ -141,6 +142,27 @@ func ResponsesLogPath(run string) string { return filepath.Join(run, responsesNa
 // AlertsDir is RUN/alerts, the light curves and monitor list of the
 // external alerts gotrap listen followed up.
 func AlertsDir(run string) string { return filepath.Join(run, alertsName) }
+
+// AlertMonitorPath is RUN/alerts/monitor.txt: the positions of the
+// external alerts followed up (gotrap listen), one "RA DEC # IVORN" a
+// line; a live run fits each from its next timestep on.
+func AlertMonitorPath(run string) string { return filepath.Join(run, alertsName, "monitor.txt") }
+
+// AlertInboxPath is RUN/alerts/inbox/NAME.xml: an alert packet that
+// gotrap listen queued for the live run (gotrap watch) holding the run.
+func AlertInboxPath(run, name string) string {
+	return filepath.Join(run, alertsName, "inbox", name+".xml")
+}
+
+// AlertInboxGlob is the filepath.Glob pattern of the queued alerts.
+func AlertInboxGlob(run string) string { return filepath.Join(run, alertsName, "inbox", "*.xml") }
+
+// IsLive reports whether run is or was a live run (gotrap watch): its
+// publish lock exists.
+func IsLive(run string) bool {
+	_, err := os.Stat(filepath.Join(run, PublishLockFile))
+	return err == nil
+}
 
 // ReportDir is RUN/report, the default folder of gotrap report.
 func ReportDir(run string) string { return filepath.Join(run, reportName) }

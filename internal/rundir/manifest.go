@@ -20,6 +20,18 @@ type Manifest struct {
 	Ranks      int         `json:"ranks"`
 	Inputs     []InputFile `json:"inputs"`
 	Stages     []Stage     `json:"stages"`
+	// LiveMonitors are the monitor positions a live run took from
+	// RUN/alerts/monitor.txt (gotrap listen), each fitted from timestep
+	// From on, after the configuration's monitors.
+	LiveMonitors []LiveMonitor `json:"live_monitors,omitempty"`
+}
+
+// LiveMonitor is a monitor position added to a live run (degrees) and
+// the first timestep (0-based) in which it is fitted.
+type LiveMonitor struct {
+	RA   float64 `json:"ra"`
+	Dec  float64 `json:"dec"`
+	From int     `json:"from_timestep"`
 }
 
 // Stage is a manifest entry for one stage.

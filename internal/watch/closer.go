@@ -198,12 +198,27 @@ func (c *Closer) close(now time.Time, reason string) Timestep {
 	if len(c.recent) > maxRecent {
 		c.recent = append(c.recent[:0], c.recent[len(c.recent)-maxRecent:]...)
 	}
+	c.count(len(ts.Images))
+	return ts
+}
+
+// Counted tells a new Closer the image counts of timesteps the run closed
+// before (a restart), oldest first, as if it had closed them: the
+// expected count is learned from them as from its own.
+func (c *Closer) Counted(counts ...int) {
+	for _, n := range counts {
+		c.count(n)
+	}
+}
+
+// count learns from a closed timestep of n images.
+func (c *Closer) count(n int) {
 	learn := c.Learn
 	if learn <= 0 {
 		learn = DefaultLearn
 	}
 	if c.Expected <= 0 && c.learned == 0 && len(c.counts) < learn {
-		c.counts = append(c.counts, len(ts.Images))
+		c.counts = append(c.counts, n)
 		if len(c.counts) == learn {
 			agree := true
 			for _, n := range c.counts {
@@ -214,5 +229,4 @@ func (c *Closer) close(now time.Time, reason string) Timestep {
 			}
 		}
 	}
-	return ts
 }

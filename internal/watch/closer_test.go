@@ -199,3 +199,32 @@ func TestCloserLate(t *testing.T) {
 		}
 	})
 }
+
+// TestCloserCounted: a Closer started again learns the expected count
+// from the counts of the timesteps closed before it (Counted), as from
+// its own.
+func TestCloserCounted(t *testing.T) {
+	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	c := &Closer{Tolerance: time.Second, Now: func() time.Time { return t0 }}
+	c.Committed(t0)
+	c.Counted(3, 3)
+	if got := c.ExpectedCount(); got != 3 {
+		t.Fatalf("expected count %d after Counted(3, 3), want 3", got)
+	}
+	var closed []Timestep
+	for k := range 3 {
+		cl, late := c.Add(Image{Path: string(rune('a' + k)), Start: t0.Add(time.Minute)})
+		if late != nil {
+			t.Fatalf("image %d late: %v", k, late)
+		}
+		closed = append(closed, cl...)
+	}
+	if len(closed) != 1 || closed[0].Reason != ClosedCount || len(closed[0].Images) != 3 {
+		t.Errorf("closed %+v, want one timestep of 3 images closed by its count", closed)
+	}
+	d := &Closer{Tolerance: time.Second}
+	d.Counted(3, 4)
+	if got := d.ExpectedCount(); got != 0 {
+		t.Errorf("expected count %d after Counted(3, 4) (disagreeing), want 0", got)
+	}
+}

@@ -19,8 +19,9 @@
 //     modification time have stayed the same, and not zero, for
 //     Options.Settle (checked every Settle/4, at most Interval).
 //
-// Files already present when following starts are yielded too (by the
-// settle rule). Only image names are taken (fitsimg.IsImageName: .fits,
+// Files already present when following starts are yielded too, first:
+// a file whose modification time is older than Settle is complete (it
+// counts as watched since then), and those are taken before any event. Only image names are taken (fitsimg.IsImageName: .fits,
 // .fit, .fts, optionally .gz or .fz, any case); hidden names (".x") and
 // temporary names (*.tmp, *.part, *.partial) never are. CASA image
 // directories are not followed: a directory appearing is ignored. A name

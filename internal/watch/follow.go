@@ -183,6 +183,10 @@ func (f *Follower) run(ctx context.Context) {
 	// Inotify is set up before this first listing, so a file that lands
 	// in between is seen by both, and taken once.
 	f.scan()
+	// Files already complete (unchanged for the settle time) are taken
+	// now, before any event: a restart finds the files of the timestep it
+	// had open, which would be late behind newer files renamed in.
+	f.settle(time.Now())
 	lastScan := time.Now()
 	tick := time.NewTicker(f.check())
 	defer tick.Stop()
@@ -309,7 +313,9 @@ func (f *Follower) observe(p string, now time.Time) {
 	if err != nil || !st.Mode().IsRegular() {
 		return
 	}
-	f.state.pending[p] = &pend{size: st.Size(), mtime: st.ModTime(), since: now}
+	// A file not modified for the settle time already is as settled as
+	// one watched that long: it counts from its modification time.
+	f.state.pending[p] = &pend{size: st.Size(), mtime: st.ModTime(), since: minTime(now, st.ModTime())}
 }
 
 // settle takes the pending files whose size and mtime have not changed
@@ -343,4 +349,11 @@ func (f *Follower) take(file File) {
 	file.Landed = time.Now()
 	f.state.taken[file.Path] = struct{}{}
 	f.state.queue = append(f.state.queue, file)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
