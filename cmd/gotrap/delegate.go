@@ -25,8 +25,6 @@ import (
 // executable first, then on PATH.
 const fullName = "gotrap-full"
 
-func init() { delegate = execFull }
-
 // execFull replaces the process by gotrap-full with args. It returns only
 // when that fails, with the exit status 1 and the reason on stderr.
 func execFull(args []string, stderr io.Writer) int {

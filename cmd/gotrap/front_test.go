@@ -69,6 +69,24 @@ func frontIn(t *testing.T, dir string) string {
 	return p
 }
 
+// TestFullDelegatesNothing: the default build (gotrap-full, the tests)
+// runs every command itself: it has no delegate (else it would exec
+// itself for an unknown command), the top-level help lists the commands
+// the front lacks, and an unknown command is a usage error here.
+func TestFullDelegatesNothing(t *testing.T) {
+	if delegate != nil {
+		t.Fatal("the full build has a delegate: only front.go (-tags front) may set one")
+	}
+	code, out, _ := runCmd(t, "help")
+	if code != 0 || !strings.Contains(out, "  query ") || !strings.Contains(out, "  run ") {
+		t.Errorf("help: exit %d, want 0 and a list with query and run:\n%s", code, out)
+	}
+	code, _, errs := runCmd(t, "nonsuch")
+	if code != 2 || !strings.Contains(errs, `unknown command "nonsuch"`) {
+		t.Errorf("nonsuch: exit %d, stderr %q; want 2 and unknown command", code, errs)
+	}
+}
+
 // TestFrontIsStatic: the front binary has no program interpreter and no
 // shared library (so no libstdc++, no Open MPI, no dynamic loader at
 // start-up), and links no DuckDB or MPI code: no symbol of catalog/duck,
