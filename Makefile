@@ -57,10 +57,11 @@ $(WEB_VENDOR)/uPlot.iife.min.js: web/package.json web/package-lock.json
 
 # build writes two binaries (docs/performance.md, "Start-up"): bin/gotrap,
 # the front, a static pure-Go build (-tags front, no cgo) of the commands
-# that need neither DuckDB nor MPI (version, extract, info, wcs, simulate),
-# which starts in milliseconds; and bin/gotrap-full, every command, with
-# DuckDB and (when Open MPI is installed) MPI, which the front becomes
-# (exec) for the other commands. Install both side by side.
+# that need neither DuckDB nor MPI (version, extract, info, wcs,
+# simulate), which starts without loading DuckDB, libstdc++ or Open MPI;
+# and bin/gotrap-full, every command, with DuckDB and (when Open MPI is
+# installed) MPI, which the front becomes (exec) for the other commands.
+# Install both side by side.
 # -buildvcs=auto: stamp the git revision into the binary (gotrap bench
 # reports it) even where GOFLAGS holds -buildvcs=false.
 build: deps web

@@ -2,9 +2,8 @@ package main
 
 // The front build (front.go; make build's bin/gotrap) holds the commands
 // that need neither DuckDB nor MPI in a static pure-Go binary, which
-// starts in a few milliseconds: no dynamic loader, no C++ static
-// initialisers of DuckDB, no Open MPI libraries (docs/performance.md,
-// "Start-up"). Every other command, and the top-level help that lists
+// starts without a dynamic loader, DuckDB's C++ or Open MPI's libraries,
+// and touches half the pages (docs/performance.md, "Start-up"). Every other command, and the top-level help that lists
 // them all, is run by the full build, gotrap-full, which the front
 // process becomes (execve: same process id, arguments, environment and
 // streams, so mpirun, srun and shells see one process). The code is here,
