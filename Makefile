@@ -55,10 +55,18 @@ $(WEB_VENDOR)/uPlot.iife.min.js: web/package.json web/package-lock.json
 	cp web/node_modules/uplot/LICENSE $(WEB_VENDOR)/uPlot.LICENSE
 	cp web/node_modules/uplot/dist/uPlot.iife.min.js $(WEB_VENDOR)/
 
+# build writes two binaries (docs/performance.md, "Start-up"): bin/gotrap,
+# the front, a static pure-Go build (-tags front, no cgo) of the commands
+# that need neither DuckDB nor MPI (version, extract, info, wcs,
+# simulate), which starts without loading DuckDB, libstdc++ or Open MPI;
+# and bin/gotrap-full, every command, with DuckDB and (when Open MPI is
+# installed) MPI, which the front becomes (exec) for the other commands.
+# Install both side by side.
 # -buildvcs=auto: stamp the git revision into the binary (gotrap bench
 # reports it) even where GOFLAGS holds -buildvcs=false.
 build: deps web
-	$(GO) build -buildvcs=auto -tags "$(MPI_TAGS)" -o $(BIN) ./cmd/gotrap
+	$(GO) build -buildvcs=auto -tags "$(MPI_TAGS)" -o $(BIN)-full ./cmd/gotrap
+	CGO_ENABLED=0 $(GO) build -buildvcs=auto -tags front -o $(BIN) ./cmd/gotrap
 
 # test runs lint and the whole suite. Tests that read the real images in
 # $(SHARED)/data skip with a message when it is absent.
@@ -93,10 +101,13 @@ bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms $(BENCHFLAGS) ./kernels/ ./internal/fitsimg/ ./internal/wcs/ ./catalog/ ./catalog/assoc/ ./reduce/ ./bench/
 	$(GO) test -run '^$$' -bench 'Paint|Noise' -benchmem -benchtime 200ms $(BENCHFLAGS) ./internal/sim/
 
+# lint also compiles the front build (see build); it is not vetted,
+# because vet compiles the tests too and they link DuckDB.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) build -tags front -o /dev/null ./cmd/gotrap/
 	@if [ -n "$(MPI_TAGS)" ]; then echo "$(GO) vet -tags mpi ./reduce/..."; $(GO) vet -tags mpi ./reduce/...; fi
 
 # fuzz runs each fuzz target for FUZZTIME (default 30s).

@@ -22,6 +22,25 @@
 // heap growth. ExtractStat runs SPEC 10.2 item 9's statistical regression at a
 // given size and reports its numbers.
 //
+// # Against PySE (pyse.go)
+//
+// ExtractPySE times PySE (the reference, run from its source tree as
+// ../shared/tools/setup_pyse.sh sets it up, never copied) and gotrap on
+// the same synthetic images in one run. PySE runs in one Python process
+// (the embedded pyse_driver.py, driven by one JSON job per line on stdin)
+// with numba, OpenMP and BLAS on one thread and its fitting pool of one
+// worker; gotrap runs in this process on one extraction thread under
+// GOMAXPROCS 1. Per image each side opens and reads the FITS file,
+// extracts and writes its outputs (PySE: its CSV and region writers;
+// gotrap: the command's CSV, Parquet and region writers, passed in as
+// PySEConfig.Write). Both use gotrap's default settings (TraP's); free
+// Gaussian fits (force_beam off) on both sides in gaussian mode, and
+// gotrap's moments against PySE's vectorised mode in moments mode. After
+// one untimed run per side (numba compiles, the page cache warms), each
+// side runs Repeats times; medians of wall and CPU time (getrusage; in
+// Python time.process_time) are reported with PySE's over gotrap's. The
+// sides take turns per size and mode, so they share the machine's load.
+//
 // # Errors
 //
 // I/O failures are returned; nothing here panics on valid configurations.

@@ -215,21 +215,99 @@ const BlendTestNThresh = 32
 // markBlends sets Island.Blended on the islands that the deblending of
 // SPEC 4.6 with BlendTestNThresh levels (and the configured
 // deblend_mincont) would split into two or more parts, when deblending is
-// off: one fit for what are several sources. It changes no label.
+// off: one fit for what are several sources. It changes no label. It is
+// markBlendsRef with the levels skipped for the islands that mayBlend
+// proves cannot split (most: one peak each), with the same result.
 func (d *Detector) markBlends(det float64) {
-	db := &d.db
 	for i := range d.det.Islands {
 		isl := &d.det.Islands[i]
-		lo, flux := d.islandMinSum(*isl)
-		db.thr = SubThresholds(db.thr, lo, float64(isl.PeakValue), BlendTestNThresh)
-		for _, t := range db.thr {
-			if _, stop := d.splitAt(*isl, t, flux, det); stop {
-				break
+		if d.mayBlend(*isl, det) {
+			d.blendTest(isl, det)
+		}
+	}
+}
+
+// markBlendsRef is markBlends trying the levels on every island: the
+// plain definition, the test oracle of markBlends.
+func (d *Detector) markBlendsRef(det float64) {
+	for i := range d.det.Islands {
+		d.blendTest(&d.det.Islands[i], det)
+	}
+}
+
+// mayBlend reports whether the blend test can split isl into two parts;
+// false is a proof that it cannot. A part that survives a level passes
+// the detection test: it holds a pixel q with D(q) >= det*rms(q). Its
+// largest pixel p is then a local maximum of D over the island (an
+// 8-neighbour in the island larger than p would be at or above the
+// level, so in the part) with D(p) >= D(q) >= det*min(rms) (rounding is
+// monotone, so det*rms(q) >= det*min(rms) in floating point too). Two
+// parts have two such maxima; with fewer, no level gives two. NaN pixels
+// are in no part and are no neighbour to beat.
+func (d *Detector) mayBlend(isl Island, det float64) bool {
+	if !(det >= 0) {
+		return true
+	}
+	w := d.dimg.Stride
+	b := isl.Box.Sub(d.dimg.Rect.Min)
+	minR := float32(math.Inf(1))
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		lab := d.labels[y*w+b.Min.X : y*w+b.Max.X]
+		rr := d.rimg.Pix[y*w+b.Min.X : y*w+b.Max.X]
+		rr = rr[:len(lab)]
+		for x, l := range lab {
+			if l == isl.Label && rr[x] < minR {
+				minR = rr[x]
 			}
-			if len(db.surv) >= 2 {
-				isl.Blended = true
-				break
+		}
+	}
+	cut := det * float64(minR)
+	peaks := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		lab := d.labels[y*w+b.Min.X : y*w+b.Max.X]
+		row := d.dimg.Pix[y*w+b.Min.X : y*w+b.Max.X]
+		row = row[:len(lab)]
+		for x, l := range lab {
+			if l != isl.Label || !(float64(row[x]) >= cut) || !d.localMax(b, isl.Label, b.Min.X+x, y) {
+				continue
 			}
+			if peaks++; peaks >= 2 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// localMax reports whether no 8-neighbour of (x, y) inside box b (in
+// D's pixel coordinates) with label lab has a larger D.
+func (d *Detector) localMax(b image.Rectangle, lab int32, x, y int) bool {
+	w := d.dimg.Stride
+	v := d.dimg.Pix[y*w+x]
+	for ny := max(y-1, b.Min.Y); ny < min(y+2, b.Max.Y); ny++ {
+		for nx := max(x-1, b.Min.X); nx < min(x+2, b.Max.X); nx++ {
+			j := ny*w + nx
+			if d.labels[j] == lab && d.dimg.Pix[j] > v {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// blendTest runs the levels of the blend test on isl and sets
+// isl.Blended when one of them splits it into two or more parts.
+func (d *Detector) blendTest(isl *Island, det float64) {
+	db := &d.db
+	lo, flux := d.islandMinSum(*isl)
+	db.thr = SubThresholds(db.thr, lo, float64(isl.PeakValue), BlendTestNThresh)
+	for _, t := range db.thr {
+		if _, stop := d.splitAt(*isl, t, flux, det); stop {
+			return
+		}
+		if len(db.surv) >= 2 {
+			isl.Blended = true
+			return
 		}
 	}
 }

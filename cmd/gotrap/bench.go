@@ -1,3 +1,5 @@
+//go:build !front
+
 package main
 
 import (
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"gotrap/bench"
+	"gotrap/internal/extract"
+	"gotrap/internal/regions"
 	"gotrap/kernels"
 )
 
@@ -64,6 +68,14 @@ extraction's time and speed in Mpixel/s per core, its wall time with two
 threads, and the bytes per pixel allocated during the extraction beyond the
 image.
 
+With --pyse DIR it times PySE instead, against gotrap on the same images
+in the same run (bench/doc.go): DIR is PySE's source tree as
+../shared/tools/setup_pyse.sh sets it up (PYSE_ROOT, e.g. /tmp/pyse; its
+numba shim, DIR/../pyse_shim, is found beside it). Per image, one core
+each, FITS read and outputs included: gotrap's free Gaussian fits against
+PySE's Gaussian fits with force_beam off, gotrap's moments against PySE's
+vectorised mode; it prints both median times and PySE's over gotrap's.
+
 With --stat SIZE it runs PySE's statistical regression (docs/extract.md)
 instead, on
 a SIZE x SIZE field of noise correlated by --psf (psf.fits), and exits 1 when a
@@ -78,7 +90,8 @@ Examples:
   gotrap bench compare old/bench.json bench.json
   gotrap bench extract
   gotrap bench extract --sizes 4096 --modes moments --repeats 1
-  gotrap bench extract --stat 4096 --psf ../shared/data/psf.fits`,
+  gotrap bench extract --stat 4096 --psf ../shared/data/psf.fits
+  gotrap bench extract --pyse /tmp/pyse --repeats 5`,
 		setFlags: func(fs *flag.FlagSet) {
 			benchFlags = benchFlagValues{}
 			fs.StringVar(&benchFlags.sizes, "sizes", "1280,2048", "image sides in pixels, comma-separated")
@@ -87,6 +100,9 @@ Examples:
 			fs.Uint64Var(&benchFlags.seed, "seed", 1, "random seed of the synthetic images")
 			fs.IntVar(&benchFlags.stat, "stat", 0, "run the statistical regression at this `SIZE` instead")
 			fs.Float64Var(&benchFlags.spacing, "spacing", 14, "grid spacing of the statistical regression, pixels")
+			fs.StringVar(&benchFlags.pyse, "pyse", "", "extract: time PySE's source tree `DIR` (setup_pyse.sh's PYSE_ROOT) against gotrap on the same images")
+			fs.StringVar(&benchFlags.pyseShim, "pyse-shim", "", "extract --pyse: `DIR` prepended to PYTHONPATH (default: DIR/../pyse_shim when present)")
+			fs.StringVar(&benchFlags.python, "python", "/usr/bin/python3", "extract --pyse: the Python interpreter")
 			fs.StringVar(&benchFlags.psf, "psf", "../shared/data/psf.fits", "PSF `FILE` for --stat")
 			fs.StringVar(&benchFlags.preset, "preset", "", "simulation preset (pipeline: rsm-mini, rsm, tiny; default rsm-mini; live: aartfaac, aartfaac-mini, rsm-mini; default aartfaac)")
 			fs.Var(&benchFlags.sets, "set", "pipeline: simulation override KEY=VALUE (repeatable), e.g. timesteps=24")
@@ -117,10 +133,11 @@ Examples:
 }
 
 type benchFlagValues struct {
-	sizes, modes, psf string
-	repeats, stat     int
-	seed              uint64
-	spacing           float64
+	sizes, modes, psf      string
+	pyse, pyseShim, python string
+	repeats, stat          int
+	seed                   uint64
+	spacing                float64
 
 	preset, data, out, json, md, queries, bin string
 	cpuProfile, memProfile                    string
@@ -202,6 +219,15 @@ func runBench(env *cmdEnv, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if x.pyse != "" {
+		write := func(out string, r *extract.Result) error {
+			stem := outputStems([]string{r.Path})[0]
+			return writeExtractOutputs(&extractFlagValues{out: out, region: "fk5"}, stem, 0, r, regions.FK5, "")
+		}
+		_, err = bench.ExtractPySE(env.stdout, bench.PySEConfig{Root: x.pyse, Shim: x.pyseShim, Python: x.python,
+			Sizes: sizes, Modes: modes, Repeats: x.repeats, Seed: x.seed, Dir: dir, Write: write})
+		return err
+	}
 	_, err = bench.Extract(env.stdout, bench.ExtractConfig{Sizes: sizes, Modes: modes, Repeats: x.repeats, Seed: x.seed, Dir: dir})
 	return err
 }

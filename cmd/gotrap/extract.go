@@ -21,7 +21,7 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
-	"gotrap/internal/report"
+	"gotrap/internal/regions"
 	"gotrap/internal/rundir"
 	"gotrap/kernels"
 )
@@ -291,12 +291,12 @@ func runExtract(env *cmdEnv, args []string) error {
 	default:
 		return usageError("--ff-fixed %q: want position+shape, position or none", x.ffFixed)
 	}
-	var regionSys report.RegionSystem
+	var regionSys regions.System
 	switch x.region {
 	case "fk5":
-		regionSys = report.RegionFK5
+		regionSys = regions.FK5
 	case "image":
-		regionSys = report.RegionImage
+		regionSys = regions.Image
 	case "none":
 	default:
 		return usageError("--region %q: want fk5, image or none", x.region)
@@ -389,7 +389,7 @@ func outputStems(paths []string) []string {
 
 // writeExtractOutputs writes STEM.csv, STEM.parquet, STEM.reg and the
 // maps of one image.
-func writeExtractOutputs(x *extractFlagValues, stem string, image int64, r *extract.Result, sys report.RegionSystem, cfgHash string) error {
+func writeExtractOutputs(x *extractFlagValues, stem string, image int64, r *extract.Result, sys regions.System, cfgHash string) error {
 	base := filepath.Join(x.out, stem)
 	if err := rundir.WriteFunc(base+".csv", func(w io.Writer) error { return extract.WriteCSV(w, r.Sources) }); err != nil {
 		return err
@@ -406,7 +406,7 @@ func writeExtractOutputs(x *extractFlagValues, stem string, image int64, r *extr
 		}
 	}
 	if x.region != "none" {
-		if err := rundir.WriteFunc(base+".reg", func(w io.Writer) error { return report.WriteRegions(w, r.Sources, sys, "") }); err != nil {
+		if err := rundir.WriteFunc(base+".reg", func(w io.Writer) error { return regions.WriteSources(w, r.Sources, sys, "") }); err != nil {
 			return err
 		}
 	}

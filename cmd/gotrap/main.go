@@ -55,6 +55,11 @@ func usageError(format string, a ...any) error {
 
 var commands = map[string]*command{}
 
+// delegate, set in the front build (front.go), hands a command this
+// binary lacks (and the top-level help, which lists every command) to the
+// full binary by replacing the process; nil in the full build.
+var delegate func(args []string, stderr io.Writer) int
+
 func register(c *command) {
 	if _, dup := commands[c.name]; dup {
 		panic("gotrap: duplicate command " + c.name)
@@ -87,6 +92,9 @@ func version() string {
 // run is main without the exit, so tests can call it in-process.
 func run(args []string, stdout, stderr io.Writer) int {
 	env := &cmdEnv{stdout: stdout, stderr: stderr}
+	if delegate != nil && !commandHere(args) {
+		return delegate(args, stderr)
+	}
 	if len(args) == 0 {
 		printTopHelp(stderr)
 		return 2
@@ -145,6 +153,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usage: gotrap %s %s\n", c.name, c.usage)
 	}
 	return code
+}
+
+// commandHere reports whether this binary runs args itself: a command
+// (or "help COMMAND") it has, or "version". The top-level help and unknown
+// names are the full binary's (see delegate).
+func commandHere(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	switch args[0] {
+	case "version", "--version", "-version":
+		return true
+	case "help":
+		if len(args) < 2 {
+			return false
+		}
+		_, ok := commands[args[1]]
+		return ok
+	}
+	_, ok := commands[args[0]]
+	return ok
 }
 
 // parseInterspersed parses flags wherever they appear among the

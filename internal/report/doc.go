@@ -1,7 +1,8 @@
 // Package report writes what people look at beside the catalogue: the
 // HTML report of a run directory with its plots and image cut-outs,
 // VOEvent 2.0 packets for new sources and variable candidates, CSV
-// exports of the candidate tables, and DS9 region files.
+// exports of the candidate tables, and DS9 region files (through
+// internal/regions).
 //
 // # The report
 //
@@ -83,19 +84,8 @@
 //
 // # Regions
 //
-// WriteRegions writes one DS9 ellipse per source in fk5 (RA, Dec in
-// degrees; semi-axes in arcsec; the angle is the position angle east of
-// north plus 90 degrees, because DS9 measures a sky ellipse's angle from
-// the RA axis counter-clockwise, i.e. from west through north, with the
-// first radius along that axis). The semi-axes are the fitted HWHM
-// semi-axes (smaj_asec, smin_asec), so an ellipse traces the source's half
-// maximum. RegionImage writes the same ellipses in image coordinates:
-// FITS 1-based pixel centres (x+1, y+1), semi-axes in pixels and the angle
-// from the +x axis counter-clockwise (theta + 90 degrees, theta being
-// kernels' angle from +y towards -x). WriteRegionList writes any Region
-// list (the report's: blind measurements green, forced fits red dashed,
-// monitor fits cyan dashed, labelled "ID KIND"); ParseRegions reads that
-// subset of the DS9 format back (fuzzed round trip).
+// The region files (regions/image-ID.reg) are written by internal/regions
+// (its Write, FK5), one Region per measurement.
 //
 // # Errors
 //

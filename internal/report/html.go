@@ -411,3 +411,12 @@ var sourceTmpl = template.Must(template.New("source").Funcs(funcs).Parse(tableTm
 <h2>Points</h2>
 {{template "table" .Points}}
 {{template "foot" .}}`))
+
+func finite(v ...float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
+}

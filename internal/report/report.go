@@ -18,6 +18,7 @@ import (
 
 	"gotrap/catalog/duck"
 	"gotrap/internal/config"
+	"gotrap/internal/regions"
 	"gotrap/internal/rundir"
 	"gotrap/kernels/sphere"
 )
@@ -576,15 +577,15 @@ func (b *builder) regions() error {
 	if err != nil {
 		return err
 	}
-	flush := func(image int64, regs []Region) error {
+	flush := func(image int64, regs []regions.Region) error {
 		var buf bytes.Buffer
-		if err := WriteRegionList(&buf, regs, RegionFK5); err != nil {
+		if err := regions.Write(&buf, regs, regions.FK5); err != nil {
 			return err
 		}
 		b.sum.Regions++
 		return b.write(fmt.Sprintf("regions/image-%d.reg", image), buf.Bytes())
 	}
-	var regs []Region
+	var regs []regions.Region
 	cur := int64(-1)
 	for i := range t.Rows {
 		im := t.n(i, "image")
@@ -600,7 +601,7 @@ func (b *builder) regions() error {
 		if et >= 0 && et < 3 {
 			st = regionStyle[et]
 		}
-		r := Region{X: t.f(i, "ra"), Y: t.f(i, "decl"), A: t.f(i, "semimajor"), B: t.f(i, "semiminor"),
+		r := regions.Region{X: t.f(i, "ra"), Y: t.f(i, "decl"), A: t.f(i, "semimajor"), B: t.f(i, "semiminor"),
 			Angle: t.f(i, "pa") + 90, Color: st.color, Dash: st.dash,
 			Text: fmt.Sprintf("%d %s", t.n(i, "id"), st.label)}
 		if !finite(r.A, r.B, r.Angle) || r.A <= 0 || r.B <= 0 {

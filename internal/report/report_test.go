@@ -19,6 +19,7 @@ import (
 	"gotrap/catalog"
 	"gotrap/catalog/catalogtest"
 	"gotrap/catalog/duck"
+	"gotrap/internal/regions"
 	"gotrap/internal/testutil"
 )
 
@@ -171,9 +172,9 @@ func TestReportRegions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		regs, sys, err := ParseRegions(fh)
+		regs, sys, err := regions.Parse(fh)
 		fh.Close()
-		if err != nil || sys != RegionFK5 {
+		if err != nil || sys != regions.FK5 {
 			t.Fatalf("%s: %v (system %v)", f, err, sys)
 		}
 		for _, r := range regs {

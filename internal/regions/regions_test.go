@@ -1,4 +1,4 @@
-package report
+package regions
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"gotrap/kernels"
 )
 
-func TestWriteRegions(t *testing.T) {
+func TestWriteSources(t *testing.T) {
 	srcs := []kernels.Source{
 		{ID: 0, RA: 136.896035028, Dec: 14.0221586638, SmajAsec: 27.12, SminAsec: 12.33, ThetaCeles: 179.99,
 			X: 265.93, Y: 258.83, Smaj: 5.42, Smin: 2.47, Theta: 0.0875},
@@ -17,7 +17,7 @@ func TestWriteRegions(t *testing.T) {
 		{ID: 2, RA: 10, Dec: -5, SmajAsec: 3, SminAsec: 2, ThetaCeles: 300, X: 1, Y: 2, Smaj: 1, Smin: 1, Theta: -math.Pi},
 	}
 	var b bytes.Buffer
-	if err := WriteRegions(&b, srcs, RegionFK5, ""); err != nil {
+	if err := WriteSources(&b, srcs, FK5, ""); err != nil {
 		t.Fatal(err)
 	}
 	got := b.String()
@@ -32,7 +32,7 @@ func TestWriteRegions(t *testing.T) {
 		t.Error("a source without a position was written")
 	}
 	b.Reset()
-	if err := WriteRegions(&b, srcs[:1], RegionImage, "red"); err != nil {
+	if err := WriteSources(&b, srcs[:1], Image, "red"); err != nil {
 		t.Fatal(err)
 	}
 	// FITS pixels are 1-based; theta 0.0875 rad from +y is 95.0134 deg from +x.
@@ -48,12 +48,12 @@ func TestRegionRoundTrip(t *testing.T) {
 		{X: 1, Y: 2, Text: "point"},
 		{X: 1, Y: 2, A: 1, B: 1, Angle: -30, Text: "a {b}"},
 	}
-	for _, sys := range []RegionSystem{RegionFK5, RegionImage} {
+	for _, sys := range []System{FK5, Image} {
 		var b bytes.Buffer
-		if err := WriteRegionList(&b, regs, sys); err != nil {
+		if err := Write(&b, regs, sys); err != nil {
 			t.Fatal(err)
 		}
-		got, gsys, err := ParseRegions(&b)
+		got, gsys, err := Parse(&b)
 		if err != nil || gsys != sys {
 			t.Fatalf("parse: %v (system %v)\n%s", err, gsys, b.String())
 		}
@@ -76,13 +76,13 @@ func TestRegionRoundTrip(t *testing.T) {
 		}
 	}
 	// Units on radii, DS9's own output style.
-	got, _, err := ParseRegions(strings.NewReader("# Region file format: DS9 version 4.1\nfk5\ncircle(1,2,0.5')\ncircle(1,2,0.001d) # color=blue width=2\n"))
+	got, _, err := Parse(strings.NewReader("# Region file format: DS9 version 4.1\nfk5\ncircle(1,2,0.5')\ncircle(1,2,0.001d) # color=blue width=2\n"))
 	if err != nil || len(got) != 2 || got[0].A != 30 || math.Abs(got[1].A-3.6) > 1e-12 || got[1].Color != "blue" {
 		t.Errorf("units: %+v, %v", got, err)
 	}
 	for _, bad := range []string{"circle(1,2,3)\n", "fk5\nbox(1,2,3,4,0)\n", "fk5\ncircle(1,2)\n", "fk5\ncircle(1,x,3)\n", "fk5\ncircle(1,2,3) # text={open\n", "fk5\nnonsense\n"} {
-		if _, _, err := ParseRegions(strings.NewReader(bad)); err == nil {
-			t.Errorf("ParseRegions(%q) accepted", bad)
+		if _, _, err := Parse(strings.NewReader(bad)); err == nil {
+			t.Errorf("Parse(%q) accepted", bad)
 		}
 	}
 }
@@ -91,7 +91,7 @@ func TestRegionRoundTrip(t *testing.T) {
 // writes and parses back to the same regions (deterministically).
 func FuzzRegions(f *testing.F) {
 	var b bytes.Buffer
-	WriteRegionList(&b, []Region{{X: 1, Y: 2, A: 3, B: 2, Angle: 45, Color: "red", Dash: true, Text: "x"}, {X: 3, Y: 4, A: 1}}, RegionFK5)
+	Write(&b, []Region{{X: 1, Y: 2, A: 3, B: 2, Angle: 45, Color: "red", Dash: true, Text: "x"}, {X: 3, Y: 4, A: 1}}, FK5)
 	f.Add(b.String())
 	f.Add("image\npoint(1,2) # point=x text={p}\n")
 	f.Add("fk5\ncircle(1,2,3') # color=blue\n")
@@ -99,19 +99,19 @@ func FuzzRegions(f *testing.F) {
 		if len(s) > 1<<14 {
 			return
 		}
-		regs, sys, err := ParseRegions(strings.NewReader(s))
+		regs, sys, err := Parse(strings.NewReader(s))
 		if err != nil {
 			return
 		}
 		var w1, w2 bytes.Buffer
-		if err := WriteRegionList(&w1, regs, sys); err != nil {
+		if err := Write(&w1, regs, sys); err != nil {
 			t.Fatal(err)
 		}
-		back, sys2, err := ParseRegions(bytes.NewReader(w1.Bytes()))
+		back, sys2, err := Parse(bytes.NewReader(w1.Bytes()))
 		if err != nil || sys2 != sys {
 			t.Fatalf("written regions do not parse: %v\n%s", err, w1.String())
 		}
-		if err := WriteRegionList(&w2, back, sys2); err != nil {
+		if err := Write(&w2, back, sys2); err != nil {
 			t.Fatal(err)
 		}
 		// Writing rounds once (8 and 4 decimals); a second round trip

@@ -1,4 +1,4 @@
-package report
+package regions
 
 import (
 	"bufio"
@@ -11,19 +11,19 @@ import (
 	"gotrap/kernels"
 )
 
-// RegionSystem selects the coordinates of a region file.
-type RegionSystem int
+// System selects the coordinates of a region file.
+type System int
 
 const (
-	RegionFK5   RegionSystem = iota // sky: RA, Dec (deg), arcsec, PA east of north + 90
-	RegionImage                     // image: FITS pixels, pixels, angle from +x
+	FK5   System = iota // sky: RA, Dec (deg), arcsec, PA east of north + 90
+	Image               // image: FITS pixels, pixels, angle from +x
 )
 
-// WriteRegions writes srcs as a DS9 region file (version 4.1) with one
+// WriteSources writes srcs as a DS9 region file (version 4.1) with one
 // ellipse per source, labelled with its id, in the coordinate system sys
 // (see the package documentation). Sources with a non-finite position or
 // shape are skipped. color is a DS9 colour name ("green" when empty).
-func WriteRegions(w io.Writer, srcs []kernels.Source, sys RegionSystem, color string) error {
+func WriteSources(w io.Writer, srcs []kernels.Source, sys System, color string) error {
 	if color == "" {
 		color = "green"
 	}
@@ -31,7 +31,7 @@ func WriteRegions(w io.Writer, srcs []kernels.Source, sys RegionSystem, color st
 	fmt.Fprintf(bw, "# Region file format: DS9 version 4.1\n")
 	fmt.Fprintf(bw, "global color=%s dashlist=8 3 width=1 font=\"helvetica 10 normal roman\" select=1 highlite=1 dash=0 fixed=0 edit=1 move=1 delete=1 include=1 source=1\n", color)
 	switch sys {
-	case RegionImage:
+	case Image:
 		fmt.Fprintln(bw, "image")
 	default:
 		fmt.Fprintln(bw, "fk5")
@@ -40,7 +40,7 @@ func WriteRegions(w io.Writer, srcs []kernels.Source, sys RegionSystem, color st
 		s := &srcs[i]
 		var a, b, c, d, e float64
 		var unit string
-		if sys == RegionImage {
+		if sys == Image {
 			a, b, c, d, e = s.X+1, s.Y+1, s.Smaj, s.Smin, s.Theta*180/math.Pi+90
 		} else {
 			a, b, c, d, e, unit = s.RA, s.Dec, s.SmajAsec, s.SminAsec, s.ThetaCeles+90, `"`
@@ -78,16 +78,16 @@ type Region struct {
 	Text  string  // label; no '{' or '}'
 }
 
-// WriteRegionList writes regs as a DS9 region file (version 4.1) in the
+// Write writes regs as a DS9 region file (version 4.1) in the
 // coordinate system sys: an ellipse, circle or point per region (see
 // Region). Regions with a non-finite coordinate are skipped; braces in a
 // label are dropped, since DS9 has no escape for them.
-func WriteRegionList(w io.Writer, regs []Region, sys RegionSystem) error {
+func Write(w io.Writer, regs []Region, sys System) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "# Region file format: DS9 version 4.1\n")
 	fmt.Fprintf(bw, "global color=green dashlist=8 3 width=1 font=\"helvetica 10 normal roman\" select=1 highlite=1 dash=0 fixed=0 edit=1 move=1 delete=1 include=1 source=1\n")
 	unit := `"`
-	if sys == RegionImage {
+	if sys == Image {
 		fmt.Fprintln(bw, "image")
 		unit = ""
 	} else {
@@ -130,7 +130,7 @@ func WriteRegionList(w io.Writer, regs []Region, sys RegionSystem) error {
 	return bw.Flush()
 }
 
-// ParseRegions reads a DS9 region file of the subset this package writes
+// Parse reads a DS9 region file of the subset this package writes
 // (and a little more): comment and global lines, a coordinate-system line
 // (fk5, icrs, j2000 or image), and circle, ellipse and point shapes with
 // optional units on radii (a double quote: arcsec; a single quote:
@@ -140,11 +140,11 @@ func WriteRegionList(w io.Writer, regs []Region, sys RegionSystem) error {
 // Shapes before a coordinate-system line, other shapes and malformed
 // lines are errors naming the line. It returns the regions and the
 // system.
-func ParseRegions(r io.Reader) ([]Region, RegionSystem, error) {
+func Parse(r io.Reader) ([]Region, System, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	var regs []Region
-	sys, haveSys := RegionFK5, false
+	sys, haveSys := FK5, false
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || line[0] == '#' || strings.HasPrefix(line, "global") {
@@ -154,30 +154,30 @@ func ParseRegions(r io.Reader) ([]Region, RegionSystem, error) {
 		shape = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(shape), ";"))
 		switch strings.ToLower(shape) {
 		case "fk5", "icrs", "j2000":
-			sys, haveSys = RegionFK5, true
+			sys, haveSys = FK5, true
 			continue
 		case "image":
-			sys, haveSys = RegionImage, true
+			sys, haveSys = Image, true
 			continue
 		}
 		open := strings.IndexByte(shape, '(')
 		if open < 0 || !strings.HasSuffix(shape, ")") {
-			return nil, sys, fmt.Errorf("report: region line %d: not a shape: %q", n, line)
+			return nil, sys, fmt.Errorf("regions: line line %d: not a shape: %q", n, line)
 		}
 		if !haveSys {
-			return nil, sys, fmt.Errorf("report: region line %d: shape before a coordinate system", n)
+			return nil, sys, fmt.Errorf("regions: line line %d: shape before a coordinate system", n)
 		}
 		name := strings.TrimSpace(shape[:open])
 		args := strings.Split(shape[open+1:len(shape)-1], ",")
 		want := map[string]int{"circle": 3, "ellipse": 5, "point": 2}[name]
 		if want == 0 || len(args) != want {
-			return nil, sys, fmt.Errorf("report: region line %d: want %s with %d arguments: %q", n, name, want, line)
+			return nil, sys, fmt.Errorf("regions: line line %d: want %s with %d arguments: %q", n, name, want, line)
 		}
 		var v [5]float64
 		for i, a := range args {
-			x, err := parseRegionNumber(strings.TrimSpace(a), i >= 2 && !(name == "ellipse" && i == 4), sys)
+			x, err := parseNumber(strings.TrimSpace(a), i >= 2 && !(name == "ellipse" && i == 4), sys)
 			if err != nil {
-				return nil, sys, fmt.Errorf("report: region line %d: %w", n, err)
+				return nil, sys, fmt.Errorf("regions: line line %d: %w", n, err)
 			}
 			v[i] = x
 		}
@@ -188,22 +188,22 @@ func ParseRegions(r io.Reader) ([]Region, RegionSystem, error) {
 		case "ellipse":
 			reg.A, reg.B, reg.Angle = v[2], v[3], v[4]
 		}
-		if err := parseRegionProps(&reg, props); err != nil {
-			return nil, sys, fmt.Errorf("report: region line %d: %w", n, err)
+		if err := parseProps(&reg, props); err != nil {
+			return nil, sys, fmt.Errorf("regions: line line %d: %w", n, err)
 		}
 		regs = append(regs, reg)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, sys, fmt.Errorf("report: reading regions: %w", err)
+		return nil, sys, fmt.Errorf("regions: reading: %w", err)
 	}
 	return regs, sys, nil
 }
 
-// parseRegionNumber parses a coordinate or, when radius, a radius with an
+// parseNumber parses a coordinate or, when radius, a radius with an
 // optional unit suffix converted to the system's radius unit.
-func parseRegionNumber(s string, radius bool, sys RegionSystem) (float64, error) {
+func parseNumber(s string, radius bool, sys System) (float64, error) {
 	scale := 1.0
-	if radius && s != "" && sys != RegionImage {
+	if radius && s != "" && sys != Image {
 		switch s[len(s)-1] {
 		case '"':
 			s = s[:len(s)-1]
@@ -220,8 +220,8 @@ func parseRegionNumber(s string, radius bool, sys RegionSystem) (float64, error)
 	return x * scale, nil
 }
 
-// parseRegionProps reads "color=red dash=1 text={a b} point=x" into reg.
-func parseRegionProps(reg *Region, s string) error {
+// parseProps reads "color=red dash=1 text={a b} point=x" into reg.
+func parseProps(reg *Region, s string) error {
 	for s = strings.TrimSpace(s); s != ""; s = strings.TrimSpace(s) {
 		key, rest, ok := strings.Cut(s, "=")
 		if !ok {
