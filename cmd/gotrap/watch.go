@@ -416,7 +416,7 @@ func (w *watchFeed) take(file watch.File) {
 	meta, err := fitsimg.ReadMeta(file.Path, fitsimg.Options{Plane: w.cfg.Pipeline.Plane, Stokes: w.cfg.Pipeline.Stokes, Channel: w.cfg.Pipeline.Channel})
 	if err != nil {
 		w.log("warning: %v: not taken", err)
-		w.tracker.Late(file.Path)
+		w.tracker.Bad(file.Path)
 		w.record(file.Path, "unreadable header: "+err.Error())
 		return
 	}
@@ -468,13 +468,17 @@ func (w *watchFeed) afterCommit(c rundir.Commit) error {
 	if restart {
 		r = respond.All
 	}
-	if _, err := respond.Respond(ctx, w.run, w.cfg, respond.Options{Send: true, Timesteps: r, Out: out}); err != nil {
+	res, err := respond.Respond(ctx, w.run, w.cfg, respond.Options{Send: true, Timesteps: r, Out: out})
+	if err != nil {
 		w.log("warning: responses: %v (the catalogue is committed; gotrap respond --send %s retries)", err, w.run)
 	}
-	voevents := time.Now()
+	var voevents int64 // when the timestep's responses went out (0: none)
+	if err == nil && res.Sent > 0 {
+		voevents = time.Now().UnixNano()
+	}
 	if !restart && c.Images > w.images {
 		if err := watch.AppendCommit(w.run, watch.Commit{Timestep: c.Timesteps - 1, Images: c.Images - w.images, Start: c.LastStart,
-			Committed: committedAt.UnixNano(), VOEvents: voevents.UnixNano()}); err != nil {
+			Committed: committedAt.UnixNano(), VOEvents: voevents}); err != nil {
 			w.log("warning: %v", err)
 		}
 	}

@@ -314,7 +314,9 @@ func (s *stream) timesteps(ctx context.Context, e *assoc.Engine, d *distAssoc, h
 	}
 	// Held at once: the image being associated, those extracted ahead of
 	// it (lookahead) and those being fitted (workers).
-	pf, err := s.startPrefetch(ctx, order, max(1+max(1, s.lookahead)+s.workers, span))
+	limit := max(1+max(1, s.lookahead)+s.workers, span)
+	s.ex.maxFree = limit
+	pf, err := s.startPrefetch(ctx, order, limit)
 	if err != nil {
 		return err
 	}
