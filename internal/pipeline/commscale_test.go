@@ -389,13 +389,14 @@ type commProjection struct {
 // to and from every other rank: the emigrants' length, the boundary
 // flag, the measurements' count, one byte each as wire varints when
 // empty; gatherRequests' 2 bytes per image from every other rank but the
-// owner, the facts rounds' flag byte from every other rank)
+// owner, gatherRows' 1 byte (an empty list) per image from every other
+// rank but the owner, the facts rounds' flag byte from every other rank)
 // and, with mpi, the 8-byte lengths that reduce/mpi exchanges before each
 // MPI_Allgatherv and MPI_Alltoallv (from every other rank; to every
 // other rank too for an Alltoallv), for nA2A Alltoallv and nAGv
 // Allgatherv.
 func headerBytes(a, f float64, n int, mpi bool, nA2A, nAGv float64) float64 {
-	h := float64(n-1) * (2*3*a + 2*a + f)
+	h := float64(n-1) * (2*3*a + 2*a + a + f)
 	if mpi {
 		h += float64(n-1) * 8 * (2*nA2A + nAGv)
 	}
@@ -419,10 +420,10 @@ func project(runs []commRun, wideImages int, w commWork, net commNet, n int) com
 	a, aw := float64(w.images), float64(wideImages)
 	measW := float64(runs[0].ranks[0].dist.received) / ts // blind measurements per timestep
 	// Collectives per timestep: one Alltoallv per image and one for the
-	// fits; three Allgatherv (rows, requests, holders) and the facts
-	// rounds, per image as measured.
-	facts := max(0, float64(d0.comm.allgatherv.calls)/ts-3) / aw
-	nA2A, nAGv := a+1, 3+facts*a
+	// fits; per image two Allgatherv (its row, its requests) and the
+	// facts rounds as measured, and one per timestep (holders).
+	facts := max(0, float64(d0.comm.allgatherv.calls)/ts-1-2*aw) / aw
+	nA2A, nAGv := a+1, 1+(2+facts)*a
 	// Halo copies of blind measurements, as measured.
 	copies := float64(m.sum(func(r *commRank) int64 { return int64(r.dist.received) }))/(measW*ts) - 1
 	var lat, bytes float64
