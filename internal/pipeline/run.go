@@ -116,25 +116,63 @@ type Unreadable struct {
 	Path, Reason string
 }
 
-// rank is the rank-local view of a run: this rank's share of the images
-// (owner, from decomp's cost balancing; every image on one rank).
-type rank struct {
-	id    int
-	comm  reduce.Comm
-	owner []int // owner[i]: the rank that extracts image i and writes its measurements
-	todo  []int // indices into plan.Images: this rank's images
-	log   *logger
-	prog  *progress
-	copts []catalog.Option
+// runner is one rank's run (Run): what the stages share. Each stage is a
+// method, run in order by Run; stage times one and record writes it into
+// the manifest.
+type runner struct {
+	opt           Options
+	cfg           config.Config
+	comm          *reduce.Counting
+	me, size      int
+	cpus, workers int
+	hash          string
+	log           *logger
+	logFile       *os.File
+	prog          *progress
+	copts         []catalog.Option
+	sum           *Summary
+	// old is the manifest found in the run directory (nil: a new run);
+	// man the one this call writes.
+	old, man *rundir.Manifest
+	readOpt  fitsimg.Options
+	acfg     assoc.Config
+	xopt     extract.Options
+	// paths are the inputs (with --append the run's first, nOld of
+	// them); stale those whose staged results are not to be reused.
+	paths []string
+	nOld  int
+	stale map[string]bool
+	plan  *Plan
+	owner []int           // owner[i]: the rank that extracts image i and writes its measurements
+	rows  []catalog.Image // the images rows (after quality control)
+	ar    *assocRun
 }
 
 // Run runs the pipeline's stages up to and including association:
-// plan, extraction with quality control, association (SPEC 5), forced
-// fits (SPEC 6) and the catalogue tables of the run directory. The
-// varmetric table (DuckDB) is the catalogue stage's, in package catstage.
+// plan, the timesteps (extraction with quality control, association
+// (SPEC 5), forced fits (SPEC 6)), the catalogue tables, backward fits
+// and limits of the run directory. The varmetric table (DuckDB) is the
+// catalogue stage's, in package catstage.
 func Run(ctx context.Context, opt Options) (*Summary, error) {
-	cfg := opt.Config
-	if err := cfg.Validate(); err != nil {
+	r, err := newRunner(opt)
+	if err != nil {
+		return nil, err
+	}
+	defer r.logFile.Close()
+	for _, step := range []func(context.Context) error{r.planStage, r.catalogue, r.backward, r.limits, r.finish} {
+		if err := step(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return r.sum, nil
+}
+
+// newRunner checks the options, makes or checks the run directory (rank
+// 0, which tells the others the manifest it found) and opens this rank's
+// log.
+func newRunner(opt Options) (*runner, error) {
+	r := &runner{opt: opt, cfg: opt.Config}
+	if err := r.cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if len(opt.Inputs) == 0 && opt.Feed == nil && !opt.Append {
@@ -144,133 +182,152 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if opt.Comm != nil {
 		base = opt.Comm
 	}
-	comm := reduce.NewCounting(base)
-	me, size := comm.Rank(), comm.Size()
-	cpus := opt.CPUs
-	if cpus <= 0 {
-		cpus = defaultCPUs()
+	r.comm = reduce.NewCounting(base)
+	r.me, r.size = r.comm.Rank(), r.comm.Size()
+	r.cpus = opt.CPUs
+	if r.cpus <= 0 {
+		r.cpus = defaultCPUs()
 	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = cfg.Pipeline.Workers
+	r.workers = opt.Workers
+	if r.workers <= 0 {
+		r.workers = r.cfg.Pipeline.Workers
 	}
-	if workers <= 0 {
-		workers = cpus
+	if r.workers <= 0 {
+		r.workers = r.cpus
 	}
-	hash, err := ConfigHash(cfg)
-	if err != nil {
+	var err error
+	if r.hash, err = ConfigHash(r.cfg); err != nil {
 		return nil, err
 	}
-	// Rank 0 checks or creates the run directory, then tells the others
-	// the manifest it found (or none).
-	var old *rundir.Manifest
-	if me == 0 {
-		if old, err = prepareDir(opt.Run, opt.Resume || opt.Append); err != nil {
+	if r.me == 0 {
+		if r.old, err = prepareDir(opt.Run, opt.Resume || opt.Append); err != nil {
 			return nil, err
 		}
 		if err := os.MkdirAll(rundir.LogsDir(opt.Run), 0o755); err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
 	}
-	if size > 1 {
+	if r.size > 1 {
 		var msg []byte
-		if me == 0 && old != nil {
-			if msg, err = json.Marshal(old); err != nil {
+		if r.me == 0 && r.old != nil {
+			if msg, err = json.Marshal(r.old); err != nil {
 				return nil, fmt.Errorf("pipeline: %w", err)
 			}
 		}
-		if msg, err = comm.Bcast(msg, 0); err != nil {
+		if msg, err = r.comm.Bcast(msg, 0); err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
-		if me != 0 && len(msg) > 0 {
-			old = &rundir.Manifest{}
-			if err := json.Unmarshal(msg, old); err != nil {
+		if r.me != 0 && len(msg) > 0 {
+			r.old = &rundir.Manifest{}
+			if err := json.Unmarshal(msg, r.old); err != nil {
 				return nil, fmt.Errorf("pipeline: manifest from rank 0: %w", err)
 			}
 		}
 	}
-	lf, err := os.OpenFile(rundir.RankLogPath(opt.Run, me), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	lf, err := os.OpenFile(rundir.RankLogPath(opt.Run, r.me), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	defer lf.Close()
-	log := &logger{w: lf}
+	r.log, r.logFile = &logger{w: lf}, lf
 	every := opt.ProgressEvery
 	if every <= 0 {
 		every = 10 * time.Second
 	}
-	rk := &rank{id: me, comm: comm, log: log, prog: &progress{w: opt.Progress, log: log, term: opt.Terminal, interval: every},
-		copts: []catalog.Option{catalog.WithConfigHash(hash)}}
-	log.printf("gotrap run %s: rank %d of %d (pid %d), %d inputs, %d CPUs, %d workers, resume=%v, config %s",
-		catalog.Version(), me, size, os.Getpid(), len(opt.Inputs), cpus, workers, opt.Resume, hash)
-	sum := &Summary{RejectedBy: map[string]int{}, Ranks: size}
-	stage := func(name string, f func(*rundir.Stage) error) error {
-		t0 := time.Now()
-		st := rundir.Stage{Name: name, Started: t0.UTC().Format(time.RFC3339Nano)}
-		log.printf("stage %s: start", name)
-		rk.prog.event("stage %s: start", name)
-		if err := f(&st); err != nil {
-			log.printf("stage %s: %v", name, err)
-			return err
-		}
-		st.Done = true
-		st.Finished = time.Now().UTC().Format(time.RFC3339Nano)
-		st.Seconds = time.Since(t0).Seconds()
-		sum.Stages = append(sum.Stages, st)
-		log.printf("stage %s: done in %.3f s (%d items, %d reused)", name, st.Seconds, st.Items, st.Skipped)
-		rk.prog.event("stage %s: done in %.2f s (%d items, %d reused)", name, st.Seconds, st.Items, st.Skipped)
-		if opt.AfterStage != nil {
-			return opt.AfterStage(name)
-		}
+	r.prog = &progress{w: opt.Progress, log: r.log, term: opt.Terminal, interval: every}
+	r.copts = []catalog.Option{catalog.WithConfigHash(r.hash)}
+	r.log.printf("gotrap run %s: rank %d of %d (pid %d), %d inputs, %d CPUs, %d workers, resume=%v, config %s",
+		catalog.Version(), r.me, r.size, os.Getpid(), len(opt.Inputs), r.cpus, r.workers, opt.Resume, r.hash)
+	r.sum = &Summary{RejectedBy: map[string]int{}, Ranks: r.size}
+	r.readOpt = readOptionsOf(r.cfg)
+	r.acfg = assocConfig(r.cfg)
+	if r.xopt, err = extract.FromConfig(r.cfg.Extraction); err != nil {
+		return nil, err
+	}
+	if r.xopt.Threads <= 0 {
+		r.xopt.Threads = max(1, r.cpus/r.workers)
+	}
+	r.xopt.NegativeStokesV = true // Stokes V planes: both signs (planes.go)
+	return r, nil
+}
+
+// stage runs stage name (f fills its counts), logs and times it, and
+// calls Options.AfterStage.
+func (r *runner) stage(name string, f func(*rundir.Stage) error) error {
+	t0 := time.Now()
+	st := rundir.Stage{Name: name, Started: t0.UTC().Format(time.RFC3339Nano)}
+	r.log.printf("stage %s: start", name)
+	r.prog.event("stage %s: start", name)
+	if err := f(&st); err != nil {
+		r.log.printf("stage %s: %v", name, err)
+		return err
+	}
+	st.Done = true
+	st.Finished = time.Now().UTC().Format(time.RFC3339Nano)
+	st.Seconds = time.Since(t0).Seconds()
+	r.sum.Stages = append(r.sum.Stages, st)
+	r.log.printf("stage %s: done in %.3f s (%d items, %d reused)", name, st.Seconds, st.Items, st.Skipped)
+	r.prog.event("stage %s: done in %.2f s (%d items, %d reused)", name, st.Seconds, st.Items, st.Skipped)
+	if r.opt.AfterStage != nil {
+		return r.opt.AfterStage(name)
+	}
+	return nil
+}
+
+// record writes a stage into the manifest (rank 0, after a collective
+// that every rank entered with the stage done).
+func (r *runner) record(st *rundir.Stage) error {
+	s := r.man.Entry(st.Name)
+	*s = *st
+	finishStage(s)
+	if r.me != 0 {
 		return nil
 	}
+	return rundir.WriteManifest(r.opt.Run, r.man)
+}
 
-	// Plan: inputs, manifest, configuration copy. Every rank builds the
-	// same plan from the headers; rank 0 writes the files.
-	var plan *Plan
-	var man *rundir.Manifest
-	readOpt := readOptionsOf(cfg)
-	acfg := assocConfig(cfg)
-	paths := opt.Inputs
-	var nOld int              // the run's images before this call (--append)
-	var stale map[string]bool // inputs whose staged results are not to be reused (checkResume)
-	err = stage(StagePlan, func(st *rundir.Stage) error {
+// planStage: inputs, manifest, configuration copy. Every rank builds the
+// same plan from the headers; rank 0 writes the files. Then the images'
+// owners.
+func (r *runner) planStage(ctx context.Context) error {
+	opt, cfg := r.opt, r.cfg
+	r.paths = opt.Inputs
+	err := r.stage(StagePlan, func(st *rundir.Stage) error {
 		if opt.Append {
-			if old == nil {
+			if r.old == nil {
 				return fmt.Errorf("%w: %s has no %s; start the run without --append", ErrNoRun, opt.Run, filepath.Base(rundir.ManifestPath(opt.Run)))
 			}
 			var skipped []string
-			paths, skipped = appendPaths(old, opt.Inputs)
+			r.paths, skipped = appendPaths(r.old, opt.Inputs)
 			for _, p := range skipped {
-				log.printf("--append: %s is in the run already: skipped", p)
-				rk.prog.event("notice: %s is in the run already: skipped", p)
+				r.log.printf("--append: %s is in the run already: skipped", p)
+				r.prog.event("notice: %s is in the run already: skipped", p)
 			}
-			nOld = len(old.Inputs)
+			r.nOld = len(r.old.Inputs)
 		}
-		inputs := make([]rundir.InputFile, len(paths))
-		if err := forEach(ctx, len(paths), workers, func(i int) error {
+		inputs := make([]rundir.InputFile, len(r.paths))
+		if err := forEach(ctx, len(r.paths), r.workers, func(i int) error {
 			var err error
-			inputs[i], err = fingerprintRun(paths[i], opt.Catalogues)
+			inputs[i], err = fingerprintRun(r.paths[i], opt.Catalogues)
 			return err
 		}); err != nil {
 			return err
 		}
-		if old != nil {
-			merged, s, err := checkResume(old, hash, inputs, opt.Append)
+		if r.old != nil {
+			merged, s, err := checkResume(r.old, r.hash, inputs, opt.Append)
 			if err != nil {
 				return err
 			}
-			stale = s
-			man = old
-			man.Ranks, man.Inputs = size, merged
+			r.stale = s
+			r.man = r.old
+			r.man.Ranks, r.man.Inputs = r.size, merged
 			if opt.Append {
-				man.Reset(StageTimesteps, StageTables, StageBackward, StageLimits, StageVarMetric)
+				r.man.Reset(StageTimesteps, StageTables, StageBackward, StageLimits, StageVarMetric)
 			}
 		} else {
 			now := time.Now().UTC().Format(time.RFC3339)
-			man = &rundir.Manifest{Version: catalog.Version(), Created: now, ConfigHash: hash, Ranks: size, Inputs: inputs}
+			r.man = &rundir.Manifest{Version: catalog.Version(), Created: now, ConfigHash: r.hash, Ranks: r.size, Inputs: inputs}
 		}
-		if me == 0 {
+		if r.me == 0 {
 			var b bytes.Buffer
 			b.WriteString("# The job configuration of this run (gotrap run), every setting.\n")
 			if err := cfg.Encode(&b); err != nil {
@@ -280,13 +337,13 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 				return err
 			}
 		}
-		tol := time.Duration(cfg.Pipeline.TimestepTolerance * float64(time.Second))
-		var err error
-		if plan, err = NewPlanChannels(ctx, paths, readOpt, channelsOf(cfg.Pipeline), tol, acfg, workers); err != nil {
+		plan, err := NewPlanChannels(ctx, r.paths, r.readOpt, channelsOf(cfg.Pipeline), r.tolerance(), r.acfg, r.workers)
+		if err != nil {
 			return err
 		}
+		r.plan = plan
 		if opt.Append {
-			if err := checkAppend(plan, paths[:nOld]); err != nil {
+			if err := checkAppend(plan, r.paths[:r.nOld]); err != nil {
 				return err
 			}
 		}
@@ -295,205 +352,206 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 				plan.Images[i].Catalogue = opt.Catalogues[plan.Images[i].Path]
 			}
 		}
-		if size > 1 && cfg.Pipeline.TileDeg > 0 {
-			if err := checkTiles(plan, acfg, cfg.Pipeline.TileDeg); err != nil {
+		if r.size > 1 && cfg.Pipeline.TileDeg > 0 {
+			if err := checkTiles(plan, r.acfg, cfg.Pipeline.TileDeg); err != nil {
 				return err
 			}
 		}
 		st.Items = len(plan.Images)
-		*man.Entry(StagePlan) = *st
-		finishStage(man.Entry(StagePlan))
-		if me != 0 {
+		*r.man.Entry(StagePlan) = *st
+		finishStage(r.man.Entry(StagePlan))
+		if r.me != 0 {
 			return nil
 		}
-		return rundir.WriteManifest(opt.Run, man)
+		return rundir.WriteManifest(opt.Run, r.man)
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rk.owner = assignImages(plan, size)
-	log.printf("rank %d: %d of %d images", me, len(mine(rk.owner, me)), len(plan.Images))
-	sum.Images, sum.Timesteps = len(plan.Images), len(plan.Timesteps)
-
-	xopt, err := extract.FromConfig(cfg.Extraction)
-	if err != nil {
-		return nil, err
+	r.owner = assignImages(r.plan, r.size)
+	r.log.printf("rank %d: %d of %d images", r.me, len(mine(r.owner, r.me)), len(r.plan.Images))
+	r.sum.Images, r.sum.Timesteps = len(r.plan.Images), len(r.plan.Timesteps)
+	r.rows = make([]catalog.Image, len(r.plan.Images))
+	for i := range r.plan.Images {
+		r.rows[i] = imageRow(&r.plan.Images[i])
 	}
-	if xopt.Threads <= 0 {
-		xopt.Threads = max(1, cpus/workers)
-	}
-	xopt.NegativeStokesV = true // Stokes V planes: both signs (planes.go)
-	// record writes a stage into the manifest (rank 0, after a
-	// collective that every rank entered with the stage done).
-	record := func(st *rundir.Stage) error {
-		s := man.Entry(st.Name)
-		*s = *st
-		finishStage(s)
-		if me != 0 {
-			return nil
-		}
-		return rundir.WriteManifest(opt.Run, man)
-	}
-	rows := make([]catalog.Image, len(plan.Images))
-	for i := range plan.Images {
-		rows[i] = imageRow(&plan.Images[i])
-	}
-	ar := &assocRun{plan: plan, rows: rows, cfg: acfg, monitors: cfg.Monitor.Positions,
-		comm: comm, owner: rk.owner, me: me, size: size, run: opt.Run, tileDeg: cfg.Pipeline.TileDeg, log: log}
+	r.ar = &assocRun{plan: r.plan, rows: r.rows, cfg: r.acfg, monitors: cfg.Monitor.Positions,
+		comm: r.comm, owner: r.owner, me: r.me, size: r.size, run: opt.Run, tileDeg: cfg.Pipeline.TileDeg, log: r.log}
 	if opt.Feed != nil {
-		ar.tileDeg = 0
+		r.ar.tileDeg = 0
 	}
-	if !man.Done(StageTables) {
-		// The timesteps (engine.go), then the catalogue tables from the
-		// association engines.
-		str := &stream{a: ar, qc: cfg.Quality, workers: workers, lookahead: cfg.Pipeline.Lookahead, prog: rk.prog,
-			ex: &extractStage{run: opt.Run, opt: xopt, qc: cfg.Quality, read: readOpt, copts: rk.copts, catalogues: opt.Catalogues != nil, stale: stale, firstOf: firstImages(plan)},
-			fs: &forcedStage{run: opt.Run, opt: xopt, read: readOpt, copts: rk.copts}}
-		if str.lookahead <= 0 {
-			str.lookahead = workers
+	return nil
+}
+
+// tolerance is [pipeline] timestep_tolerance.
+func (r *runner) tolerance() time.Duration {
+	return time.Duration(r.cfg.Pipeline.TimestepTolerance * float64(time.Second))
+}
+
+// catalogue runs the timesteps (engine.go) and writes the catalogue
+// tables from the association engines, or takes them from an earlier
+// call; then counts the rejections.
+func (r *runner) catalogue(ctx context.Context) error {
+	if r.man.Done(StageTables) {
+		r.log.printf("the catalogue tables are done: reused")
+		if err := reuseCatalogue(r.opt.Run, r.comm, r.rows, r.sum); err != nil {
+			return err
 		}
-		str.commit = func(t int) error { return writeCommit(opt.Run, plan, t) }
-		str.hashes = map[int]string{}
-		var eng *assoc.Engine
-		var sink *measurementSink
-		err = stage(StageTimesteps, func(st *rundir.Stage) error {
-			// What follows the tables is redone after them.
-			man.Reset(StageTimesteps, StageBackward, StageLimits, StageVarMetric)
-			part := 0
-			if opt.Feed != nil && old != nil {
-				// A live run started again: readers keep the catalogue of
-				// its last publish while it replays.
-				c, err := rundir.ReadCommit(opt.Run)
-				if err != nil {
-					return err
-				}
-				part = c.Timesteps + 1
+	} else if err := r.timesteps(ctx); err != nil {
+		return err
+	}
+	for i := range r.rows {
+		if r.rows[i].Rejected {
+			r.sum.Rejected++
+			r.sum.RejectedBy[reasonText(r.rows[i].RejectReason.Int64)]++
+			if r.rows[i].RejectReason.Int64 == catalog.RejectReadError {
+				r.sum.Unreadable = append(r.sum.Unreadable, Unreadable{Path: r.plan.Images[i].Path, Reason: r.rows[i].RejectComment})
 			}
-			if sink, err = startCatalogue(opt.Run, ar, rk.copts, part); err != nil {
+		}
+	}
+	return nil
+}
+
+// timesteps runs the timesteps and tables stages.
+func (r *runner) timesteps(ctx context.Context) (err error) {
+	opt, cfg, plan, sum := r.opt, r.cfg, r.plan, r.sum
+	str := &stream{a: r.ar, qc: cfg.Quality, workers: r.workers, lookahead: cfg.Pipeline.Lookahead, prog: r.prog,
+		ex: &extractStage{run: opt.Run, opt: r.xopt, qc: cfg.Quality, read: r.readOpt, copts: r.copts, catalogues: opt.Catalogues != nil, stale: r.stale, firstOf: firstImages(plan)},
+		fs: &forcedStage{run: opt.Run, opt: r.xopt, read: r.readOpt, copts: r.copts}}
+	if str.lookahead <= 0 {
+		str.lookahead = r.workers
+	}
+	str.commit = func(t int) error { return writeCommit(opt.Run, plan, t) }
+	str.hashes = map[int]string{}
+	var eng *assoc.Engine
+	err = r.stage(StageTimesteps, func(st *rundir.Stage) error {
+		// What follows the tables is redone after them.
+		r.man.Reset(StageTimesteps, StageBackward, StageLimits, StageVarMetric)
+		part := 0
+		if opt.Feed != nil && r.old != nil {
+			// A live run started again: readers keep the catalogue of
+			// its last publish while it replays.
+			c, err := rundir.ReadCommit(opt.Run)
+			if err != nil {
 				return err
 			}
-			rejectUnplanned(plan, rows)
-			if opt.Feed != nil {
-				str.live = &live{feed: opt.Feed, run: opt.Run, man: man, sink: sink, part: part, copts: rk.copts, sum: sum,
-					read: readOpt, channels: channelsOf(cfg.Pipeline), tol: time.Duration(cfg.Pipeline.TimestepTolerance * float64(time.Second)),
-					workers: workers, log: log, after: opt.AfterCommit}
-				str.live.assigner.assign(plan, size, nil, 0)
-			}
-			if eng, err = str.run(ctx, sink); err != nil {
-				sink.abort()
-				return err
-			}
-			rows = ar.rows // a live run's grew
-			sum.Images, sum.Timesteps = len(plan.Images), len(plan.Timesteps)
-			if err := sink.close(); err != nil {
-				return err
-			}
-			// Every rank's parts are complete after this collective.
-			n := []*int{&sink.n[0], &sink.n[1], &sink.n[2], &str.extracted, &str.reused, &str.fitted, &str.fitsReused}
-			if err := sumInts(comm, n...); err != nil {
-				return err
-			}
-			sum.Blind, sum.Forced, sum.Monitor = sink.n[0], sink.n[1], sink.n[2]
-			sum.ExtractedNow, sum.Reused, sum.ForcedNow, sum.ForcedUsed = str.extracted, str.reused, str.fitted, str.fitsReused
-			st.Items, st.Skipped = str.extracted, str.reused
-			if err := fillHashes(man, plan, str.hashes); err != nil {
-				return err
-			}
-			return record(st)
-		})
+			part = c.Timesteps + 1
+		}
+		sink, err := startCatalogue(opt.Run, r.ar, r.copts, part)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		err = stage(StageTables, func(st *rundir.Stage) error {
-			defer closeEngine(eng, &err)
-			n := sum.Blind + sum.Forced + sum.Monitor
-			if err := writeDistCatalogue(ar, eng, opt.Run, rows, rk.copts, sum, &n); err != nil {
-				return err
-			}
-			st.Items = n
-			return record(st)
-		})
-		if err != nil {
-			return nil, err
+		rejectUnplanned(plan, r.rows)
+		if opt.Feed != nil {
+			str.live = &live{feed: opt.Feed, run: opt.Run, man: r.man, sink: sink, part: part, copts: r.copts, sum: sum,
+				read: r.readOpt, channels: channelsOf(cfg.Pipeline), tol: r.tolerance(),
+				workers: r.workers, log: r.log, after: opt.AfterCommit}
+			str.live.assigner.assign(plan, r.size, nil, 0)
 		}
-	} else {
-		log.printf("the catalogue tables are done: reused")
-		if err := reuseCatalogue(opt.Run, comm, rows, sum); err != nil {
-			return nil, err
+		if eng, err = str.run(ctx, sink); err != nil {
+			sink.abort()
+			return err
 		}
-	}
-	for i := range rows {
-		if rows[i].Rejected {
-			sum.Rejected++
-			sum.RejectedBy[reasonText(rows[i].RejectReason.Int64)]++
-			if rows[i].RejectReason.Int64 == catalog.RejectReadError {
-				sum.Unreadable = append(sum.Unreadable, Unreadable{Path: plan.Images[i].Path, Reason: rows[i].RejectComment})
-			}
+		r.rows, r.owner = r.ar.rows, r.ar.owner // a live run's grew
+		sum.Images, sum.Timesteps = len(plan.Images), len(plan.Timesteps)
+		if err := sink.close(); err != nil {
+			return err
 		}
-	}
-	// Backward forced fits (backward.go): after the catalogue tables,
-	// before the DuckDB catalogue stage. Redone whenever the tables were;
-	// they read the images of earlier timesteps a second time.
-	if cfg.ForcedFits.Backward {
-		bs := &backwardStage{run: opt.Run, opt: xopt, read: readOpt, copts: rk.copts, cfg: acfg,
-			plan: plan, rows: rows, comm: comm}
-		if !man.Done(StageBackward) {
-			err = stage(StageBackward, func(st *rundir.Stage) error {
-				if err := bs.runStage(ctx, st, workers, rk.prog, log, sum); err != nil {
-					return err
-				}
-				return record(st)
-			})
-		} else {
-			log.printf("backward fits already done: reused")
-			err = countBackward(opt.Run, sum)
+		// Every rank's parts are complete after this collective.
+		n := []*int{&sink.n[0], &sink.n[1], &sink.n[2], &str.extracted, &str.reused, &str.fitted, &str.fitsReused}
+		if err := sumInts(r.comm, n...); err != nil {
+			return err
 		}
-		if err != nil {
-			return nil, err
+		sum.Blind, sum.Forced, sum.Monitor = sink.n[0], sink.n[1], sink.n[2]
+		sum.ExtractedNow, sum.Reused, sum.ForcedNow, sum.ForcedUsed = str.extracted, str.reused, str.fitted, str.fitsReused
+		st.Items, st.Skipped = str.extracted, str.reused
+		if err := fillHashes(r.man, plan, str.hashes); err != nil {
+			return err
 		}
-	}
-	// Upper limits before each source's first detection (limits.go):
-	// rank 0, from the catalogue tables and the staged grids.
-	if !man.Done(StageLimits) {
-		err = stage(StageLimits, func(st *rundir.Stage) error {
-			if me == 0 {
-				n, err := writeLimits(ctx, opt.Run, plan, rows, limitsOptionsOf(xopt, cfg.TransientSearch.NewSourceSigmaMargin), rk.copts, workers)
-				if err != nil {
-					return err
-				}
-				sum.Limits, st.Items = n, n
-			}
-			return record(st)
-		})
-	} else {
-		log.printf("limits already done: reused")
-		sum.Limits, err = countRows[catalog.Limit](rundir.TablePath(opt.Run, catalog.TableLimits))
-	}
+		return r.record(st)
+	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := circPolStage(ctx, opt.Run, plan, cfg, xopt, readOpt, rk.copts, workers, me, log); err != nil {
-		return nil, err
+	return r.stage(StageTables, func(st *rundir.Stage) (err error) {
+		defer closeEngine(eng, &err)
+		n := sum.Blind + sum.Forced + sum.Monitor
+		if err := writeDistCatalogue(r.ar, eng, opt.Run, r.rows, r.copts, sum, &n); err != nil {
+			return err
+		}
+		st.Items = n
+		return r.record(st)
+	})
+}
+
+// backward runs the backward forced fits (backward.go), if asked: after
+// the catalogue tables, before the DuckDB catalogue stage. Redone
+// whenever the tables were; they read the images of earlier timesteps a
+// second time.
+func (r *runner) backward(ctx context.Context) error {
+	if !r.cfg.ForcedFits.Backward {
+		return nil
 	}
-	sum.Comm = comm.Stats()
-	log.printf("collectives: %s", formatStats(sum.Comm))
-	if me == 0 {
-		if err := writeSummary(opt.Run, sum); err != nil {
-			return nil, err
+	if r.man.Done(StageBackward) {
+		r.log.printf("backward fits already done: reused")
+		return countBackward(r.opt.Run, r.sum)
+	}
+	bs := &backwardStage{run: r.opt.Run, opt: r.xopt, read: r.readOpt, copts: r.copts, cfg: r.acfg,
+		plan: r.plan, rows: r.rows, comm: r.comm}
+	return r.stage(StageBackward, func(st *rundir.Stage) error {
+		if err := bs.runStage(ctx, st, r.workers, r.prog, r.log, r.sum); err != nil {
+			return err
+		}
+		return r.record(st)
+	})
+}
+
+// limits writes the upper limits before each source's first detection
+// (limits.go): rank 0, from the catalogue tables and the staged grids.
+func (r *runner) limits(ctx context.Context) error {
+	if r.man.Done(StageLimits) {
+		r.log.printf("limits already done: reused")
+		var err error
+		r.sum.Limits, err = countRows[catalog.Limit](rundir.TablePath(r.opt.Run, catalog.TableLimits))
+		return err
+	}
+	return r.stage(StageLimits, func(st *rundir.Stage) error {
+		if r.me == 0 {
+			n, err := writeLimits(ctx, r.opt.Run, r.plan, r.rows, limitsOptionsOf(r.xopt, r.cfg.TransientSearch.NewSourceSigmaMargin), r.copts, r.workers)
+			if err != nil {
+				return err
+			}
+			r.sum.Limits, st.Items = n, n
+		}
+		return r.record(st)
+	})
+}
+
+// finish measures the circular polarisation (if asked), writes the
+// summary and waits for every rank: every file is complete when the
+// ranks leave Run, so rank 0 may run the catalogue (DuckDB) stage after
+// it.
+func (r *runner) finish(ctx context.Context) error {
+	if err := circPolStage(ctx, r.opt.Run, r.plan, r.cfg, r.xopt, r.readOpt, r.copts, r.workers, r.me, r.log); err != nil {
+		return err
+	}
+	r.sum.Comm = r.comm.Stats()
+	r.log.printf("collectives: %s", formatStats(r.sum.Comm))
+	if r.me == 0 {
+		if err := writeSummary(r.opt.Run, r.sum); err != nil {
+			return err
 		}
 	}
-	// Every file is complete when the ranks leave Run: rank 0 may run the
-	// catalogue (DuckDB) stage after it.
-	if err := comm.Barrier(); err != nil {
-		return nil, err
+	if err := r.comm.Barrier(); err != nil {
+		return err
 	}
-	if me == 0 {
+	if r.me == 0 {
 		// The engines' link files (unlinked already) had their directory.
-		if err := os.RemoveAll(rundir.LinksDir(opt.Run)); err != nil {
-			return nil, fmt.Errorf("pipeline: %w", err)
+		if err := os.RemoveAll(rundir.LinksDir(r.opt.Run)); err != nil {
+			return fmt.Errorf("pipeline: %w", err)
 		}
 	}
-	return sum, nil
+	return nil
 }
 
 // readOptionsOf returns the image reader's options of a job
