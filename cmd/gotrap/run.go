@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -570,6 +571,9 @@ func finishRun(ctx context.Context, env *cmdEnv, f runFlags, sum *pipeline.Summa
 	if err := pipeline.WriteSummary(f.out, sum); err != nil {
 		return err
 	}
+	// The catalogue stage's garbage goes back to the system before the
+	// events (DuckDB's memory, which Go does not see, comes on top).
+	debug.FreeOSMemory()
 	respondAfterRun(ctx, env, f.out, f.quiet) // events.parquet and the [[response]] rules; never fails the run
 	if f.report {
 		if err := report.Write(ctx, f.out, report.Options{Threads: f.threads, MemoryLimit: f.memoryLimit}); err != nil {

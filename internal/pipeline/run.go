@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -473,8 +474,13 @@ func (r *runner) timesteps(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	str = nil
 	return r.stage(StageTables, func(st *rundir.Stage) (err error) {
 		defer closeEngine(eng, &err)
+		// The timesteps' pixel buffers are garbage now: returned to the
+		// system before the tables are gathered (the run's peak memory
+		// was here).
+		debug.FreeOSMemory()
 		n := sum.Blind + sum.Forced + sum.Monitor
 		if err := writeDistCatalogue(r.ar, eng, opt.Run, r.rows, r.copts, sum, &n); err != nil {
 			return err
@@ -517,6 +523,9 @@ func (r *runner) limits(ctx context.Context) error {
 	}
 	return r.stage(StageLimits, func(st *rundir.Stage) error {
 		if r.me == 0 {
+			// The timesteps' and tables' garbage, returned to the system
+			// before this stage's reads.
+			debug.FreeOSMemory()
 			n, err := writeLimits(ctx, r.opt.Run, r.plan, r.rows, limitsOptionsOf(r.xopt, r.cfg.TransientSearch.NewSourceSigmaMargin), r.copts, r.workers)
 			if err != nil {
 				return err
