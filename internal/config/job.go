@@ -52,7 +52,8 @@ type Pipeline struct {
 	// associates on rank 0 instead. Results do not depend on it.
 	TileDeg float64 `toml:"tile_deg"`
 	// Lookahead is the number of images each rank extracts ahead of the
-	// image it associates (0: one per worker). A rank holds in memory
+	// image it associates (0: one per worker, fewer when a quarter of the
+	// memory allowance cannot hold them). A rank holds in memory
 	// the image it associates, these, and those being fitted (one per
 	// worker), each with a copy of its pixels for the forced fits.
 	// Results do not depend on it.

@@ -41,8 +41,9 @@ circular_polarisation = false
 # catalogue.
 tile_deg = 1.0
 # Images each rank extracts ahead of the image it associates (0: one per
-# worker). A rank holds in memory the image it associates, these, and
-# those being fitted (one per worker). Does not change the catalogue.
+# worker, fewer when a quarter of the memory allowance cannot hold them).
+# A rank holds in memory the image it associates, these, and those being
+# fitted (one per worker). Does not change the catalogue.
 lookahead = 0
 # Memory allowance of the process (each MPI rank; in-process ranks share
 # it), e.g. "8GiB" or "6000MB": Go's soft memory limit and DuckDB's

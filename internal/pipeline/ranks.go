@@ -41,6 +41,7 @@ func RunRanks(ctx context.Context, opt Options, n int) (*Summary, error) {
 		o := opt
 		o.Comm = c
 		o.CPUs = max(1, cpus/n)
+		o.processRanks = n
 		if c.Rank() != 0 {
 			o.Progress = nil
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -390,6 +391,36 @@ func TestRanksTiles(t *testing.T) {
 				case c.tile == 180 && (s.boundary != 0 || s.emigrants != 0):
 					t.Errorf("%s: %+v: one tile holds the field: nothing should cross ranks", what, s)
 				}
+			}
+		})
+	}
+}
+
+// TestDefaultLookahead: one image per worker without a memory limit or
+// when it holds them, fewer when the limit is tight, never below one.
+func TestDefaultLookahead(t *testing.T) {
+	const rsm = 1280 * 1280 // 6.5 MB of float32 pixels, 39 MB held per image
+	for _, c := range []struct {
+		name       string
+		workers    int
+		pix, limit int64
+		size, want int
+	}{
+		{"no limit", 4, rsm, math.MaxInt64, 1, 4},
+		{"no images", 4, 0, 1 << 30, 1, 4},
+		{"roomy: 8 GiB", 4, rsm, 8 << 30, 1, 4},
+		// 1 GiB / 4 = 256 MiB: 6 images of 39 MiB; minus 4 being fitted
+		// and the one associated leaves 1.
+		{"tight: 1 GiB", 4, rsm, 1 << 30, 1, 1},
+		// 2 GiB / 4 = 512 MiB: 13 images; 13 - 2 - 1 = 10, capped at 2.
+		{"2 GiB, 2 workers", 2, rsm, 2 << 30, 1, 2},
+		// The same limit shared by 4 in-process ranks: 3 images a rank,
+		// 3 - 2 - 1 = 0, at least 1.
+		{"shared by 4 ranks", 2, rsm, 2 << 30, 4, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := defaultLookahead(c.workers, c.pix, c.limit, c.size); got != c.want {
+				t.Errorf("defaultLookahead(%d, %d, %d, %d) = %d, want %d", c.workers, c.pix, c.limit, c.size, got, c.want)
 			}
 		})
 	}

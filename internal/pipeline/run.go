@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -87,6 +88,10 @@ type Options struct {
 	// AfterCommit, when not nil, is called on rank 0 of a live run each
 	// time the catalogue is published, with the timesteps committed.
 	AfterCommit func(rundir.Commit) error
+
+	// processRanks is the number of ranks sharing this process (and its
+	// memory allowance): RunRanks's n; 0 is one (an MPI rank).
+	processRanks int
 }
 
 // Summary is what a run did.
@@ -384,6 +389,40 @@ func (r *runner) planStage(ctx context.Context) error {
 	return nil
 }
 
+// heldImageCopies is what one held image costs, in copies of its
+// pixels: the copy kept for its forced fits, and the extraction worker's
+// buffers while it is extracted (the maps, flags and labels of
+// kernels.Detector, a few copies more; rsm-mini's heap profile: about 5
+// copies in all per image in flight).
+const heldImageCopies = 6
+
+// defaultLookahead is [pipeline] lookahead when not set: one image per
+// worker, fewer when the Go memory limit (the memory allowance: limit,
+// math.MaxInt64 for none), shared by size in-process ranks, cannot hold
+// in a quarter of it, the images a rank then holds (the one associated,
+// those extracted ahead, one per worker being fitted), each of pix
+// pixels; at least 1.
+func defaultLookahead(workers int, pix int64, limit int64, size int) int {
+	la := max(1, workers)
+	if limit <= 0 || limit == math.MaxInt64 || pix <= 0 {
+		return la
+	}
+	per := pix * 4 * heldImageCopies                      // bytes per held image
+	room := limit / 4 / int64(max(1, size)) / max(1, per) // images a rank may hold
+	return int(max(1, min(int64(la), room-int64(workers)-1)))
+}
+
+// largestImage is the pixel count of the plan's largest image.
+func largestImage(plan *Plan) int64 {
+	var n int64
+	for i := range plan.Images {
+		if m := plan.Images[i].Meta; m != nil {
+			n = max(n, int64(m.Naxis1)*int64(m.Naxis2))
+		}
+	}
+	return n
+}
+
 // tolerance is [pipeline] timestep_tolerance.
 func (r *runner) tolerance() time.Duration {
 	return time.Duration(r.cfg.Pipeline.TimestepTolerance * float64(time.Second))
@@ -420,7 +459,8 @@ func (r *runner) timesteps(ctx context.Context) (err error) {
 		ex: &extractStage{run: opt.Run, opt: r.xopt, qc: cfg.Quality, read: r.readOpt, copts: r.copts, catalogues: opt.Catalogues != nil, stale: r.stale, firstOf: firstImages(plan)},
 		fs: &forcedStage{run: opt.Run, opt: r.xopt, read: r.readOpt, copts: r.copts}}
 	if str.lookahead <= 0 {
-		str.lookahead = r.workers
+		str.lookahead = defaultLookahead(r.workers, largestImage(plan), debug.SetMemoryLimit(-1), opt.processRanks)
+		r.log.printf("lookahead: %d images", str.lookahead)
 	}
 	str.commit = func(t int) error { return writeCommit(opt.Run, plan, t) }
 	str.hashes = map[int]string{}
