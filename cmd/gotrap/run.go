@@ -199,23 +199,9 @@ func runRun(env *cmdEnv, args []string) error {
 	if len(args) == 0 && !strings.HasPrefix(f.catalogues, "@") {
 		return usageError("no INPUT images")
 	}
-	cfg := config.Default()
-	if f.config != "" {
-		var err error
-		if cfg, err = config.Load(f.config); err != nil {
-			return err
-		}
-		if err := respond.CheckRules(context.Background(), cfg.Response); err != nil {
-			return err // a typo in a rule's when fails now, not after the run
-		}
-	}
-	if file := cfg.Monitor.File; file != "" {
-		p, err := pipeline.ReadMonitorFile(file)
-		if err != nil {
-			return err
-		}
-		cfg.Monitor.Positions = append(cfg.Monitor.Positions, p...)
-		cfg.Monitor.File = ""
+	cfg, err := loadJob(f.config)
+	if err != nil {
+		return err
 	}
 	if f.monitorFile != "" {
 		p, err := pipeline.ReadMonitorFile(f.monitorFile)
@@ -252,7 +238,6 @@ func runRun(env *cmdEnv, args []string) error {
 		return err
 	}
 	var inputs []string
-	var err error
 	if len(args) > 0 {
 		warn := func(msg string) { fmt.Fprintf(env.stderr, "gotrap run: warning: %s\n", msg) }
 		if inputs, err = pipeline.ExpandInputsWarn(args, warn); err != nil {
@@ -323,6 +308,32 @@ func runRun(env *cmdEnv, args []string) error {
 		return &exitError{code: signalExit(ctx), err: interrupted(ctx, f.out, err)}
 	}
 	return err
+}
+
+// loadJob reads the job configuration path (the built-in defaults when
+// empty), checks its [[response]] rules (a typo in a rule's when fails
+// now, not after the run) and merges its [monitor] file into the
+// monitor positions.
+func loadJob(path string) (config.Config, error) {
+	cfg := config.Default()
+	if path != "" {
+		var err error
+		if cfg, err = config.Load(path); err != nil {
+			return cfg, err
+		}
+		if err := respond.CheckRules(context.Background(), cfg.Response); err != nil {
+			return cfg, err
+		}
+	}
+	if file := cfg.Monitor.File; file != "" {
+		p, err := pipeline.ReadMonitorFile(file)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Monitor.Positions = append(cfg.Monitor.Positions, p...)
+		cfg.Monitor.File = ""
+	}
+	return cfg, nil
 }
 
 // interrupted is the error of a run that a signal stopped: it names the

@@ -123,23 +123,9 @@ func runWatch(env *cmdEnv, args []string) error {
 	if existing && cfgPath == "" {
 		cfgPath = filepath.Join(f.out, "gotrap.toml")
 	}
-	cfg := config.Default()
-	if cfgPath != "" {
-		var err error
-		if cfg, err = config.Load(cfgPath); err != nil {
-			return err
-		}
-		if err := respond.CheckRules(context.Background(), cfg.Response); err != nil {
-			return err
-		}
-	}
-	if file := cfg.Monitor.File; file != "" {
-		p, err := pipeline.ReadMonitorFile(file)
-		if err != nil {
-			return err
-		}
-		cfg.Monitor.Positions = append(cfg.Monitor.Positions, p...)
-		cfg.Monitor.File = ""
+	cfg, err := loadJob(cfgPath)
+	if err != nil {
+		return err
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -166,7 +152,6 @@ func runWatch(env *cmdEnv, args []string) error {
 	// trouble: the first stops the feed, and the run ends by itself.
 	ctx := context.Background()
 	var sum *pipeline.Summary
-	var err error
 	if mpi.Launched(os.Getenv) {
 		if f.ranks > 1 {
 			return usageError("--ranks is for in-process ranks; under an MPI launcher the ranks are its processes")

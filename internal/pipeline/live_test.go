@@ -57,6 +57,18 @@ func (f *partFeed) Next(ctx context.Context) ([]string, error) {
 	return nil, io.EOF
 }
 
+// timestepParts links the images of data into one folder per timestep
+// (splitData cut at every boundary), in time order.
+func timestepParts(t *testing.T, data string) (parts []string, timesteps int) {
+	t.Helper()
+	_, nts := splitData(t, data, nil)
+	cuts := make([]int, 0, nts-1)
+	for k := 1; k < nts; k++ {
+		cuts = append(cuts, k)
+	}
+	return splitData(t, data, cuts)
+}
+
 // TestLiveEqualsBatch is the metamorphic test of the live mode: tiny fed
 // timestep by timestep to a live run, on 1 and 2 ranks, and a live run
 // stopped after some timesteps and started again, give the catalogue of
@@ -65,12 +77,7 @@ func (f *partFeed) Next(ctx context.Context) ([]string, error) {
 func TestLiveEqualsBatch(t *testing.T) {
 	data := tiny(t)
 	cfg := testConfig()
-	_, nts := splitData(t, data, nil)
-	cuts := make([]int, 0, nts-1)
-	for k := 1; k < nts; k++ {
-		cuts = append(cuts, k)
-	}
-	parts, _ := splitData(t, data, cuts)
+	parts, nts := timestepParts(t, data)
 	want := oneRun(t, parts, cfg)
 	for _, ranks := range []int{1, 2} {
 		t.Run(fmt.Sprintf("ranks %d", ranks), func(t *testing.T) {
@@ -123,12 +130,7 @@ func TestLiveEqualsBatch(t *testing.T) {
 func TestLiveInterrupted(t *testing.T) {
 	data := tiny(t)
 	cfg := testConfig()
-	_, nts := splitData(t, data, nil)
-	cuts := make([]int, 0, nts-1)
-	for k := 1; k < nts; k++ {
-		cuts = append(cuts, k)
-	}
-	parts, _ := splitData(t, data, cuts)
+	parts, nts := timestepParts(t, data)
 	want := oneRun(t, parts, cfg)
 	const seed = 22
 	rng := rand.New(rand.NewPCG(seed, 1))
@@ -208,12 +210,7 @@ func TestPlanExtend(t *testing.T) {
 func TestLiveMonitor(t *testing.T) {
 	data := tiny(t)
 	cfg := testConfig()
-	_, nts := splitData(t, data, nil)
-	cuts := make([]int, 0, nts-1)
-	for k := 1; k < nts; k++ {
-		cuts = append(cuts, k)
-	}
-	parts, _ := splitData(t, data, cuts)
+	parts, _ := timestepParts(t, data)
 	const at = 3 // timesteps committed when the alert comes
 	alert := func(run string) func(rundir.Commit) error {
 		return func(c rundir.Commit) error {
