@@ -203,7 +203,10 @@ func (f *Follower) run(ctx context.Context) {
 		case out <- head:
 			f.state.queue[0] = File{}
 			f.state.queue = f.state.queue[1:]
-		case now := <-tick.C:
+		case <-tick.C:
+			// The time now, not the tick's: a tick read late would date a
+			// change before the write a Write event saw.
+			now := time.Now()
 			if f.poll && now.Sub(lastScan) >= f.opt.Interval {
 				f.scan()
 				lastScan = now
@@ -329,7 +332,8 @@ func (f *Follower) settle(now time.Time) {
 			continue
 		}
 		if st.Size() != q.size || !st.ModTime().Equal(q.mtime) {
-			q.size, q.mtime, q.since = st.Size(), st.ModTime(), now
+			// A change restarts the settle time; it never moves back.
+			q.size, q.mtime, q.since = st.Size(), st.ModTime(), maxTime(q.since, now)
 			continue
 		}
 		if q.size > 0 && now.Sub(q.since) >= f.opt.Settle {
@@ -349,6 +353,13 @@ func (f *Follower) take(file File) {
 	file.Landed = time.Now()
 	f.state.taken[file.Path] = struct{}{}
 	f.state.queue = append(f.state.queue, file)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func minTime(a, b time.Time) time.Time {
