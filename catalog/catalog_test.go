@@ -537,3 +537,55 @@ func TestDocsListColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestReadEach: reading in batches gives Read's rows in file order, each
+// batch at most the size asked for, across row groups; an older file's
+// missing columns read as zero values even in a reused batch; fn's error
+// stops the read.
+func TestReadEach(t *testing.T) {
+	rng := newRNG(t, 3)
+	rows := randomRecords[Measurement](rng, 2500)
+	_, data := roundTrip(t, rows, WithRowGroupRows(1000))
+	for _, batch := range []int{1, 7, 1000, 4096} {
+		var got []Measurement
+		calls := 0
+		err := ReadEach(bytes.NewReader(data), batch, func(b []Measurement) error {
+			calls++
+			if len(b) == 0 || len(b) > batch {
+				t.Errorf("batch %d: a call with %d rows", batch, len(b))
+			}
+			got = append(got, b...)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := diffRecords(got, rows); d != "" {
+			t.Errorf("batch %d: %s", batch, d)
+		}
+		if min := (len(rows) + batch - 1) / batch; calls < min {
+			t.Errorf("batch %d: %d calls, want at least %d", batch, calls, min)
+		}
+	}
+	var buf bytes.Buffer
+	if err := writeAll(&buf, []bandV0{{1, 120e6}, {2, 130e6}, {3, 140e6}}); err != nil {
+		t.Fatal(err)
+	}
+	var bands []Band
+	err := ReadEach(bytes.NewReader(buf.Bytes()), 2, func(b []Band) error {
+		bands = append(bands, b...)
+		b[0].FreqLow = 99 // dirty the reused batch: the next must not see it
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Band{{ID: 1, FreqCentral: 120e6}, {ID: 2, FreqCentral: 130e6}, {ID: 3, FreqCentral: 140e6}}
+	if !reflect.DeepEqual(bands, want) {
+		t.Errorf("older file in batches: %+v, want %+v", bands, want)
+	}
+	stop := errors.New("stop")
+	if err := ReadEach(bytes.NewReader(data), 10, func([]Measurement) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("fn's error: got %v", err)
+	}
+}
