@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 
 	"gotrap/catalog"
 	"gotrap/internal/rundir"
@@ -25,6 +24,8 @@ const TableAssocSkyRegions = "assocskyrgn"
 type measurementSink struct {
 	w [3]*catalog.FileWriter[catalog.Measurement]
 	n [3]int
+	// opts are the writers' options (compactParts writes with them too).
+	opts []catalog.Option
 }
 
 // measurementRowGroup is the row group size of the measurement parts. A
@@ -41,10 +42,9 @@ func newMeasurementSink(run string, rank int, copts []catalog.Option) (*measurem
 // newMeasurementSinkPart opens this rank's part files number part (a live
 // run opens one per publish: live.publish).
 func newMeasurementSinkPart(run string, rank int, copts []catalog.Option, part int) (*measurementSink, error) {
-	s := &measurementSink{}
-	copts = append(slices.Clip(copts), catalog.WithRowGroupRows(measurementRowGroup))
-	for k, stage := range []string{"blind", "forced", "monitor"} {
-		w, err := catalog.Create[catalog.Measurement](rundir.PartPath(run, catalog.TableMeasurements, rank, stage, part), copts...)
+	s := &measurementSink{opts: append(slices.Clip(copts), catalog.WithRowGroupRows(measurementRowGroup))}
+	for k, stage := range measurementStages {
+		w, err := catalog.Create[catalog.Measurement](rundir.PartPath(run, catalog.TableMeasurements, rank, stage, part), s.opts...)
 		if err != nil {
 			s.abort()
 			return nil, err
@@ -99,12 +99,9 @@ func removePartsBelow(run, stage string, below int) error {
 		return fmt.Errorf("pipeline: %w", err)
 	}
 	for _, p := range parts {
-		if below >= 0 {
-			name := filepath.Base(p)
-			n, err := strconv.Atoi(name[len(name)-len("00000.parquet") : len(name)-len(".parquet")])
-			if err != nil || n >= below {
-				continue
-			}
+		n, ok := rundir.PartSeq(p)
+		if !ok || (below >= 0 && n >= below) {
+			continue
 		}
 		if err := os.Remove(p); err != nil && !isNotExist(err) {
 			return fmt.Errorf("pipeline: %w", err)

@@ -60,6 +60,8 @@ type live struct {
 	part int
 	// published is set after the first publish.
 	published bool
+	// parts are this rank's closed measurement parts (compactParts).
+	parts []livePart
 }
 
 // liveMsg is what rank 0 broadcasts of its feed's answer.
@@ -185,6 +187,14 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	if err := l.sink.close(); err != nil {
 		return err
 	}
+	level := 0
+	if !l.published && l.part > 0 {
+		level = levelReplay // a restarted run's history
+	}
+	l.parts = append(l.parts, livePart{seq: l.part, level: level})
+	if l.parts, err = compactParts(l.run, a.me, l.parts, l.sink.opts); err != nil {
+		return err
+	}
 	first := l.part
 	l.part = max(l.part+1, committed+1)
 	sink, err := newMeasurementSinkPart(l.run, a.me, l.copts, l.part)
@@ -199,9 +209,14 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	}
 	if a.me == 0 && !l.published && first > 0 {
 		// A live run started again replayed its timesteps into parts
-		// numbered from first: the older parts go now.
+		// numbered from first: the older parts go now, and the
+		// varmetric.parquet of its last end (the view computes it while
+		// the run is live).
 		if err := removePartsBelow(l.run, "", first); err != nil {
 			return err
+		}
+		if err := os.Remove(rundir.TablePath(l.run, catalog.TableVarMetric)); err != nil && !isNotExist(err) {
+			return fmt.Errorf("pipeline: %w", err)
 		}
 	}
 	l.published = true

@@ -75,6 +75,7 @@ func timestepParts(t *testing.T, data string) (parts []string, timesteps int) {
 // one batch run over all the images, every table row for row; the
 // catalogue is published after every timestep.
 func TestLiveEqualsBatch(t *testing.T) {
+	mergeSoon(t)
 	data := tiny(t)
 	cfg := testConfig()
 	parts, nts := timestepParts(t, data)
@@ -96,6 +97,11 @@ func TestLiveEqualsBatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			equalTables(t, "live", want, sortedCatalogue(t, run))
+			// The parts were merged: rank 0 published nts+1 times.
+			files, err := filepath.Glob(filepath.Join(filepath.Dir(rundir.PartPath(run, catalog.TableMeasurements, 0, "blind", 0)), "blind-*.parquet"))
+			if err != nil || len(files) == 0 || len(files) > 3 {
+				t.Errorf("rank 0 has %d blind parts after %d publishes merged two by two, want 1 to 3 (%v)", len(files), nts+1, err)
+			}
 			if sum.ExtractedNow != 16 || sum.Timesteps != nts {
 				t.Errorf("%d images extracted in %d timesteps, want 16 in %d", sum.ExtractedNow, sum.Timesteps, nts)
 			}
@@ -128,6 +134,7 @@ func TestLiveEqualsBatch(t *testing.T) {
 // in-process stand-in of a kill; TestWatchKilled kills the command) and
 // started again gives the batch run's catalogue.
 func TestLiveInterrupted(t *testing.T) {
+	mergeSoon(t)
 	data := tiny(t)
 	cfg := testConfig()
 	parts, nts := timestepParts(t, data)
@@ -267,4 +274,13 @@ func TestLiveMonitor(t *testing.T) {
 		t.Fatal(err)
 	}
 	equalTables(t, "live monitor, stopped and started again", c, sortedCatalogue(t, again))
+}
+
+// mergeSoon makes live runs merge their measurement parts two by two
+// (compactParts), so that tiny's few commits merge parts at several
+// levels, until the test ends.
+func mergeSoon(t *testing.T) {
+	old := partFanIn
+	partFanIn = 2
+	t.Cleanup(func() { partFanIn = old })
 }

@@ -2,8 +2,10 @@ package rundir
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // The names of RUN/'s entries. Only this file spells them; every package
@@ -103,11 +105,32 @@ func PartPath(run, table string, rank int, stage string, seq int) string {
 
 // PartGlob is the filepath.Glob pattern of the part files (PartPath) of
 // table written by stage, of every rank; stage "" matches every stage.
+// Numbers have five digits or more (a live run's pass 99,999 after a day
+// at one timestep a second): the pattern matches any name with a digit
+// after the stage, so check the number with PartSeq.
 func PartGlob(run, table, stage string) string {
 	if stage == "" {
 		stage = "*"
 	}
-	return filepath.Join(run, table, "rank=[0-9][0-9][0-9][0-9]", stage+"-[0-9][0-9][0-9][0-9][0-9].parquet")
+	return filepath.Join(run, table, "rank=[0-9][0-9][0-9][0-9]", stage+"-[0-9]*.parquet")
+}
+
+// PartSeq returns the number of a part file's path (PartPath's seq), and
+// false when its name is not STAGE-DIGITS.parquet.
+func PartSeq(path string) (int, bool) {
+	name := strings.TrimSuffix(filepath.Base(path), ".parquet")
+	i := strings.LastIndexByte(name, '-')
+	if i < 0 || i == len(name)-1 || len(name) == len(filepath.Base(path)) {
+		return 0, false
+	}
+	n := 0
+	for _, c := range name[i+1:] {
+		if c < '0' || c > '9' || n > (math.MaxInt-9)/10 {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // RankDirGlob is the filepath.Glob pattern of table's rank=RRRR folders.

@@ -57,6 +57,7 @@ func TestGlobs(t *testing.T) {
 	want := []string{
 		PartPath(run, "measurements", 0, "blind", 0),
 		PartPath(run, "measurements", 1, "blind", 3),
+		PartPath(run, "measurements", 1, "blind", 123456), // past five digits
 	}
 	other := []string{
 		PartPath(run, "measurements", 1, "forced", 0),
@@ -73,7 +74,7 @@ func TestGlobs(t *testing.T) {
 		want          []string
 	}{
 		{"blind", PartGlob(run, "measurements", "blind"), want},
-		{"every stage", PartGlob(run, "measurements", ""), []string{want[0], want[1], other[0]}},
+		{"every stage", PartGlob(run, "measurements", ""), []string{want[0], want[1], want[2], other[0]}},
 		{"rank dirs", RankDirGlob(run, "measurements"), []string{filepath.Dir(want[0]), filepath.Dir(want[1])}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -224,5 +225,29 @@ func TestCommitDir(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(parent); len(ents) != 1 {
 		t.Errorf("parent holds %d entries, want 1 (the temporary folder removed)", len(ents))
+	}
+}
+
+// TestPartSeq: the number of a part path, at five digits and past them;
+// names that are not STAGE-DIGITS.parquet have none.
+func TestPartSeq(t *testing.T) {
+	for _, c := range []struct {
+		path string
+		n    int
+		ok   bool
+	}{
+		{PartPath("/r", "measurements", 0, "blind", 0), 0, true},
+		{PartPath("/r", "measurements", 2, "forced", 42), 42, true},
+		{PartPath("/r", "measurements", 2, "monitor", 1234567), 1234567, true},
+		{"/r/measurements/rank=0000/blind-.parquet", 0, false},
+		{"/r/measurements/rank=0000/blind-12x.parquet", 0, false},
+		{"/r/measurements/rank=0000/blind-00001.json", 0, false},
+		{"/r/measurements/rank=0000/notes.parquet", 0, false},
+		{"/r/measurements/rank=0000/blind-99999999999999999999999.parquet", 0, false},
+	} {
+		n, ok := PartSeq(c.path)
+		if n != c.n || ok != c.ok {
+			t.Errorf("PartSeq(%s) = %d, %v; want %d, %v", c.path, n, ok, c.n, c.ok)
+		}
 	}
 }

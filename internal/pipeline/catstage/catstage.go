@@ -72,18 +72,6 @@ func varMetricPoints(memoryLimit string) int {
 	return int(max(min(b/bytesPerPoint, duck.DefaultVarMetricPoints), 1024))
 }
 
-// Refresh rewrites RUN/varmetric.parquet from the tables a live run has
-// published (gotrap watch, after each commit), recording nothing in the
-// manifest: the run's catalogue stage comes when it ends. It returns the
-// number of varmetric rows.
-func Refresh(ctx context.Context, run string, opt Options) (int, error) {
-	m, err := rundir.ReadManifest(run)
-	if err != nil {
-		return 0, err
-	}
-	return writeVarMetric(ctx, run, m.ConfigHash, opt)
-}
-
 // writeVarMetric writes RUN/varmetric.parquet with DuckDB.
 func writeVarMetric(ctx context.Context, run, configHash string, opt Options) (int, error) {
 	th := opt.Threads

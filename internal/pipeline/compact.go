@@ -1,0 +1,96 @@
+package pipeline
+
+import (
+	"fmt"
+	"os"
+
+	"gotrap/catalog"
+	"gotrap/internal/rundir"
+)
+
+// partFanIn is how many measurement parts of one level a live run merges
+// into one part of the next level (compactParts). A live run publishes a
+// part per rank and stage at every commit; merging keeps the files a
+// query opens to at most partFanIn per level, about partFanIn x
+// log_partFanIn(commits) (48 after 100,000 commits), and rewrites each
+// row once per level. A variable for the tests, which merge sooner.
+var partFanIn = 8
+
+// A livePart is one of a rank's measurement parts in a live run: its
+// number (rundir.PartPath's seq, shared by the stages) and its level,
+// the merges it went through; levelReplay marks the part into which a
+// restarted run replayed its history, never merged.
+type livePart struct{ seq, level int }
+
+const levelReplay = -1
+
+// measurementStages are the stages of the measurement parts
+// (measurementSink's writers, in order).
+var measurementStages = [...]string{"blind", "forced", "monitor"}
+
+// compactParts merges rank's newest partFanIn parts into one, of the next
+// level, for as long as they share a level, and returns the parts left.
+// The merged part takes the number of the oldest it merges (rows in part
+// order), so numbers keep increasing with the timesteps. It runs inside
+// the publish (live.publish): readers see the parts before or after it.
+func compactParts(run string, rank int, parts []livePart, copts []catalog.Option) ([]livePart, error) {
+	for len(parts) >= partFanIn {
+		tail := parts[len(parts)-partFanIn:]
+		lv := tail[0].level
+		if lv == levelReplay {
+			break
+		}
+		same := true
+		for _, p := range tail {
+			same = same && p.level == lv
+		}
+		if !same {
+			break
+		}
+		seqs := make([]int, len(tail))
+		for i, p := range tail {
+			seqs[i] = p.seq
+		}
+		for _, stage := range measurementStages {
+			if err := mergeParts(run, rank, stage, seqs, copts); err != nil {
+				return parts, err
+			}
+		}
+		parts = append(parts[:len(parts)-partFanIn], livePart{seq: seqs[0], level: lv + 1})
+	}
+	return parts, nil
+}
+
+// mergeParts writes the rows of rank's stage parts seqs, in order, into
+// the part seqs[0] (a new file renamed over it), then removes the others.
+// Memory holds one row group.
+func mergeParts(run string, rank int, stage string, seqs []int, copts []catalog.Option) error {
+	dst := rundir.PartPath(run, catalog.TableMeasurements, rank, stage, seqs[0])
+	w, err := catalog.Create[catalog.Measurement](dst, copts...)
+	if err != nil {
+		return err
+	}
+	for _, seq := range seqs {
+		p := rundir.PartPath(run, catalog.TableMeasurements, rank, stage, seq)
+		f, err := os.Open(p)
+		if err != nil {
+			w.Abort()
+			return fmt.Errorf("pipeline: merging parts: %w", err)
+		}
+		err = catalog.ReadEach(f, measurementRowGroup, func(b []catalog.Measurement) error { return w.Write(b...) })
+		f.Close()
+		if err != nil {
+			w.Abort()
+			return fmt.Errorf("pipeline: merging parts: %s: %w", p, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	for _, seq := range seqs[1:] {
+		if err := os.Remove(rundir.PartPath(run, catalog.TableMeasurements, rank, stage, seq)); err != nil {
+			return fmt.Errorf("pipeline: merging parts: %w", err)
+		}
+	}
+	return nil
+}
