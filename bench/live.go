@@ -110,10 +110,11 @@ type LiveConfig struct {
 	Out    string   // run directory; "" for a temporary one (removed unless Keep)
 	Keep   bool
 
-	Rate     float64       // images/s offered
-	Duration time.Duration // replay this long, looping the stack (0: the stack once)
-	Ranks    int           // gotrap watch --ranks N (when the command has it; 0: not passed)
-	Poll     bool          // gotrap watch --poll
+	Rate       float64       // images/s offered
+	Duration   time.Duration // replay this long, looping the stack (0: the stack once)
+	Ranks      int           // gotrap watch --ranks N (when the command has it; 0: not passed)
+	Poll       bool          // gotrap watch --poll
+	CPUProfile string        // gotrap watch --cpuprofile
 	// Config is the job TOML passed with -c; "" writes one with
 	// timestep_tolerance = 0.5 (1 s cadences) and [watch] settle = 0.5,
 	// timeout = 5 (defaultLiveJob).
@@ -220,6 +221,9 @@ func Live(ctx context.Context, cfg LiveConfig) (*LiveResult, error) {
 	args := []string{"watch", "--out", run, "-c", job}
 	if cfg.Ranks > 0 && hasFlag(cfg.Binary, "watch", "ranks") {
 		args = append(args, "--ranks", strconv.Itoa(cfg.Ranks))
+	}
+	if cfg.CPUProfile != "" {
+		args = append(args, "--cpuprofile", cfg.CPUProfile)
 	}
 	if cfg.Poll {
 		args = append(args, "--poll")

@@ -16,15 +16,19 @@ func MeasurementID(image int64, index int) int64 {
 	if image < 0 || image >= 1<<39 {
 		panic(errBadImageID)
 	}
-	if index < 0 || index >= 1<<24 {
+	if index < 0 || index >= 1<<MeasurementIDShift {
 		panic(errBadSrcIndex)
 	}
-	return image<<24 | int64(index)
+	return image<<MeasurementIDShift | int64(index)
 }
+
+// MeasurementIDShift is the bits of a measurement id below its image's
+// id (MeasurementID): in SQL, id >> MeasurementIDShift is the image.
+const MeasurementIDShift = 24
 
 // SplitMeasurementID is the inverse of MeasurementID.
 func SplitMeasurementID(id int64) (image int64, index int) {
-	return id >> 24, int(id & (1<<24 - 1))
+	return id >> MeasurementIDShift, int(id & (1<<MeasurementIDShift - 1))
 }
 
 // FluxStats holds the running means of one flux kind (peak or integrated)

@@ -17,7 +17,6 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/pipeline"
-	"gotrap/internal/pipeline/catstage"
 	"gotrap/internal/respond"
 	"gotrap/internal/rundir"
 	"gotrap/internal/watch"
@@ -34,6 +33,7 @@ type watchFlags struct {
 	memoryLimit    string
 	every          time.Duration
 	stopAfter      int
+	cpuProfile     string
 }
 
 var watchFl watchFlags
@@ -95,6 +95,7 @@ follows the directories. On several ranks the association runs on rank 0
 			fs.StringVar(&watchFl.memoryLimit, "memory-limit", "", "DuckDB memory_limit (default: 1GB per thread)")
 			fs.BoolVar(&watchFl.quiet, "quiet", false, "no status line or progress on stderr")
 			fs.DurationVar(&watchFl.every, "progress-every", 10*time.Second, "interval of status lines when stderr is not a terminal")
+			fs.StringVar(&watchFl.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the watch to `FILE` (gotrap bench live --cpuprofile)")
 			fs.IntVar(&watchFl.stopAfter, "stop-after", 0, "stop (as on SIGTERM) once this many timesteps are committed in all (0: never; for tests and replays)")
 		},
 		run: runWatch,
@@ -133,6 +134,15 @@ func runWatch(env *cmdEnv, args []string) error {
 	if f.threads == 0 {
 		f.threads = reduce.CPUs(os.Getenv)
 	}
+	stopProfiles, err := startProfiles(f.cpuProfile, "")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stopProfiles(); err != nil {
+			fmt.Fprintln(env.stderr, "gotrap watch:", err)
+		}
+	}()
 	// SIGTERM and SIGINT stop the feed: the timestep in progress ends and
 	// the run finishes as a batch run does.
 	sigCtx, stopSignals := slurm.NotifyContext(context.Background())
@@ -212,17 +222,22 @@ type watchFeed struct {
 	// have are the files the run holds (skipped when found again).
 	have map[string]bool
 
-	started  bool
-	cancel   context.CancelFunc
-	fol      *watch.Follower
-	closer   *watch.Closer
-	tracker  *watch.Tracker
-	queue    []watch.Timestep
-	pending  []string // files of the timesteps given, not yet committed
-	images   int      // images committed before the last publish
-	statusWG sync.WaitGroup
-	mu       sync.Mutex // guards the status writes
-	ended    bool
+	started bool
+	cancel  context.CancelFunc
+	fol     *watch.Follower
+	closer  *watch.Closer
+	tracker *watch.Tracker
+	queue   []watch.Timestep
+	pending []string // files of the timesteps given, not yet committed
+	images  int      // images committed before the last publish
+	// events computes each commit's events from its points (a running
+	// state per light curve); responded is the timesteps whose events
+	// are done.
+	events    *respond.Stream
+	responded int
+	statusWG  sync.WaitGroup
+	mu        sync.Mutex // guards the status writes
+	ended     bool
 }
 
 // start begins following (on the first Next: only rank 0 follows).
@@ -430,8 +445,11 @@ func (w *watchFeed) record(path, why string) {
 }
 
 // afterCommit runs on rank 0 each time the run publishes its catalogue:
-// varmetric, the events and responses of the new timesteps, the commits
-// log and the status.
+// the events and responses of the new timesteps, the commits log and the
+// status. varmetric is not rewritten: while a run is live, the varmetric
+// view is computed from the tables by each query (catalog/duck), so it is
+// always current and costs a commit nothing; the run's end writes
+// varmetric.parquet as a batch run does.
 func (w *watchFeed) afterCommit(c rundir.Commit) error {
 	restart := w.tracker == nil // the run so far, replayed before following
 	if restart && c.Timesteps == 0 {
@@ -439,21 +457,28 @@ func (w *watchFeed) afterCommit(c rundir.Commit) error {
 	}
 	committedAt := time.Now()
 	ctx := context.Background()
-	if _, err := catstage.Refresh(ctx, w.run, catstage.Options{Threads: 1}); err != nil {
-		return err
-	}
 	var out io.Writer
 	if !w.quiet {
 		out = w.env.stderr
 	}
-	// The new timestep's events and responses; after a restart, every
+	// The new timesteps' events and responses; after a restart, every
 	// timestep's (a crash may have come between a commit and its
 	// responses; nothing is delivered twice).
-	r := respond.Range{From: int64(c.Timesteps - 1), To: int64(c.Timesteps - 1)}
+	r := respond.Range{From: int64(w.responded), To: int64(c.Timesteps - 1)}
 	if restart {
 		r = respond.All
 	}
-	res, err := respond.Respond(ctx, w.run, w.cfg, respond.Options{Send: true, Timesteps: r, Out: out})
+	if w.events == nil {
+		ev, err := respond.NewStream(w.cfg)
+		if err != nil {
+			return err
+		}
+		w.events = ev
+	}
+	res, err := respond.Respond(ctx, w.run, w.cfg, respond.Options{Send: true, Timesteps: r, Out: out, Stream: w.events})
+	if err == nil {
+		w.responded = c.Timesteps
+	}
 	if err != nil {
 		w.log("warning: responses: %v (the catalogue is committed; gotrap respond --send %s retries)", err, w.run)
 	}
@@ -479,6 +504,11 @@ func (w *watchFeed) afterCommit(c rundir.Commit) error {
 // finish ends a watch: the final catalogue stage and events (as a batch
 // run ends), the status, and the summary.
 func (w *watchFeed) finish(ctx context.Context, env *cmdEnv, f runFlags, sum *pipeline.Summary) error {
+	if w.events != nil {
+		if err := w.events.Close(); err != nil {
+			w.log("warning: %v", err)
+		}
+	}
 	if w.cancel != nil {
 		w.cancel()
 		w.statusWG.Wait()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"gotrap/internal/respond"
 	"gotrap/internal/rundir"
 	"gotrap/internal/testutil"
 	"gotrap/internal/watch"
@@ -159,6 +161,13 @@ func TestWatch(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The events written commit by commit (respond.Stream: the state of
+	// each light curve, rebuilt after each kill), before the watch's end
+	// computes them over the whole run as a batch run does.
+	live, err := respond.ReadEvents(run)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +189,19 @@ func TestWatch(t *testing.T) {
 	}
 	if a, b := catalogueDump(t, batch), catalogueDump(t, run); a != b {
 		t.Errorf("watched run (killed twice, seed %d) differs from the batch run:\nbatch\n%s\nwatched\n%s", seed, a, b)
+	}
+	want, err := respond.ReadEvents(batch)
+	if err != nil || len(want) == 0 {
+		t.Fatalf("batch run: %d events (%v): nothing to compare", len(want), err)
+	}
+	if !reflect.DeepEqual(live, want) {
+		t.Errorf("events written commit by commit (%d) differ from the batch run's (%d)", len(live), len(want))
+		for i := range min(len(live), len(want)) {
+			if !reflect.DeepEqual(live[i], want[i]) {
+				t.Errorf("first difference, row %d:\nlive  %+v\nbatch %+v", i, live[i], want[i])
+				break
+			}
+		}
 	}
 	cs, err := watch.ReadCommitsFile(run)
 	if err != nil || len(cs) == 0 {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -123,17 +124,9 @@ func Events(ctx context.Context, run string, cfg config.Config, r Range) ([]Even
 		return nil, fmt.Errorf("respond: %w", err)
 	}
 	defer db.Close()
-	var known []report.KnownSource
-	if f := cfg.Events.KnownFile; f != "" {
-		fh, err := os.Open(f)
-		if err != nil {
-			return nil, fmt.Errorf("respond: [events] known_file: %w", err)
-		}
-		known, err = report.ReadKnownSources(fh)
-		fh.Close()
-		if err != nil {
-			return nil, fmt.Errorf("respond: %s: %w", f, err)
-		}
+	known, err := readKnown(cfg)
+	if err != nil {
+		return nil, err
 	}
 	c := &computer{cfg: cfg.Events, floor: cfg.Variability.FluxErrorFloor, r: r, known: known}
 	if err := c.load(ctx, db.SQL()); err != nil {
@@ -144,6 +137,24 @@ func Events(ctx context.Context, run string, cfg config.Config, r Range) ([]Even
 	}
 	sortEvents(c.out)
 	return c.out, nil
+}
+
+// readKnown reads cfg's [events] known_file (none: nil).
+func readKnown(cfg config.Config) ([]report.KnownSource, error) {
+	f := cfg.Events.KnownFile
+	if f == "" {
+		return nil, nil
+	}
+	fh, err := os.Open(f)
+	if err != nil {
+		return nil, fmt.Errorf("respond: [events] known_file: %w", err)
+	}
+	defer fh.Close()
+	known, err := report.ReadKnownSources(fh)
+	if err != nil {
+		return nil, fmt.Errorf("respond: %s: %w", f, err)
+	}
+	return known, nil
 }
 
 func sortEvents(evs []Event) {
@@ -173,11 +184,26 @@ type computer struct {
 	// nTested is the variables query's n_tested per timestep (testedCounts).
 	nTested []tested
 	out     []Event
+	// accepted holds each band's timesteps with an accepted image, sorted.
+	accepted map[int64][]int64
+	// states and spec, when not nil, keep the light curves' states and
+	// each source's last spectral class across calls (Stream).
+	states map[curveKey]*curveState
+	spec   map[int64]string
+	// win: the computer reads only the points of the timesteps in r (and
+	// of the sources created there), folding them into states (Stream).
+	win bool
 }
 
 func (c *computer) load(ctx context.Context, db *sql.DB) error {
 	c.images = map[int64]imageRow{}
-	rows, err := db.QueryContext(ctx, `SELECT id, band, timestep, taustart_ts, rms_min, rms_max, freq_eff, rejected FROM images`)
+	// A window reads its own timesteps' images and those its new
+	// sources name (their previous limits).
+	where := ""
+	if c.win {
+		where = fmt.Sprintf(" WHERE timestep BETWEEN %d AND %d OR id IN (SELECT previous_limits_image FROM newsources)", c.r.From, c.r.To)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT id, band, timestep, taustart_ts, rms_min, rms_max, freq_eff, rejected FROM images`+where)
 	if err != nil {
 		return fmt.Errorf("respond: images: %w", err)
 	}
@@ -193,6 +219,7 @@ func (c *computer) load(ctx context.Context, db *sql.DB) error {
 	if err := closeRows(rows); err != nil {
 		return fmt.Errorf("respond: images: %w", err)
 	}
+	c.addAccepted()
 	c.newsrc = map[int64]catalog.NewSource{}
 	rows, err = db.QueryContext(ctx, `SELECT runcat, trigger_xtrsrc, previous_limits_image, newsource_type FROM newsources`)
 	if err != nil {
@@ -213,8 +240,12 @@ func (c *computer) load(ctx context.Context, db *sql.DB) error {
 	// circpol.parquet). A measurement associated with several runcats
 	// has one row per association, all alike.
 	c.circ = map[int64][3]float64{}
+	where = ""
+	if c.win {
+		where = fmt.Sprintf(" WHERE (measurement >> %d) IN (SELECT id FROM images WHERE timestep BETWEEN %d AND %d)", catalog.MeasurementIDShift, c.r.From, c.r.To)
+	}
 	rows, err = db.QueryContext(ctx, `SELECT measurement, any_value(circ_frac), any_value(circ_frac_err), any_value(circ_frac_limit)
-FROM circpol GROUP BY measurement`)
+FROM circpol`+where+` GROUP BY measurement`)
 	if err != nil {
 		return fmt.Errorf("respond: circular polarisation: %w", err)
 	}
@@ -241,7 +272,21 @@ func (c *computer) lightCurves() string {
 JOIN measurements m ON m.id = a.xtrsrc
 JOIN images i ON i.id = m.image
 LEFT JOIN runcat r ON r.id = a.runcat
-WHERE m.extract_type <> %d AND a.type <> %d AND i.timestep <= %d`, catalog.ExtractBackward, catalog.AssocBackward, hi)
+LEFT JOIN images ic ON ic.id = (a.runcat >> %d)
+WHERE m.extract_type <> %d AND a.type <> %d AND i.timestep <= %d`, catalog.MeasurementIDShift, catalog.ExtractBackward, catalog.AssocBackward, hi) + c.window()
+}
+
+// window is the condition that restricts a window's points (c.win) to
+// those of its timesteps, and every point of the sources created in it
+// (a fork's copied history among them), from sources that exist by its
+// end.
+func (c *computer) window() string {
+	if !c.win {
+		return ""
+	}
+	// Sources created after the window (on a finished run) are not
+	// there yet: their copied history waits for their own window.
+	return fmt.Sprintf(" AND (i.timestep >= %d OR ic.timestep >= %d) AND (ic.timestep IS NULL OR ic.timestep <= %d)", c.r.From, c.r.From, c.r.To)
 }
 
 // stream reads the light-curve points ordered by runcat, band, timestep,
@@ -249,9 +294,12 @@ WHERE m.extract_type <> %d AND a.type <> %d AND i.timestep <= %d`, catalog.Extra
 // points end, so that memory holds one source's points at a time.
 func (c *computer) stream(ctx context.Context, db *sql.DB) error {
 	var err error
-	if c.nTested, err = c.testedCounts(ctx, db); err != nil {
-		return err
+	if !c.win {
+		if c.nTested, err = c.testedCounts(ctx, db); err != nil {
+			return err
+		}
 	}
+	var held []point // a window's points (they are few), folded at the end
 	rows, err := db.QueryContext(ctx, `
 SELECT a.runcat, a.xtrsrc, a.type, m.image, i.band, i.timestep, i.taustart_ts, m.extract_type,
        m.ra, m.decl, m.f_int, m.f_int_err, i.freq_eff, coalesce(r.mon_src, false)
@@ -268,14 +316,21 @@ ORDER BY a.runcat, i.band, i.timestep, i.taustart_ts, m.id`)
 			rows.Close()
 			return fmt.Errorf("respond: light curves: %w", err)
 		}
+		if c.win {
+			held = append(held, p)
+			continue
+		}
 		if len(src) > 0 && src[0].runcat != p.runcat {
 			scratch = c.source(src, scratch)
 			src = src[:0]
 		}
 		src = append(src, p)
 	}
-	if err := closeRows(rows); err != nil {
+	if err = closeRows(rows); err != nil {
 		return fmt.Errorf("respond: light curves: %w", err)
+	}
+	if c.win {
+		return c.foldWindow(held)
 	}
 	if len(src) > 0 {
 		c.source(src, scratch)
@@ -292,10 +347,24 @@ func (c *computer) source(pts, scratch []point) []point {
 		for j < len(pts) && pts[j].band == pts[i].band {
 			j++
 		}
-		c.lightCurve(pts[i:j])
+		c.lightCurve(c.curve(curveKey{pts[i].runcat, pts[i].band}), pts[i:j])
 		i = j
 	}
 	return c.spectral(pts, scratch)
+}
+
+// curve returns the state of light curve k: a fresh one, kept in
+// c.states when the computer keeps them (a Stream's).
+func (c *computer) curve(k curveKey) *curveState {
+	if c.states == nil {
+		return newCurveState()
+	}
+	st, ok := c.states[k]
+	if !ok {
+		st = newCurveState()
+		c.states[k] = st
+	}
+	return st
 }
 
 func closeRows(rows *sql.Rows) error {
@@ -336,13 +405,20 @@ func (c *computer) emit(typ string, p point, n int64, sig, value, ref float64, d
 // or more points up to that timestep (the variables query's n_tested,
 // computed causally): sorted timesteps and cumulative counts. A light
 // curve counts from the timestep of its second point, in the order in
-// which stream reads them.
+// which stream reads them, or from its source's creation when that came
+// later: a source forked off another (catalog.AssocForkCopy) gets a
+// copy of its history when it is created, and was not there to be
+// counted before. (The runcat's id is the id of the measurement that
+// created it, catalog.MeasurementID: its image's timestep is the
+// creation's.) So each timestep's count is known when the timestep is
+// committed, as Stream counts it.
 func (c *computer) testedCounts(ctx context.Context, db *sql.DB) ([]tested, error) {
 	rows, err := db.QueryContext(ctx, `
-SELECT timestep, count(*) FROM (
-  SELECT i.timestep, row_number() OVER (PARTITION BY a.runcat, i.band ORDER BY i.timestep, i.taustart_ts, m.id) AS k
+SELECT ts, count(*) FROM (
+  SELECT greatest(i.timestep, coalesce(ic.timestep, i.timestep)) AS ts,
+         row_number() OVER (PARTITION BY a.runcat, i.band ORDER BY i.timestep, i.taustart_ts, m.id) AS k
   `+c.lightCurves()+`
-) WHERE k = 2 GROUP BY timestep ORDER BY timestep`)
+) WHERE k = 2 GROUP BY ts ORDER BY ts`)
 	if err != nil {
 		return nil, fmt.Errorf("respond: light curves tested: %w", err)
 	}
@@ -378,20 +454,39 @@ func (c *computer) testedAt(t int64) int {
 	return c.nTested[k-1].n
 }
 
-// lightCurve emits the events of one source in one band.
-func (c *computer) lightCurve(pts []point) {
-	var (
-		sw, wmean, chi2 float64 // weighted: sum of weights, mean, sum w (x - mean)^2 (West 1979)
-		mean, m2        float64 // unweighted (Welford): mean, sum (x - mean)^2
-		hi, lo          = math.Inf(-1), math.Inf(1)
-		wasVar          bool
-		blind           int   // blind detections so far
-		lastBlind       int64 // timestep of the last blind detection
-		seenBlind       bool
-	)
-	minPts := c.cfg.MinPoints
-	for k, p := range pts {
-		n := int64(k + 1)
+// A curveState is the running state of one light curve (source, band)
+// after its points so far: what the events of its next point depend on.
+// Events and Stream fold the same points in the same order through it,
+// so a run's events do not depend on how they were computed.
+type curveState struct {
+	n               int64   // points so far
+	sw, wmean, chi2 float64 // weighted: sum of weights, mean, sum w (x - mean)^2 (West 1979)
+	mean, m2        float64 // unweighted (Welford): mean, sum (x - mean)^2
+	hi, lo          float64
+	wasVar          bool
+	blind           int     // blind detections so far
+	lastBlind       int64   // timestep of the last blind detection
+	lastBlindFlux   float64 // its f_int
+	seenBlind       bool
+	last            int64 // timestep of the last point
+}
+
+func newCurveState() *curveState {
+	return &curveState{hi: math.Inf(-1), lo: math.Inf(1), lastBlindFlux: math.NaN(), last: -1}
+}
+
+// curveKey names a light curve.
+type curveKey struct{ runcat, band int64 }
+
+// lightCurve emits the events of one source in one band, its points pts
+// folded into st.
+func (c *computer) lightCurve(st *curveState, pts []point) {
+	minPts := int64(c.cfg.MinPoints)
+	for _, p := range pts {
+		k := st.n // points before p
+		st.n++
+		n := st.n
+		st.last = p.timestep
 		copied := p.assocType == catalog.AssocForkCopy // history copied at a fork: no events of its own
 		sig2 := p.ferr*p.ferr + c.floor*p.f*c.floor*p.f
 		w := 1 / sig2
@@ -403,19 +498,19 @@ func (c *computer) lightCurve(pts []point) {
 				e.NewsourceType = ns.Type
 			}
 		}
-		if k >= minPts && !copied && sig2 > 0 && sw > 0 {
-			z := (p.f - wmean) / math.Sqrt(sig2+1/sw)
+		if k >= minPts && !copied && sig2 > 0 && st.sw > 0 {
+			z := (p.f - st.wmean) / math.Sqrt(sig2+1/st.sw)
 			switch {
 			case z >= c.cfg.RiseSigma:
-				c.emit(TypeRise, p, n, z, p.f, wmean, fmt.Sprintf("f_int %.4g Jy is %.1f sigma above the running mean %.4g Jy of %d points", p.f, z, wmean, k))
+				c.emit(TypeRise, p, n, z, p.f, st.wmean, fmt.Sprintf("f_int %.4g Jy is %.1f sigma above the running mean %.4g Jy of %d points", p.f, z, st.wmean, k))
 			case z <= -c.cfg.RiseSigma:
-				c.emit(TypeDrop, p, n, -z, p.f, wmean, fmt.Sprintf("f_int %.4g Jy is %.1f sigma below the running mean %.4g Jy of %d points", p.f, -z, wmean, k))
+				c.emit(TypeDrop, p, n, -z, p.f, st.wmean, fmt.Sprintf("f_int %.4g Jy is %.1f sigma below the running mean %.4g Jy of %d points", p.f, -z, st.wmean, k))
 			}
-			if p.f > hi {
-				c.emit(TypeHigh, p, n, (p.f-hi)/math.Sqrt(sig2), p.f, hi, fmt.Sprintf("f_int %.4g Jy above the previous maximum %.4g Jy", p.f, hi))
+			if p.f > st.hi {
+				c.emit(TypeHigh, p, n, (p.f-st.hi)/math.Sqrt(sig2), p.f, st.hi, fmt.Sprintf("f_int %.4g Jy above the previous maximum %.4g Jy", p.f, st.hi))
 			}
-			if p.f < lo {
-				c.emit(TypeLow, p, n, (lo-p.f)/math.Sqrt(sig2), p.f, lo, fmt.Sprintf("f_int %.4g Jy below the previous minimum %.4g Jy", p.f, lo))
+			if p.f < st.lo {
+				c.emit(TypeLow, p, n, (st.lo-p.f)/math.Sqrt(sig2), p.f, st.lo, fmt.Sprintf("f_int %.4g Jy below the previous minimum %.4g Jy", p.f, st.lo))
 			}
 		}
 		if p.extract == catalog.ExtractMonitor && !copied && p.ferr > 0 {
@@ -423,11 +518,11 @@ func (c *computer) lightCurve(pts []point) {
 				c.emit(TypeMonitor, p, n, s, p.f, p.ferr, fmt.Sprintf("monitor fit f_int %.4g Jy at %.1f sigma", p.f, s))
 			}
 		}
-		if p.extract == catalog.ExtractForced && !copied && blind == 1 && seenBlind && p.timestep == c.nextTimestep(pts, lastBlind) {
-			c.emit(TypeSingleTimestep, p, n, 0, p.f, blindFlux(pts[:k]), fmt.Sprintf("detected only at timestep %d, not at %d", lastBlind, p.timestep))
+		if p.extract == catalog.ExtractForced && !copied && st.blind == 1 && st.seenBlind && p.timestep == c.nextTimestep(p.band, st.lastBlind) {
+			c.emit(TypeSingleTimestep, p, n, 0, p.f, st.lastBlindFlux, fmt.Sprintf("detected only at timestep %d, not at %d", st.lastBlind, p.timestep))
 		}
 		if p.extract == catalog.ExtractBlind {
-			if blind == 0 && !copied && len(c.known) > 0 {
+			if st.blind == 0 && !copied && len(c.known) > 0 {
 				for i, ks := range c.known {
 					if sphere.Sep(p.ra, p.dec, ks.RA, ks.Dec) <= ks.Radius {
 						c.emit(TypeKnown, p, n, p.f/p.ferr, p.f, float64(i+1), fmt.Sprintf("first detection of known source %d", i+1))
@@ -435,56 +530,63 @@ func (c *computer) lightCurve(pts []point) {
 					}
 				}
 			}
-			blind++
-			lastBlind = p.timestep
-			seenBlind = true
+			st.blind++
+			st.lastBlind = p.timestep
+			st.lastBlindFlux = p.f
+			st.seenBlind = true
 		}
 		// Update the running statistics with p.
 		if sig2 > 0 && !math.IsInf(w, 0) {
-			sw += w
-			d := p.f - wmean
-			wmean += d * w / sw
-			chi2 += w * d * (p.f - wmean)
+			st.sw += w
+			d := p.f - st.wmean
+			st.wmean += d * w / st.sw
+			st.chi2 += w * d * (p.f - st.wmean)
 		}
-		dm := p.f - mean
-		mean += dm / float64(n)
-		m2 += dm * (p.f - mean)
-		hi, lo = math.Max(hi, p.f), math.Min(lo, p.f)
+		dm := p.f - st.mean
+		st.mean += dm / float64(n)
+		st.m2 += dm * (p.f - st.mean)
+		st.hi, st.lo = math.Max(st.hi, p.f), math.Min(st.lo, p.f)
 		if n >= 2 {
-			v := math.Sqrt(m2/float64(n-1)) / mean
-			l10 := catalog.Log10ChiSquareSF(chi2, float64(n-1))
+			v := math.Sqrt(st.m2/float64(n-1)) / st.mean
+			l10 := catalog.Log10ChiSquareSF(st.chi2, float64(n-1))
 			pass := l10 <= math.Log10(c.cfg.VariabilityAlpha/float64(c.testedAt(p.timestep))) && v >= c.cfg.VariabilityVMin
-			if pass && !wasVar && !copied {
-				c.emit(TypeVariable, p, n, catalog.GaussSigma(l10), chi2/float64(n-1), v,
-					fmt.Sprintf("eta %.3g, V %.3g, p %.3g after %d points", chi2/float64(n-1), v, math.Pow(10, l10), n))
+			if pass && !st.wasVar && !copied {
+				c.emit(TypeVariable, p, n, catalog.GaussSigma(l10), st.chi2/float64(n-1), v,
+					fmt.Sprintf("eta %.3g, V %.3g, p %.3g after %d points", st.chi2/float64(n-1), v, math.Pow(10, l10), n))
 			}
-			wasVar = pass
+			st.wasVar = pass
 		}
+	}
+}
+
+// addAccepted adds the timesteps of c.images's accepted images to
+// c.accepted, each band's sorted and without repeats.
+func (c *computer) addAccepted() {
+	if c.accepted == nil {
+		c.accepted = map[int64][]int64{}
+	}
+	for _, im := range c.images {
+		if !im.rejected {
+			c.accepted[im.band] = append(c.accepted[im.band], im.timestep)
+		}
+	}
+	for b, ts := range c.accepted {
+		slices.Sort(ts)
+		c.accepted[b] = slices.Compact(ts)
 	}
 }
 
 // nextTimestep is the first timestep after t among the accepted images
-// of the band of pts (the timestep at which a source detected at t alone
-// is first seen missing).
-func (c *computer) nextTimestep(pts []point, t int64) int64 {
-	band := pts[0].band
-	next := int64(math.MaxInt64)
-	for _, im := range c.images {
-		if im.band == band && !im.rejected && im.timestep > t && im.timestep < next {
-			next = im.timestep
-		}
+// of band (the timestep at which a source detected at t alone is first
+// seen missing): c.accepted holds the band's accepted timesteps, sorted
+// (a Stream's, from the last one before its window on).
+func (c *computer) nextTimestep(band, t int64) int64 {
+	ts := c.accepted[band]
+	k := sort.Search(len(ts), func(i int) bool { return ts[i] > t })
+	if k == len(ts) {
+		return math.MaxInt64
 	}
-	return next
-}
-
-// blindFlux is the flux of the last blind detection in pts.
-func blindFlux(pts []point) float64 {
-	for i := len(pts) - 1; i >= 0; i-- {
-		if pts[i].extract == catalog.ExtractBlind {
-			return pts[i].f
-		}
-	}
-	return math.NaN()
+	return ts[k]
 }
 
 // spectral emits the flat/steep spectral-index events of one source
@@ -510,6 +612,10 @@ func (c *computer) spectral(src, scratch []point) []point {
 		return pts[i].xtrsrc < pts[j].xtrsrc
 	})
 	prev := ""
+	if c.spec != nil && len(src) > 0 {
+		prev = c.spec[src[0].runcat]
+		defer func() { c.spec[src[0].runcat] = prev }()
+	}
 	for i := 0; i < len(pts); {
 		j := i
 		for j < len(pts) && pts[j].timestep == pts[i].timestep {

@@ -30,6 +30,9 @@ type Options struct {
 	// already in RUN/events.parquet ("gotrap listen" adds an alert
 	// event, then responds to it).
 	Stored bool
+	// Stream, when not nil, computes the events (a live run's, commit by
+	// commit: Stream) instead of Events.
+	Stream *Stream
 	// ResendUnknown sends again the deliveries whose attempt started but
 	// never recorded an outcome (StateUnknown).
 	ResendUnknown bool
@@ -99,6 +102,8 @@ func Respond(ctx context.Context, run string, cfg config.Config, opt Options) (*
 	var err error
 	if opt.Stored {
 		evs, err = ReadEvents(run)
+	} else if opt.Stream != nil {
+		evs, err = opt.Stream.Events(ctx, run, opt.Timesteps)
 	} else {
 		evs, err = Events(ctx, run, cfg, opt.Timesteps)
 	}

@@ -665,7 +665,7 @@ func TestRespondPerTimestep(t *testing.T) {
 	ctx := context.Background()
 	cfg := config.Default()
 	base := runTiny(t, -1, cfg)
-	deliver := func(perStep bool) ([]Event, []string) {
+	deliver := func(perStep, stream bool) ([]Event, []string) {
 		sink := &webhookSink{}
 		hook := httptest.NewServer(sink)
 		defer hook.Close()
@@ -674,10 +674,21 @@ func TestRespondPerTimestep(t *testing.T) {
 			Webhooks: []string{hook.URL}, Role: "test", RatePeriod: "1h", DedupWindow: "0s"}}
 		run := copyRun(t, base)
 		if perStep {
-			for ts := int64(0); ts < 8; ts++ {
-				if _, err := Respond(ctx, run, c, Options{Send: true, Timesteps: Range{ts, ts}}); err != nil {
+			var st *Stream
+			if stream {
+				var err error
+				if st, err = NewStream(c); err != nil {
 					t.Fatal(err)
 				}
+				defer st.Close()
+			}
+			for ts := int64(0); ts < 8; ts++ {
+				if _, err := Respond(ctx, run, c, Options{Send: true, Timesteps: Range{ts, ts}, Stream: st}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if st != nil && st.Full != 1 {
+				t.Errorf("the stream computed from the first timestep %d times, want once (its first call)", st.Full)
 			}
 		} else if _, err := Respond(ctx, run, c, Options{Send: true, Timesteps: All}); err != nil {
 			t.Fatal(err)
@@ -688,11 +699,22 @@ func TestRespondPerTimestep(t *testing.T) {
 		}
 		return evs, sink.got()
 	}
-	evAll, gotAll := deliver(false)
-	evStep, gotStep := deliver(true)
+	evAll, gotAll := deliver(false, false)
 	if len(evAll) == 0 || len(gotAll) == 0 {
 		t.Fatalf("%d events, %d deliveries: nothing to compare", len(evAll), len(gotAll))
 	}
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stream %v", stream), func(t *testing.T) {
+			evStep, gotStep := deliver(true, stream)
+			sameEvents(t, evAll, evStep, gotAll, gotStep)
+		})
+	}
+}
+
+// sameEvents compares the events and deliveries of one call (all) with
+// those made timestep by timestep (step).
+func sameEvents(t *testing.T, evAll, evStep []Event, gotAll, gotStep []string) {
+	t.Helper()
 	if !reflect.DeepEqual(evAll, evStep) {
 		t.Errorf("events.parquet per timestep (%d rows) differs from one call (%d rows)", len(evStep), len(evAll))
 		for i := range min(len(evAll), len(evStep)) {
