@@ -77,8 +77,8 @@ func fakeWatch(args []string) int {
 			for _, im := range ts.Images {
 				paths = append(paths, im.Path)
 			}
-			tr.Committed(paths)
 			n++
+			tr.Committed(int64(n), paths)
 		}
 		watch.WriteStatus(run, tr.Status())
 	}

@@ -494,7 +494,7 @@ func (w *watchFeed) afterCommit(c rundir.Commit) error {
 	}
 	w.images = c.Images
 	if !restart {
-		w.tracker.Committed(w.pending)
+		w.tracker.Committed(int64(c.Timesteps), w.pending)
 		w.pending = nil
 		w.writeStatus(true)
 	}

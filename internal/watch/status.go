@@ -28,8 +28,10 @@ type Status struct {
 	Late     int64 `json:"late_images"`
 	// Bad counts the images whose start time could not be read.
 	Bad int64 `json:"bad_images"`
-	// Committed counts the timesteps committed; LastCommit is the time of
-	// the last commit (omitted before the first).
+	// Committed counts the timesteps the run has committed (earlier
+	// processes' included: a restarted watch continues the count);
+	// LastCommit is the time of this process's last commit (omitted
+	// before its first).
 	Committed  int64      `json:"timesteps_committed"`
 	LastCommit *time.Time `json:"last_commit,omitempty"`
 	// Pending counts the images taken and neither committed, late nor
@@ -104,12 +106,13 @@ func (t *Tracker) Bad(path string) {
 	delete(t.pending, path)
 }
 
-// Committed counts a committed timestep of the images paths.
-func (t *Tracker) Committed(paths []string) {
+// Committed records a commit of the images paths, after which the run
+// has committed total timesteps (counting those of earlier processes).
+func (t *Tracker) Committed(total int64, paths []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	t.st.Committed++
+	t.st.Committed = total
 	t.st.LastCommit = &now
 	for _, p := range paths {
 		delete(t.pending, p)

@@ -19,25 +19,25 @@ func TestTracker(t *testing.T) {
 		}
 	}
 	tr.Late("A")
-	tr.Committed([]string{"B", "C", "D"})
+	tr.Committed(41, []string{"B", "C", "D"}) // a restarted watch: 40 timesteps before
 	var rest []string
 	for i := 4; i < 30; i++ {
 		rest = append(rest, string(rune('A'+i)))
 	}
 	s := tr.Status()
 	// Rate: 30 images in the 10 s since Started.
-	if s.ImagesIn != 30 || s.Late != 1 || s.Committed != 1 || s.Pending != 26 || s.Rate != 3 {
-		t.Errorf("status %+v: want 30 in, 1 late, 1 committed, 26 pending, 3 images/s", s)
+	if s.ImagesIn != 30 || s.Late != 1 || s.Committed != 41 || s.Pending != 26 || s.Rate != 3 {
+		t.Errorf("status %+v: want 30 in, 1 late, 41 committed, 26 pending, 3 images/s", s)
 	}
 	// The oldest pending image (E) landed at t0+1s; now is t0+10s.
 	if s.LagS != 9 {
 		t.Errorf("lag %v s, want 9", s.LagS)
 	}
-	tr.Committed(rest)
+	tr.Committed(42, rest)
 	ck.advance(70 * time.Second)
 	s = tr.Status()
-	if s.LagS != 0 || s.Pending != 0 || s.Rate != 0 || s.Committed != 2 || s.LastCommit == nil || !s.LastCommit.Equal(t0.Add(10*time.Second)) {
-		t.Errorf("status %+v: want no lag, no pending, rate 0 a minute later, 2 commits, the last at t0+10s", s)
+	if s.LagS != 0 || s.Pending != 0 || s.Rate != 0 || s.Committed != 42 || s.LastCommit == nil || !s.LastCommit.Equal(t0.Add(10*time.Second)) {
+		t.Errorf("status %+v: want no lag, no pending, rate 0 a minute later, 42 commits, the last at t0+10s", s)
 	}
 }
 
