@@ -32,8 +32,8 @@ func Read[T any](r parquet.ReaderAtSeeker, opts ...Option) ([]T, error) {
 // slice is reused by the next call. Memory holds one batch, whatever the
 // file's size.
 func ReadEach[T any](r parquet.ReaderAtSeeker, batch int, fn func([]T) error, opts ...Option) error {
-	buf := make([]T, max(1, batch))
-	return read(r, opts, int64(len(buf)), nil, func(rows int) ([]T, func() error) {
+	var buf []T // grown to the largest batch the file gives
+	return read(r, opts, int64(max(1, batch)), nil, func(rows int) ([]T, func() error) {
 		if rows > len(buf) {
 			buf = make([]T, rows)
 		}

@@ -181,6 +181,7 @@ func (e *Engine) Emigrate(ids []int64, dest func(ra, dec float64) int, me, size 
 			return nil, 0, err
 		}
 		putSource(&enc[r], s, links)
+		e.links.release(id, &s.links)
 		delete(e.src, id)
 		n++
 	}

@@ -19,9 +19,11 @@ import (
 // partial block simply grows (everything stays in memory).
 //
 // The file is unlinked as soon as it is created, so it disappears with
-// the process whatever happens; Engine.Close closes it. Blocks of deleted
-// (forked or emigrated) runcats are not reused: the file grows with the
-// links ever written.
+// the process whatever happens; Engine.Close closes it. The blocks of a
+// deleted (forked or emigrated) runcat are given back (release) and
+// written over by the next blocks, so the file holds at most the links of
+// the live runcats at any time, plus a block each: a run that goes on for
+// months does not grow it with the links of sources long gone.
 
 // linkBlock is the number of links of a full block (tests use others).
 const linkBlock = 32
@@ -46,6 +48,13 @@ type linkStore struct {
 	off   int64
 	buf   []byte
 	err   error
+	// free are the offsets of released blocks, written over first.
+	free []int64
+	// journal: added and deleted record the links added and the runcats
+	// released since the last Engine.TakeJournal.
+	journal bool
+	added   []catalog.Association
+	deleted []int64
 }
 
 // le is the byte order of the spill file's fixed-size link records
@@ -84,6 +93,9 @@ func (st *linkStore) fail(err error) {
 
 // add appends a to l, writing l's block to the file when it is full.
 func (st *linkStore) add(l *linkList, a catalog.Association) {
+	if st.journal {
+		st.added = append(st.added, a)
+	}
 	l.tail = append(l.tail, a)
 	if len(l.tail) >= st.block && st.dir != "" && st.err == nil {
 		st.flush(l)
@@ -110,14 +122,32 @@ func (st *linkStore) flush(l *linkList) {
 	for i := range st.block {
 		putLink(b[i*linkSize:], &l.tail[i])
 	}
-	if _, err := st.f.WriteAt(b, st.off); err != nil {
+	off := st.off
+	if k := len(st.free); k > 0 {
+		off = st.free[k-1]
+	}
+	if _, err := st.f.WriteAt(b, off); err != nil {
 		st.fail(err)
 		return
 	}
-	l.blocks = append(l.blocks, st.off)
-	st.off += int64(len(b))
+	l.blocks = append(l.blocks, off)
+	if k := len(st.free); k > 0 {
+		st.free = st.free[:k-1]
+	} else {
+		st.off += int64(len(b))
+	}
 	n := copy(l.tail, l.tail[st.block:])
 	l.tail = l.tail[:n]
+}
+
+// release gives l's blocks back for reuse and empties l: its runcat is
+// deleted (read its links first).
+func (st *linkStore) release(runcat int64, l *linkList) {
+	if st.journal {
+		st.deleted = append(st.deleted, runcat)
+	}
+	st.free = append(st.free, l.blocks...)
+	l.blocks, l.tail = nil, nil
 }
 
 // read appends l's links to dst, oldest first.
@@ -163,4 +193,21 @@ func (st *linkStore) close() error {
 		return fmt.Errorf("assoc: link store: %w", err)
 	}
 	return nil
+}
+
+// Journal makes the engine record the association links it adds and the
+// runcats it deletes (forked, or moved to another engine), for
+// TakeJournal: a live run publishes the associations table as parts of
+// the links added since its last publish (internal/pipeline).
+func (e *Engine) Journal() { e.links.journal = true }
+
+// TakeJournal returns the links added and the runcats deleted since the
+// last call (or Journal), in the order they happened, and forgets them.
+// A deleted runcat's links, added before or in this journal, are no
+// longer the engine's (Associations leaves them out); a link of a moved
+// runcat is added again by the engine that receives it.
+func (e *Engine) TakeJournal() (added []catalog.Association, deleted []int64) {
+	added, deleted = e.links.added, e.links.deleted
+	e.links.added, e.links.deleted = nil, nil
+	return added, deleted
 }

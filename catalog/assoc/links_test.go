@@ -182,3 +182,63 @@ func TestSpillError(t *testing.T) {
 		t.Fatal("Associations read a broken store without error")
 	}
 }
+
+// TestLinkStoreReuse: lists that are released (their runcats forked or
+// emigrated) give their blocks to the next ones, so a store whose live
+// links stay bounded does not grow its file however many links pass
+// through it, and every live list still reads back bit for bit.
+func TestLinkStoreReuse(t *testing.T) {
+	const seed = 8
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	const block, live = 4, 20
+	st := &linkStore{dir: t.TempDir(), block: block}
+	lists := make([]linkList, live)
+	want := make([][]catalog.Association, live)
+	var peak int64
+	for round := range 200 {
+		// Each round replaces one list (a runcat deleted, another
+		// created) and adds links to random lists.
+		k := rng.IntN(live)
+		st.release(int64(k), &lists[k])
+		want[k] = nil
+		for range 40 {
+			j := rng.IntN(live)
+			l := randomLink(rng, int64(round*live+j))
+			st.add(&lists[j], l)
+			want[j] = append(want[j], l)
+		}
+		if round == 20 {
+			peak = st.off
+		}
+		var n int
+		for j := range lists {
+			n += len(want[j])
+		}
+		// The file holds the live lists' full blocks, plus the blocks
+		// released and not yet written over.
+		if max := int64(n/block+len(st.free)) * block * linkSize; st.off > max+int64(live*block*linkSize) {
+			t.Fatalf("round %d: file %d bytes for %d live links", round, st.off, n)
+		}
+	}
+	if st.err != nil {
+		t.Fatal(st.err)
+	}
+	// Links passed: 8,000; without reuse the file would hold them all.
+	if all := int64(200*40) * linkSize; st.off >= all/2 || st.off > 3*peak {
+		t.Errorf("file grew to %d bytes (%d at round 20) for %d links written", st.off, peak, 200*40)
+	}
+	var buf []catalog.Association
+	for j := range lists {
+		var err error
+		if buf, err = st.read(buf[:0], &lists[j]); err != nil {
+			t.Fatal(err)
+		}
+		if !sameBits(buf, want[j]) {
+			t.Errorf("list %d: %d links read, %d written, or not the same", j, len(buf), len(want[j]))
+		}
+	}
+	if err := st.close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -209,6 +209,7 @@ func (e *Engine) apply(st *imageState, ms []catalog.Measurement, xs []int64, pai
 			ids = append(ids, m.ID)
 			res.Changed = append(res.Changed, m.ID)
 		}
+		e.links.release(old.rc.ID, &old.links)
 		delete(e.src, old.rc.ID)
 		e.forkedInto[old.rc.ID] = ids
 		res.Deleted = append(res.Deleted, old.rc.ID)

@@ -1,6 +1,7 @@
 package assoc
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"testing"
@@ -347,5 +348,56 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := New(Config{}); err == nil {
 		t.Error("zero config accepted")
+	}
+}
+
+// TestJournal: with Journal on, applying each TakeJournal in turn to a
+// table (append the links added, then drop every link of the runcats
+// deleted) gives Associations() after each step, through a fork (the
+// forked runcat's links go, its copies come) and with spilled blocks
+// reused.
+func TestJournal(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.SpillDir = t.TempDir()
+	e := newEngine(t, cfg)
+	e.links.block = 2 // spill (and reuse) blocks at once
+	e.Journal()
+	var table []catalog.Association
+	step := func(what string) {
+		t.Helper()
+		added, deleted := e.TakeJournal()
+		table = append(table, added...)
+		table = slices.DeleteFunc(table, func(a catalog.Association) bool { return slices.Contains(deleted, a.Runcat) })
+		want, err := e.Associations()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := slices.Clone(table)
+		slices.SortFunc(got, func(a, b catalog.Association) int {
+			return cmp.Or(cmp.Compare(a.Runcat, b.Runcat), cmp.Compare(a.Xtrsrc, b.Xtrsrc))
+		})
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: journal table %+v\nwant %+v", what, got, want)
+		}
+	}
+	addImage(t, e, imageAt(1, 0, 150e6, 10, 30))
+	addImage(t, e, imageAt(2, 1, 150e6, 10, 30))
+	addImage(t, e, imageAt(3, 2, 150e6, 10, 30))
+	addImage(t, e, imageAt(4, 3, 150e6, 10, 30))
+	r := meas(1, 0, 10, 30, 2, 0.5)
+	blind(t, e, 1, r)
+	step("image 1")
+	blind(t, e, 2, meas(2, 0, 10, 30, 2.1, 0.5))
+	step("image 2")
+	x1 := meas(3, 0, 10, 30+20*arcsec, 1, 0.5)
+	x2 := meas(3, 1, 10, 30-20*arcsec, 3, 0.5)
+	if res := blind(t, e, 3, x2, x1); !slices.Equal(res.Deleted, []int64{r.ID}) {
+		t.Fatalf("no fork: deleted %v", res.Deleted)
+	}
+	step("image 3 (fork)")
+	blind(t, e, 4, meas(4, 0, 10, 30+20*arcsec, 1.1, 0.5), meas(4, 1, 10, 30-20*arcsec, 3.1, 0.5))
+	step("image 4")
+	if len(e.links.free) == 0 && e.links.off == 0 {
+		t.Error("nothing spilled: the test does not reach the file")
 	}
 }

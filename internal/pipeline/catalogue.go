@@ -87,14 +87,15 @@ func (s *measurementSink) close() error {
 // and measurements folders left empty. Other files there are the user's
 // and stay.
 func removeParts(run, stage string) error {
-	return removePartsBelow(run, stage, -1)
+	return removePartsBelow(run, catalog.TableMeasurements, stage, -1)
 }
 
-// removePartsBelow is removeParts of the part files numbered below
-// below (all when below < 0).
-func removePartsBelow(run, stage string, below int) error {
-	dir := rundir.TableDir(run, catalog.TableMeasurements)
-	parts, err := filepath.Glob(rundir.PartGlob(run, catalog.TableMeasurements, stage))
+// removePartsBelow removes the part files of table written by stage (""
+// every stage) numbered below below (all when below < 0), and the
+// folders left empty.
+func removePartsBelow(run, table, stage string, below int) error {
+	dir := rundir.TableDir(run, table)
+	parts, err := filepath.Glob(rundir.PartGlob(run, table, stage))
 	if err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
@@ -107,7 +108,7 @@ func removePartsBelow(run, stage string, below int) error {
 			return fmt.Errorf("pipeline: %w", err)
 		}
 	}
-	ranks, _ := filepath.Glob(rundir.RankDirGlob(run, catalog.TableMeasurements))
+	ranks, _ := filepath.Glob(rundir.RankDirGlob(run, table))
 	for _, d := range append(ranks, dir) {
 		os.Remove(d) // only when empty
 	}
@@ -133,6 +134,9 @@ func startCatalogue(run string, a *assocRun, copts []catalog.Option, part int) (
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
 		if err := removeParts(run, ""); err != nil {
+			return nil, err
+		}
+		if err := removePartsBelow(run, catalog.TableAssociations, "", -1); err != nil {
 			return nil, err
 		}
 	}

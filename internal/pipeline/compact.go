@@ -28,12 +28,13 @@ const levelReplay = -1
 // (measurementSink's writers, in order).
 var measurementStages = [...]string{"blind", "forced", "monitor"}
 
-// compactParts merges rank's newest partFanIn parts into one, of the next
-// level, for as long as they share a level, and returns the parts left.
-// The merged part takes the number of the oldest it merges (rows in part
-// order), so numbers keep increasing with the timesteps. It runs inside
-// the publish (live.publish): readers see the parts before or after it.
-func compactParts(run string, rank int, parts []livePart, copts []catalog.Option) ([]livePart, error) {
+// compactParts merges rank's newest partFanIn parts of table (each of
+// stages: the part files of one number) into one, of the next level, for
+// as long as they share a level, and returns the parts left. The merged
+// part takes the number of the oldest it merges (rows in part order), so
+// numbers keep increasing with the timesteps. It runs inside the publish
+// (live.publish): readers see the parts before or after it.
+func compactParts[T any](run, table string, stages []string, rank int, parts []livePart, copts []catalog.Option) ([]livePart, error) {
 	for len(parts) >= partFanIn {
 		tail := parts[len(parts)-partFanIn:]
 		lv := tail[0].level
@@ -51,8 +52,8 @@ func compactParts(run string, rank int, parts []livePart, copts []catalog.Option
 		for i, p := range tail {
 			seqs[i] = p.seq
 		}
-		for _, stage := range measurementStages {
-			if err := mergeParts(run, rank, stage, seqs, copts); err != nil {
+		for _, stage := range stages {
+			if err := rewriteParts[T](run, table, rank, stage, seqs, nil, copts); err != nil {
 				return parts, err
 			}
 		}
@@ -61,35 +62,48 @@ func compactParts(run string, rank int, parts []livePart, copts []catalog.Option
 	return parts, nil
 }
 
-// mergeParts writes the rows of rank's stage parts seqs, in order, into
-// the part seqs[0] (a new file renamed over it), then removes the others.
-// Memory holds one row group.
-func mergeParts(run string, rank int, stage string, seqs []int, copts []catalog.Option) error {
-	dst := rundir.PartPath(run, catalog.TableMeasurements, rank, stage, seqs[0])
-	w, err := catalog.Create[catalog.Measurement](dst, copts...)
+// rewriteParts writes the rows of rank's stage parts seqs of table, in
+// order and without those drop reports (nil: none), into the part
+// seqs[0] (a new file renamed over it), then removes the others. Memory
+// holds one row group.
+func rewriteParts[T any](run, table string, rank int, stage string, seqs []int, drop func(*T) bool, copts []catalog.Option) error {
+	dst := rundir.PartPath(run, table, rank, stage, seqs[0])
+	w, err := catalog.Create[T](dst, copts...)
 	if err != nil {
 		return err
 	}
+	keep := make([]T, 0, measurementRowGroup)
 	for _, seq := range seqs {
-		p := rundir.PartPath(run, catalog.TableMeasurements, rank, stage, seq)
+		p := rundir.PartPath(run, table, rank, stage, seq)
 		f, err := os.Open(p)
 		if err != nil {
 			w.Abort()
-			return fmt.Errorf("pipeline: merging parts: %w", err)
+			return fmt.Errorf("pipeline: rewriting parts: %w", err)
 		}
-		err = catalog.ReadEach(f, measurementRowGroup, func(b []catalog.Measurement) error { return w.Write(b...) })
+		err = catalog.ReadEach(f, measurementRowGroup, func(b []T) error {
+			if drop == nil {
+				return w.Write(b...)
+			}
+			keep = keep[:0]
+			for i := range b {
+				if !drop(&b[i]) {
+					keep = append(keep, b[i])
+				}
+			}
+			return w.Write(keep...)
+		})
 		f.Close()
 		if err != nil {
 			w.Abort()
-			return fmt.Errorf("pipeline: merging parts: %s: %w", p, err)
+			return fmt.Errorf("pipeline: rewriting parts: %s: %w", p, err)
 		}
 	}
 	if err := w.Close(); err != nil {
 		return err
 	}
 	for _, seq := range seqs[1:] {
-		if err := os.Remove(rundir.PartPath(run, catalog.TableMeasurements, rank, stage, seq)); err != nil {
-			return fmt.Errorf("pipeline: merging parts: %w", err)
+		if err := os.Remove(rundir.PartPath(run, table, rank, stage, seq)); err != nil {
+			return fmt.Errorf("pipeline: rewriting parts: %w", err)
 		}
 	}
 	return nil

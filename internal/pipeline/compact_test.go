@@ -39,7 +39,7 @@ func TestCompactParts(t *testing.T) {
 		}
 		parts = append(parts, livePart{seq: seq, level: level})
 		var err error
-		if parts, err = compactParts(run, 0, parts, nil); err != nil {
+		if parts, err = compactParts[catalog.Measurement](run, catalog.TableMeasurements, measurementStages[:], 0, parts, nil); err != nil {
 			t.Fatal(err)
 		}
 		perLevel := map[int]int{}
@@ -86,5 +86,49 @@ func TestCompactParts(t *testing.T) {
 		if !slices.Equal(got, want[k]) {
 			t.Errorf("%s: the parts hold %d rows, %d written, or not in order", stage, len(got), len(want[k]))
 		}
+	}
+}
+
+// TestRewritePartsDrop: rewriting a part without the rows drop names (a
+// live run's links of deleted runcats) keeps the others in order, in
+// the part's own file, and merging parts with drop leaves one part.
+func TestRewritePartsDrop(t *testing.T) {
+	run := t.TempDir()
+	var want []catalog.Association
+	for seq := range 3 {
+		var rows []catalog.Association
+		for k := range 5 {
+			a := catalog.Association{Runcat: int64(k % 3), Xtrsrc: int64(seq*10 + k)}
+			rows = append(rows, a)
+			if a.Runcat != 1 {
+				want = append(want, a)
+			}
+		}
+		if err := catalog.WriteFile(rundir.PartPath(run, catalog.TableAssociations, 0, "", seq), rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drop := func(a *catalog.Association) bool { return a.Runcat == 1 }
+	if err := rewriteParts(run, catalog.TableAssociations, 0, "", []int{1}, drop, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := rewriteParts(run, catalog.TableAssociations, 0, "", []int{0, 1, 2}, drop, nil); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(rundir.PartGlob(run, catalog.TableAssociations, ""))
+	if err != nil || len(files) != 1 || files[0] != rundir.PartPath(run, catalog.TableAssociations, 0, "", 0) {
+		t.Fatalf("parts left: %v (%v), want part 0 alone", files, err)
+	}
+	fh, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	got, err := catalog.Read[catalog.Association](fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("rows %v, want %v", got, want)
 	}
 }

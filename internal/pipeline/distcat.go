@@ -251,14 +251,18 @@ var testHookTables func(rank int, use commUse)
 // the ranks' engines (a collective), one table at a time: the gathered
 // ones first, then rank 0's images, skyregion and band tables (after the
 // last collective, so that an error there cannot leave a rank waiting).
-// Rank 0 writes the files and fills the counts of sum.
+// Rank 0 writes the files and fills the counts of sum. Without withAssoc
+// the associations table is left to the caller (a live run's parts).
 func writeDistCatalogue(a *assocRun, eng *assoc.Engine, run string, rows []catalog.Image,
-	copts []catalog.Option, sum *Summary, n *int) error {
+	copts []catalog.Option, sum *Summary, n *int, withAssoc bool) error {
 	var c Summary
 	nAssoc := 0
 	comm0 := commNow(a.comm)
 	for _, err := range []func() error{
 		func() error {
+			if !withAssoc {
+				return nil // a live run's are parts (live.publishAssociations)
+			}
 			return gatherMerged(a, eng.AssociationReader().Read, run, catalog.TableAssociations, func(a, b *catalog.Association) int {
 				return cmp.Or(cmp.Compare(a.Runcat, b.Runcat), cmp.Compare(a.Xtrsrc, b.Xtrsrc))
 			}, func(*catalog.Association) { nAssoc++ }, copts, n)

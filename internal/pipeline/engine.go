@@ -247,6 +247,9 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 	if err != nil {
 		return nil, err
 	}
+	if s.live != nil {
+		e.Journal() // the associations are published as parts
+	}
 	defer func() {
 		if err != nil {
 			closeEngine(e, &err)

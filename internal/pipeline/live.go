@@ -14,6 +14,7 @@ import (
 	"gotrap/catalog/assoc"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/rundir"
+	"gotrap/internal/wire"
 )
 
 // A live run (gotrap watch) is the timesteps stage fed as it goes: once
@@ -60,8 +61,9 @@ type live struct {
 	part int
 	// published is set after the first publish.
 	published bool
-	// parts are this rank's closed measurement parts (compactParts).
-	parts []livePart
+	// parts and aparts are this rank's closed measurement and
+	// association parts (compactParts).
+	parts, aparts []livePart
 }
 
 // liveMsg is what rank 0 broadcasts of its feed's answer.
@@ -192,7 +194,10 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 		level = levelReplay // a restarted run's history
 	}
 	l.parts = append(l.parts, livePart{seq: l.part, level: level})
-	if l.parts, err = compactParts(l.run, a.me, l.parts, l.sink.opts); err != nil {
+	if l.parts, err = compactParts[catalog.Measurement](l.run, catalog.TableMeasurements, measurementStages[:], a.me, l.parts, l.sink.opts); err != nil {
+		return err
+	}
+	if err := l.publishAssociations(a, e, l.part, level); err != nil {
 		return err
 	}
 	first := l.part
@@ -212,17 +217,27 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 		// numbered from first: the older parts go now, and the
 		// varmetric.parquet of its last end (the view computes it while
 		// the run is live).
-		if err := removePartsBelow(l.run, "", first); err != nil {
+		if err := removePartsBelow(l.run, catalog.TableMeasurements, "", first); err != nil {
+			return err
+		}
+		if err := removePartsBelow(l.run, catalog.TableAssociations, "", first); err != nil {
 			return err
 		}
 		if err := os.Remove(rundir.TablePath(l.run, catalog.TableVarMetric)); err != nil && !isNotExist(err) {
 			return fmt.Errorf("pipeline: %w", err)
 		}
 	}
+	if a.me == 0 && !l.published {
+		// The associations are parts while the run is live: the table
+		// its last end wrote goes.
+		if err := os.Remove(rundir.TablePath(l.run, catalog.TableAssociations)); err != nil && !isNotExist(err) {
+			return fmt.Errorf("pipeline: %w", err)
+		}
+	}
 	l.published = true
 	var sum Summary
 	n := 0
-	if err := writeDistCatalogue(a, e, l.run, a.rows, l.copts, &sum, &n); err != nil {
+	if err := writeDistCatalogue(a, e, l.run, a.rows, l.copts, &sum, &n, false); err != nil {
 		return err
 	}
 	if a.me != 0 {
@@ -242,6 +257,51 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 		return err
 	}
 	return l.after(c)
+}
+
+// publishAssociations writes this rank's association part seq (a
+// collective): the links its engine added since the last publish
+// (assoc.Engine.TakeJournal), without those of runcats deleted since
+// (forked, moved) on any rank. When runcats were deleted, their rows
+// also leave the rank's earlier parts, which are rewritten: a batch
+// run's table holds only the links of the runcats that remain, and so
+// does the live run's. Then the parts are merged as the measurements'.
+// A run with the parts has no RUN/associations.parquet (live.publish,
+// and the run's end writes the table whole again).
+func (l *live) publishAssociations(a *assocRun, e *assoc.Engine, seq, level int) error {
+	added, deleted := e.TakeJournal()
+	var enc wire.Encoder
+	enc.Int64s(deleted)
+	all, err := a.comm.Allgatherv(enc.Data())
+	if err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	gone := map[int64]bool{}
+	for r, b := range all {
+		d := wire.NewDecoder(b)
+		ids := d.Int64s()
+		if err := d.Done(); err != nil {
+			return fmt.Errorf("pipeline: deleted runcats from rank %d: %w", r, err)
+		}
+		for _, id := range ids {
+			gone[id] = true
+		}
+	}
+	drop := func(x *catalog.Association) bool { return gone[x.Runcat] }
+	if len(gone) > 0 {
+		added = slices.DeleteFunc(added, func(x catalog.Association) bool { return drop(&x) })
+		for _, p := range l.aparts {
+			if err := rewriteParts(l.run, catalog.TableAssociations, a.me, "", []int{p.seq}, drop, l.copts); err != nil {
+				return err
+			}
+		}
+	}
+	if err := catalog.WriteFile(rundir.PartPath(l.run, catalog.TableAssociations, a.me, "", seq), added, l.copts...); err != nil {
+		return err
+	}
+	l.aparts = append(l.aparts, livePart{seq: seq, level: level})
+	l.aparts, err = compactParts[catalog.Association](l.run, catalog.TableAssociations, []string{""}, a.me, l.aparts, l.copts)
+	return err
 }
 
 // alertMonitors returns the run's live monitors: those it has, then the

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gotrap/catalog"
+	"gotrap/internal/pipeline/pipetest"
 	"gotrap/internal/rundir"
 )
 
@@ -84,11 +85,15 @@ func TestLiveEqualsBatch(t *testing.T) {
 		t.Run(fmt.Sprintf("ranks %d", ranks), func(t *testing.T) {
 			run := filepath.Join(t.TempDir(), "live")
 			var commits []int
+			var last *pipetest.Catalogue // as published after the last timestep
 			opt := Options{Run: run, Config: cfg, CPUs: 2, Feed: &partFeed{t: t, run: run, parts: parts, stop: -1},
 				AfterCommit: func(c rundir.Commit) error {
 					commits = append(commits, c.Timesteps)
 					if _, err := os.Stat(filepath.Join(run, "runcat.parquet")); err != nil && c.Timesteps > 0 {
 						return fmt.Errorf("published without runcat.parquet: %w", err)
+					}
+					if c.Timesteps == nts {
+						last = sortedCatalogue(t, run)
 					}
 					return nil
 				}}
@@ -97,6 +102,14 @@ func TestLiveEqualsBatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			equalTables(t, "live", want, sortedCatalogue(t, run))
+			// The catalogue published after the last timestep, its
+			// associations in parts, is the batch run's (limits come at
+			// the end).
+			if last == nil {
+				t.Fatal("no publish after the last timestep")
+			}
+			last.Limits = want.Limits
+			equalTables(t, "live, published", want, last)
 			// The parts were merged: rank 0 published nts+1 times.
 			files, err := filepath.Glob(filepath.Join(filepath.Dir(rundir.PartPath(run, catalog.TableMeasurements, 0, "blind", 0)), "blind-*.parquet"))
 			if err != nil || len(files) == 0 || len(files) > 3 {

@@ -522,7 +522,13 @@ func (r *runner) timesteps(ctx context.Context) (err error) {
 		// was here).
 		debug.FreeOSMemory()
 		n := sum.Blind + sum.Forced + sum.Monitor
-		if err := writeDistCatalogue(r.ar, eng, opt.Run, r.rows, r.copts, sum, &n); err != nil {
+		if r.ar.me == 0 {
+			// A live run's association parts: the table is whole now.
+			if err := removePartsBelow(opt.Run, catalog.TableAssociations, "", -1); err != nil {
+				return err
+			}
+		}
+		if err := writeDistCatalogue(r.ar, eng, opt.Run, r.rows, r.copts, sum, &n, true); err != nil {
 			return err
 		}
 		st.Items = n

@@ -20,6 +20,7 @@
 package pipetest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"gotrap/internal/rundir"
@@ -154,13 +155,28 @@ func read[T any](tb testing.TB, path string) []T {
 func ReadCatalogue(tb testing.TB, run string) *Catalogue {
 	tb.Helper()
 	c := &Catalogue{
-		Images:       read[catalog.Image](tb, rundir.TablePath(run, catalog.TableImages)),
-		Associations: read[catalog.Association](tb, rundir.TablePath(run, catalog.TableAssociations)),
-		Runcats:      read[catalog.Runcat](tb, rundir.TablePath(run, catalog.TableRuncat)),
-		Fluxes:       read[catalog.RuncatFlux](tb, rundir.TablePath(run, catalog.TableRuncatFlux)),
-		NewSources:   read[catalog.NewSource](tb, rundir.TablePath(run, catalog.TableNewSources)),
-		SkyRegions:   read[catalog.SkyRegion](tb, rundir.TablePath(run, catalog.TableSkyRegions)),
-		Bands:        read[catalog.Band](tb, rundir.TablePath(run, catalog.TableBands)),
+		Images:     read[catalog.Image](tb, rundir.TablePath(run, catalog.TableImages)),
+		Runcats:    read[catalog.Runcat](tb, rundir.TablePath(run, catalog.TableRuncat)),
+		Fluxes:     read[catalog.RuncatFlux](tb, rundir.TablePath(run, catalog.TableRuncatFlux)),
+		NewSources: read[catalog.NewSource](tb, rundir.TablePath(run, catalog.TableNewSources)),
+		SkyRegions: read[catalog.SkyRegion](tb, rundir.TablePath(run, catalog.TableSkyRegions)),
+		Bands:      read[catalog.Band](tb, rundir.TablePath(run, catalog.TableBands)),
+	}
+	// The associations: the table, or a live run's parts (in the
+	// table's order, runcat then measurement).
+	if p := rundir.TablePath(run, catalog.TableAssociations); fileExists(p) {
+		c.Associations = read[catalog.Association](tb, p)
+	} else {
+		parts, err := filepath.Glob(rundir.PartGlob(run, catalog.TableAssociations, ""))
+		if err != nil || len(parts) == 0 {
+			tb.Fatalf("%s: no associations table or parts (%v)", run, err)
+		}
+		for _, f := range parts {
+			c.Associations = append(c.Associations, read[catalog.Association](tb, f)...)
+		}
+		slices.SortFunc(c.Associations, func(a, b catalog.Association) int {
+			return cmp.Or(cmp.Compare(a.Runcat, b.Runcat), cmp.Compare(a.Xtrsrc, b.Xtrsrc))
+		})
 	}
 	if p := rundir.TablePath(run, catalog.TableLimits); fileExists(p) {
 		c.Limits = read[catalog.Limit](tb, p)
