@@ -159,10 +159,33 @@ type LiveResult struct {
 	Points    []LivePoint `json:"points"`
 	WorkBytes int64       `json:"work_bytes"`
 	Catalogue int64       `json:"catalogue_bytes"`
-	// Per committed timestep, at the end.
+	// Per committed timestep, at the end (after the watch's end, which
+	// unpacks RUN/work's packs: docs/live.md).
 	WorkPerTimestep      float64 `json:"work_bytes_per_timestep"`
 	CataloguePerTimestep float64 `json:"catalogue_bytes_per_timestep"`
-	Stderr               string  `json:"stderr_tail"`
+	// Growth per committed timestep while the watch ran: from the first
+	// sample with a tenth of the commits to the last (LiveSlopes).
+	WorkGrowth      float64 `json:"work_bytes_per_timestep_live"`
+	CatalogueGrowth float64 `json:"catalogue_bytes_per_timestep_live"`
+	Stderr          string  `json:"stderr_tail"`
+}
+
+// LiveSlopes returns how fast RUN/work and the catalogue grew per
+// committed timestep over points (sampled while the watch ran): from the
+// first point with a tenth of the last point's commits (past the
+// start-up) to the last point; zeros when fewer than two points qualify.
+func LiveSlopes(points []LivePoint) (work, catalogue float64) {
+	if len(points) < 2 {
+		return 0, 0
+	}
+	last := points[len(points)-1]
+	for _, p := range points {
+		if p.Committed*10 >= last.Committed && p.Committed < last.Committed {
+			d := float64(last.Committed - p.Committed)
+			return float64(last.WorkBytes-p.WorkBytes) / d, float64(last.CatalogueBytes-p.CatalogueBytes) / d
+		}
+	}
+	return 0, 0
 }
 
 // defaultLiveJob is the job written when LiveConfig.Config is "": the
@@ -368,6 +391,7 @@ func Live(ctx context.Context, cfg LiveConfig) (*LiveResult, error) {
 		res.WorkPerTimestep = float64(res.WorkBytes) / float64(n)
 		res.CataloguePerTimestep = float64(res.Catalogue) / float64(n)
 	}
+	res.WorkGrowth, res.CatalogueGrowth = LiveSlopes(points)
 	// RSS at each probe: the last /proc sample at or before it.
 	for i := range points {
 		at := t0.Add(time.Duration(points[i].T * float64(time.Second)))
@@ -443,6 +467,7 @@ func (r *LiveResult) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "| peak RSS | %s |\n", bytesText(r.PeakRSS))
 	fmt.Fprintf(w, "| RUN/work | %s, %s per committed timestep |\n", bytesText(r.WorkBytes), bytesText(int64(r.WorkPerTimestep)))
 	fmt.Fprintf(w, "| catalogue (Parquet) | %s, %s per committed timestep |\n", bytesText(r.Catalogue), bytesText(int64(r.CataloguePerTimestep)))
+	fmt.Fprintf(w, "| growth while live, per committed timestep | RUN/work %s, catalogue %s |\n", bytesText(int64(r.WorkGrowth)), bytesText(int64(r.CatalogueGrowth)))
 	fmt.Fprintf(w, "| gotrap watch exit | %s |\n", r.Exit)
 	fmt.Fprintf(w, "| machine | %s, %d CPUs; load %.2f before, %.2f after |\n\n", r.Machine.CPUModel, r.Machine.CPUs, r.Machine.LoadBefore[0], r.Machine.LoadAfter[0])
 	if len(r.Points) > 0 {

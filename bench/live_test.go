@@ -200,3 +200,21 @@ func TestLiveMarkdown(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveSlopes: growth per committed timestep from the first sample
+// with a tenth of the commits to the last; nothing to say with fewer
+// than two samples past the start-up.
+func TestLiveSlopes(t *testing.T) {
+	pts := []LivePoint{
+		{Committed: 0, WorkBytes: 1000, CatalogueBytes: 10},
+		{Committed: 5, WorkBytes: 9000, CatalogueBytes: 500}, // start-up: 5*10 < 100
+		{Committed: 20, WorkBytes: 10000, CatalogueBytes: 2000},
+		{Committed: 100, WorkBytes: 18000, CatalogueBytes: 10000},
+	}
+	if w, c := LiveSlopes(pts); w != 100 || c != 100 {
+		t.Errorf("slopes %v, %v; want 100, 100 bytes per timestep", w, c)
+	}
+	if w, c := LiveSlopes(pts[:1]); w != 0 || c != 0 {
+		t.Errorf("one point: %v, %v", w, c)
+	}
+}

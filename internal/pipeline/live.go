@@ -62,8 +62,11 @@ type live struct {
 	// published is set after the first publish.
 	published bool
 	// parts and aparts are this rank's closed measurement and
-	// association parts (compactParts).
-	parts, aparts []livePart
+	// association parts (compactParts), packs its work packs
+	// (workpack.go) and packed the timesteps whose staged files are in
+	// them.
+	parts, aparts, packs []livePart
+	packed               int
 }
 
 // liveMsg is what rank 0 broadcasts of its feed's answer.
@@ -200,6 +203,9 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	if err := l.publishAssociations(a, e, l.part, level); err != nil {
 		return err
 	}
+	if err := l.packWork(a, l.part, level, committed); err != nil {
+		return err
+	}
 	first := l.part
 	l.part = max(l.part+1, committed+1)
 	sink, err := newMeasurementSinkPart(l.run, a.me, l.copts, l.part)
@@ -301,6 +307,31 @@ func (l *live) publishAssociations(a *assocRun, e *assoc.Engine, seq, level int)
 	}
 	l.aparts = append(l.aparts, livePart{seq: seq, level: level})
 	l.aparts, err = compactParts[catalog.Association](l.run, catalog.TableAssociations, []string{""}, a.me, l.aparts, l.copts)
+	return err
+}
+
+// packWork packs the staged files of this rank's images of the
+// timesteps committed since the last publish (workpack.go) into pack
+// seq, and merges the packs.
+func (l *live) packWork(a *assocRun, seq, level, committed int) error {
+	var ids []int64
+	for t := l.packed; t < committed; t++ {
+		for _, i := range a.plan.Timesteps[t] {
+			if a.owner[i] == a.me {
+				ids = append(ids, a.plan.Images[i].ID)
+			}
+		}
+	}
+	l.packed = committed
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := packStaged(l.run, a.me, seq, ids); err != nil {
+		return err
+	}
+	l.packs = append(l.packs, livePart{seq: seq, level: level})
+	var err error
+	l.packs, err = compactPacks(l.run, a.me, l.packs)
 	return err
 }
 

@@ -94,6 +94,12 @@ func TestLiveEqualsBatch(t *testing.T) {
 					}
 					if c.Timesteps == nts {
 						last = sortedCatalogue(t, run)
+						// The committed images' staged files are in packs.
+						staged, _ := filepath.Glob(filepath.Join(rundir.StepDir(run, StepExtract), "*.blind.parquet"))
+						packs, _ := filepath.Glob(rundir.PackGlob(run))
+						if len(staged) != 0 || len(packs) == 0 {
+							return fmt.Errorf("after the last commit: %d staged files, %d packs; want none and some", len(staged), len(packs))
+						}
 					}
 					return nil
 				}}
@@ -110,6 +116,10 @@ func TestLiveEqualsBatch(t *testing.T) {
 			}
 			last.Limits = want.Limits
 			equalTables(t, "live, published", want, last)
+			// The run's end unpacked them.
+			if packs, _ := filepath.Glob(rundir.PackGlob(run)); len(packs) != 0 {
+				t.Errorf("packs left after the run's end: %v", packs)
+			}
 			// The parts were merged: rank 0 published nts+1 times.
 			files, err := filepath.Glob(filepath.Join(filepath.Dir(rundir.PartPath(run, catalog.TableMeasurements, 0, "blind", 0)), "blind-*.parquet"))
 			if err != nil || len(files) == 0 || len(files) > 3 {

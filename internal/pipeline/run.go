@@ -165,6 +165,13 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, err
 	}
 	defer r.logFile.Close()
+	if opt.Feed != nil {
+		// A live run continued: its staged files come out of their packs
+		// before anything reads them (workpack.go).
+		if err := r.unpackWork(); err != nil {
+			return nil, err
+		}
+	}
 	for _, step := range []func(context.Context) error{r.planStage, r.catalogue, r.backward, r.limits, r.finish} {
 		if err := step(ctx); err != nil {
 			return nil, err
@@ -522,6 +529,13 @@ func (r *runner) timesteps(ctx context.Context) (err error) {
 		// was here).
 		debug.FreeOSMemory()
 		n := sum.Blind + sum.Forced + sum.Monitor
+		if opt.Feed != nil {
+			// The live run ends as a batch run: its staged files out of
+			// their packs for the stages to come (limits, --append).
+			if err := r.unpackWork(); err != nil {
+				return err
+			}
+		}
 		if r.ar.me == 0 {
 			// A live run's association parts: the table is whole now.
 			if err := removePartsBelow(opt.Run, catalog.TableAssociations, "", -1); err != nil {
@@ -534,6 +548,22 @@ func (r *runner) timesteps(ctx context.Context) (err error) {
 		st.Items = n
 		return r.record(st)
 	})
+}
+
+// unpackWork is a collective: rank 0 unpacks the run's work packs
+// (unpackWork), the others wait.
+func (r *runner) unpackWork() error {
+	var err error
+	if r.me == 0 {
+		var n int
+		if n, err = unpackWork(r.opt.Run); n > 0 {
+			r.log.printf("work packs: %d staged files unpacked", n)
+		}
+	}
+	if berr := r.comm.Barrier(); err == nil && berr != nil {
+		err = fmt.Errorf("pipeline: %w", berr)
+	}
+	return err
 }
 
 // backward runs the backward forced fits (backward.go), if asked: after

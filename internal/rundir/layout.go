@@ -78,6 +78,25 @@ func StagedPath(run, step string, id int64, suffix string) string {
 	return filepath.Join(run, workName, step, fmt.Sprintf("%08d.%s", id, suffix))
 }
 
+// PackPath is RUN/work/packs/rank=RRRR/pack-SSSSS.zst, one pack of the
+// staged files of a live run's committed images (internal/pipeline's
+// work packs).
+func PackPath(run string, rank, seq int) string {
+	return filepath.Join(run, workName, "packs", fmt.Sprintf("rank=%04d", rank), fmt.Sprintf("pack-%05d.zst", seq))
+}
+
+// PackGlob is the filepath.Glob pattern of every rank's packs (PackPath;
+// check the number with PartSeq).
+func PackGlob(run string) string {
+	return filepath.Join(run, workName, "packs", "rank=[0-9][0-9][0-9][0-9]", "pack-[0-9]*.zst")
+}
+
+// StagedGlob is the filepath.Glob pattern of what step staged for image
+// id (StagedPath with any suffix).
+func StagedGlob(run, step string, id int64) string {
+	return filepath.Join(run, workName, step, fmt.Sprintf("%08d.*", id))
+}
+
 // CommitPath is RUN/work/commit.json (Commit).
 func CommitPath(run string) string { return filepath.Join(run, workName, commitName) }
 
@@ -115,12 +134,14 @@ func PartGlob(run, table, stage string) string {
 	return filepath.Join(run, table, "rank=[0-9][0-9][0-9][0-9]", stage+"-[0-9]*.parquet")
 }
 
-// PartSeq returns the number of a part file's path (PartPath's seq), and
-// false when its name is not STAGE-DIGITS.parquet.
+// PartSeq returns the number of a part file's path (PartPath's seq, or
+// PackPath's), and false when its name is not STAGE-DIGITS.parquet (or
+// pack-DIGITS.zst).
 func PartSeq(path string) (int, bool) {
-	name := strings.TrimSuffix(filepath.Base(path), ".parquet")
+	base := filepath.Base(path)
+	name := strings.TrimSuffix(strings.TrimSuffix(base, ".parquet"), ".zst")
 	i := strings.LastIndexByte(name, '-')
-	if i < 0 || i == len(name)-1 || len(name) == len(filepath.Base(path)) {
+	if i < 0 || i == len(name)-1 || len(name) == len(base) {
 		return 0, false
 	}
 	n := 0

@@ -243,6 +243,7 @@ func TestPartSeq(t *testing.T) {
 		{"/r/measurements/rank=0000/blind-12x.parquet", 0, false},
 		{"/r/measurements/rank=0000/blind-00001.json", 0, false},
 		{"/r/measurements/rank=0000/notes.parquet", 0, false},
+		{PackPath("/r", 3, 123456), 123456, true},
 		{"/r/measurements/rank=0000/blind-99999999999999999999999.parquet", 0, false},
 	} {
 		n, ok := PartSeq(c.path)
