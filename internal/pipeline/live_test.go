@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gotrap/catalog"
+	"gotrap/internal/config"
 	"gotrap/internal/pipeline/pipetest"
 	"gotrap/internal/rundir"
 )
@@ -306,4 +307,63 @@ func mergeSoon(t *testing.T) {
 	old := partFanIn
 	partFanIn = 2
 	t.Cleanup(func() { partFanIn = old })
+}
+
+// TestLiveRSMMini: rsm-mini (24 bands a timestep) fed timestep by
+// timestep to a live run on 2 ranks, cancelled at a random commit (the
+// in-process kill), started again, cancelled again and finished, gives
+// the batch run's catalogue; the catalogue published after the last
+// timestep (associations in parts) equals it too. The CI size keeps
+// the preset's bands, sources and cadence on 4 timesteps of 512^2
+// images; GOTRAP_LIVE_RSMMINI=full runs the whole preset (6 timesteps of
+// 1280^2, a few minutes here).
+func TestLiveRSMMini(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates rsm-mini")
+	}
+	sets := []string{"timesteps", "4", "size", "512"}
+	if os.Getenv("GOTRAP_LIVE_RSMMINI") == "full" {
+		sets = nil
+	}
+	data := pipetest.Simulate(t, "rsm-mini", 1, sets...)
+	cfg := config.Default()
+	parts, nts := timestepParts(t, data)
+	want := oneRun(t, parts, cfg)
+	if len(want.Images) < 24*nts || nts < 4 {
+		t.Fatalf("%d images in %d timesteps: not rsm-mini's 24 a timestep", len(want.Images), nts)
+	}
+	const seed = 23
+	rng := rand.New(rand.NewPCG(seed, 1))
+	run := filepath.Join(t.TempDir(), "live")
+	var last *pipetest.Catalogue
+	for k, stopAt := range []int{1 + rng.IntN(nts/2), nts/2 + 1 + rng.IntN(nts/2-1), -1} {
+		ctx, cancel := context.WithCancel(context.Background())
+		opt := Options{Run: run, Config: cfg, CPUs: 2, Append: k > 0, Feed: &partFeed{t: t, run: run, parts: parts, stop: -1},
+			AfterCommit: func(c rundir.Commit) error {
+				if stopAt > 0 && c.Timesteps >= stopAt {
+					cancel()
+				}
+				if c.Timesteps == nts {
+					last = sortedCatalogue(t, run)
+				}
+				return nil
+			}}
+		_, err := RunRanks(ctx, opt, 2)
+		cancel()
+		if stopAt > 0 && !errors.Is(err, context.Canceled) {
+			t.Fatalf("run %d: cancelled after %d timesteps: error %v", k, stopAt, err)
+		}
+		if stopAt < 0 && err != nil {
+			t.Fatalf("run %d: %v", k, err)
+		}
+		if stopAt > 0 {
+			t.Logf("run %d: cancelled after %d timesteps (seed %d)", k, stopAt, seed)
+		}
+	}
+	equalTables(t, "rsm-mini live, cancelled twice", want, sortedCatalogue(t, run))
+	if last == nil {
+		t.Fatal("no publish after the last timestep")
+	}
+	last.Limits = want.Limits
+	equalTables(t, "rsm-mini live, as published", want, last)
 }
