@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -39,9 +40,27 @@ import (
 
 const packMagic = "gotrap-pack 1\n"
 
-// packLevel is the zstd level of the packs: "better" compression finds
-// the repeated footers at a few ms per image of CPU.
-var packLevel = zstd.SpeedBetterCompression
+// packEncoders are reusable zstd encoders of the packs: "better"
+// compression, over a 1 MiB window (the footers repeat every few tens of
+// kB). An encoder allocates its history once; reusing it (Reset) saves
+// zeroing megabytes for every pack.
+var packEncoders = sync.Pool{New: func() any {
+	zw, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(1),
+		zstd.WithWindowSize(1<<20))
+	if err != nil {
+		panic(err) // the options are constants
+	}
+	return zw
+}}
+
+// packDecoders are reusable zstd decoders of the packs.
+var packDecoders = sync.Pool{New: func() any {
+	zr, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		panic(err) // the options are constants
+	}
+	return zr
+}}
 
 // packWriter writes one pack.
 type packWriter struct {
@@ -58,11 +77,8 @@ func newPackWriter(path string) (*packWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	zw, err := zstd.NewWriter(f, zstd.WithEncoderLevel(packLevel), zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		f.Abort()
-		return nil, fmt.Errorf("pipeline: %w", err)
-	}
+	zw := packEncoders.Get().(*zstd.Encoder)
+	zw.Reset(f)
 	w := &packWriter{f: f, zw: zw}
 	if _, err := io.WriteString(zw, packMagic); err != nil {
 		w.abort()
@@ -99,7 +115,9 @@ func (w *packWriter) commit() error {
 		w.abort()
 		return fmt.Errorf("pipeline: %s: %w", w.f.Path(), err)
 	}
-	if err := w.zw.Close(); err != nil {
+	err := w.zw.Close()
+	w.release()
+	if err != nil {
 		w.f.Abort()
 		return fmt.Errorf("pipeline: %s: %w", w.f.Path(), err)
 	}
@@ -108,7 +126,15 @@ func (w *packWriter) commit() error {
 
 func (w *packWriter) abort() {
 	w.zw.Close()
+	w.release()
 	w.f.Abort()
+}
+
+// release returns the encoder to the pool.
+func (w *packWriter) release() {
+	w.zw.Reset(nil)
+	packEncoders.Put(w.zw)
+	w.zw = nil
 }
 
 // readPack calls fn with each file of the pack at path, in order; data
@@ -119,11 +145,11 @@ func readPack(path string, fn func(name string, data []byte) error) error {
 		return fmt.Errorf("pipeline: %w", err)
 	}
 	defer f.Close()
-	zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1))
-	if err != nil {
+	zr := packDecoders.Get().(*zstd.Decoder)
+	defer packDecoders.Put(zr)
+	if err := zr.Reset(f); err != nil {
 		return fmt.Errorf("pipeline: %s: %w", path, err)
 	}
-	defer zr.Close()
 	br := bufio.NewReader(zr)
 	magic := make([]byte, len(packMagic))
 	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != packMagic {
