@@ -65,6 +65,9 @@ func (s *Stream) Close() error {
 	return err
 }
 
+// streamMemory is the DuckDB memory_limit of a Stream.
+const streamMemory = "1GB"
+
 // errStale: the state cannot take a window's points (Stream.Events then
 // computes from the first timestep).
 var errStale = errors.New("respond: events state does not continue")
@@ -236,7 +239,11 @@ func (s *Stream) open(ctx context.Context, run string) (*duck.DB, error) {
 	if err := s.Close(); err != nil {
 		return nil, fmt.Errorf("respond: %w", err)
 	}
-	db, err := duck.Open(ctx, run, duck.Options{Threads: 1, FluxErrorFloor: s.cfg.Variability.FluxErrorFloor})
+	// DuckDB stays open for the watch's life: a memory limit keeps its
+	// buffers from growing with the run (its default is most of the
+	// machine's memory). A commit's window is small; the first call,
+	// over the whole run, spills to disk when it needs more.
+	db, err := duck.Open(ctx, run, duck.Options{Threads: 1, MemoryLimit: streamMemory, FluxErrorFloor: s.cfg.Variability.FluxErrorFloor})
 	if err != nil {
 		return nil, fmt.Errorf("respond: %w", err)
 	}
