@@ -1017,6 +1017,20 @@ func TestEmailAuth(t *testing.T) {
 	if res.Sent != 0 || res.Failed != 1 || len(smtpd.Messages(t)) != 0 {
 		t.Errorf("wrong password: sent %d failed %d, %d messages", res.Sent, res.Failed, len(smtpd.Messages(t)))
 	}
+	// The failure is the server's answer (535, RFC 4954), not a timeout.
+	recs, err := ReadLog(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, r := range recs {
+		if r.State == StateFailed {
+			failed = append(failed, r.Error)
+		}
+	}
+	if len(failed) != 1 || !strings.Contains(failed[0], "authentication") || !strings.Contains(failed[0], "535") {
+		t.Errorf("wrong password: failed attempts logged %q, want one with the server's 535", failed)
+	}
 	right := func(k string) string { return map[string]string{"TEST_SMTP_PASSWORD": "s3cret"}[k] }
 	res, err = Respond(ctx, run, cfg, Options{Send: true, Timesteps: All, Getenv: right})
 	if err != nil {

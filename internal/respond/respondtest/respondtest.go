@@ -55,7 +55,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 port, maildir, cert, key, user, password = sys.argv[1:7]
 def check(server, session, envelope, mechanism, data):
     ok = isinstance(data, LoginPassword) and data.login == user.encode() and data.password == password.encode()
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd answers a failure with 535 itself (its
+    # default, handled=True, would leave the client waiting for a reply).
+    return AuthResult(success=ok, handled=False)
 tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 tls.load_cert_chain(cert, key)
 c = Controller(Mailbox(maildir), hostname="127.0.0.1", port=int(port), authenticator=check,
