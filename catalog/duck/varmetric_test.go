@@ -77,6 +77,13 @@ func TestVarMetricRanges(t *testing.T) {
 				}
 			}
 			t.Logf("%d varmetric rows, %d with a new source", len(whole), newsrc)
+			// ScanVarMetrics depends on the points only through the
+			// ranges: a range size that gives the ranges of one already
+			// compared is not compared again (on both runs 2 gives the
+			// ranges of 1, a range per runcat, every runcat having two
+			// associations or more: 150 queries on the random run; on
+			// the hand-made run 1 << 20 gives the one range of 100).
+			compared := map[string]int{}
 			for _, points := range []int{1, 2, 7, 100, 1 << 20} {
 				db, err := Open(ctx, dir, Options{Threads: 2, VarMetricPoints: points})
 				if err != nil {
@@ -91,6 +98,16 @@ func TestVarMetricRanges(t *testing.T) {
 						t.Fatalf("points %d: ranges %v and %v overlap or are reversed", points, ranges[i-1], ranges[i])
 					}
 				}
+				if points == 1 && len(ranges) < 3 {
+					t.Errorf("points 1: %d ranges, want one per runcat", len(ranges))
+				}
+				key := fmt.Sprint(ranges)
+				if p, ok := compared[key]; ok {
+					db.Close()
+					t.Logf("points %d: the %d ranges of points %d, compared already", points, len(ranges), p)
+					continue
+				}
+				compared[key] = points
 				got, err := db.VarMetrics(ctx)
 				db.Close()
 				if err != nil {
@@ -103,9 +120,6 @@ func TestVarMetricRanges(t *testing.T) {
 					if got[i] != whole[i] {
 						t.Fatalf("points %d (%d ranges): row %d\n got %+v\nwant %+v", points, len(ranges), i, got[i], whole[i])
 					}
-				}
-				if points == 1 && len(ranges) < 3 {
-					t.Errorf("points 1: %d ranges, want one per runcat", len(ranges))
 				}
 			}
 

@@ -270,15 +270,9 @@ func TestReportBrowser(t *testing.T) {
 		t.Skip("-short: no browser")
 	}
 	bin := chromium(t)
-	sim, runDir := t.TempDir(), filepath.Join(t.TempDir(), "run")
-	if _, e, code := runGotrap(t, "simulate", "--preset", "tiny", "--seed", "1", sim); code != 0 {
-		t.Fatalf("simulate: %s", e)
-	}
-	if _, e, code := runGotrap(t, "run", "--quiet", "--out", runDir, filepath.Join(sim, "images")); code != 0 {
-		t.Fatalf("run: %s", e)
-	}
-	if out, e, code := runGotrap(t, "report", "--voevent", runDir); code != 0 || !strings.Contains(out, "interactive") {
-		t.Fatalf("report: exit %d, %s\n%s (want an interactive report: make web embeds the plotting library)", code, e, out)
+	runDir, out := tinyReport(t)
+	if !strings.Contains(out, "interactive") {
+		t.Fatalf("report: %s (want an interactive report: make web embeds the plotting library)", out)
 	}
 	dir := filepath.Join(runDir, "report")
 	b := newBrowser(t, bin)

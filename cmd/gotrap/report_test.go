@@ -174,17 +174,7 @@ func TestReportInChromium(t *testing.T) {
 		t.Errorf("broken page: status %s, %q, console %q", status, msg, console)
 	}
 
-	sim, runDir := t.TempDir(), filepath.Join(t.TempDir(), "run")
-	if _, e, code := runGotrap(t, "simulate", "--preset", "tiny", "--seed", "1", sim); code != 0 {
-		t.Fatalf("simulate: %s", e)
-	}
-	if _, e, code := runGotrap(t, "run", "--quiet", "--out", runDir, filepath.Join(sim, "images")); code != 0 {
-		t.Fatalf("run: %s", e)
-	}
-	out, e, code := runGotrap(t, "report", "--voevent", runDir)
-	if code != 0 {
-		t.Fatalf("report of the tiny run: %s", e)
-	}
+	runDir, out := tinyReport(t)
 	// Seed 1: 4 new sources and 7 variable candidates (its 4 variables
 	// and 3 of its transients, which are new sources too), 6 cut-outs
 	// per candidate page.

@@ -19,14 +19,8 @@ import (
 // --send runs nothing.
 func TestRespondCommandExec(t *testing.T) {
 	d := t.TempDir()
-	data := filepath.Join(d, "tiny")
-	if code, _, stderr := runCmd(t, "simulate", "--preset", "tiny", "--seed", "1", "--quiet", data); code != 0 {
-		t.Fatalf("simulate: %s", stderr)
-	}
-	run := filepath.Join(d, "run")
-	if code, _, stderr := runCmd(t, "run", "--out", run, "--quiet", filepath.Join(data, "images")); code != 0 {
-		t.Fatalf("run: %s", stderr)
-	}
+	_, shared := tinyRun(t)
+	run := copyTree(t, shared) // respond --send writes the delivery log
 	evs, err := respond.ReadEvents(run)
 	if err != nil {
 		t.Fatal(err)

@@ -55,15 +55,10 @@ func TestRunSIGTERM(t *testing.T) {
 		t.Skip("subprocess test")
 	}
 	d := t.TempDir()
-	data := filepath.Join(d, "tiny")
-	if code, _, stderr := runCmd(t, "simulate", "--preset", "tiny", "--seed", "1", "--quiet", data); code != 0 {
-		t.Fatalf("simulate: %s", stderr)
-	}
+	// The reference: the shared run of the data set (gotrap run --quiet).
+	data, ref := tinyRun(t)
 	images := filepath.Join(data, "images")
-	ref, run := filepath.Join(d, "ref"), filepath.Join(d, "run")
-	if code, _, stderr := runCmd(t, "run", "--out", ref, "--quiet", images); code != 0 {
-		t.Fatalf("reference run: %s", stderr)
-	}
+	run := filepath.Join(d, "run")
 
 	exe, err := os.Executable()
 	if err != nil {
@@ -160,10 +155,7 @@ func TestRunSIGINT(t *testing.T) {
 		t.Skip("subprocess test")
 	}
 	d := t.TempDir()
-	data := filepath.Join(d, "tiny")
-	if code, _, stderr := runCmd(t, "simulate", "--preset", "tiny", "--seed", "1", "--quiet", data); code != 0 {
-		t.Fatalf("simulate: %s", stderr)
-	}
+	data, _ := tinyRun(t)
 	run := filepath.Join(d, "run")
 	cmd, stderr := childCmd(t, "run", "--out", run, "--workers", "1", "--ranks", "2", "--quiet", filepath.Join(data, "images"))
 	if err := cmd.Start(); err != nil {

@@ -129,21 +129,12 @@ func TestSlurmCluster(t *testing.T) {
 	root := testutil.ProjectRoot(t)
 	lockClusterTest(t)
 
-	// Build the MPI binary while the cluster comes up.
-	bin := filepath.Join(t.TempDir(), "gotrap-mpi")
-	built := make(chan error, 1)
-	var buildOut bytes.Buffer
-	go func() {
-		cmd := exec.Command("go", "build", "-tags", "mpi", "-o", bin, "./cmd/gotrap")
-		cmd.Dir, cmd.Stdout, cmd.Stderr = root, &buildOut, &buildOut
-		built <- cmd.Run()
-	}()
+	// The MPI binary: the build of the MPI tests, made once per test
+	// binary (mpiGotrap; it skips without mpirun).
+	_, bin := mpiGotrap(t)
 	start := time.Now()
 	clusterUp(t, filepath.Join(root, "scripts", "slurm-cluster.sh"))
 	t.Logf("cluster up in %.1f s", time.Since(start).Seconds())
-	if err := <-built; err != nil {
-		t.Fatalf("go build -tags mpi: %v\n%s", err, buildOut.String())
-	}
 	c := slurmCluster{bin: bin}
 	d := t.TempDir()
 

@@ -12,13 +12,17 @@ import (
 	"gotrap/catalog/duck"
 	"gotrap/internal/config"
 	"gotrap/internal/pipeline"
-	"gotrap/internal/pipeline/pipetest"
 )
 
 // runWith runs the pipeline and the catalogue stage over data with cfg.
 func runWith(t *testing.T, data string, cfg config.Config) string {
 	t.Helper()
-	run := filepath.Join(t.TempDir(), "run")
+	return runInto(t, data, filepath.Join(t.TempDir(), "run"), cfg)
+}
+
+// runInto is runWith into the folder run.
+func runInto(t *testing.T, data, run string, cfg config.Config) string {
+	t.Helper()
 	inputs, err := pipeline.ExpandInputs([]string{filepath.Join(data, "images")})
 	if err != nil {
 		t.Fatal(err)
@@ -38,11 +42,10 @@ func runWith(t *testing.T, data string, cfg config.Config) string {
 // detection, and varmetric leaves them out: it equals a run without
 // them, row for row.
 func TestBackwardQueries(t *testing.T) {
-	data := pipetest.Simulate(t, "tiny", 1)
-	off := config.Default()
-	on := off
+	data, runOff := tinyRun(t) // the default: no backward fits
+	on := config.Default()
 	on.ForcedFits.Backward = true
-	runOn, runOff := runWith(t, data, on), runWith(t, data, off)
+	runOn := runWith(t, data, on)
 
 	read := func(run string) []catalog.VarMetric {
 		db, err := duck.Open(context.Background(), run, duck.Options{Threads: 1})

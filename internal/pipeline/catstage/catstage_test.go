@@ -151,7 +151,8 @@ func checkVariables(t *testing.T, f *pipetest.Figures) {
 // TestAcceptanceTiny scores the tiny preset (CI scale) with the catalogue
 // stage and the variables query.
 func TestAcceptanceTiny(t *testing.T) {
-	f := score(t, pipetest.Simulate(t, sim.PresetTiny, 1))
+	data, run := tinyRun(t)
+	f := scoreCatalogue(t, data, run)
 	if f.Variables == 0 {
 		t.Error("tiny has no variable with V >= 0.3 above 20 sigma to score")
 	}

@@ -50,6 +50,15 @@ const MatchArcsec = 45.0
 // new temporary directory and returns it.
 func Simulate(tb testing.TB, preset string, seed uint64, sets ...string) string {
 	tb.Helper()
+	dir := tb.TempDir()
+	SimulateInto(tb, dir, preset, seed, sets...)
+	return dir
+}
+
+// SimulateInto is Simulate into the folder dir, which outlives the test
+// (a data set shared by the tests of a package; the caller removes it).
+func SimulateInto(tb testing.TB, dir, preset string, seed uint64, sets ...string) {
+	tb.Helper()
 	cfg, err := sim.Preset(preset)
 	if err != nil {
 		tb.Fatal(err)
@@ -60,11 +69,9 @@ func Simulate(tb testing.TB, preset string, seed uint64, sets ...string) string 
 			tb.Fatal(err)
 		}
 	}
-	dir := tb.TempDir()
 	if _, err := sim.Generate(context.Background(), cfg, dir, sim.Options{Workers: 2}); err != nil {
 		tb.Fatal(err)
 	}
-	return dir
 }
 
 // Source is a row of truth/sources.csv.

@@ -19,7 +19,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -52,7 +55,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 port, maildir, cert, key, user, password = sys.argv[1:7]
 def check(server, session, envelope, mechanism, data):
     ok = isinstance(data, LoginPassword) and data.login == user.encode() and data.password == password.encode()
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd answers a failure with 535 itself (its
+    # default, handled=True, would leave the client waiting for a reply).
+    return AuthResult(success=ok, handled=False)
 tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 tls.load_cert_chain(cert, key)
 c = Controller(Mailbox(maildir), hostname="127.0.0.1", port=int(port), authenticator=check,
@@ -122,7 +127,8 @@ func (s *SMTP) Stop() {
 	}
 }
 
-// Messages returns the messages received so far, in file-name order.
+// Messages returns the messages received so far, in the order the
+// server saved them (arrivalOrder).
 func (s *SMTP) Messages(t testing.TB) []*mail.Message {
 	t.Helper()
 	ents, _ := os.ReadDir(filepath.Join(s.Maildir, "new"))
@@ -130,7 +136,7 @@ func (s *SMTP) Messages(t testing.TB) []*mail.Message {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	sort.Strings(names)
+	arrivalOrder(names)
 	var out []*mail.Message
 	for _, n := range names {
 		b, err := os.ReadFile(filepath.Join(s.Maildir, "new", n))
@@ -144,6 +150,39 @@ func (s *SMTP) Messages(t testing.TB) []*mail.Message {
 		out = append(out, m)
 	}
 	return out
+}
+
+// maildirName is the unique name Python's mailbox.Maildir gives a
+// message it saves: SECONDS.MMICROSECONDS.PPID.QCOUNT.HOST, the time of
+// saving and a counter of the process.
+var maildirName = regexp.MustCompile(`^(\d+)\.M(\d+)P(\d+)Q(\d+)\.`)
+
+// arrivalOrder sorts Maildir names by the time of saving, then the
+// process's counter (messages saved in the same microsecond); names of
+// another form go last, in name order.
+func arrivalOrder(names []string) {
+	key := func(n string) ([3]int64, bool) {
+		m := maildirName.FindStringSubmatch(n)
+		if m == nil {
+			return [3]int64{}, false
+		}
+		var k [3]int64
+		for i, g := range []string{m[1], m[2], m[4]} {
+			k[i], _ = strconv.ParseInt(g, 10, 64)
+		}
+		return k, true
+	}
+	sort.SliceStable(names, func(i, j int) bool {
+		a, aok := key(names[i])
+		b, bok := key(names[j])
+		switch {
+		case aok != bok:
+			return aok
+		case !aok:
+			return names[i] < names[j]
+		}
+		return slices.Compare(a[:], b[:]) < 0
+	})
 }
 
 // writeCert writes a self-signed ECDSA certificate for 127.0.0.1 and

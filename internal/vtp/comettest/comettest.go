@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +185,27 @@ func (b *Broker) SavedFiles(t testing.TB) []string {
 		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") && !strings.HasSuffix(e.Name(), ".lock") {
 			out = append(out, e.Name())
 		}
+	}
+	return out
+}
+
+// received matches the broker's log line of each VOEvent it receives
+// (comet/protocol/receiver.py logs it at info level, -v).
+var received = regexp.MustCompile(`VOEvent (\S+) received from`)
+
+// Received returns the IVORNs of the events the broker has received
+// since it last started, in the order it received them, once per
+// receipt: a packet published twice is listed twice, although the
+// broker forwards it once (its event database drops the second).
+func (b *Broker) Received(t testing.TB) []string {
+	t.Helper()
+	log, err := os.ReadFile(filepath.Join(b.Dir, "broker.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range received.FindAllStringSubmatch(string(log), -1) {
+		out = append(out, m[1])
 	}
 	return out
 }
