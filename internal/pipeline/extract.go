@@ -82,10 +82,10 @@ func (w *worker) hash(*Image) *xxhash.Digest {
 
 // worker is one extraction goroutine's reusable state.
 type worker struct {
-	xxh   *xxhash.Digest
-	ex    *extract.Worker
-	qcBuf []float64
-	pix   *kernels.Image // the previous image read: its storage is reused
+	xxh *xxhash.Digest
+	ex  *extract.Worker
+	qc  kernels.QCScratch
+	pix *kernels.Image // the previous image read: its storage is reused
 }
 
 // ErrImageFailed marks the unexpected failure of one image's processing
@@ -155,8 +155,7 @@ func (s *extractStage) extract(w *worker, img *Image, keep bool) (h *held, err e
 		if hashed {
 			h.xxh64 = fmt.Sprintf("%016x", w.xxh.Sum64())
 		}
-		var in qc.Input
-		in, w.qcBuf = qc.Prepare(meta, pix, s.qc, w.qcBuf)
+		in := qc.Prepare(meta, pix, s.qc, &w.qc)
 		in.Band = int(img.Band)
 		row.RMSQC = in.RMSQC
 		if res := qc.Check(in, nil, s.qc); !res.Accepted {
@@ -165,7 +164,7 @@ func (s *extractStage) extract(w *worker, img *Image, keep bool) (h *held, err e
 			if keep {
 				h.pix, h.meta = s.copyPixels(pix), meta
 			}
-			if r, err := img.extractWith(w.ex, s.opt, pix, meta); err != nil {
+			if r, err := img.extractWith(w.ex, s.opt, pix, meta, in.RMSQC); err != nil {
 				reject(catalog.RejectReadError, fmt.Sprintf("%s: %v", img.Path, err))
 			} else {
 				row.RMSMin, row.RMSMax = r.RMSMin, r.RMSMax
