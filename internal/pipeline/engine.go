@@ -528,9 +528,18 @@ func (f *fitter) fit(i int, h *held, req *imageRequests, nBlind int) {
 			f.release(i, h)
 			return
 		}
-		res, reused, err := f.s.fs.fit(&f.s.a.plan.Images[i], h, req, nBlind)
+		img := &f.s.a.plan.Images[i]
+		res, reused, stage, err := f.s.fs.fit(img, h, req, nBlind)
 		<-f.sem
 		f.release(i, h)
+		if err == nil && stage != nil {
+			// Out of the fit slot and without the pixels: the writes'
+			// fsyncs hold neither a worker nor an image buffer.
+			func() {
+				defer recoverImage(img, StepForced, &err)
+				err = stage()
+			}()
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if err != nil {
