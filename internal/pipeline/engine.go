@@ -103,9 +103,7 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 		cancel()
 		return nil, err
 	}
-	// Up to four images' writes per worker in flight: their fsyncs
-	// overlap (the file system commits them together).
-	p.stage = newStager(4 * nw)
+	p.stage = newStager(StagedInFlight * nw)
 	type job struct {
 		i  int
 		sl *slot

@@ -234,6 +234,13 @@ func (s *extractStage) stageFiles(img *Image, row catalog.Image, blind []catalog
 	}
 }
 
+// StagedInFlight is the number of images per extraction worker whose
+// staged files may be being written in the background (stager) while the
+// worker extracts its next image: two, so that a disk slower to sync than
+// the extraction of an image (a parallel file system) still overlaps.
+// After a SIGTERM these writes finish, as the image being extracted does.
+const StagedInFlight = 2
+
 // stager writes the staged files of extracted images in the background,
 // at most cap(sem) images at a time, so that an extraction worker goes on
 // to its next image instead of waiting for the writes and their fsyncs
