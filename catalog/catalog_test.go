@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"gotrap/internal/rundir"
 	"gotrap/internal/testutil"
 	"math"
@@ -182,6 +183,34 @@ func TestDeterministicBytes(t *testing.T) {
 	_, c := roundTrip(t, rows, opts...)
 	if bytes.Equal(a, c) {
 		t.Fatal("changing one flux did not change the file")
+	}
+}
+
+// TestWriteFileSameBytes checks that WriteFile, which flushes its rows
+// without copying them (writeAll), writes the bytes of the piecewise
+// Write and Close of roundTrip: row counts below, at and across row-group
+// boundaries, the empty file included.
+func TestWriteFileSameBytes(t *testing.T) {
+	rows := randomRecords[Measurement](newRNG(t, 9), 2100)
+	for _, c := range []struct{ n, group int }{{0, 1024}, {1, 1024}, {300, 1024}, {1024, 1024}, {2100, 1024}, {2100, 100}, {2100, 1 << 16}} {
+		t.Run(fmt.Sprintf("%d rows, groups of %d", c.n, c.group), func(t *testing.T) {
+			opts := []Option{WithRowGroupRows(c.group), WithConfigHash("abc123"), WithSeed(42)}
+			_, want := roundTrip(t, rows[:c.n], opts...)
+			path := filepath.Join(t.TempDir(), "m.parquet")
+			// Twice: the second file gets the first one's pooled buffer.
+			for range 2 {
+				if err := WriteFile(path, rows[:c.n], opts...); err != nil {
+					t.Fatal(err)
+				}
+				got, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("WriteFile wrote %d bytes, unlike Write and Close's %d", len(got), len(want))
+				}
+			}
+		})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"gotrap/internal/rundir"
 )
@@ -31,13 +32,26 @@ func Create[T any](path string, opts ...Option) (*FileWriter[T], error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
+	bw := fileBufs.Get().(*bufio.Writer)
+	bw.Reset(f)
 	w, err := NewWriter[T](bw, opts...)
 	if err != nil {
+		putFileBuf(bw)
 		f.Abort()
 		return nil, err
 	}
 	return &FileWriter[T]{Writer: w, f: f, bw: bw}, nil
+}
+
+// fileBufs holds the 1 MiB write buffers of FileWriters: the pipeline
+// writes small staged files per image, and a new buffer each was half of
+// the bytes a run allocated.
+var fileBufs = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<20) }}
+
+// putFileBuf returns bw to fileBufs, holding no reference to its file.
+func putFileBuf(bw *bufio.Writer) {
+	bw.Reset(nil)
+	fileBufs.Put(bw)
 }
 
 // Path returns the final path of the file.
@@ -57,6 +71,8 @@ func (w *FileWriter[T]) Close() error {
 	if err == nil {
 		err = w.bw.Flush()
 	}
+	putFileBuf(w.bw)
+	w.bw = nil
 	if err != nil {
 		w.f.Abort()
 	} else {
@@ -82,6 +98,8 @@ func (w *FileWriter[T]) Abort() {
 	w.Writer.buf = nil // nothing more to flush
 	w.Writer.closed = true
 	w.Writer.fw.Close()
+	putFileBuf(w.bw)
+	w.bw = nil
 	w.f.Abort()
 }
 
@@ -91,7 +109,7 @@ func WriteFile[T any](path string, rows []T, opts ...Option) error {
 	if err != nil {
 		return err
 	}
-	if err := w.Write(rows...); err != nil {
+	if err := w.writeAll(rows); err != nil {
 		w.Abort()
 		return err
 	}

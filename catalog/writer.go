@@ -160,7 +160,9 @@ func NewWriter[T any](w io.Writer, opts ...Option) (*Writer[T], error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: could not start %s file: %w", tableName(sch), err)
 	}
-	return &Writer[T]{sch: sch, o: o, fw: fw, asch: asch, buf: make([]T, 0, min(o.rowGroup, 1<<12))}, nil
+	// buf is allocated by the first Write that must buffer: a file
+	// written whole (WriteFile) never copies its rows.
+	return &Writer[T]{sch: sch, o: o, fw: fw, asch: asch}, nil
 }
 
 func tableName(s *schema) string {
@@ -188,6 +190,9 @@ func (w *Writer[T]) Write(rows ...T) error {
 			continue
 		}
 		n := min(len(rows), w.o.rowGroup-len(w.buf))
+		if w.buf == nil {
+			w.buf = make([]T, 0, min(w.o.rowGroup, 1<<12))
+		}
 		w.buf = append(w.buf, rows[:n]...)
 		rows = rows[n:]
 		if len(w.buf) == w.o.rowGroup {
@@ -197,6 +202,29 @@ func (w *Writer[T]) Write(rows ...T) error {
 			clear(w.buf) // drop string references
 			w.buf = w.buf[:0]
 		}
+	}
+	return nil
+}
+
+// writeAll writes rows, the whole content of a file, as full row groups
+// and one last partial group, without copying them: the same row groups,
+// and so the same bytes, as Write(rows...) then Close.
+func (w *Writer[T]) writeAll(rows []T) error {
+	if w.closed {
+		panic(errClosed)
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if len(w.buf) > 0 {
+		return w.Write(rows...)
+	}
+	for len(rows) > 0 {
+		n := min(len(rows), w.o.rowGroup)
+		if err := w.flush(rows[:n]); err != nil {
+			return err
+		}
+		rows = rows[n:]
 	}
 	return nil
 }

@@ -90,6 +90,57 @@ func TestLMNoiseless(t *testing.T) {
 	}
 }
 
+// TestLMPeakOnlySame: a fit whose only free parameter is the peak (the
+// forced fits) gives the general pass's result bit for bit: parameters,
+// cost, evaluations and status, on noisy Gaussians of random shapes and
+// positions, unbounded, bounded, and with the peak stopped on a bound,
+// one solver reused across fits of different sizes.
+func TestLMPeakOnlySame(t *testing.T) {
+	const seed = 77
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	inf := math.Inf(1)
+	var fast, ref lmSolver
+	ref.general = true
+	free := [nPar]bool{parPeak: true}
+	for trial := range 200 {
+		size := 3 + rng.IntN(30)
+		truth := [nPar]float64{0.1 + 10*rng.Float64(), float64(size) * rng.Float64(), float64(size) * rng.Float64(),
+			1 + 4*rng.Float64(), 0.8 + 2*rng.Float64(), math.Pi * (rng.Float64() - 0.5)}
+		var px lmPixels
+		for y := range size {
+			for x := range size {
+				if rng.IntN(20) == 0 {
+					continue // a masked pixel
+				}
+				px.xs = append(px.xs, float64(x))
+				px.ys = append(px.ys, float64(y))
+				px.vs = append(px.vs, Gauss2D(truth[0], truth[1], truth[2], truth[3], truth[4], truth[5], float64(x), float64(y))+0.5*rng.NormFloat64())
+			}
+		}
+		lo := [nPar]float64{-inf, -inf, -inf, -inf, -inf, -inf}
+		hi := [nPar]float64{inf, inf, inf, inf, inf, inf}
+		switch trial % 3 {
+		case 1:
+			lo[parPeak], hi[parPeak] = 0, 100
+		case 2:
+			hi[parPeak] = truth[parPeak] / 2 // the fit stops on the bound
+		}
+		start := truth
+		start[parPeak] = 0.5 + rng.Float64()
+		p, q := start, start
+		c1, n1, s1 := fast.solve(&p, &free, &lo, &hi, &px, 600)
+		if !fast.peakOnly {
+			t.Fatal("the peak-only pass was not used")
+		}
+		c2, n2, s2 := ref.solve(&q, &free, &lo, &hi, &px, 600)
+		if p != q || c1 != c2 || n1 != n2 || s1 != s2 {
+			t.Fatalf("trial %d: peak-only %v cost %v, %d passes, status %d; general %v cost %v, %d passes, status %d",
+				trial, p, c1, n1, s1, q, c2, n2, s2)
+		}
+	}
+}
+
 // TestLMBounds: with the peak bounded below the truth, the fit stops on
 // the bound.
 func TestLMBounds(t *testing.T) {

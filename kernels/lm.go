@@ -41,6 +41,14 @@ type lmPixels struct {
 // Bounds: the trial point is projected onto the box, and parameters that
 // sit on a bound with the gradient pushing outwards are held for that
 // iteration (an active set, as in scipy's dogbox).
+//
+// A fit whose only free parameter is the peak (the forced fits, position
+// and shape fixed) has the model peak·e_i with e_i fixed while the solver
+// runs: the first pass keeps each pixel's e_i (in pe, the one buffer the
+// solver grows, kept for reuse) and Σ e_i², and the later passes are two
+// multiply-adds a pixel instead of the model's exp and Jacobian. The sums
+// are the general pass's, term for term in the same order, so the fit is
+// the same bit for bit (TestLMPeakOnlySame).
 type lmSolver struct {
 	idx    [nPar]int // indices of the free parameters
 	n      int
@@ -52,6 +60,12 @@ type lmSolver struct {
 	diag   [nPar]float64 // MINPACK scaling, non-decreasing
 	step   [nPar]float64
 	active [nPar]bool
+
+	peakOnly bool      // the peak is the only free parameter
+	peCached bool      // pe and pee hold the current solve's e_i and Σ e_i²
+	pe       []float64 // e_i of each pixel when peakOnly
+	pee      float64
+	general  bool // tests: the general pass always, the peak-only pass's oracle
 }
 
 // accumulate returns Σ r² at p and, when jac is true, fills jtj and jtr
@@ -75,6 +89,37 @@ func (s *lmSolver) accumulate(p *[nPar]float64, px *lmPixels, jac bool, jtj *[nP
 	*jtj = [nPar][nPar]float64{}
 	*jtr = [nPar]float64{}
 	var full, jf [nPar]float64
+	if s.peakOnly {
+		if s.peCached {
+			peak := g.peak
+			pe := s.pe[:len(xs)]
+			var t float64
+			for i, e := range pe {
+				r := peak*e - vs[i]
+				cost += r * r
+				t += e * r
+			}
+			jtr[0] = t
+			jtj[0][0] = s.pee
+			return cost
+		}
+		if cap(s.pe) < len(xs) {
+			s.pe = make([]float64, len(xs))
+		}
+		pe := s.pe[:len(xs)]
+		var t, ee float64
+		for i, x := range xs {
+			r := g.jac(x, ys[i], &full) - vs[i]
+			cost += r * r
+			e := full[parPeak]
+			pe[i] = e
+			t += e * r
+			ee += e * e
+		}
+		jtr[0], jtj[0][0] = t, ee
+		s.pee, s.peCached = ee, true
+		return cost
+	}
 	for i, x := range xs {
 		r := g.jac(x, ys[i], &full) - vs[i]
 		cost += r * r
@@ -110,6 +155,7 @@ func (s *lmSolver) solve(p *[nPar]float64, free *[nPar]bool, lo, hi *[nPar]float
 		j := s.idx[k]
 		p[j] = math.Min(math.Max(p[j], lo[j]), hi[j])
 	}
+	s.peakOnly, s.peCached = n == 1 && s.idx[0] == parPeak && !s.general, false
 	cost := s.accumulate(p, px, true, &s.jtj, &s.jtr)
 	nev := 1
 	if n == 0 {

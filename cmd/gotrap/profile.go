@@ -5,7 +5,32 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 )
+
+// startTrace starts an execution trace written to file (none when file
+// is empty) and returns the function that stops it: go tool trace shows
+// where goroutines ran and waited (-pprof=syscall, -pprof=sync).
+func startTrace(file string) (stop func() error, err error) {
+	if file == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("--trace: %w", err)
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--trace: %w", err)
+	}
+	return func() error {
+		trace.Stop()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("--trace: %w", err)
+		}
+		return nil
+	}, nil
+}
 
 // startProfiles starts a CPU profile written to cpuFile (when not empty)
 // and returns the function that stops it and writes the heap profile

@@ -55,6 +55,7 @@ type runFlags struct {
 	memoryLimit, memory      string
 	every                    time.Duration
 	cpuProfile, memProfile   string
+	traceFile                string
 }
 
 var runFl runFlags
@@ -153,6 +154,7 @@ limit and DuckDB 1 GB per thread. See docs/performance.md "Memory".`,
 			fs.DurationVar(&runFl.every, "progress-every", 10*time.Second, "interval of progress lines when stderr is not a terminal")
 			fs.StringVar(&runFl.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the run to `FILE`")
 			fs.StringVar(&runFl.memProfile, "memprofile", "", "write an allocation profile (pprof) of the run to `FILE` at the end")
+			fs.StringVar(&runFl.traceFile, "trace", "", "write an execution trace of the run to `FILE` (go tool trace: where goroutines run and wait)")
 		},
 		run: runRun,
 	})
@@ -250,6 +252,15 @@ func runRun(env *cmdEnv, args []string) error {
 	if resumeCats != nil {
 		f.catalogueMap = resumeCats
 	}
+	stopTrace, err := startTrace(f.traceFile)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stopTrace(); err != nil {
+			fmt.Fprintln(env.stderr, "gotrap run:", err)
+		}
+	}()
 	stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
 	if err != nil {
 		return err

@@ -234,6 +234,18 @@ func (w *Worker) File(path string) (*Result, error) {
 // data D (NaN where masked), which saves a plane of memory. The returned
 // Result owns its slices.
 func (w *Worker) Image(img *kernels.Image, meta *fitsimg.Meta) (*Result, error) {
+	return w.image(img, meta, nil)
+}
+
+// ImageQC is Image for a caller that has computed the image's rms_qc
+// already (the pipeline's quality control, with its own settings): it is
+// Result.RMSQC, and the worker does not compute it again.
+func (w *Worker) ImageQC(img *kernels.Image, meta *fitsimg.Meta, rmsQC float64) (*Result, error) {
+	return w.image(img, meta, &rmsQC)
+}
+
+// image is Image, with rms_qc given when rmsQC is not nil.
+func (w *Worker) image(img *kernels.Image, meta *fitsimg.Meta, rmsQC *float64) (*Result, error) {
 	opt := &w.opt
 	if meta == nil || meta.WCS == nil {
 		return nil, fmt.Errorf("extract: image metadata with a WCS are required")
@@ -260,7 +272,9 @@ func (w *Worker) Image(img *kernels.Image, meta *fitsimg.Meta) (*Result, error) 
 		}
 	}
 	t := time.Now()
-	if img.Rect.Dx() > 0 && img.Rect.Dy() > 0 {
+	if rmsQC != nil {
+		r.RMSQC = *rmsQC
+	} else if img.Rect.Dx() > 0 && img.Rect.Dy() > 0 {
 		r.RMSQC = w.qc.RMSQC(img, qcFraction, qcKappa)
 	} else {
 		r.RMSQC = math.NaN()

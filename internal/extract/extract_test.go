@@ -204,6 +204,41 @@ func TestRunDeterministic(t *testing.T) {
 	}
 }
 
+// TestImageQCSameSources: ImageQC, given the rms_qc the caller
+// computed, gives Image's sources bit for bit and the given rms_qc as
+// Result.RMSQC, whatever its value (it is not computed again).
+func TestImageQCSameSources(t *testing.T) {
+	fields := runStatFieldImage(t, 256)
+	cp := func() *kernels.Image {
+		return &kernels.Image{Pix: append([]float32(nil), fields.img.Pix...), Stride: fields.img.Stride, Rect: fields.img.Rect}
+	}
+	w, err := NewWorker(Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := w.Image(cp(), fields.meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Sources) == 0 || !(want.RMSQC > 0) {
+		t.Fatalf("the field gave %d sources, rms_qc %g", len(want.Sources), want.RMSQC)
+	}
+	const given = 1234.5 // not the image's rms_qc
+	got, err := w.ImageQC(cp(), fields.meta, given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RMSQC != given {
+		t.Errorf("RMSQC = %g, want the given %g", got.RMSQC, given)
+	}
+	var a, b bytes.Buffer
+	WriteCSV(&a, want.Sources)
+	WriteCSV(&b, got.Sources)
+	if a.String() != b.String() {
+		t.Error("ImageQC's sources differ from Image's")
+	}
+}
+
 // TestInPlaceMemory: after warm-up, extracting a 1024x1024 image grows
 // the heap by at most 12 bytes per pixel beyond the image (the extraction's
 // memory budget); the measured figure is logged.

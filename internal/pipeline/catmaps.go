@@ -77,9 +77,9 @@ func (img *Image) withMaps(opt extract.Options) (extract.Options, error) {
 
 // extractWith extracts pix with ex, or, when img ships Selavy maps, with
 // a worker of opt using them.
-func (img *Image) extractWith(ex *extract.Worker, opt extract.Options, pix *kernels.Image, meta *fitsimg.Meta) (*extract.Result, error) {
+func (img *Image) extractWith(ex *extract.Worker, opt extract.Options, pix *kernels.Image, meta *fitsimg.Meta, rmsQC float64) (*extract.Result, error) {
 	if noise, _ := img.catalogueMaps(); noise == "" {
-		return ex.Image(pix, meta)
+		return ex.ImageQC(pix, meta, rmsQC)
 	}
 	o, err := img.withMaps(opt)
 	if err != nil {
@@ -89,5 +89,5 @@ func (img *Image) extractWith(ex *extract.Worker, opt extract.Options, pix *kern
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	return w.Image(pix, meta)
+	return w.ImageQC(pix, meta, rmsQC)
 }

@@ -61,6 +61,9 @@ type held struct {
 	extracted bool
 	// xxh64 is the file's hash, made on the read that extracted it.
 	xxh64 string
+	// staged, when not nil, receives the error of the background writes
+	// of the image's staged files (stager); prefetch.wait takes it.
+	staged chan error
 }
 
 // prefetch extracts this rank's images in plan order, at most limit of
@@ -73,6 +76,7 @@ type prefetch struct {
 	slots chan struct{}
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
+	stage *stager // the staged files' writes
 }
 
 // slot is one image's result, ready when done is closed.
@@ -99,6 +103,7 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 		cancel()
 		return nil, err
 	}
+	p.stage = newStager(StagedInFlight * nw)
 	type job struct {
 		i  int
 		sl *slot
@@ -133,7 +138,7 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 				if s.ex.done(img) {
 					sl.h, sl.err = s.ex.load(img)
 				} else {
-					sl.h, sl.err = s.ex.extract(w, img, true)
+					sl.h, sl.err = s.ex.extract(w, img, true, p.stage)
 					if errors.Is(sl.err, ErrImageFailed) {
 						// A panic may have left the worker's buffers
 						// inconsistent: replace it.
@@ -149,12 +154,28 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 	return p, nil
 }
 
-// wait returns image i's result.
+// wait returns image i's result once its staged files are written (so
+// that a timestep is committed only when every file of its images is on
+// disk, as when the extraction wrote them itself). It is called once per
+// image, by the rank's goroutine.
 func (p *prefetch) wait(ctx context.Context, i int) (*held, error) {
 	sl := p.items[p.pos[i]]
 	select {
 	case <-sl.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if sl.err != nil || sl.h == nil || sl.h.staged == nil {
 		return sl.h, sl.err
+	}
+	select {
+	case err := <-sl.h.staged:
+		sl.h.staged = nil
+		if err != nil {
+			sl.err = err
+			return nil, err
+		}
+		return sl.h, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -166,11 +187,12 @@ func (p *prefetch) release(i int) {
 	<-p.slots
 }
 
-// close stops the extraction and waits for the images in flight (they
-// stay staged for --resume).
+// close stops the extraction and waits for the images in flight and the
+// writes of their staged files (they stay staged for --resume).
 func (p *prefetch) close() {
 	p.stop()
 	p.wg.Wait()
+	p.stage.wait()
 }
 
 // heldGCPercent is the GOGC of the timesteps stage (unless lower
@@ -504,9 +526,18 @@ func (f *fitter) fit(i int, h *held, req *imageRequests, nBlind int) {
 			f.release(i, h)
 			return
 		}
-		res, reused, err := f.s.fs.fit(&f.s.a.plan.Images[i], h, req, nBlind)
+		img := &f.s.a.plan.Images[i]
+		res, reused, stage, err := f.s.fs.fit(img, h, req, nBlind)
 		<-f.sem
 		f.release(i, h)
+		if err == nil && stage != nil {
+			// Out of the fit slot and without the pixels: the writes'
+			// fsyncs hold neither a worker nor an image buffer.
+			func() {
+				defer recoverImage(img, StepForced, &err)
+				err = stage()
+			}()
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if err != nil {

@@ -57,8 +57,11 @@ func (s *forcedStage) mark(id int64) *forcedMark {
 // nBlind+len(null)+k. They are fitted on h's pixels when it holds them;
 // otherwise the staged fits of the same requests are taken (reused), or
 // the image is read again (a staged extraction whose fits were not
-// staged: a resumed run). A panic becomes an *ImageError.
-func (s *forcedStage) fit(img *Image, h *held, req *imageRequests, nBlind int) (f *forcedFits, reused bool, err error) {
+// staged: a resumed run). New fits come with stage, the function that
+// writes their staged files (the completion mark last), for the caller to
+// run once it no longer needs the pixels. A panic becomes an
+// *ImageError.
+func (s *forcedStage) fit(img *Image, h *held, req *imageRequests, nBlind int) (f *forcedFits, reused bool, stage func() error, err error) {
 	defer recoverImage(img, StepForced, &err)
 	if testHookImage != nil {
 		testHookImage(StepForced, img)
@@ -67,26 +70,26 @@ func (s *forcedStage) fit(img *Image, h *held, req *imageRequests, nBlind int) (
 		if m := s.mark(img.ID); m != nil && m.Requests == req.hash() {
 			all, err := readStaged[catalog.Measurement](rundir.StagedPath(s.run, StepForced, img.ID, "fits.parquet"))
 			if err != nil {
-				return nil, false, err
+				return nil, false, nil, err
 			}
-			return splitFits(m, all), true, nil
+			return splitFits(m, all), true, nil, nil
 		}
 	}
 	var r *extract.Result
 	if h.pix != nil {
 		opt, err := img.withMaps(s.opt)
 		if err != nil {
-			return nil, false, err
+			return nil, false, nil, err
 		}
 		w, err := extract.NewWorker(forcedOptions(opt, req.positions()))
 		if err != nil {
-			return nil, false, fmt.Errorf("pipeline: %w", err)
+			return nil, false, nil, fmt.Errorf("pipeline: %w", err)
 		}
 		if r, err = w.ForcedGrids(h.pix, h.meta, h.grids); err != nil {
-			return nil, false, fmt.Errorf("pipeline: forced fits of %s: %w", img.Path, err)
+			return nil, false, nil, fmt.Errorf("pipeline: forced fits of %s: %w", img.Path, err)
 		}
 	} else if r, err = fitPositions(s.run, s.opt, s.read, &s.pix, img, req.positions(), "forced fits"); err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	nn := len(req.null)
 	var fits []catalog.Measurement
@@ -111,17 +114,17 @@ func (s *forcedStage) fit(img *Image, h *held, req *imageRequests, nBlind int) (
 			mk.Outside = append(mk.Outside, req.null[k].Runcat)
 		}
 	}
-	if err := catalog.WriteFile(rundir.StagedPath(s.run, StepForced, img.ID, "fits.parquet"), fits, s.copts...); err != nil {
-		return nil, false, err
-	}
 	b, err := json.Marshal(mk)
 	if err != nil {
-		return nil, false, fmt.Errorf("pipeline: %w", err)
+		return nil, false, nil, fmt.Errorf("pipeline: %w", err)
 	}
-	if err := rundir.WriteFile(rundir.StagedPath(s.run, StepForced, img.ID, "json"), b); err != nil {
-		return nil, false, err
+	stage = func() error {
+		if err := catalog.WriteFile(rundir.StagedPath(s.run, StepForced, img.ID, "fits.parquet"), fits, s.copts...); err != nil {
+			return err
+		}
+		return rundir.WriteFile(rundir.StagedPath(s.run, StepForced, img.ID, "json"), b)
 	}
-	return splitFits(&mk, fits), false, nil
+	return splitFits(&mk, fits), false, stage, nil
 }
 
 // fitPositions reads img into storage from pool (returned there after

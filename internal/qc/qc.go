@@ -96,7 +96,7 @@ type Config struct {
 	RMSEstHistory   int     `toml:"rms_est_history"`
 	RMSRejSigma     float64 `toml:"rms_rej_sigma"`
 
-	// rms_qc itself (SPEC 3.1, kernels.RMSQC), used by Prepare.
+	// rms_qc itself (SPEC 3.1, kernels.RMSQC; Prepare uses its twin QCScratch.RMSQC).
 	RMSEstSigma    float64 `toml:"rms_est_sigma"`
 	RMSEstFraction int     `toml:"rms_est_fraction"`
 }
@@ -183,11 +183,12 @@ type Input struct {
 }
 
 // Prepare builds the Input of an image from its metadata and pixels: the
-// metadata fields of m, Stats(img), and rms_qc = kernels.RMSQC(img,
-// cfg.RMSEstFraction, cfg.RMSEstSigma). Absent station counts become -1.
-// The caller sets Band. buf is scratch for kernels.RMSQC, returned grown
-// for reuse. It panics if cfg.RMSEstFraction < 1.
-func Prepare(m *fitsimg.Meta, img *kernels.Image, cfg Config, buf []float64) (Input, []float64) {
+// metadata fields of m, Stats(img), and rms_qc = q.RMSQC(img,
+// cfg.RMSEstFraction, cfg.RMSEstSigma) (the radix-sorted twin of
+// kernels.RMSQC, equal to it to rounding), with q reusable scratch.
+// Absent station counts become -1. The caller sets Band. It panics if
+// cfg.RMSEstFraction < 1.
+func Prepare(m *fitsimg.Meta, img *kernels.Image, cfg Config, q *kernels.QCScratch) Input {
 	in := Input{
 		Pixels:     Stats(img),
 		Beam:       m.BeamPx,
@@ -203,8 +204,8 @@ func Prepare(m *fitsimg.Meta, img *kernels.Image, cfg Config, buf []float64) (In
 	if m.TimeKnown {
 		in.TauStart = m.TauStart
 	}
-	in.RMSQC, buf = kernels.RMSQC(img, cfg.RMSEstFraction, cfg.RMSEstSigma, buf)
-	return in, buf
+	in.RMSQC = q.RMSQC(img, cfg.RMSEstFraction, cfg.RMSEstSigma)
+	return in
 }
 
 func count(p *int) int {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/testutil"
 	"gotrap/kernels"
 )
 
@@ -235,10 +236,15 @@ func TestPrepare(t *testing.T) {
 		LOFAR: true, AntennaSet: "HBA_DUAL", NCore: &ncore, NRemote: &nremote,
 	}
 	cfg := DefaultConfig()
-	in, _ := Prepare(m, img, cfg, nil)
-	wantRMS, _ := kernels.RMSQC(img, cfg.RMSEstFraction, cfg.RMSEstSigma, nil)
+	var q kernels.QCScratch
+	in := Prepare(m, img, cfg, &q)
+	wantRMS := new(kernels.QCScratch).RMSQC(img, cfg.RMSEstFraction, cfg.RMSEstSigma)
 	if in.RMSQC != wantRMS || !(in.RMSQC > 0) {
-		t.Errorf("RMSQC = %g, want kernels.RMSQC %g", in.RMSQC, wantRMS)
+		t.Errorf("RMSQC = %g, want kernels.QCScratch.RMSQC %g", in.RMSQC, wantRMS)
+	}
+	// And the reference twin's to rounding (kernels.TestQCScratchMatchesRef's bound).
+	if ref, _ := kernels.RMSQC(img, cfg.RMSEstFraction, cfg.RMSEstSigma, nil); !testutil.Close(in.RMSQC, ref, 0, 1e-13) {
+		t.Errorf("RMSQC = %.17g, want kernels.RMSQC %.17g", in.RMSQC, ref)
 	}
 	want := Input{
 		RMSQC: wantRMS, Pixels: PixelStats{N: 64 * 48, NaN: 1, Min: -3, Max: 3},
@@ -249,7 +255,7 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("Prepare = %+v\nwant %+v", in, want)
 	}
 	m.TimeKnown = false
-	if in, _ = Prepare(m, img, cfg, nil); !in.TauStart.IsZero() {
+	if in = Prepare(m, img, cfg, &q); !in.TauStart.IsZero() {
 		t.Errorf("unknown start time became %v", in.TauStart)
 	}
 }
