@@ -27,6 +27,11 @@ type Options struct {
 	// MemoryLimit is DuckDB's memory_limit, e.g. "2GB"; "" leaves
 	// DuckDB's default (80% of the machine's memory).
 	MemoryLimit string
+	// NoFileCache turns DuckDB's cache of the files it reads off
+	// (enable_external_file_cache): a database kept open while the
+	// run's files grow (a live run's event stream) would otherwise hold
+	// the catalogue in memory, up to MemoryLimit.
+	NoFileCache bool
 	// VarMetricPoints bounds the associations one varmetric query reads
 	// (ScanVarMetrics); 0 means DefaultVarMetricPoints. DuckDB's memory
 	// in the varmetric computation grows with it, not with the run.
@@ -91,6 +96,9 @@ func Open(ctx context.Context, run string, opt Options) (*DB, error) {
 	settings := []string{fmt.Sprintf("SET threads = %d", threads)}
 	if opt.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit = "+quote(opt.MemoryLimit))
+	}
+	if opt.NoFileCache {
+		settings = append(settings, "SET enable_external_file_cache = false")
 	}
 	conn, err := duckdb.NewConnector("", func(ex driver.ExecerContext) error {
 		// Session settings, for every connection of the pool.

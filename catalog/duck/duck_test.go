@@ -464,3 +464,24 @@ func TestBind(t *testing.T) {
 		t.Error("Lookup(nosuch) found a query")
 	}
 }
+
+// TestOpenSettings: the memory limit and NoFileCache reach DuckDB's
+// settings; without NoFileCache its file cache stays on (its default).
+func TestOpenSettings(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		db, err := Open(context.Background(), t.TempDir(), Options{Threads: 1, MemoryLimit: "256MB", NoFileCache: off})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cache bool
+		var limit string
+		err = db.SQL().QueryRow("SELECT current_setting('enable_external_file_cache'), current_setting('memory_limit')").Scan(&cache, &limit)
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cache == off || !strings.HasPrefix(limit, "244") { // 256 MB = 244.1 MiB
+			t.Errorf("NoFileCache %v: file cache %v, memory limit %q", off, cache, limit)
+		}
+	}
+}

@@ -66,7 +66,7 @@ func (s *Stream) Close() error {
 }
 
 // streamMemory is the DuckDB memory_limit of a Stream.
-const streamMemory = "1GB"
+const streamMemory = "256MB"
 
 // errStale: the state cannot take a window's points (Stream.Events then
 // computes from the first timestep).
@@ -239,11 +239,11 @@ func (s *Stream) open(ctx context.Context, run string) (*duck.DB, error) {
 	if err := s.Close(); err != nil {
 		return nil, fmt.Errorf("respond: %w", err)
 	}
-	// DuckDB stays open for the watch's life: a memory limit keeps its
-	// buffers from growing with the run (its default is most of the
-	// machine's memory). A commit's window is small; the first call,
+	// DuckDB stays open for the watch's life: without its file cache and
+	// with a memory limit, its memory does not grow with the run (the
+	// 30-minute soak's RSS grew with the catalogue before: docs/live.md). A commit's window is small; the first call,
 	// over the whole run, spills to disk when it needs more.
-	db, err := duck.Open(ctx, run, duck.Options{Threads: 1, MemoryLimit: streamMemory, FluxErrorFloor: s.cfg.Variability.FluxErrorFloor})
+	db, err := duck.Open(ctx, run, duck.Options{Threads: 1, MemoryLimit: streamMemory, NoFileCache: true, FluxErrorFloor: s.cfg.Variability.FluxErrorFloor})
 	if err != nil {
 		return nil, fmt.Errorf("respond: %w", err)
 	}
