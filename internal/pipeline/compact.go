@@ -35,13 +35,25 @@ var measurementStages = [...]string{"blind", "forced", "monitor"}
 // numbers keep increasing with the timesteps. It runs inside the publish
 // (live.publish): readers see the parts before or after it.
 func compactParts[T any](run, table string, stages []string, rank int, parts []livePart, copts []catalog.Option) ([]livePart, error) {
+	return mergeLevels(parts, func(seqs []int) error {
+		for _, stage := range stages {
+			if err := rewriteParts[T](run, table, rank, stage, seqs, nil, copts); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// mergeLevels merges the newest partFanIn of parts with merge (into the
+// oldest's number, one level up) for as long as they share a level
+// other than levelReplay, and returns the parts left: the level scheme
+// of compactParts and compactPacks.
+func mergeLevels(parts []livePart, merge func(seqs []int) error) ([]livePart, error) {
 	for len(parts) >= partFanIn {
 		tail := parts[len(parts)-partFanIn:]
 		lv := tail[0].level
-		if lv == levelReplay {
-			break
-		}
-		same := true
+		same := lv != levelReplay
 		for _, p := range tail {
 			same = same && p.level == lv
 		}
@@ -52,10 +64,8 @@ func compactParts[T any](run, table string, stages []string, rank int, parts []l
 		for i, p := range tail {
 			seqs[i] = p.seq
 		}
-		for _, stage := range stages {
-			if err := rewriteParts[T](run, table, rank, stage, seqs, nil, copts); err != nil {
-				return parts, err
-			}
+		if err := merge(seqs); err != nil {
+			return parts, err
 		}
 		parts = append(parts[:len(parts)-partFanIn], livePart{seq: seqs[0], level: lv + 1})
 	}

@@ -262,26 +262,7 @@ func mergePacks(run string, rank int, seqs []int) error {
 
 // compactPacks merges rank's packs as compactParts merges parts.
 func compactPacks(run string, rank int, packs []livePart) ([]livePart, error) {
-	for len(packs) >= partFanIn {
-		tail := packs[len(packs)-partFanIn:]
-		lv := tail[0].level
-		same := lv != levelReplay
-		for _, p := range tail {
-			same = same && p.level == lv
-		}
-		if !same {
-			break
-		}
-		seqs := make([]int, len(tail))
-		for i, p := range tail {
-			seqs[i] = p.seq
-		}
-		if err := mergePacks(run, rank, seqs); err != nil {
-			return packs, err
-		}
-		packs = append(packs[:len(packs)-partFanIn], livePart{seq: seqs[0], level: lv + 1})
-	}
-	return packs, nil
+	return mergeLevels(packs, func(seqs []int) error { return mergePacks(run, rank, seqs) })
 }
 
 // unpackWork writes the files of every pack of run back in RUN/work
