@@ -45,10 +45,15 @@ func newOptions(opts []Option) options {
 	return o
 }
 
+// MaxRowGroupRows is the most rows per row group that WithRowGroupRows
+// accepts and the readers read (a bound on what a corrupt file can make
+// them allocate).
+const MaxRowGroupRows = pq.MaxRows
+
 // WithRowGroupRows bounds the rows per row group, and so the rows a writer
-// buffers. It panics if n < 1.
+// buffers. It panics if n < 1 or n > MaxRowGroupRows.
 func WithRowGroupRows(n int) Option {
-	if n < 1 {
+	if n < 1 || n > MaxRowGroupRows {
 		panic(errBadRowGroup)
 	}
 	return func(o *options) { o.rowGroup = n }

@@ -20,8 +20,10 @@ var ErrCorrupt = errors.New("not a readable Parquet file")
 // rather than a huge allocation.
 const (
 	maxFooter    = 64 << 20 // footer bytes
-	maxPageBytes = 1 << 28  // uncompressed bytes of one page
-	maxRows      = 1 << 26  // rows of one row group
+	maxPageBytes = 64 << 20 // uncompressed bytes of one page (writers cut pages at about 1 MiB)
+	// MaxRows bounds the rows of one row group: gotrap writes at most
+	// 65536 by default, DuckDB 122880.
+	MaxRows = 1 << 20
 )
 
 // File is an open Parquet file with a flat schema.
@@ -113,7 +115,7 @@ func (f *File) check(end int64) error {
 		if len(rg.columns) != len(f.fields) {
 			return corrupt("row group %d has %d columns, the schema %d", i, len(rg.columns), len(f.fields))
 		}
-		if rg.numRows < 0 || rg.numRows > maxRows {
+		if rg.numRows < 0 || rg.numRows > MaxRows {
 			return corrupt("row group %d has %d rows", i, rg.numRows)
 		}
 		rows += rg.numRows
