@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -202,6 +203,37 @@ func TestDuckDBReadsCatalogParquet(t *testing.T) {
 			t.Errorf("b AND i32 > 0: %d rows, want %d", got, w)
 		}
 	})
+
+	// And back: catalog reads what DuckDB writes (its defaults, snappy,
+	// and zstd as CopyParquet asks): OPTIONAL columns, dictionary pages.
+	for _, opts := range []string{"", ", COMPRESSION zstd", ", COMPRESSION uncompressed, ROW_GROUP_SIZE 100"} {
+		t.Run("duckdb writes"+opts, func(t *testing.T) {
+			out := filepath.Join(dir, fmt.Sprintf("copy%d.parquet", len(opts)))
+			if _, err := db.Exec(fmt.Sprintf("COPY (SELECT * FROM %s ORDER BY id) TO '%s' (FORMAT parquet%s)", src, out, opts)); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			got, err := catalog.Read[allKinds](f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != n {
+				t.Fatalf("%d rows, want %d", len(got), n)
+			}
+			for i, g := range got {
+				w := rows[i]
+				same := g.ID == w.ID && g.I32 == w.I32 && sameFloat(g.F, w.F) && g.B == w.B && g.S == w.S &&
+					g.T.Equal(w.T) && g.T.Location() == time.UTC && g.NI == w.NI && g.NF.Valid == w.NF.Valid && sameFloat(g.NF.Float64, w.NF.Float64)
+				if !same {
+					t.Fatalf("row %d: read %+v, DuckDB had %+v", i, g, w)
+				}
+			}
+		})
+	}
 
 	t.Run("empty", func(t *testing.T) {
 		var c int
