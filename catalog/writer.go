@@ -180,7 +180,9 @@ func (w *Writer[T]) Write(rows ...T) error {
 		}
 		n := min(len(rows), w.o.rowGroup-len(w.buf))
 		if w.buf == nil {
-			w.buf = make([]T, 0, min(w.o.rowGroup, 1<<12))
+			// Grown by append as rows come: a small file does not
+			// pay for a large buffer.
+			w.buf = make([]T, 0, min(w.o.rowGroup, max(n, 64)))
 		}
 		w.buf = append(w.buf, rows[:n]...)
 		rows = rows[n:]
