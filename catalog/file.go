@@ -98,6 +98,7 @@ func (w *FileWriter[T]) Abort() {
 	w.Writer.buf = nil // nothing more to flush
 	w.Writer.closed = true
 	w.Writer.cols = nil
+	w.Writer.pw.Release()
 	putFileBuf(w.bw)
 	w.bw = nil
 	w.f.Abort()

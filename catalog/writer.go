@@ -248,10 +248,10 @@ func (w *Writer[T]) Close() error {
 	}
 	w.buf = nil
 	w.cols = nil
-	if w.err == nil {
-		if err := w.pw.Close(w.md, "gotrap version "+Version()); err != nil {
-			w.err = fmt.Errorf("catalog: could not finish %s file: %w", tableName(w.sch), err)
-		}
+	if w.err != nil {
+		w.pw.Release()
+	} else if err := w.pw.Close(w.md, "gotrap version "+Version()); err != nil {
+		w.err = fmt.Errorf("catalog: could not finish %s file: %w", tableName(w.sch), err)
 	}
 	return w.err
 }

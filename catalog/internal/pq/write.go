@@ -44,6 +44,7 @@ const pageBytes = 1 << 20
 // zstd-compressed v1 data pages (PLAIN values, RLE/bit-packed definition
 // levels for optional columns), and the Thrift footer with per-chunk
 // statistics (min, max, null count). It is not safe for concurrent use.
+// Close must be called (also after an error) to return its encoder.
 type Writer struct {
 	w      io.Writer
 	pos    int64
@@ -52,16 +53,46 @@ type Writer struct {
 	hdr    enc
 	page   []byte
 	comp   []byte
+	enc    *zstd.Encoder // from getEncoder, until Close
 	err    error
 }
 
-var zstdEncoder = sync.OnceValue(func() *zstd.Encoder {
-	e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithZeroFrames(true))
+// encoders holds idle zstd encoders (one per writer at work at a time,
+// kept for the next): an encoder allocates about 1.3 MB of tables, which
+// a process that writes one small file should not pay for more than once,
+// nor for each of GOMAXPROCS encoders that it does not use.
+var encoders struct {
+	sync.Mutex
+	idle []*zstd.Encoder
+}
+
+func getEncoder() *zstd.Encoder {
+	encoders.Lock()
+	defer encoders.Unlock()
+	if n := len(encoders.idle); n > 0 {
+		e := encoders.idle[n-1]
+		encoders.idle = encoders.idle[:n-1]
+		return e
+	}
+	e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithZeroFrames(true), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		panic(err) // only for invalid options
 	}
 	return e
-})
+}
+
+func putEncoder(e *zstd.Encoder) {
+	encoders.Lock()
+	encoders.idle = append(encoders.idle, e)
+	encoders.Unlock()
+}
+
+// minCompress is the fewest page bytes of a column chunk that are
+// compressed: a smaller chunk (a file of a few rows, as gotrap extract
+// writes for a small image) is stored uncompressed, where zstd would gain
+// a few bytes at the cost of its encoder's tables (hundreds of page
+// faults at start-up).
+const minCompress = 1 << 10
 
 // NewWriter writes the file's magic to w and returns a Writer for
 // fields.
@@ -142,6 +173,9 @@ func width(t Type) int {
 
 func (w *Writer) writeChunk(f *Field, n int, c *Column) (columnMeta, error) {
 	cm := columnMeta{typ: f.Type, path: []string{f.Name}, codec: codecZstd, numValues: int64(n)}
+	if len(c.Values)+n/8 < minCompress {
+		cm.codec = codecUncompressed
+	}
 	cm.encodings = []int32{encPlain}
 	valid := c.Valid
 	if f.Optional {
@@ -211,11 +245,18 @@ func (w *Writer) writeChunk(f *Field, n int, c *Column) (columnMeta, error) {
 		if len(page) > math.MaxInt32 {
 			return cm, errors.New("page too large")
 		}
-		w.comp = zstdEncoder().EncodeAll(page, w.comp[:0])
+		body := page
+		if cm.codec == codecZstd {
+			if w.enc == nil {
+				w.enc = getEncoder()
+			}
+			w.comp = w.enc.EncodeAll(page, w.comp[:0])
+			body = w.comp
+		}
 		w.hdr.b = w.hdr.b[:0]
-		w.hdr.dataPageHeader(len(page), len(w.comp), b-a)
+		w.hdr.dataPageHeader(len(page), len(body), b-a)
 		w.write(w.hdr.b)
-		w.write(w.comp)
+		w.write(body)
 		cm.totalUncompr += int64(len(w.hdr.b) + len(page))
 		a, va = b, vb
 	}
@@ -327,6 +368,7 @@ func chunkStats(t Type, vals []byte, rows, nulls int) *statistics {
 // Close writes the footer: the file metadata with kv and createdBy, its
 // length and the closing magic. It does not close the io.Writer.
 func (w *Writer) Close(kv []KeyValue, createdBy string) error {
+	w.Release()
 	if w.err != nil {
 		return w.err
 	}
@@ -339,4 +381,14 @@ func (w *Writer) Close(kv []KeyValue, createdBy string) error {
 	w.write(w.hdr.b)
 	w.page, w.comp = nil, nil
 	return w.err
+}
+
+// Release returns the writer's encoder and buffers, for a file that is
+// abandoned; Close calls it.
+func (w *Writer) Release() {
+	if w.enc != nil {
+		putEncoder(w.enc)
+		w.enc = nil
+	}
+	w.page, w.comp = nil, nil
 }
