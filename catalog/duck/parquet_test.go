@@ -279,6 +279,29 @@ func TestDuckDBReadsCatalogParquet(t *testing.T) {
 		}
 	})
 
+	// Chunks of several pages: more than 1 MiB of strings in a row group
+	// of the default 65536 rows.
+	t.Run("pages", func(t *testing.T) {
+		big := kindRows(140_000)
+		wantLen := 0
+		for i := range big {
+			big[i].S = strings.Repeat(string(rune('a'+i%26)), i%40)
+			wantLen += len(big[i].S)
+		}
+		p := filepath.Join(dir, "pages.parquet")
+		if err := catalog.WriteFile(p, big); err != nil {
+			t.Fatal(err)
+		}
+		var c, l, maxID int64
+		err := db.QueryRow(fmt.Sprintf("SELECT count(*), sum(length(s)), max(id) FROM read_parquet('%s')", p)).Scan(&c, &l, &maxID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c != int64(len(big)) || l != int64(wantLen) || maxID != big[len(big)-1].ID {
+			t.Errorf("DuckDB: %d rows, %d string bytes, max id %d; want %d, %d, %d", c, l, maxID, len(big), wantLen, big[len(big)-1].ID)
+		}
+	})
+
 	t.Run("empty", func(t *testing.T) {
 		var c int
 		if err := db.QueryRow(fmt.Sprintf("SELECT count(*) FROM read_parquet('%s')", empty)).Scan(&c); err != nil || c != 0 {
