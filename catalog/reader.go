@@ -34,6 +34,9 @@ func Read[T any](r ReaderAtSeeker, opts ...Option) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
+	if out == nil {
+		out = []T{} // an empty file reads as an empty, non-nil slice
+	}
 	return out, nil
 }
 
