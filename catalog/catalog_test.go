@@ -599,3 +599,40 @@ func TestReadEach(t *testing.T) {
 		t.Errorf("fn's error: got %v", err)
 	}
 }
+
+// TestConcurrentFiles writes and reads files from several goroutines at
+// once, as the pipeline's workers do: the writers share the pool of zstd
+// encoders and the readers one decoder (run with -race).
+func TestConcurrentFiles(t *testing.T) {
+	dir := t.TempDir()
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			rng := rand.New(rand.NewPCG(testSeed, uint64(100+g)))
+			rows := randomRecords[Measurement](rng, 300+g*500)
+			p := dir + "/m" + strconv.Itoa(g) + ".parquet"
+			if err := WriteFile(p, rows, WithRowGroupRows(700)); err != nil {
+				errs <- err
+				return
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer f.Close()
+			got, err := Read[Measurement](f)
+			if err == nil {
+				if d := diffRecords(got, rows); d != "" {
+					err = errors.New(d)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
