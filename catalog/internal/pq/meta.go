@@ -84,7 +84,6 @@ func codecName(c int32) string {
 // Page types.
 const (
 	pageData       = 0
-	pageIndex      = 1
 	pageDictionary = 2
 	pageDataV2     = 3
 )
@@ -93,31 +92,22 @@ const (
 const (
 	repRequired = 0
 	repOptional = 1
-	repRepeated = 2
 )
 
 // Converted types used.
 const (
 	convUTF8            = 0
-	convTimestampMillis = 9
 	convTimestampMicros = 10
-	convInt32           = 17
-	convInt64           = 18
 )
 
 // Logical type union members used (LogicalType's field ids).
 const (
 	logString    = 1
 	logTimestamp = 8
-	logInteger   = 10
 )
 
-// Time units (TimeUnit's field ids).
-const (
-	unitMillis = 1
-	unitMicros = 2
-	unitNanos  = 3
-)
+// unitMicros is TimeUnit's MICROS (its field id).
+const unitMicros = 2
 
 // schemaElement is a node of the flattened schema tree.
 type schemaElement struct {
@@ -131,8 +121,6 @@ type schemaElement struct {
 	logical     int16 // LogicalType member, 0 for none
 	tsUTC       bool  // TIMESTAMP's isAdjustedToUTC
 	tsUnit      int16 // TIMESTAMP's unit
-	intBits     int8  // INTEGER's bitWidth
-	intSigned   bool
 }
 
 // statistics of a column chunk; min and max are plain-encoded (byte
@@ -359,20 +347,6 @@ func (d *dec) logicalType(s *schemaElement) {
 						s.tsUnit = id
 						return false
 					})
-				default:
-					return false
-				}
-				return true
-			})
-		case logInteger:
-			d.structure(func(id int16, typ byte) bool {
-				switch id {
-				case 1:
-					if d.want(typ, tByte, id) {
-						s.intBits = int8(d.byte1())
-					}
-				case 2:
-					s.intSigned = d.boolValue(typ)
 				default:
 					return false
 				}
