@@ -115,6 +115,7 @@ type LiveConfig struct {
 	Ranks      int           // gotrap watch --ranks N (when the command has it; 0: not passed)
 	Poll       bool          // gotrap watch --poll
 	CPUProfile string        // gotrap watch --cpuprofile
+	MemProfile string        // gotrap watch --memprofile
 	// Config is the job TOML passed with -c; "" writes one with
 	// timestep_tolerance = 0.5 (1 s cadences) and [watch] settle = 0.5,
 	// timeout = 5 (defaultLiveJob).
@@ -253,6 +254,9 @@ func Live(ctx context.Context, cfg LiveConfig) (*LiveResult, error) {
 	}
 	if cfg.CPUProfile != "" {
 		args = append(args, "--cpuprofile", cfg.CPUProfile)
+	}
+	if cfg.MemProfile != "" {
+		args = append(args, "--memprofile", cfg.MemProfile)
 	}
 	if cfg.Poll {
 		args = append(args, "--poll")

@@ -114,7 +114,7 @@ Examples:
 			fs.StringVar(&benchFlags.json, "json", "", "pipeline, live: write the result to `FILE` (default bench.json, live: bench-live.json; \"-\": none)")
 			fs.StringVar(&benchFlags.md, "md", "", "pipeline: also write the markdown table to `FILE`")
 			fs.StringVar(&benchFlags.cpuProfile, "cpuprofile", "", "pipeline: gotrap run --cpuprofile `FILE`; live: gotrap watch --cpuprofile FILE")
-			fs.StringVar(&benchFlags.memProfile, "memprofile", "", "pipeline: gotrap run --memprofile `FILE`")
+			fs.StringVar(&benchFlags.memProfile, "memprofile", "", "pipeline: gotrap run --memprofile `FILE`; live: gotrap watch --memprofile FILE")
 			fs.BoolVar(&benchFlags.cold, "cold", false, "pipeline: drop the page cache before the run (root; affects the whole machine)")
 			fs.StringVar(&benchFlags.queries, "queries", "transients,variables,stats", "pipeline: named queries to time (\"\": none)")
 			fs.BoolVar(&benchFlags.report, "report", true, "pipeline: time gotrap report RUN after the run")
@@ -305,7 +305,7 @@ func runBenchLive(env *cmdEnv) error {
 	res, err := bench.Live(ctx, bench.LiveConfig{
 		Binary: bin, Preset: x.preset, Seed: x.seed, Sets: x.sets, Data: x.data,
 		Out: x.out, Keep: x.out != "", Rate: x.rate, Duration: x.duration, Ranks: x.ranks,
-		Poll: x.poll, CPUProfile: x.cpuProfile, Config: x.config, SlowEvery: x.slow, Prune: x.prune, Drain: x.drain, Log: env.stderr,
+		Poll: x.poll, CPUProfile: x.cpuProfile, MemProfile: x.memProfile, Config: x.config, SlowEvery: x.slow, Prune: x.prune, Drain: x.drain, Log: env.stderr,
 	})
 	if res != nil {
 		if x.json != "-" {

@@ -72,3 +72,22 @@ func startProfiles(cpuFile, memFile string) (stop func() error, err error) {
 		return err
 	}, nil
 }
+
+// writeHeapProfile writes the Go heap in use (after a collection) and the
+// allocations since the start as a pprof heap profile to file
+// (`go tool pprof -sample_index=inuse_space`).
+func writeHeapProfile(file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	runtime.GC()
+	werr := pprof.Lookup("heap").WriteTo(f, 0)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("--memprofile: %w", werr)
+	}
+	return nil
+}

@@ -35,6 +35,7 @@ type watchFlags struct {
 	every          time.Duration
 	stopAfter      int
 	cpuProfile     string
+	memProfile     string
 }
 
 var watchFl watchFlags
@@ -97,6 +98,7 @@ follows the directories. On several ranks the association runs on rank 0
 			fs.BoolVar(&watchFl.quiet, "quiet", false, "no status line or progress on stderr")
 			fs.DurationVar(&watchFl.every, "progress-every", 10*time.Second, "interval of status lines when stderr is not a terminal")
 			fs.StringVar(&watchFl.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the watch to `FILE` (gotrap bench live --cpuprofile)")
+			fs.StringVar(&watchFl.memProfile, "memprofile", "", "write the Go heap in use (pprof) to `FILE` when the watch stops following, before the run's end (gotrap bench live --memprofile)")
 			fs.IntVar(&watchFl.stopAfter, "stop-after", 0, "stop (as on SIGTERM) once this many timesteps are committed in all (0: never; for tests and replays)")
 		},
 		run: runWatch,
@@ -149,7 +151,7 @@ func runWatch(env *cmdEnv, args []string) error {
 	sigCtx, stopSignals := slurm.NotifyContext(context.Background())
 	defer stopSignals()
 	feed := &watchFeed{env: env, run: f.out, dirs: args, cfg: cfg, poll: f.poll, stopAfter: f.stopAfter, stop: sigCtx.Done(),
-		quiet: f.quiet, every: f.every, terminal: isTerminal(env.stderr)}
+		quiet: f.quiet, every: f.every, terminal: isTerminal(env.stderr), memProfile: f.memProfile}
 	if existing {
 		feed.have = map[string]bool{}
 		for _, in := range m.Inputs {
@@ -239,6 +241,8 @@ type watchFeed struct {
 	statusWG  sync.WaitGroup
 	mu        sync.Mutex // guards the status writes
 	ended     bool
+	// memProfile is --memprofile's file, written once by end.
+	memProfile string
 }
 
 // start begins following (on the first Next: only rank 0 follows).
@@ -323,6 +327,19 @@ func (w *watchFeed) writeStatus(quietLine bool) {
 	}
 }
 
+// end is io.EOF, after writing the heap profile of --memprofile (the
+// state the watch holds after following, before the run's end adds its
+// own).
+func (w *watchFeed) end() error {
+	if w.memProfile != "" {
+		if err := writeHeapProfile(w.memProfile); err != nil {
+			w.log("warning: %v", err)
+		}
+		w.memProfile = ""
+	}
+	return io.EOF
+}
+
 // Next gives the files of the next closed timestep.
 func (w *watchFeed) Next(ctx context.Context) ([]string, error) {
 	if !w.started {
@@ -333,12 +350,12 @@ func (w *watchFeed) Next(ctx context.Context) ([]string, error) {
 	}
 	for {
 		if w.stopAfter > 0 && w.committed() >= w.stopAfter {
-			return nil, io.EOF
+			return nil, w.end()
 		}
 		select {
 		case <-w.stop:
 			w.log("stopping on request: the timesteps committed are kept; a timestep not closed is left for the next start")
-			return nil, io.EOF
+			return nil, w.end()
 		default:
 		}
 		w.inbox()
@@ -364,7 +381,7 @@ func (w *watchFeed) Next(ctx context.Context) ([]string, error) {
 			return nil, ctx.Err()
 		case file, ok := <-w.fol.Files():
 			if !ok {
-				return nil, io.EOF
+				return nil, w.end()
 			}
 			w.take(file)
 		case <-timer:
