@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
 )
 
 // childArgsEnv makes TestRunFaultsChild act as "gotrap ARGS..." (a JSON
