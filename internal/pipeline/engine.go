@@ -40,7 +40,9 @@ import (
 //     forced fits after every blind measurement of the timestep);
 //  5. each rank writes the measurements of its images; the timestep is
 //     committed: every file it needs is staged, so a later call replays
-//     it from RUN/work without reading an image.
+//     it from RUN/work without reading an image. The staged files are
+//     made durable by one sync per rank, in the background of the next
+//     timestep, at whose end rank 0 records the commit (staging).
 //
 // So a rank holds the image being associated, the images extracted ahead
 // of it ([pipeline] lookahead) and those being fitted ([pipeline]
@@ -328,6 +330,35 @@ func (s *stream) timesteps(ctx context.Context, e *assoc.Engine, d *distAssoc, h
 		return err
 	}
 	defer pf.close()
+	// The commit of a timestep lags by one: its staged files are made
+	// durable (one sync per rank) while the next timestep runs, and it is
+	// recorded at the next one's end, or at the end of the loop.
+	var synced chan error
+	last := -1
+	commit := func() error {
+		if synced == nil {
+			return nil
+		}
+		err := <-synced
+		synced = nil
+		if err != nil {
+			return err
+		}
+		if s.commit == nil {
+			return nil
+		}
+		if a.size > 1 {
+			// Every rank's staged files of the timestep are durable
+			// before rank 0 records the commit.
+			if err := a.comm.Barrier(); err != nil {
+				return fmt.Errorf("pipeline: %w", err)
+			}
+		}
+		if a.me == 0 {
+			return s.commit(last)
+		}
+		return nil
+	}
 	for t := from; t < len(a.plan.Timesteps); t++ {
 		ts := a.plan.Timesteps[t]
 		if err := ctx.Err(); err != nil {
@@ -341,21 +372,17 @@ func (s *stream) timesteps(ctx context.Context, e *assoc.Engine, d *distAssoc, h
 		if err := s.timestep(ctx, e, d, hist, ts, pf, out); err != nil {
 			return err
 		}
-		if s.commit != nil && a.size > 1 {
-			// Every rank's staged files of the timestep are durable
-			// (timestep) before rank 0 records the commit.
-			if err := a.comm.Barrier(); err != nil {
-				return fmt.Errorf("pipeline: %w", err)
-			}
+		if err := commit(); err != nil {
+			return err
 		}
-		if s.commit != nil && a.me == 0 {
-			if err := s.commit(t); err != nil {
-				return err
-			}
-		}
+		// Every staged file of the timestep's images on this rank is
+		// written (timestep waited for them).
+		ch := make(chan error, 1)
+		go func() { ch <- s.stage.sync() }()
+		synced, last = ch, t
 		s.prog.add(len(ts))
 	}
-	return nil
+	return commit()
 }
 
 // rowsNeeded returns, for each position k of timestep ts, the position
@@ -466,15 +493,6 @@ func (s *stream) timestep(ctx context.Context, e *assoc.Engine, d *distAssoc, hi
 	if err := ft.wait(); err != nil {
 		return err
 	}
-	// Every staged file of the timestep's images on this rank is written:
-	// one sync makes them durable, while the fits are associated.
-	synced := make(chan error, 1)
-	go func() { synced <- s.stage.sync() }()
-	defer func() {
-		if serr := <-synced; err == nil {
-			err = serr
-		}
-	}()
 	if len(withReq) == 0 {
 		return s.writeMeasurements(acc, hs, nil, out)
 	}
