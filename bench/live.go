@@ -134,6 +134,12 @@ type LivePoint struct {
 	Committed      int     `json:"committed"`
 	WorkBytes      int64   `json:"work_bytes"`      // RUN/work
 	CatalogueBytes int64   `json:"catalogue_bytes"` // Parquet files of RUN outside work/
+	// From RUN/status.json at the probe (the watch's own figures, rank 0's
+	// under MPI): what the Go runtime holds and the live Go heap.
+	GoResident int64 `json:"go_resident_bytes,omitempty"`
+	GoHeapLive int64 `json:"go_heap_live_bytes,omitempty"`
+	DuckDB     int64 `json:"duckdb_bytes,omitempty"`
+	Malloc     int64 `json:"malloc_bytes,omitempty"`
 }
 
 // LiveResult is bench-live.json.
@@ -319,8 +325,13 @@ func Live(ctx context.Context, cfg LiveConfig) (*LiveResult, error) {
 				}
 				next = now.Add(cfg.Probe)
 				w, c := runSizes(run)
+				p := LivePoint{T: now.Sub(t0).Seconds(), Committed: len(commits), WorkBytes: w, CatalogueBytes: c}
+				if st, err := watch.ReadStatus(run); err == nil && st.Memory != nil {
+					m := st.Memory
+					p.GoResident, p.GoHeapLive, p.DuckDB, p.Malloc = m.GoResident, m.GoHeapLive, m.DuckDB, m.Malloc
+				}
 				mu.Lock()
-				points = append(points, LivePoint{T: now.Sub(t0).Seconds(), Committed: len(commits), WorkBytes: w, CatalogueBytes: c})
+				points = append(points, p)
 				mu.Unlock()
 			}
 		}
@@ -471,11 +482,11 @@ func (r *LiveResult) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "| gotrap watch exit | %s |\n", r.Exit)
 	fmt.Fprintf(w, "| machine | %s, %d CPUs; load %.2f before, %.2f after |\n\n", r.Machine.CPUModel, r.Machine.CPUs, r.Machine.LoadBefore[0], r.Machine.LoadAfter[0])
 	if len(r.Points) > 0 {
-		fmt.Fprintf(w, "| t (s) | RSS | committed | RUN/work | catalogue |\n|---|---|---|---|---|\n")
+		fmt.Fprintf(w, "| t (s) | RSS | Go resident | Go heap live | DuckDB | malloc | committed | RUN/work | catalogue |\n|---|---|---|---|---|---|---|---|---|\n")
 		step := max(len(r.Points)/20, 1)
 		for i := 0; i < len(r.Points); i += step {
 			p := r.Points[i]
-			fmt.Fprintf(w, "| %.0f | %s | %d | %s | %s |\n", p.T, bytesText(p.RSS), p.Committed, bytesText(p.WorkBytes), bytesText(p.CatalogueBytes))
+			fmt.Fprintf(w, "| %.0f | %s | %s | %s | %s | %s | %d | %s | %s |\n", p.T, bytesText(p.RSS), bytesText(p.GoResident), bytesText(p.GoHeapLive), bytesText(p.DuckDB), bytesText(p.Malloc), p.Committed, bytesText(p.WorkBytes), bytesText(p.CatalogueBytes))
 		}
 		fmt.Fprintln(w)
 	}

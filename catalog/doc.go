@@ -1,6 +1,9 @@
 // Package catalog defines gotrap's catalogue records and writes and reads
-// them as Parquet files in the run directory. It is pure Go (Apache
-// arrow-go pqarrow); the DuckDB views and named queries over these files
+// them as Parquet files in the run directory. It is pure Go, with a
+// Parquet writer and reader of its own (catalog/internal/pq, written from
+// the Parquet format specification; no Apache arrow-go, whose import alone
+// cost the front binary 18 ms of start-up); the DuckDB views and named
+// queries over these files
 // live in the sub-package catalog/duck, the only place that links DuckDB.
 //
 // # Package split
@@ -42,8 +45,9 @@
 //
 // A Writer streams records into one Parquet file (zstd, row groups of at
 // most WithRowGroupRows rows), holding at most one row group of records;
-// each full row group is converted column by column into Arrow buffers
-// from the writer's allocator and written at once. Every file carries
+// each full row group is encoded column by column (PLAIN values, which
+// the writer's buffers keep from one row group to the next) and written
+// at once. Every file carries
 // key-value metadata: gotrap.schema_version, gotrap.version (from
 // runtime/debug.ReadBuildInfo), gotrap.table, gotrap.config_hash,
 // gotrap.seed and gotrap.units. The same records, options and binary give
@@ -70,10 +74,32 @@
 // I/O failures and files that do not match the record type return errors;
 // the latter wrap ErrSchemaMismatch. A Writer's first error is sticky.
 //
+// # Parquet
+//
+// What the files are: Parquet format version 1 files with a flat schema,
+// one column chunk per column and row group, v1 data pages of at most
+// about 1 MiB of values (PLAIN encoding; definition levels, maximum 1,
+// in the RLE/bit-packed hybrid for nullable columns), zstd, and chunk
+// statistics: null count always, min and max except for double chunks
+// holding a NaN (DuckDB sorts NaN above every number, so a max that left
+// it out would wrongly skip the row group in x > c). int64, int32,
+// float64 and bool are INT64, INT32, DOUBLE and BOOLEAN; strings
+// BYTE_ARRAY with logical type STRING (converted UTF8); times INT64 with
+// logical type TIMESTAMP(isAdjustedToUTC, MICROS) (converted
+// TIMESTAMP_MICROS); sql.Null* columns are OPTIONAL, all others REQUIRED.
+//
+// What the reader reads besides: dictionary pages (PLAIN_DICTIONARY,
+// RLE_DICTIONARY), v2 data pages, RLE booleans, BYTE_STREAM_SPLIT,
+// uncompressed and snappy pages, OPTIONAL columns for required fields
+// (an error if a null is found): the files gotrap wrote with arrow-go
+// before (testdata/arrowgo) and what DuckDB's COPY writes by default.
+// Nested schemas, DELTA encodings and other codecs are errors that say
+// so, as is any corrupt file; the reader's allocations follow the bytes
+// it decodes, within bounds (MaxRowGroupRows, 64 MiB per page).
+//
 // # Memory
 //
-// Arrow buffers come from the allocator given by WithAllocator and are
-// released before Write or Close returns; tests check this with
-// memory.CheckedAllocator. Strings read by Read share one allocation per
-// record batch and column.
+// A Writer's buffers (one row group of records and its encoded columns)
+// are released by Close. Strings read by Read share one allocation per
+// row group and column.
 package catalog

@@ -12,7 +12,7 @@ const (
 	errClosed      = "catalog: write to a closed writer"
 	errBadImageID  = "catalog: image id out of range [0, 2^39)"
 	errBadSrcIndex = "catalog: source index out of range [0, 2^24)"
-	errBadRowGroup = "catalog: row group size must be positive"
+	errBadRowGroup = "catalog: row group size must be in [1, MaxRowGroupRows]"
 )
 
 // Errors returned for data problems; test with errors.Is.

@@ -97,7 +97,8 @@ func (w *FileWriter[T]) Abort() {
 	}
 	w.Writer.buf = nil // nothing more to flush
 	w.Writer.closed = true
-	w.Writer.fw.Close()
+	w.Writer.cols = nil
+	w.Writer.pw.Release()
 	putFileBuf(w.bw)
 	w.bw = nil
 	w.f.Abort()

@@ -2,258 +2,263 @@ package catalog
 
 import (
 	"database/sql"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/bitutil"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
+	"gotrap/catalog/internal/pq"
 	"gotrap/internal/rundir"
 )
 
-// This file moves values between a slice of records and Arrow arrays one
-// column at a time. The column's kind is switched on once per column and
-// row group; the loops then read or write one concrete field type at a
-// fixed offset in each record (base + i*size + off), so there is no
-// interface or closure call per value. The offsets come from reflect in
-// schemaFor and are only used within the slice's own backing array. The
-// reflect-based twin gatherRef in gather_ref_test.go is the oracle.
+// This file moves values between a slice of records and Parquet column
+// chunks in PLAIN encoding, one column at a time. The column's kind is
+// switched on once per column and row group; the loops then read or write
+// one concrete field type at a fixed offset in each record (base + i*size
+// + off), so there is no interface or closure call per value. The offsets
+// come from reflect in schemaFor and are only used within the slice's own
+// backing array. The reflect-based twin gatherRef in gather_ref_test.go is
+// the oracle.
 
 // at returns a pointer to the field at offset off of record i.
 func at(base unsafe.Pointer, size uintptr, i int, off uintptr) unsafe.Pointer {
 	return unsafe.Add(base, uintptr(i)*size+off)
 }
 
-// gather builds one Arrow array per column from rows, with buffers taken
-// from mem. The caller releases the arrays. rows must not be empty.
-func (s *schema) gather(mem memory.Allocator, base unsafe.Pointer, n int) []arrow.Array {
-	out := make([]arrow.Array, len(s.cols))
+// gather encodes the n records at base into cols, one per column, reusing
+// their buffers. n must be positive.
+func (s *schema) gather(cols []pq.Column, base unsafe.Pointer, n int) {
 	for j := range s.cols {
-		out[j] = s.gatherColumn(mem, &s.cols[j], base, n)
+		s.gatherColumn(&s.cols[j], &cols[j], base, n)
 	}
-	return out
 }
 
-func newBuf(mem memory.Allocator, nbytes int) *memory.Buffer {
-	b := memory.NewResizableBuffer(mem)
-	b.Resize(nbytes)
-	return b
+// grow returns b[:n], reallocated if its capacity is short.
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n, n+n/4)
+	}
+	return b[:n]
 }
 
-func (s *schema) gatherColumn(mem memory.Allocator, c *column, base unsafe.Pointer, n int) arrow.Array {
+func (s *schema) gatherColumn(c *column, dst *pq.Column, base unsafe.Pointer, n int) {
 	size, off := s.size, c.off
-	var data *array.Data
+	dst.Valid = dst.Valid[:0]
 	switch c.kind {
 	case kInt64:
-		buf := newBuf(mem, 8*n)
-		dst := arrow.Int64Traits.CastFromBytes(buf.Bytes())[:n]
-		for i := range dst {
-			dst[i] = *(*int64)(at(base, size, i, off))
+		b := grow(dst.Values, 8*n)
+		for i := range n {
+			binary.LittleEndian.PutUint64(b[8*i:], uint64(*(*int64)(at(base, size, i, off))))
 		}
-		data = array.NewData(c.arrowType(), n, []*memory.Buffer{nil, buf}, nil, 0, 0)
-		buf.Release()
+		dst.Values = b
 	case kInt32:
-		buf := newBuf(mem, 4*n)
-		dst := arrow.Int32Traits.CastFromBytes(buf.Bytes())[:n]
-		for i := range dst {
-			dst[i] = *(*int32)(at(base, size, i, off))
+		b := grow(dst.Values, 4*n)
+		for i := range n {
+			binary.LittleEndian.PutUint32(b[4*i:], uint32(*(*int32)(at(base, size, i, off))))
 		}
-		data = array.NewData(c.arrowType(), n, []*memory.Buffer{nil, buf}, nil, 0, 0)
-		buf.Release()
+		dst.Values = b
 	case kFloat64:
-		buf := newBuf(mem, 8*n)
-		dst := arrow.Float64Traits.CastFromBytes(buf.Bytes())[:n]
-		for i := range dst {
-			dst[i] = *(*float64)(at(base, size, i, off))
+		b := grow(dst.Values, 8*n)
+		for i := range n {
+			binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(*(*float64)(at(base, size, i, off))))
 		}
-		data = array.NewData(c.arrowType(), n, []*memory.Buffer{nil, buf}, nil, 0, 0)
-		buf.Release()
+		dst.Values = b
 	case kTime:
-		buf := newBuf(mem, 8*n)
-		dst := arrow.Int64Traits.CastFromBytes(buf.Bytes())[:n]
-		for i := range dst {
-			dst[i] = (*time.Time)(at(base, size, i, off)).UnixMicro()
+		b := grow(dst.Values, 8*n)
+		for i := range n {
+			binary.LittleEndian.PutUint64(b[8*i:], uint64((*time.Time)(at(base, size, i, off)).UnixMicro()))
 		}
-		data = array.NewData(c.arrowType(), n, []*memory.Buffer{nil, buf}, nil, 0, 0)
-		buf.Release()
+		dst.Values = b
 	case kBool:
-		buf := newBuf(mem, int(bitutil.BytesForBits(int64(n))))
-		bits := buf.Bytes()
-		clear(bits)
+		b := grow(dst.Values, (n+7)/8)
+		clear(b)
 		for i := range n {
 			if *(*bool)(at(base, size, i, off)) {
-				bitutil.SetBit(bits, i)
+				b[i>>3] |= 1 << (i & 7)
 			}
 		}
-		data = array.NewData(c.arrowType(), n, []*memory.Buffer{nil, buf}, nil, 0, 0)
-		buf.Release()
+		dst.Values = b
 	case kString:
 		// Parquet strings are UTF-8: a name that is not (a Unix file
 		// name may be any bytes) is stored escaped (rundir.EscapeName).
-		str := func(i int) string {
-			s := *(*string)(at(base, size, i, off))
-			if !utf8.ValidString(s) {
-				s = rundir.EscapeName(s)
+		b := dst.Values[:0]
+		for i := range n {
+			v := *(*string)(at(base, size, i, off))
+			if !utf8.ValidString(v) {
+				v = rundir.EscapeName(v)
 			}
-			return s
+			if len(v) > math.MaxInt32 {
+				panic(fmt.Sprintf("catalog: column %s: a string of %d bytes", c.Name, len(v)))
+			}
+			b = binary.LittleEndian.AppendUint32(b, uint32(len(v)))
+			b = append(b, v...)
 		}
-		total := 0
-		for i := range n {
-			total += len(str(i))
-		}
-		if total > 1<<31-1 {
-			panic(fmt.Sprintf("catalog: column %s: %d bytes of strings in one row group", c.Name, total))
-		}
-		obuf := newBuf(mem, 4*(n+1))
-		offs := arrow.Int32Traits.CastFromBytes(obuf.Bytes())[:n+1]
-		vbuf := newBuf(mem, total)
-		vals := vbuf.Bytes()
-		p := 0
-		for i := range n {
-			offs[i] = int32(p)
-			p += copy(vals[p:], str(i))
-		}
-		offs[n] = int32(p)
-		data = array.NewData(c.arrowType(), n, []*memory.Buffer{nil, obuf, vbuf}, nil, 0, 0)
-		obuf.Release()
-		vbuf.Release()
+		dst.Values = b
 	case kNullInt64, kNullFloat64:
-		vbuf := newBuf(mem, 8*n)
-		vals := arrow.Int64Traits.CastFromBytes(vbuf.Bytes())[:n] // float64 bits for kNullFloat64
-		nbuf := newBuf(mem, int(bitutil.BytesForBits(int64(n))))
-		valid := nbuf.Bytes()
-		clear(valid)
 		voff, validOff := off+nullInt64Value, off+nullInt64Valid
 		if c.kind == kNullFloat64 {
 			voff, validOff = off+nullFloatValue, off+nullFloatValid
 		}
-		nulls := 0
-		for i := range vals {
-			if *(*bool)(at(base, size, i, validOff)) {
-				bitutil.SetBit(valid, i)
-				vals[i] = *(*int64)(at(base, size, i, voff))
-			} else {
-				vals[i] = 0
-				nulls++
+		b := grow(dst.Values, 8*n)
+		if cap(dst.Valid) < n {
+			dst.Valid = make([]bool, n)
+		}
+		valid := dst.Valid[:n]
+		k := 0
+		for i := range n {
+			ok := *(*bool)(at(base, size, i, validOff))
+			valid[i] = ok
+			if ok {
+				// int64 and float64 bits alike
+				binary.LittleEndian.PutUint64(b[8*k:], *(*uint64)(at(base, size, i, voff)))
+				k++
 			}
 		}
-		data = array.NewData(c.arrowType(), n, []*memory.Buffer{nbuf, vbuf}, nil, nulls, 0)
-		nbuf.Release()
-		vbuf.Release()
+		dst.Values, dst.Valid = b[:8*k], valid
 	default:
 		panic("catalog: unknown column kind")
 	}
-	arr := array.MakeFromData(data)
-	data.Release()
-	return arr
 }
 
-// scatter writes the values of arrays (one per column, each of length n)
-// into rows[0:n]. It returns an error if an array's type does not match
-// its column or a required column holds nulls.
-func (s *schema) scatter(base unsafe.Pointer, n int, arrs []arrow.Array) error {
+// field is the Parquet column a column is written as.
+func (c *column) pqField() pq.Field {
+	f := pq.Field{Name: c.Name, Optional: c.Nullable}
+	switch c.kind {
+	case kInt64, kNullInt64:
+		f.Type = pq.Int64
+	case kInt32:
+		f.Type = pq.Int32
+	case kFloat64, kNullFloat64:
+		f.Type = pq.Double
+	case kBool:
+		f.Type = pq.Boolean
+	case kString:
+		f.Type, f.String = pq.ByteArray, true
+	case kTime:
+		f.Type, f.TimestampMicros = pq.Int64, true
+	default:
+		panic("catalog: unknown column kind")
+	}
+	return f
+}
+
+// typeName is a column's type as Parquet describes it, for errors.
+func typeName(f pq.Field) string {
+	switch {
+	case f.TimestampMicros:
+		return "TIMESTAMP(MICROS)"
+	case f.String:
+		return "STRING"
+	}
+	return f.Type.String()
+}
+
+// checkField returns an error wrapping ErrSchemaMismatch unless the
+// file's column f can be read into c: the same name and physical type, a
+// timestamp in microseconds exactly for time columns. A nullable file
+// column may fill a required field as long as it holds no nulls (checked
+// by scatter).
+func (c *column) checkField(tbl string, j int, f pq.Field) error {
+	if f.Name != c.Name {
+		return fmt.Errorf("catalog: %s column %d is %q, want %q: %w", tbl, j, f.Name, c.Name, ErrSchemaMismatch)
+	}
+	want := c.pqField()
+	if f.Type != want.Type || f.TimestampMicros != want.TimestampMicros {
+		return fmt.Errorf("catalog: %s column %s has type %s, want %s: %w", tbl, c.Name, typeName(f), typeName(want), ErrSchemaMismatch)
+	}
+	return nil
+}
+
+// cursor walks one column's decoded values across the batches of a row
+// group: row is the next row, val the next present value.
+type cursor struct{ row, val int }
+
+// scatter writes n rows of the decoded columns vals (from the rows at
+// each cursor on) into the records at base, and advances the cursors.
+// strs holds each string column's bytes as one string (shared by the
+// values). It returns an error if a required column holds nulls.
+func (s *schema) scatter(base unsafe.Pointer, n int, vals []pq.Values, strs []string, cur []cursor) error {
 	size := s.size
-	for j := range min(len(s.cols), len(arrs)) {
+	for j := range min(len(s.cols), len(vals)) {
 		c := &s.cols[j]
-		a := arrs[j]
-		if a.Len() != n {
-			return fmt.Errorf("catalog: column %s has %d values, want %d", c.Name, a.Len(), n)
-		}
-		if !c.Nullable && a.NullN() > 0 {
-			return fmt.Errorf("catalog: required column %s holds %d nulls", c.Name, a.NullN())
-		}
+		v := &vals[j]
 		off := c.off
+		r0, k := cur[j].row, cur[j].val
+		valid := v.Valid
+		if len(valid) > 0 {
+			valid = valid[r0 : r0+n]
+		} else {
+			valid = nil
+		}
+		if valid != nil && !c.Nullable {
+			nulls := 0
+			for _, ok := range valid {
+				if !ok {
+					nulls++
+				}
+			}
+			if nulls > 0 {
+				return fmt.Errorf("catalog: required column %s holds %d nulls", c.Name, nulls)
+			}
+		}
+		fx := v.Fixed
 		switch c.kind {
 		case kInt64:
-			src, ok := a.(*array.Int64)
-			if !ok {
-				return typeError(c, a)
+			for i := range n {
+				*(*int64)(at(base, size, i, off)) = int64(binary.LittleEndian.Uint64(fx[8*(k+i):]))
 			}
-			for i, v := range src.Int64Values()[:n] {
-				*(*int64)(at(base, size, i, off)) = v
-			}
+			k += n
 		case kInt32:
-			src, ok := a.(*array.Int32)
-			if !ok {
-				return typeError(c, a)
+			for i := range n {
+				*(*int32)(at(base, size, i, off)) = int32(binary.LittleEndian.Uint32(fx[4*(k+i):]))
 			}
-			for i, v := range src.Int32Values()[:n] {
-				*(*int32)(at(base, size, i, off)) = v
-			}
+			k += n
 		case kFloat64:
-			src, ok := a.(*array.Float64)
-			if !ok {
-				return typeError(c, a)
+			for i := range n {
+				*(*float64)(at(base, size, i, off)) = math.Float64frombits(binary.LittleEndian.Uint64(fx[8*(k+i):]))
 			}
-			for i, v := range src.Float64Values()[:n] {
-				*(*float64)(at(base, size, i, off)) = v
-			}
+			k += n
 		case kTime:
-			src, ok := a.(*array.Timestamp)
-			if !ok {
-				return typeError(c, a)
+			for i := range n {
+				*(*time.Time)(at(base, size, i, off)) = time.UnixMicro(int64(binary.LittleEndian.Uint64(fx[8*(k+i):]))).UTC()
 			}
-			tt, _ := src.DataType().(*arrow.TimestampType)
-			if tt.Unit != arrow.Microsecond {
-				return fmt.Errorf("catalog: column %s has timestamp unit %s, want us", c.Name, tt.Unit)
-			}
-			for i, v := range src.TimestampValues()[:n] {
-				*(*time.Time)(at(base, size, i, off)) = time.UnixMicro(int64(v)).UTC()
-			}
+			k += n
 		case kBool:
-			src, ok := a.(*array.Boolean)
-			if !ok {
-				return typeError(c, a)
-			}
 			for i := range n {
-				*(*bool)(at(base, size, i, off)) = src.Value(i)
+				*(*bool)(at(base, size, i, off)) = fx[k+i] != 0
 			}
+			k += n
 		case kString:
-			src, ok := a.(*array.String)
-			if !ok {
-				return typeError(c, a)
-			}
-			offs := src.ValueOffsets()
-			all := string(src.ValueBytes()) // one allocation; values share it
-			o0 := int(offs[0])
+			all := strs[j]
+			o := v.Offsets
 			for i := range n {
-				*(*string)(at(base, size, i, off)) = all[int(offs[i])-o0 : int(offs[i+1])-o0]
+				*(*string)(at(base, size, i, off)) = all[o[k+i]:o[k+i+1]]
 			}
+			k += n
 		case kNullInt64:
-			src, ok := a.(*array.Int64)
-			if !ok {
-				return typeError(c, a)
-			}
-			for i, v := range src.Int64Values()[:n] {
+			for i := range n {
 				p := (*sql.NullInt64)(at(base, size, i, off))
-				if src.IsValid(i) {
-					*p = sql.NullInt64{Int64: v, Valid: true}
+				if valid == nil || valid[i] {
+					*p = sql.NullInt64{Int64: int64(binary.LittleEndian.Uint64(fx[8*k:])), Valid: true}
+					k++
 				} else {
 					*p = sql.NullInt64{}
 				}
 			}
 		case kNullFloat64:
-			src, ok := a.(*array.Float64)
-			if !ok {
-				return typeError(c, a)
-			}
-			for i, v := range src.Float64Values()[:n] {
+			for i := range n {
 				p := (*sql.NullFloat64)(at(base, size, i, off))
-				if src.IsValid(i) {
-					*p = sql.NullFloat64{Float64: v, Valid: true}
+				if valid == nil || valid[i] {
+					*p = sql.NullFloat64{Float64: math.Float64frombits(binary.LittleEndian.Uint64(fx[8*k:])), Valid: true}
+					k++
 				} else {
 					*p = sql.NullFloat64{}
 				}
 			}
 		}
+		cur[j] = cursor{row: r0 + n, val: k}
 	}
 	return nil
-}
-
-func typeError(c *column, a arrow.Array) error {
-	return fmt.Errorf("catalog: column %s has type %s, want %s: %w", c.Name, a.DataType(), c.arrowType(), ErrSchemaMismatch)
 }

@@ -1,56 +1,74 @@
 package catalog
 
 import (
+	"bytes"
 	"database/sql"
+	"encoding/binary"
+	"math"
 	"reflect"
 	"time"
+	"unicode/utf8"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
+	"gotrap/catalog/internal/pq"
+	"gotrap/internal/rundir"
 )
 
 // gatherRef is the plain twin of schema.gather: it reads every field with
-// reflect and appends it through the typed builders, one value at a time.
-func gatherRef[T any](mem memory.Allocator, rows []T) []arrow.Array {
+// reflect and writes its PLAIN encoding with encoding/binary, one value at
+// a time.
+func gatherRef[T any](rows []T) []pq.Column {
 	s := schemaOf[T]()
-	out := make([]arrow.Array, len(s.cols))
+	out := make([]pq.Column, len(s.cols))
 	for j := range s.cols {
 		c := &s.cols[j]
-		b := array.NewBuilder(mem, c.arrowType())
+		var b bytes.Buffer
+		var bits []byte
+		var valid []bool
+		le := binary.LittleEndian
 		for i := range rows {
 			f := reflect.ValueOf(&rows[i]).Elem().Field(c.field)
 			switch c.kind {
 			case kInt64:
-				b.(*array.Int64Builder).Append(f.Int())
+				binary.Write(&b, le, f.Int())
 			case kInt32:
-				b.(*array.Int32Builder).Append(int32(f.Int()))
+				binary.Write(&b, le, int32(f.Int()))
 			case kFloat64:
-				b.(*array.Float64Builder).Append(f.Float())
+				binary.Write(&b, le, f.Float())
 			case kBool:
-				b.(*array.BooleanBuilder).Append(f.Bool())
+				if i%8 == 0 {
+					bits = append(bits, 0)
+				}
+				if f.Bool() {
+					bits[i/8] |= 1 << (i % 8)
+				}
 			case kString:
-				b.(*array.StringBuilder).Append(f.String())
+				v := f.String()
+				if !utf8.ValidString(v) {
+					v = rundir.EscapeName(v)
+				}
+				binary.Write(&b, le, uint32(len(v)))
+				b.WriteString(v)
 			case kTime:
-				b.(*array.TimestampBuilder).Append(arrow.Timestamp(f.Interface().(time.Time).UnixMicro()))
+				binary.Write(&b, le, f.Interface().(time.Time).UnixMicro())
 			case kNullInt64:
 				v := f.Interface().(sql.NullInt64)
+				valid = append(valid, v.Valid)
 				if v.Valid {
-					b.(*array.Int64Builder).Append(v.Int64)
-				} else {
-					b.(*array.Int64Builder).AppendNull()
+					binary.Write(&b, le, v.Int64)
 				}
 			case kNullFloat64:
 				v := f.Interface().(sql.NullFloat64)
+				valid = append(valid, v.Valid)
 				if v.Valid {
-					b.(*array.Float64Builder).Append(v.Float64)
-				} else {
-					b.(*array.Float64Builder).AppendNull()
+					binary.Write(&b, le, math.Float64bits(v.Float64))
 				}
 			}
 		}
-		out[j] = b.NewArray()
-		b.Release()
+		out[j].Values = b.Bytes()
+		if c.kind == kBool {
+			out[j].Values = bits
+		}
+		out[j].Valid = valid
 	}
 	return out
 }

@@ -7,8 +7,6 @@ import (
 	"reflect"
 	"sync"
 	"time"
-
-	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // SchemaVersion is written to every file's key-value metadata
@@ -189,39 +187,4 @@ func schemaFor(t reflect.Type) *schema {
 	s.units = string(b)
 	got, _ := schemaCache.LoadOrStore(t, s)
 	return got.(*schema)
-}
-
-// arrowType is the Arrow type a column is written as.
-func (c *column) arrowType() arrow.DataType {
-	switch c.kind {
-	case kInt64, kNullInt64:
-		return arrow.PrimitiveTypes.Int64
-	case kInt32:
-		return arrow.PrimitiveTypes.Int32
-	case kFloat64, kNullFloat64:
-		return arrow.PrimitiveTypes.Float64
-	case kBool:
-		return arrow.FixedWidthTypes.Boolean
-	case kString:
-		return arrow.BinaryTypes.String
-	case kTime:
-		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
-	}
-	panic("catalog: unknown column kind")
-}
-
-// arrowSchema returns the Arrow schema with the given file metadata.
-func (s *schema) arrowSchema(md map[string]string) *arrow.Schema {
-	fields := make([]arrow.Field, len(s.cols))
-	for i := range s.cols {
-		c := &s.cols[i]
-		fields[i] = arrow.Field{Name: c.Name, Type: c.arrowType(), Nullable: c.Nullable}
-	}
-	keys := sortedKeys(md)
-	vals := make([]string, len(keys))
-	for i, k := range keys {
-		vals[i] = md[k]
-	}
-	m := arrow.NewMetadata(keys, vals)
-	return arrow.NewSchema(fields, &m)
 }

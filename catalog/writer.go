@@ -9,12 +9,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"gotrap/catalog/internal/pq"
 )
 
 // DefaultRowGroupRows is the default number of rows per row group: about
@@ -36,7 +31,6 @@ const (
 type Option func(*options)
 
 type options struct {
-	mem        memory.Allocator
 	rowGroup   int
 	configHash string
 	seed       string
@@ -44,21 +38,22 @@ type options struct {
 }
 
 func newOptions(opts []Option) options {
-	o := options{mem: memory.DefaultAllocator, rowGroup: DefaultRowGroupRows}
+	o := options{rowGroup: DefaultRowGroupRows}
 	for _, f := range opts {
 		f(&o)
 	}
 	return o
 }
 
-// WithAllocator sets the allocator for Arrow buffers (default
-// memory.DefaultAllocator). Tests pass a memory.CheckedAllocator.
-func WithAllocator(mem memory.Allocator) Option { return func(o *options) { o.mem = mem } }
+// MaxRowGroupRows is the most rows per row group that WithRowGroupRows
+// accepts and the readers read (a bound on what a corrupt file can make
+// them allocate).
+const MaxRowGroupRows = pq.MaxRows
 
 // WithRowGroupRows bounds the rows per row group, and so the rows a writer
-// buffers. It panics if n < 1.
+// buffers. It panics if n < 1 or n > MaxRowGroupRows.
 func WithRowGroupRows(n int) Option {
-	if n < 1 {
+	if n < 1 || n > MaxRowGroupRows {
 		panic(errBadRowGroup)
 	}
 	return func(o *options) { o.rowGroup = n }
@@ -116,8 +111,9 @@ var versionOnce = sync.OnceValue(func() string {
 type Writer[T any] struct {
 	sch    *schema
 	o      options
-	fw     *pqarrow.FileWriter
-	asch   *arrow.Schema
+	pw     *pq.Writer
+	md     []pq.KeyValue
+	cols   []pq.Column // the row group being written, in PLAIN encoding
 	buf    []T
 	rows   int64
 	groups int
@@ -141,28 +137,21 @@ func NewWriter[T any](w io.Writer, opts ...Option) (*Writer[T], error) {
 	for k, v := range o.meta {
 		md[k] = v
 	}
-	asch := sch.arrowSchema(md)
-	wopts := []parquet.WriterProperty{
-		parquet.WithAllocator(o.mem),
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithMaxRowGroupLength(int64(o.rowGroup)),
-		parquet.WithDictionaryDefault(false), // floats and ids rarely repeat
-		parquet.WithCreatedBy("gotrap " + Version()),
+	kv := make([]pq.KeyValue, 0, len(md))
+	for _, k := range sortedKeys(md) {
+		kv = append(kv, pq.KeyValue{Key: k, Value: md[k]})
 	}
-	for _, c := range sch.cols {
-		if c.kind == kString {
-			wopts = append(wopts, parquet.WithDictionaryFor(c.Name, true))
-		}
+	fields := make([]pq.Field, len(sch.cols))
+	for i := range sch.cols {
+		fields[i] = sch.cols[i].pqField()
 	}
-	props := parquet.NewWriterProperties(wopts...)
-	aprops := pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(o.mem))
-	fw, err := pqarrow.NewFileWriter(asch, w, props, aprops)
+	pw, err := pq.NewWriter(w, fields)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: could not start %s file: %w", tableName(sch), err)
 	}
 	// buf is allocated by the first Write that must buffer: a file
 	// written whole (WriteFile) never copies its rows.
-	return &Writer[T]{sch: sch, o: o, fw: fw, asch: asch}, nil
+	return &Writer[T]{sch: sch, o: o, pw: pw, md: kv, cols: make([]pq.Column, len(sch.cols))}, nil
 }
 
 func tableName(s *schema) string {
@@ -191,7 +180,9 @@ func (w *Writer[T]) Write(rows ...T) error {
 		}
 		n := min(len(rows), w.o.rowGroup-len(w.buf))
 		if w.buf == nil {
-			w.buf = make([]T, 0, min(w.o.rowGroup, 1<<12))
+			// Grown by append as rows come: a small file does not
+			// pay for a large buffer.
+			w.buf = make([]T, 0, min(w.o.rowGroup, max(n, 64)))
 		}
 		w.buf = append(w.buf, rows[:n]...)
 		rows = rows[n:]
@@ -232,14 +223,8 @@ func (w *Writer[T]) writeAll(rows []T) error {
 // flush writes rows as one row group.
 func (w *Writer[T]) flush(rows []T) error {
 	n := len(rows)
-	cols := w.sch.gather(w.o.mem, unsafe.Pointer(unsafe.SliceData(rows)), n)
-	rec := array.NewRecordBatch(w.asch, cols, int64(n))
-	for _, c := range cols {
-		c.Release()
-	}
-	err := w.fw.Write(rec)
-	rec.Release()
-	if err != nil {
+	w.sch.gather(w.cols, unsafe.Pointer(unsafe.SliceData(rows)), n)
+	if err := w.pw.WriteRowGroup(n, w.cols); err != nil {
 		w.err = fmt.Errorf("catalog: could not write %s row group %d: %w", tableName(w.sch), w.groups, err)
 		return w.err
 	}
@@ -262,7 +247,10 @@ func (w *Writer[T]) Close() error {
 		w.flush(w.buf) // sets w.err
 	}
 	w.buf = nil
-	if err := w.fw.Close(); err != nil && w.err == nil {
+	w.cols = nil
+	if w.err != nil {
+		w.pw.Release()
+	} else if err := w.pw.Close(w.md, "gotrap version "+Version()); err != nil {
 		w.err = fmt.Errorf("catalog: could not finish %s file: %w", tableName(w.sch), err)
 	}
 	return w.err

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
 	"gotrap/catalog"
 	"gotrap/internal/rundir"
 )
@@ -61,8 +59,6 @@ func TestRoundTripDuckDB(t *testing.T) {
 	}
 	run := t.TempDir()
 	const ranks = 4
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
 
 	// wt is the writer's share of the time: Create, Write and Close,
 	// without the generation of the rows.
@@ -71,7 +67,7 @@ func TestRoundTripDuckDB(t *testing.T) {
 	var ws [ranks]*catalog.FileWriter[catalog.Measurement]
 	for r := range ws {
 		w, err := catalog.Create[catalog.Measurement](rundir.PartPath(run, catalog.TableMeasurements, r, "blind", 0),
-			catalog.WithAllocator(mem), catalog.WithConfigHash("roundtrip"), catalog.WithSeed(20240503))
+			catalog.WithConfigHash("roundtrip"), catalog.WithSeed(20240503))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"gotrap/catalog/duck"
 	"io"
 	"os"
 	"path/filepath"
@@ -311,6 +312,9 @@ func (w *watchFeed) writeStatus(quietLine bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := w.tracker.Status()
+	m := watch.ReadMemory()
+	m.DuckDB, m.Malloc = duck.CMemory()
+	s.Memory = &m
 	if err := watch.WriteStatus(w.run, s); err != nil {
 		w.log("warning: %v", err)
 	}
@@ -481,6 +485,11 @@ func (w *watchFeed) afterCommit(c rundir.Commit) error {
 	}
 	if err != nil {
 		w.log("warning: responses: %v (the catalogue is committed; gotrap respond --send %s retries)", err, w.run)
+	}
+	// The events' queries freed DuckDB memory that its allocator would
+	// otherwise keep: without this, RSS creeps up commit by commit.
+	if err := duck.ReleaseMemory(); err != nil {
+		w.log("warning: %v", err)
 	}
 	var voevents int64 // when the timestep's responses went out (0: none)
 	if err == nil && res.Sent > 0 {

@@ -154,6 +154,12 @@ func TestWatch(t *testing.T) {
 	for {
 		s, err := watch.ReadStatus(run)
 		if err == nil && s.Late >= 1 {
+			// The process's memory as the dashboard reads it: the
+			// kernel's RSS holds the Go runtime's part, and DuckDB's
+			// (the events stream has run) is counted.
+			if m := s.Memory; m == nil || m.RSS <= 0 || m.GoResident <= 0 || m.GoResident > m.RSS || m.DuckDB <= 0 {
+				t.Errorf("status.json memory %+v: want RSS > Go resident > 0 and DuckDB's bytes", m)
+			}
 			break
 		}
 		if time.Now().After(deadline) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"image"
@@ -17,9 +18,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	_ "github.com/duckdb/duckdb-go/v2" // the "duckdb" database/sql driver
 
 	"gotrap/catalog"
 	"gotrap/internal/faults"
@@ -357,29 +356,34 @@ func writeList(t *testing.T, dir, content string) string {
 	return p
 }
 
-// readParquet reads every column of every row group of the Parquet file
-// at p, as any Parquet reader (DuckDB, pandas) would.
+// readParquet reads every column of every row of the Parquet file at p
+// with DuckDB, as any Parquet reader (DuckDB, pandas) would.
 func readParquet(p string) error {
-	f, err := os.Open(p)
+	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	pf, err := file.NewParquetReader(f)
+	defer db.Close()
+	rows, err := db.Query("SELECT * FROM read_parquet('" + strings.ReplaceAll(p, "'", "''") + "')")
 	if err != nil {
 		return err
 	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	defer rows.Close()
+	cols, err := rows.Columns()
 	if err != nil {
 		return err
 	}
-	tbl, err := fr.ReadTable(context.Background())
-	if err != nil {
-		return err
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
 	}
-	tbl.Release()
-	return nil
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // checkNoPartial checks that every file under run that looks complete (a

@@ -830,6 +830,13 @@ func TestRespondPerTimestep(t *testing.T) {
 			if st != nil && st.Full != 1 {
 				t.Errorf("the stream computed from the first timestep %d times, want once (its first call)", st.Full)
 			}
+			// DuckDB opened again every streamReopen calls (3 here):
+			// the state is the Stream's, the events the same. Opens:
+			// the first call, the second (events.parquet appeared, a
+			// table the views must see), then at calls 5 and 8.
+			if st != nil && st.opens != 4 {
+				t.Errorf("the stream opened DuckDB %d times over 8 calls, want 4", st.opens)
+			}
 		} else if _, err := Respond(ctx, run, c, Options{Send: true, Timesteps: All}); err != nil {
 			t.Fatal(err)
 		}
@@ -843,6 +850,8 @@ func TestRespondPerTimestep(t *testing.T) {
 	if len(evAll) == 0 || len(gotAll) == 0 {
 		t.Fatalf("%d events, %d deliveries: nothing to compare", len(evAll), len(gotAll))
 	}
+	defer func(n int) { streamReopen = n }(streamReopen)
+	streamReopen = 3
 	for _, stream := range []bool{false, true} {
 		t.Run(fmt.Sprintf("stream %v", stream), func(t *testing.T) {
 			evStep, gotStep := deliver(true, stream)

@@ -43,6 +43,9 @@ type Status struct {
 	// Rate is the images taken per second over the last minute (over the
 	// time since Started when shorter).
 	Rate float64 `json:"rate_images_per_s"`
+	// Memory is the watch process's (rank 0's under MPI) at Updated;
+	// omitted where not read.
+	Memory *Memory `json:"memory,omitempty"`
 }
 
 // rateWindow is the span of Status.Rate, in one-second buckets.
