@@ -29,11 +29,14 @@ type measurementSink struct {
 }
 
 // measurementRowGroup is the row group size of the measurement parts. A
-// writer holds one row group of records (432 B each) until it is full:
-// 16,384 rows keep the three writers of a rank under ~25 MB, where the
-// default 65,536 made them the largest item of a long run's heap
-// (docs/performance.md "Memory"), and DuckDB scans either equally.
-const measurementRowGroup = 1 << 14
+// writer holds one row group of records (432 B each) until it is full,
+// and converts it whole into columns when it writes it: 4,096 rows keep
+// the three writers of a rank under 8 MB. With 16,384 the writers and
+// their conversions were 57 MB of the timesteps' peak heap at 576 images
+// of rsm-mini, and the default 65,536 made them the largest item of a
+// long run's heap (docs/performance.md "Memory"); DuckDB scans them
+// equally.
+const measurementRowGroup = 1 << 12
 
 func newMeasurementSink(run string, rank int, copts []catalog.Option) (*measurementSink, error) {
 	return newMeasurementSinkPart(run, rank, copts, 0)

@@ -245,8 +245,11 @@ func TestCommScale(t *testing.T) {
 		if lo, hi := 2*timesteps+accepted, images+3*accepted+timesteps; agv < lo || agv > hi {
 			t.Errorf("%s: %d Allgatherv in %d timesteps of %d images, %d accepted: want %d to %d", what, agv, timesteps, images, accepted, lo, hi)
 		}
-		if d0.comm.other.calls != 0 {
-			t.Errorf("%s: %d other collectives in the timesteps: want none", what, d0.comm.other.calls)
+		// One Barrier per timestep on several ranks: every rank's staged
+		// files are durable before rank 0 records the commit
+		// (stream.timesteps).
+		if want := timesteps * int64(min(1, c.n-1)); d0.comm.other.calls != want {
+			t.Errorf("%s: %d other collectives in %d timesteps: want %d (a Barrier per timestep on several ranks)", what, d0.comm.other.calls, timesteps, want)
 		}
 		recv := c.sum(func(r *commRank) int64 { return int64(r.dist.received) })
 		bnd := c.sum(func(r *commRank) int64 { return int64(r.dist.boundary) })

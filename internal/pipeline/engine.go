@@ -40,7 +40,9 @@ import (
 //     forced fits after every blind measurement of the timestep);
 //  5. each rank writes the measurements of its images; the timestep is
 //     committed: every file it needs is staged, so a later call replays
-//     it from RUN/work without reading an image.
+//     it from RUN/work without reading an image. The staged files are
+//     made durable by one sync per rank, in the background of the next
+//     timestep, at whose end rank 0 records the commit (staging).
 //
 // So a rank holds the image being associated, the images extracted ahead
 // of it ([pipeline] lookahead) and those being fitted ([pipeline]
@@ -61,9 +63,6 @@ type held struct {
 	extracted bool
 	// xxh64 is the file's hash, made on the read that extracted it.
 	xxh64 string
-	// staged, when not nil, receives the error of the background writes
-	// of the image's staged files (stager); prefetch.wait takes it.
-	staged chan error
 }
 
 // prefetch extracts this rank's images in plan order, at most limit of
@@ -76,7 +75,6 @@ type prefetch struct {
 	slots chan struct{}
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
-	stage *stager // the staged files' writes
 }
 
 // slot is one image's result, ready when done is closed.
@@ -103,7 +101,6 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 		cancel()
 		return nil, err
 	}
-	p.stage = newStager(StagedInFlight * nw)
 	type job struct {
 		i  int
 		sl *slot
@@ -138,7 +135,7 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 				if s.ex.done(img) {
 					sl.h, sl.err = s.ex.load(img)
 				} else {
-					sl.h, sl.err = s.ex.extract(w, img, true, p.stage)
+					sl.h, sl.err = s.ex.extract(w, img, true)
 					if errors.Is(sl.err, ErrImageFailed) {
 						// A panic may have left the worker's buffers
 						// inconsistent: replace it.
@@ -154,28 +151,13 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 	return p, nil
 }
 
-// wait returns image i's result once its staged files are written (so
-// that a timestep is committed only when every file of its images is on
-// disk, as when the extraction wrote them itself). It is called once per
-// image, by the rank's goroutine.
+// wait returns image i's result, its staged files written. It is called
+// once per image, by the rank's goroutine.
 func (p *prefetch) wait(ctx context.Context, i int) (*held, error) {
 	sl := p.items[p.pos[i]]
 	select {
 	case <-sl.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if sl.err != nil || sl.h == nil || sl.h.staged == nil {
 		return sl.h, sl.err
-	}
-	select {
-	case err := <-sl.h.staged:
-		sl.h.staged = nil
-		if err != nil {
-			sl.err = err
-			return nil, err
-		}
-		return sl.h, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -187,12 +169,11 @@ func (p *prefetch) release(i int) {
 	<-p.slots
 }
 
-// close stops the extraction and waits for the images in flight and the
-// writes of their staged files (they stay staged for --resume).
+// close stops the extraction and waits for the images in flight (their
+// staged files written).
 func (p *prefetch) close() {
 	p.stop()
 	p.wg.Wait()
-	p.stage.wait()
 }
 
 // heldGCPercent is the GOGC of the timesteps stage (unless lower
@@ -240,8 +221,11 @@ type stream struct {
 	// timestep being associated (besides its own).
 	lookahead int
 	prog      *progress
+	// stage writes the staged files and makes them durable per timestep.
+	stage *staging
 	// commit, when not nil, is called on rank 0 after each timestep t
-	// (0-based) is committed.
+	// (0-based) is done on every rank, its staged files durable: it
+	// records the commit.
 	commit func(t int) error
 	// live, when not nil, feeds the stage timesteps after the plan's
 	// (live.go).
@@ -346,6 +330,35 @@ func (s *stream) timesteps(ctx context.Context, e *assoc.Engine, d *distAssoc, h
 		return err
 	}
 	defer pf.close()
+	// The commit of a timestep lags by one: its staged files are made
+	// durable (one sync per rank) while the next timestep runs, and it is
+	// recorded at the next one's end, or at the end of the loop.
+	var synced chan error
+	last := -1
+	commit := func() error {
+		if synced == nil {
+			return nil
+		}
+		err := <-synced
+		synced = nil
+		if err != nil {
+			return err
+		}
+		if s.commit == nil {
+			return nil
+		}
+		if a.size > 1 {
+			// Every rank's staged files of the timestep are durable
+			// before rank 0 records the commit.
+			if err := a.comm.Barrier(); err != nil {
+				return fmt.Errorf("pipeline: %w", err)
+			}
+		}
+		if a.me == 0 {
+			return s.commit(last)
+		}
+		return nil
+	}
 	for t := from; t < len(a.plan.Timesteps); t++ {
 		ts := a.plan.Timesteps[t]
 		if err := ctx.Err(); err != nil {
@@ -359,14 +372,17 @@ func (s *stream) timesteps(ctx context.Context, e *assoc.Engine, d *distAssoc, h
 		if err := s.timestep(ctx, e, d, hist, ts, pf, out); err != nil {
 			return err
 		}
-		if s.commit != nil && a.me == 0 {
-			if err := s.commit(t); err != nil {
-				return err
-			}
+		if err := commit(); err != nil {
+			return err
 		}
+		// Every staged file of the timestep's images on this rank is
+		// written (timestep waited for them).
+		ch := make(chan error, 1)
+		go func() { ch <- s.stage.sync() }()
+		synced, last = ch, t
 		s.prog.add(len(ts))
 	}
-	return nil
+	return commit()
 }
 
 // rowsNeeded returns, for each position k of timestep ts, the position

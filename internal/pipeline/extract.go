@@ -38,6 +38,8 @@ type extractStage struct {
 	// catalogue (Image.Catalogue; gotrap run --catalogues) instead of
 	// its detections: catalogueMeasurements.
 	catalogues bool
+	// stage writes the staged files (shared with the forced fits).
+	stage *staging
 
 	// pixFree holds the storage of pixel copies kept for forced fits, for
 	// reuse: a free list, not a sync.Pool, which every garbage collection
@@ -57,9 +59,10 @@ type extractStage struct {
 }
 
 // done reports whether image img's extraction is complete on disk and
-// may be reused.
+// may be reused: its timestep was committed (staging.reusable) and its
+// completion mark is there.
 func (s *extractStage) done(img *Image) bool {
-	if s.stale[img.Path] {
+	if s.stale[img.Path] || !s.stage.reusable(img.Timestep) {
 		return false
 	}
 	_, err := os.Stat(rundir.StagedPath(s.run, StepExtract, img.ID, "image.parquet"))
@@ -128,13 +131,12 @@ func recoverImage(img *Image, stage string, err *error) {
 var testHookImage func(stage string, img *Image)
 
 // extract reads, checks and extracts img and writes its staged files
-// (the completion mark last): itself when st is nil, else in the
-// background through st (h.staged then reports when they are written).
-// With keep, an image that passes the per-image checks is returned with a
-// copy of its pixels as read, its metadata and background grids, for the
-// forced fits of its timestep (the extraction consumes the worker's copy):
-// the image is read once. A panic becomes an *ImageError.
-func (s *extractStage) extract(w *worker, img *Image, keep bool, st *stager) (h *held, err error) {
+// (the completion mark last; staging). With keep, an image that passes
+// the per-image checks is returned with a copy of its pixels as read, its
+// metadata and background grids, for the forced fits of its timestep
+// (the extraction consumes the worker's copy): the image is read once. A
+// panic becomes an *ImageError.
+func (s *extractStage) extract(w *worker, img *Image, keep bool) (h *held, err error) {
 	defer recoverImage(img, StepExtract, &err)
 	if testHookImage != nil {
 		testHookImage(StepExtract, img)
@@ -192,87 +194,40 @@ func (s *extractStage) extract(w *worker, img *Image, keep bool, st *stager) (h 
 	if row.Rejected {
 		s.release(h)
 	}
-	files := s.stageFiles(img, *row, h.blind, h.xxh64, grids, dropped)
-	if st == nil {
-		if err := files(); err != nil {
-			return nil, err
-		}
-		return h, nil
+	if err := s.stageFiles(img, *row, h.blind, h.xxh64, grids, dropped); err != nil {
+		return nil, err
 	}
-	h.staged = st.start(img, files)
 	return h, nil
 }
 
-// stageFiles returns the function that writes image img's staged files:
-// its dropped catalogue rows, its background grids and its file's hash
-// (each when there is one), its blind measurements, and then its images
-// row, the completion mark. The function reads only its arguments, which
-// nothing changes until it has returned (prefetch.wait waits for it).
-func (s *extractStage) stageFiles(img *Image, row catalog.Image, blind []catalog.Measurement, xxh64 string, grids, dropped []byte) func() error {
-	return func() error {
-		if dropped != nil {
-			if err := rundir.WriteFile(rundir.StagedPath(s.run, StepExtract, img.ID, droppedSuffix), dropped); err != nil {
-				return err
-			}
-		}
-		if grids != nil {
-			// Before the completion mark: a done image has its grids
-			// (unless staged by a gotrap without them).
-			if err := rundir.WriteFile(rundir.StagedPath(s.run, StepExtract, img.ID, gridsSuffix), grids); err != nil {
-				return err
-			}
-		}
-		if xxh64 != "" {
-			if err := rundir.WriteFile(rundir.StagedPath(s.run, StepExtract, img.ID, hashSuffix), []byte(xxh64+"\n")); err != nil {
-				return err
-			}
-		}
-		if err := catalog.WriteFile(rundir.StagedPath(s.run, StepExtract, img.ID, "blind.parquet"), blind, s.copts...); err != nil {
+// stageFiles writes image img's staged files: its dropped catalogue
+// rows, its background grids and its file's hash (each when there is
+// one), its blind measurements, and then its images row, the completion
+// mark. They are made durable with the image's timestep (staging).
+func (s *extractStage) stageFiles(img *Image, row catalog.Image, blind []catalog.Measurement, xxh64 string, grids, dropped []byte) error {
+	st, t := s.stage, img.Timestep
+	if dropped != nil {
+		if err := st.file(t, rundir.StagedPath(s.run, StepExtract, img.ID, droppedSuffix), dropped); err != nil {
 			return err
 		}
-		return catalog.WriteFile(rundir.StagedPath(s.run, StepExtract, img.ID, "image.parquet"), []catalog.Image{row}, s.copts...)
 	}
+	if grids != nil {
+		// Before the completion mark: a done image has its grids
+		// (unless staged by a gotrap without them).
+		if err := st.file(t, rundir.StagedPath(s.run, StepExtract, img.ID, gridsSuffix), grids); err != nil {
+			return err
+		}
+	}
+	if xxh64 != "" {
+		if err := st.file(t, rundir.StagedPath(s.run, StepExtract, img.ID, hashSuffix), []byte(xxh64+"\n")); err != nil {
+			return err
+		}
+	}
+	if err := stageRows(st, t, rundir.StagedPath(s.run, StepExtract, img.ID, "blind.parquet"), blind, s.copts); err != nil {
+		return err
+	}
+	return stageRows(st, t, rundir.StagedPath(s.run, StepExtract, img.ID, "image.parquet"), []catalog.Image{row}, s.copts)
 }
-
-// StagedInFlight is the number of images per extraction worker whose
-// staged files may be being written in the background (stager) while the
-// worker extracts its next image: two, so that a disk slower to sync than
-// the extraction of an image (a parallel file system) still overlaps.
-// After a SIGTERM these writes finish, as the image being extracted does.
-const StagedInFlight = 2
-
-// stager writes the staged files of extracted images in the background,
-// at most cap(sem) images at a time, so that an extraction worker goes on
-// to its next image instead of waiting for the writes and their fsyncs
-// (half of a worker's time on the development VM's disk, where each
-// fsync takes about 2 ms).
-type stager struct {
-	sem chan struct{}
-	wg  sync.WaitGroup
-}
-
-func newStager(n int) *stager { return &stager{sem: make(chan struct{}, max(1, n))} }
-
-// start runs files, image img's writes, in the background (waiting while
-// cap(sem) are in flight) and returns the channel that receives its error
-// (nil when the files are written). A panic becomes an *ImageError.
-func (st *stager) start(img *Image, files func() error) chan error {
-	done := make(chan error, 1)
-	st.sem <- struct{}{}
-	st.wg.Go(func() {
-		defer func() { <-st.sem }()
-		var err error
-		func() {
-			defer recoverImage(img, StepExtract, &err)
-			err = files()
-		}()
-		done <- err
-	})
-	return done
-}
-
-// wait waits for every write started.
-func (st *stager) wait() { st.wg.Wait() }
 
 // read1 reads img's plane into the worker's storage, hashing the file on
 // that read when img is its file's first image in the plan (the other

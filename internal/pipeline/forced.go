@@ -29,6 +29,7 @@ type forcedStage struct {
 	read  fitsimg.Options
 	copts []catalog.Option
 	pix   sync.Pool // *kernels.Image storage of images read again
+	stage *staging  // writes the staged files (shared with the extraction)
 }
 
 // forcedMark is the content of ID.json.
@@ -119,10 +120,11 @@ func (s *forcedStage) fit(img *Image, h *held, req *imageRequests, nBlind int) (
 		return nil, false, nil, fmt.Errorf("pipeline: %w", err)
 	}
 	stage = func() error {
-		if err := catalog.WriteFile(rundir.StagedPath(s.run, StepForced, img.ID, "fits.parquet"), fits, s.copts...); err != nil {
+		t := img.Timestep
+		if err := stageRows(s.stage, t, rundir.StagedPath(s.run, StepForced, img.ID, "fits.parquet"), fits, s.copts); err != nil {
 			return err
 		}
-		return rundir.WriteFile(rundir.StagedPath(s.run, StepForced, img.ID, "json"), b)
+		return s.stage.file(t, rundir.StagedPath(s.run, StepForced, img.ID, "json"), b)
 	}
 	return splitFits(&mk, fits), false, stage, nil
 }

@@ -462,14 +462,25 @@ func (r *runner) catalogue(ctx context.Context) error {
 // timesteps runs the timesteps and tables stages.
 func (r *runner) timesteps(ctx context.Context) (err error) {
 	opt, cfg, plan, sum := r.opt, r.cfg, r.plan, r.sum
-	str := &stream{a: r.ar, qc: cfg.Quality, workers: r.workers, lookahead: cfg.Pipeline.Lookahead, prog: r.prog,
-		ex: &extractStage{run: opt.Run, opt: r.xopt, qc: cfg.Quality, read: r.readOpt, copts: r.copts, catalogues: opt.Catalogues != nil, stale: r.stale, firstOf: firstImages(plan)},
-		fs: &forcedStage{run: opt.Run, opt: r.xopt, read: r.readOpt, copts: r.copts}}
+	// Staged files are trusted in the timesteps committed (staging).
+	c, err := rundir.ReadCommit(opt.Run)
+	if err != nil {
+		return err
+	}
+	stg := &staging{run: opt.Run, committed: int64(min(c.Timesteps, len(plan.Timesteps)))}
+	str := &stream{a: r.ar, qc: cfg.Quality, workers: r.workers, lookahead: cfg.Pipeline.Lookahead, prog: r.prog, stage: stg,
+		ex: &extractStage{run: opt.Run, opt: r.xopt, qc: cfg.Quality, read: r.readOpt, copts: r.copts, catalogues: opt.Catalogues != nil, stale: r.stale, firstOf: firstImages(plan), stage: stg},
+		fs: &forcedStage{run: opt.Run, opt: r.xopt, read: r.readOpt, copts: r.copts, stage: stg}}
 	if str.lookahead <= 0 {
 		str.lookahead = defaultLookahead(r.workers, largestImage(plan), debug.SetMemoryLimit(-1), opt.processRanks)
 		r.log.printf("lookahead: %d images", str.lookahead)
 	}
-	str.commit = func(t int) error { return writeCommit(opt.Run, plan, t) }
+	str.commit = func(t int) error {
+		if int64(t) < stg.committed {
+			return nil // recorded already (a replayed timestep)
+		}
+		return writeCommit(opt.Run, plan, t)
+	}
 	str.hashes = map[int]string{}
 	var eng *assoc.Engine
 	err = r.stage(StageTimesteps, func(st *rundir.Stage) error {

@@ -55,6 +55,11 @@
 //     os.CreateTemp), synced, and renamed; the folder is synced after the
 //     rename. CreateName and Rename do the same for a writer that opens
 //     files by name (DuckDB's COPY).
+//   - WriteStaged / SyncFS: a file written complete under a temporary
+//     name and renamed, but not synced, for files made durable as a group:
+//     one SyncFS (syncfs(2)) of their file system before the record that
+//     counts them (the pipeline's staged files of a timestep, before
+//     work/commit.json).
 //   - CreateDir / CommitDir: the same for a whole folder (the report),
 //     which replaces an existing one only if gotrap made it.
 //   - IsTemp and RemoveTemps: the temporary files of killed writers are
