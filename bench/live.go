@@ -269,7 +269,11 @@ func Live(ctx context.Context, cfg LiveConfig) (*LiveResult, error) {
 	defer stopChild()
 	cmd := exec.CommandContext(childCtx, cfg.Binary, args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 2 * time.Minute
+	// After SIGTERM the watch ends the run as a batch run does (tables,
+	// backward fits, limits, varmetric over every timestep): minutes
+	// after a long soak (a 30-minute aartfaac soak's end took more than
+	// the 2 minutes allowed before). Killed only past this.
+	cmd.WaitDelay = 15 * time.Minute
 	res.Machine.LoadBefore = loadAvg()
 	logf(cfg.Log, "bench: %s", strings.Join(res.Command, " "))
 	type traced struct {

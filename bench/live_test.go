@@ -184,7 +184,7 @@ func TestLiveMarkdown(t *testing.T) {
 		Replayed: 20, ImagesReplayed: 80, ReplayWall: 9.5, OfferedRate: 8.4, SustainedRate: 3.7, Exit: "0",
 		PeakRSS: 151_000_000, WorkBytes: 1_985_680, WorkPerTimestep: 99284, Catalogue: 823_280, CataloguePerTimestep: 41164,
 		Latency: Latency{Matched: 20, Images: 80, Commit: Percentiles{N: 20, P50: 4.91, P95: 11.14, Max: 11.94}},
-		Points:  []LivePoint{{T: 1, RSS: 92_000_000}, {T: 12, RSS: 133_000_000, Committed: 11, WorkBytes: 1_000_000,
+		Points: []LivePoint{{T: 1, RSS: 92_000_000}, {T: 12, RSS: 133_000_000, Committed: 11, WorkBytes: 1_000_000,
 			GoResident: 70_000_000, GoHeapLive: 40_000_000, DuckDB: 12_000_000, Malloc: 5_000_000}}}
 	var b strings.Builder
 	r.WriteMarkdown(&b)

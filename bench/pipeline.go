@@ -313,6 +313,24 @@ func Pipeline(ctx context.Context, cfg PipelineConfig) (*PipelineResult, error) 
 	if cfg.MemProfile != "" {
 		args = append(args, "--memprofile", cfg.MemProfile)
 	}
+	if strings.HasPrefix(cfg.Preset, "aartfaac") {
+		// Snapshots 1 s apart: the default timestep_tolerance (1 s)
+		// would put consecutive ones in one timestep (the plan refuses
+		// it), so the job sets it to half the cadence, as bench live's.
+		job, err := os.CreateTemp("", "gotrap-bench-job-*.toml")
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		defer os.Remove(job.Name())
+		_, werr := job.WriteString(oneSecondCadenceJob)
+		if cerr := job.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return nil, fmt.Errorf("bench: %w", werr)
+		}
+		args = append(args, "-c", job.Name())
+	}
 	args = append(args, filepath.Join(ds.Dir, "images"))
 	name := cfg.Binary
 	var env []string
@@ -788,3 +806,7 @@ func machineFacts(bin string) Machine {
 	}
 	return m
 }
+
+// oneSecondCadenceJob is the job of the presets with snapshots 1 s apart
+// (aartfaac, aartfaac-mini).
+const oneSecondCadenceJob = "# gotrap bench: snapshots 1 s apart\n[pipeline]\ntimestep_tolerance = 0.5\n"

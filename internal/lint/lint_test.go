@@ -188,12 +188,15 @@ func TestExitOnlyInCmd(t *testing.T) {
 	}
 }
 
-// TestCgoQuarantine: our own cgo lives only in reduce/mpi (DESIGN).
+// TestCgoQuarantine: our own cgo lives only in reduce/mpi (DESIGN) and,
+// beside the DuckDB it already links through duckdb-go, in catalog/duck
+// (cmem.go: reading and releasing DuckDB's allocator's memory, which no
+// Go API exposes).
 func TestCgoQuarantine(t *testing.T) {
 	for _, f := range parseModule(t) {
 		for _, p := range imports(f.ast) {
-			if p == "C" && f.pkg != "reduce/mpi" {
-				t.Errorf("%s uses cgo; only reduce/mpi may", f.rel)
+			if p == "C" && f.pkg != "reduce/mpi" && f.pkg != "catalog/duck" {
+				t.Errorf("%s uses cgo; only reduce/mpi and catalog/duck may", f.rel)
 			}
 		}
 	}

@@ -367,3 +367,31 @@ func TestLiveRSMMini(t *testing.T) {
 	last.Limits = want.Limits
 	equalTables(t, "rsm-mini live, as published", want, last)
 }
+
+// TestPlanTimestepOrder: a timestep_tolerance as long as the cadence puts
+// consecutive snapshots of a field in one timestep, in an order the
+// association cannot take: the plan says so, naming both files and the
+// setting, instead of the association's error at run time.
+func TestPlanTimestepOrder(t *testing.T) {
+	data := tiny(t)
+	cfg := testConfig()
+	inputs, err := ExpandInputs([]string{filepath.Join(data, "images")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ok, err := NewPlan(ctx, inputs, readOptionsOf(cfg), time.Second, assocConfig(cfg), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cadence := ok.Images[ok.Timesteps[1][0]].Meta.TauStart.Sub(ok.Images[ok.Timesteps[0][0]].Meta.TauStart)
+	_, err = NewPlan(ctx, inputs, readOptionsOf(cfg), cadence, assocConfig(cfg), 2)
+	if err == nil {
+		t.Fatalf("timestep_tolerance = the cadence (%v): no error", cadence)
+	}
+	for _, want := range []string{"timestep_tolerance", "one sky region", ".fits"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}

@@ -101,7 +101,9 @@ func NewPlanChannels(ctx context.Context, paths []string, opt fitsimg.Options, c
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
 	p := &Plan{regions: eng}
-	p.add(imgs, tolerance)
+	if err := p.add(imgs, tolerance); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -132,8 +134,10 @@ func sortImages(imgs []Image) {
 // to p: groups them into timesteps (start times within tolerance of a
 // timestep's first image; within a group, by frequency, start time,
 // path), numbers them on from p's last image and registers them with p's
-// band and region engine, in plan order.
-func (p *Plan) add(imgs []Image, tolerance time.Duration) {
+// band and region engine, in plan order. It fails when a timestep holds
+// two images of one sky region in an order the association cannot take
+// (checkTimestepOrder).
+func (p *Plan) add(imgs []Image, tolerance time.Duration) error {
 	base := len(p.Images)
 	n := 0
 	for n < len(imgs) && imgs[n].Meta != nil {
@@ -183,6 +187,34 @@ func (p *Plan) add(imgs []Image, tolerance time.Duration) {
 	for _, ts := range added {
 		p.Timesteps = append(p.Timesteps, slices.DeleteFunc(ts, func(k int) bool { return p.Images[k].HeaderErr != "" }))
 	}
+	return p.checkTimestepOrder(len(p.Timesteps)-len(added), tolerance)
+}
+
+// checkTimestepOrder checks the timesteps from the first on: within a
+// timestep the images are in frequency order, and the association takes
+// the images of a sky region in time order, so an image may not start
+// before an earlier one of its region in the same timestep. That happens
+// when timestep_tolerance is not below the cadence: consecutive
+// snapshots of one field (AARTFAAC's 1 s) fall in one timestep. The error
+// says so, naming both files, instead of the association's.
+func (p *Plan) checkTimestepOrder(first int, tolerance time.Duration) error {
+	for t := first; t < len(p.Timesteps); t++ {
+		latest := map[int64]int{} // region -> the image of its latest start so far
+		for _, k := range p.Timesteps[t] {
+			img := &p.Images[k]
+			j, ok := latest[img.Region]
+			if !ok || !img.Meta.TauStart.Before(p.Images[j].Meta.TauStart) {
+				latest[img.Region] = k
+				continue
+			}
+			prev := &p.Images[j]
+			return fmt.Errorf("pipeline: %s (start %s, %.6g MHz) and %s (start %s, %.6g MHz) image one sky region %v apart, and fall in one timestep ([pipeline] timestep_tolerance = %v s): within a timestep images are taken in frequency order, and the association needs a region's images in time order; if these are consecutive snapshots, set timestep_tolerance below the cadence (e.g. half of it)",
+				prev.Path, prev.Meta.TauStart.UTC().Format(time.RFC3339Nano), prev.Meta.FreqEff/1e6,
+				img.Path, img.Meta.TauStart.UTC().Format(time.RFC3339Nano), img.Meta.FreqEff/1e6,
+				prev.Meta.TauStart.Sub(img.Meta.TauStart), tolerance.Seconds())
+		}
+	}
+	return nil
 }
 
 // ErrLate is the error of images that cannot extend a live run: they
@@ -236,7 +268,9 @@ func (p *Plan) Extend(ctx context.Context, paths []string, opt fitsimg.Options, 
 		}
 	}
 	base := len(p.Images)
-	p.add(imgs, tolerance)
+	if err := p.add(imgs, tolerance); err != nil {
+		return nil, unreadable, err
+	}
 	for i := base; i < len(p.Images); i++ {
 		added = append(added, i)
 	}

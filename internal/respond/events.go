@@ -286,7 +286,25 @@ func (c *computer) window() string {
 	}
 	// Sources created after the window (on a finished run) are not
 	// there yet: their copied history waits for their own window.
-	return fmt.Sprintf(" AND (i.timestep >= %d OR ic.timestep >= %d) AND (ic.timestep IS NULL OR ic.timestep <= %d)", c.r.From, c.r.From, c.r.To)
+	w := fmt.Sprintf(" AND (i.timestep >= %d OR ic.timestep >= %d) AND (ic.timestep IS NULL OR ic.timestep <= %d)", c.r.From, c.r.From, c.r.To)
+	// The same on the associations alone, from the ids (a measurement's
+	// id holds its image's, a source's the image that created it): the
+	// window's images span the ids [lo, hi]. Implied by the condition
+	// above, it lets DuckDB filter the associations before the joins,
+	// and skip the measurement parts outside the ids the join asks for,
+	// so that a commit's query does not grow with the run (it did: the
+	// joins built over every association).
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for id, im := range c.images {
+		if im.timestep >= c.r.From && im.timestep <= c.r.To {
+			lo, hi = min(lo, id), max(hi, id)
+		}
+	}
+	if lo <= hi {
+		s := catalog.MeasurementIDShift
+		w += fmt.Sprintf(" AND ((a.xtrsrc >> %d) BETWEEN %d AND %d OR (a.runcat >> %d) BETWEEN %d AND %d)", s, lo, hi, s, lo, hi)
+	}
+	return w
 }
 
 // stream reads the light-curve points ordered by runcat, band, timestep,
