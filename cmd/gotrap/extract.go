@@ -319,6 +319,7 @@ func runExtract(env *cmdEnv, args []string) error {
 	}
 	workers := max(1, min(threads, len(args)))
 	opt.Threads = max(1, threads/workers)
+	opt.SerialPixels = extractSerialPixels
 
 	stems := outputStems(args)
 	failed := 0
@@ -365,6 +366,15 @@ func runExtract(env *cmdEnv, args []string) error {
 	}
 	return nil
 }
+
+// extractSerialPixels: images of fewer pixels are extracted on one
+// goroutine. For the 256x256 cut-out of docs/performance.md "Start-up"
+// one goroutine took 19.0 ms at best against 21.5 ms for two (30 runs
+// each, load 5.5): a second goroutine's first-touched scratch (a 152 KB
+// background clipper, about 38 page faults of 14 us in this VM) and its
+// wake-up cost more than half of 2 ms of arithmetic. Twice that size is
+// a guess at the break-even, not measured.
+const extractSerialPixels = 1 << 17
 
 // outputStems returns each input's output stem: its base name without
 // the extension (".fits", ".fit", ".fts", ".image", also before ".gz" or
