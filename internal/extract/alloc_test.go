@@ -15,8 +15,9 @@ import (
 // (the image, which becomes D in place, the rms map, the labels, 4 bytes
 // a pixel each, and the mask, 1 byte) and one background clipper (the
 // image is serial below Options.SerialPixels), plus 320 KB for the rest
-// (header, grids, islands, sources: 236 KB measured). No 256 KB read chunk (the pixels are
-// read into the image) and no second clipper fit in that bound.
+// (header, grids, islands, sources: 236 KB measured). No 256 KB read
+// chunk (the pixels are read into the image) and no second clipper fit
+// in that bound.
 func TestSmallImageAllocation(t *testing.T) {
 	path := testutil.SharedFile(t, "GRB201006A_final_2min_srcs-t0002-image-pb_cutout.fits")
 	o := Default()
