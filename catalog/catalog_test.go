@@ -167,8 +167,8 @@ func TestDeterministicBytes(t *testing.T) {
 	}
 }
 
-// TestWriteFileSameBytes checks that WriteFile, which flushes its rows
-// without copying them (writeAll), writes the bytes of the piecewise
+// TestWriteFileSameBytes checks that WriteFile and Encode, which flush their rows
+// without copying them (writeAll), write the bytes of the piecewise
 // Write and Close of roundTrip: row counts below, at and across row-group
 // boundaries, the empty file included.
 func TestWriteFileSameBytes(t *testing.T) {
@@ -189,6 +189,13 @@ func TestWriteFileSameBytes(t *testing.T) {
 				}
 				if !bytes.Equal(got, want) {
 					t.Fatalf("WriteFile wrote %d bytes, unlike Write and Close's %d", len(got), len(want))
+				}
+				var enc bytes.Buffer
+				if err := Encode(&enc, rows[:c.n], opts...); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(enc.Bytes(), want) {
+					t.Fatalf("Encode wrote %d bytes, unlike Write and Close's %d", enc.Len(), len(want))
 				}
 			}
 		})

@@ -3,6 +3,7 @@ package catalog
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -115,4 +116,25 @@ func WriteFile[T any](path string, rows []T, opts ...Option) error {
 		return err
 	}
 	return w.Close()
+}
+
+// Encode writes rows to w as one Parquet file (NewWriter, Write, Close),
+// through a pooled write buffer that it flushes: for a caller that
+// commits the file itself (rundir.Batch). It does not close w.
+func Encode[T any](w io.Writer, rows []T, opts ...Option) error {
+	bw := fileBufs.Get().(*bufio.Writer)
+	bw.Reset(w)
+	defer putFileBuf(bw)
+	pw, err := NewWriter[T](bw, opts...)
+	if err != nil {
+		return err
+	}
+	if err := pw.writeAll(rows); err != nil {
+		pw.Close()
+		return err
+	}
+	if err := pw.Close(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }

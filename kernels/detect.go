@@ -285,6 +285,10 @@ type DetectOptions struct {
 	// honoured only when img is compact (Stride == width); otherwise D
 	// goes to the Detector's buffer as usual.
 	InPlace bool
+	// Threads, when > 0, bounds the goroutines of this call instead of the
+	// Detector's threads (a caller that runs a small image serially).
+	// Results do not depend on it.
+	Threads int
 }
 
 // DetectWith is [Detector.Detect] with per-image options: the caller
@@ -292,6 +296,10 @@ type DetectOptions struct {
 // if only one map is given or a map's rectangle differs from img's.
 func (d *Detector) DetectWith(img *Image, o DetectOptions) (*Detections, *DetectReport) {
 	checkImageLayout(img)
+	if o.Threads > 0 && o.Threads != d.threads {
+		defer func(t int) { d.threads = t }(d.threads)
+		d.threads = o.Threads
+	}
 	mask := o.Mask
 	supplied := o.Background != nil || o.RMS != nil
 	if supplied {

@@ -60,6 +60,12 @@ type Options struct {
 	Beam *fitsimg.Beam
 	// Threads bounds the goroutines one image uses (<= 0: GOMAXPROCS).
 	Threads int
+	// SerialPixels, when > 0, extracts images of fewer pixels on one
+	// goroutine whatever Threads says: for a small image, the second
+	// goroutine's scratch (fresh memory, page faults) and its wake-up
+	// cost more than it saves (gotrap extract sets it; docs/performance.md
+	// "Start-up"). Results do not depend on it.
+	SerialPixels int
 }
 
 // QC settings of TraP's rms_qc (SPEC 3.1): the central 1/8-width
@@ -292,7 +298,8 @@ func (w *Worker) image(img *kernels.Image, meta *fitsimg.Meta, rmsQC *float64) (
 		w.det = det
 	}
 	t = time.Now()
-	det, rep := w.det.DetectWith(img, kernels.DetectOptions{Background: opt.Background, RMS: opt.RMS, InPlace: true})
+	threads := w.imageThreads(img)
+	det, rep := w.det.DetectWith(img, kernels.DetectOptions{Background: opt.Background, RMS: opt.RMS, InPlace: true, Threads: threads})
 	r.Times.Detect = time.Since(t)
 	r.Times.DetectStages = rep.Times
 	r.Outcome = rep.Outcome
@@ -314,10 +321,7 @@ func (w *Worker) image(img *kernels.Image, meta *fitsimg.Meta, rmsQC *float64) (
 		r.forcedStats()
 	} else if len(det.Islands) > 0 {
 		mc := opt.Measure
-		mc.Threads = opt.Threads
-		if mc.Threads <= 0 {
-			mc.Threads = w.threads()
-		}
+		mc.Threads = threads
 		r.Sources, r.Stats, err = w.m.Measure(nil, det, beam, meta.WCS, &mc)
 	}
 	r.Times.Measure = time.Since(t)
@@ -325,7 +329,7 @@ func (w *Worker) image(img *kernels.Image, meta *fitsimg.Meta, rmsQC *float64) (
 		return nil, fmt.Errorf("extract: %w", err)
 	}
 	if opt.Maps {
-		r.Maps = w.maps(det, rep)
+		r.Maps = w.maps(det, rep, threads)
 	}
 	if inverted != nil {
 		if err := w.negative(r, inverted, beam, meta); err != nil {
@@ -339,7 +343,8 @@ func (w *Worker) image(img *kernels.Image, meta *fitsimg.Meta, rmsQC *float64) (
 // with their peak and fluxes negated (Options.Negative, NegativeStokesV).
 func (w *Worker) negative(r *Result, inverted *kernels.Image, beam kernels.Beam, meta *fitsimg.Meta) error {
 	t := time.Now()
-	det, _ := w.det.DetectWith(inverted, kernels.DetectOptions{InPlace: true})
+	threads := w.imageThreads(inverted)
+	det, _ := w.det.DetectWith(inverted, kernels.DetectOptions{InPlace: true, Threads: threads})
 	r.Times.Detect += time.Since(t)
 	r.Islands += len(det.Islands)
 	if len(det.Islands) == 0 {
@@ -347,10 +352,7 @@ func (w *Worker) negative(r *Result, inverted *kernels.Image, beam kernels.Beam,
 	}
 	t = time.Now()
 	mc := w.opt.Measure
-	mc.Threads = w.opt.Threads
-	if mc.Threads <= 0 {
-		mc.Threads = w.threads()
-	}
+	mc.Threads = threads
 	neg, _, err := w.m.Measure(nil, det, beam, meta.WCS, &mc)
 	r.Times.Measure += time.Since(t)
 	if err != nil {
@@ -426,8 +428,17 @@ func (w *Worker) threads() int {
 	return maxProcs()
 }
 
+// imageThreads is the number of goroutines for img: 1 below
+// Options.SerialPixels, else threads().
+func (w *Worker) imageThreads(img *kernels.Image) int {
+	if n := img.Rect.Dx() * img.Rect.Dy(); w.opt.SerialPixels > 0 && n < w.opt.SerialPixels {
+		return 1
+	}
+	return w.threads()
+}
+
 // maps builds the full-resolution maps of the last detection.
-func (w *Worker) maps(det *kernels.Detections, rep *kernels.DetectReport) *Maps {
+func (w *Worker) maps(det *kernels.Detections, rep *kernels.DetectReport, threads int) *Maps {
 	rect := det.D.Rect
 	n := rect.Dx() * rect.Dy()
 	mk := func() *kernels.Image {
@@ -440,7 +451,7 @@ func (w *Worker) maps(det *kernels.Detections, rep *kernels.DetectReport) *Maps 
 			copy(bkg.Pix[y*rect.Dx():(y+1)*rect.Dx()], w.opt.Background.Row(rect.Min.Y+y))
 		}
 	} else if !rep.Grids.Empty() {
-		kernels.BackgroundMapsTo(bkg, rms, rep.Grids, make([]bool, n), w.opt.Detect.Edge, w.opt.Threads)
+		kernels.BackgroundMapsTo(bkg, rms, rep.Grids, make([]bool, n), w.opt.Detect.Edge, threads)
 	} else {
 		for i := range bkg.Pix {
 			bkg.Pix[i] = nan

@@ -114,7 +114,9 @@ func checkDecode(dst []float32, raw []byte, s Scaling) int {
 // DecodeTo decodes raw, a FITS data array, into dst; it gives the same bits
 // as DecodeToRef (see there for the definition) but loops over each
 // BITPIX with the per-value decisions hoisted, and byte-swaps BITPIX -32
-// sixteen bytes at a time. It panics if s.Bitpix is invalid or
+// sixteen bytes at a time. For 4-byte values (BITPIX -32 and 32) raw may
+// be dst's own bytes: each value is read before it is overwritten, so the
+// decoding is in place. It panics if s.Bitpix is invalid or
 // len(raw) != len(dst)*|Bitpix|/8.
 func DecodeTo(dst []float32, raw []byte, s Scaling) {
 	checkDecode(dst, raw, s)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // randomRaw returns n random big-endian values of bitpix: integers over
@@ -106,6 +107,16 @@ func TestDecodeToMatchesRef(t *testing.T) {
 				for i := 0; i < guard; i++ {
 					if !math.IsNaN(float64(buf[i])) || !math.IsNaN(float64(buf[guard+n+i])) {
 						t.Fatalf("bitpix %d %s n=%d: write outside dst", bitpix, sc.name, n)
+					}
+				}
+				if bitpix == 32 || bitpix == -32 {
+					// In place, as readPlane decodes 4-byte values: raw
+					// copied into the bytes of dst itself.
+					in := make([]float32, n)
+					copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(in))), 4*n), raw)
+					DecodeTo(in, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(in))), 4*n), s)
+					if i, ok := sameBits(in, want); !ok {
+						t.Fatalf("bitpix %d %s n=%d in place: pixel %d = %v, ref %v", bitpix, sc.name, n, i, in[i], want[i])
 					}
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"gotrap/kernels"
 )
@@ -87,10 +88,16 @@ func hasEnd(b []byte) bool {
 	return false
 }
 
-// readChunk is the size of the reads of the data array: a buffer small
-// enough to stay in the L2 cache while it is decoded, reused across reads
-// (chunkPool), so reading an image faults in no new memory beyond the
-// image itself.
+// readChunk is the size of the reads of the data array: small enough to
+// stay in the L2 cache while it is decoded. A plane of 4-byte values
+// (BITPIX -32 and 32) that fits in one chunk is read straight into the
+// image's storage and decoded in place, so reading a small image (gotrap
+// extract of a cut-out) touches no memory but the image's. Larger planes
+// and other BITPIX go through a reused buffer (chunkPool): read in place,
+// a 1280x1280 plane took 6% longer and a 2048x2048 one 14% (the kernel's
+// copy of a large read seems to leave the data out of the cache, so the
+// decoding reads it again from memory), while the pooled chunk stays in
+// the cache.
 const readChunk = 256 << 10
 
 // chunkPool holds the reused read buffers (*[]byte of readChunk bytes).
@@ -103,19 +110,31 @@ var chunkPool = sync.Pool{New: func() any {
 // into dst, which holds the plane's NAXIS1 x NAXIS2 values: the data unit
 // is read at its offset (known from the header) readChunk bytes at a time
 // and each chunk decoded by DecodeTo, so the pixels are those of DecodeTo
-// on the whole plane. loadPlane (fitsio) is the reference twin in the
-// tests. A reader that ends before the plane does (a file that shrank
-// after its size was checked) gives ErrTruncated.
+// on the whole plane. A plane of 4-byte values that fits in one chunk is
+// read into dst's own bytes and decoded in place (DecodeTo reads each
+// value before it writes it). loadPlane (fitsio) is the reference twin in the tests. A reader
+// that ends before the plane does (a file that shrank after its size was
+// checked) gives ErrTruncated.
 func readPlane(dst []float32, r io.ReaderAt, lay layout, plane int) error {
 	nb := bytesPerValue(lay.scaling.Bitpix)
-	bp := chunkPool.Get().(*[]byte)
-	defer chunkPool.Put(bp)
-	per := len(*bp) / nb // values per chunk
+	inPlace := nb == 4 && 4*int64(len(dst)) <= readChunk
+	var buf []byte
+	if !inPlace {
+		bp := chunkPool.Get().(*[]byte)
+		defer chunkPool.Put(bp)
+		buf = *bp
+	}
+	per := readChunk / nb // values per chunk
 	off := lay.hdrLen + int64(plane)*lay.planeLen
 	done := int64(0)
 	for len(dst) > 0 {
 		k := min(len(dst), per)
-		b := (*bp)[:k*nb]
+		var b []byte
+		if inPlace {
+			b = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), 4*k)
+		} else {
+			b = buf[:k*nb]
+		}
 		n, err := r.ReadAt(b, off+done)
 		if n < len(b) {
 			if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {

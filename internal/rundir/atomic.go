@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // A File is a file being written under a temporary name (Create); Commit
@@ -101,6 +103,104 @@ func WriteFunc(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("rundir: could not write %s: %w", path, err)
 	}
 	return f.Commit()
+}
+
+// A Batch writes several files that are committed together, for a
+// command that writes a few small files at once (gotrap extract's
+// STEM.csv, STEM.parquet, STEM.reg): each file is written under a
+// temporary name as Create's, and Commit makes them durable with fewer
+// syncs than one Commit each (which syncs every file and then its folder,
+// two journal commits a file on ext4): it syncs the files' data
+// concurrently, so that a journaling file system can commit them in one
+// transaction, then renames each to its final name, then syncs each
+// folder once. The guarantees are Commit's: a final name holds its old
+// content or the whole new file, never part of it, and once Commit
+// returns nil the files survive a crash. A Batch is not safe for
+// concurrent use.
+type Batch struct {
+	files []*File
+}
+
+// WriteFunc writes path's temporary file with what write writes (Create,
+// write), creating path's folder when missing; Commit gives it its final
+// name. When write fails, the temporary file is removed, path is
+// untouched and the error names it; the files written before stay in the
+// batch.
+func (b *Batch) WriteFunc(path string, write func(io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("rundir: could not create %s: %w", filepath.Dir(path), err)
+	}
+	f, err := Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Abort()
+		return fmt.Errorf("rundir: could not write %s: %w", path, err)
+	}
+	b.files = append(b.files, f)
+	return nil
+}
+
+// Commit syncs the batch's files, renames them to their final names in
+// the order they were written and syncs their folders, each once. On an
+// error before the renames no final name is touched and every temporary
+// file is removed; a rename or folder sync that fails leaves the files
+// renamed before it in place (each whole). The batch is empty afterwards.
+func (b *Batch) Commit() error {
+	files := b.files
+	b.files = nil
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		f.done = true
+		wg.Go(func() {
+			err := f.Chmod(0o644)
+			if err == nil {
+				err = f.Sync()
+			}
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			for _, f := range files {
+				os.Remove(f.Name())
+			}
+			return fmt.Errorf("rundir: could not write %s: %w", files[i].path, err)
+		}
+	}
+	var dirs []string
+	for i, f := range files {
+		if err := os.Rename(f.Name(), f.path); err != nil {
+			for _, g := range files[i:] {
+				os.Remove(g.Name())
+			}
+			return fmt.Errorf("rundir: could not write %s: %w", f.path, err)
+		}
+		if d := filepath.Dir(f.path); !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	for _, d := range dirs {
+		if err := SyncDir(d); err != nil {
+			return fmt.Errorf("rundir: could not sync %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// Abort removes the temporary files of the batch; the final names are
+// untouched. The batch is empty afterwards.
+func (b *Batch) Abort() {
+	for _, f := range b.files {
+		f.Abort()
+	}
+	b.files = nil
 }
 
 // CreateDir starts writing the folder dir as a whole: it returns a new

@@ -54,7 +54,10 @@
 //     to the call (".NAME.<random>.tmp" in the same folder,
 //     os.CreateTemp), synced, and renamed; the folder is synced after the
 //     rename. CreateName and Rename do the same for a writer that opens
-//     files by name (DuckDB's COPY).
+//     files by name (DuckDB's COPY). Batch does it for a few files at
+//     once with fewer syncs (gotrap extract's outputs): their data synced
+//     concurrently, the renames, then one sync per folder; each file is
+//     still complete or absent, and all are durable when Commit returns.
 //   - WriteStaged / SyncFS: a file written complete under a temporary
 //     name and renamed, but not synced, for files made durable as a group:
 //     one SyncFS (syncfs(2)) of their file system before the record that

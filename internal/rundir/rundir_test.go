@@ -2,6 +2,7 @@ package rundir
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -209,6 +210,97 @@ func FuzzEscapeName(f *testing.F) {
 		}
 		if e != s && UnescapeName(e) != s {
 			t.Fatalf("round trip of %q: %q -> %q", s, e, UnescapeName(e))
+		}
+	})
+}
+
+// TestBatch checks rundir.Batch: nothing under a final name before
+// Commit, every file whole after it, no temporary file left; a failed
+// write leaves its path untouched; Abort and a failed Commit remove the
+// temporary files and leave the final names as they were.
+func TestBatch(t *testing.T) {
+	write := func(s string) func(io.Writer) error {
+		return func(w io.Writer) error { _, err := io.WriteString(w, s); return err }
+	}
+	t.Run("commit", func(t *testing.T) {
+		dir := t.TempDir()
+		a, c := filepath.Join(dir, "a.csv"), filepath.Join(dir, "sub", "c.reg")
+		if err := os.WriteFile(a, []byte("old"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var b Batch
+		if err := b.WriteFunc(a, write("new a")); err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		bad := filepath.Join(dir, "b.parquet")
+		if err := b.WriteFunc(bad, func(io.Writer) error { return boom }); !errors.Is(err, boom) || !strings.Contains(err.Error(), bad) {
+			t.Fatalf("failed write: %v, want boom naming %s", err, bad)
+		}
+		if err := b.WriteFunc(c, write("new c")); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(a); string(got) != "old" {
+			t.Fatalf("before Commit %s holds %q", a, got)
+		}
+		if _, err := os.Stat(c); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("before Commit %s exists (%v)", c, err)
+		}
+		if err := b.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		for p, want := range map[string]string{a: "new a", c: "new c"} {
+			got, err := os.ReadFile(p)
+			if err != nil || string(got) != want {
+				t.Errorf("%s: %q, %v; want %q", p, got, err, want)
+			}
+			if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o644 {
+				t.Errorf("%s: mode %v, %v; want 0644", p, st.Mode(), err)
+			}
+		}
+		if _, err := os.Stat(bad); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the failed write left %s (%v)", bad, err)
+		}
+		if n, _ := RemoveTemps(dir); n != 0 {
+			t.Errorf("%d temporary files left", n)
+		}
+	})
+	t.Run("abort", func(t *testing.T) {
+		dir := t.TempDir()
+		var b Batch
+		if err := b.WriteFunc(filepath.Join(dir, "x"), write("x")); err != nil {
+			t.Fatal(err)
+		}
+		b.Abort()
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Errorf("Abort left %v", ents)
+		}
+	})
+	t.Run("commit fails", func(t *testing.T) {
+		dir := t.TempDir()
+		x, y := filepath.Join(dir, "x"), filepath.Join(dir, "y")
+		var b Batch
+		for _, p := range []string{x, y} {
+			if err := b.WriteFunc(p, write(p)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A folder in y's way: its rename fails after x's.
+		if err := os.Mkdir(y, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(y, "keep"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := b.Commit()
+		if err == nil || !strings.Contains(err.Error(), y) {
+			t.Fatalf("Commit = %v, want an error naming %s", err, y)
+		}
+		if got, _ := os.ReadFile(x); string(got) != x {
+			t.Errorf("x, renamed before the failure, holds %q", got)
+		}
+		if n, _ := RemoveTemps(dir); n != 0 {
+			t.Errorf("%d temporary files left", n)
 		}
 	})
 }
