@@ -232,6 +232,8 @@ type watchFeed struct {
 	tracker *watch.Tracker
 	queue   []watch.Timestep
 	pending []string // files of the timesteps given, not yet committed
+	// given are the timesteps given and not yet committed, in order.
+	given []watch.Timestep
 	images  int      // images committed before the last publish
 	// events computes each commit's events from its points (a running
 	// state per light curve); responded is the timesteps whose events
@@ -327,6 +329,33 @@ func (w *watchFeed) writeStatus(quietLine bool) {
 	}
 }
 
+// maxBatch bounds the timesteps one commit takes when the commits fall
+// behind.
+const maxBatch = 16
+
+// drainIdle is how long drain waits for the follower's next file: it
+// hands its queue over one file at a time.
+const drainIdle = 2 * time.Millisecond
+
+// drain takes every file the follower has ready, until none comes for
+// drainIdle.
+func (w *watchFeed) drain() {
+	idle := time.NewTimer(drainIdle)
+	defer idle.Stop()
+	for {
+		select {
+		case file, ok := <-w.fol.Files():
+			if !ok {
+				return
+			}
+			w.take(file)
+			idle.Reset(drainIdle)
+		case <-idle.C:
+			return
+		}
+	}
+}
+
 // end is io.EOF, after writing the heap profile of --memprofile (the
 // state the watch holds after following, before the run's end adds its
 // own).
@@ -359,15 +388,25 @@ func (w *watchFeed) Next(ctx context.Context) ([]string, error) {
 		default:
 		}
 		w.inbox()
+		// The files that landed while the last timesteps were
+		// processed, all of them: the timesteps they close go together.
+		w.drain()
 		if len(w.queue) > 0 {
-			ts := w.queue[0]
-			w.queue = w.queue[1:]
-			paths := make([]string, len(ts.Images))
-			for k, im := range ts.Images {
-				paths[k] = im.Path
+			// Every timestep closed by now, up to maxBatch: when the
+			// commits fall behind the arrivals, one commit takes several
+			// timesteps and its fixed cost (publishing, the events) is
+			// paid once for them (docs/live.md "Timesteps").
+			n := min(len(w.queue), maxBatch)
+			var paths []string
+			for _, ts := range w.queue[:n] {
+				for _, im := range ts.Images {
+					paths = append(paths, im.Path)
+				}
+				w.given = append(w.given, ts)
+				w.log("timestep %s closed (%s): %d images", ts.Start.UTC().Format(time.RFC3339Nano), ts.Reason, len(ts.Images))
 			}
+			w.queue = w.queue[n:]
 			w.pending = append(w.pending, paths...)
-			w.log("timestep %s closed (%s): %d images", ts.Start.UTC().Format(time.RFC3339Nano), ts.Reason, len(paths))
 			return paths, nil
 		}
 		var timer <-chan time.Time
@@ -513,11 +552,23 @@ func (w *watchFeed) afterCommit(c rundir.Commit) error {
 		voevents = time.Now().UnixNano()
 	}
 	if !restart && c.Images > w.images {
-		if err := watch.AppendCommit(w.run, watch.Commit{Timestep: c.Timesteps - 1, Images: c.Images - w.images, Start: c.LastStart,
-			Committed: committedAt.UnixNano(), VOEvents: voevents}); err != nil {
-			w.log("warning: %v", err)
+		// One line a timestep: those given since the last commit, the
+		// last of them c's last timestep.
+		lines := []watch.Commit{{Timestep: c.Timesteps - 1, Images: c.Images - w.images, Start: c.LastStart}}
+		if n := len(w.given); n > 0 && n <= c.Timesteps {
+			lines = lines[:0]
+			for i, ts := range w.given {
+				lines = append(lines, watch.Commit{Timestep: c.Timesteps - n + i, Images: len(ts.Images), Start: ts.Start})
+			}
+		}
+		for _, l := range lines {
+			l.Committed, l.VOEvents = committedAt.UnixNano(), voevents
+			if err := watch.AppendCommit(w.run, l); err != nil {
+				w.log("warning: %v", err)
+			}
 		}
 	}
+	w.given = nil
 	w.images = c.Images
 	if !restart {
 		w.tracker.Committed(int64(c.Timesteps), w.pending)

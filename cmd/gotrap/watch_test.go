@@ -426,3 +426,102 @@ func TestWatchListen(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchBatch: a watch that finds several timesteps closed at once
+// (here every image is there before it starts, as after a pause) commits
+// them together, and the run is still the batch run's, every table and
+// the events; the commits log still has one line per timestep.
+func TestWatchBatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess test")
+	}
+	d := t.TempDir()
+	data := filepath.Join(d, "sim")
+	if code, _, stderr := runCmd(t, "simulate", "--preset", "tiny", "--set", "timesteps=6", "--seed", "3", "--quiet", data); code != 0 {
+		t.Fatalf("simulate: %s", stderr)
+	}
+	in := filepath.Join(data, "images")
+	// The files a watch finds when it starts are taken in the order of
+	// their modification times (an imager writes them in time order;
+	// the simulator does not).
+	files, err := filepath.Glob(filepath.Join(in, "*.fits"))
+	if err != nil || len(files) != 12 {
+		t.Fatalf("%d images (%v)", len(files), err)
+	}
+	sort.Strings(files) // tTTTT_...: timestep order
+	t0 := time.Now().Add(-time.Hour)
+	for i, f := range files {
+		at := t0.Add(time.Duration(i) * time.Second)
+		if err := os.Chtimes(f, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job := filepath.Join(d, "job.toml")
+	if err := os.WriteFile(job, []byte("[watch]\nsettle = 0.2\npoll_interval = 0.2\ntimeout = 0\nimages_per_timestep = 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(d, "run")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, _ := json.Marshal([]string{"watch", "--out", run, "-c", job, "--progress-every", "1s", in})
+	var logs strings.Builder
+	cmd := exec.Command(exe, "-test.run=^TestRunFaultsChild$")
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args))
+	cmd.Stderr = &syncWriter{w: &logs}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// The commits log is written after a commit's events.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if cs, err := watch.ReadCommitsFile(run); err == nil && len(cs) >= 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("6 timesteps not in the commits log after 60 s\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	live, err := respond.ReadEvents(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("watch after SIGTERM: %v (want exit 0)\n%s", err, logs.String())
+	}
+	cs, err := watch.ReadCommitsFile(run)
+	if err != nil || len(cs) != 6 {
+		t.Fatalf("commits log: %d lines (%v), want one per timestep (6)", len(cs), err)
+	}
+	commits := map[int64]bool{}
+	for i, c := range cs {
+		if c.Timestep != i || c.Images != 2 {
+			t.Errorf("commits log line %d: %+v, want timestep %d of 2 images", i, c, i)
+		}
+		commits[c.Committed] = true
+	}
+	if len(commits) == len(cs) {
+		t.Errorf("%d commits for %d timesteps found closed together: want fewer\n%s", len(commits), len(cs), logs.String())
+	}
+	batch := filepath.Join(d, "batch")
+	if code, _, stderr := runCmd(t, "run", "--out", batch, "-c", job, "--quiet", in); code != 0 {
+		t.Fatalf("batch run: %s", stderr)
+	}
+	if a, b := catalogueDump(t, batch), catalogueDump(t, run); a != b {
+		t.Errorf("watched run (timesteps committed together) differs from the batch run:\nbatch\n%s\nwatched\n%s", a, b)
+	}
+	want, err := respond.ReadEvents(batch)
+	if err != nil || len(want) == 0 {
+		t.Fatalf("batch run: %d events (%v): nothing to compare", len(want), err)
+	}
+	if !reflect.DeepEqual(live, want) {
+		t.Errorf("events written by the batched commits (%d) differ from the batch run's (%d)", len(live), len(want))
+	}
+}
