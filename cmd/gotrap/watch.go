@@ -233,8 +233,8 @@ type watchFeed struct {
 	queue   []watch.Timestep
 	pending []string // files of the timesteps given, not yet committed
 	// given are the timesteps given and not yet committed, in order.
-	given []watch.Timestep
-	images  int      // images committed before the last publish
+	given  []watch.Timestep
+	images int // images committed before the last publish
 	// events computes each commit's events from its points (a running
 	// state per light curve); responded is the timesteps whose events
 	// are done.
