@@ -306,7 +306,7 @@ func runRun(env *cmdEnv, args []string) error {
 	defer stop()
 	err = runPipeline(ctx, env, f, inputs, cfg)
 	if err != nil && ctx.Err() != nil && f.append {
-		return &exitError{code: signalExit(ctx), err: &interruptError{msg: fmt.Sprintf("interrupted (%v); the finished images are kept; continue with the same gotrap run --append command", context.Cause(ctx)), err: err}}
+		return &exitError{code: signalExit(ctx), err: &interruptError{msg: fmt.Sprintf("interrupted (%v); the committed timesteps are kept; continue with the same gotrap run --append command", context.Cause(ctx)), err: err}}
 	}
 	if errors.Is(err, pipeline.ErrConfigDiffers) {
 		if keys := configDiff(rundir.ConfigPath(f.out), cfg); len(keys) > 0 {
@@ -352,7 +352,7 @@ func loadJob(path string) (config.Config, error) {
 // interrupt, a rank's "context canceled") says nothing more and is kept
 // for errors.Is only, out of the message.
 func interrupted(ctx context.Context, out string, err error) error {
-	return &interruptError{msg: fmt.Sprintf("interrupted (%v); the finished images are kept; resume with: gotrap run --resume --out %s (the run's inputs and gotrap.toml)",
+	return &interruptError{msg: fmt.Sprintf("interrupted (%v); the committed timesteps are kept; resume with: gotrap run --resume --out %s (the run's inputs and gotrap.toml)",
 		context.Cause(ctx), out), err: err}
 }
 
