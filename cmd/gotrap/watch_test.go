@@ -189,26 +189,7 @@ func TestWatch(t *testing.T) {
 	if !strings.Contains(logs.String(), "late image "+filepath.Join(other, "again.fits")) {
 		t.Errorf("no log line names the late image:\n%s", logs.String())
 	}
-	batch := filepath.Join(d, "batch")
-	if code, _, stderr := runCmd(t, "run", "--out", batch, "-c", job, "--quiet", in); code != 0 {
-		t.Fatalf("batch run: %s", stderr)
-	}
-	if a, b := catalogueDump(t, batch), catalogueDump(t, run); a != b {
-		t.Errorf("watched run (killed twice, seed %d) differs from the batch run:\nbatch\n%s\nwatched\n%s", seed, a, b)
-	}
-	want, err := respond.ReadEvents(batch)
-	if err != nil || len(want) == 0 {
-		t.Fatalf("batch run: %d events (%v): nothing to compare", len(want), err)
-	}
-	if !reflect.DeepEqual(live, want) {
-		t.Errorf("events written commit by commit (%d) differ from the batch run's (%d)", len(live), len(want))
-		for i := range min(len(live), len(want)) {
-			if !reflect.DeepEqual(live[i], want[i]) {
-				t.Errorf("first difference, row %d:\nlive  %+v\nbatch %+v", i, live[i], want[i])
-				break
-			}
-		}
-	}
+	sameAsBatch(t, filepath.Join(d, "batch"), job, in, run, live, fmt.Sprintf("killed twice, seed %d", seed))
 	cs, err := watch.ReadCommitsFile(run)
 	if err != nil || len(cs) == 0 {
 		t.Fatalf("commits log: %d lines, %v", len(cs), err)
@@ -510,18 +491,31 @@ func TestWatchBatch(t *testing.T) {
 	if len(commits) == len(cs) {
 		t.Errorf("%d commits for %d timesteps found closed together: want fewer\n%s", len(commits), len(cs), logs.String())
 	}
-	batch := filepath.Join(d, "batch")
+	sameAsBatch(t, filepath.Join(d, "batch"), job, in, run, live, "timesteps committed together")
+}
+
+// sameAsBatch runs "gotrap run" over in with job into batch and compares
+// its catalogue (every table) with the watched run's, and its events
+// with live, those the watch wrote commit by commit.
+func sameAsBatch(t *testing.T, batch, job, in, run string, live []respond.Event, what string) {
+	t.Helper()
 	if code, _, stderr := runCmd(t, "run", "--out", batch, "-c", job, "--quiet", in); code != 0 {
 		t.Fatalf("batch run: %s", stderr)
 	}
 	if a, b := catalogueDump(t, batch), catalogueDump(t, run); a != b {
-		t.Errorf("watched run (timesteps committed together) differs from the batch run:\nbatch\n%s\nwatched\n%s", a, b)
+		t.Errorf("watched run (%s) differs from the batch run:\nbatch\n%s\nwatched\n%s", what, a, b)
 	}
 	want, err := respond.ReadEvents(batch)
 	if err != nil || len(want) == 0 {
 		t.Fatalf("batch run: %d events (%v): nothing to compare", len(want), err)
 	}
 	if !reflect.DeepEqual(live, want) {
-		t.Errorf("events written by the batched commits (%d) differ from the batch run's (%d)", len(live), len(want))
+		t.Errorf("events written commit by commit (%d, %s) differ from the batch run's (%d)", len(live), what, len(want))
+		for i := range min(len(live), len(want)) {
+			if !reflect.DeepEqual(live[i], want[i]) {
+				t.Errorf("first difference, row %d:\nlive  %+v\nbatch %+v", i, live[i], want[i])
+				break
+			}
+		}
 	}
 }

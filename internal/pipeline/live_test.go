@@ -192,12 +192,8 @@ func TestLiveInterrupted(t *testing.T) {
 // TestPlanExtend: a plan grown timestep by timestep equals the plan of
 // all the files at once, and images too early for it are refused.
 func TestPlanExtend(t *testing.T) {
-	data := tiny(t)
 	cfg := testConfig()
-	inputs, err := ExpandInputs([]string{filepath.Join(data, "images")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	inputs := tinyInputs(t)
 	ctx := context.Background()
 	all, err := NewPlan(ctx, inputs, readOptionsOf(cfg), time.Second, assocConfig(cfg), 2)
 	if err != nil {
@@ -373,12 +369,8 @@ func TestLiveRSMMini(t *testing.T) {
 // association cannot take: the plan says so, naming both files and the
 // setting, instead of the association's error at run time.
 func TestPlanTimestepOrder(t *testing.T) {
-	data := tiny(t)
 	cfg := testConfig()
-	inputs, err := ExpandInputs([]string{filepath.Join(data, "images")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	inputs := tinyInputs(t)
 	ctx := context.Background()
 	ok, err := NewPlan(ctx, inputs, readOptionsOf(cfg), time.Second, assocConfig(cfg), 2)
 	if err != nil {
@@ -394,4 +386,14 @@ func TestPlanTimestepOrder(t *testing.T) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
 	}
+}
+
+// tinyInputs is the image files of the tiny dataset.
+func tinyInputs(t *testing.T) []string {
+	t.Helper()
+	inputs, err := ExpandInputs([]string{filepath.Join(tiny(t), "images")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inputs
 }

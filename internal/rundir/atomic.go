@@ -91,18 +91,29 @@ func WriteFile(path string, data []byte) error {
 // write, Commit), creating path's folder when missing. When write fails,
 // path is untouched and the error names it.
 func WriteFunc(path string, write func(io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("rundir: could not create %s: %w", filepath.Dir(path), err)
-	}
-	f, err := Create(path)
+	f, err := createWith(path, write)
 	if err != nil {
 		return err
 	}
+	return f.Commit()
+}
+
+// createWith creates path's folder when missing and path's temporary
+// file (Create), and writes it with write; when write fails, the
+// temporary file is removed and the error names path.
+func createWith(path string, write func(io.Writer) error) (*File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("rundir: could not create %s: %w", filepath.Dir(path), err)
+	}
+	f, err := Create(path)
+	if err != nil {
+		return nil, err
+	}
 	if err := write(f); err != nil {
 		f.Abort()
-		return fmt.Errorf("rundir: could not write %s: %w", path, err)
+		return nil, fmt.Errorf("rundir: could not write %s: %w", path, err)
 	}
-	return f.Commit()
+	return f, nil
 }
 
 // A Batch writes several files that are committed together, for a
@@ -127,16 +138,9 @@ type Batch struct {
 // untouched and the error names it; the files written before stay in the
 // batch.
 func (b *Batch) WriteFunc(path string, write func(io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("rundir: could not create %s: %w", filepath.Dir(path), err)
-	}
-	f, err := Create(path)
+	f, err := createWith(path, write)
 	if err != nil {
 		return err
-	}
-	if err := write(f); err != nil {
-		f.Abort()
-		return fmt.Errorf("rundir: could not write %s: %w", path, err)
 	}
 	b.files = append(b.files, f)
 	return nil
