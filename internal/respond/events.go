@@ -1,6 +1,7 @@
 package respond
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -191,8 +192,9 @@ type computer struct {
 	states map[curveKey]*curveState
 	spec   map[int64]string
 	// win: the computer reads only the points of the timesteps in r (and
-	// of the sources created there), folding them into states (Stream).
-	win bool
+	// of the sources created there), folding them into states (Stream);
+	// histories is set when a window read copied histories.
+	win, histories bool
 }
 
 func (c *computer) load(ctx context.Context, db *sql.DB) error {
@@ -243,6 +245,10 @@ func (c *computer) load(ctx context.Context, db *sql.DB) error {
 	where = ""
 	if c.win {
 		where = fmt.Sprintf(" WHERE (measurement >> %d) IN (SELECT id FROM images WHERE timestep BETWEEN %d AND %d)", catalog.MeasurementIDShift, c.r.From, c.r.To)
+		if lo, hi, ok := c.windowIDs(); ok {
+			// The plain range lets DuckDB skip the row groups outside it.
+			where += fmt.Sprintf(" AND measurement BETWEEN %d AND %d", lo, hi)
+		}
 	}
 	rows, err = db.QueryContext(ctx, `SELECT measurement, any_value(circ_frac), any_value(circ_frac_err), any_value(circ_frac_limit)
 FROM circpol`+where+` GROUP BY measurement`)
@@ -262,8 +268,9 @@ FROM circpol`+where+` GROUP BY measurement`)
 }
 
 // lightCurves is the FROM and WHERE of the light-curve points of
-// timesteps up to the range's end (backward fits never enter).
-func (c *computer) lightCurves() string {
+// timesteps up to the range's end (backward fits never enter), with the
+// extra condition cond (empty, or starting with AND).
+func (c *computer) lightCurves(cond string) string {
 	hi := int64(math.MaxInt64)
 	if c.r.To >= 0 {
 		hi = c.r.To
@@ -273,60 +280,119 @@ JOIN measurements m ON m.id = a.xtrsrc
 JOIN images i ON i.id = m.image
 LEFT JOIN runcat r ON r.id = a.runcat
 LEFT JOIN images ic ON ic.id = (a.runcat >> %d)
-WHERE m.extract_type <> %d AND a.type <> %d AND i.timestep <= %d`, catalog.MeasurementIDShift, catalog.ExtractBackward, catalog.AssocBackward, hi) + c.window()
+WHERE m.extract_type <> %d AND a.type <> %d AND i.timestep <= %d`, catalog.MeasurementIDShift, catalog.ExtractBackward, catalog.AssocBackward, hi) + cond
 }
 
-// window is the condition that restricts a window's points (c.win) to
-// those of its timesteps, and every point of the sources created in it
-// (a fork's copied history among them), from sources that exist by its
-// end.
-func (c *computer) window() string {
-	if !c.win {
-		return ""
+// windowIDs returns the measurement ids [lo, hi] of the window's images
+// (a measurement's id holds its image's id above
+// catalog.MeasurementIDShift, a source's the id of the image that
+// created it); ok is false when the window has no image.
+func (c *computer) windowIDs() (lo, hi int64, ok bool) {
+	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	for id, im := range c.images {
+		if im.timestep >= c.r.From && im.timestep <= c.r.To {
+			first, last = min(first, id), max(last, id)
+		}
 	}
+	if first > last {
+		return 0, 0, false
+	}
+	s := catalog.MeasurementIDShift
+	return first << s, (last+1)<<s - 1, true
+}
+
+// windowReads returns the conditions of a window's reads (c.win): the
+// points of its timesteps, and every point of the sources created in it
+// (a fork's copied history among them), from sources that exist by its
+// end. Each read names plain ranges of the association and measurement
+// ids, so that DuckDB skips the Parquet row groups (and parts) outside
+// them and builds its joins over the window's rows: with the condition
+// on shifted ids alone it read every part and built a hash table of
+// every measurement of the run, so that a live run's commit took memory
+// growing with the run (up to the stream's limit). The copied histories
+// are a read of their own, made only when there are some (a fork in the
+// window), over the span of the measurement ids they name.
+func (c *computer) windowReads(ctx context.Context, db *sql.DB) ([]string, error) {
 	// Sources created after the window (on a finished run) are not
 	// there yet: their copied history waits for their own window.
 	w := fmt.Sprintf(" AND (i.timestep >= %d OR ic.timestep >= %d) AND (ic.timestep IS NULL OR ic.timestep <= %d)", c.r.From, c.r.From, c.r.To)
-	// The same on the associations alone, from the ids (a measurement's
-	// id holds its image's, a source's the image that created it): the
-	// window's images span the ids [lo, hi]. Implied by the condition
-	// above, it lets DuckDB filter the associations before the joins,
-	// and skip the measurement parts outside the ids the join asks for,
-	// so that a commit's query does not grow with the run (it did: the
-	// joins built over every association).
-	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
-	for id, im := range c.images {
-		if im.timestep >= c.r.From && im.timestep <= c.r.To {
-			lo, hi = min(lo, id), max(hi, id)
-		}
+	lo, hi, ok := c.windowIDs()
+	if !ok {
+		return []string{w}, nil
 	}
-	if lo <= hi {
-		s := catalog.MeasurementIDShift
-		w += fmt.Sprintf(" AND ((a.xtrsrc >> %d) BETWEEN %d AND %d OR (a.runcat >> %d) BETWEEN %d AND %d)", s, lo, hi, s, lo, hi)
+	reads := []string{w + fmt.Sprintf(" AND a.xtrsrc BETWEEN %d AND %d AND m.id BETWEEN %d AND %d", lo, hi, lo, hi)}
+	var n int64
+	var first, last sql.NullInt64
+	err := db.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*), min(xtrsrc), max(xtrsrc) FROM associations
+WHERE runcat BETWEEN %d AND %d AND NOT (xtrsrc BETWEEN %d AND %d)`, lo, hi, lo, hi)).Scan(&n, &first, &last)
+	if err != nil {
+		return nil, fmt.Errorf("respond: copied histories: %w", err)
 	}
-	return w
+	if n > 0 {
+		c.histories = true
+		reads = append(reads, w+fmt.Sprintf(" AND a.runcat BETWEEN %d AND %d AND NOT (a.xtrsrc BETWEEN %d AND %d) AND m.id BETWEEN %d AND %d",
+			lo, hi, lo, hi, first.Int64, last.Int64))
+	}
+	return reads, nil
 }
 
 // stream reads the light-curve points ordered by runcat, band, timestep,
 // time and measurement, and emits the events of each source as its
 // points end, so that memory holds one source's points at a time.
 func (c *computer) stream(ctx context.Context, db *sql.DB) error {
-	var err error
 	if !c.win {
+		var err error
 		if c.nTested, err = c.testedCounts(ctx, db); err != nil {
 			return err
 		}
+		var src, scratch []point
+		err = c.points(ctx, db, "", func(p point) {
+			if len(src) > 0 && src[0].runcat != p.runcat {
+				scratch = c.source(src, scratch)
+				src = src[:0]
+			}
+			src = append(src, p)
+		})
+		if err != nil {
+			return err
+		}
+		if len(src) > 0 {
+			c.source(src, scratch)
+		}
+		return nil
 	}
-	var held []point // a window's points (they are few), folded at the end
+	// A window's points are few: held, sorted as one read would give
+	// them, and folded at the end.
+	reads, err := c.windowReads(ctx, db)
+	if err != nil {
+		return err
+	}
+	var held []point
+	for _, cond := range reads {
+		if err := c.points(ctx, db, cond, func(p point) { held = append(held, p) }); err != nil {
+			return err
+		}
+	}
+	if len(reads) > 1 {
+		slices.SortFunc(held, func(a, b point) int {
+			return cmp.Or(cmp.Compare(a.runcat, b.runcat), cmp.Compare(a.band, b.band), cmp.Compare(a.timestep, b.timestep),
+				a.t.Compare(b.t), cmp.Compare(a.xtrsrc, b.xtrsrc))
+		})
+	}
+	return c.foldWindow(held)
+}
+
+// points reads the light-curve points of lightCurves(cond) in the order
+// of runcat, band, timestep, time and measurement, giving each to f.
+func (c *computer) points(ctx context.Context, db *sql.DB, cond string, f func(point)) error {
 	rows, err := db.QueryContext(ctx, `
 SELECT a.runcat, a.xtrsrc, a.type, m.image, i.band, i.timestep, i.taustart_ts, m.extract_type,
        m.ra, m.decl, m.f_int, m.f_int_err, i.freq_eff, coalesce(r.mon_src, false)
-`+c.lightCurves()+`
+`+c.lightCurves(cond)+`
 ORDER BY a.runcat, i.band, i.timestep, i.taustart_ts, m.id`)
 	if err != nil {
 		return fmt.Errorf("respond: light curves: %w", err)
 	}
-	var src, scratch []point
 	for rows.Next() {
 		var p point
 		if err := rows.Scan(&p.runcat, &p.xtrsrc, &p.assocType, &p.image, &p.band, &p.timestep, &p.t, &p.extract,
@@ -334,24 +400,10 @@ ORDER BY a.runcat, i.band, i.timestep, i.taustart_ts, m.id`)
 			rows.Close()
 			return fmt.Errorf("respond: light curves: %w", err)
 		}
-		if c.win {
-			held = append(held, p)
-			continue
-		}
-		if len(src) > 0 && src[0].runcat != p.runcat {
-			scratch = c.source(src, scratch)
-			src = src[:0]
-		}
-		src = append(src, p)
+		f(p)
 	}
 	if err = closeRows(rows); err != nil {
 		return fmt.Errorf("respond: light curves: %w", err)
-	}
-	if c.win {
-		return c.foldWindow(held)
-	}
-	if len(src) > 0 {
-		c.source(src, scratch)
 	}
 	return nil
 }
@@ -435,7 +487,7 @@ func (c *computer) testedCounts(ctx context.Context, db *sql.DB) ([]tested, erro
 SELECT ts, count(*) FROM (
   SELECT greatest(i.timestep, coalesce(ic.timestep, i.timestep)) AS ts,
          row_number() OVER (PARTITION BY a.runcat, i.band ORDER BY i.timestep, i.taustart_ts, m.id) AS k
-  `+c.lightCurves()+`
+  `+c.lightCurves("")+`
 ) WHERE k = 2 GROUP BY ts ORDER BY ts`)
 	if err != nil {
 		return nil, fmt.Errorf("respond: light curves tested: %w", err)

@@ -1072,3 +1072,81 @@ func expectedType(t *testing.T, run string, cfg config.Config, typ string) []str
 	}
 	return ids
 }
+
+// TestStreamCopiedHistory: a window that creates sources by a fork reads
+// their copied histories (a read of its own, over older measurement ids)
+// and gives the events of the whole run's computation. The data are
+// those of the pipeline's TestForkAndMonitor: a source M in timesteps 0-1,
+// then two sources A and B 150" either side of it, which fork M's runcat
+// in timestep 2 (systematic errors of 40" put both within De Ruiter reach).
+func TestStreamCopiedHistory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates its own data")
+	}
+	ctx := context.Background()
+	const raM, decM = 150.25, 52.75
+	dra := 150.0 / 3600 / math.Cos(decM*math.Pi/180)
+	src := filepath.Join(t.TempDir(), "sources.csv")
+	csv := fmt.Sprintf("ra,dec,flux_jy,spectral_index,onset_step,end_step\n%.6f,%.6f,0.8,0,,2\n%.6f,%.6f,0.8,0,2,\n%.6f,%.6f,0.8,0,2,\n",
+		raM, decM, raM+dra, decM, raM-dra, decM)
+	if err := os.WriteFile(src, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := pipetest.Simulate(t, sim.PresetTiny, 3, "timesteps", "5", "variables", "0", "transients", "0",
+		"bad_images", "0", "sources", src)
+	cfg := config.Default()
+	cfg.Extraction.EwSysErr, cfg.Extraction.NsSysErr = 40, 40
+	run := filepath.Join(t.TempDir(), "run")
+	runData(t, data, run, -1, cfg, 1)
+
+	// The run must have a copied history, or the test tests nothing.
+	db, err := duck.Open(ctx, run, duck.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copied int
+	err = db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM associations WHERE (xtrsrc >> 24) < (runcat >> 24)`).Scan(&copied)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if copied == 0 {
+		t.Fatal("no association copies an older history: the fork did not happen")
+	}
+
+	want, err := Events(ctx, run, cfg, All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := NewStream(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var got []Event
+	for ts := int64(0); ts < 5; ts++ {
+		evs, err := st.Events(ctx, run, Range{ts, ts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, evs...)
+	}
+	if st.Full != 1 {
+		t.Errorf("the stream computed from the first timestep %d times, want once (its first call)", st.Full)
+	}
+	if st.Histories == 0 {
+		t.Error("no window read a copied history")
+	}
+	if len(want) == 0 {
+		t.Fatal("no events in the run")
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("per-timestep events differ from the run's: %d against %d", len(got), len(want))
+		for i := range min(len(got), len(want)) {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Errorf("first difference at %d:\n got %+v\nwant %+v", i, got[i], want[i])
+				break
+			}
+		}
+	}
+}

@@ -44,8 +44,10 @@ type Stream struct {
 	// dbUses counts the calls that used db since it was opened; opens
 	// the times a DuckDB was opened.
 	dbUses, opens int
-	// Full counts the calls that computed from the first timestep.
-	Full int
+	// Full counts the calls that computed from the first timestep,
+	// Histories the windows that read the copied histories of sources
+	// they created (forks).
+	Full, Histories int
 }
 
 // NewStream returns a Stream for the [events] and [variability] settings
@@ -139,6 +141,9 @@ func (s *Stream) window(ctx context.Context, db *duck.DB, r Range) ([]Event, err
 		return nil, err
 	}
 	s.keep(c, r.To)
+	if c.histories {
+		s.Histories++
+	}
 	sortEvents(c.out)
 	return c.out, nil
 }
@@ -150,7 +155,18 @@ func (s *Stream) computer(r Range) *computer {
 
 // keep records c's state as the Stream's, after timestep last.
 func (s *Stream) keep(c *computer, last int64) {
-	s.states, s.spec, s.tested = c.states, c.spec, c.nTested
+	// On a run that goes on past last (a finished run's first
+	// timesteps), the computation saw the copied histories of sources
+	// created later, and counted them at their creation: the state keeps
+	// what the run held at last, as a live run's would.
+	for k := range c.states {
+		if im, ok := c.images[k.runcat>>catalog.MeasurementIDShift]; ok && im.timestep > last {
+			delete(c.states, k)
+			delete(c.spec, k.runcat)
+		}
+	}
+	n := sort.Search(len(c.nTested), func(i int) bool { return c.nTested[i].timestep > last })
+	s.states, s.spec, s.tested = c.states, c.spec, c.nTested[:n]
 	s.lastAcc = map[int64]int64{}
 	for b, ts := range c.accepted {
 		k := sort.Search(len(ts), func(i int) bool { return ts[i] > last })
