@@ -153,8 +153,13 @@ type Engine struct {
 	bands   []catalog.Band
 	regions []catalog.SkyRegion // id = index + 1
 	images  map[int64]*imageState
-	// byBandRegion lists image ids per (band, region), for SPEC 8.1.
+	// byBandRegion lists image ids per (band, region), for SPEC 8.1;
+	// retired holds, per (band, region), the best previous image among
+	// the images Retire forgot, and retiring those waiting to be
+	// forgotten (Retire).
 	byBandRegion map[[2]int64][]int64
+	retired      map[[2]int64]prevLimit
+	retiring     []int64
 	src          map[int64]*source
 	// forkedInto maps a deleted runcat to the forks that replaced it.
 	forkedInto map[int64][]int64
@@ -180,6 +185,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg:          cfg,
 		images:       map[int64]*imageState{},
 		byBandRegion: map[[2]int64][]int64{},
+		retired:      map[[2]int64]prevLimit{},
 		src:          map[int64]*source{},
 		forkedInto:   map[int64][]int64{},
 		links:        linkStore{dir: cfg.SpillDir, block: linkBlock},
@@ -232,6 +238,76 @@ func (e *Engine) AddImage(img ImageInfo) (band, region int64, err error) {
 	k := [2]int64{band, region}
 	e.byBandRegion[k] = append(e.byBandRegion[k], img.ID)
 	return band, region, nil
+}
+
+// Retire tells the engine that the association of the given images is
+// complete (their blind, forced and monitor fits associated, or the
+// image rejected): the engine then forgets them, keeping of each (band,
+// sky region) only the best previous image that SPEC 8.1's new-source
+// rows of later images take, so that a live run's memory does not grow
+// with its images. An image is forgotten once it starts strictly before
+// the last blind-associated image (every image still to come starts
+// later, AssociateBlind's order); until then it waits. Results are those
+// of an engine that keeps every image. Unknown ids are ignored; a retired
+// image cannot be associated any more (ErrImage).
+func (e *Engine) Retire(ids ...int64) {
+	e.retiring = append(e.retiring, ids...)
+	if e.lastBlind == nil {
+		return
+	}
+	last := e.lastBlind.info.TauStart
+	keep := e.retiring[:0]
+	gone := map[[2]int64]bool{}
+	for _, id := range e.retiring {
+		st, ok := e.images[id]
+		switch {
+		case !ok:
+			continue
+		case !st.info.TauStart.Before(last):
+			keep = append(keep, id)
+			continue
+		}
+		k := [2]int64{st.band, st.region}
+		if c := (prevLimit{ok: true, low: st.info.RMSMin * (st.info.DetectionThresh + e.cfg.NewSourceSigmaMargin),
+			high: st.info.RMSMax * (st.info.DetectionThresh + e.cfg.NewSourceSigmaMargin), image: id}); !st.info.Rejected && c.better(e.retired[k]) {
+			e.retired[k] = c
+		}
+		delete(e.images, id)
+		gone[k] = true
+	}
+	e.retiring = keep
+	for k := range gone {
+		e.byBandRegion[k] = slices.DeleteFunc(e.byBandRegion[k], func(id int64) bool {
+			_, ok := e.images[id]
+			return !ok
+		})
+	}
+}
+
+// Images returns the number of images whose state the engine holds.
+func (e *Engine) Images() int { return len(e.images) }
+
+// Forget drops the given images' state outright, for an engine that only
+// numbers bands and sky regions (the pipeline's plan): AddImage's band and
+// region ids of later images do not depend on it. An engine that
+// associates uses Retire.
+func (e *Engine) Forget(ids ...int64) {
+	gone := map[[2]int64]bool{}
+	for _, id := range ids {
+		if st, ok := e.images[id]; ok {
+			delete(e.images, id)
+			gone[[2]int64{st.band, st.region}] = true
+		}
+	}
+	for k := range gone {
+		e.byBandRegion[k] = slices.DeleteFunc(e.byBandRegion[k], func(id int64) bool {
+			_, ok := e.images[id]
+			return !ok
+		})
+		if len(e.byBandRegion[k]) == 0 {
+			delete(e.byBandRegion, k)
+		}
+	}
 }
 
 // SetQuality replaces an image's quality-control and extraction values.

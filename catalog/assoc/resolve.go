@@ -301,7 +301,8 @@ func (e *Engine) bestPrev(st *imageState, region int64, cache map[int64]prevLimi
 	if p, ok := cache[region]; ok {
 		return p
 	}
-	var best prevLimit
+	// The images Retire forgot all start before st.
+	best := e.retired[[2]int64{st.band, region}]
 	mg := e.cfg.NewSourceSigmaMargin
 	for _, id := range e.byBandRegion[[2]int64{st.band, region}] {
 		im := e.images[id].info

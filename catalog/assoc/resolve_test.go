@@ -2,7 +2,10 @@ package assoc
 
 import (
 	"cmp"
+	"errors"
 	"math"
+	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -399,5 +402,60 @@ func TestJournal(t *testing.T) {
 	step("image 4")
 	if len(e.links.free) == 0 && e.links.off == 0 {
 		t.Error("nothing spilled: the test does not reach the file")
+	}
+}
+
+// TestRetire: an engine that forgets each image once associated (Retire,
+// as a live run does after each commit) gives the new-source rows of one
+// that keeps every image, over timesteps of two bands (two images with
+// the same start time each) with random noise levels, rejected images and
+// new sources of random brightness; and it keeps only the images that do
+// not yet start before the last associated one.
+func TestRetire(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 1))
+	keep, forget := newEngine(t, DefaultConfig()), newEngine(t, DefaultConfig())
+	var id int64
+	for k := range 40 {
+		var ims []ImageInfo
+		for _, f := range []float64{150e6, 180e6} {
+			id++
+			im := imageAt(id, k, f, 10, 30)
+			im.Quality = Quality{RMSMin: 0.001 + 0.004*rng.Float64(), DetectionThresh: 4 + 4*rng.Float64(), Rejected: k > 0 && rng.IntN(6) == 0}
+			im.RMSMax = im.RMSMin * (1 + 2*rng.Float64())
+			ims = append(ims, im)
+			addImage(t, keep, im)
+			addImage(t, forget, im)
+		}
+		for _, im := range ims {
+			if im.Rejected {
+				forget.Retire(im.ID)
+				continue
+			}
+			var ms []catalog.Measurement
+			for j := range 3 {
+				// A new source at a new position each time, 0.005-0.06 Jy:
+				// about the limits, so both types and none occur.
+				ms = append(ms, meas(im.ID, j, 10+0.3*float64(j), 29.5+0.02*float64(k), 0.005+0.055*rng.Float64(), 0.001))
+			}
+			a, b := blind(t, keep, im.ID, ms...), blind(t, forget, im.ID, ms...)
+			if !reflect.DeepEqual(a.NewSources, b.NewSources) {
+				t.Fatalf("image %d: new sources %+v with every image, %+v with retired ones", im.ID, a.NewSources, b.NewSources)
+			}
+			forget.Retire(im.ID)
+		}
+		// The images of this timestep start with the last associated
+		// one: they wait; every earlier one is forgotten.
+		if len(forget.images) > 2 {
+			t.Fatalf("timestep %d: %d images kept, want at most 2", k, len(forget.images))
+		}
+	}
+	if got := len(keep.NewSources()); got == 0 || got != len(forget.NewSources()) {
+		t.Errorf("%d new sources with every image, %d with retired ones (want equal, > 0)", got, len(forget.NewSources()))
+	}
+	if !reflect.DeepEqual(keep.NewSources(), forget.NewSources()) {
+		t.Error("new-source rows differ")
+	}
+	if _, err := forget.AssociateBlind(1, nil); !errors.Is(err, ErrImage) {
+		t.Errorf("a retired image associated again: %v, want ErrImage", err)
 	}
 }

@@ -372,6 +372,14 @@ func (s *stream) timesteps(ctx context.Context, e *assoc.Engine, d *distAssoc, h
 		if err := s.timestep(ctx, e, d, hist, ts, pf, out); err != nil {
 			return err
 		}
+		// The timestep's association is complete: the engine keeps of
+		// its images only what later new sources need (a live run's
+		// memory does not grow with its images).
+		ids := make([]int64, len(ts))
+		for k, i := range ts {
+			ids[k] = a.plan.Images[i].ID
+		}
+		e.Retire(ids...)
 		if err := commit(); err != nil {
 			return err
 		}

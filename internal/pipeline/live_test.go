@@ -15,8 +15,10 @@ import (
 
 	"gotrap/catalog"
 	"gotrap/internal/config"
+	"gotrap/internal/fitsimg"
 	"gotrap/internal/pipeline/pipetest"
 	"gotrap/internal/rundir"
+	"gotrap/internal/wcs"
 )
 
 // partFeed feeds a live run the images of parts, one part per Next,
@@ -221,6 +223,32 @@ func TestPlanExtend(t *testing.T) {
 		if a.ID != b.ID || a.Path != b.Path || a.Timestep != b.Timestep || a.Band != b.Band || a.Region != b.Region {
 			t.Errorf("image %d: grown (%d %s ts %d band %d region %d), want (%d %s ts %d band %d region %d)",
 				i, b.ID, b.Path, b.Timestep, b.Band, b.Region, a.ID, a.Path, a.Timestep, a.Band, a.Region)
+		}
+	}
+	// The images of the field share one WCS (Plan.internWCS), equal to
+	// each image's own, and the plan's band-and-region engine keeps none
+	// of them: a live run's plan does not hold one per image.
+	for _, pl := range []*Plan{all, p} {
+		shared := map[*wcs.WCS]bool{}
+		for _, img := range pl.Images {
+			shared[img.Meta.WCS] = true
+			h, err := fitsimg.ReadHeader(img.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			own, err := wcs.FromHeader(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *own != *img.Meta.WCS {
+				t.Errorf("%s: the plan's WCS differs from the image's", img.Path)
+			}
+		}
+		if len(shared) != 1 {
+			t.Errorf("%d WCS values for %d images of one field, want 1", len(shared), len(pl.Images))
+		}
+		if n := pl.regions.Images(); n != 0 {
+			t.Errorf("the plan's engine keeps %d images, want 0", n)
 		}
 	}
 	last := all.Timesteps[len(all.Timesteps)-1]

@@ -13,6 +13,7 @@ import (
 	"gotrap/catalog"
 	"gotrap/catalog/assoc"
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/wcs"
 )
 
 // Image is one row of the plan: an input image with its id, metadata and
@@ -68,6 +69,29 @@ type Plan struct {
 	// regions is the association engine that gave the images their band
 	// and sky region ids, kept so that Extend continues them.
 	regions *assoc.Engine
+	// wcs holds one copy of each distinct WCS of the images (internWCS).
+	wcs map[wcs.WCS]*wcs.WCS
+}
+
+const maxInternedWCS = 256
+
+// internWCS returns the plan's copy of w: the images of a field share one
+// WCS (a live run's plan would otherwise hold one per image for ever).
+// WCS values are read-only once built. The map holds at most
+// maxInternedWCS of them (a field that moves from image to image, as in a
+// drift scan, would fill it): when full it starts again.
+func (p *Plan) internWCS(w *wcs.WCS) *wcs.WCS {
+	if w == nil || *w != *w { // a NaN field: not a key that can be found again
+		return w
+	}
+	if c, ok := p.wcs[*w]; ok {
+		return c
+	}
+	if p.wcs == nil || len(p.wcs) >= maxInternedWCS {
+		p.wcs = map[wcs.WCS]*wcs.WCS{}
+	}
+	p.wcs[*w] = w
+	return w
 }
 
 // NewPlan reads the headers of paths (workers at a time) and builds the
@@ -181,6 +205,9 @@ func (p *Plan) add(imgs []Image, tolerance time.Duration) error {
 			continue
 		}
 		imgs[i].Band, imgs[i].Region = b, r
+		// The engine numbers bands and regions; it needs no image kept.
+		p.regions.Forget(info.ID)
+		imgs[i].Meta.WCS = p.internWCS(imgs[i].Meta.WCS)
 	}
 	p.Images = append(p.Images, imgs...)
 	// Drop images the engine refused from their timesteps.
