@@ -40,12 +40,17 @@ import (
 
 const packMagic = "gotrap-pack 1\n"
 
-// packEncoders are reusable zstd encoders of the packs: "better"
-// compression, over a 1 MiB window (the footers repeat every few tens of
-// kB). An encoder allocates its history once; reusing it (Reset) saves
-// zeroing megabytes for every pack.
+// packEncoders are reusable zstd encoders of the packs: the fastest
+// level, over a 1 MiB window (the footers repeat every few tens of kB).
+// Packing is on each commit's path: on the staged files of 8 aartfaac
+// images (760 kB, mostly compressed Parquet columns) the fastest level
+// encodes at 314 MB/s to 653 kB, "better" at 183 MB/s to 615 kB; on 64
+// aartfaac-mini images (1.4 MB, mostly footers) 454 against 173 MB/s,
+// to 303 against 284 kB (session 8, a loaded machine). An encoder
+// allocates its history once; reusing it (Reset) saves zeroing megabytes
+// for every pack.
 var packEncoders = sync.Pool{New: func() any {
-	zw, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(1),
+	zw, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
 		zstd.WithWindowSize(1<<20))
 	if err != nil {
 		panic(err) // the options are constants
