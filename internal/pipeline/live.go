@@ -67,6 +67,9 @@ type live struct {
 	// them.
 	parts, aparts, packs []livePart
 	packed               int
+	// inputs holds the paths of the manifest's inputs (rank 0), built
+	// once rather than at every call.
+	inputs map[string]bool
 }
 
 // liveMsg is what rank 0 broadcasts of its feed's answer.
@@ -141,16 +144,18 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 	}
 	a.owner = l.assigner.assign(a.plan, a.size, a.owner, from)
 	if a.me == 0 && len(added) > 0 {
-		seen := map[string]bool{}
-		for _, in := range l.man.Inputs {
-			seen[inputPath(in)] = true
+		if l.inputs == nil {
+			l.inputs = map[string]bool{}
+			for _, in := range l.man.Inputs {
+				l.inputs[inputPath(in)] = true
+			}
 		}
 		for _, i := range added {
 			p := a.plan.Images[i].Path
-			if seen[p] {
+			if l.inputs[p] {
 				continue
 			}
-			seen[p] = true
+			l.inputs[p] = true
 			in, err := fingerprintRun(p, nil)
 			if err != nil {
 				return false, err
