@@ -58,7 +58,8 @@ type Writer struct {
 }
 
 // encoders holds idle zstd encoders (one per writer at work at a time,
-// kept for the next): an encoder allocates about 1.3 MB of tables, which
+// kept for the next): an encoder allocates its tables and history (about
+// 6 MB with the window below) on first use, which
 // a process that writes one small file should not pay for more than once,
 // nor for each of GOMAXPROCS encoders that it does not use.
 var encoders struct {
@@ -74,7 +75,12 @@ func getEncoder() *zstd.Encoder {
 		encoders.idle = encoders.idle[:n-1]
 		return e
 	}
-	e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithZeroFrames(true), zstd.WithEncoderConcurrency(1))
+	// A page is about pageBytes: a window of twice that finds every match
+	// within it, and holds 6 MB of history per encoder, where the default
+	// 8 MiB window held 18.5 MB (measured on a 700 kB page, session 8;
+	// the same compressed bytes).
+	e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithZeroFrames(true), zstd.WithEncoderConcurrency(1),
+		zstd.WithWindowSize(2*pageBytes))
 	if err != nil {
 		panic(err) // only for invalid options
 	}
