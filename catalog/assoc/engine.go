@@ -268,19 +268,27 @@ func (e *Engine) Retire(ids ...int64) {
 			continue
 		}
 		k := [2]int64{st.band, st.region}
-		if c := (prevLimit{ok: true, low: st.info.RMSMin * (st.info.DetectionThresh + e.cfg.NewSourceSigmaMargin),
-			high: st.info.RMSMax * (st.info.DetectionThresh + e.cfg.NewSourceSigmaMargin), image: id}); !st.info.Rejected && c.better(e.retired[k]) {
+		if c := e.prevLimit(id, st.info); !st.info.Rejected && c.better(e.retired[k]) {
 			e.retired[k] = c
 		}
 		delete(e.images, id)
 		gone[k] = true
 	}
 	e.retiring = keep
+	e.pruneByBandRegion(gone)
+}
+
+// pruneByBandRegion drops from the (band, region) lists gone the images
+// the engine no longer holds.
+func (e *Engine) pruneByBandRegion(gone map[[2]int64]bool) {
 	for k := range gone {
 		e.byBandRegion[k] = slices.DeleteFunc(e.byBandRegion[k], func(id int64) bool {
 			_, ok := e.images[id]
 			return !ok
 		})
+		if len(e.byBandRegion[k]) == 0 {
+			delete(e.byBandRegion, k)
+		}
 	}
 }
 
@@ -299,15 +307,7 @@ func (e *Engine) Forget(ids ...int64) {
 			gone[[2]int64{st.band, st.region}] = true
 		}
 	}
-	for k := range gone {
-		e.byBandRegion[k] = slices.DeleteFunc(e.byBandRegion[k], func(id int64) bool {
-			_, ok := e.images[id]
-			return !ok
-		})
-		if len(e.byBandRegion[k]) == 0 {
-			delete(e.byBandRegion, k)
-		}
-	}
+	e.pruneByBandRegion(gone)
 }
 
 // SetQuality replaces an image's quality-control and extraction values.

@@ -295,6 +295,12 @@ func (a prevLimit) better(b prevLimit) bool {
 	return a.image < b.image
 }
 
+// prevLimit is image id's (with info im) limits as a previous image.
+func (e *Engine) prevLimit(id int64, im ImageInfo) prevLimit {
+	mg := e.cfg.NewSourceSigmaMargin
+	return prevLimit{ok: true, low: im.RMSMin * (im.DetectionThresh + mg), high: im.RMSMax * (im.DetectionThresh + mg), image: id}
+}
+
 // bestPrev returns the best previous image of region for the current
 // image st (same band, strictly earlier, not rejected), memoised in cache.
 func (e *Engine) bestPrev(st *imageState, region int64, cache map[int64]prevLimit) prevLimit {
@@ -303,15 +309,12 @@ func (e *Engine) bestPrev(st *imageState, region int64, cache map[int64]prevLimi
 	}
 	// The images Retire forgot all start before st.
 	best := e.retired[[2]int64{st.band, region}]
-	mg := e.cfg.NewSourceSigmaMargin
 	for _, id := range e.byBandRegion[[2]int64{st.band, region}] {
 		im := e.images[id].info
 		if im.Rejected || !im.TauStart.Before(st.info.TauStart) {
 			continue
 		}
-		c := prevLimit{ok: true, low: im.RMSMin * (im.DetectionThresh + mg),
-			high: im.RMSMax * (im.DetectionThresh + mg), image: id}
-		if c.better(best) {
+		if c := e.prevLimit(id, im); c.better(best) {
 			best = c
 		}
 	}
