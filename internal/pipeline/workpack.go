@@ -291,9 +291,17 @@ func unpackWork(run string) (int, error) {
 				return nil
 			}
 			n++
-			return rundir.WriteFile(p, data)
+			return rundir.WriteStaged(p, data)
 		})
 		if err != nil {
+			return n, err
+		}
+	}
+	// One sync makes every file written durable before its pack goes
+	// (a sync per file made the end of a 1,920-image watch take 65 s to
+	// unpack 11,494 files).
+	if n > 0 {
+		if err := rundir.SyncFS(work); err != nil {
 			return n, err
 		}
 	}
