@@ -109,24 +109,31 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 	jobs := make(chan job)
 	// The images to be read next are announced to the operating system
 	// (readAhead), so that the disk fetches them while the workers
-	// compute: order[:advised] are announced.
+	// compute: order[:advised] are announced. Each is announced before
+	// its job is handed out, and after the job before it, so that a
+	// slow announcement (a file system that reads at once) holds up no
+	// worker beyond the first image.
 	ahead, advised := readAheadPerWorker*nw, 0
+	announce := func(upTo int) {
+		for ; advised < min(upTo, len(order)); advised++ {
+			s.readAhead(&s.a.plan.Images[order[advised]])
+		}
+	}
 	p.wg.Go(func() {
 		defer close(jobs)
+		announce(1)
 		for k, i := range order {
 			select {
 			case p.slots <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
-			for ; advised < min(k+1+ahead, len(order)); advised++ {
-				s.readAhead(&s.a.plan.Images[order[advised]])
-			}
 			select {
 			case jobs <- job{i, p.items[k]}:
 			case <-ctx.Done():
 				return
 			}
+			announce(k + 1 + ahead)
 		}
 	})
 	for range pool.n {
