@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"runtime/trace"
 	"slices"
 	"sync"
 
@@ -106,8 +107,21 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 		sl *slot
 	}
 	jobs := make(chan job)
+	// The images to be read next are announced to the operating system
+	// (readAhead), so that the disk fetches them while the workers
+	// compute: order[:advised] are announced. Each is announced before
+	// its job is handed out, and after the job before it, so that a
+	// slow announcement (a file system that reads at once) holds up no
+	// worker beyond the first image.
+	ahead, advised := readAheadPerWorker*nw, 0
+	announce := func(upTo int) {
+		for ; advised < min(upTo, len(order)); advised++ {
+			s.readAhead(&s.a.plan.Images[order[advised]])
+		}
+	}
 	p.wg.Go(func() {
 		defer close(jobs)
+		announce(1)
 		for k, i := range order {
 			select {
 			case p.slots <- struct{}{}:
@@ -119,6 +133,7 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 			case <-ctx.Done():
 				return
 			}
+			announce(k + 1 + ahead)
 		}
 	})
 	for range pool.n {
@@ -149,6 +164,38 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 		})
 	}
 	return p, nil
+}
+
+// readAheadPerWorker is how many images of a rank's order, per worker,
+// are announced to the operating system (fitsimg.WillNeed) beyond the one
+// handed to a worker. A worker then finds its next image in the page
+// cache: the disk reads the rank's next images while the workers compute,
+// instead of each worker waiting for its read and then computing, the
+// disk idle (docs/performance.md "Session 8"). It costs no memory of the
+// process: a rank's next few images in the page cache.
+const readAheadPerWorker = 2
+
+// willNeed is fitsimg.WillNeed; tests replace it to record what is
+// announced.
+var willNeed = fitsimg.WillNeed
+
+// readAhead announces the read of img's pixels that its extraction will
+// make: the whole file for an image of one plane, else its plane (and
+// the header's size at most, 1 MiB, beyond it). An image without a
+// header, or whose staged results will be reused (extractStage.done), is
+// not read and not announced.
+func (s *stream) readAhead(img *Image) {
+	m := img.Meta
+	if m == nil || s.ex.done(img) {
+		return
+	}
+	if m.Planes <= 1 {
+		willNeed(img.Path, 0, 0)
+		return
+	}
+	bytes := max(1, m.Bitpix/8, -m.Bitpix/8)
+	plane := int64(m.Naxis1) * int64(m.Naxis2) * int64(bytes)
+	willNeed(img.Path, int64(img.Plane)*plane, plane+1<<20)
 }
 
 // wait returns image i's result, its staged files written. It is called
@@ -364,6 +411,9 @@ func (s *stream) timesteps(ctx context.Context, e *assoc.Engine, d *distAssoc, h
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// A mark in gotrap run --trace's execution trace (nothing
+		// when not tracing): where each rank's timestep starts.
+		trace.Logf(ctx, "timestep", "rank %d timestep %d", a.me, t)
 		if s.live != nil {
 			if err := s.live.addMonitors(e, a, t); err != nil {
 				return err

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package fitsimg
+
+func willNeed(string, int64, int64) {}
