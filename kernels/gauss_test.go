@@ -20,8 +20,9 @@ func TestGaussJacobian(t *testing.T) {
 		gr := gaussJacRef(&p, x, y, &jr)
 		var g gaussPre
 		g.set(&p)
-		gop := g.jac(x, y, &jo)
-		ge := g.eval(x, y)
+		var w1, w2 gaussWalk
+		gop := g.jac(&w1, x, y, &jo)
+		ge := g.eval(&w2, x, y)
 		g2 := Gauss2D(p[0], p[1], p[2], p[3], p[4], p[5], x, y)
 		// Twins differ only by rounding order: a few ulp.
 		if !testutil.Close(gr, gop, 1e-300, 1e-14) || !testutil.Close(gr, ge, 1e-300, 1e-14) || !testutil.Close(gr, g2, 1e-300, 1e-14) {
@@ -162,5 +163,138 @@ func TestLMBounds(t *testing.T) {
 	_, _, st := s.solve(&p, &free, &lo, &hi, &px, 600)
 	if !st.converged() || p[parPeak] != 2 {
 		t.Errorf("bounded peak: status %d, peak %g, want exactly 2 (on the bound)", st, p[parPeak])
+	}
+}
+
+// TestLMAllFreeSame: with all six parameters free, bounded or not, the
+// solver that adds the Jacobian to a trial point only when the fit goes
+// on gives the fit of the one that computes it at every trial point, bit
+// for bit: the same points, costs and decisions.
+func TestLMAllFreeSame(t *testing.T) {
+	const seed = 78
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	inf := math.Inf(1)
+	var fast, ref lmSolver
+	ref.general = true
+	free := [nPar]bool{true, true, true, true, true, true}
+	for trial := range 200 {
+		size := 5 + rng.IntN(30)
+		truth := [nPar]float64{0.1 + 10*rng.Float64(), float64(size) * rng.Float64(), float64(size) * rng.Float64(),
+			1 + 4*rng.Float64(), 0.8 + 2*rng.Float64(), math.Pi * (rng.Float64() - 0.5)}
+		var px lmPixels
+		for y := range size {
+			for x := range size {
+				if rng.IntN(20) == 0 {
+					continue // a masked pixel
+				}
+				px.xs = append(px.xs, float64(x))
+				px.ys = append(px.ys, float64(y))
+				px.vs = append(px.vs, Gauss2D(truth[0], truth[1], truth[2], truth[3], truth[4], truth[5], float64(x), float64(y))+0.5*rng.NormFloat64())
+			}
+		}
+		lo := [nPar]float64{-inf, -inf, -inf, -inf, -inf, -inf}
+		hi := [nPar]float64{inf, inf, inf, inf, inf, inf}
+		if trial%2 == 1 {
+			for j := range nPar {
+				lo[j], hi[j] = 0.5*truth[j], 1.5*truth[j]
+				if lo[j] > hi[j] {
+					lo[j], hi[j] = hi[j], lo[j]
+				}
+			}
+		}
+		start := truth
+		for j := range nPar {
+			start[j] *= 1 + 0.2*(rng.Float64()-0.5)
+		}
+		p, q := start, start
+		c1, n1, s1 := fast.solve(&p, &free, &lo, &hi, &px, 600)
+		c2, n2, s2 := ref.solve(&q, &free, &lo, &hi, &px, 600)
+		if p != q || c1 != c2 || n1 != n2 || s1 != s2 {
+			t.Fatalf("trial %d: all-free pass %v cost %v, %d passes, status %d; general %v cost %v, %d passes, status %d",
+				trial, p, c1, n1, s1, q, c2, n2, s2)
+		}
+	}
+}
+
+// TestGaussWalkBound checks the row recurrence of gaussWalk against the
+// direct formula exp(−ln2·(u²/b² + v²/a²)) on island-like pixel sets
+// (rows of random starts, lengths and gaps, in the scanline order of
+// gatherIsland, and some pixels out of order) for random shapes.
+//
+// The bound, in units of u = 2⁻⁵³ relative to the direct value, for a
+// pixel k recurrence steps after its anchor (k ≤ walkRun):
+//
+//	the direct formula's own rounding, at the anchor and here:
+//	  κ·(1+|q₀|) + κ·(1+|q_k|), κ = 4·(1 + a/b): exp turns the exponent's
+//	  relative rounding (a few u, more where c·dx + s·dy cancels, which
+//	  the other term of q can hide only up to a/b) into |q|·that
+//	the k factors r_j = exp(l₀)·exp(2qa)^j: k·(1 + 4·(1+L₀))
+//	  (L₀ = |qa·(2dx+1)| + |qb·dy|, what l₀'s rounding scales with)
+//	  + k(k−1)/2 · (1 + 4·(1+|2qa|))  (exp(2qa) raised to the j-th power)
+//
+// Go's exp is within 1 ulp. On a fit's pixels (|q| ≲ 10, a/b ≤ 2,
+// k ≤ 16) that is below 1.5e3 u ≈ 2e-13. A product that underflows below
+// the smallest normal (2.2e-308) loses relative precision: 1e-300
+// absolute is allowed there, values no fit can see. The test logs the
+// largest difference as a fraction of the bound (0.3-0.45 over 8 seeds).
+func TestGaussWalkBound(t *testing.T) {
+	const seed = 79
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	const u = 0x1p-53
+	worst := 0.0
+	anchors, steps := 0, 0
+	for trial := range 300 {
+		a := 1 + 8*rng.Float64()
+		b := 0.5 + (a-0.5)*rng.Float64()
+		p := [nPar]float64{1, 40 * rng.Float64(), 40 * rng.Float64(), a, b, 2 * math.Pi * (rng.Float64() - 0.5)}
+		if trial%10 == 9 {
+			p[parA], p[parB] = 0.05+0.1*rng.Float64(), 0.05+0.05*rng.Float64() // steep: runs must fall back
+		}
+		var g gaussPre
+		g.set(&p)
+		var w gaussWalk
+		k := 0
+		var q0, l0 float64
+		for y := 0; y < 40; y++ {
+			x := float64(rng.IntN(20))
+			n := 1 + rng.IntN(40)
+			for range n {
+				fx, fy := x, float64(y)
+				if rng.IntN(30) == 0 {
+					fx = float64(rng.IntN(60)) // out of order
+				}
+				dx, dy := fx-g.x0, fy-g.y0
+				uu := g.c*dx + g.s*dy
+				vv := g.c*dy - g.s*dx
+				follows := w.n > 0 && fx == w.x+1 && fy == w.y
+				got := g.exp(&w, fx, fy, dx, dy, uu, vv)
+				q := -math.Ln2 * (uu*uu*g.ib2 + vv*vv*g.ia2)
+				want := math.Exp(q)
+				if follows {
+					k++
+					steps++
+				} else {
+					k, q0, l0 = 0, q, math.Abs(g.qa*(2*dx+1))+math.Abs(g.qb*dy)
+					anchors++
+				}
+				kf := float64(k)
+				kq := 4 * (1 + p[parA]/p[parB])
+				bound := kq*(1+math.Abs(q0)) + kq*(1+math.Abs(q)) + kf*(1+4*(1+l0)) + kf*(kf-1)/2*(1+4*(1+2*math.Abs(g.qa)))
+				diff := math.Abs(got - want)
+				if diff > bound*u*want+1e-300 {
+					t.Fatalf("trial %d: pixel (%g, %g), %d steps after the anchor: walk %g, direct %g, |diff| %g > bound %g u", trial, fx, fy, k, got, want, diff, bound)
+				}
+				if want > 1e-290 {
+					worst = max(worst, diff/(bound*u*want))
+				}
+				x += 1 + float64(rng.IntN(8)/7) // a gap now and then
+			}
+		}
+	}
+	t.Logf("%d anchors, %d recurrence steps; largest difference %.3f of the bound", anchors, steps, worst)
+	if steps < anchors {
+		t.Errorf("only %d recurrence steps for %d anchors: the walk is not exercised", steps, anchors)
 	}
 }

@@ -65,7 +65,10 @@ type lmSolver struct {
 	peCached bool      // pe and pee hold the current solve's e_i and Σ e_i²
 	pe       []float64 // e_i of each pixel when peakOnly
 	pee      float64
-	general  bool // tests: the general pass always, the peak-only pass's oracle
+	// general (tests) makes the solver the oracle of its shortcuts: the
+	// general pass always (not the peak-only one) and the Jacobian at
+	// every trial point.
+	general bool
 }
 
 // accumulate returns Σ r² at p and, when jac is true, fills jtj and jtr
@@ -73,13 +76,32 @@ type lmSolver struct {
 func (s *lmSolver) accumulate(p *[nPar]float64, px *lmPixels, jac bool, jtj *[nPar][nPar]float64, jtr *[nPar]float64) float64 {
 	var g gaussPre
 	g.set(p)
+	var w gaussWalk
 	xs := px.xs
 	ys := px.ys[:len(xs)]
 	vs := px.vs[:len(xs)]
 	var cost float64
+	if s.peakOnly && s.peCached {
+		// The model is peak·e_i with the e_i of the first pass.
+		peak := g.peak
+		pe := s.pe[:len(xs)]
+		var t float64
+		for i, e := range pe {
+			r := peak*e - vs[i]
+			cost += r * r
+			t += e * r
+		}
+		if jac {
+			*jtj = [nPar][nPar]float64{}
+			*jtr = [nPar]float64{}
+			jtr[0] = t
+			jtj[0][0] = s.pee
+		}
+		return cost
+	}
 	if !jac {
 		for i, x := range xs {
-			r := g.eval(x, ys[i]) - vs[i]
+			r := g.eval(&w, x, ys[i]) - vs[i]
 			cost += r * r
 		}
 		return cost
@@ -90,26 +112,13 @@ func (s *lmSolver) accumulate(p *[nPar]float64, px *lmPixels, jac bool, jtj *[nP
 	*jtr = [nPar]float64{}
 	var full, jf [nPar]float64
 	if s.peakOnly {
-		if s.peCached {
-			peak := g.peak
-			pe := s.pe[:len(xs)]
-			var t float64
-			for i, e := range pe {
-				r := peak*e - vs[i]
-				cost += r * r
-				t += e * r
-			}
-			jtr[0] = t
-			jtj[0][0] = s.pee
-			return cost
-		}
 		if cap(s.pe) < len(xs) {
 			s.pe = make([]float64, len(xs))
 		}
 		pe := s.pe[:len(xs)]
 		var t, ee float64
 		for i, x := range xs {
-			r := g.jac(x, ys[i], &full) - vs[i]
+			r := g.jac(&w, x, ys[i], &full) - vs[i]
 			cost += r * r
 			e := full[parPeak]
 			pe[i] = e
@@ -121,7 +130,7 @@ func (s *lmSolver) accumulate(p *[nPar]float64, px *lmPixels, jac bool, jtj *[nP
 		return cost
 	}
 	for i, x := range xs {
-		r := g.jac(x, ys[i], &full) - vs[i]
+		r := g.jac(&w, x, ys[i], &full) - vs[i]
 		cost += r * r
 		for k, j := range idx {
 			jf[k] = full[j]
@@ -140,8 +149,11 @@ func (s *lmSolver) accumulate(p *[nPar]float64, px *lmPixels, jac bool, jtj *[nP
 
 // solve fits the free parameters of p (free[j] true) within [lo, hi],
 // starting from p, which it overwrites with the best point found. maxEval
-// bounds the number of passes over the pixels. It returns the final sum of
-// squares, the number of passes and the status.
+// bounds the number of function evaluations. It returns the final sum of
+// squares, the number of function evaluations (passes over the pixels
+// for the sum of squares; the passes that only add the Jacobian at an
+// accepted point are not counted, as MINPACK counts nfev apart from njev)
+// and the status.
 func (s *lmSolver) solve(p *[nPar]float64, free *[nPar]bool, lo, hi *[nPar]float64, px *lmPixels, maxEval int) (float64, int, lmStatus) {
 	s.n = 0
 	for j := 0; j < nPar; j++ {
@@ -220,23 +232,37 @@ func (s *lmSolver) solve(p *[nPar]float64, free *[nPar]bool, lo, hi *[nPar]float
 			dqd += s.step[k] * q
 		}
 		pred := -(2*gd + dqd)
-		tcost := s.accumulate(&trial, px, true, &s.tjtj, &s.tjtr)
+		// A step that passes the xtol test, or whose predicted reduction
+		// passes the ftol test, ends the fit if it is accepted (and its
+		// actual reduction passes too): its trial point gets the sum of
+		// squares alone, and the Jacobian only if the fit goes on. The
+		// tests below decide as before, so the fit is the same; only
+		// passes that would have gone unused are saved.
+		last := !s.general && (dnorm <= fitXTol*(pnorm+fitXTol) || pred <= fitFTol*cost)
+		tcost := s.accumulate(&trial, px, !last, &s.tjtj, &s.tjtr)
 		nev++
 		actual := cost - tcost
 		if measFinite(tcost) && pred > 0 && actual > 1e-4*pred {
 			rho := actual / pred
 			*p = trial
 			cost = tcost
-			s.jtj, s.jtr = s.tjtj, s.tjtr
-			s.updateDiag()
-			lambda *= math.Max(1.0/3, 1-math.Pow(2*rho-1, 3))
-			nu = 2
 			if actual <= fitFTol*(cost+actual) && pred <= fitFTol*(cost+actual) {
 				return cost, nev, lmFTol
 			}
 			if dnorm <= fitXTol*(pnorm+fitXTol) {
 				return cost, nev, lmXTol
 			}
+			if last {
+				// The gamble lost: the Jacobian at the accepted point. A
+				// Jacobian evaluation, not a function one (MINPACK's njev,
+				// not nfev), so it does not count against maxEval.
+				s.accumulate(p, px, true, &s.jtj, &s.jtr)
+			} else {
+				s.jtj, s.jtr = s.tjtj, s.tjtr
+			}
+			s.updateDiag()
+			lambda *= math.Max(1.0/3, 1-math.Pow(2*rho-1, 3))
+			nu = 2
 		} else {
 			lambda *= nu
 			nu *= 2

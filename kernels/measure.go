@@ -345,12 +345,13 @@ func (w *measureWS) finishSource(s *Source, p *[nPar]float64, fitted, gaussian, 
 func (w *islandPix) chisq(p *[nPar]float64) float64 {
 	var g gaussPre
 	g.set(p)
+	var gw gaussWalk
 	ys := w.ys[:len(w.xs)]
 	vs := w.vs[:len(w.xs)]
 	rms := w.rms[:len(w.xs)]
 	var c float64
 	for i, x := range w.xs {
-		r := (vs[i] - g.eval(x, ys[i])) / rms[i]
+		r := (vs[i] - g.eval(&gw, x, ys[i])) / rms[i]
 		c += r * r
 	}
 	return c

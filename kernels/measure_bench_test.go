@@ -53,7 +53,8 @@ func BenchmarkGaussJac(b *testing.B) {
 		b.SetBytes(8 * (nPar + 1))
 		b.ReportAllocs()
 		for b.Loop() {
-			g.jac(4.3, 6.1, &jac)
+			var w gaussWalk
+			g.jac(&w, 4.3, 6.1, &jac)
 		}
 	})
 	b.Run("ref", func(b *testing.B) {
