@@ -102,7 +102,7 @@ func TestLMPeakOnlySame(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	inf := math.Inf(1)
 	var fast, ref lmSolver
-	ref.general = true
+	ref.general, ref.eager = true, true
 	free := [nPar]bool{parPeak: true}
 	for trial := range 200 {
 		size := 3 + rng.IntN(30)
@@ -169,14 +169,16 @@ func TestLMBounds(t *testing.T) {
 // TestLMAllFreeSame: with all six parameters free, bounded or not, the
 // solver that adds the Jacobian to a trial point only when the fit goes
 // on gives the fit of the one that computes it at every trial point, bit
-// for bit: the same points, costs and decisions.
+// for bit: the same points, costs and decisions (both summing the normal
+// equations directly; the moments pass is TestLMMomentsAccumulate's).
 func TestLMAllFreeSame(t *testing.T) {
 	const seed = 78
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	inf := math.Inf(1)
 	var fast, ref lmSolver
-	ref.general = true
+	fast.general = true
+	ref.general, ref.eager = true, true
 	free := [nPar]bool{true, true, true, true, true, true}
 	for trial := range 200 {
 		size := 5 + rng.IntN(30)
@@ -297,4 +299,106 @@ func TestGaussWalkBound(t *testing.T) {
 	if steps < anchors {
 		t.Errorf("only %d recurrence steps for %d anchors: the walk is not exercised", steps, anchors)
 	}
+}
+
+// TestLMMomentsAccumulate: the normal equations of the moments pass
+// (accumulateMoments) against the direct sums of the Jacobian's products,
+// for every subset of free parameters, on noisy islands of random shapes.
+// Both are sums of N terms each (N pixels, a few products a term), so each
+// is within γ = (N+8)·u of Σ|terms| of its exact value (Higham's bound for
+// recursive summation, u = 2⁻⁵³); the bound on their difference is twice
+// that, with Σ|terms| = Σ_pixels |J|_a·|J|_b (|J|_a = e·Σ_k |M_ak·m_k|,
+// the moments pass's terms in absolute value; the direct products are no
+// larger) and Σ |e·r|·|J|_a/e for Jᵀr.
+func TestLMMomentsAccumulate(t *testing.T) {
+	const seed = 80
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	const u = 0x1p-53
+	worst := 0.0
+	for trial := range 100 {
+		size := 5 + rng.IntN(30)
+		a := 1 + 4*rng.Float64()
+		p := [nPar]float64{0.1 + 10*rng.Float64(), float64(size) * rng.Float64(), float64(size) * rng.Float64(),
+			a, a * (0.5 + 0.5*rng.Float64()), math.Pi * (rng.Float64() - 0.5)}
+		var px lmPixels
+		for y := range size {
+			for x := range size {
+				if rng.IntN(20) == 0 {
+					continue // a masked pixel
+				}
+				px.xs = append(px.xs, float64(x))
+				px.ys = append(px.ys, float64(y))
+				px.vs = append(px.vs, Gauss2D(p[0], p[1], p[2], p[3], p[4], p[5], float64(x), float64(y))+0.5*rng.NormFloat64())
+			}
+		}
+		q := p // the fit's point is near, not at, the truth
+		for j := range nPar {
+			q[j] *= 1 + 0.1*(rng.Float64()-0.5)
+		}
+		// Absolute column sums of the moments pass's terms.
+		var g gaussPre
+		g.set(&q)
+		var w gaussWalk
+		var babs [nPar][nPar]float64
+		var rabs [nPar]float64
+		pk := 2 * math.Ln2 * math.Abs(q[parPeak])
+		for i, x := range px.xs {
+			y := px.ys[i]
+			dx, dy := x-g.x0, y-g.y0
+			uu := g.c*dx + g.s*dy
+			vv := g.c*dy - g.s*dx
+			e := g.exp(&w, x, y, dx, dy, uu, vv)
+			r := math.Abs(g.peak*e - px.vs[i])
+			au, av := math.Abs(uu), math.Abs(vv)
+			m := [nPar]float64{1, pk * (au*g.ib2 + av*g.ia2), pk * (au*g.ib2 + av*g.ia2), pk * av * av * g.ia3, pk * au * au * g.ib3, pk * au * av * math.Abs(g.dab)}
+			for k := range nPar {
+				rabs[k] += e * r * m[k]
+				for l := k; l < nPar; l++ {
+					babs[k][l] += e * e * m[k] * m[l]
+				}
+			}
+		}
+		gamma := 2 * float64(len(px.xs)+8) * u
+		for mask := 1; mask < 1<<nPar; mask++ {
+			var free [nPar]bool
+			var mom, ref lmSolver
+			ref.general = true
+			for _, s := range []*lmSolver{&mom, &ref} {
+				s.n = 0
+				for j := range nPar {
+					if mask&(1<<j) != 0 {
+						free[j] = true
+						s.idx[s.n] = j
+						s.n++
+					}
+				}
+			}
+			if mom.n == 1 && mom.idx[0] == parPeak {
+				continue // the peak-only pass, not the moments one
+			}
+			c1 := mom.accumulate(&q, &px, true, &mom.jtj, &mom.jtr)
+			c2 := ref.accumulate(&q, &px, true, &ref.jtj, &ref.jtr)
+			if c1 != c2 {
+				t.Fatalf("trial %d, free %v: cost %v vs %v (the same sum)", trial, free, c1, c2)
+			}
+			for k := 0; k < mom.n; k++ {
+				i := mom.idx[k]
+				d := math.Abs(mom.jtr[k] - ref.jtr[k])
+				if d > gamma*rabs[i] {
+					t.Fatalf("trial %d, free %v: Jᵀr[%d] %v vs %v: |diff| %g > %g", trial, free, i, mom.jtr[k], ref.jtr[k], d, gamma*rabs[i])
+				}
+				worst = max(worst, d/(gamma*rabs[i]))
+				for l := k; l < mom.n; l++ {
+					j := mom.idx[l]
+					d := math.Abs(mom.jtj[k][l] - ref.jtj[k][l])
+					if d > gamma*babs[i][j] {
+						t.Fatalf("trial %d, free %v: JᵀJ[%d][%d] %v vs %v: |diff| %g > %g", trial, free, i, j, mom.jtj[k][l], ref.jtj[k][l], d, gamma*babs[i][j])
+					}
+					worst = max(worst, d/(gamma*babs[i][j]))
+				}
+			}
+		}
+	}
+	t.Logf("largest difference %.3g of the bound", worst)
 }

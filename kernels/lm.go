@@ -65,10 +65,10 @@ type lmSolver struct {
 	peCached bool      // pe and pee hold the current solve's e_i and Σ e_i²
 	pe       []float64 // e_i of each pixel when peakOnly
 	pee      float64
-	// general (tests) makes the solver the oracle of its shortcuts: the
-	// general pass always (not the peak-only one) and the Jacobian at
-	// every trial point.
-	general bool
+	// Tests: general sums the normal equations directly (not the
+	// peak-only or moments passes), eager computes the Jacobian at every
+	// trial point; the oracles of the shortcuts.
+	general, eager bool
 }
 
 // accumulate returns Σ r² at p and, when jac is true, fills jtj and jtr
@@ -129,6 +129,9 @@ func (s *lmSolver) accumulate(p *[nPar]float64, px *lmPixels, jac bool, jtj *[nP
 		s.pee, s.peCached = ee, true
 		return cost
 	}
+	if !s.general {
+		return s.accumulateMoments(&g, px, jtj, jtr)
+	}
 	for i, x := range xs {
 		r := g.jac(&w, x, ys[i], &full) - vs[i]
 		cost += r * r
@@ -142,6 +145,112 @@ func (s *lmSolver) accumulate(p *[nPar]float64, px *lmPixels, jac bool, jtj *[nP
 			for l := k; l < n; l++ {
 				row[l] += jk * jf[l]
 			}
+		}
+	}
+	return cost
+}
+
+// accumulateMoments is accumulate's Jacobian pass through the moments of
+// the pixels. Each column of the Jacobian is e times a fixed combination
+// of the monomials m = (1, u, v, u², v², uv) of the rotated offsets
+// (gaussJacRef): J_j = e·Σ_k M_jk·m_k with
+//
+//	M_0 = (1, 0, 0, 0, 0, 0)
+//	M_1 = (0, P·c/b², −P·s/a², 0, 0, 0)   P = 2·ln2·A
+//	M_2 = (0, P·s/b², P·c/a², 0, 0, 0)
+//	M_3 = (0, 0, 0, 0, P/a³, 0)
+//	M_4 = (0, 0, 0, P/b³, 0, 0)
+//	M_5 = (0, 0, 0, 0, 0, −P·(1/b² − 1/a²))
+//
+// so JᵀJ = M·(Σ e²·m·mᵀ)·Mᵀ and Jᵀr = M·Σ e·r·m. The pass sums the 15
+// distinct moments e²·u^p·v^q (p+q ≤ 4) and the 6 of e·r·m, fewer
+// multiply-adds than the 21 products of the Jacobian's columns; the
+// normal equations differ from the direct sums by rounding only
+// (TestLMMomentsAccumulate).
+func (s *lmSolver) accumulateMoments(g *gaussPre, px *lmPixels, jtj *[nPar][nPar]float64, jtr *[nPar]float64) float64 {
+	var w gaussWalk
+	xs := px.xs
+	ys := px.ys[:len(xs)]
+	vs := px.vs[:len(xs)]
+	var cost float64
+	// sPQ = Σ e²·u^P·v^Q; tK = Σ e·r·m_K.
+	var s00, s10, s01, s20, s11, s02, s30, s21, s12, s03, s40, s31, s22, s13, s04 float64
+	var t0, t1, t2, t3, t4, t5 float64
+	for i, x := range xs {
+		y := ys[i]
+		dx, dy := x-g.x0, y-g.y0
+		u := g.c*dx + g.s*dy
+		v := g.c*dy - g.s*dx
+		e := g.exp(&w, x, y, dx, dy, u, v)
+		r := g.peak*e - vs[i]
+		cost += r * r
+		ww := e * e
+		wu, wv := ww*u, ww*v
+		wuu, wuv, wvv := wu*u, wu*v, wv*v
+		wuuu, wuuv, wuvv, wvvv := wuu*u, wuu*v, wuv*v, wvv*v
+		s00 += ww
+		s10 += wu
+		s01 += wv
+		s20 += wuu
+		s11 += wuv
+		s02 += wvv
+		s30 += wuuu
+		s21 += wuuv
+		s12 += wuvv
+		s03 += wvvv
+		s40 += wuuu * u
+		s31 += wuuu * v
+		s22 += wuuv * v
+		s13 += wuvv * v
+		s04 += wvvv * v
+		er := e * r
+		eru, erv := er*u, er*v
+		t0 += er
+		t1 += eru
+		t2 += erv
+		t3 += eru * u
+		t4 += erv * v
+		t5 += eru * v
+	}
+	// The moment of monomials k and l: sm[p_k+p_l][q_k+q_l].
+	sm := [5][5]float64{
+		{s00, s01, s02, s03, s04},
+		{s10, s11, s12, s13},
+		{s20, s21, s22},
+		{s30, s31},
+		{s40},
+	}
+	mp := [nPar]int{0, 1, 0, 2, 0, 1}
+	mq := [nPar]int{0, 0, 1, 0, 2, 1}
+	pk := 2 * math.Ln2 * g.peak
+	// The nonzero entries of M, at most two a row: (monomial, factor).
+	type term struct {
+		k int
+		f float64
+	}
+	rows := [nPar][2]term{
+		{{0, 1}, {0, 0}},
+		{{1, pk * g.c * g.ib2}, {2, -pk * g.s * g.ia2}},
+		{{1, pk * g.s * g.ib2}, {2, pk * g.c * g.ia2}},
+		{{4, pk * g.ia3}, {0, 0}},
+		{{3, pk * g.ib3}, {0, 0}},
+		{{5, -pk * g.dab}, {0, 0}},
+	}
+	tm := [nPar]float64{t0, t1, t2, t3, t4, t5}
+	n := s.n
+	idx := s.idx[:n]
+	for a, i := range idx {
+		ri := &rows[i]
+		jtr[a] = ri[0].f*tm[ri[0].k] + ri[1].f*tm[ri[1].k]
+		for b := a; b < n; b++ {
+			rj := &rows[idx[b]]
+			var v float64
+			for _, ti := range ri {
+				for _, tj := range rj {
+					v += ti.f * tj.f * sm[mp[ti.k]+mp[tj.k]][mq[ti.k]+mq[tj.k]]
+				}
+			}
+			jtj[a][b] = v
 		}
 	}
 	return cost
@@ -238,7 +347,7 @@ func (s *lmSolver) solve(p *[nPar]float64, free *[nPar]bool, lo, hi *[nPar]float
 		// squares alone, and the Jacobian only if the fit goes on. The
 		// tests below decide as before, so the fit is the same; only
 		// passes that would have gone unused are saved.
-		last := !s.general && (dnorm <= fitXTol*(pnorm+fitXTol) || pred <= fitFTol*cost)
+		last := !s.eager && (dnorm <= fitXTol*(pnorm+fitXTol) || pred <= fitFTol*cost)
 		tcost := s.accumulate(&trial, px, !last, &s.tjtj, &s.tjtr)
 		nev++
 		actual := cost - tcost
