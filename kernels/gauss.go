@@ -62,11 +62,12 @@ type gaussPre struct {
 	walkOK bool    // the recurrence may be used (finite, no underflow in a run)
 }
 
-// Bounds of the row recurrence (gaussWalk). A run of walkRun pixels
-// after an anchor costs at most walkRun·(walkRun+3)/2 roundings beyond
-// the anchor's exp (TestGaussWalkBound); walkLim keeps every factor of
-// the run between e^−600 and e^600, far from the float64 range's ends
-// (e^±709), so no factor overflows or underflows.
+// Bounds of the row recurrence (gaussWalk). The products' rounding grows
+// with the steps since the anchor, linearly and through the powers of
+// exp(2qa) quadratically (TestGaussWalkBound states the bound and checks
+// it); walkRun caps the steps. walkLim keeps every factor of a run
+// between e^−600 and e^600, far from the float64 range's ends (e^±709),
+// so no factor overflows or underflows.
 const (
 	walkRun = 16
 	walkLim = 300
@@ -101,8 +102,8 @@ type gaussWalk struct {
 	n          int // recurrence steps left before the next anchor
 }
 
-// exp returns exp(q) at pixel (x, y), where q = −ln2·(u²/b² + v²/a²)
-// (q = g.q(u, v)) and dx = x − x0, dy = y − y0.
+// exp returns exp(q) at pixel (x, y), q = −ln2·(u²/b² + v²/a²), given
+// dx = x − x0, dy = y − y0 and the rotated offsets u, v of Gauss2D.
 func (g *gaussPre) exp(w *gaussWalk, x, y, dx, dy, u, v float64) float64 {
 	if w.n > 0 && x == w.x+1 && y == w.y {
 		w.e *= w.r
