@@ -4,6 +4,8 @@ package duck
 #include <malloc.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 // DuckDB's own allocations go through the jemalloc it is built with
 // (symbols prefixed duckdb_je_); everything else of C and C++ through
@@ -32,6 +34,36 @@ static int gotrap_je_purge(void) {
 	return duckdb_je_mallctl("arena.4096.purge", NULL, NULL, NULL, 0);
 }
 
+// gotrap_malloc_trim returns the free pages of every glibc malloc arena
+// to the kernel.
+static void gotrap_malloc_trim(void) {
+	malloc_trim(0);
+}
+
+// gotrap_malloc_hold allocates n blocks of size bytes, touches them and
+// frees all but the last, which keeps the freed memory from being
+// returned at the top of the heap: what DuckDB's objects leave behind
+// (TestReleaseMemory). It returns the last block (free it with free).
+static void *gotrap_malloc_hold(size_t n, size_t size) {
+	void *last = NULL;
+	void **blocks = malloc(n * sizeof(void *));
+	if (blocks == NULL) {
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		blocks[i] = malloc(size);
+		if (blocks[i] != NULL) {
+			memset(blocks[i], 1, size);
+		}
+	}
+	for (size_t i = 0; i + 1 < n; i++) {
+		free(blocks[i]);
+	}
+	last = blocks[n - 1];
+	free(blocks);
+	return last;
+}
+
 static size_t gotrap_malloc_in_use(void) {
 	struct mallinfo2 mi = mallinfo2();
 	return mi.uordblks + mi.hblkhd;
@@ -39,7 +71,10 @@ static size_t gotrap_malloc_in_use(void) {
 */
 import "C"
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // CMemory is the C memory of this process: DuckDB's (the resident bytes of
 // the jemalloc it is built with, freed pages not yet returned included;
@@ -50,17 +85,28 @@ func CMemory() (duckdbResident, mallocInUse int64) {
 	return int64(C.gotrap_je_resident()), int64(C.gotrap_malloc_in_use())
 }
 
-// ReleaseMemory returns the memory that DuckDB has freed to the kernel.
-// DuckDB's allocator keeps freed pages for reuse and returns them only
-// when that allocator is busy again: a process that opens DuckDB
-// over and over, or keeps one open across a long run (`gotrap watch`'s
-// events stream), sees its resident memory creep up by what each query
-// freed (about 0.8 MB per commit on the aartfaac preset; docs/live.md
-// "Memory"). The watch calls it after each commit; it costs about a
-// millisecond.
+// ReleaseMemory returns the memory that DuckDB and the C and C++ code
+// have freed to the kernel. DuckDB's allocator keeps freed pages for
+// reuse and returns them only when that allocator is busy again: a
+// process that opens DuckDB over and over, or keeps one open across a
+// long run (`gotrap watch`'s events stream), sees its resident memory
+// creep up by what each query freed (about 0.8 MB per commit on the
+// aartfaac preset; docs/live.md "Memory"). The rest of DuckDB's C++
+// objects come from glibc's malloc, whose per-thread arenas keep freed
+// memory too: in session 8's soak they held about 150 MB resident for 5
+// MB in use (malloc_trim returns it). The watch calls it after each
+// commit; it costs a few milliseconds.
 func ReleaseMemory() error {
 	if rc := C.gotrap_je_purge(); rc != 0 {
 		return fmt.Errorf("duck: release memory: jemalloc error %d", int(rc))
 	}
+	C.gotrap_malloc_trim()
 	return nil
+}
+
+// mallocHold makes glibc's malloc hold about n*size freed bytes (for
+// TestReleaseMemory); release frees the block that pins them.
+func mallocHold(n, size int) (release func()) {
+	p := C.gotrap_malloc_hold(C.size_t(n), C.size_t(size))
+	return func() { C.free(unsafe.Pointer(p)) }
 }
