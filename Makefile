@@ -76,10 +76,16 @@ build: deps web
 # again under the race detector (about 60 s with a warm build cache; the
 # first -race build of arrow-go takes minutes).
 RACE_PKGS := ./reduce/ ./decomp/ ./catalog/assoc/ ./internal/rundir/ ./internal/watch/
+# SIMD_PKGS are the packages with vector versions of their pixel loops
+# (files *_simd_amd64.go, built with GOEXPERIMENT=simd; docs/performance.md
+# "Session 8: SIMD"), tested again in that build, where their tests also
+# compare each vector loop with its plain twin.
+SIMD_PKGS := ./kernels/ ./internal/qc/
 
 test: deps web lint
 	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 $(RACE_PKGS)
+	GOEXPERIMENT=simd $(GO) test -count=1 $(SIMD_PKGS)
 	@if [ -n "$(MPI_TAGS)" ]; then $(GO) test -count=1 -tags mpi ./reduce/mpi/; \
 	else echo "make test: Open MPI not installed; the mpi build was not tested"; fi
 
@@ -107,6 +113,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	GOEXPERIMENT=simd $(GO) vet $(SIMD_PKGS)
 	CGO_ENABLED=0 $(GO) build -tags front -o /dev/null ./cmd/gotrap/
 	@if [ -n "$(MPI_TAGS)" ]; then echo "$(GO) vet -tags mpi ./reduce/..."; $(GO) vet -tags mpi ./reduce/...; fi
 
