@@ -7,3 +7,6 @@ package kernels
 func mapsFlagsPix(src, drow, rrow []float32, mrow []bool, fx []float64, flags []uint8, p *mapsSegParams) {
 	mapsFlagsPixGo(src, drow, rrow, mrow, fx, flags, p)
 }
+
+// hasNaN is hasNaNGo in the default build.
+func hasNaN(v []float32) bool { return hasNaNGo(v) }

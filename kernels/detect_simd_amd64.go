@@ -99,3 +99,20 @@ func spreadBits8(b uint8) uint64 {
 	u := (uint64(b) * ones) & 0x8040201008040201
 	return ((u + 0x7f7f7f7f7f7f7f7f) >> 7) & ones
 }
+
+// hasNaN is hasNaNGo sixteen values at a time with AVX (x != x over two
+// float32x8 vectors, ORed), the tail by hasNaNGo.
+func hasNaN(v []float32) bool {
+	if !haveAVX2 || len(v) < 16 {
+		return hasNaNGo(v)
+	}
+	n16 := len(v) &^ 15
+	var acc archsimd.Mask32x8
+	for x := 0; x < n16; x += 16 {
+		q := (*[16]float32)(v[x : x+16])
+		a := archsimd.LoadFloat32x8((*[8]float32)(q[0:8]))
+		b := archsimd.LoadFloat32x8((*[8]float32)(q[8:16]))
+		acc = acc.Or(a.NotEqual(a)).Or(b.NotEqual(b))
+	}
+	return acc.ToBits() != 0 || hasNaNGo(v[n16:])
+}
