@@ -64,9 +64,16 @@ $(WEB_VENDOR)/uPlot.iife.min.js: web/package.json web/package-lock.json
 # Install both side by side.
 # -buildvcs=auto: stamp the git revision into the binary (gotrap bench
 # reports it) even where GOFLAGS holds -buildvcs=false.
+# On amd64 both are built with Go's SIMD experiment (GOEXPERIMENT=simd):
+# the pixel passes with vector versions (SIMD_PKGS below) then run them on
+# CPUs with AVX2 and the plain loops elsewhere, with the same results
+# (docs/performance.md, "Session 8: SIMD"). `make build SIMD=0` builds
+# without it.
+SIMD ?= 1
+SIMD_ENV = $(shell [ "$(SIMD)" = 1 ] && [ "$$($(GO) env GOARCH)" = amd64 ] && echo GOEXPERIMENT=simd)
 build: deps web
-	$(GO) build -buildvcs=auto -tags "$(MPI_TAGS)" -o $(BIN)-full ./cmd/gotrap
-	CGO_ENABLED=0 $(GO) build -buildvcs=auto -tags front -o $(BIN) ./cmd/gotrap
+	$(SIMD_ENV) $(GO) build -buildvcs=auto -tags "$(MPI_TAGS)" -o $(BIN)-full ./cmd/gotrap
+	$(SIMD_ENV) CGO_ENABLED=0 $(GO) build -buildvcs=auto -tags front -o $(BIN) ./cmd/gotrap
 
 # test runs lint and the whole suite. Tests that read the real images in
 # $(SHARED)/data skip with a message when it is absent.
