@@ -87,7 +87,7 @@ RACE_PKGS := ./reduce/ ./decomp/ ./catalog/assoc/ ./internal/rundir/ ./internal/
 # (files *_simd_amd64.go, built with GOEXPERIMENT=simd; docs/performance.md
 # "Session 8: SIMD"), tested again in that build, where their tests also
 # compare each vector loop with its plain twin.
-SIMD_PKGS := ./kernels/ ./internal/qc/
+SIMD_PKGS := ./kernels/ ./internal/qc/ ./internal/fitsimg/
 
 test: deps web lint
 	$(GO) test -count=1 ./...
