@@ -64,9 +64,16 @@ $(WEB_VENDOR)/uPlot.iife.min.js: web/package.json web/package-lock.json
 # Install both side by side.
 # -buildvcs=auto: stamp the git revision into the binary (gotrap bench
 # reports it) even where GOFLAGS holds -buildvcs=false.
+# On amd64 both are built with Go's SIMD experiment (GOEXPERIMENT=simd):
+# the pixel passes with vector versions (SIMD_PKGS below) then run them on
+# CPUs with AVX2 and the plain loops elsewhere, with the same results
+# (docs/performance.md, "Session 8: SIMD"). `make build SIMD=0` builds
+# without it.
+SIMD ?= 1
+SIMD_ENV = $(shell [ "$(SIMD)" = 1 ] && [ "$$($(GO) env GOARCH)" = amd64 ] && echo GOEXPERIMENT=simd)
 build: deps web
-	$(GO) build -buildvcs=auto -tags "$(MPI_TAGS)" -o $(BIN)-full ./cmd/gotrap
-	CGO_ENABLED=0 $(GO) build -buildvcs=auto -tags front -o $(BIN) ./cmd/gotrap
+	$(SIMD_ENV) $(GO) build -buildvcs=auto -tags "$(MPI_TAGS)" -o $(BIN)-full ./cmd/gotrap
+	$(SIMD_ENV) CGO_ENABLED=0 $(GO) build -buildvcs=auto -tags front -o $(BIN) ./cmd/gotrap
 
 # test runs lint and the whole suite. Tests that read the real images in
 # $(SHARED)/data skip with a message when it is absent.
@@ -76,10 +83,16 @@ build: deps web
 # again under the race detector (about 60 s with a warm build cache; the
 # first -race build of arrow-go takes minutes).
 RACE_PKGS := ./reduce/ ./decomp/ ./catalog/assoc/ ./internal/rundir/ ./internal/watch/
+# SIMD_PKGS are the packages with vector versions of their pixel loops
+# (files *_simd_amd64.go, built with GOEXPERIMENT=simd; docs/performance.md
+# "Session 8: SIMD"), tested again in that build, where their tests also
+# compare each vector loop with its plain twin.
+SIMD_PKGS := ./kernels/ ./internal/qc/ ./internal/fitsimg/
 
 test: deps web lint
 	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 $(RACE_PKGS)
+	GOEXPERIMENT=simd $(GO) test -count=1 $(SIMD_PKGS)
 	@if [ -n "$(MPI_TAGS)" ]; then $(GO) test -count=1 -tags mpi ./reduce/mpi/; \
 	else echo "make test: Open MPI not installed; the mpi build was not tested"; fi
 
@@ -107,6 +120,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	GOEXPERIMENT=simd $(GO) vet $(SIMD_PKGS)
 	CGO_ENABLED=0 $(GO) build -tags front -o /dev/null ./cmd/gotrap/
 	@if [ -n "$(MPI_TAGS)" ]; then echo "$(GO) vet -tags mpi ./reduce/..."; $(GO) vet -tags mpi ./reduce/...; fi
 

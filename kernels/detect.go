@@ -578,37 +578,17 @@ type mapsSegParams struct {
 	rem                uint8   // the flag of a masked pixel
 }
 
-// mapsFlagsSeg is the per-pixel work of mapsFlagsBlock on one segment;
-// it returns the extremes of its unmasked rms values (+Inf, -Inf when
-// all are masked). Inside a segment the fraction fx is non-decreasing in
-// x (interpAxis.build) and the node pair fixed, so the rms, a rounded
-// linear function of fx clamped below and rounded to float32, is
-// monotone: its extremes are at the first and last unmasked pixels, and
-// the loop does not track them.
+// mapsFlagsSeg is the per-pixel work of mapsFlagsBlock on one segment
+// (mapsFlagsPix: the plain twin mapsFlagsPixGo, or its vector version in
+// the GOEXPERIMENT=simd build); it returns the extremes of its unmasked
+// rms values (+Inf, -Inf when all are masked). Inside a segment the
+// fraction fx is non-decreasing in x (interpAxis.build) and the node pair
+// fixed, so the rms, a rounded linear function of fx clamped below and
+// rounded to float32, is monotone: its extremes are at the first and last
+// unmasked pixels, and the pixel loop does not track them.
 func mapsFlagsSeg(src, drow, rrow []float32, mrow []bool, fx []float64, flags []uint8, p *mapsSegParams) (rmin, rmax float32) {
-	m0, dm, r0, dr := p.m0, p.dm, p.r0, p.dr
-	rfloor, anl, floor := p.rfloor, p.anl, p.floor
-	nan := float32(math.NaN())
 	drow, rrow, mrow, fx, flags = drow[:len(src)], rrow[:len(src)], mrow[:len(src)], fx[:len(src)], flags[:len(src)]
-	for x, v := range src {
-		if mrow[x] {
-			drow[x], rrow[x], flags[x] = nan, nan, p.rem
-			continue
-		}
-		f := fx[x]
-		bv := float32(m0 + dm*f)
-		r := r0 + dr*f
-		if r < rfloor {
-			r = rfloor
-		}
-		rv := float32(r)
-		dv := v - bv
-		drow[x], rrow[x] = dv, rv
-		flags[x] = 0
-		if r64 := float64(rv); float64(dv) > anl*r64 && r64 >= floor {
-			flags[x] = flagCand
-		}
-	}
+	mapsFlagsPix(src, drow, rrow, mrow, fx, flags, p)
 	i, j := 0, len(src)-1
 	for i <= j && mrow[i] {
 		i++
@@ -624,6 +604,39 @@ func mapsFlagsSeg(src, drow, rrow []float32, mrow []bool, fx []float64, flags []
 		a, b = b, a
 	}
 	return a, b
+}
+
+// mapsFlagsPixGo is the pixel loop of mapsFlagsSeg in plain Go: each
+// pixel's background, rms, D and candidate flag, or NaN, NaN and p.rem
+// for a masked one. It is the default build's mapsFlagsPix and the
+// oracle of the vector version (detect_simd_amd64.go). The products are
+// converted explicitly so that no GOAMD64 level fuses them with the sums
+// into FMAs: the vector version rounds each product too, and the two
+// agree bit for bit.
+func mapsFlagsPixGo(src, drow, rrow []float32, mrow []bool, fx []float64, flags []uint8, p *mapsSegParams) {
+	m0, dm, r0, dr := p.m0, p.dm, p.r0, p.dr
+	rfloor, anl, floor := p.rfloor, p.anl, p.floor
+	nan := float32(math.NaN())
+	drow, rrow, mrow, fx, flags = drow[:len(src)], rrow[:len(src)], mrow[:len(src)], fx[:len(src)], flags[:len(src)]
+	for x, v := range src {
+		if mrow[x] {
+			drow[x], rrow[x], flags[x] = nan, nan, p.rem
+			continue
+		}
+		f := fx[x]
+		bv := float32(m0 + float64(dm*f))
+		r := r0 + float64(dr*f)
+		if r < rfloor {
+			r = rfloor
+		}
+		rv := float32(r)
+		dv := v - bv
+		drow[x], rrow[x] = dv, rv
+		flags[x] = 0
+		if r64 := float64(rv); float64(dv) > float64(anl*r64) && r64 >= floor {
+			flags[x] = flagCand
+		}
+	}
 }
 
 // countCand returns the number of flagCand flags, eight at a time: the

@@ -58,6 +58,58 @@ func BenchmarkLabel(b *testing.B) {
 	}
 }
 
+// BenchmarkMapsFlags times the fused maps and flags pass
+// (mapsFlagsBlock over every row block, one thread) on the grids of a
+// detection: the vector pass in the GOEXPERIMENT=simd build, the plain
+// one otherwise.
+func BenchmarkMapsFlags(b *testing.B) {
+	for _, n := range []int{1280, 2048} {
+		img := detBenchSky(n)
+		b.Run(fmt.Sprintf("size=%d", n), func(b *testing.B) {
+			d, _ := NewDetector(DefaultDetectConfig(), 1)
+			d.Detect(img, nil)
+			nblk := (n + detRowBlock - 1) / detRowBlock
+			b.ReportAllocs()
+			for b.Loop() {
+				for blk := range nblk {
+					d.mapsFlagsBlock(img, blk, 0)
+				}
+			}
+			detBenchReport(b, n)
+		})
+	}
+}
+
+// BenchmarkMapsFlagsPix times the pixel loop of the maps pass alone
+// over a 1280x1280 image, row by row as one segment: impl=twin is
+// mapsFlagsPixGo, impl=build the build's mapsFlagsPix (the vector loop
+// in the GOEXPERIMENT=simd build on an AVX2 CPU, else the twin again).
+func BenchmarkMapsFlagsPix(b *testing.B) {
+	const n = 1280
+	img := detBenchSky(n)
+	d, r := make([]float32, n*n), make([]float32, n*n)
+	m, flags := make([]bool, n*n), make([]uint8, n)
+	fx := make([]float64, n)
+	for i := range fx {
+		fx[i] = float64(i) / n
+	}
+	p := &mapsSegParams{m0: 0.01, dm: -0.02, r0: 1, dr: 0.05, rfloor: 0.9, anl: 3, floor: 0, rem: flagMasked}
+	for _, impl := range []struct {
+		name string
+		f    func(src, drow, rrow []float32, mrow []bool, fx []float64, flags []uint8, p *mapsSegParams)
+	}{{"twin", mapsFlagsPixGo}, {"build", mapsFlagsPix}} {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			for b.Loop() {
+				for y := range n {
+					o := y * n
+					impl.f(img.Pix[o:o+n], d[o:o+n], r[o:o+n], m[o:o+n], fx, flags, p)
+				}
+			}
+			detBenchReport(b, n)
+		})
+	}
+}
+
 func BenchmarkDetect(b *testing.B) {
 	for _, n := range []int{1280, 2048} {
 		img := detBenchSky(n)

@@ -59,6 +59,15 @@
 // TraP's forced fits (SPEC 4.15), centring the model exactly on the
 // requested position (decision 5) and keeping negative peaks.
 //
+// # Vector loops
+//
+// Built with GOEXPERIMENT=simd on amd64 (make build does), the maps pass's
+// pixel loop and MaskTo's NaN test run as AVX2 vector loops
+// (*_simd_amd64.go) on CPUs that have AVX2; the default build, and CPUs
+// without AVX2, run their plain twins (mapsFlagsPixGo, hasNaNGo), which
+// the simd build's tests use as oracles. Results are the same bit for bit
+// in either build (docs/performance.md, "Session 8: SIMD").
+//
 // # Errors
 //
 // Mismatched shapes and other programmer errors panic with a message that

@@ -92,8 +92,8 @@ func (m *GridMaps) Fill(d, rms *Image, r image.Rectangle) {
 			k, f := kx[i], fx[i]
 			m0, r0 := gm[k], gr[k]
 			dm, dr := gm[k+1]-m0, gr[k+1]-r0
-			bv := float32(m0 + dm*f)
-			rv := r0 + dr*f
+			bv := float32(m0 + float64(dm*f))
+			rv := r0 + float64(dr*f)
 			if rv < rfloor {
 				rv = rfloor
 			}

@@ -200,8 +200,8 @@ func (ip *interpolator) rowTo(bkg, rms []float32, gm, gr []float64) {
 		f := fx[x]
 		m0, m1 := gm[k], gm[k+1]
 		r0, r1 := gr[k], gr[k+1]
-		bkg[x] = float32(m0 + (m1-m0)*f)
-		r := r0 + (r1-r0)*f
+		bkg[x] = float32(m0 + float64((m1-m0)*f)) // no FMA: mapsFlagsPixGo's rounding
+		r := r0 + float64((r1-r0)*f)
 		if r < rmin {
 			r = rmin
 		}

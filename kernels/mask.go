@@ -169,13 +169,16 @@ func maskRef(img *Image, margin int, radius float64, extra []bool) []bool {
 
 func maskSq(x float64) float64 { return x * x }
 
-// hasNaN reports whether v holds a NaN, without a branch per value: with
+// hasNaNGo reports whether v holds a NaN, without a branch per value: with
 // a = bits &^ sign, a value is NaN when a > 0x7f800000, that is when
 // a + 0x007fffff sets bit 31 (a + 0x007fffff < 2^32, so nothing carries
 // out). The reference loop is
 //
 //	for _, x := range v { if x != x { return true } }; return false
-func hasNaN(v []float32) bool {
+//
+// It is the default build's hasNaN (the GOEXPERIMENT=simd build has a
+// vector version).
+func hasNaNGo(v []float32) bool {
 	var acc uint32
 	for len(v) >= 4 {
 		q := v[:4:4]

@@ -106,7 +106,8 @@ func TestMaskToPanicsOnBadMask(t *testing.T) {
 	MaskTo(nil, img, 0, 0, make([]bool, 3))
 }
 
-// TestHasNaNMatchesRef checks hasNaN against hasNaNRef on every length up
+// TestHasNaNMatchesRef checks hasNaN (hasNaNGo, or the vector version in
+// the GOEXPERIMENT=simd build) against hasNaNRef on every length up
 // to 40 with a NaN (quiet, signalling, negative) or an infinity, a
 // largest finite value or nothing special at every position.
 func TestHasNaNMatchesRef(t *testing.T) {

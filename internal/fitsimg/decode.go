@@ -141,10 +141,12 @@ func DecodeTo(dst []float32, raw []byte, s Scaling) {
 	}
 }
 
-// swap32 converts big-endian IEEE floats to native ones, four per
+// swap32Go converts big-endian IEEE floats to native ones, four per
 // iteration with two 64-bit loads: the high word of a big-endian uint64 is
-// the first float. The loop has no bounds checks (-d=ssa/check_bce).
-func swap32(dst []float32, raw []byte) {
+// the first float. The loop has no bounds checks (-d=ssa/check_bce). It
+// is the default build's swap32 (the GOEXPERIMENT=simd build has a vector
+// version) and converts min(len(dst), len(raw)/4) values.
+func swap32Go(dst []float32, raw []byte) {
 	for len(dst) >= 4 && len(raw) >= 16 {
 		d, r := dst[:4:4], raw[:16:16]
 		u0 := binary.BigEndian.Uint64(r[0:8])

@@ -75,9 +75,10 @@ var testScalings = []struct {
 }
 
 // TestDecodeToMatchesRef checks DecodeTo against DecodeToRef for every
-// BITPIX and scaling, at lengths around the 2-value unroll (0 to 9, odd
-// and even) and larger, inside a NaN-guarded buffer that catches writes
-// outside dst (STYLE 16).
+// BITPIX and scaling (DecodeTo as built: with the vector byte swap in
+// the GOEXPERIMENT=simd build), at lengths around the 2-value unroll and
+// the 8-value vectors (0 to 9, 15 to 17, odd and even) and larger,
+// inside a NaN-guarded buffer that catches writes outside dst (STYLE 16).
 func TestDecodeToMatchesRef(t *testing.T) {
 	const seed = 7
 	t.Logf("seed %d", seed)
@@ -85,7 +86,7 @@ func TestDecodeToMatchesRef(t *testing.T) {
 	const guard = 4
 	for _, bitpix := range []int{8, 16, 32, 64, -32, -64} {
 		for _, sc := range testScalings {
-			for _, n := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 255, 256, 257, 1023} {
+			for _, n := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 255, 256, 257, 1023} {
 				blank := rng.Int64()
 				if bitpix == 8 {
 					blank = int64(rng.IntN(256))

@@ -21,38 +21,75 @@ type PixelStats struct {
 
 // Stats returns the PixelStats of img. It panics if img's Pix, Stride and
 // Rect do not describe a valid layout.
-//
-// A row without NaN is scanned four values at a time with independent
-// minimum and maximum chains and a branch-free NaN test (the sign bit of
-// (bits & 0x7fffffff) + 0x007fffff is set only by a NaN); a row with NaN
-// takes statsRef's loop. The extremes of any set of values are the same
-// in any order, except that a zero extreme keeps the sign of the zero
-// met first: when an extreme is zero the image is scanned again by
-// statsRef, the reference twin, so the result is always statsRef's.
 func Stats(img *kernels.Image) PixelStats {
+	return StatsCopy(img, nil)
+}
+
+// StatsCopy is Stats that also copies img's pixels, row by row as it
+// scans them, into dst (compact: row y at dst[y*w:], w the width) when
+// dst is not nil: one pass over the pixels where Stats and a copy were
+// two. It panics if img's layout is not valid or dst is not nil and
+// holds fewer than w*h values.
+//
+// The pixels are scanned by scanPix (scanPixGo, or its vector version in
+// the GOEXPERIMENT=simd build), which returns the extremes of the
+// non-NaN values and the NaN count. The extremes of any set of values
+// are the same in any order, except that a zero extreme keeps the sign
+// of the zero met first: when an extreme is zero the image is scanned
+// again by statsRef, the reference twin, so the result is always
+// statsRef's.
+func StatsCopy(img *kernels.Image, dst []float32) PixelStats {
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	if w > 0 && h > 0 && (img.Stride < w || len(img.Pix) < (h-1)*img.Stride+w) {
 		panic(badImage)
 	}
 	st := PixelStats{N: w * h, Min: math.Inf(1), Max: math.Inf(-1)}
+	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
 	if w <= 0 || h <= 0 {
 		st.N = 0
+	} else {
+		if dst != nil && len(dst) < w*h {
+			panic(badCopy)
+		}
+		lo, hi, st.NaN = scanPix(img.Pix, img.Stride, w, h, dst)
 	}
+	if lo == 0 || hi == 0 {
+		return statsRef(img)
+	}
+	if st.NaN == st.N {
+		st.Min, st.Max = math.NaN(), math.NaN()
+	} else {
+		st.Min, st.Max = float64(lo), float64(hi)
+	}
+	return st
+}
+
+// scanPixGo returns the extremes of the non-NaN values of the w x h
+// pixels pix (row y at y*stride; +Inf, -Inf when there are none) and
+// the number of NaN values, copying each row to dst (row y at y*w) after
+// scanning it when dst is not nil (the row is then in the cache). It is
+// the default build's scanPix and the oracle of the vector version.
+//
+// A row is scanned four values at a time with independent minimum and
+// maximum chains (NaN compares false, so the chains skip it) and a
+// branch-free NaN test (the sign bit of (bits & 0x7fffffff) + 0x007fffff
+// is set only by a NaN); a row with NaN is counted again.
+func scanPixGo(pix []float32, stride, w, h int, dst []float32) (lo, hi float32, nan int) {
 	inf := float32(math.Inf(1))
 	lo0, lo1, lo2, lo3 := inf, inf, inf, inf
 	hi0, hi1, hi2, hi3 := -inf, -inf, -inf, -inf
-	for y := 0; y < h && w > 0; y++ {
-		o := y * img.Stride
-		row := img.Pix[o : o+w]
-		var nan uint32
+	for y := range h {
+		o := y * stride
+		row := pix[o : o+w]
+		var isNaN uint32
 		v := row
 		for len(v) >= 4 {
 			q := v[:4:4]
 			a, b, c, d := q[0], q[1], q[2], q[3]
-			nan |= (math.Float32bits(a) & 0x7fffffff) + 0x007fffff
-			nan |= (math.Float32bits(b) & 0x7fffffff) + 0x007fffff
-			nan |= (math.Float32bits(c) & 0x7fffffff) + 0x007fffff
-			nan |= (math.Float32bits(d) & 0x7fffffff) + 0x007fffff
+			isNaN |= (math.Float32bits(a) & 0x7fffffff) + 0x007fffff
+			isNaN |= (math.Float32bits(b) & 0x7fffffff) + 0x007fffff
+			isNaN |= (math.Float32bits(c) & 0x7fffffff) + 0x007fffff
+			isNaN |= (math.Float32bits(d) & 0x7fffffff) + 0x007fffff
 			if a < lo0 {
 				lo0 = a
 			}
@@ -80,7 +117,7 @@ func Stats(img *kernels.Image) PixelStats {
 			v = v[4:]
 		}
 		for _, x := range v {
-			nan |= (math.Float32bits(x) & 0x7fffffff) + 0x007fffff
+			isNaN |= (math.Float32bits(x) & 0x7fffffff) + 0x007fffff
 			if x < lo0 {
 				lo0 = x
 			}
@@ -88,26 +125,25 @@ func Stats(img *kernels.Image) PixelStats {
 				hi0 = x
 			}
 		}
-		if nan&0x80000000 != 0 {
-			// NaN compares false: the chains are right for the other
-			// values; only the count needs the row again.
-			for _, x := range row {
-				if x != x {
-					st.NaN++
-				}
-			}
+		if isNaN&0x80000000 != 0 {
+			nan += countNaN(row)
+		}
+		if dst != nil {
+			copy(dst[y*w:y*w+w], row)
 		}
 	}
-	lo, hi := min32(min32(lo0, lo1), min32(lo2, lo3)), max32(max32(hi0, hi1), max32(hi2, hi3))
-	if lo == 0 || hi == 0 {
-		return statsRef(img)
+	return min32(min32(lo0, lo1), min32(lo2, lo3)), max32(max32(hi0, hi1), max32(hi2, hi3)), nan
+}
+
+// countNaN returns the number of NaN values of row.
+func countNaN(row []float32) int {
+	n := 0
+	for _, x := range row {
+		if x != x {
+			n++
+		}
 	}
-	if st.NaN == st.N {
-		st.Min, st.Max = math.NaN(), math.NaN()
-	} else {
-		st.Min, st.Max = float64(lo), float64(hi)
-	}
-	return st
+	return n
 }
 
 func min32(a, b float32) float32 {

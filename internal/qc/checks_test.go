@@ -261,3 +261,82 @@ func TestStatsMatchesRef(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsCopy checks that StatsCopy returns Stats' result and copies
+// the pixels (compact rows, bits kept, NaN included) of images with and
+// without NaN, zero extremes and stride beyond the width, and that it
+// panics on a destination shorter than the image.
+func TestStatsCopy(t *testing.T) {
+	g := rand.New(rand.NewPCG(18, 13))
+	for trial := range 40 {
+		w, h := g.IntN(70), 1+g.IntN(9)
+		stride := w + g.IntN(4)
+		img := &kernels.Image{Pix: make([]float32, max(0, (h-1)*stride+w)), Stride: stride, Rect: image.Rect(3, 5, 3+w, 5+h)}
+		for i := range img.Pix {
+			img.Pix[i] = float32(g.NormFloat64())
+			switch g.IntN(50) {
+			case 0:
+				img.Pix[i] = float32(math.NaN())
+			case 1:
+				img.Pix[i] = float32(math.Copysign(0, -1))
+			}
+		}
+		if trial%5 == 0 {
+			for i := range img.Pix {
+				img.Pix[i] = max(img.Pix[i], 0) // a zero minimum: statsRef decides
+			}
+		}
+		dst := make([]float32, w*h+2)
+		dst[w*h], dst[w*h+1] = 7, 7
+		got, want := StatsCopy(img, dst), statsRef(img)
+		same := func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) || a != a && b != b }
+		if got.N != want.N || got.NaN != want.NaN || !same(got.Min, want.Min) || !same(got.Max, want.Max) {
+			t.Fatalf("trial %d (%dx%d stride %d): StatsCopy %+v, statsRef %+v", trial, w, h, stride, got, want)
+		}
+		for y := range h {
+			for x := range w {
+				if a, b := dst[y*w+x], img.Pix[y*stride+x]; math.Float32bits(a) != math.Float32bits(b) {
+					t.Fatalf("trial %d: copy of pixel (%d,%d) is %v, want %v", trial, x, y, a, b)
+				}
+			}
+		}
+		if dst[w*h] != 7 || dst[w*h+1] != 7 {
+			t.Fatalf("trial %d: StatsCopy wrote beyond w*h", trial)
+		}
+	}
+	t.Run("short", func(t *testing.T) {
+		img := &kernels.Image{Pix: make([]float32, 12), Stride: 4, Rect: image.Rect(0, 0, 4, 3)}
+		defer func() {
+			if r := recover(); r != badCopy {
+				t.Fatalf("panic %v, want %q", r, badCopy)
+			}
+		}()
+		StatsCopy(img, make([]float32, 11))
+	})
+}
+
+// BenchmarkStats times the pixel statistics of a 2048x2048 image alone
+// (impl=build: the build's scan, the vector one in the GOEXPERIMENT=simd
+// build; impl=twin: scanPixGo), and with the copy kept for the forced
+// fits, as two passes (Stats, then copy) and as one (StatsCopy).
+func BenchmarkStats(b *testing.B) {
+	const n = 2048
+	g := rand.New(rand.NewPCG(1, 2))
+	img := &kernels.Image{Pix: make([]float32, n*n), Stride: n, Rect: image.Rect(0, 0, n, n)}
+	for i := range img.Pix {
+		img.Pix[i] = float32(g.NormFloat64())
+	}
+	dst := make([]float32, n*n)
+	run := func(name string, f func()) {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(4 * n * n)
+			for b.Loop() {
+				f()
+			}
+		})
+	}
+	run("impl=build", func() { Stats(img) })
+	run("impl=twin", func() { scanPixGo(img.Pix, n, n, n, nil) })
+	run("copy=two-passes", func() { Stats(img); copy(dst, img.Pix) })
+	run("copy=one-pass", func() { StatsCopy(img, dst) })
+}

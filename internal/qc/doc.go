@@ -67,4 +67,11 @@
 // pipeline must call Check and then History.Record for the images of a
 // band one at a time in (time, frequency) order. Everything else is a
 // pure function of its arguments.
+//
+// # Pixel statistics
+//
+// Stats scans the pixels once (StatsCopy also copies them in that pass,
+// for a caller that keeps them); built with GOEXPERIMENT=simd on an AVX2
+// CPU the scan is a vector loop, tested against its plain twin, with the
+// same results bit for bit.
 package qc

@@ -6,6 +6,7 @@ import "errors"
 const (
 	badStationType = "qc: unknown station type"
 	badImage       = "qc: image layout does not match its rectangle"
+	badCopy        = "qc: copy destination is shorter than the image"
 	badDepth       = "qc: history depth must be at least 1"
 	shortHistory   = "qc: history depth is smaller than rms_est_history"
 )

@@ -189,8 +189,16 @@ type Input struct {
 // Absent station counts become -1. The caller sets Band. It panics if
 // cfg.RMSEstFraction < 1.
 func Prepare(m *fitsimg.Meta, img *kernels.Image, cfg Config, q *kernels.QCScratch) Input {
+	return PrepareCopy(m, img, cfg, q, nil)
+}
+
+// PrepareCopy is Prepare that also copies img's pixels into dst (compact
+// rows; nil: no copy) in the pass of the pixel statistics (StatsCopy), for
+// a caller that keeps the pixels as read (the forced fits) and would
+// otherwise copy them in a pass of its own.
+func PrepareCopy(m *fitsimg.Meta, img *kernels.Image, cfg Config, q *kernels.QCScratch, dst []float32) Input {
 	in := Input{
-		Pixels:     Stats(img),
+		Pixels:     StatsCopy(img, dst),
 		Beam:       m.BeamPx,
 		TauTime:    m.TauTime,
 		FreqEff:    m.FreqEff,

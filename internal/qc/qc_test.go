@@ -254,6 +254,16 @@ func TestPrepare(t *testing.T) {
 	if in != want {
 		t.Errorf("Prepare = %+v\nwant %+v", in, want)
 	}
+	// PrepareCopy: the same Input, and the pixels copied in the same pass.
+	dst := make([]float32, len(img.Pix))
+	if got := PrepareCopy(m, img, cfg, &q, dst); got != want {
+		t.Errorf("PrepareCopy = %+v\nwant %+v", got, want)
+	}
+	for i, v := range img.Pix {
+		if math.Float32bits(dst[i]) != math.Float32bits(v) {
+			t.Fatalf("PrepareCopy's copy of pixel %d is %v, want %v", i, dst[i], v)
+		}
+	}
 	m.TimeKnown = false
 	if in = Prepare(m, img, cfg, &q); !in.TauStart.IsZero() {
 		t.Errorf("unknown start time became %v", in.TauStart)
