@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"image"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -158,14 +159,25 @@ func (s *extractStage) extract(w *worker, img *Image, keep bool) (h *held, err e
 		if hashed {
 			h.xxh64 = fmt.Sprintf("%016x", w.xxh.Sum64())
 		}
-		in := qc.Prepare(meta, pix, s.qc, &w.qc)
+		// With keep, the copy for the forced fits is taken in the pass of
+		// the QC statistics (qc.PrepareCopy) and given back if rejected.
+		var kept *kernels.Image
+		var dst []float32
+		if keep {
+			kept = s.pixStorage(pix.Rect)
+			dst = kept.Pix
+		}
+		in := qc.PrepareCopy(meta, pix, s.qc, &w.qc, dst)
 		in.Band = int(img.Band)
 		row.RMSQC = in.RMSQC
 		if res := qc.Check(in, nil, s.qc); !res.Accepted {
 			reject(int64(res.Reason), res.Test+": "+res.Comment)
+			if kept != nil {
+				s.release(&held{pix: kept})
+			}
 		} else {
 			if keep {
-				h.pix, h.meta = s.copyPixels(pix), meta
+				h.pix, h.meta = kept, meta
 			}
 			if r, err := img.extractWith(w.ex, s.opt, pix, meta, in.RMSQC); err != nil {
 				reject(catalog.RejectReadError, fmt.Sprintf("%s: %v", img.Path, err))
@@ -262,9 +274,10 @@ func (s *extractStage) load(img *Image) (*held, error) {
 	return h, nil
 }
 
-// copyPixels returns a copy of pix in storage from the stage's pool.
-func (s *extractStage) copyPixels(pix *kernels.Image) *kernels.Image {
-	n := pix.Rect.Dx() * pix.Rect.Dy()
+// pixStorage returns an image of rectangle r (compact rows) in storage
+// from the stage's pool, its pixels not set.
+func (s *extractStage) pixStorage(r image.Rectangle) *kernels.Image {
+	n := r.Dx() * r.Dy()
 	var c *kernels.Image
 	s.pixMu.Lock()
 	if k := len(s.pixFree); k > 0 {
@@ -274,10 +287,7 @@ func (s *extractStage) copyPixels(pix *kernels.Image) *kernels.Image {
 	if c == nil || cap(c.Pix) < n {
 		c = &kernels.Image{Pix: make([]float32, n)}
 	}
-	c.Pix, c.Stride, c.Rect = c.Pix[:n], pix.Rect.Dx(), pix.Rect
-	for y := pix.Rect.Min.Y; y < pix.Rect.Max.Y; y++ {
-		copy(c.Row(y), pix.Row(y))
-	}
+	c.Pix, c.Stride, c.Rect = c.Pix[:n], r.Dx(), r
 	return c
 }
 
