@@ -3,8 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -17,7 +15,6 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/pipeline/pipetest"
 	"gotrap/internal/rundir"
-	"gotrap/internal/sim"
 	"gotrap/kernels/sphere"
 )
 
@@ -141,16 +138,8 @@ func TestForkAndMonitor(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates its own data")
 	}
-	const raM, decM = 150.25, 52.75
-	dra := 150.0 / 3600 / math.Cos(decM*math.Pi/180)
-	src := filepath.Join(t.TempDir(), "sources.csv")
-	csv := fmt.Sprintf("ra,dec,flux_jy,spectral_index,onset_step,end_step\n%.6f,%.6f,0.8,0,,2\n%.6f,%.6f,0.8,0,2,\n%.6f,%.6f,0.8,0,2,\n",
-		raM, decM, raM+dra, decM, raM-dra, decM)
-	if err := os.WriteFile(src, []byte(csv), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	data := pipetest.Simulate(t, sim.PresetTiny, 3, "timesteps", "4", "variables", "0", "transients", "0",
-		"bad_images", "0", "sources", src)
+	const raM, decM = pipetest.ForkRA, pipetest.ForkDec
+	data := pipetest.SimulateFork(t, 4)
 	truth := pipetest.ReadTruth(t, data)
 	for _, s := range truth.Sources {
 		if s.Class == "steady" && s.Flux > 0.05 && (sphere.Sep(s.RA, s.Dec, raM, decM)*3600) < 600 {

@@ -1075,25 +1075,14 @@ func expectedType(t *testing.T, run string, cfg config.Config, typ string) []str
 
 // TestStreamCopiedHistory: a window that creates sources by a fork reads
 // their copied histories (a read of its own, over older measurement ids)
-// and gives the events of the whole run's computation. The data are
-// those of the pipeline's TestForkAndMonitor: a source M in timesteps 0-1,
-// then two sources A and B 150" either side of it, which fork M's runcat
-// in timestep 2 (systematic errors of 40" put both within De Ruiter reach).
+// and gives the events of the whole run's computation (the data of
+// pipetest.SimulateFork, whose runcat forks in timestep 2).
 func TestStreamCopiedHistory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates its own data")
 	}
 	ctx := context.Background()
-	const raM, decM = 150.25, 52.75
-	dra := 150.0 / 3600 / math.Cos(decM*math.Pi/180)
-	src := filepath.Join(t.TempDir(), "sources.csv")
-	csv := fmt.Sprintf("ra,dec,flux_jy,spectral_index,onset_step,end_step\n%.6f,%.6f,0.8,0,,2\n%.6f,%.6f,0.8,0,2,\n%.6f,%.6f,0.8,0,2,\n",
-		raM, decM, raM+dra, decM, raM-dra, decM)
-	if err := os.WriteFile(src, []byte(csv), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	data := pipetest.Simulate(t, sim.PresetTiny, 3, "timesteps", "5", "variables", "0", "transients", "0",
-		"bad_images", "0", "sources", src)
+	data := pipetest.SimulateFork(t, 5)
 	cfg := config.Default()
 	cfg.Extraction.EwSysErr, cfg.Extraction.NsSysErr = 40, 40
 	run := filepath.Join(t.TempDir(), "run")

@@ -46,6 +46,28 @@ import (
 // documentation).
 const MatchArcsec = 45.0
 
+// ForkRA and ForkDec are the position of SimulateFork's source M
+// (degrees).
+const ForkRA, ForkDec = 150.25, 52.75
+
+// SimulateFork simulates the tiny preset (seed 3, timesteps timesteps, no
+// variables, transients or bad images) with three sources of 0.8 Jy: M at
+// (ForkRA, ForkDec) in timesteps 0-1, then A and B, 150" east and west
+// of it, from timestep 2. With systematic errors of 40" both lie within
+// De Ruiter reach of M's runcat, which forks in timestep 2 (SPEC 5.4.2).
+func SimulateFork(tb testing.TB, timesteps int) string {
+	tb.Helper()
+	dra := 150.0 / 3600 / math.Cos(ForkDec*math.Pi/180)
+	src := filepath.Join(tb.TempDir(), "sources.csv")
+	csv := fmt.Sprintf("ra,dec,flux_jy,spectral_index,onset_step,end_step\n%.6f,%.6f,0.8,0,,2\n%.6f,%.6f,0.8,0,2,\n%.6f,%.6f,0.8,0,2,\n",
+		ForkRA, ForkDec, ForkRA+dra, ForkDec, ForkRA-dra, ForkDec)
+	if err := os.WriteFile(src, []byte(csv), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return Simulate(tb, sim.PresetTiny, 3, "timesteps", strconv.Itoa(timesteps), "variables", "0", "transients", "0",
+		"bad_images", "0", "sources", src)
+}
+
 // Simulate writes the preset with seed and the KEY=VALUE settings into a
 // new temporary directory and returns it.
 func Simulate(tb testing.TB, preset string, seed uint64, sets ...string) string {
