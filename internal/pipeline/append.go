@@ -107,15 +107,15 @@ func checkAppend(plan *Plan, old []string) error {
 	var lastStart time.Time
 	for i := range plan.Images {
 		img := &plan.Images[i]
-		if was[img.Path] && img.Timestep > last && img.Meta != nil {
-			last, lastStart = img.Timestep, img.Meta.TauStart
+		if was[img.Path] && img.Timestep > last && img.hasHeader() {
+			last, lastStart = img.Timestep, img.geo().tauStart
 		}
 	}
 	var bad []string
 	for i := range plan.Images {
 		img := &plan.Images[i]
-		if !was[img.Path] && img.Meta != nil && img.Timestep >= 0 && img.Timestep <= last {
-			bad = append(bad, fmt.Sprintf("%s (start %s)", img.Path, img.Meta.TauStart.UTC().Format(time.RFC3339)))
+		if !was[img.Path] && img.hasHeader() && img.Timestep >= 0 && img.Timestep <= last {
+			bad = append(bad, fmt.Sprintf("%s (start %s)", img.Path, img.geo().tauStart.UTC().Format(time.RFC3339)))
 		}
 	}
 	if len(bad) == 0 {
@@ -135,11 +135,14 @@ func checkAppend(plan *Plan, old []string) error {
 // fillHashes records in m the content hashes of the input files that the
 // timesteps stage made on the reads that extracted them (by plan index).
 // A file whose hash differs from the one the run recorded changed while
-// the run used it: an error naming it.
-func fillHashes(m *rundir.Manifest, plan *Plan, hashes map[int]string) error {
-	index := make(map[string]int, len(m.Inputs))
-	for k, in := range m.Inputs {
-		index[inputPath(in)] = k
+// the run used it: an error naming it. index maps an input's path to its
+// entry in m.Inputs (a live run keeps it); nil builds it.
+func fillHashes(m *rundir.Manifest, plan *Plan, hashes map[int]string, index map[string]int) error {
+	if index == nil {
+		index = make(map[string]int, len(m.Inputs))
+		for k, in := range m.Inputs {
+			index[inputPath(in)] = k
+		}
 	}
 	for i, h := range hashes {
 		k, ok := index[plan.Images[i].Path]

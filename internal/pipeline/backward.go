@@ -168,7 +168,7 @@ func backwardRequests(ctx context.Context, plan *Plan, rows []catalog.Image, src
 	reqs := make([]imageRequests, len(plan.Images))
 	err := forEach(ctx, len(plan.Images), workers, func(i int) error {
 		img := &plan.Images[i]
-		if rows[i].Rejected || img.Meta == nil || img.HeaderErr != "" {
+		if rows[i].Rejected || !img.hasHeader() || img.HeaderErr != "" {
 			return nil
 		}
 		usable := imageInfo(img).Usable
@@ -179,7 +179,8 @@ func backwardRequests(ctx context.Context, plan *Plan, rows []catalog.Image, src
 		if radiusPix > 0 {
 			dx, _ := img.deltas()
 			lim := 2 * math.Sin(radiusPix*math.Abs(dx)*math.Pi/180/2)
-			cx, cy, cz := unitVector(img.Meta.CentreRA, img.Meta.CentreDec)
+			g := img.geo()
+			cx, cy, cz := unitVector(g.centreRA, g.centreDec)
 			inCircle = func(ra, dec float64) bool {
 				x, y, z := unitVector(ra, dec)
 				return math.Sqrt((x-cx)*(x-cx)+(y-cy)*(y-cy)+(z-cz)*(z-cz)) < lim

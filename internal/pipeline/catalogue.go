@@ -174,7 +174,7 @@ func writeCommit(run string, plan *Plan, t int) error {
 		c.Images += len(ts)
 	}
 	if ts := plan.Timesteps[t]; len(ts) > 0 {
-		c.LastStart = plan.Images[ts[0]].Meta.TauStart.UTC()
+		c.LastStart = plan.Images[ts[0]].geo().tauStart.UTC()
 	}
 	return rundir.WriteCommit(run, c)
 }

@@ -65,8 +65,10 @@ func (img *Image) withMaps(opt extract.Options) (extract.Options, error) {
 		if err != nil {
 			return opt, fmt.Errorf("pipeline: %s: Selavy map: %w", img.Path, err)
 		}
-		if img.Meta != nil && (m.Rect.Dx() != img.Meta.Naxis1 || m.Rect.Dy() != img.Meta.Naxis2) {
-			return opt, fmt.Errorf("pipeline: %s: Selavy map %s is %d x %d pixels, the image %d x %d", img.Path, p, m.Rect.Dx(), m.Rect.Dy(), img.Meta.Naxis1, img.Meta.Naxis2)
+		if img.hasHeader() {
+			if g := img.geo(); m.Rect.Dx() != g.nx || m.Rect.Dy() != g.ny {
+				return opt, fmt.Errorf("pipeline: %s: Selavy map %s is %d x %d pixels, the image %d x %d", img.Path, p, m.Rect.Dx(), m.Rect.Dy(), g.nx, g.ny)
+			}
 		}
 		maps[k] = m
 	}

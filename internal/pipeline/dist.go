@@ -65,7 +65,7 @@ func checkTiles(plan *Plan, cfg assoc.Config, side float64) error {
 	smaj, r := 0.0, 0.0
 	for i := range plan.Images {
 		img := &plan.Images[i]
-		if img.Meta == nil {
+		if !img.hasHeader() {
 			continue
 		}
 		info := imageInfo(img)
@@ -100,7 +100,7 @@ func newTileMap(plan *Plan, cfg assoc.Config, side float64, size int) (*tileMap,
 	var order []int64
 	for i := range plan.Images {
 		img := &plan.Images[i]
-		if img.Meta == nil || img.Timestep < 0 {
+		if !img.hasHeader() || img.Timestep < 0 {
 			continue
 		}
 		info := imageInfo(img)

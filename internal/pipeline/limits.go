@@ -122,13 +122,13 @@ func computeLimits(ctx context.Context, run string, plan *Plan, rows []catalog.I
 			return nil
 		}
 		img := &plan.Images[i]
-		m := img.Meta
-		nx, ny := m.Naxis1, m.Naxis2
+		g := img.geo()
+		nx, ny := g.nx, g.ny
 		rect := image.Rect(0, 0, nx, ny)
 		src := imageRMS(run, img, rect, lo)
 		out := make([]catalog.Limit, 0, len(reqs[i].null))
 		for _, r := range reqs[i].null {
-			x, y, err := m.WCS.SkyToPix(r.RA, r.Dec)
+			x, y, err := g.wcs.SkyToPix(r.RA, r.Dec)
 			if err != nil {
 				continue // Usable accepted it: cannot happen
 			}

@@ -67,9 +67,12 @@ type live struct {
 	// them.
 	parts, aparts, packs []livePart
 	packed               int
-	// inputs holds the paths of the manifest's inputs (rank 0), built
-	// once rather than at every call.
-	inputs map[string]bool
+	// released counts the timesteps whose images' Meta the plan has
+	// dropped (Plan.release).
+	released int
+	// inputs holds the index in the manifest's inputs of each path
+	// (rank 0), built once rather than at every call.
+	inputs map[string]int
 }
 
 // liveMsg is what rank 0 broadcasts of its feed's answer.
@@ -144,18 +147,13 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 	}
 	a.owner = l.assigner.assign(a.plan, a.size, a.owner, from)
 	if a.me == 0 && len(added) > 0 {
-		if l.inputs == nil {
-			l.inputs = map[string]bool{}
-			for _, in := range l.man.Inputs {
-				l.inputs[inputPath(in)] = true
-			}
-		}
+		l.indexInputs()
 		for _, i := range added {
 			p := a.plan.Images[i].Path
-			if l.inputs[p] {
+			if _, ok := l.inputs[p]; ok {
 				continue
 			}
-			l.inputs[p] = true
+			l.inputs[p] = len(l.man.Inputs)
 			in, err := fingerprintRun(p, nil)
 			if err != nil {
 				return false, err
@@ -251,12 +249,24 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	if err := writeDistCatalogue(a, e, l.run, a.rows, l.copts, &sum, &n, false); err != nil {
 		return err
 	}
+	// The committed images are not read whole again: their headers'
+	// metadata goes (the run's end needs their geometry only), and their
+	// files' first-image entries (hashing happens on extraction).
+	for _, ts := range a.plan.Timesteps[l.released:committed] {
+		for _, i := range ts {
+			delete(s.ex.firstOf, a.plan.Images[i].Path)
+		}
+	}
+	a.plan.release(l.released, committed)
+	l.released = committed
 	if a.me != 0 {
 		return nil
 	}
-	if err := fillHashes(l.man, a.plan, s.hashes); err != nil {
+	l.indexInputs()
+	if err := fillHashes(l.man, a.plan, s.hashes, l.inputs); err != nil {
 		return err
 	}
+	clear(s.hashes) // recorded in the manifest
 	if err := rundir.WriteManifest(l.run, l.man); err != nil {
 		return err
 	}
@@ -268,6 +278,17 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 		return err
 	}
 	return l.after(c)
+}
+
+// indexInputs builds l.inputs from the manifest's inputs, once.
+func (l *live) indexInputs() {
+	if l.inputs != nil {
+		return
+	}
+	l.inputs = make(map[string]int, len(l.man.Inputs))
+	for k, in := range l.man.Inputs {
+		l.inputs[inputPath(in)] = k
+	}
 }
 
 // publishAssociations writes this rank's association part seq (a

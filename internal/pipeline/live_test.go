@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -214,6 +215,8 @@ func TestPlanExtend(t *testing.T) {
 		if err != nil || len(bad) > 0 || len(added) != len(ts) {
 			t.Fatalf("extend by %d images: %d added, unreadable %v, error %v", len(ts), len(added), bad, err)
 		}
+		// As a live run does once a timestep is committed.
+		p.release(len(p.Timesteps)-1, len(p.Timesteps))
 	}
 	if len(p.Images) != len(all.Images) || len(p.Timesteps) != len(all.Timesteps) {
 		t.Fatalf("grown plan: %d images in %d timesteps, want %d in %d", len(p.Images), len(p.Timesteps), len(all.Images), len(all.Timesteps))
@@ -224,6 +227,24 @@ func TestPlanExtend(t *testing.T) {
 			t.Errorf("image %d: grown (%d %s ts %d band %d region %d), want (%d %s ts %d band %d region %d)",
 				i, b.ID, b.Path, b.Timestep, b.Band, b.Region, a.ID, a.Path, a.Timestep, a.Band, a.Region)
 		}
+		// Released, the image keeps what the run reads of it later: the
+		// association's image info (the run's end), its row, its cost.
+		if b.Meta != nil || !b.hasHeader() {
+			t.Fatalf("image %d: Meta %v after release, header %v", i, b.Meta != nil, b.hasHeader())
+		}
+		ia, ib := imageInfo(&a), imageInfo(&b)
+		for _, q := range [][2]float64{{0, 0}, {ia.CentreRA, ia.CentreDec}, {ia.CentreRA + 5, ia.CentreDec - 3}} {
+			if ia.Usable(q[0], q[1]) != ib.Usable(q[0], q[1]) {
+				t.Errorf("image %d: usable(%v) differs after release", i, q)
+			}
+		}
+		ia.Usable, ib.Usable = nil, nil
+		if !reflect.DeepEqual(ia, ib) {
+			t.Errorf("image %d: info after release %+v, before %+v", i, ib, ia)
+		}
+		if imageCost(&a) != imageCost(&b) || imageRow(&a).Stokes != imageRow(&b).Stokes {
+			t.Errorf("image %d: cost or Stokes differ after release", i)
+		}
 	}
 	// The images of the field share one WCS (Plan.internWCS), equal to
 	// each image's own, and the plan's band-and-region engine keeps none
@@ -231,7 +252,8 @@ func TestPlanExtend(t *testing.T) {
 	for _, pl := range []*Plan{all, p} {
 		shared := map[*wcs.WCS]bool{}
 		for _, img := range pl.Images {
-			shared[img.Meta.WCS] = true
+			w := img.geo().wcs
+			shared[w] = true
 			h, err := fitsimg.ReadHeader(img.Path)
 			if err != nil {
 				t.Fatal(err)
@@ -240,7 +262,7 @@ func TestPlanExtend(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if *own != *img.Meta.WCS {
+			if *own != *w {
 				t.Errorf("%s: the plan's WCS differs from the image's", img.Path)
 			}
 		}

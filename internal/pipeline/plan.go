@@ -46,6 +46,64 @@ type Image struct {
 	// which the plan drops once read: its cards (~18 kB an image) would
 	// otherwise be held for the whole run.
 	dx, dy float64
+	// kept is what the plan holds of Meta once a live run released it
+	// (Plan.release); nil while Meta is there.
+	kept *geom
+}
+
+// geom is what the run reads of an image's header after the image's
+// timestep: its association info (the run's end: backward fits, limits),
+// tiling and cost, the next timestep's start check. A live run keeps
+// this (~100 bytes) instead of the whole Meta (~1.2 kB with its strings
+// and axes) once the image's timestep is committed, so the plan grows by
+// less per image.
+type geom struct {
+	tauStart            time.Time
+	freqEff, freqBW     float64
+	centreRA, centreDec float64
+	smajPx              float64
+	wcs                 *wcs.WCS
+	nx, ny              int
+	stokes              int32
+}
+
+// geomOf returns what geom keeps of m.
+func geomOf(m *fitsimg.Meta) geom {
+	g := geom{tauStart: m.TauStart, freqEff: m.FreqEff, freqBW: m.FreqBW,
+		centreRA: m.CentreRA, centreDec: m.CentreDec, smajPx: m.BeamPx.SMaj,
+		wcs: m.WCS, nx: m.Naxis1, ny: m.Naxis2, stokes: 1}
+	if c := fitsimg.StokesCode(m.Stokes); c != 0 {
+		g.stokes = int32(c)
+	}
+	return g
+}
+
+// hasHeader reports whether img's header was read: its Meta is there,
+// or was released with its geometry kept.
+func (img *Image) hasHeader() bool { return img.Meta != nil || img.kept != nil }
+
+// geo returns img's geometry; img must have a header (hasHeader).
+func (img *Image) geo() geom {
+	if img.Meta != nil {
+		return geomOf(img.Meta)
+	}
+	return *img.kept
+}
+
+// release drops the Meta of the images of timesteps [from, to), keeping
+// their geometry (geom): a live run calls it once they are committed,
+// since only the images to come are read whole again.
+func (p *Plan) release(from, to int) {
+	for _, ts := range p.Timesteps[from:to] {
+		for _, i := range ts {
+			img := &p.Images[i]
+			if img.Meta == nil {
+				continue
+			}
+			g := geomOf(img.Meta)
+			img.kept, img.Meta = &g, nil
+		}
+	}
 }
 
 // deltas returns the image's signed pixel sizes (degrees): those kept by
@@ -261,10 +319,9 @@ func (p *Plan) Extend(ctx context.Context, paths []string, opt fitsimg.Options, 
 	if p.regions == nil {
 		return nil, nil, fmt.Errorf("pipeline: this plan cannot grow")
 	}
-	for i := range p.Images {
-		if p.Images[i].Meta == nil {
-			return nil, nil, fmt.Errorf("pipeline: the run holds an image with an unreadable header (%s): it cannot grow image by image", p.Images[i].Path)
-		}
+	// Unreadable headers are listed last: the last image says.
+	if n := len(p.Images); n > 0 && !p.Images[n-1].hasHeader() {
+		return nil, nil, fmt.Errorf("pipeline: the run holds an image with an unreadable header (%s): it cannot grow image by image", p.Images[n-1].Path)
 	}
 	per := make([][]Image, len(paths))
 	if err := forEach(ctx, len(paths), workers, func(i int) error {
@@ -283,7 +340,7 @@ func (p *Plan) Extend(ctx context.Context, paths []string, opt fitsimg.Options, 
 	}
 	sortImages(imgs)
 	if last := len(p.Timesteps) - 1; last >= 0 && len(p.Timesteps[last]) > 0 && len(imgs) > 0 {
-		t0 := p.Images[p.Timesteps[last][0]].Meta.TauStart
+		t0 := p.Images[p.Timesteps[last][0]].geo().tauStart
 		var late []string
 		for _, im := range imgs {
 			if im.Meta.TauStart.Sub(t0) <= tolerance {
@@ -330,14 +387,14 @@ func deltas(m *fitsimg.Meta) (dx, dy float64) {
 // towards the expiration when they are made (catalog/assoc "Null
 // detections").
 func imageInfo(img *Image) assoc.ImageInfo {
-	m := img.Meta
+	g := img.geo()
 	dx, dy := img.deltas()
-	nx, ny := float64(m.Naxis1), float64(m.Naxis2)
-	w := m.WCS
+	nx, ny := float64(g.nx), float64(g.ny)
+	w := g.wcs
 	info := assoc.ImageInfo{
-		ID: img.ID, TauStart: m.TauStart, FreqEff: m.FreqEff, FreqBW: m.FreqBW,
-		CentreRA: m.CentreRA, CentreDec: m.CentreDec, DeltaX: dx, DeltaY: dy,
-		NX: m.Naxis1, NY: m.Naxis2, RBSmaj: m.BeamPx.SMaj * math.Abs(dx), Stokes: img.stokes(),
+		ID: img.ID, TauStart: g.tauStart, FreqEff: g.freqEff, FreqBW: g.freqBW,
+		CentreRA: g.centreRA, CentreDec: g.centreDec, DeltaX: dx, DeltaY: dy,
+		NX: g.nx, NY: g.ny, RBSmaj: g.smajPx * math.Abs(dx), Stokes: g.stokes,
 	}
 	if w != nil {
 		info.Usable = func(ra, dec float64) bool {

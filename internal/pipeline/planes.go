@@ -82,7 +82,7 @@ func expandChannels(path string, opt fitsimg.Options, ch Channels) []Image {
 // read of an image's pixels for extraction and forced fits uses it, so a
 // cube's channels are each read as planned.
 func (img *Image) readOptions(base fitsimg.Options) fitsimg.Options {
-	if img.Meta == nil {
+	if !img.hasHeader() {
 		return base
 	}
 	base.Plane, base.Stokes, base.Channel = img.Plane, "", 0
@@ -105,13 +105,10 @@ func (img *Image) extractOptions(o extract.Options) extract.Options {
 // stokes returns img's Stokes parameter as the FITS code of
 // images.parquet (1 = I, 4 = V; fitsimg.StokesCode): 1 when unknown.
 func (img *Image) stokes() int32 {
-	if img.Meta == nil {
+	if !img.hasHeader() {
 		return 1
 	}
-	if c := fitsimg.StokesCode(img.Meta.Stokes); c != 0 {
-		return int32(c)
-	}
-	return 1
+	return img.geo().stokes
 }
 
 // firstImages returns, per file of the plan, the id of its first image

@@ -97,10 +97,11 @@ func imageCosts(plan *Plan) []float64 {
 
 // imageCost is an image's pixel count (1 for an unreadable header).
 func imageCost(img *Image) float64 {
-	if img.Meta == nil {
+	if !img.hasHeader() {
 		return 1
 	}
-	return float64(max(1, img.Meta.Naxis1*img.Meta.Naxis2))
+	g := img.geo()
+	return float64(max(1, g.nx*g.ny))
 }
 
 // mine returns the indices i with owner[i] == rank, in order.

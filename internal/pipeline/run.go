@@ -423,8 +423,9 @@ func defaultLookahead(workers int, pix int64, limit int64, size int) int {
 func largestImage(plan *Plan) int64 {
 	var n int64
 	for i := range plan.Images {
-		if m := plan.Images[i].Meta; m != nil {
-			n = max(n, int64(m.Naxis1)*int64(m.Naxis2))
+		if img := &plan.Images[i]; img.hasHeader() {
+			g := img.geo()
+			n = max(n, int64(g.nx)*int64(g.ny))
 		}
 	}
 	return n
@@ -524,7 +525,7 @@ func (r *runner) timesteps(ctx context.Context) (err error) {
 		sum.Blind, sum.Forced, sum.Monitor = sink.n[0], sink.n[1], sink.n[2]
 		sum.ExtractedNow, sum.Reused, sum.ForcedNow, sum.ForcedUsed = str.extracted, str.reused, str.fitted, str.fitsReused
 		st.Items, st.Skipped = str.extracted, str.reused
-		if err := fillHashes(r.man, plan, str.hashes); err != nil {
+		if err := fillHashes(r.man, plan, str.hashes, nil); err != nil {
 			return err
 		}
 		return r.record(st)
