@@ -136,14 +136,16 @@ func checkAppend(plan *Plan, old []string) error {
 // timesteps stage made on the reads that extracted them (by plan index).
 // A file whose hash differs from the one the run recorded changed while
 // the run used it: an error naming it. index maps an input's path to its
-// entry in m.Inputs (a live run keeps it); nil builds it.
-func fillHashes(m *rundir.Manifest, plan *Plan, hashes map[int]string, index map[string]int) error {
+// entry in m.Inputs (a live run keeps it); nil builds it. It returns the
+// entries it filled (for the inputs log, rundir.AppendInputs).
+func fillHashes(m *rundir.Manifest, plan *Plan, hashes map[int]string, index map[string]int) ([]rundir.InputFile, error) {
 	if index == nil {
 		index = make(map[string]int, len(m.Inputs))
 		for k, in := range m.Inputs {
 			index[inputPath(in)] = k
 		}
 	}
+	var filled []rundir.InputFile
 	for i, h := range hashes {
 		k, ok := index[plan.Images[i].Path]
 		if !ok {
@@ -152,9 +154,10 @@ func fillHashes(m *rundir.Manifest, plan *Plan, hashes map[int]string, index map
 		switch in := &m.Inputs[k]; {
 		case in.XXH64 == "":
 			in.XXH64 = h
+			filled = append(filled, *in)
 		case in.XXH64 != h:
-			return fmt.Errorf("pipeline: input %s changed: its content hash is %s, the run recorded %s; rerun into a new --out", in.Path, h, in.XXH64)
+			return nil, fmt.Errorf("pipeline: input %s changed: its content hash is %s, the run recorded %s; rerun into a new --out", in.Path, h, in.XXH64)
 		}
 	}
-	return nil
+	return filled, nil
 }

@@ -148,6 +148,7 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 	a.owner = l.assigner.assign(a.plan, a.size, a.owner, from)
 	if a.me == 0 && len(added) > 0 {
 		l.indexInputs()
+		var ins []rundir.InputFile
 		for _, i := range added {
 			p := a.plan.Images[i].Path
 			if _, ok := l.inputs[p]; ok {
@@ -159,8 +160,9 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 				return false, err
 			}
 			l.man.Inputs = append(l.man.Inputs, in)
+			ins = append(ins, in)
 		}
-		if err := rundir.WriteManifest(l.run, l.man); err != nil {
+		if err := appendInputs(l.run, l.man, ins); err != nil {
 			return false, err
 		}
 	}
@@ -262,12 +264,12 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	if a.me != 0 {
 		return nil
 	}
-	l.indexInputs()
-	if err := fillHashes(l.man, a.plan, s.hashes, l.inputs); err != nil {
+	filled, err := fillHashes(l.man, a.plan, s.hashes, l.indexInputs())
+	if err != nil {
 		return err
 	}
 	clear(s.hashes) // recorded in the manifest
-	if err := rundir.WriteManifest(l.run, l.man); err != nil {
+	if err := appendInputs(l.run, l.man, filled); err != nil {
 		return err
 	}
 	if l.after == nil {
@@ -280,15 +282,28 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	return l.after(c)
 }
 
-// indexInputs builds l.inputs from the manifest's inputs, once.
-func (l *live) indexInputs() {
-	if l.inputs != nil {
-		return
+// indexInputs returns l.inputs, built from the manifest's inputs once.
+func (l *live) indexInputs() map[string]int {
+	if l.inputs == nil {
+		l.inputs = make(map[string]int, len(l.man.Inputs))
+		for k, in := range l.man.Inputs {
+			l.inputs[inputPath(in)] = k
+		}
 	}
-	l.inputs = make(map[string]int, len(l.man.Inputs))
-	for k, in := range l.man.Inputs {
-		l.inputs[inputPath(in)] = k
+	return l.inputs
+}
+
+// appendInputs records the new or changed entries ins of m's inputs: in
+// the inputs log when m keeps one (a live run's, from its plan stage on;
+// the rest of the manifest is then small), else in the manifest itself;
+// then the manifest.
+func appendInputs(run string, m *rundir.Manifest, ins []rundir.InputFile) error {
+	if m.InputsLog {
+		if err := rundir.AppendInputs(run, ins...); err != nil {
+			return err
+		}
 	}
+	return rundir.WriteManifest(run, m)
 }
 
 // publishAssociations writes this rank's association part seq (a

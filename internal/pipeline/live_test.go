@@ -129,6 +129,22 @@ func TestLiveEqualsBatch(t *testing.T) {
 			if err != nil || len(files) == 0 || len(files) > 3 {
 				t.Errorf("rank 0 has %d blind parts after %d publishes merged two by two, want 1 to 3 (%v)", len(files), nts+1, err)
 			}
+			// The inputs are in the inputs log (manifest.json holds none),
+			// each once, with its file's content hash (recorded at the
+			// commit after its extraction).
+			man, err := rundir.ReadManifest(run)
+			if err != nil || !man.InputsLog || len(man.Inputs) != 16 {
+				t.Fatalf("manifest: error %v, inputs log %v, %d inputs; want the log and 16", err, man != nil && man.InputsLog, len(man.Inputs))
+			}
+			for _, in := range man.Inputs {
+				f, err := fingerprint(in.Path)
+				if err != nil || in.XXH64 != f.XXH64 {
+					t.Errorf("input %s: hash %q recorded, the file's %q (%v)", in.Path, in.XXH64, f.XXH64, err)
+				}
+			}
+			if b, _ := os.ReadFile(rundir.ManifestPath(run)); strings.Contains(string(b), ".fits") {
+				t.Errorf("manifest.json names inputs:\n%s", b)
+			}
 			if sum.ExtractedNow != 16 || sum.Timesteps != nts {
 				t.Errorf("%d images extracted in %d timesteps, want 16 in %d", sum.ExtractedNow, sum.Timesteps, nts)
 			}

@@ -376,6 +376,13 @@ func (r *runner) planStage(ctx context.Context) error {
 		if r.me != 0 {
 			return nil
 		}
+		if opt.Feed != nil || r.man.InputsLog {
+			// A live run's inputs grow: they go in a log, appended at
+			// each commit (rundir.Manifest.InputsLog).
+			if err := rundir.WriteInputsLog(opt.Run, r.man); err != nil {
+				return err
+			}
+		}
 		return rundir.WriteManifest(opt.Run, r.man)
 	})
 	if err != nil {
@@ -525,8 +532,14 @@ func (r *runner) timesteps(ctx context.Context) (err error) {
 		sum.Blind, sum.Forced, sum.Monitor = sink.n[0], sink.n[1], sink.n[2]
 		sum.ExtractedNow, sum.Reused, sum.ForcedNow, sum.ForcedUsed = str.extracted, str.reused, str.fitted, str.fitsReused
 		st.Items, st.Skipped = str.extracted, str.reused
-		if err := fillHashes(r.man, plan, str.hashes, nil); err != nil {
+		filled, err := fillHashes(r.man, plan, str.hashes, nil)
+		if err != nil {
 			return err
+		}
+		if r.man.InputsLog && r.me == 0 {
+			if err := rundir.AppendInputs(opt.Run, filled...); err != nil {
+				return err
+			}
 		}
 		return r.record(st)
 	})

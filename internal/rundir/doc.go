@@ -11,6 +11,7 @@
 //	RUN/
 //	  gotrap.toml              ConfigPath: the job configuration used
 //	  manifest.json            ManifestPath: version, inputs, config hash, stages (Manifest)
+//	  inputs.jsonl             InputsLogPath: a live run's inputs, one entry a line (Manifest.InputsLog)
 //	  TABLE.parquet            TablePath: a catalogue table written as one file
 //	  TABLE/STAGE-00000.parquet  TablePartPath: a part a stage adds beside it
 //	  TABLE/rank=RRRR/STAGE-SSSSS.parquet  PartPath: a table every rank writes (measurements)

@@ -13,6 +13,7 @@ import (
 const (
 	configName    = "gotrap.toml"
 	manifestName  = "manifest.json"
+	inputsName    = "inputs.jsonl"
 	statusName    = "status.json"
 	sbatchName    = "gotrap.sbatch"
 	logsName      = "logs"
@@ -35,6 +36,10 @@ func ConfigPath(run string) string { return filepath.Join(run, configName) }
 
 // ManifestPath is RUN/manifest.json (Manifest).
 func ManifestPath(run string) string { return filepath.Join(run, manifestName) }
+
+// InputsLogPath is RUN/inputs.jsonl, the inputs of a run whose manifest
+// keeps them in a log (Manifest.InputsLog: a live run).
+func InputsLogPath(run string) string { return filepath.Join(run, inputsName) }
 
 // StatusPath is RUN/status.json, the live state for dashboards.
 func StatusPath(run string) string { return filepath.Join(run, statusName) }
