@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"sort"
 	"sync"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"gotrap/internal/config"
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
-	"gotrap/internal/rundir"
 	"gotrap/kernels/sphere"
 )
 
@@ -52,20 +50,15 @@ type AlertFitOptions struct {
 // accepted image of the finished run whose pixel area holds the position,
 // with the run's configuration cfg (its [extraction] settings, the fixed-
 // position fit of the forced-fit stage, centred exactly on the position).
-// Images are read from the paths in images.parquet. Points come in image
+// Images are read from the paths in the images table. Points come in image
 // order. An image that cannot be read is an error naming it.
 func FitAlert(ctx context.Context, run string, cfg config.Config, ra, dec float64, opt AlertFitOptions) ([]AlertPoint, error) {
 	if opt.DetectSigma <= 0 {
 		opt.DetectSigma = 5
 	}
-	f, err := os.Open(rundir.TablePath(run, catalog.TableImages))
+	rows, err := readImagesTable(run)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: alert fits: %w", err)
-	}
-	rows, err := catalog.Read[catalog.Image](f)
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: alert fits: %s: %w", rundir.TablePath(run, catalog.TableImages), err)
 	}
 	xopt, err := extract.FromConfig(cfg.Extraction)
 	if err != nil {

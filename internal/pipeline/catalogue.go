@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"database/sql"
 	"fmt"
 	"io"
@@ -118,6 +119,37 @@ func removePartsBelow(run, table, stage string, below int) error {
 	return nil
 }
 
+// isNotExistStat reports whether path does not exist.
+func isNotExistStat(path string) bool {
+	_, err := os.Stat(path)
+	return isNotExist(err)
+}
+
+// readImagesTable reads the images table of run: images.parquet, or
+// while a live run goes its parts (live.publishImages), by image id.
+func readImagesTable(run string) ([]catalog.Image, error) {
+	if p := rundir.TablePath(run, catalog.TableImages); !isNotExistStat(p) {
+		return readStaged[catalog.Image](p)
+	}
+	parts, err := filepath.Glob(rundir.PartGlob(run, catalog.TableImages, ""))
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("pipeline: %s: no images table (%s) or parts", run, filepath.Base(rundir.TablePath(run, catalog.TableImages)))
+	}
+	var rows []catalog.Image
+	for _, p := range parts {
+		r, err := readStaged[catalog.Image](p)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r...)
+	}
+	slices.SortFunc(rows, func(x, y catalog.Image) int { return cmp.Compare(x.ID, y.ID) })
+	return rows, nil
+}
+
 // startCatalogue prepares the catalogue of a run (a collective): rank 0
 // removes what an earlier call left of the tables that the timesteps
 // stage rewrites (varmetric.parquet, which would shadow the view DuckDB
@@ -139,8 +171,10 @@ func startCatalogue(run string, a *assocRun, copts []catalog.Option, part int) (
 		if err := removeParts(run, ""); err != nil {
 			return nil, err
 		}
-		if err := removePartsBelow(run, catalog.TableAssociations, "", -1); err != nil {
-			return nil, err
+		for _, t := range []string{catalog.TableAssociations, catalog.TableImages} {
+			if err := removePartsBelow(run, t, "", -1); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := a.comm.Barrier(); err != nil {

@@ -251,16 +251,17 @@ var testHookTables func(rank int, use commUse)
 // the ranks' engines (a collective), one table at a time: the gathered
 // ones first, then rank 0's images, skyregion and band tables (after the
 // last collective, so that an error there cannot leave a rank waiting).
-// Rank 0 writes the files and fills the counts of sum. Without withAssoc
-// the associations table is left to the caller (a live run's parts).
+// Rank 0 writes the files and fills the counts of sum. Without whole the
+// associations and images tables are left to the caller (a live run's
+// parts, which grow with each commit).
 func writeDistCatalogue(a *assocRun, eng *assoc.Engine, run string, rows []catalog.Image,
-	copts []catalog.Option, sum *Summary, n *int, withAssoc bool) error {
+	copts []catalog.Option, sum *Summary, n *int, whole bool) error {
 	var c Summary
 	nAssoc := 0
 	comm0 := commNow(a.comm)
 	for _, err := range []func() error{
 		func() error {
-			if !withAssoc {
+			if !whole {
 				return nil // a live run's are parts (live.publishAssociations)
 			}
 			return gatherMerged(a, eng.AssociationReader().Read, run, catalog.TableAssociations, func(a, b *catalog.Association) int {
@@ -311,8 +312,12 @@ func writeDistCatalogue(a *assocRun, eng *assoc.Engine, run string, rows []catal
 		return nil
 	}
 	bands, regions := eng.Bands(), eng.SkyRegions()
+	var images error
+	if whole {
+		images = writeTable(run, catalog.TableImages, rows, copts, n)
+	}
 	for _, err := range []error{
-		writeTable(run, catalog.TableImages, rows, copts, n),
+		images,
 		writeTable(run, catalog.TableSkyRegions, regions, copts, n),
 		writeTable(run, catalog.TableBands, bands, copts, n),
 	} {

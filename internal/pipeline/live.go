@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -65,8 +66,8 @@ type live struct {
 	// association parts (compactParts), packs its work packs
 	// (workpack.go) and packed the timesteps whose staged files are in
 	// them.
-	parts, aparts, packs []livePart
-	packed               int
+	parts, aparts, iparts, packs []livePart
+	packed                       int
 	// released counts the timesteps whose images' Meta the plan has
 	// dropped (Plan.release).
 	released int
@@ -238,11 +239,25 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 			return fmt.Errorf("pipeline: %w", err)
 		}
 	}
+	if a.me == 0 {
+		// The images rows of the timesteps committed since the last
+		// publish (rank 0 holds them all).
+		if err := l.publishImages(a, first, level, committed); err != nil {
+			return err
+		}
+	}
+	if a.me == 0 && !l.published && first > 0 {
+		if err := removePartsBelow(l.run, catalog.TableImages, "", first); err != nil {
+			return err
+		}
+	}
 	if a.me == 0 && !l.published {
-		// The associations are parts while the run is live: the table
-		// its last end wrote goes.
-		if err := os.Remove(rundir.TablePath(l.run, catalog.TableAssociations)); err != nil && !isNotExist(err) {
-			return fmt.Errorf("pipeline: %w", err)
+		// The associations and images are parts while the run is live:
+		// the tables its last end wrote go.
+		for _, t := range []string{catalog.TableAssociations, catalog.TableImages} {
+			if err := os.Remove(rundir.TablePath(l.run, t)); err != nil && !isNotExist(err) {
+				return fmt.Errorf("pipeline: %w", err)
+			}
 		}
 	}
 	l.published = true
@@ -348,6 +363,30 @@ func (l *live) publishAssociations(a *assocRun, e *assoc.Engine, seq, level int)
 	}
 	l.aparts = append(l.aparts, livePart{seq: seq, level: level})
 	l.aparts, err = compactParts[catalog.Association](l.run, catalog.TableAssociations, []string{""}, a.me, l.aparts, l.copts)
+	return err
+}
+
+// publishImages writes the images rows of timesteps [l.released,
+// committed) as images part seq (rank 0) and merges the parts as the
+// measurements'. Those rows are final: the images table of a live run
+// grows by a part a commit instead of being written whole each time.
+func (l *live) publishImages(a *assocRun, seq, level, committed int) error {
+	var rows []catalog.Image
+	for _, ts := range a.plan.Timesteps[l.released:committed] {
+		for _, i := range ts {
+			rows = append(rows, a.rows[i])
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	slices.SortFunc(rows, func(x, y catalog.Image) int { return cmp.Compare(x.ID, y.ID) })
+	if err := catalog.WriteFile(rundir.PartPath(l.run, catalog.TableImages, 0, "", seq), rows, l.copts...); err != nil {
+		return err
+	}
+	l.iparts = append(l.iparts, livePart{seq: seq, level: level})
+	var err error
+	l.iparts, err = compactParts[catalog.Image](l.run, catalog.TableImages, []string{""}, 0, l.iparts, l.copts)
 	return err
 }
 

@@ -562,9 +562,12 @@ func (r *runner) timesteps(ctx context.Context) (err error) {
 			}
 		}
 		if r.ar.me == 0 {
-			// A live run's association parts: the table is whole now.
-			if err := removePartsBelow(opt.Run, catalog.TableAssociations, "", -1); err != nil {
-				return err
+			// A live run's association and images parts: the tables are
+			// whole now.
+			for _, t := range []string{catalog.TableAssociations, catalog.TableImages} {
+				if err := removePartsBelow(opt.Run, t, "", -1); err != nil {
+					return err
+				}
 			}
 		}
 		if err := writeDistCatalogue(r.ar, eng, opt.Run, r.rows, r.copts, sum, &n, true); err != nil {

@@ -184,12 +184,24 @@ func read[T any](tb testing.TB, path string) []T {
 func ReadCatalogue(tb testing.TB, run string) *Catalogue {
 	tb.Helper()
 	c := &Catalogue{
-		Images:     read[catalog.Image](tb, rundir.TablePath(run, catalog.TableImages)),
 		Runcats:    read[catalog.Runcat](tb, rundir.TablePath(run, catalog.TableRuncat)),
 		Fluxes:     read[catalog.RuncatFlux](tb, rundir.TablePath(run, catalog.TableRuncatFlux)),
 		NewSources: read[catalog.NewSource](tb, rundir.TablePath(run, catalog.TableNewSources)),
 		SkyRegions: read[catalog.SkyRegion](tb, rundir.TablePath(run, catalog.TableSkyRegions)),
 		Bands:      read[catalog.Band](tb, rundir.TablePath(run, catalog.TableBands)),
+	}
+	// The images: the table, or a live run's parts (by id).
+	if p := rundir.TablePath(run, catalog.TableImages); fileExists(p) {
+		c.Images = read[catalog.Image](tb, p)
+	} else {
+		parts, err := filepath.Glob(rundir.PartGlob(run, catalog.TableImages, ""))
+		if err != nil || len(parts) == 0 {
+			tb.Fatalf("%s: no images table or parts (%v)", run, err)
+		}
+		for _, f := range parts {
+			c.Images = append(c.Images, read[catalog.Image](tb, f)...)
+		}
+		slices.SortFunc(c.Images, func(a, b catalog.Image) int { return cmp.Compare(a.ID, b.ID) })
 	}
 	// The associations: the table, or a live run's parts (in the
 	// table's order, runcat then measurement).
