@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
 
 	"gotrap/catalog"
 	"gotrap/catalog/assoc"
@@ -20,12 +21,13 @@ import (
 // the images whose rms_qc is off their band's history hist of earlier
 // accepted images, and adding the others to it. It is the sequential
 // half of quality control; the per-image checks ran in the extraction.
-func applyHistory(plan *Plan, rows []catalog.Image, ts []int, hist *qc.History, cfg qc.Config) {
+func applyHistory(a *assocRun, ts []int, hist *qc.History, cfg qc.Config) {
 	if !cfg.CheckRMSHistory {
 		return
 	}
+	plan := a.plan
 	for _, i := range ts {
-		r := &rows[i]
+		r := a.row(i)
 		if r.Rejected {
 			continue
 		}
@@ -96,8 +98,12 @@ type forcedFits struct {
 // each accepted image is associated in frequency order (step 8), then
 // each image's null-detection and monitor fits (step 10).
 type assocRun struct {
-	plan     *Plan
-	rows     []catalog.Image // after quality control
+	plan *Plan
+	// rows are the images rows after quality control: rows[k] is image
+	// rowBase+k's. A live run drops those of its committed timesteps
+	// (live.publish: they are in the images parts), so rowBase grows.
+	rows     []catalog.Image
+	rowBase  int
 	cfg      assoc.Config
 	monitors [][2]float64
 
@@ -112,6 +118,20 @@ type assocRun struct {
 	tileDeg float64
 	tiles   *tileMap
 	log     *logger
+}
+
+// row returns image i's row (i an index into the plan's images, at least
+// rowBase).
+func (a *assocRun) row(i int) *catalog.Image { return &a.rows[i-a.rowBase] }
+
+// dropRows drops the rows of the images before index k (a live run's,
+// once they are in the images parts).
+func (a *assocRun) dropRows(k int) {
+	if k <= a.rowBase {
+		return
+	}
+	a.rows = slices.Clone(a.rows[k-a.rowBase:])
+	a.rowBase = k
 }
 
 // newEngine returns an engine with the monitors added (ids 1, 2, ...).
@@ -168,7 +188,7 @@ func (a *assocRun) addImages(e *assoc.Engine, ts []int) error {
 // setQuality gives e image i's quality-control and extraction values
 // from its images row (once every rank has it: gatherRows, applyHistory).
 func (a *assocRun) setQuality(e *assoc.Engine, i int) error {
-	row := &a.rows[i]
+	row := a.row(i)
 	q := assoc.Quality{Rejected: row.Rejected, RMSMin: row.RMSMin, RMSMax: row.RMSMax, DetectionThresh: row.DetectionThresh}
 	if err := e.SetQuality(a.plan.Images[i].ID, q); err != nil {
 		return fmt.Errorf("pipeline: %w", err)
@@ -180,7 +200,7 @@ func (a *assocRun) setQuality(e *assoc.Engine, i int) error {
 func (a *assocRun) accepted(ts []int) []int {
 	var out []int
 	for _, i := range ts {
-		if !a.rows[i].Rejected {
+		if !a.row(i).Rejected {
 			out = append(out, i)
 		}
 	}

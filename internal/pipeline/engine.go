@@ -521,18 +521,18 @@ func (s *stream) timestep(ctx context.Context, e *assoc.Engine, d *distAssoc, hi
 			if err := s.gatherRows(batch, hs); err != nil {
 				return err
 			}
-			applyHistory(a.plan, a.rows, batch, hist, s.qc)
+			applyHistory(a, batch, hist, s.qc)
 			for _, j := range batch {
 				if err := a.setQuality(e, j); err != nil {
 					return err
 				}
-				if h := hs[j]; h != nil && a.rows[j].Rejected {
+				if h := hs[j]; h != nil && a.row(j).Rejected {
 					ft.release(j, h)
 				}
 			}
 			known = need[k] + 1
 		}
-		if a.rows[i].Rejected {
+		if a.row(i).Rejected {
 			continue
 		}
 		acc = append(acc, i)
@@ -723,7 +723,7 @@ func (s *stream) gatherRows(ts []int, hs map[int]*held) error {
 				return fmt.Errorf("pipeline: images rows from rank %d: bad or repeated image index %d", r, q.Index)
 			}
 			seen[q.Index] = true
-			q.apply(&a.rows[q.Index])
+			q.apply(a.row(q.Index))
 			if q.XXH64 != "" {
 				s.hashes[q.Index] = q.XXH64
 			}

@@ -76,6 +76,10 @@ type live struct {
 	inputs map[string]int
 }
 
+// testHookLivePublished, when set, receives after each publish of a live
+// run the images rows and Meta each rank still holds.
+var testHookLivePublished func(rank, rows, metas int)
+
 // liveMsg is what rank 0 broadcasts of its feed's answer.
 type liveMsg struct {
 	Paths []string `json:"paths,omitempty"`
@@ -263,7 +267,7 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	l.published = true
 	var sum Summary
 	n := 0
-	if err := writeDistCatalogue(a, e, l.run, a.rows, l.copts, &sum, &n, false); err != nil {
+	if err := writeDistCatalogue(a, e, l.run, nil, l.copts, &sum, &n, false); err != nil {
 		return err
 	}
 	// The committed images are not read whole again: their headers'
@@ -276,6 +280,23 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	}
 	a.plan.release(l.released, committed)
 	l.released = committed
+	// Their rows are in the images parts (rank 0's; the others' are the
+	// same): the run's end reads them back (live.endRows).
+	if committed > 0 {
+		ts := a.plan.Timesteps[committed-1]
+		if len(ts) > 0 {
+			a.dropRows(ts[len(ts)-1] + 1)
+		}
+	}
+	if testHookLivePublished != nil {
+		metas := 0
+		for i := range a.plan.Images {
+			if a.plan.Images[i].Meta != nil {
+				metas++
+			}
+		}
+		testHookLivePublished(a.me, len(a.rows), metas)
+	}
 	if a.me != 0 {
 		return nil
 	}
@@ -366,6 +387,30 @@ func (l *live) publishAssociations(a *assocRun, e *assoc.Engine, seq, level int)
 	return err
 }
 
+// endRows returns the images rows of the whole run at its end: those of
+// the committed timesteps from the images parts (dropped from memory as
+// they were published) and those still held. Every rank reads the parts
+// rank 0 wrote before its last publish returned.
+func (l *live) endRows(a *assocRun) ([]catalog.Image, error) {
+	if a.rowBase == 0 {
+		return a.rows, nil
+	}
+	rows, err := readImagesTable(l.run)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) < a.rowBase {
+		return nil, fmt.Errorf("pipeline: %s: the images parts hold %d rows, the run committed %d images", l.run, len(rows), a.rowBase)
+	}
+	rows = append(rows[:a.rowBase], a.rows...)
+	for i := range rows {
+		if rows[i].ID != a.plan.Images[i].ID {
+			return nil, fmt.Errorf("pipeline: %s: the images parts hold image %d where the run has %d", l.run, rows[i].ID, a.plan.Images[i].ID)
+		}
+	}
+	return rows, nil
+}
+
 // publishImages writes the images rows of timesteps [l.released,
 // committed) as images part seq (rank 0) and merges the parts as the
 // measurements'. Those rows are final: the images table of a live run
@@ -374,7 +419,7 @@ func (l *live) publishImages(a *assocRun, seq, level, committed int) error {
 	var rows []catalog.Image
 	for _, ts := range a.plan.Timesteps[l.released:committed] {
 		for _, i := range ts {
-			rows = append(rows, a.rows[i])
+			rows = append(rows, *a.row(i))
 		}
 	}
 	if len(rows) == 0 {

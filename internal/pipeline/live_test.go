@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"sync"
 	"testing"
 	"time"
@@ -107,9 +108,18 @@ func TestLiveEqualsBatch(t *testing.T) {
 					}
 					return nil
 				}}
+			// After each publish every timestep is committed: no rank holds
+			// an images row or a header's Meta of them (the rows are in
+			// the images parts, the geometry in the plan's geom).
+			var held atomic.Int64
+			testHookLivePublished = func(rank, rows, metas int) { held.Add(int64(rows + metas)) }
+			t.Cleanup(func() { testHookLivePublished = nil })
 			sum, err := RunRanks(context.Background(), opt, ranks)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if n := held.Load(); n != 0 {
+				t.Errorf("%d images rows and Meta held after publishes, want 0", n)
 			}
 			equalTables(t, "live", want, sortedCatalogue(t, run))
 			// The catalogue published after the last timestep, its

@@ -520,6 +520,13 @@ func (r *runner) timesteps(ctx context.Context) (err error) {
 			return err
 		}
 		r.rows, r.owner = r.ar.rows, r.ar.owner // a live run's grew
+		if str.live != nil {
+			if r.rows, err = str.live.endRows(r.ar); err != nil {
+				sink.abort()
+				return err
+			}
+			r.ar.rows, r.ar.rowBase = r.rows, 0
+		}
 		sum.Images, sum.Timesteps = len(plan.Images), len(plan.Timesteps)
 		if err := sink.close(); err != nil {
 			return err
