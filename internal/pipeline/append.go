@@ -132,26 +132,18 @@ func checkAppend(plan *Plan, old []string) error {
 		ErrAppendOrder, lastStart.UTC().Format(time.RFC3339), n, strings.Join(bad, ", "), more)
 }
 
-// fillHashes records in m the content hashes of the input files that the
-// timesteps stage made on the reads that extracted them (by plan index).
-// A file whose hash differs from the one the run recorded changed while
-// the run used it: an error naming it. index maps an input's path to its
-// entry in m.Inputs (a live run keeps it); nil builds it. It returns the
-// entries it filled (for the inputs log, rundir.AppendInputs).
-func fillHashes(m *rundir.Manifest, plan *Plan, hashes map[int]string, index map[string]int) ([]rundir.InputFile, error) {
-	if index == nil {
-		index = make(map[string]int, len(m.Inputs))
-		for k, in := range m.Inputs {
-			index[inputPath(in)] = k
-		}
-	}
+// fillHashes records the content hashes of the input files that the
+// timesteps stage made on the reads that extracted them (by plan index)
+// in their manifest entries, which entry returns by path (nil: none). A
+// file whose hash differs from the one the run recorded changed while
+// the run used it: an error naming it. It returns the entries it filled
+// (for a live run's inputs log, rundir.AppendInputs).
+func fillHashes(plan *Plan, hashes map[int]string, entry func(path string) *rundir.InputFile) ([]rundir.InputFile, error) {
 	var filled []rundir.InputFile
 	for i, h := range hashes {
-		k, ok := index[plan.Images[i].Path]
-		if !ok {
-			continue
-		}
-		switch in := &m.Inputs[k]; {
+		in := entry(plan.Images[i].Path)
+		switch {
+		case in == nil:
 		case in.XXH64 == "":
 			in.XXH64 = h
 			filled = append(filled, *in)
@@ -160,4 +152,18 @@ func fillHashes(m *rundir.Manifest, plan *Plan, hashes map[int]string, index map
 		}
 	}
 	return filled, nil
+}
+
+// manifestEntries returns fillHashes' entry over m's inputs.
+func manifestEntries(m *rundir.Manifest) func(path string) *rundir.InputFile {
+	index := make(map[string]int, len(m.Inputs))
+	for k, in := range m.Inputs {
+		index[inputPath(in)] = k
+	}
+	return func(path string) *rundir.InputFile {
+		if k, ok := index[path]; ok {
+			return &m.Inputs[k]
+		}
+		return nil
+	}
 }

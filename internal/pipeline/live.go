@@ -71,14 +71,19 @@ type live struct {
 	// released counts the timesteps whose images' Meta the plan has
 	// dropped (Plan.release).
 	released int
-	// inputs holds the index in the manifest's inputs of each path
-	// (rank 0), built once rather than at every call.
-	inputs map[string]int
+	// inputs maps each input's path to its entry in the manifest's
+	// inputs as the run started (rank 0), -1 for a file taken since:
+	// those are in the inputs log only (rundir.AppendInputs; the
+	// manifest's Inputs do not grow), and held in unhashed until their
+	// content hash is recorded at a commit.
+	inputs   map[string]int
+	unhashed map[string]*rundir.InputFile
 }
 
 // testHookLivePublished, when set, receives after each publish of a live
-// run the images rows and Meta each rank still holds.
-var testHookLivePublished func(rank, rows, metas int)
+// run the images rows and Meta each rank still holds, and the manifest
+// entries (rank 0's).
+var testHookLivePublished func(rank, rows, metas, inputs int)
 
 // liveMsg is what rank 0 broadcasts of its feed's answer.
 type liveMsg struct {
@@ -159,12 +164,12 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 			if _, ok := l.inputs[p]; ok {
 				continue
 			}
-			l.inputs[p] = len(l.man.Inputs)
 			in, err := fingerprintRun(p, nil)
 			if err != nil {
 				return false, err
 			}
-			l.man.Inputs = append(l.man.Inputs, in)
+			l.inputs[p] = -1
+			l.unhashed[p] = &in
 			ins = append(ins, in)
 		}
 		if err := appendInputs(l.run, l.man, ins); err != nil {
@@ -180,6 +185,20 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 // recorded, and rank 0 calls after.
 func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	a := s.a
+	if testHookLivePublished != nil {
+		defer func() {
+			if err != nil {
+				return
+			}
+			metas := 0
+			for i := range a.plan.Images {
+				if a.plan.Images[i].Meta != nil {
+					metas++
+				}
+			}
+			testHookLivePublished(a.me, len(a.rows), metas, len(l.man.Inputs)+len(l.unhashed))
+		}()
+	}
 	committed := len(a.plan.Timesteps)
 	// Readers (gotrap query, report) wait while the commit is published:
 	// they see the catalogue before it or after it.
@@ -288,21 +307,15 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 			a.dropRows(ts[len(ts)-1] + 1)
 		}
 	}
-	if testHookLivePublished != nil {
-		metas := 0
-		for i := range a.plan.Images {
-			if a.plan.Images[i].Meta != nil {
-				metas++
-			}
-		}
-		testHookLivePublished(a.me, len(a.rows), metas)
-	}
 	if a.me != 0 {
 		return nil
 	}
-	filled, err := fillHashes(l.man, a.plan, s.hashes, l.indexInputs())
+	filled, err := fillHashes(a.plan, s.hashes, l.entry)
 	if err != nil {
 		return err
+	}
+	for _, in := range filled {
+		delete(l.unhashed, inputPath(in))
 	}
 	clear(s.hashes) // recorded in the manifest
 	if err := appendInputs(l.run, l.man, filled); err != nil {
@@ -318,26 +331,41 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	return l.after(c)
 }
 
-// indexInputs returns l.inputs, built from the manifest's inputs once.
-func (l *live) indexInputs() map[string]int {
-	if l.inputs == nil {
-		l.inputs = make(map[string]int, len(l.man.Inputs))
-		for k, in := range l.man.Inputs {
-			l.inputs[inputPath(in)] = k
-		}
+// indexInputs builds l.inputs from the manifest's inputs, once.
+func (l *live) indexInputs() {
+	if l.inputs != nil {
+		return
 	}
-	return l.inputs
+	l.inputs = make(map[string]int, len(l.man.Inputs))
+	l.unhashed = map[string]*rundir.InputFile{}
+	for k, in := range l.man.Inputs {
+		l.inputs[inputPath(in)] = k
+	}
 }
 
-// appendInputs records the new or changed entries ins of m's inputs: in
-// the inputs log when m keeps one (a live run's, from its plan stage on;
-// the rest of the manifest is then small), else in the manifest itself;
-// then the manifest.
+// entry returns the manifest entry of the input path (fillHashes), nil
+// for none or one whose hash is recorded already.
+func (l *live) entry(path string) *rundir.InputFile {
+	l.indexInputs()
+	k, ok := l.inputs[path]
+	switch {
+	case !ok:
+		return nil
+	case k >= 0:
+		return &l.man.Inputs[k]
+	}
+	return l.unhashed[path]
+}
+
+// appendInputs records the new or changed entries ins of a live run's
+// inputs in its inputs log (the plan stage started it), then writes
+// the rest of the manifest (small).
 func appendInputs(run string, m *rundir.Manifest, ins []rundir.InputFile) error {
-	if m.InputsLog {
-		if err := rundir.AppendInputs(run, ins...); err != nil {
-			return err
-		}
+	if !m.InputsLog {
+		return fmt.Errorf("pipeline: %s: a live run's manifest without its inputs log", run)
+	}
+	if err := rundir.AppendInputs(run, ins...); err != nil {
+		return err
 	}
 	return rundir.WriteManifest(run, m)
 }

@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync/atomic"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,16 +110,17 @@ func TestLiveEqualsBatch(t *testing.T) {
 				}}
 			// After each publish every timestep is committed: no rank holds
 			// an images row or a header's Meta of them (the rows are in
-			// the images parts, the geometry in the plan's geom).
+			// the images parts, the geometry in the plan's geom), and rank
+			// 0 no manifest entry (they are in the inputs log).
 			var held atomic.Int64
-			testHookLivePublished = func(rank, rows, metas int) { held.Add(int64(rows + metas)) }
+			testHookLivePublished = func(rank, rows, metas, inputs int) { held.Add(int64(rows + metas + inputs)) }
 			t.Cleanup(func() { testHookLivePublished = nil })
 			sum, err := RunRanks(context.Background(), opt, ranks)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if n := held.Load(); n != 0 {
-				t.Errorf("%d images rows and Meta held after publishes, want 0", n)
+				t.Errorf("%d images rows, Meta and manifest entries held after publishes, want 0", n)
 			}
 			equalTables(t, "live", want, sortedCatalogue(t, run))
 			// The catalogue published after the last timestep, its

@@ -539,7 +539,7 @@ func (r *runner) timesteps(ctx context.Context) (err error) {
 		sum.Blind, sum.Forced, sum.Monitor = sink.n[0], sink.n[1], sink.n[2]
 		sum.ExtractedNow, sum.Reused, sum.ForcedNow, sum.ForcedUsed = str.extracted, str.reused, str.fitted, str.fitsReused
 		st.Items, st.Skipped = str.extracted, str.reused
-		filled, err := fillHashes(r.man, plan, str.hashes, nil)
+		filled, err := fillHashes(plan, str.hashes, manifestEntries(r.man))
 		if err != nil {
 			return err
 		}
