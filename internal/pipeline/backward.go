@@ -96,23 +96,39 @@ func finalRuncats(run string, plan *Plan) ([]backSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	as, err := readStaged[catalog.Association](rundir.TablePath(run, catalog.TableAssociations))
-	if err != nil {
-		return nil, err
-	}
+	// The associations are read a batch at a time: a long run has
+	// millions (a 30-minute live run at 8 images/s: 10 M).
 	first := make(map[int64]int64, len(rcs))
-	for _, a := range as {
-		img, idx := catalog.SplitMeasurementID(a.Xtrsrc)
-		if img < 1 || img > int64(len(plan.Images)) {
-			return nil, fmt.Errorf("pipeline: backward fits: association of runcat %d with measurement %d of unknown image %d", a.Runcat, a.Xtrsrc, img)
+	path := rundir.TablePath(run, catalog.TableAssociations)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	defer f.Close()
+	var bad error // an association the plan cannot hold
+	err = catalog.ReadEach(f, 1<<16, func(as []catalog.Association) error {
+		for _, a := range as {
+			img, idx := catalog.SplitMeasurementID(a.Xtrsrc)
+			if img < 1 || img > int64(len(plan.Images)) {
+				bad = fmt.Errorf("pipeline: backward fits: association of runcat %d with measurement %d of unknown image %d", a.Runcat, a.Xtrsrc, img)
+				return bad
+			}
+			if idx >= backwardIndex {
+				bad = fmt.Errorf("pipeline: backward fits: %s: measurement index %d reaches the backward-fit ids (%d)", plan.Images[img-1].Path, idx, backwardIndex)
+				return bad
+			}
+			ts := plan.Images[img-1].Timestep
+			if f, ok := first[a.Runcat]; !ok || ts < f {
+				first[a.Runcat] = ts
+			}
 		}
-		if idx >= backwardIndex {
-			return nil, fmt.Errorf("pipeline: backward fits: %s: measurement index %d reaches the backward-fit ids (%d)", plan.Images[img-1].Path, idx, backwardIndex)
-		}
-		ts := plan.Images[img-1].Timestep
-		if f, ok := first[a.Runcat]; !ok || ts < f {
-			first[a.Runcat] = ts
-		}
+		return nil
+	})
+	switch {
+	case bad != nil:
+		return nil, bad
+	case err != nil:
+		return nil, fmt.Errorf("pipeline: %s: %w", path, err)
 	}
 	out := make([]backSource, 0, len(rcs))
 	for _, r := range rcs {

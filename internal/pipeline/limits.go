@@ -1,10 +1,9 @@
 package pipeline
 
 import (
-	"cmp"
+	"container/heap"
 	"context"
 	"image"
-	"slices"
 
 	"gotrap/catalog"
 	"gotrap/internal/extract"
@@ -93,21 +92,79 @@ func imageRMS(run string, img *Image, rect image.Rectangle, lo limitsOptions) rm
 }
 
 // writeLimits computes the limits of the run (rows are the images rows
-// after quality control) and writes RUN/limits.parquet. It returns the
+// after quality control) and writes RUN/limits.parquet, sorted by
+// (runcat, image): each image's rows are in runcat order, and they are
+// merged into the file as they are written, so the rows are held once
+// (a live run's end after 14,400 images: 5.8 M of them). It returns the
 // number of rows.
 func writeLimits(ctx context.Context, run string, plan *Plan, rows []catalog.Image, lo limitsOptions, copts []catalog.Option, workers int) (int, error) {
-	ls, err := computeLimits(ctx, run, plan, rows, lo, workers)
+	per, err := computeLimits(ctx, run, plan, rows, lo, workers)
 	if err != nil {
 		return 0, err
 	}
-	if err := catalog.WriteFile(rundir.TablePath(run, catalog.TableLimits), ls, copts...); err != nil {
+	w, err := catalog.Create[catalog.Limit](rundir.TablePath(run, catalog.TableLimits), copts...)
+	if err != nil {
 		return 0, err
 	}
-	return len(ls), nil
+	n := 0
+	err = mergeLimits(per, func(l *catalog.Limit) error {
+		n++
+		return w.Write(*l)
+	})
+	if err != nil {
+		w.Abort()
+		return 0, err
+	}
+	return n, w.Close()
 }
 
-// computeLimits returns the limits rows sorted by (runcat, image).
-func computeLimits(ctx context.Context, run string, plan *Plan, rows []catalog.Image, lo limitsOptions, workers int) ([]catalog.Limit, error) {
+// limitHead is an image's next limit in mergeLimits' heap.
+type limitHead struct{ rows []catalog.Limit }
+
+type limitHeap []limitHead
+
+func (h limitHeap) Len() int { return len(h) }
+func (h limitHeap) Less(i, j int) bool {
+	a, b := &h[i].rows[0], &h[j].rows[0]
+	return a.Runcat < b.Runcat || (a.Runcat == b.Runcat && a.Image < b.Image)
+}
+func (h limitHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *limitHeap) Push(x any)   { *h = append(*h, x.(limitHead)) }
+func (h *limitHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// mergeLimits calls each with the rows of per (each sorted by runcat)
+// in (runcat, image) order, releasing each image's rows once passed.
+func mergeLimits(per [][]catalog.Limit, each func(*catalog.Limit) error) error {
+	h := make(limitHeap, 0, len(per))
+	for i, p := range per {
+		if len(p) > 0 {
+			h = append(h, limitHead{rows: p})
+		}
+		per[i] = nil
+	}
+	heap.Init(&h)
+	for len(h) > 0 {
+		top := &h[0]
+		if err := each(&top.rows[0]); err != nil {
+			return err
+		}
+		if top.rows = top.rows[1:]; len(top.rows) == 0 {
+			heap.Pop(&h)
+		} else {
+			heap.Fix(&h, 0)
+		}
+	}
+	return nil
+}
+
+// computeLimits returns the limits rows of each image (by plan index),
+// in runcat order.
+func computeLimits(ctx context.Context, run string, plan *Plan, rows []catalog.Image, lo limitsOptions, workers int) ([][]catalog.Limit, error) {
 	srcs, err := finalRuncats(run, plan)
 	if err != nil {
 		return nil, err
@@ -155,15 +212,5 @@ func computeLimits(ctx context.Context, run string, plan *Plan, rows []catalog.I
 	if err != nil {
 		return nil, err
 	}
-	var all []catalog.Limit
-	for _, p := range per {
-		all = append(all, p...)
-	}
-	slices.SortFunc(all, func(a, b catalog.Limit) int {
-		if c := cmp.Compare(a.Runcat, b.Runcat); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Image, b.Image)
-	})
-	return all, nil
+	return per, nil
 }

@@ -1,8 +1,13 @@
 package pipeline
 
 import (
+	"cmp"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"gotrap/catalog"
 
 	"gotrap/internal/extract"
 	"gotrap/internal/pipeline/pipetest"
@@ -68,4 +73,36 @@ func TestLimitsMatchRMSMap(t *testing.T) {
 		}
 	}
 	t.Logf("%d limits in %d images checked", len(c.Limits), len(maps))
+}
+
+// TestMergeLimits: the images' limits (each in runcat order) come out in
+// (runcat, image) order, all of them, as sorting their concatenation
+// gives.
+func TestMergeLimits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 1))
+	per := make([][]catalog.Limit, 300)
+	var want []catalog.Limit
+	for i := range per {
+		rc := int64(0)
+		for range rng.IntN(40) {
+			rc += 1 + rng.Int64N(5)
+			per[i] = append(per[i], catalog.Limit{Runcat: rc, Image: int64(i + 1), RMS: rng.Float64()})
+		}
+		want = append(want, per[i]...)
+	}
+	slices.SortFunc(want, func(a, b catalog.Limit) int {
+		return cmp.Or(cmp.Compare(a.Runcat, b.Runcat), cmp.Compare(a.Image, b.Image))
+	})
+	var got []catalog.Limit
+	if err := mergeLimits(per, func(l *catalog.Limit) error { got = append(got, *l); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("merged %d limits out of order or differing from the %d sorted", len(got), len(want))
+	}
+	for i, p := range per {
+		if p != nil {
+			t.Fatalf("image %d's rows kept after the merge", i)
+		}
+	}
 }
