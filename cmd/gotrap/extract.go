@@ -320,6 +320,7 @@ func runExtract(env *cmdEnv, args []string) error {
 	workers := max(1, min(threads, len(args)))
 	opt.Threads = max(1, threads/workers)
 	opt.SerialPixels = extractSerialPixels
+	opt.HugePages = true // docs/performance.md "Session 9"
 
 	stems := outputStems(args)
 	failed := 0
