@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gotrap/catalog"
@@ -207,7 +208,11 @@ func parseBackSize(s string) (int, int, error) {
 	return v[0], v[1], nil
 }
 
-var numberRE = regexp.MustCompile(`[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?`)
+// numberRE matches a decimal number. Compiled on first use, not by every
+// start-up (docs/performance.md "Session 9").
+var numberRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?`)
+})
 
 // parseFixedPositions reads "RA,DEC;RA,DEC", PySE's "[[RA, DEC], ...]" or,
 // when s names a file, its text (RA DEC pairs; '#' starts a comment).
@@ -227,11 +232,11 @@ func parseFixedPositions(s string) ([][2]float64, error) {
 		}
 		text, what = strings.Join(lines, "\n"), s
 	}
-	rest := numberRE.ReplaceAllString(text, "")
+	rest := numberRE().ReplaceAllString(text, "")
 	if strings.Trim(rest, " \t\r\n,;[]()") != "" {
 		return nil, fmt.Errorf("%s: not a list of RA, Dec pairs", what)
 	}
-	nums := numberRE.FindAllString(text, -1)
+	nums := numberRE().FindAllString(text, -1)
 	if len(nums) == 0 || len(nums)%2 != 0 {
 		return nil, fmt.Errorf("%s: want RA, Dec pairs, got %d numbers", what, len(nums))
 	}
