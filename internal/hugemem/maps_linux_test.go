@@ -4,10 +4,13 @@ package hugemem
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // mapping is one entry of /proc/self/smaps.
@@ -159,5 +162,37 @@ func TestFree(t *testing.T) {
 	}
 	if err := a.Err(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCollapseHeap checks that CollapseHeap leaves the Go heap around a
+// fresh allocation backed by a huge page, and its contents unchanged.
+func TestCollapseHeap(t *testing.T) {
+	before := make([]byte, 100<<10)
+	for i := range before {
+		before[i] = byte(i * 13)
+	}
+	err := CollapseHeap()
+	if errors.Is(err, unix.EINVAL) {
+		t.Skipf("the kernel has no MADV_COLLAPSE (Linux 6.1): %v", err)
+	}
+	if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.ENOMEM) {
+		t.Skipf("no huge page to be had, or the heap's 2 MB not all mapped: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := findMapping(t, addr(heapSink[:]))
+	if !ok {
+		t.Fatal("the heap probe is in no mapping")
+	}
+	t.Logf("heap mapping %#x-%#x: AnonHugePages %d kB", m.start, m.end, m.anonHugeKB)
+	if m.anonHugeKB < ChunkSize>>10 {
+		t.Errorf("after CollapseHeap the heap's mapping has %d kB of huge pages, want at least %d", m.anonHugeKB, ChunkSize>>10)
+	}
+	for i, v := range before {
+		if v != byte(i*13) {
+			t.Fatalf("byte %d of a heap slice changed by the collapse", i)
+		}
 	}
 }
