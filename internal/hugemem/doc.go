@@ -31,6 +31,13 @@
 // An Arena is safe for concurrent use (the background's clippers allocate
 // from their goroutines).
 //
+// # The Go heap
+//
+// CollapseHeap asks the kernel (madvise(MADV_COLLAPSE), Linux 6.1) to
+// put the Go heap's current 2 MB into one huge page, for a short process
+// whose heap fits in it: gotrap extract calls it once at its start. It
+// changes no memory's contents; a refusal changes nothing.
+//
 // # Platforms
 //
 // On Linux the arena maps memory as above; Huge reports whether the
