@@ -3,6 +3,7 @@ package kernels
 import (
 	"image"
 	"slices"
+	"sync"
 	"testing"
 	"unsafe"
 )
@@ -10,8 +11,10 @@ import (
 // fakePlanes is an in-process Planes for unit tests (internal/hugemem is
 // the real one, tested with the extraction in internal/extract): Go heap
 // memory, recorded so that the test can see what the Detector took and
-// gave back.
+// gave back. Like the contract says, it may be called from several
+// goroutines (the background's clippers).
 type fakePlanes struct {
+	mu    sync.Mutex
 	live  map[*byte]int // start -> bytes
 	total int           // bytes handed out
 }
@@ -19,6 +22,8 @@ type fakePlanes struct {
 func (p *fakePlanes) Alloc(n int) []byte {
 	w := make([]uint64, (n+7)/8) // 8-byte aligned, like the contract
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w))), n)
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.live[&b[0]] = n
 	p.total += n
 	return b
@@ -28,6 +33,8 @@ func (p *fakePlanes) Free(b []byte) {
 	if cap(b) == 0 {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if _, ok := p.live[&b[0]]; ok && p.live[&b[0]] == cap(b) {
 		delete(p.live, &b[0])
 	}

@@ -27,10 +27,11 @@ var heapSink *[64]byte
 func CollapseHeap() error {
 	p := new([64]byte)
 	heapSink = p
-	off := uintptr(unsafe.Pointer(p)) % ChunkSize
-	base := unsafe.Add(unsafe.Pointer(p), -int(off))
-	if err := unix.Madvise(unsafe.Slice((*byte)(base), ChunkSize), unix.MADV_COLLAPSE); err != nil {
-		return fmt.Errorf("hugemem: madvise(MADV_COLLAPSE) of the heap at %p: %w", base, err)
+	// The range is an address, not a Go pointer: it reaches beyond p's
+	// object, where pointer arithmetic is invalid (checkptr says so).
+	base := uintptr(unsafe.Pointer(p)) &^ (ChunkSize - 1)
+	if _, _, e := unix.Syscall(unix.SYS_MADVISE, base, ChunkSize, unix.MADV_COLLAPSE); e != 0 {
+		return fmt.Errorf("hugemem: madvise(MADV_COLLAPSE) of the heap at %#x: %w", base, e)
 	}
 	return nil
 }
