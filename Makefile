@@ -79,10 +79,10 @@ build: deps web
 # $(SHARED)/data skip with a message when it is absent.
 # RACE_PKGS are the packages whose goroutines share memory (the
 # collectives, the tiling and assignment, the association engine's
-# workers, the run-directory lock, live mode's follower and status), tested
+# workers, the run-directory lock, live mode's follower and status, the arena of huge pages), tested
 # again under the race detector (about 60 s with a warm build cache; the
 # first -race build of arrow-go takes minutes).
-RACE_PKGS := ./reduce/ ./decomp/ ./catalog/assoc/ ./internal/rundir/ ./internal/watch/
+RACE_PKGS := ./reduce/ ./decomp/ ./catalog/assoc/ ./internal/rundir/ ./internal/watch/ ./internal/hugemem/
 # SIMD_PKGS are the packages with vector versions of their pixel loops
 # (files *_simd_amd64.go, built with GOEXPERIMENT=simd; docs/performance.md
 # "Session 8: SIMD"), tested again in that build, where their tests also

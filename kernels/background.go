@@ -30,6 +30,7 @@ type BackgroundGrids struct {
 
 	clippers []cellClipper[float32] // per-worker cell scratch, reused across images
 	order    []float64              // scratch of the median filter and grid median
+	planes   Planes                 // where the clippers' values go (nil: the Go heap)
 }
 
 // Empty reports whether the grid has no node (no background could be
@@ -90,6 +91,9 @@ func ComputeBackground(dst *BackgroundGrids, img *Image, mask []bool, chunk imag
 	threads = workerCount(threads, n, minParallelCells)
 	if len(dst.clippers) < threads {
 		dst.clippers = append(dst.clippers, make([]cellClipper[float32], threads-len(dst.clippers))...)
+	}
+	for i := range dst.clippers {
+		dst.clippers[i].planes = dst.planes
 	}
 	// Frame origin in the local (0-based) coordinates of the mask.
 	fx, fy := frame.Min.X-img.Rect.Min.X, frame.Min.Y-img.Rect.Min.Y

@@ -75,6 +75,7 @@ type cellClipper[F float32 | float64] struct {
 	sink    float32                  // keeps touchBand's reads
 	twoPass bool                     // tests: always load by the two-pass sort
 	zero    []bool                   // an unmasked row, for load without a mask
+	planes  Planes                   // where vals comes from (nil: the Go heap)
 }
 
 // anyTrue reports whether m holds a true value, eight at a time without
@@ -199,9 +200,7 @@ func (cc *cellClipper[F]) load(pix []F, stride int, mask []bool, mstride, cw, ch
 		return false
 	}
 	n := cw * ch
-	if need := clipMain + 2*n; cap(cc.vals) < need {
-		cc.vals = make([]F, need)
-	}
+	cc.vals = growPlane(cc.planes, cc.vals, clipMain+2*n)
 	cc.vals = cc.vals[:cap(cc.vals)]
 	cc.wholeB = -1
 	cc.flat = true

@@ -195,6 +195,7 @@ type Detector struct {
 	anl     float64
 	rmsMin  float64 // rms floor of the candidate test (rms_filter)
 	remMask uint8
+	planes  Planes // storage of the image-sized planes (nil: the Go heap)
 }
 
 // detBlock is the per-row-block output of the pixel pass.
@@ -227,6 +228,34 @@ func NewDetector(cfg DetectConfig, threads int) (*Detector, error) {
 
 // Config returns the Detector's settings.
 func (d *Detector) Config() DetectConfig { return d.cfg }
+
+// SetPlanes makes p (nil: the Go heap) the storage of the Detector's
+// image-sized planes from now on: the mask, the rms map, the labels, D
+// when not computed in place, and the background clippers' values. Call
+// it before the first detection; planes allocated before stay where they
+// are. Results do not depend on it.
+func (d *Detector) SetPlanes(p Planes) {
+	d.planes, d.grids.planes = p, p
+}
+
+// Release gives the Detector's planes back to its Planes (SetPlanes) and
+// forgets them, with the last results that alias them; the Detector
+// stays usable and allocates them again when it next detects. Without
+// Planes it only drops them for the garbage collector.
+func (d *Detector) Release() {
+	freePlane(d.planes, d.mask)
+	freePlane(d.planes, d.rimg.Pix)
+	freePlane(d.planes, d.ownD)
+	freePlane(d.planes, d.labels)
+	for i := range d.grids.clippers {
+		cc := &d.grids.clippers[i]
+		freePlane(cc.planes, cc.vals)
+		cc.vals = nil
+	}
+	d.mask, d.rimg.Pix, d.ownD, d.labels = nil, nil, nil, nil
+	d.dimg.Pix = nil
+	d.det = Detections{}
+}
 
 // Detect runs a fresh Detector once; see Detector.Detect.
 func Detect(img *Image, mask []bool, cfg DetectConfig, threads int) (*Detections, *DetectReport, error) {
@@ -326,6 +355,7 @@ func (d *Detector) DetectWith(img *Image, o DetectOptions) (*Detections, *Detect
 	}
 	var chunk image.Rectangle
 	t0 := time.Now()
+	d.mask = growPlane(d.planes, d.mask, w*h) // MaskTo reuses it
 	d.mask, chunk = MaskTo(d.mask, img, cfg.Margin, cfg.Radius, mask)
 	rep.Chunk = chunk
 	t1 := time.Now()
@@ -435,23 +465,16 @@ func (d *Detector) DetectWith(img *Image, o DetectOptions) (*Detections, *Detect
 func (d *Detector) setupOutputs(img *Image, inPlace bool) {
 	rect := img.Rect
 	n := rect.Dx() * rect.Dy()
-	if cap(d.rimg.Pix) < n {
-		d.rimg.Pix = make([]float32, n)
-	}
+	d.rimg.Pix = growPlane(d.planes, d.rimg.Pix, n)
 	d.rimg.Pix, d.rimg.Stride, d.rimg.Rect = d.rimg.Pix[:n], rect.Dx(), rect
 	if inPlace {
 		d.dimg.Pix = img.Pix[:n]
 	} else {
-		if cap(d.ownD) < n {
-			d.ownD = make([]float32, n)
-		}
+		d.ownD = growPlane(d.planes, d.ownD, n)
 		d.dimg.Pix = d.ownD[:n]
 	}
 	d.dimg.Stride, d.dimg.Rect = rect.Dx(), rect
-	if cap(d.labels) < n {
-		d.labels = make([]int32, n)
-	}
-	d.labels = d.labels[:n]
+	d.labels = growPlane(d.planes, d.labels, n)[:n]
 	d.det = Detections{D: &d.dimg, RMS: &d.rimg, Labels: d.labels, Islands: d.det.Islands[:0]}
 }
 

@@ -27,6 +27,12 @@ type Image struct {
 // ErrImageSize when r is not well formed or holds more than MaxPixels
 // pixels, so that dimensions read from a file can be passed unchecked.
 func NewImage(r image.Rectangle) (*Image, error) {
+	return NewImageFrom(nil, r)
+}
+
+// NewImageFrom is NewImage with the pixels' storage from p (nil: the Go
+// heap); FreeImage gives it back.
+func NewImageFrom(p Planes, r image.Rectangle) (*Image, error) {
 	w, h := r.Dx(), r.Dy()
 	if r.Min.X > r.Max.X || r.Min.Y > r.Max.Y || w < 0 || h < 0 {
 		return nil, fmt.Errorf("%w: %v", ErrImageSize, r)
@@ -34,7 +40,16 @@ func NewImage(r image.Rectangle) (*Image, error) {
 	if h != 0 && w > MaxPixels/h {
 		return nil, fmt.Errorf("%w: %d x %d pixels exceeds the limit of %d", ErrImageSize, w, h, MaxPixels)
 	}
-	return &Image{Pix: make([]float32, w*h), Stride: w, Rect: r}, nil
+	return &Image{Pix: makePlane[float32](p, w*h), Stride: w, Rect: r}, nil
+}
+
+// FreeImage gives the storage of m, an image of NewImageFrom(p, ...), back
+// to p; m (and any view of it) must not be used after. It does nothing
+// for m or p nil, or for storage that p did not supply.
+func FreeImage(p Planes, m *Image) {
+	if m != nil {
+		freePlane(p, m.Pix)
+	}
 }
 
 // Bounds returns the image's rectangle.

@@ -15,12 +15,14 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gotrap/catalog"
 	"gotrap/internal/config"
 	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/hugemem"
 	"gotrap/internal/regions"
 	"gotrap/internal/rundir"
 	"gotrap/kernels"
@@ -207,7 +209,11 @@ func parseBackSize(s string) (int, int, error) {
 	return v[0], v[1], nil
 }
 
-var numberRE = regexp.MustCompile(`[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?`)
+// numberRE matches a decimal number. Compiled on first use, not by every
+// start-up (docs/performance.md "Session 9").
+var numberRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?`)
+})
 
 // parseFixedPositions reads "RA,DEC;RA,DEC", PySE's "[[RA, DEC], ...]" or,
 // when s names a file, its text (RA DEC pairs; '#' starts a comment).
@@ -227,11 +233,11 @@ func parseFixedPositions(s string) ([][2]float64, error) {
 		}
 		text, what = strings.Join(lines, "\n"), s
 	}
-	rest := numberRE.ReplaceAllString(text, "")
+	rest := numberRE().ReplaceAllString(text, "")
 	if strings.Trim(rest, " \t\r\n,;[]()") != "" {
 		return nil, fmt.Errorf("%s: not a list of RA, Dec pairs", what)
 	}
-	nums := numberRE.FindAllString(text, -1)
+	nums := numberRE().FindAllString(text, -1)
 	if len(nums) == 0 || len(nums)%2 != 0 {
 		return nil, fmt.Errorf("%s: want RA, Dec pairs, got %d numbers", what, len(nums))
 	}
@@ -252,6 +258,10 @@ func runExtract(env *cmdEnv, args []string) error {
 	if len(args) == 0 {
 		return usageError("no FITS file or CASA image given")
 	}
+	// The Go heap's first 2 MB in one huge page: a one-image extraction
+	// then takes about 150 fewer page faults (docs/performance.md "Session
+	// 9"). Only a hint: where the kernel refuses, nothing changes.
+	_ = hugemem.CollapseHeap()
 	cfg, err := extractSettings(x)
 	if err != nil {
 		return err
@@ -320,6 +330,7 @@ func runExtract(env *cmdEnv, args []string) error {
 	workers := max(1, min(threads, len(args)))
 	opt.Threads = max(1, threads/workers)
 	opt.SerialPixels = extractSerialPixels
+	opt.HugePages = true // docs/performance.md "Session 9"
 
 	stems := outputStems(args)
 	failed := 0

@@ -21,6 +21,9 @@ type command struct {
 	usage string // argument synopsis after the name, e.g. "[--json] FILE..."
 	short string // one line for the command list
 	long  string // paragraphs for "gotrap help NAME"; flags are appended
+	// longFunc, when not nil, builds long when the help is asked for (a
+	// text built from tables, not worth building at every start-up).
+	longFunc func() string
 	// setFlags declares the command's flags on fs (may be nil).
 	setFlags func(fs *flag.FlagSet)
 	// run executes the command with the arguments left after flags.
@@ -236,8 +239,12 @@ Run 'gotrap COMMAND --help' for the flags of a command.
 
 func printCommandHelp(w io.Writer, c *command) {
 	fmt.Fprintf(w, "Usage: gotrap %s %s\n\n%s\n", c.name, c.usage, c.short)
-	if c.long != "" {
-		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.long))
+	long := c.long
+	if c.longFunc != nil {
+		long = c.longFunc()
+	}
+	if long != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(long))
 	}
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	if c.setFlags != nil {

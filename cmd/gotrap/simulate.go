@@ -84,10 +84,10 @@ Parameters (--set KEY=VALUE, repeatable; --params lists the values):
 
 func init() {
 	register(&command{
-		name:  "simulate",
-		usage: "[--preset NAME] [--seed N] [--set KEY=VALUE]... [--workers N] DIR | --check FILE...",
-		short: "write simulated radio images with truth tables",
-		long:  simulateLong(),
+		name:     "simulate",
+		usage:    "[--preset NAME] [--seed N] [--set KEY=VALUE]... [--workers N] DIR | --check FILE...",
+		short:    "write simulated radio images with truth tables",
+		longFunc: simulateLong,
 		setFlags: func(fs *flag.FlagSet) {
 			simFlags = simulateFlags{}
 			fs.StringVar(&simFlags.preset, "preset", sim.PresetTiny, "preset: "+strings.Join(sim.PresetNames(), ", "))

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"time"
-
-	"gotrap/internal/watch"
 )
 
 // Watch is the [watch] section: how "gotrap watch" follows directories
@@ -28,9 +26,13 @@ type Watch struct {
 }
 
 // DefaultWatch returns a settle time of 2 s, polling every second, a
-// learned image count and a timeout of 120 s.
+// learned image count and a timeout of 120 s. The first two are
+// internal/watch's DefaultSettle and DefaultInterval
+// (TestDefaultWatchIsWatchs); config does not import internal/watch for
+// them, which would bring its inotify watcher and runtime/metrics into
+// every command's start-up (docs/performance.md "Session 9").
 func DefaultWatch() Watch {
-	return Watch{Settle: watch.DefaultSettle.Seconds(), PollInterval: watch.DefaultInterval.Seconds(), Timeout: 120}
+	return Watch{Settle: 2, PollInterval: 1, Timeout: 120}
 }
 
 // Validate reports the first [watch] setting out of range.

@@ -82,3 +82,49 @@ func TestSerialPixelsSameResult(t *testing.T) {
 		}
 	}
 }
+
+// TestSmallImageAllocationHugePages is TestSmallImageAllocation with
+// Options.HugePages, as gotrap extract runs: the four planes and the
+// clipper's values are in the Worker's arena, outside the Go heap, so the
+// extraction allocates on the heap only the rest (320 KB, the bound of
+// TestSmallImageAllocation for it), and Close unmaps the arena.
+func TestSmallImageAllocationHugePages(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the arena's chunks are Go heap memory outside Linux")
+	}
+	path := testutil.SharedFile(t, "GRB201006A_final_2min_srcs-t0002-image-pb_cutout.fits")
+	o := Default()
+	o.Threads, o.SerialPixels, o.HugePages = 2, 1<<17, true
+	var a, b runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&a)
+	w, err := NewWorker(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := w.File(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&b)
+	if len(r.Sources) == 0 {
+		t.Fatal("no sources in the cut-out")
+	}
+	const limit = 320 << 10
+	got := b.TotalAlloc - a.TotalAlloc
+	mapped := w.arena.Mapped()
+	t.Logf("%d bytes allocated on the Go heap (limit %d), %d mapped by the arena, huge pages %v", got, limit, mapped, w.arena.Huge())
+	if got > limit {
+		t.Errorf("the extraction allocated %d bytes on the Go heap, more than %d: its planes are not in the arena", got, limit)
+	}
+	// The planes (13 bytes a pixel) and the clipper fit one chunk.
+	if mapped != 2<<20 {
+		t.Errorf("the arena maps %d bytes, want one 2 MB chunk", mapped)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if m := w.arena.Mapped(); m != 0 {
+		t.Errorf("%d bytes still mapped after Close", m)
+	}
+}

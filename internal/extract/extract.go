@@ -10,6 +10,7 @@ import (
 
 	"gotrap/internal/config"
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/hugemem"
 	"gotrap/kernels"
 )
 
@@ -66,6 +67,15 @@ type Options struct {
 	// cost more than it saves (gotrap extract sets it; docs/performance.md
 	// "Start-up"). Results do not depend on it.
 	SerialPixels int
+	// HugePages keeps each Worker's image-sized planes (the image File
+	// reads, the mask, the rms map, the labels, D when not in place, the
+	// background clippers' values) in memory of the Worker's own outside
+	// the Go heap, mapped with huge pages where the system has them
+	// (internal/hugemem): a small image's planes then cost one page fault
+	// instead of hundreds (docs/performance.md "Session 9"). Worker.Close
+	// releases that memory. Results do not depend on it. gotrap extract
+	// sets it.
+	HugePages bool
 }
 
 // QC settings of TraP's rms_qc (SPEC 3.1): the central 1/8-width
@@ -180,7 +190,13 @@ type Worker struct {
 	// one (the extraction consumes the image, and no result refers to it).
 	img *kernels.Image
 	gm  kernels.GridMaps // ForcedGrids' maps
+	// arena holds the planes with Options.HugePages (nil without).
+	arena  *hugemem.Arena
+	closed bool
 }
+
+// errClosed is the error of a Worker used after Close.
+var errClosed = errors.New("extract: the worker is closed")
 
 // NewWorker returns a Worker for opt. It returns an error wrapping
 // ErrOptions for invalid settings.
@@ -192,7 +208,43 @@ func NewWorker(opt Options) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
-	return &Worker{opt: opt, det: det}, nil
+	w := &Worker{opt: opt, det: det}
+	if opt.HugePages {
+		w.arena = hugemem.New()
+		det.SetPlanes(w.arena)
+	}
+	return w, nil
+}
+
+// planes is the storage of the Worker's planes: its arena, or nil for the
+// Go heap (never a nil *hugemem.Arena in the interface).
+func (w *Worker) planes() kernels.Planes {
+	if w.arena == nil {
+		return nil
+	}
+	return w.arena
+}
+
+// Close releases the Worker's memory outside the Go heap
+// (Options.HugePages); the Worker cannot be used after it (its methods
+// return an error). Results returned before stay valid: they own their
+// slices. Close is safe to call more than once and returns nil without
+// HugePages.
+func (w *Worker) Close() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	w.det.Release()
+	kernels.FreeImage(w.planes(), w.img)
+	w.img = nil
+	if w.arena == nil {
+		return nil
+	}
+	if err := w.arena.Close(); err != nil {
+		return fmt.Errorf("extract: %w", err)
+	}
+	return nil
 }
 
 func (o *Options) validate() error {
@@ -220,10 +272,17 @@ func (o *Options) validate() error {
 // files, missing metadata, supplied maps of another size) name the file;
 // an image without sources is not an error (Result.Outcome says why).
 func (w *Worker) File(path string) (*Result, error) {
+	if w.closed {
+		return nil, errClosed
+	}
 	t0 := time.Now()
-	img, meta, err := fitsimg.ReadInto(w.img, path, fitsimg.Options{Plane: w.opt.Plane, Stokes: w.opt.Stokes, Channel: w.opt.Channel, Beam: w.opt.Beam})
+	img, meta, err := fitsimg.ReadInto(w.img, path, fitsimg.Options{Plane: w.opt.Plane, Stokes: w.opt.Stokes, Channel: w.opt.Channel, Beam: w.opt.Beam, Planes: w.planes()})
 	if err != nil {
 		return nil, err
+	}
+	if w.img != nil && cap(w.img.Pix) < len(img.Pix) {
+		// ReadInto did not reuse w.img's storage (too small): give it back.
+		kernels.FreeImage(w.planes(), w.img)
 	}
 	w.img = img
 	read := time.Since(t0)
@@ -253,6 +312,9 @@ func (w *Worker) ImageQC(img *kernels.Image, meta *fitsimg.Meta, rmsQC float64) 
 // image is Image, with rms_qc given when rmsQC is not nil.
 func (w *Worker) image(img *kernels.Image, meta *fitsimg.Meta, rmsQC *float64) (*Result, error) {
 	opt := &w.opt
+	if w.closed {
+		return nil, errClosed
+	}
 	if meta == nil || meta.WCS == nil {
 		return nil, fmt.Errorf("extract: image metadata with a WCS are required")
 	}
@@ -295,6 +357,8 @@ func (w *Worker) image(img *kernels.Image, meta *fitsimg.Meta, rmsQC *float64) (
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 		}
+		w.det.Release()
+		det.SetPlanes(w.planes())
 		w.det = det
 	}
 	t = time.Now()
@@ -400,6 +464,9 @@ func (w *Worker) ForcedGrids(img *kernels.Image, meta *fitsimg.Meta, g *kernels.
 	opt := &w.opt
 	if opt.Background != nil || g == nil || len(opt.Positions) == 0 || opt.Maps {
 		return w.Image(img, meta)
+	}
+	if w.closed {
+		return nil, errClosed
 	}
 	if meta == nil || meta.WCS == nil {
 		return nil, fmt.Errorf("extract: image metadata with a WCS are required")

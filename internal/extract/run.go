@@ -16,6 +16,7 @@ func maxProcs() int { return runtime.GOMAXPROCS(0) }
 // are held at once. A file's error does not stop the others; an error
 // returned by emit, or ctx's, stops Run (files in flight finish first) and
 // is returned. Invalid options return an error before any file is read.
+// Run closes its Workers (Worker.Close) before it returns.
 func Run(ctx context.Context, paths []string, opt Options, workers int, emit func(i int, r *Result, err error) error) error {
 	if workers <= 0 {
 		workers = maxProcs()
@@ -85,5 +86,10 @@ func Run(ctx context.Context, paths []string, opt Options, workers int, emit fun
 	}
 	cancel()
 	wg.Wait()
+	for _, w := range ws {
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	}
 	return err
 }

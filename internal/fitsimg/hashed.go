@@ -87,8 +87,13 @@ func ReadIntoHashed(reuse *kernels.Image, path string, opts Options, h hash.Hash
 		return nil, nil, false, &Error{Path: path, Err: err}
 	}
 	m.Path = path
+	reuse, fresh, err := planesImage(reuse, src.lay, opts.Planes)
+	if err != nil {
+		return nil, nil, false, &Error{Path: path, Err: err}
+	}
 	img, err := pixels(src.read, src.lay, opts.Plane, reuse)
 	if err != nil {
+		kernels.FreeImage(opts.Planes, fresh)
 		return nil, nil, false, &Error{Path: path, Err: err}
 	}
 	if hf.f == nil {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gotrap/internal/wcs"
@@ -419,8 +420,11 @@ func frequency(h *Header, axes, idx []int) (freq, bw float64, from string, err e
 }
 
 // historyBeam matches the AIPS restoring-beam HISTORY card, e.g.
-// "AIPS   CLEAN BMAJ=  1.3889E-03 BMIN=  1.3889E-03 BPA=   0.00".
-var historyBeam = regexp.MustCompile(`BMAJ\s*=\s*([-+0-9.EeDd]+)\s+BMIN\s*=\s*([-+0-9.EeDd]+)\s+BPA\s*=\s*([-+0-9.EeDd]+)`)
+// "AIPS   CLEAN BMAJ=  1.3889E-03 BMIN=  1.3889E-03 BPA=   0.00",
+// compiled on first use (most headers have BMAJ), not by every start-up.
+var historyBeam = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`BMAJ\s*=\s*([-+0-9.EeDd]+)\s+BMIN\s*=\s*([-+0-9.EeDd]+)\s+BPA\s*=\s*([-+0-9.EeDd]+)`)
+})
 
 // beam finds the restoring beam (degrees): BMAJ/BMIN/BPA, else the first
 // AIPS HISTORY card with one, else CLEANBMJ/CLEANBMN/CLEANBPA (Obit). A
@@ -438,7 +442,7 @@ func beam(h *Header) (Beam, string, error) {
 		return b, "BMAJ", nil
 	}
 	for _, text := range h.History() {
-		mm := historyBeam.FindStringSubmatch(text)
+		mm := historyBeam().FindStringSubmatch(text)
 		if mm == nil {
 			continue
 		}

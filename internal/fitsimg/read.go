@@ -35,6 +35,11 @@ type Options struct {
 	// Beam, when not nil, overrides the restoring beam of the header
 	// (full widths and position angle in degrees).
 	Beam *Beam
+	// Planes, when not nil, supplies the storage of the image that
+	// ReadInto and ReadIntoHashed return when reuse cannot hold it
+	// (kernels.NewImageFrom); the caller gives it back
+	// (kernels.FreeImage). Read and the other readers ignore it.
+	Planes kernels.Planes
 }
 
 // headerChunk is how many bytes the header reader asks for at a time.
@@ -335,9 +340,28 @@ func ReadInto(reuse *kernels.Image, path string, opts Options) (*kernels.Image, 
 		return nil, nil, &Error{Path: path, Err: err}
 	}
 	m.Path = path
-	img, err := pixels(src.read, src.lay, opts.Plane, reuse)
+	reuse, fresh, err := planesImage(reuse, src.lay, opts.Planes)
 	if err != nil {
 		return nil, nil, &Error{Path: path, Err: err}
 	}
+	img, err := pixels(src.read, src.lay, opts.Plane, reuse)
+	if err != nil {
+		kernels.FreeImage(opts.Planes, fresh)
+		return nil, nil, &Error{Path: path, Err: err}
+	}
 	return img, m, nil
+}
+
+// planesImage returns reuse, or, with p not nil and reuse unable to hold
+// the plane of lay, a new image (also returned as fresh) whose storage is
+// p's.
+func planesImage(reuse *kernels.Image, lay layout, p kernels.Planes) (img, fresh *kernels.Image, err error) {
+	rect := image.Rect(0, 0, lay.axes[0], lay.axes[1])
+	if p == nil || reuse != nil && cap(reuse.Pix) >= rect.Dx()*rect.Dy() {
+		return reuse, nil, nil
+	}
+	if fresh, err = kernels.NewImageFrom(p, rect); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrBadHeader, err)
+	}
+	return fresh, fresh, nil
 }

@@ -10,6 +10,7 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // The tiled image convention (FITS 4.0 section 10): a compressed image is
@@ -554,12 +555,14 @@ const zeroValue = -2147483646
 func (t *tiledImage) unquantise(out []float64, ints []int64, row int, scale, zero float64, blank int64, hasBlank bool) []float64 {
 	dither := t.quantize == "SUBTRACTIVE_DITHER_1" || t.quantize == "SUBTRACTIVE_DITHER_2"
 	var iseed, next int
+	var rv *[randCount]float32
 	if dither {
+		rv = randValues()
 		iseed = int((int64(row) + t.dither0 - 1) % randCount)
 		if iseed < 0 {
 			iseed += randCount
 		}
-		next = int(randValues[iseed] * 500)
+		next = int(rv[iseed] * 500)
 	}
 	for _, v := range ints {
 		switch {
@@ -568,7 +571,7 @@ func (t *tiledImage) unquantise(out []float64, ints []int64, row int, scale, zer
 		case t.quantize == "SUBTRACTIVE_DITHER_2" && v == zeroValue:
 			out = append(out, 0)
 		case dither:
-			out = append(out, float64(float32((float64(v)-float64(randValues[next])+0.5)*scale+zero)))
+			out = append(out, float64(float32((float64(v)-float64(rv[next])+0.5)*scale+zero)))
 		default:
 			out = append(out, float64(float32(float64(v)*scale+zero)))
 		}
@@ -576,7 +579,7 @@ func (t *tiledImage) unquantise(out []float64, ints []int64, row int, scale, zer
 			next++
 			if next == randCount {
 				iseed = (iseed + 1) % randCount
-				next = int(randValues[iseed] * 500)
+				next = int(rv[iseed] * 500)
 			}
 		}
 	}
@@ -586,12 +589,14 @@ func (t *tiledImage) unquantise(out []float64, ints []int64, row int, scale, zer
 // randCount is the length of the dither sequence.
 const randCount = 10000
 
-// randValues is the dither sequence of FITS 4.0 section 10.2.2: the
-// Park-Miller generator (a = 16807, m = 2^31 - 1, seed 1), each value
-// seed/m stored as a 32-bit float, as the reference implementation keeps
-// it.
-var randValues = func() [randCount]float32 {
-	var r [randCount]float32
+// randValues returns the dither sequence of FITS 4.0 section 10.2.2:
+// the Park-Miller generator (a = 16807, m = 2^31 - 1, seed 1), each
+// value seed/m stored as a 32-bit float, as the reference implementation
+// keeps it. It is computed on first use, not at start-up: most runs read
+// no dithered image, and a 40 KB table filled by every process's
+// initialisers costs ten page faults (docs/performance.md "Session 9").
+var randValues = sync.OnceValue(func() *[randCount]float32 {
+	r := new([randCount]float32)
 	const a, m = 16807.0, 2147483647.0
 	seed := 1.0
 	for i := range r {
@@ -600,7 +605,7 @@ var randValues = func() [randCount]float32 {
 		r[i] = float32(seed / m)
 	}
 	return r
-}()
+})
 
 // beInt reads a big-endian signed integer of n bytes.
 func beInt(b []byte, n int) int64 {

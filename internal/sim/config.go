@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -525,121 +526,128 @@ func lp(key, help string, field func(c *Config) *[]float64) paramDef {
 		}}
 }
 
-var paramDefs = []paramDef{
-	{key: "seed", help: "random seed (also --seed)",
-		get: func(c *Config) string { return strconv.FormatUint(c.Seed, 10) },
-		set: func(c *Config, v string) error {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-			if err == nil {
-				c.Seed = n
-			}
-			return err
-		}},
-	ip("timesteps", "number of snapshots", func(c *Config) *int { return &c.Timesteps }),
-	fp("cadence_s", "seconds between snapshot starts", func(c *Config) *float64 { return &c.CadenceS }),
-	fp("tau_s", "integration time per snapshot, s (TAU_TIME)", func(c *Config) *float64 { return &c.TauS }),
-	{key: "start", help: "DATE-OBS of the first snapshot (RFC 3339, UTC)",
-		get: func(c *Config) string { return c.Start.UTC().Format(time.RFC3339Nano) },
-		set: func(c *Config, v string) error {
-			t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v))
-			if err == nil {
-				c.Start = t.UTC()
-			}
-			return err
-		}},
-	ip("beams", "number of fields: 1 = centre only, 2-6 = ring, 7 = centre and ring", func(c *Config) *int { return &c.Beams }),
-	fp("beam_sep_deg", "distance of ring pointings from the centre, deg", func(c *Config) *float64 { return &c.BeamSepDeg }),
-	fp("centre_ra", "RA of the hexagon centre, deg", func(c *Config) *float64 { return &c.CentreRA }),
-	fp("centre_dec", "Dec of the hexagon centre, deg", func(c *Config) *float64 { return &c.CentreDec }),
-	ip("width", "image width, px (NAXIS1)", func(c *Config) *int { return &c.Width }),
-	ip("height", "image height, px (NAXIS2)", func(c *Config) *int { return &c.Height }),
-	{key: "size", help: "sets width and height", alias: true,
-		set: func(c *Config, v string) error {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err == nil {
-				c.Width, c.Height = n, n
-			}
-			return err
-		}},
-	fp("pixel_arcsec", "pixel size, arcsec", func(c *Config) *float64 { return &c.PixelArcsec }),
-	lp("freqs_mhz", "band centre frequencies, MHz (comma-separated)", func(c *Config) *[]float64 { return &c.FreqMHz }),
-	lp("rms_jy", "noise rms per band, Jy/beam (comma-separated)", func(c *Config) *[]float64 { return &c.RmsJy }),
-	{key: "bands", help: "keep the first N bands of freqs_mhz and rms_jy", alias: true,
-		set: func(c *Config, v string) error {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
+// paramDefs returns the parameter table, built on first use: most
+// processes that link the simulator (every gotrap command) never set a
+// parameter, and the table's 120 closures at start-up cost allocations
+// and page faults (docs/performance.md "Session 9").
+var paramDefs = sync.OnceValue(func() []paramDef {
+	return []paramDef{
+		{key: "seed", help: "random seed (also --seed)",
+			get: func(c *Config) string { return strconv.FormatUint(c.Seed, 10) },
+			set: func(c *Config, v string) error {
+				n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+				if err == nil {
+					c.Seed = n
+				}
 				return err
-			}
-			if n < 1 || n > len(c.FreqMHz) || n > len(c.RmsJy) {
-				return fmt.Errorf("bands = %d: only %d are defined (set freqs_mhz and rms_jy for more)", n, len(c.FreqMHz))
-			}
-			c.FreqMHz, c.RmsJy = c.FreqMHz[:n:n], c.RmsJy[:n:n]
-			return nil
-		}},
-	ip("subbands", "subbands per band (SUBBANDS)", func(c *Config) *int { return &c.Subbands }),
-	fp("subband_width_hz", "subband width, Hz (SUBBANDW)", func(c *Config) *float64 { return &c.SubbandWidthHz }),
-	fp("bmaj_arcsec", "restoring beam FWHM major axis at beam_ref_mhz, arcsec", func(c *Config) *float64 { return &c.BmajArcsec }),
-	fp("bmin_arcsec", "restoring beam FWHM minor axis at beam_ref_mhz, arcsec", func(c *Config) *float64 { return &c.BminArcsec }),
-	fp("bpa_deg", "restoring beam position angle, deg (north through east)", func(c *Config) *float64 { return &c.BPADeg }),
-	fp("beam_ref_mhz", "frequency of bmaj/bmin/pb_fwhm; beams scale as 1/frequency", func(c *Config) *float64 { return &c.BeamRefMHz }),
-	fp("flux_ref_mhz", "frequency at which source fluxes are drawn", func(c *Config) *float64 { return &c.FluxRefMHz }),
-	fp("steady_density", "steady sources per square degree above steady_flux_min", func(c *Config) *float64 { return &c.SteadyDensity }),
-	fp("steady_flux_min", "faintest steady source, Jy", func(c *Config) *float64 { return &c.SteadyFluxMin }),
-	fp("steady_flux_max", "brightest steady source, Jy", func(c *Config) *float64 { return &c.SteadyFluxMax }),
-	fp("count_slope", "gamma of the integral source counts N(>S) ∝ S^-gamma", func(c *Config) *float64 { return &c.CountSlope }),
-	fp("alpha_mean", "mean spectral index (S ∝ ν^alpha)", func(c *Config) *float64 { return &c.AlphaMean }),
-	fp("alpha_sd", "spread of spectral indices", func(c *Config) *float64 { return &c.AlphaSD }),
-	ip("variables", "number of variable sources", func(c *Config) *int { return &c.Variables }),
-	fp("variable_flux_min", "faintest mean flux of a variable, Jy", func(c *Config) *float64 { return &c.VariableFluxMin }),
-	fp("variable_flux_max", "brightest mean flux of a variable, Jy", func(c *Config) *float64 { return &c.VariableFluxMax }),
-	fp("mod_index_min", "smallest modulation index (std/mean) of a variable", func(c *Config) *float64 { return &c.ModIndexMin }),
-	fp("mod_index_max", "largest modulation index of a variable", func(c *Config) *float64 { return &c.ModIndexMax }),
-	ip("transients", "number of transients", func(c *Config) *int { return &c.Transients }),
-	fp("transient_flux_min", "faintest transient, Jy", func(c *Config) *float64 { return &c.TransientFluxMin }),
-	fp("transient_flux_max", "brightest transient, Jy", func(c *Config) *float64 { return &c.TransientFluxMax }),
-	fp("single_snapshot_frac", "fraction of transients seen in one snapshot only", func(c *Config) *float64 { return &c.SingleFrac }),
-	fp("switch_off_frac", "fraction of the other transients that switch off again", func(c *Config) *float64 { return &c.SwitchOffFrac }),
-	ip("transient_max_steps", "most snapshots a transient that switches off is on (0: no bound)", func(c *Config) *int { return &c.TransientMaxSteps }),
-	fp("isolation_arcmin", "minimum distance of variables and transients from each other and from steady sources above 0.1 Jy", func(c *Config) *float64 { return &c.IsolationArcmin }),
-	sp("sources", "CSV file of extra user sources (see docs/simulate.md)", func(c *Config) *string { return &c.SourcesFile }),
-	bp("primary_beam", "attenuate sources by a Gaussian primary beam (true/false)", func(c *Config) *bool { return &c.PrimaryBeam }),
-	fp("pb_fwhm_deg", "primary beam FWHM at beam_ref_mhz, deg", func(c *Config) *float64 { return &c.PBFwhmDeg }),
-	bp("pb_corrected", "divide images by the primary beam (PB-corrected images: noise rises to the edges; needs primary_beam)", func(c *Config) *bool { return &c.PBCorrected }),
-	sp("noise_psf", "noise autocorrelation: gaussian (restoring beam), lofar (embedded LOFAR PSF) or a PSF FITS file", func(c *Config) *string { return &c.NoisePSF }),
-	fp("extended_frac", "fraction of steady sources that are resolved Gaussians", func(c *Config) *float64 { return &c.ExtendedFrac }),
-	fp("ext_min_arcsec", "smallest intrinsic FWHM (major axis) of a resolved source, arcsec", func(c *Config) *float64 { return &c.ExtMinArcsec }),
-	fp("ext_max_arcsec", "largest intrinsic FWHM (major axis) of a resolved source, arcsec", func(c *Config) *float64 { return &c.ExtMaxArcsec }),
-	fp("bright_snr", "sources with an apparent peak of at least this many rms get sidelobe residuals and artefacts", func(c *Config) *float64 { return &c.BrightSNR }),
-	fp("sidelobe_frac", "residual sidelobes: this fraction of a bright source's peak times the PSF minus its main lobe", func(c *Config) *float64 { return &c.SidelobeFrac }),
-	fp("artefact_frac", "ring and spoke artefacts around bright sources: amplitude as a fraction of the peak", func(c *Config) *float64 { return &c.ArtefactFrac }),
-	fp("artefact_beams", "extent of the artefacts, restoring beam FWHM", func(c *Config) *float64 { return &c.ArtefactBeams }),
-	ip("artefact_spokes", "number of spokes of the artefacts", func(c *Config) *int { return &c.ArtefactSpokes }),
-	ip("bad_images", "number of bad images (NaN block, rms blow-up, corrupted beam in turn)", func(c *Config) *int { return &c.BadImages }),
-	fp("bad_rms_factor", "noise multiplier of an rms blow-up", func(c *Config) *float64 { return &c.BadRmsFactor }),
-	sp("stokes", "polarisation of the images: I, or V (the circularly polarised sources alone, flux circ_pol x I)", func(c *Config) *string { return &c.Stokes }),
-	fp("circular_frac", "fraction of the generated sources that are circularly polarised (either sign)", func(c *Config) *float64 { return &c.CircularFrac }),
-	fp("circular_pol_min", "smallest |V|/I of a circularly polarised source", func(c *Config) *float64 { return &c.CircularMin }),
-	fp("circular_pol_max", "largest |V|/I of a circularly polarised source", func(c *Config) *float64 { return &c.CircularMax }),
-	sp("telescope", "TELESCOP", func(c *Config) *string { return &c.Telescope }),
-	sp("antenna", "ANTENNA (antenna set)", func(c *Config) *string { return &c.Antenna }),
-	ip("ncore", "NCORE (core stations)", func(c *Config) *int { return &c.NCore }),
-	ip("nremote", "NREMOTE (remote stations)", func(c *Config) *int { return &c.NRemote }),
-	ip("nintl", "NINTL (international stations)", func(c *Config) *int { return &c.NIntl }),
-}
+			}},
+		ip("timesteps", "number of snapshots", func(c *Config) *int { return &c.Timesteps }),
+		fp("cadence_s", "seconds between snapshot starts", func(c *Config) *float64 { return &c.CadenceS }),
+		fp("tau_s", "integration time per snapshot, s (TAU_TIME)", func(c *Config) *float64 { return &c.TauS }),
+		{key: "start", help: "DATE-OBS of the first snapshot (RFC 3339, UTC)",
+			get: func(c *Config) string { return c.Start.UTC().Format(time.RFC3339Nano) },
+			set: func(c *Config, v string) error {
+				t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v))
+				if err == nil {
+					c.Start = t.UTC()
+				}
+				return err
+			}},
+		ip("beams", "number of fields: 1 = centre only, 2-6 = ring, 7 = centre and ring", func(c *Config) *int { return &c.Beams }),
+		fp("beam_sep_deg", "distance of ring pointings from the centre, deg", func(c *Config) *float64 { return &c.BeamSepDeg }),
+		fp("centre_ra", "RA of the hexagon centre, deg", func(c *Config) *float64 { return &c.CentreRA }),
+		fp("centre_dec", "Dec of the hexagon centre, deg", func(c *Config) *float64 { return &c.CentreDec }),
+		ip("width", "image width, px (NAXIS1)", func(c *Config) *int { return &c.Width }),
+		ip("height", "image height, px (NAXIS2)", func(c *Config) *int { return &c.Height }),
+		{key: "size", help: "sets width and height", alias: true,
+			set: func(c *Config, v string) error {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err == nil {
+					c.Width, c.Height = n, n
+				}
+				return err
+			}},
+		fp("pixel_arcsec", "pixel size, arcsec", func(c *Config) *float64 { return &c.PixelArcsec }),
+		lp("freqs_mhz", "band centre frequencies, MHz (comma-separated)", func(c *Config) *[]float64 { return &c.FreqMHz }),
+		lp("rms_jy", "noise rms per band, Jy/beam (comma-separated)", func(c *Config) *[]float64 { return &c.RmsJy }),
+		{key: "bands", help: "keep the first N bands of freqs_mhz and rms_jy", alias: true,
+			set: func(c *Config, v string) error {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil {
+					return err
+				}
+				if n < 1 || n > len(c.FreqMHz) || n > len(c.RmsJy) {
+					return fmt.Errorf("bands = %d: only %d are defined (set freqs_mhz and rms_jy for more)", n, len(c.FreqMHz))
+				}
+				c.FreqMHz, c.RmsJy = c.FreqMHz[:n:n], c.RmsJy[:n:n]
+				return nil
+			}},
+		ip("subbands", "subbands per band (SUBBANDS)", func(c *Config) *int { return &c.Subbands }),
+		fp("subband_width_hz", "subband width, Hz (SUBBANDW)", func(c *Config) *float64 { return &c.SubbandWidthHz }),
+		fp("bmaj_arcsec", "restoring beam FWHM major axis at beam_ref_mhz, arcsec", func(c *Config) *float64 { return &c.BmajArcsec }),
+		fp("bmin_arcsec", "restoring beam FWHM minor axis at beam_ref_mhz, arcsec", func(c *Config) *float64 { return &c.BminArcsec }),
+		fp("bpa_deg", "restoring beam position angle, deg (north through east)", func(c *Config) *float64 { return &c.BPADeg }),
+		fp("beam_ref_mhz", "frequency of bmaj/bmin/pb_fwhm; beams scale as 1/frequency", func(c *Config) *float64 { return &c.BeamRefMHz }),
+		fp("flux_ref_mhz", "frequency at which source fluxes are drawn", func(c *Config) *float64 { return &c.FluxRefMHz }),
+		fp("steady_density", "steady sources per square degree above steady_flux_min", func(c *Config) *float64 { return &c.SteadyDensity }),
+		fp("steady_flux_min", "faintest steady source, Jy", func(c *Config) *float64 { return &c.SteadyFluxMin }),
+		fp("steady_flux_max", "brightest steady source, Jy", func(c *Config) *float64 { return &c.SteadyFluxMax }),
+		fp("count_slope", "gamma of the integral source counts N(>S) ∝ S^-gamma", func(c *Config) *float64 { return &c.CountSlope }),
+		fp("alpha_mean", "mean spectral index (S ∝ ν^alpha)", func(c *Config) *float64 { return &c.AlphaMean }),
+		fp("alpha_sd", "spread of spectral indices", func(c *Config) *float64 { return &c.AlphaSD }),
+		ip("variables", "number of variable sources", func(c *Config) *int { return &c.Variables }),
+		fp("variable_flux_min", "faintest mean flux of a variable, Jy", func(c *Config) *float64 { return &c.VariableFluxMin }),
+		fp("variable_flux_max", "brightest mean flux of a variable, Jy", func(c *Config) *float64 { return &c.VariableFluxMax }),
+		fp("mod_index_min", "smallest modulation index (std/mean) of a variable", func(c *Config) *float64 { return &c.ModIndexMin }),
+		fp("mod_index_max", "largest modulation index of a variable", func(c *Config) *float64 { return &c.ModIndexMax }),
+		ip("transients", "number of transients", func(c *Config) *int { return &c.Transients }),
+		fp("transient_flux_min", "faintest transient, Jy", func(c *Config) *float64 { return &c.TransientFluxMin }),
+		fp("transient_flux_max", "brightest transient, Jy", func(c *Config) *float64 { return &c.TransientFluxMax }),
+		fp("single_snapshot_frac", "fraction of transients seen in one snapshot only", func(c *Config) *float64 { return &c.SingleFrac }),
+		fp("switch_off_frac", "fraction of the other transients that switch off again", func(c *Config) *float64 { return &c.SwitchOffFrac }),
+		ip("transient_max_steps", "most snapshots a transient that switches off is on (0: no bound)", func(c *Config) *int { return &c.TransientMaxSteps }),
+		fp("isolation_arcmin", "minimum distance of variables and transients from each other and from steady sources above 0.1 Jy", func(c *Config) *float64 { return &c.IsolationArcmin }),
+		sp("sources", "CSV file of extra user sources (see docs/simulate.md)", func(c *Config) *string { return &c.SourcesFile }),
+		bp("primary_beam", "attenuate sources by a Gaussian primary beam (true/false)", func(c *Config) *bool { return &c.PrimaryBeam }),
+		fp("pb_fwhm_deg", "primary beam FWHM at beam_ref_mhz, deg", func(c *Config) *float64 { return &c.PBFwhmDeg }),
+		bp("pb_corrected", "divide images by the primary beam (PB-corrected images: noise rises to the edges; needs primary_beam)", func(c *Config) *bool { return &c.PBCorrected }),
+		sp("noise_psf", "noise autocorrelation: gaussian (restoring beam), lofar (embedded LOFAR PSF) or a PSF FITS file", func(c *Config) *string { return &c.NoisePSF }),
+		fp("extended_frac", "fraction of steady sources that are resolved Gaussians", func(c *Config) *float64 { return &c.ExtendedFrac }),
+		fp("ext_min_arcsec", "smallest intrinsic FWHM (major axis) of a resolved source, arcsec", func(c *Config) *float64 { return &c.ExtMinArcsec }),
+		fp("ext_max_arcsec", "largest intrinsic FWHM (major axis) of a resolved source, arcsec", func(c *Config) *float64 { return &c.ExtMaxArcsec }),
+		fp("bright_snr", "sources with an apparent peak of at least this many rms get sidelobe residuals and artefacts", func(c *Config) *float64 { return &c.BrightSNR }),
+		fp("sidelobe_frac", "residual sidelobes: this fraction of a bright source's peak times the PSF minus its main lobe", func(c *Config) *float64 { return &c.SidelobeFrac }),
+		fp("artefact_frac", "ring and spoke artefacts around bright sources: amplitude as a fraction of the peak", func(c *Config) *float64 { return &c.ArtefactFrac }),
+		fp("artefact_beams", "extent of the artefacts, restoring beam FWHM", func(c *Config) *float64 { return &c.ArtefactBeams }),
+		ip("artefact_spokes", "number of spokes of the artefacts", func(c *Config) *int { return &c.ArtefactSpokes }),
+		ip("bad_images", "number of bad images (NaN block, rms blow-up, corrupted beam in turn)", func(c *Config) *int { return &c.BadImages }),
+		fp("bad_rms_factor", "noise multiplier of an rms blow-up", func(c *Config) *float64 { return &c.BadRmsFactor }),
+		sp("stokes", "polarisation of the images: I, or V (the circularly polarised sources alone, flux circ_pol x I)", func(c *Config) *string { return &c.Stokes }),
+		fp("circular_frac", "fraction of the generated sources that are circularly polarised (either sign)", func(c *Config) *float64 { return &c.CircularFrac }),
+		fp("circular_pol_min", "smallest |V|/I of a circularly polarised source", func(c *Config) *float64 { return &c.CircularMin }),
+		fp("circular_pol_max", "largest |V|/I of a circularly polarised source", func(c *Config) *float64 { return &c.CircularMax }),
+		sp("telescope", "TELESCOP", func(c *Config) *string { return &c.Telescope }),
+		sp("antenna", "ANTENNA (antenna set)", func(c *Config) *string { return &c.Antenna }),
+		ip("ncore", "NCORE (core stations)", func(c *Config) *int { return &c.NCore }),
+		ip("nremote", "NREMOTE (remote stations)", func(c *Config) *int { return &c.NRemote }),
+		ip("nintl", "NINTL (international stations)", func(c *Config) *int { return &c.NIntl }),
+	}
+})
 
 // Set sets the parameter key from its text form. It does not validate the
 // whole Config; call Validate when all changes are made.
 func (c *Config) Set(key, value string) error {
-	for i := range paramDefs {
-		if paramDefs[i].key == key {
-			if err := paramDefs[i].set(c, value); err != nil {
+	defs := paramDefs()
+	for i := range defs {
+		if defs[i].key == key {
+			if err := defs[i].set(c, value); err != nil {
 				return fmt.Errorf("sim: parameter %s=%q: %w", key, value, err)
 			}
 			return nil
 		}
 	}
-	keys := make([]string, 0, len(paramDefs))
-	for _, d := range paramDefs {
+	keys := make([]string, 0, len(defs))
+	for _, d := range defs {
 		keys = append(keys, d.key)
 	}
 	sort.Strings(keys)
@@ -649,8 +657,9 @@ func (c *Config) Set(key, value string) error {
 // Params lists every parameter of c with its value, in a fixed order.
 // Setting them all on any Config with Set reproduces c.
 func (c *Config) Params() []Param {
-	out := make([]Param, 0, len(paramDefs))
-	for _, d := range paramDefs {
+	defs := paramDefs()
+	out := make([]Param, 0, len(defs))
+	for _, d := range defs {
 		if d.alias {
 			continue
 		}
@@ -662,8 +671,9 @@ func (c *Config) Params() []Param {
 // ParamHelp lists every settable key with its help, aliases included
 // (their Value is empty).
 func ParamHelp() []Param {
-	out := make([]Param, 0, len(paramDefs))
-	for _, d := range paramDefs {
+	defs := paramDefs()
+	out := make([]Param, 0, len(defs))
+	for _, d := range defs {
 		out = append(out, Param{Key: d.key, Help: d.help})
 	}
 	return out
