@@ -204,7 +204,16 @@ func NewWorker(opt Options) (*Worker, error) {
 	if err := opt.validate(); err != nil {
 		return nil, err
 	}
-	det, err := kernels.NewDetector(opt.Detect, opt.Threads)
+	cfg := opt.Detect
+	if cfg.FDR && cfg.Beam == (kernels.Beam{}) {
+		// FDR's threshold depends on each image's beam, known only when
+		// the image is read: the detector starts with a placeholder beam
+		// of one pixel, replaced by the image's before it detects
+		// (Extract); an image with that very beam gets the same
+		// threshold either way.
+		cfg.Beam = kernels.Beam{A: 1, B: 1}
+	}
+	det, err := kernels.NewDetector(cfg, opt.Threads)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
