@@ -81,8 +81,19 @@ func eval[T any](b *browser, js string) T {
 func (b *browser) load(page string, width int64) (status, msg string) {
 	b.t.Helper()
 	b.do(chromedp.EmulateViewport(width, 900), chromedp.Navigate("file://"+page))
-	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.getElementById('selfcheck') !== null && document.getElementById('selfcheck').getAttribute('data-status') !== 'pending'`,
-		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+	poll := func() error {
+		_, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.getElementById('selfcheck') !== null && document.getElementById('selfcheck').getAttribute('data-status') !== 'pending'`,
+			chromedp.WithPollingTimeout(20*time.Second)))
+		return err
+	}
+	err := poll()
+	// The poll can start in the execution context of the page left
+	// behind, which the navigation then destroys (seen under load); the
+	// new page's context answers a second poll.
+	for try := 0; err != nil && strings.Contains(err.Error(), "Cannot find context with specified id") && try < 3; try++ {
+		err = poll()
+	}
+	if err != nil {
 		b.t.Fatalf("%s: no self-check result: %v", page, err)
 	}
 	r := eval[[]string](b, `[document.getElementById('selfcheck').getAttribute('data-status'), document.getElementById('selfcheck').textContent]`)
