@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,6 +45,24 @@ func staged(t *testing.T, run string) (images, temps int) {
 		return nil
 	})
 	return len(m), temps
+}
+
+// waitStopped waits until process pid is stopped (its state in
+// /proc/PID/stat is T).
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	for range 5000 {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// pid (comm) state ...: the state follows the last ')'.
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) && b[i+2] == 'T' {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("process %d not stopped after SIGSTOP", pid)
 }
 
 // TestRunSIGTERM sends SIGTERM to "gotrap run" (a subprocess, one worker)
@@ -86,9 +106,19 @@ wait:
 			t.Fatal("no image staged within 60 s")
 		case <-time.After(2 * time.Millisecond):
 			if n, _ := staged(t, run); n > 0 {
-				atSignal = n
-				if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				// Stopped while the signal is sent and counted, so that the
+				// count is the child's when it sees the signal: a loaded
+				// machine can take longer to deliver SIGTERM than the child
+				// takes to extract a tiny image.
+				if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 					t.Fatal(err)
+				}
+				waitStopped(t, cmd.Process.Pid)
+				atSignal, _ = staged(t, run)
+				for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGCONT} {
+					if err := cmd.Process.Signal(sig); err != nil {
+						t.Fatal(err)
+					}
 				}
 				break wait
 			}
@@ -111,9 +141,13 @@ wait:
 	}
 	n, temps := staged(t, run)
 	t.Logf("images staged: %d at SIGTERM, %d at exit (of 16)", atSignal, n)
-	// In flight with one worker: the image being extracted (it writes
-	// its staged files itself).
-	if inFlight := 1; n < atSignal || n > atSignal+inFlight {
+	// In flight with one worker: the image being extracted, and those the
+	// engine holds extracted ahead of the association, whose staged files
+	// may not all be written yet: 1 + max(1, lookahead) + workers = 3
+	// (internal/pipeline stream.timesteps' limit, lookahead 0). Under
+	// load 2 or 3 more than the count at the signal are seen; a run that
+	// went on after SIGTERM would stage all 16.
+	if inFlight := 3; n < atSignal || n > atSignal+inFlight {
 		t.Errorf("%d images staged at exit, %d at SIGTERM: with one worker at most the %d in flight may finish", n, atSignal, inFlight)
 	}
 	if temps != 0 {
