@@ -1,12 +1,10 @@
 package kernels
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
 	"math"
-	"math/bits"
 	"slices"
 	"time"
 )
@@ -586,11 +584,11 @@ func (d *Detector) mapsFlagsBlock(img *Image, b, worker int) {
 				rmax = hi
 			}
 		}
-		n := countCand(flags)
+		var n int
+		blk.runs, n = appendRuns(blk.runs, flags, y)
 		blk.rmin = math.Min(blk.rmin, float64(rmin))
 		blk.rmax = math.Max(blk.rmax, float64(rmax))
 		blk.ncand += n
-		blk.runs = appendRuns(blk.runs, flags, y)
 	}
 }
 
@@ -662,21 +660,6 @@ func mapsFlagsPixGo(src, drow, rrow []float32, mrow []bool, fx []float64, flags 
 	}
 }
 
-// countCand returns the number of flagCand flags, eight at a time: the
-// flags are 0, flagCand (1) or flagMasked (2), so bit 0 of each byte is
-// the candidate bit.
-func countCand(flags []uint8) int {
-	n := 0
-	for len(flags) >= 8 {
-		n += bits.OnesCount64(binary.LittleEndian.Uint64(flags[:8]) & 0x0101010101010101)
-		flags = flags[8:]
-	}
-	for _, f := range flags {
-		n += int(f & flagCand)
-	}
-	return n
-}
-
 // mapsBlockSupplied is mapsBlock with user-supplied maps. The reference
 // loop per pixel is
 //
@@ -746,7 +729,7 @@ func (d *Detector) flagsBlock(b, worker int) {
 			flags[x] = f
 		}
 		blk.ncand += n
-		blk.runs = appendRuns(blk.runs, flags, y)
+		blk.runs, _ = appendRuns(blk.runs, flags, y)
 	}
 }
 

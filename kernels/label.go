@@ -24,11 +24,13 @@ type labelRun struct {
 	masked    bool // the run holds a masked pixel
 }
 
-// appendRuns appends the runs of nonzero flags of local row y to runs. It
-// skips zero flags eight at a time, since candidates are sparse.
-func appendRuns(runs []labelRun, flags []uint8, y int) []labelRun {
+// appendRuns appends the runs of nonzero flags of local row y to runs,
+// and returns the number of flagCand flags among them (the row's
+// candidates: a zero flag is none). It skips zero flags eight at a
+// time, since candidates are sparse.
+func appendRuns(runs []labelRun, flags []uint8, y int) ([]labelRun, int) {
 	n := len(flags)
-	x := 0
+	x, cand := 0, 0
 	for x < n {
 		for x+8 <= n && binary.LittleEndian.Uint64(flags[x:x+8]) == 0 {
 			x += 8
@@ -42,12 +44,14 @@ func appendRuns(runs []labelRun, flags []uint8, y int) []labelRun {
 		x0 := x
 		var m uint8
 		for x < n && flags[x] != 0 {
-			m |= flags[x]
+			f := flags[x]
+			m |= f
+			cand += int(f & flagCand)
 			x++
 		}
 		runs = append(runs, labelRun{y: int32(y), x0: int32(x0), x1: int32(x), masked: m&flagMasked != 0})
 	}
-	return runs
+	return runs, cand
 }
 
 // connectRuns fills parent with the union-find forest of the runs (sorted
@@ -183,7 +187,7 @@ func (s *labelScratch) components(runs []labelRun, d []float32, stride, w, h int
 func labelFlags(dst []int32, flags []uint8, w, h int, s *labelScratch, runs []labelRun) (int, []labelRun) {
 	runs = runs[:0]
 	for y := range h {
-		runs = appendRuns(runs, flags[y*w:y*w+w], y)
+		runs, _ = appendRuns(runs, flags[y*w:y*w+w], y)
 	}
 	zero := make([]float32, w*h)
 	comps := s.components(runs, zero, w, w, h, false)
