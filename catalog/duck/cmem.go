@@ -104,6 +104,24 @@ func ReleaseMemory() error {
 	return nil
 }
 
+// DefaultRetain is the memory that DuckDB's allocator may keep between
+// the pieces of a computation made in pieces (ScanVarMetrics' ranges,
+// the run's events in windows) before ReleaseAbove returns it: about one
+// piece's own. Returning it after every piece held the RSM-scale run's
+// varmetric stage at about 140 MB instead of 200-250 MB, but cost half
+// as much CPU time again in page faults (docs/performance.md, session 9).
+const DefaultRetain = 128 << 20
+
+// ReleaseAbove calls ReleaseMemory when DuckDB's allocator holds more
+// than limit bytes resident (CMemory), and reports whether it did. Where
+// the allocator's statistics are not built in, it does nothing.
+func ReleaseAbove(limit int64) (bool, error) {
+	if je, _ := CMemory(); je <= limit {
+		return false, nil
+	}
+	return true, ReleaseMemory()
+}
+
 // mallocHold makes glibc's malloc hold about n*size freed bytes (for
 // TestReleaseMemory); release frees the block that pins them.
 func mallocHold(n, size int) (release func()) {

@@ -85,3 +85,32 @@ func residentBytes(t *testing.T) int64 {
 	}
 	return res * int64(os.Getpagesize())
 }
+
+// TestReleaseAbove: ReleaseAbove returns the memory only when DuckDB's
+// allocator holds more than the limit.
+func TestReleaseAbove(t *testing.T) {
+	db, err := Open(context.Background(), t.TempDir(), Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if je, _ := CMemory(); je == 0 {
+		t.Skip("DuckDB's allocator has no statistics in this build: nothing to measure")
+	}
+	// About 80 MB (TestReleaseMemory's table), then dropped.
+	for _, q := range []string{
+		"CREATE TABLE x AS SELECT range AS i, random() AS r FROM range(5000000)",
+		"DROP TABLE x",
+	} {
+		if _, err := db.SQL().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held, _ := CMemory()
+	if did, err := ReleaseAbove(held + 1<<30); err != nil || did {
+		t.Errorf("ReleaseAbove(a limit 1 GB over the %d MB held) = %v, %v; want false, nil", held>>20, did, err)
+	}
+	if did, err := ReleaseAbove(0); err != nil || !did {
+		t.Errorf("ReleaseAbove(0) with %d MB held = %v, %v; want true, nil", held>>20, did, err)
+	}
+}
