@@ -119,25 +119,103 @@ type point struct {
 // same events. Backward forced fits (extract_type 3, made after the run
 // and before a source's first detection) never enter. Events come sorted
 // by timestep, time and id.
+//
+// Events folds the run's timesteps up to r's end in windows of about
+// windowImages images, through a Stream as a live run does commit by
+// commit: each window's reads name plain ranges of ids, so DuckDB's
+// memory follows the window, not the run (one read of a whole RSM-scale
+// run held about 200 MB in DuckDB; docs/performance.md, session 9). The
+// events equal those of one read of the whole run (TestEventsWindows).
 func Events(ctx context.Context, run string, cfg config.Config, r Range) ([]Event, error) {
-	db, err := duck.Open(ctx, run, duck.Options{Threads: 1, FluxErrorFloor: cfg.Variability.FluxErrorFloor})
-	if err != nil {
-		return nil, fmt.Errorf("respond: %w", err)
-	}
-	defer db.Close()
-	known, err := readKnown(cfg)
+	s, err := NewStream(cfg)
 	if err != nil {
 		return nil, err
 	}
-	c := &computer{cfg: cfg.Events, floor: cfg.Variability.FluxErrorFloor, r: r, known: known}
-	if err := c.load(ctx, db.SQL()); err != nil {
+	defer s.Close()
+	return eventsInWindows(ctx, s, run, r, windowImages)
+}
+
+// windowImages is the number of images of a window of Events: about
+// 180,000 light-curve points at RSM scale (some 350 per image).
+const windowImages = 512
+
+// eventsInWindows is Events with windows of about images images,
+// computed by the new Stream s.
+func eventsInWindows(ctx context.Context, s *Stream, run string, r Range, images int) ([]Event, error) {
+	db, err := s.open(ctx, run)
+	if err != nil {
 		return nil, err
 	}
-	if err := c.stream(ctx, db.SQL()); err != nil {
+	counts, err := imagesPerTimestep(ctx, db.SQL(), r.To)
+	if err != nil {
 		return nil, err
 	}
-	sortEvents(c.out)
-	return c.out, nil
+	var out []Event
+	for _, w := range splitWindows(counts, images) {
+		evs, err := s.Events(ctx, run, w)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range evs {
+			if r.Has(e.Timestep) {
+				out = append(out, e)
+			}
+		}
+		// What the window's reads freed goes back to the system when
+		// DuckDB's allocator keeps much of it.
+		if _, err := duck.ReleaseAbove(duck.DefaultRetain); err != nil {
+			return nil, fmt.Errorf("respond: %w", err)
+		}
+	}
+	sortEvents(out)
+	return out, nil
+}
+
+// imagesPerTimestep returns the number of images of each timestep up to
+// last (last < 0: all), in timestep order: [timestep, images].
+func imagesPerTimestep(ctx context.Context, db *sql.DB, last int64) ([][2]int64, error) {
+	q := `SELECT timestep, count(*) FROM images GROUP BY timestep ORDER BY timestep`
+	if last >= 0 {
+		q = fmt.Sprintf(`SELECT timestep, count(*) FROM images WHERE timestep <= %d GROUP BY timestep ORDER BY timestep`, last)
+	}
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("respond: timesteps: %w", err)
+	}
+	var out [][2]int64
+	for rows.Next() {
+		var c [2]int64
+		if err := rows.Scan(&c[0], &c[1]); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("respond: timesteps: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, fmt.Errorf("respond: timesteps: %w", err)
+	}
+	return out, nil
+}
+
+// splitWindows splits timesteps with their image counts ([timestep,
+// images], in timestep order) into windows of successive timesteps of
+// at most images images each (a timestep with more is a window of its
+// own). The windows cover timestep 0 to the last timestep without a gap,
+// in order, as a Stream takes them.
+func splitWindows(counts [][2]int64, images int) []Range {
+	var ws []Range
+	from, n := int64(0), int64(0)
+	for i, c := range counts {
+		if i > 0 && n+c[1] > int64(images) {
+			ws = append(ws, Range{From: from, To: c[0] - 1})
+			from, n = c[0], 0
+		}
+		n += c[1]
+	}
+	if len(counts) > 0 {
+		ws = append(ws, Range{From: from, To: counts[len(counts)-1][0]})
+	}
+	return ws
 }
 
 // readKnown reads cfg's [events] known_file (none: nil).
