@@ -97,6 +97,11 @@ func writeVarMetric(ctx context.Context, run, configHash string, opt Options) (i
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
+	// What DuckDB freed goes back to the system before the events
+	// (internal/respond), which open DuckDB again.
+	if rerr := duck.ReleaseMemory(); err == nil {
+		err = rerr
+	}
 	if err != nil {
 		return 0, fmt.Errorf("catstage: %s: %w", run, err)
 	}
