@@ -106,11 +106,14 @@ func ReleaseMemory() error {
 
 // DefaultRetain is the memory that DuckDB's allocator may keep between
 // the pieces of a computation made in pieces (ScanVarMetrics' ranges,
-// the run's events in windows) before ReleaseAbove returns it: about one
-// piece's own. Returning it after every piece held the RSM-scale run's
-// varmetric stage at about 140 MB instead of 200-250 MB, but cost half
-// as much CPU time again in page faults (docs/performance.md, session 9).
-const DefaultRetain = 128 << 20
+// the run's events in windows) before ReleaseAbove returns it. Measured
+// on the RSM-scale catalogue's varmetric (docs/performance.md, session
+// 9): without it the allocator kept 150-300 MB from range to range;
+// returning the memory after every range held the stage at about 140 MB
+// but cost 45% more CPU time (the pages are faulted in again by the next
+// range), at 128 MB it still cost 25% more; at 192 MB it releases only
+// when the memory piles up, at no measurable cost.
+const DefaultRetain = 192 << 20
 
 // ReleaseAbove calls ReleaseMemory when DuckDB's allocator holds more
 // than limit bytes resident (CMemory), and reports whether it did. Where

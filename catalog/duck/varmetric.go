@@ -111,9 +111,8 @@ func (d *DB) ScanVarMetrics(ctx context.Context, fn func(catalog.VarMetric) erro
 		if err != nil {
 			return n, fmt.Errorf("duck: varmetric (runcats %d to %d): %w", r[0], r[1], err)
 		}
-		// What the range's query freed goes back to the system when
-		// DuckDB's allocator keeps much of it: the resident memory
-		// otherwise grew from range to range, to twice a range's own.
+		// What the range's queries freed goes back to the system when
+		// DuckDB's allocator keeps more than DefaultRetain of it.
 		if _, err := ReleaseAbove(DefaultRetain); err != nil {
 			return n, err
 		}
