@@ -111,7 +111,7 @@ func ReleaseMemory() error {
 // 9): without it the allocator kept 150-300 MB from range to range;
 // returning the memory after every range held the stage at about 140 MB
 // but cost 45% more CPU time (the pages are faulted in again by the next
-// range), at 128 MB it still cost 25% more; at 192 MB it releases only
+// range), at 128 MB still 20-30% more; at 192 MB it releases only
 // when the memory piles up, at no measurable cost.
 const DefaultRetain = 192 << 20
 
