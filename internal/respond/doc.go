@@ -10,7 +10,10 @@
 // timesteps from the run's Parquet catalogue (read with DuckDB through
 // catalog/duck): each from the data of its own and earlier timesteps only,
 // so that the events of a run made in one go equal those of the same run
-// grown by appends. WriteEvents writes RUN/events.parquet atomically.
+// grown by appends. It folds the run in windows of successive timesteps
+// through a Stream (what a live run does commit by commit), so that
+// DuckDB's memory follows a window, not the run. WriteEvents writes
+// RUN/events.parquet atomically.
 // Event ids are deterministic (TYPE-rRUNCAT-bBAND-mMEASUREMENT).
 //
 // # Rules and deliveries

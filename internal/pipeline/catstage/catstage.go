@@ -13,8 +13,10 @@
 // over runcat ranges (duck.DB.ScanVarMetrics) of at most
 // duck.DefaultVarMetricPoints associations, fewer when the memory limit
 // is small (one per 16 KiB of it, at least 1024), so the stage's memory
-// does not grow with the run. Before DuckDB starts, the Go heap that the
-// earlier stages left is returned to the operating system.
+// does not grow with the run; what DuckDB's allocator keeps between
+// ranges is returned above duck.DefaultRetain. Before DuckDB starts, the
+// Go heap that the earlier stages left is returned to the operating
+// system, and DuckDB's memory after it closes.
 //
 // # Errors
 //
