@@ -11,25 +11,7 @@ import (
 // TestReleaseMemory: memory DuckDB frees stays resident in its allocator
 // until ReleaseMemory returns it to the kernel.
 func TestReleaseMemory(t *testing.T) {
-	db, err := Open(context.Background(), t.TempDir(), Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	base, _ := CMemory()
-	if base == 0 {
-		t.Skip("DuckDB's allocator has no statistics in this build: nothing to measure")
-	}
-	// About 80 MB of two BIGINT/DOUBLE columns, then dropped.
-	for _, q := range []string{
-		"CREATE TABLE x AS SELECT range AS i, random() AS r FROM range(5000000)",
-		"DROP TABLE x",
-	} {
-		if _, err := db.SQL().Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	held, _ := CMemory()
+	base, held := freedTable(t)
 	if err := ReleaseMemory(); err != nil {
 		t.Fatal(err)
 	}
@@ -45,6 +27,33 @@ func TestReleaseMemory(t *testing.T) {
 	if after-base > (held-base)/2 {
 		t.Errorf("ReleaseMemory left %d MB of the %d MB held after the drop", (after-base)>>20, (held-base)>>20)
 	}
+}
+
+// freedTable opens a DuckDB, fills a table of about 80 MB (two
+// BIGINT/DOUBLE columns) and drops it, and returns what DuckDB's
+// allocator held resident when open and after the drop. It skips the test
+// when the allocator has no statistics. The database is closed with the
+// test.
+func freedTable(t *testing.T) (base, held int64) {
+	t.Helper()
+	db, err := Open(context.Background(), t.TempDir(), Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if base, _ = CMemory(); base == 0 {
+		t.Skip("DuckDB's allocator has no statistics in this build: nothing to measure")
+	}
+	for _, q := range []string{
+		"CREATE TABLE x AS SELECT range AS i, random() AS r FROM range(5000000)",
+		"DROP TABLE x",
+	} {
+		if _, err := db.SQL().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held, _ = CMemory()
+	return base, held
 }
 
 // TestReleaseMemoryMalloc: glibc's malloc keeps freed memory that is not
@@ -89,24 +98,7 @@ func residentBytes(t *testing.T) int64 {
 // TestReleaseAbove: ReleaseAbove returns the memory only when DuckDB's
 // allocator holds more than the limit.
 func TestReleaseAbove(t *testing.T) {
-	db, err := Open(context.Background(), t.TempDir(), Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if je, _ := CMemory(); je == 0 {
-		t.Skip("DuckDB's allocator has no statistics in this build: nothing to measure")
-	}
-	// About 80 MB (TestReleaseMemory's table), then dropped.
-	for _, q := range []string{
-		"CREATE TABLE x AS SELECT range AS i, random() AS r FROM range(5000000)",
-		"DROP TABLE x",
-	} {
-		if _, err := db.SQL().Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	held, _ := CMemory()
+	_, held := freedTable(t)
 	if did, err := ReleaseAbove(held + 1<<30); err != nil || did {
 		t.Errorf("ReleaseAbove(a limit 1 GB over the %d MB held) = %v, %v; want false, nil", held>>20, did, err)
 	}

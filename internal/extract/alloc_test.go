@@ -19,22 +19,10 @@ import (
 // chunk (the pixels are read into the image) and no second clipper fit
 // in that bound.
 func TestSmallImageAllocation(t *testing.T) {
-	path := testutil.SharedFile(t, "GRB201006A_final_2min_srcs-t0002-image-pb_cutout.fits")
 	o := Default()
 	o.Threads = 2
 	o.SerialPixels = 1 << 17
-	var a, b runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&a)
-	w, err := NewWorker(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := w.File(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtime.ReadMemStats(&b)
+	_, r, a, b := extractCutout(t, o)
 	px := uint64(r.Meta.Naxis1 * r.Meta.Naxis2)
 	if px != 256*256 || len(r.Sources) == 0 {
 		t.Fatalf("%d pixels, %d sources: not the 256x256 cut-out with sources", px, len(r.Sources))
@@ -48,6 +36,25 @@ func TestSmallImageAllocation(t *testing.T) {
 	if got > limit {
 		t.Errorf("the extraction of a 256x256 image allocated %d bytes, more than %d", got, limit)
 	}
+}
+
+// extractCutout extracts the 256x256 cut-out of ../shared/data with a
+// new Worker for o, and returns the Worker, the result and the memory
+// statistics before the Worker was made and after the extraction.
+func extractCutout(t *testing.T, o Options) (w *Worker, r *Result, before, after runtime.MemStats) {
+	t.Helper()
+	path := testutil.SharedFile(t, "GRB201006A_final_2min_srcs-t0002-image-pb_cutout.fits")
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	w, err := NewWorker(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err = w.File(path); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	return w, r, before, after
 }
 
 // TestSerialPixelsSameResult checks that extracting an image serially
@@ -92,21 +99,9 @@ func TestSmallImageAllocationHugePages(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the arena's chunks are Go heap memory outside Linux")
 	}
-	path := testutil.SharedFile(t, "GRB201006A_final_2min_srcs-t0002-image-pb_cutout.fits")
 	o := Default()
 	o.Threads, o.SerialPixels, o.HugePages = 2, 1<<17, true
-	var a, b runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&a)
-	w, err := NewWorker(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := w.File(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtime.ReadMemStats(&b)
+	w, r, a, b := extractCutout(t, o)
 	if len(r.Sources) == 0 {
 		t.Fatal("no sources in the cut-out")
 	}
