@@ -332,8 +332,10 @@ func (f *Follower) settle(now time.Time) {
 			continue
 		}
 		if st.Size() != q.size || !st.ModTime().Equal(q.mtime) {
-			// A change restarts the settle time; it never moves back.
-			q.size, q.mtime, q.since = st.Size(), st.ModTime(), maxTime(q.since, now)
+			// A change restarts the settle time, from when it was seen
+			// (after the stat: now was read before it, and the write may
+			// have come in between); it never moves back.
+			q.size, q.mtime, q.since = st.Size(), st.ModTime(), maxTime(q.since, time.Now())
 			continue
 		}
 		if q.size > 0 && now.Sub(q.since) >= f.opt.Settle {
