@@ -88,8 +88,9 @@ LEFT JOIN images i ON i.id = m.image`},
 }
 
 // createExtraViews makes a view of every RUN/NAME.parquet that is not one
-// of catalog.Tables (e.g. assocskyrgn), named NAME, then the compatibility
-// views and the name macro.
+// of catalog.Tables (e.g. assocskyrgn, events), named NAME, over that file
+// and the table's parts (RUN/NAME/rank=RRRR/*.parquet: a live run's
+// events), then the compatibility views and the name macro.
 func (d *DB) createExtraViews(ctx context.Context, prefix string) error {
 	known := map[string]bool{ViewVetting: true}
 	for _, t := range catalog.Tables() {
@@ -102,19 +103,42 @@ func (d *DB) createExtraViews(ctx context.Context, prefix string) error {
 	if err != nil {
 		return fmt.Errorf("duck: could not list %s: %w", d.run, err)
 	}
-	for _, p := range matches {
-		name := strings.TrimSuffix(filepath.Base(p), ".parquet")
+	// A table a live run grows by parts (RUN/NAME/rank=RRRR/*.parquet,
+	// the events) reads them too, in name order.
+	parts, err := filepath.Glob(rundir.PartGlob(globEscape(d.run), "*", ""))
+	if err != nil {
+		return fmt.Errorf("duck: could not list %s: %w", d.run, err)
+	}
+	files := map[string][]string{}
+	var names []string
+	add := func(name, p string) {
 		if known[name] || !identRE.MatchString(name) {
-			continue
+			return
 		}
 		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
-			continue
+			return
 		}
-		q := fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT * FROM read_parquet(%s)", ident(name), quote(p))
-		if _, err := d.db.ExecContext(ctx, q); err != nil {
+		if files[name] == nil {
+			names = append(names, name)
+		}
+		files[name] = append(files[name], p)
+	}
+	for _, p := range matches {
+		add(strings.TrimSuffix(filepath.Base(p), ".parquet"), p)
+	}
+	for _, p := range parts {
+		add(filepath.Base(filepath.Dir(filepath.Dir(p))), p)
+	}
+	for _, name := range names {
+		q := make([]string, len(files[name]))
+		for i, p := range files[name] {
+			q[i] = quote(p)
+		}
+		v := fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT * FROM read_parquet([%s], hive_partitioning = false)", ident(name), strings.Join(q, ", "))
+		if _, err := d.db.ExecContext(ctx, v); err != nil {
 			return fmt.Errorf("duck: could not create view %s: %w", name, err)
 		}
-		d.files[name] = 1
+		d.files[name] = len(files[name])
 	}
 	for _, s := range strings.Split(NameSQL(prefix), ";\n") {
 		if _, err := d.db.ExecContext(ctx, s); err != nil {

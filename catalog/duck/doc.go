@@ -29,7 +29,8 @@
 // catalog.GaussSigma) that the varmetric SQL calls; they are available
 // to any SQL run on the DB.
 //
-// Every other RUN/NAME.parquet (assocskyrgn) is a view NAME of its
+// Every other RUN/NAME.parquet (assocskyrgn, events), with its parts
+// RUN/NAME/rank=RRRR/*.parquet (a live run's events), is a view NAME of its
 // columns as written. CompatViews adds views under TraP's table names
 // (image, extractedsource, runningcatalog, ...) and the VAST pipeline's
 // (sources, vast_measurements, vast_associations; fluxes mJy), and the

@@ -450,7 +450,11 @@ func (w *watchFeed) inbox() {
 			continue
 		}
 		w.log("alert %s at %.5f %+.5f: following up", a.IVORN, a.RA, a.Dec)
-		if err = followUpAlert(context.Background(), w.env, w.run, w.cfg, a, true, 5, 0); err != nil {
+		err = followUpAlert(context.Background(), w.env, w.run, w.cfg, a, true, 5, 0)
+		if w.events != nil {
+			w.events.EventsAdded() // the rules count the alert's event from now on
+		}
+		if err != nil {
 			w.log("warning: alert %s: %v (kept; tried again)", f, err)
 			continue
 		}

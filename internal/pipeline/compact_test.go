@@ -17,14 +17,14 @@ import (
 // stage; the replayed part of a restart is never merged.
 func TestCompactParts(t *testing.T) {
 	run := t.TempDir()
-	var parts []livePart
+	var parts []catalog.Part
 	var want [3][]int64
 	id := int64(0)
 	for pub := 0; pub < 80; pub++ {
 		seq := pub + 1
 		level := 0
 		if pub == 0 {
-			level = levelReplay
+			level = catalog.LevelReplay
 		}
 		for k, stage := range measurementStages {
 			var rows []catalog.Measurement
@@ -37,17 +37,17 @@ func TestCompactParts(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		parts = append(parts, livePart{seq: seq, level: level})
+		parts = append(parts, catalog.Part{Seq: seq, Level: level})
 		var err error
 		if parts, err = compactParts[catalog.Measurement](run, catalog.TableMeasurements, measurementStages[:], 0, parts, nil); err != nil {
 			t.Fatal(err)
 		}
 		perLevel := map[int]int{}
 		for _, p := range parts {
-			perLevel[p.level]++
+			perLevel[p.Level]++
 		}
 		for lv, n := range perLevel {
-			if n > partFanIn-1 && lv != levelReplay || lv == levelReplay && n != 1 {
+			if n > partFanIn-1 && lv != catalog.LevelReplay || lv == catalog.LevelReplay && n != 1 {
 				t.Fatalf("after publish %d: %d parts of level %d: %v", pub, n, lv, parts)
 			}
 		}

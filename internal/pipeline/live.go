@@ -66,7 +66,7 @@ type live struct {
 	// association parts (compactParts), packs its work packs
 	// (workpack.go) and packed the timesteps whose staged files are in
 	// them.
-	parts, aparts, iparts, packs []livePart
+	parts, aparts, iparts, packs []catalog.Part
 	packed                       int
 	// released counts the timesteps whose images' Meta the plan has
 	// dropped (Plan.release).
@@ -223,9 +223,9 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	}
 	level := 0
 	if !l.published && l.part > 0 {
-		level = levelReplay // a restarted run's history
+		level = catalog.LevelReplay // a restarted run's history
 	}
-	l.parts = append(l.parts, livePart{seq: l.part, level: level})
+	l.parts = append(l.parts, catalog.Part{Seq: l.part, Level: level})
 	if l.parts, err = compactParts[catalog.Measurement](l.run, catalog.TableMeasurements, measurementStages[:], a.me, l.parts, l.sink.opts); err != nil {
 		return err
 	}
@@ -402,7 +402,7 @@ func (l *live) publishAssociations(a *assocRun, e *assoc.Engine, seq, level int)
 	if len(gone) > 0 {
 		added = slices.DeleteFunc(added, func(x catalog.Association) bool { return drop(&x) })
 		for _, p := range l.aparts {
-			if err := rewriteParts(l.run, catalog.TableAssociations, a.me, "", []int{p.seq}, drop, l.copts); err != nil {
+			if err := rewriteParts(l.run, catalog.TableAssociations, a.me, "", []int{p.Seq}, drop, l.copts); err != nil {
 				return err
 			}
 		}
@@ -410,7 +410,7 @@ func (l *live) publishAssociations(a *assocRun, e *assoc.Engine, seq, level int)
 	if err := catalog.WriteFile(rundir.PartPath(l.run, catalog.TableAssociations, a.me, "", seq), added, l.copts...); err != nil {
 		return err
 	}
-	l.aparts = append(l.aparts, livePart{seq: seq, level: level})
+	l.aparts = append(l.aparts, catalog.Part{Seq: seq, Level: level})
 	l.aparts, err = compactParts[catalog.Association](l.run, catalog.TableAssociations, []string{""}, a.me, l.aparts, l.copts)
 	return err
 }
@@ -457,7 +457,7 @@ func (l *live) publishImages(a *assocRun, seq, level, committed int) error {
 	if err := catalog.WriteFile(rundir.PartPath(l.run, catalog.TableImages, 0, "", seq), rows, l.copts...); err != nil {
 		return err
 	}
-	l.iparts = append(l.iparts, livePart{seq: seq, level: level})
+	l.iparts = append(l.iparts, catalog.Part{Seq: seq, Level: level})
 	var err error
 	l.iparts, err = compactParts[catalog.Image](l.run, catalog.TableImages, []string{""}, 0, l.iparts, l.copts)
 	return err
@@ -482,7 +482,7 @@ func (l *live) packWork(a *assocRun, seq, level, committed int) error {
 	if err := packStaged(l.run, a.me, seq, ids); err != nil {
 		return err
 	}
-	l.packs = append(l.packs, livePart{seq: seq, level: level})
+	l.packs = append(l.packs, catalog.Part{Seq: seq, Level: level})
 	var err error
 	l.packs, err = compactPacks(l.run, a.me, l.packs)
 	return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"gotrap/catalog"
 	"gotrap/internal/rundir"
 )
 
@@ -266,8 +267,8 @@ func mergePacks(run string, rank int, seqs []int) error {
 }
 
 // compactPacks merges rank's packs as compactParts merges parts.
-func compactPacks(run string, rank int, packs []livePart) ([]livePart, error) {
-	return mergeLevels(packs, func(seqs []int) error { return mergePacks(run, rank, seqs) })
+func compactPacks(run string, rank int, packs []catalog.Part) ([]catalog.Part, error) {
+	return catalog.MergeLevels(packs, partFanIn, func(seqs []int) error { return mergePacks(run, rank, seqs) })
 }
 
 // unpackWork writes the files of every pack of run back in RUN/work

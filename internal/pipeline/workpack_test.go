@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"gotrap/catalog"
 	"gotrap/internal/rundir"
 )
 
@@ -24,7 +25,7 @@ func TestWorkPacks(t *testing.T) {
 	want := map[string][]byte{}
 	footer := bytes.Repeat([]byte("a Parquet footer that repeats from image to image; "), 100)
 	total := 0
-	var packs []livePart
+	var packs []catalog.Part
 	for pub := range 30 {
 		var ids []int64
 		for k := range 2 {
@@ -43,7 +44,7 @@ func TestWorkPacks(t *testing.T) {
 		if err := packStaged(run, 0, pub+1, ids); err != nil {
 			t.Fatal(err)
 		}
-		packs = append(packs, livePart{seq: pub + 1})
+		packs = append(packs, catalog.Part{Seq: pub + 1})
 		var err error
 		if packs, err = compactPacks(run, 0, packs); err != nil {
 			t.Fatal(err)

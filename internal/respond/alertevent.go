@@ -2,11 +2,9 @@ package respond
 
 import (
 	"fmt"
+	"gotrap/internal/rundir"
 	"math"
 	"time"
-
-	"gotrap/catalog"
-	"gotrap/internal/rundir"
 )
 
 // AlertFlux is one point of the light curve force-fitted at an alert's
@@ -45,9 +43,10 @@ func AlertEvent(a *Alert, lc []AlertFlux) Event {
 }
 
 // AddEvent puts e into RUN/events.parquet (replacing an event with its
-// id), written atomically.
+// id), written atomically. A live run's events parts stay as they are:
+// they hold the events of its commits, never an alert's.
 func AddEvent(run string, e Event) error {
-	old, err := ReadEvents(run)
+	old, err := readEventsFile(rundir.EventsPath(run))
 	if err != nil {
 		return err
 	}
@@ -59,21 +58,5 @@ func AddEvent(run string, e Event) error {
 	}
 	all = append(all, e)
 	sortEvents(all)
-	return writeAll(run, all)
-}
-
-// writeAll writes evs as RUN/events.parquet.
-func writeAll(run string, evs []Event) error {
-	w, err := catalog.Create[Event](rundir.EventsPath(run))
-	if err != nil {
-		return fmt.Errorf("respond: %w", err)
-	}
-	if err := w.Write(evs...); err != nil {
-		w.Abort()
-		return fmt.Errorf("respond: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("respond: %w", err)
-	}
-	return nil
+	return writeBase(run, all)
 }

@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"slices"
@@ -17,7 +15,6 @@ import (
 	"gotrap/catalog/duck"
 	"gotrap/internal/config"
 	"gotrap/internal/report"
-	"gotrap/internal/rundir"
 	"gotrap/kernels/sphere"
 )
 
@@ -815,28 +812,31 @@ func spectralIndex(g []point) (alpha, aerr float64) {
 	return (sw*sxy - sx*sy) / d, math.Sqrt(sw / d)
 }
 
-// ReadEvents reads RUN/events.parquet; a run without one has no events.
+// ReadEvents reads the run's events (eventFiles): none for a run
+// without them.
 func ReadEvents(run string) ([]Event, error) {
-	p := rundir.EventsPath(run)
-	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	files, err := eventFiles(run)
 	if err != nil {
-		return nil, fmt.Errorf("respond: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	evs, err := catalog.Read[Event](f)
-	if err != nil {
-		return nil, fmt.Errorf("respond: %s: %w", p, err)
+	var evs []Event
+	for _, p := range files {
+		part, err := readEventsFile(p)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, part...)
+	}
+	if len(files) > 1 {
+		sortEvents(evs)
 	}
 	return evs, nil
 }
 
-// WriteEvents replaces the events of the timesteps in r in
-// RUN/events.parquet by evs (keeping the others, and the alert events,
-// which do not come from the catalogue) and writes the file atomically
-// (temporary name, rename). It returns the file's events.
+// WriteEvents replaces the events of the timesteps in r by evs (keeping
+// the others, and the alert events, which do not come from the
+// catalogue) and writes them all as RUN/events.parquet (writeAll). It
+// returns the file's events.
 func WriteEvents(run string, evs []Event, r Range) ([]Event, error) {
 	old, err := ReadEvents(run)
 	if err != nil {

@@ -179,5 +179,17 @@ func (l *Log) Last(k string) (Record, bool) {
 // Attempts returns how many attempts of key k started.
 func (l *Log) Attempts(k string) int { return l.attempts[k] }
 
+// forget drops the latest states and attempt counts of the keys not in
+// keep: a log kept open across calls (Stream) holds only what its next
+// call may meet again.
+func (l *Log) forget(keep map[string]bool) {
+	for k := range l.last {
+		if !keep[k] {
+			delete(l.last, k)
+			delete(l.attempts, k)
+		}
+	}
+}
+
 // Close closes the file.
 func (l *Log) Close() error { return l.f.Close() }

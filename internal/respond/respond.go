@@ -114,6 +114,8 @@ func Respond(ctx context.Context, run string, cfg config.Config, opt Options) (*
 	evDir := run
 	if opt.Stored {
 		// The events are in the run already.
+	} else if opt.Send && opt.Stream != nil {
+		return opt.Stream.respond(ctx, run, cfg, evs, opt, res)
 	} else if opt.Send {
 		if _, err := WriteEvents(run, evs, opt.Timesteps); err != nil {
 			return nil, err
@@ -149,7 +151,7 @@ func Respond(ctx context.Context, run string, cfg config.Config, opt Options) (*
 	if err != nil {
 		return nil, err
 	}
-	dels := plan(cfg.Response, matches, byID)
+	dels := newPlanner(cfg.Response).plan(matches, byID)
 	for _, m := range matches {
 		res.Matches += len(m)
 	}
@@ -178,63 +180,96 @@ func Respond(ctx context.Context, run string, cfg config.Config, opt Options) (*
 		}
 		return res, nil
 	}
-	return deliverAll(ctx, run, cfg, dels, opt, res)
+	log, unknown, err := OpenLog(run, opt.Now())
+	if err != nil {
+		return nil, err
+	}
+	defer log.Close()
+	res.Unknown = unknown
+	return deliverAll(ctx, log, cfg, dels, opt, res)
 }
 
-// match evaluates each rule's when condition in DuckDB over the events of
-// dir's events.parquet up to the last timestep of r: the matching ids per
+// match evaluates each rule's when condition in DuckDB over the events
+// of dir (eventFiles) up to the last timestep of r: the matching ids per
 // rule, in event order, and the events by id.
 func match(ctx context.Context, dir string, rules []config.Rule, r Range) ([][]string, map[string]Event, error) {
-	// DuckDB over an empty folder, read-only (a condition reads no file
-	// but events.parquet, and no extension is loaded): the rules read
-	// events.parquet by path.
-	empty, err := os.MkdirTemp("", "gotrap-rules-")
+	files, err := eventFiles(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("respond: %w", err)
+		return nil, nil, err
 	}
-	defer os.RemoveAll(empty)
-	evPath, err := filepath.Abs(rundir.EventsPath(dir))
-	if err != nil {
-		return nil, nil, fmt.Errorf("respond: %w", err)
+	out, err := matchFiles(ctx, files, rules, r)
+	if err != nil || len(files) == 0 {
+		return out, nil, err
 	}
-	db, err := duck.Open(ctx, empty, duck.Options{Threads: 1, ReadOnly: true, Readable: []string{evPath}})
-	if err != nil {
-		return nil, nil, fmt.Errorf("respond: %w", err)
-	}
-	defer db.Close()
 	evs, err := ReadEvents(dir)
 	if err != nil {
 		return nil, nil, err
 	}
+	return out, eventsByID(evs), nil
+}
+
+// eventsByID indexes evs by id.
+func eventsByID(evs []Event) map[string]Event {
 	byID := make(map[string]Event, len(evs))
 	for _, e := range evs {
 		byID[e.ID] = e
 	}
-	src := "read_parquet(" + sqlString(evPath) + ")"
+	return byID
+}
+
+// matchFiles evaluates each rule's when condition in DuckDB over the
+// events of files up to the last timestep of r: the matching ids per
+// rule, in event order.
+func matchFiles(ctx context.Context, files []string, rules []config.Rule, r Range) ([][]string, error) {
+	out := make([][]string, len(rules))
+	if len(files) == 0 {
+		return out, nil
+	}
+	// DuckDB over an empty folder, read-only (a condition reads no file
+	// but the events', and no extension is loaded): the rules read the
+	// events' files by path.
+	empty, err := os.MkdirTemp("", "gotrap-rules-")
+	if err != nil {
+		return nil, fmt.Errorf("respond: %w", err)
+	}
+	defer os.RemoveAll(empty)
+	abs := make([]string, len(files))
+	quoted := make([]string, len(files))
+	for i, p := range files {
+		if abs[i], err = filepath.Abs(p); err != nil {
+			return nil, fmt.Errorf("respond: %w", err)
+		}
+		quoted[i] = sqlString(abs[i])
+	}
+	db, err := duck.Open(ctx, empty, duck.Options{Threads: 1, ReadOnly: true, Readable: abs})
+	if err != nil {
+		return nil, fmt.Errorf("respond: %w", err)
+	}
+	defer db.Close()
+	src := "read_parquet([" + strings.Join(quoted, ", ") + "], hive_partitioning = false)"
 	hi := ""
 	if r.To >= 0 {
 		hi = fmt.Sprintf(" AND timestep <= %d", r.To)
 	}
-	out := make([][]string, len(rules))
 	for i, rule := range rules {
 		q := fmt.Sprintf("SELECT id FROM %s WHERE (%s)%s ORDER BY timestep, time, id", src, rule.When, hi)
 		rows, err := db.SQL().QueryContext(ctx, q)
 		if err != nil {
-			return nil, nil, fmt.Errorf("respond: rule %q: when = %q: %w", rule.Name, rule.When, err)
+			return nil, fmt.Errorf("respond: rule %q: when = %q: %w", rule.Name, rule.When, err)
 		}
 		for rows.Next() {
 			var id string
 			if err := rows.Scan(&id); err != nil {
 				rows.Close()
-				return nil, nil, fmt.Errorf("respond: rule %q: %w", rule.Name, err)
+				return nil, fmt.Errorf("respond: rule %q: %w", rule.Name, err)
 			}
 			out[i] = append(out[i], id)
 		}
 		if err := closeRows(rows); err != nil {
-			return nil, nil, fmt.Errorf("respond: rule %q: when = %q: %w", rule.Name, rule.When, err)
+			return nil, fmt.Errorf("respond: rule %q: when = %q: %w", rule.Name, rule.When, err)
 		}
 	}
-	return out, byID, nil
+	return out, nil
 }
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
@@ -253,8 +288,29 @@ func CheckRules(ctx context.Context, rules []config.Rule) error {
 	if _, err := WriteEvents(tmp, nil, All); err != nil {
 		return err
 	}
-	_, _, err = match(ctx, tmp, rules, All)
+	_, err = matchFiles(ctx, []string{rundir.EventsPath(tmp)}, rules, All)
 	return err
+}
+
+// A planner turns matches into deliveries (plan), keeping per rule what
+// its de-duplication window and rate limit need of the matches it
+// planned before: a Stream plans each commit's matches with the planner
+// of the earlier ones.
+type planner struct {
+	rules []config.Rule
+	// lastBySrc is each source's last event that went out, per rule;
+	// sent the times of the events that went out, per rule with a rate
+	// limit.
+	lastBySrc []map[int64]time.Time
+	sent      [][]time.Time
+}
+
+func newPlanner(rules []config.Rule) *planner {
+	p := &planner{rules: rules, lastBySrc: make([]map[int64]time.Time, len(rules)), sent: make([][]time.Time, len(rules))}
+	for i := range rules {
+		p.lastBySrc[i] = map[int64]time.Time{}
+	}
+	return p
 }
 
 // plan turns the matches into deliveries: per rule, in event order
@@ -263,14 +319,15 @@ func CheckRules(ctx context.Context, rules []config.Rule) error {
 // most rate_limit events per rate_period of event time) decide which
 // events go out; each event then yields one delivery per action target.
 // The decisions depend only on the events, so every call makes the same
-// ones. Deliveries are sorted by timestep, then rule order.
-func plan(rules []config.Rule, matches [][]string, byID map[string]Event) []delivery {
+// ones, and the matches of successive timesteps planned call by call get
+// those of one call over them all. Deliveries are sorted by timestep,
+// then rule order.
+func (p *planner) plan(matches [][]string, byID map[string]Event) []delivery {
 	var out []delivery
-	for ri, rule := range rules {
+	for ri, rule := range p.rules {
 		period, _ := time.ParseDuration(rule.RatePeriod)
 		window, _ := time.ParseDuration(rule.DedupWindow)
-		lastBySrc := map[int64]time.Time{}
-		var sent []time.Time
+		lastBySrc := p.lastBySrc[ri]
 		for _, id := range matches[ri] {
 			e := byID[id]
 			state := ""
@@ -279,12 +336,16 @@ func plan(rules []config.Rule, matches [][]string, byID map[string]Event) []deli
 				state = StateQuiet
 			case window > 0 && e.Runcat != 0 && hasRecent(lastBySrc, e.Runcat, e.Time, window):
 				state = StateDuplicate
-			case rule.RateLimit > 0 && countSince(sent, e.Time, period) >= rule.RateLimit:
+			case rule.RateLimit > 0 && countSince(p.sent[ri], e.Time, period) >= rule.RateLimit:
 				state = StateSuppressed
 			}
 			if state == "" {
-				lastBySrc[e.Runcat] = e.Time
-				sent = append(sent, e.Time)
+				if window > 0 && e.Runcat != 0 {
+					lastBySrc[e.Runcat] = e.Time
+				}
+				if rule.RateLimit > 0 {
+					p.sent[ri] = append(p.sent[ri], e.Time)
+				}
 			}
 			for _, a := range rule.Actions {
 				for _, t := range targets(rule, a) {
@@ -293,6 +354,12 @@ func plan(rules []config.Rule, matches [][]string, byID map[string]Event) []deli
 			}
 		}
 	}
+	sortDeliveries(out)
+	return out
+}
+
+// sortDeliveries sorts deliveries by timestep, time, rule order and id.
+func sortDeliveries(out []delivery) {
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].ev, out[j].ev
 		if a.Timestep != b.Timestep {
@@ -306,7 +373,6 @@ func plan(rules []config.Rule, matches [][]string, byID map[string]Event) []deli
 		}
 		return a.ID < b.ID
 	})
-	return out
 }
 
 func hasRecent(last map[int64]time.Time, rc int64, t time.Time, window time.Duration) bool {
@@ -343,19 +409,13 @@ func targets(rule config.Rule, a string) []string {
 // done, in order. A target that still fails after the retries is left
 // alone for the rest of the call (its later deliveries stay pending, so
 // that each target receives its events in timestep order).
-func deliverAll(ctx context.Context, run string, cfg config.Config, dels []delivery, opt Options, res *Result) (*Result, error) {
-	log, unknown, err := OpenLog(run, opt.Now())
-	if err != nil {
-		return nil, err
-	}
-	defer log.Close()
-	res.Unknown = unknown
+func deliverAll(ctx context.Context, log *Log, cfg config.Config, dels []delivery, opt Options, res *Result) (*Result, error) {
 	say := func(r Record, what string) {
 		if opt.Out != nil {
 			fmt.Fprintf(opt.Out, "respond: %s %s (timestep %d) %s -> %s: %s\n", r.Rule, r.Event, r.Timestep, r.Action, r.Target, what)
 		}
 	}
-	for _, u := range unknown {
+	for _, u := range res.Unknown {
 		say(u, "unknown: "+u.Error)
 	}
 	timeout, _ := time.ParseDuration(cfg.Responses.Timeout)

@@ -798,21 +798,41 @@ func testKillResume(t *testing.T, preset string, least int) {
 }
 
 // TestRespondPerTimestep: calling Respond once per timestep, as the
-// streamed engine will after each commit, writes the same events.parquet
-// and delivers the same events in the same order as one call over the
-// finished run.
+// streamed engine does after each commit, writes the same events and
+// delivers the same events in the same order as one call over the
+// finished run, with and without a Stream. The rules use what a Stream
+// carries from call to call: a de-duplication window, a rate limit,
+// quiet mode, and a webhook down for the first calls (its deliveries
+// wait, then go out first, in order); the delivery log ends with the same
+// state per delivery.
 func TestRespondPerTimestep(t *testing.T) {
 	ctx := context.Background()
 	cfg := config.Default()
+	cfg.Responses.Retries = 0
 	base := finishedRun(t, sim.PresetTiny)
-	deliver := func(perStep, stream bool) ([]Event, []string) {
-		sink := &webhookSink{}
-		hook := httptest.NewServer(sink)
+	type outcome struct {
+		evs          []Event
+		got, flaky   []string
+		states       map[string]string
+	}
+	deliver := func(perStep, stream bool) outcome {
+		sink, down := &webhookSink{}, &webhookSink{}
+		hook, hookDown := httptest.NewServer(sink), httptest.NewServer(down)
 		defer hook.Close()
+		defer hookDown.Close()
 		c := cfg
-		c.Response = []config.Rule{{Name: "all-new", When: "type IN ('new_source', 'rise', 'variable')", Actions: []string{"webhook"},
-			Webhooks: []string{hook.URL}, Role: "test", RatePeriod: "1h", DedupWindow: "0s"}}
+		c.Response = []config.Rule{
+			{Name: "all-new", When: "type IN ('new_source', 'rise', 'variable')", Actions: []string{"webhook"},
+				Webhooks: []string{hook.URL}, Role: "test", RatePeriod: "1h", DedupWindow: "0s"},
+			{Name: "once-a-source", When: "true", Actions: []string{"webhook"},
+				Webhooks: []string{hookDown.URL}, Role: "test", RatePeriod: "1h", DedupWindow: "1000h"},
+			{Name: "few", When: "type <> 'known'", Actions: []string{"webhook"},
+				Webhooks: []string{hook.URL}, Role: "test", RateLimit: 3, RatePeriod: "1000h", DedupWindow: "0s"},
+			{Name: "quiet", When: "true", Quiet: true, Actions: []string{"webhook"},
+				Webhooks: []string{hook.URL}, Role: "test", RatePeriod: "1h", DedupWindow: "0s"},
+		}
 		run := copyRun(t, base)
+		var out outcome
 		if perStep {
 			var st *Stream
 			if stream {
@@ -823,6 +843,9 @@ func TestRespondPerTimestep(t *testing.T) {
 				defer st.Close()
 			}
 			for ts := int64(0); ts < 8; ts++ {
+				down.mu.Lock()
+				down.status = map[bool]int{true: http.StatusServiceUnavailable}[ts < 3]
+				down.mu.Unlock()
 				if _, err := Respond(ctx, run, c, Options{Send: true, Timesteps: Range{ts, ts}, Stream: st}); err != nil {
 					t.Fatal(err)
 				}
@@ -837,6 +860,12 @@ func TestRespondPerTimestep(t *testing.T) {
 			if st != nil && st.opens != 4 {
 				t.Errorf("the stream opened DuckDB %d times over 8 calls, want 4", st.opens)
 			}
+			if st != nil {
+				checkEventParts(t, run, st)
+				if st.planner == nil {
+					t.Errorf("the stream dropped its rules' state")
+				}
+			}
 		} else if _, err := Respond(ctx, run, c, Options{Send: true, Timesteps: All}); err != nil {
 			t.Fatal(err)
 		}
@@ -844,19 +873,100 @@ func TestRespondPerTimestep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return evs, sink.got()
+		recs, err := ReadLog(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.states = map[string]string{} // by rule, event and which webhook (their ports differ between runs)
+		for _, r := range recs {
+			out.states[r.Rule+" "+r.Event+" "+map[bool]string{true: "down", false: "up"}[r.Target == hookDown.URL]] = r.State
+		}
+		out.evs, out.got, out.flaky = evs, sink.got(), down.got()
+		return out
 	}
-	evAll, gotAll := deliver(false, false)
-	if len(evAll) == 0 || len(gotAll) == 0 {
-		t.Fatalf("%d events, %d deliveries: nothing to compare", len(evAll), len(gotAll))
+	defer func(n int) { eventsFanIn = n }(eventsFanIn)
+	eventsFanIn = 2 // merges within the 8 timesteps
+	all := deliver(false, false)
+	if len(all.evs) == 0 || len(all.got) == 0 || len(all.flaky) == 0 {
+		t.Fatalf("%d events, %d + %d deliveries: nothing to compare", len(all.evs), len(all.got), len(all.flaky))
+	}
+	n := map[string]int{}
+	for _, st := range all.states {
+		n[st]++
+	}
+	if n[StateDuplicate] == 0 || n[StateSuppressed] == 0 || n[StateQuiet] == 0 {
+		t.Fatalf("log states %v: the rules must suppress, de-duplicate and quieten some", n)
 	}
 	defer func(n int) { streamReopen = n }(streamReopen)
 	streamReopen = 3
 	for _, stream := range []bool{false, true} {
 		t.Run(fmt.Sprintf("stream %v", stream), func(t *testing.T) {
-			evStep, gotStep := deliver(true, stream)
-			sameEvents(t, evAll, evStep, gotAll, gotStep)
+			step := deliver(true, stream)
+			sameEvents(t, all.evs, step.evs, all.got, step.got)
+			if !slices.Equal(all.flaky, step.flaky) {
+				t.Errorf("the webhook down for 3 calls got %v\nwant %v", step.flaky, all.flaky)
+			}
+			for k, st := range all.states {
+				if step.states[k] != st {
+					t.Errorf("delivery %q: last state %q per timestep, %q in one call", k, step.states[k], st)
+				}
+			}
+			if len(step.states) != len(all.states) {
+				t.Errorf("%d deliveries logged per timestep, %d in one call", len(step.states), len(all.states))
+			}
 		})
+	}
+}
+
+// checkEventParts checks the files of a run whose events a Stream wrote
+// commit by commit: events.parquet from its first call, then parts
+// merged in levels (st.parts, as on disk); DuckDB's events view reads
+// them all; a whole write (gotrap respond) folds them into events.parquet.
+func checkEventParts(t *testing.T, run string, st *Stream) {
+	t.Helper()
+	seqs, err := eventParts(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []int
+	for _, p := range st.parts {
+		want = append(want, p.Seq)
+	}
+	if len(seqs) == 0 || !slices.Equal(seqs, want) {
+		t.Errorf("events parts on disk %v, the stream's %v: want the same, and some", seqs, st.parts)
+	}
+	merged := false
+	for _, p := range st.parts {
+		merged = merged || p.Level > 0
+	}
+	if !merged {
+		t.Errorf("no events part merged at fan-in %d: %v", eventsFanIn, st.parts)
+	}
+	evs, err := ReadEvents(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := duck.Open(context.Background(), run, duck.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.SQL().QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if n != len(evs) {
+		t.Errorf("DuckDB's events view holds %d events, the files %d", n, len(evs))
+	}
+	all, err := WriteEvents(run, nil, Range{From: 1 << 40, To: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seqs, err := eventParts(run); err != nil || len(seqs) > 0 {
+		t.Errorf("after a whole write: parts %v (%v), want none", seqs, err)
+	}
+	if !reflect.DeepEqual(all, evs) {
+		t.Errorf("the whole write holds %d events, the parts and events.parquet %d", len(all), len(evs))
 	}
 }
 

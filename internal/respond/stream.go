@@ -44,6 +44,16 @@ type Stream struct {
 	// dbUses counts the calls that used db since it was opened; opens
 	// the times a DuckDB was opened.
 	dbUses, opens int
+	// written is the first timestep whose events are not in the run's
+	// files (-1: not known), parts the events parts s wrote since
+	// (Stream.write).
+	written int64
+	parts   []catalog.Part
+	// planner, log and pending carry the rules' state from one call to
+	// the next (Stream.respond); nil when the next call starts afresh.
+	planner *planner
+	log     *Log
+	pending []delivery
 	// Full counts the calls that computed from the first timestep,
 	// Histories the windows that read the copied histories of sources
 	// they created (forks).
@@ -57,11 +67,12 @@ func NewStream(cfg config.Config) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stream{cfg: cfg, known: known, next: -1}, nil
+	return &Stream{cfg: cfg, known: known, next: -1, written: -1}, nil
 }
 
-// Close closes the Stream's DuckDB.
+// Close closes the Stream's DuckDB and delivery log.
 func (s *Stream) Close() error {
+	s.forgetRules()
 	if s.db == nil {
 		return nil
 	}
