@@ -811,9 +811,9 @@ func TestRespondPerTimestep(t *testing.T) {
 	cfg.Responses.Retries = 0
 	base := finishedRun(t, sim.PresetTiny)
 	type outcome struct {
-		evs          []Event
-		got, flaky   []string
-		states       map[string]string
+		evs        []Event
+		got, flaky []string
+		states     map[string]string
 	}
 	deliver := func(perStep, stream bool) outcome {
 		sink, down := &webhookSink{}, &webhookSink{}
