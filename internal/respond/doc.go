@@ -13,7 +13,9 @@
 // grown by appends. It folds the run in windows of successive timesteps
 // through a Stream (what a live run does commit by commit), so that
 // DuckDB's memory follows a window, not the run. WriteEvents writes
-// RUN/events.parquet atomically.
+// RUN/events.parquet atomically; a Stream adds a live run's later
+// commits' events as parts beside it, merged in levels (files.go), and
+// matches the rules over each commit's part alone.
 // Event ids are deterministic (TYPE-rRUNCAT-bBAND-mMEASUREMENT).
 //
 // # Rules and deliveries

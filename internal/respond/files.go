@@ -84,6 +84,12 @@ func writeAll(run string, evs []Event) error {
 			return fmt.Errorf("respond: %w", err)
 		}
 	}
+	if len(parts) > 0 {
+		// The parts' folders, when empty.
+		dir := filepath.Dir(eventPartPath(run, 0))
+		os.Remove(dir)
+		os.Remove(filepath.Dir(dir))
+	}
 	return nil
 }
 

@@ -49,7 +49,7 @@ type Options struct {
 // Result counts what Respond did.
 type Result struct {
 	Events  int // events of the requested timesteps
-	Matches int // (rule, event) pairs matched, all timesteps so far
+	Matches int // (rule, event) pairs matched, all timesteps so far (a Stream's later calls: their own timesteps')
 	// Deliveries by outcome in this call: sent, failed (after retries),
 	// skipped (already delivered, or unknown), not delivered (quiet,
 	// duplicate, suppressed), still pending (a target that failed).

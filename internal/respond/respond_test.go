@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -964,6 +966,9 @@ func checkEventParts(t *testing.T, run string, st *Stream) {
 	}
 	if seqs, err := eventParts(run); err != nil || len(seqs) > 0 {
 		t.Errorf("after a whole write: parts %v (%v), want none", seqs, err)
+	}
+	if _, err := os.Stat(rundir.TableDir(run, rundir.EventsTable)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after a whole write: the parts' folder: %v, want it gone", err)
 	}
 	if !reflect.DeepEqual(all, evs) {
 		t.Errorf("the whole write holds %d events, the parts and events.parquet %d", len(all), len(evs))

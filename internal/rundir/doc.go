@@ -16,6 +16,7 @@
 //	  TABLE/STAGE-00000.parquet  TablePartPath: a part a stage adds beside it
 //	  TABLE/rank=RRRR/STAGE-SSSSS.parquet  PartPath: a table every rank writes (measurements)
 //	  events.parquet           EventsPath: detected events
+//	  events/rank=0000/part-SSSSS.parquet  PartPath(EventsTable): a live run's later events
 //	  responses/               ResponsesDir
 //	    deliveries.jsonl       ResponsesLogPath: the delivery log of the response rules
 //	  alerts/                  AlertsDir: light curves and monitor list of external alerts
