@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -18,9 +20,22 @@ import (
 // fakeWatchEnv makes the test binary act as "gotrap watch" (TestMain).
 const fakeWatchEnv = "GOTRAP_BENCH_FAKE_WATCH"
 
+// holdMemEnv makes the test binary hold that many MiB resident for 1 s
+// (TestMain; TestTraceRSSVanishedChild).
+const holdMemEnv = "GOTRAP_BENCH_HOLD_MIB"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(fakeWatchEnv) == "1" {
 		os.Exit(fakeWatch(os.Args[1:]))
+	}
+	if n, err := strconv.Atoi(os.Getenv(holdMemEnv)); err == nil {
+		b := make([]byte, n<<20)
+		for i := range b {
+			b[i] = byte(i)
+		}
+		time.Sleep(time.Second)
+		runtime.KeepAlive(b)
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }

@@ -569,7 +569,8 @@ func traceCmd(cmd *exec.Cmd, every time.Duration) (*traceResult, error) {
 		now := time.Now()
 		var cpu float64
 		var rss int64
-		for _, pid := range tree(root) {
+		pids, parent := tree(root)
+		for _, pid := range pids {
 			p := procs[pid]
 			if p == nil {
 				p = &procStat{}
@@ -577,9 +578,19 @@ func traceCmd(cmd *exec.Cmd, every time.Duration) (*traceResult, error) {
 			}
 			readProc(pid, p)
 		}
+		// CPU: every process seen, the vanished ones' last counts
+		// included; RSS: the processes alive now, without a child that
+		// bears its parent's name: a fork not yet exec'd (os/exec's
+		// vfork), which shares its parent's memory (an exec action of a
+		// live run's rules).
 		for _, p := range procs {
 			cpu += p.cpu
-			rss += p.rss
+		}
+		for _, pid := range pids {
+			if pp, ok := parent[pid]; ok && procs[pp] != nil && procs[pp].name == procs[pid].name {
+				continue
+			}
+			rss += procs[pid].rss
 		}
 		tr.samples = append(tr.samples, sample{t: now, cpu: cpu, rss: rss})
 	}
@@ -664,9 +675,11 @@ func waitNoReap(pid int) error {
 	}
 }
 
-// tree lists root and its descendants (from /proc/PID/task/*/children).
-func tree(root int) []int {
+// tree lists root and its descendants (from /proc/PID/task/*/children),
+// and each descendant's parent.
+func tree(root int) ([]int, map[int]int) {
 	out := []int{root}
+	parent := map[int]int{}
 	for i := 0; i < len(out); i++ {
 		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", out[i]))
 		for _, t := range tasks {
@@ -677,11 +690,12 @@ func tree(root int) []int {
 			for _, f := range strings.Fields(string(b)) {
 				if c, err := strconv.Atoi(f); err == nil && !slices.Contains(out, c) {
 					out = append(out, c)
+					parent[c] = out[i]
 				}
 			}
 		}
 	}
-	return out
+	return out, parent
 }
 
 // readProc updates p from /proc/PID/{stat,status,io}; a vanished process

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -96,5 +98,39 @@ func TestPipelineTiny(t *testing.T) {
 	}
 	if !r2.Dataset.Reused {
 		t.Error("the dataset was generated again")
+	}
+}
+
+// TestTraceRSSVanishedChild: the sampled RSS of a process tree counts a
+// child while it lives, not after it exits (a live run's exec actions
+// left their last samples in the sum, 200 MB each).
+func TestTraceRSSVanishedChild(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh:", err)
+	}
+	const mib = 200
+	cmd := exec.Command(sh, "-c", `"$0"; sleep 1.5`, exe)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", holdMemEnv, mib))
+	tr, err := traceCmd(cmd, 50*time.Millisecond)
+	if err != nil {
+		t.Fatalf("%v: %s", err, tr.stderr)
+	}
+	var peak, last int64
+	for _, s := range tr.samples {
+		peak = max(peak, s.rss)
+	}
+	// The last samples are taken in the shell's sleep, the child gone.
+	last = tr.samples[len(tr.samples)-2].rss
+	if peak < mib<<20 {
+		t.Errorf("peak sampled RSS %d MiB, want at least the child's %d MiB", peak>>20, mib)
+	}
+	// The shell's RSS is a few MiB; 50 MiB is far below the child's.
+	if last > 50<<20 {
+		t.Errorf("RSS sampled after the child exited %d MiB: the vanished child still counted", last>>20)
 	}
 }

@@ -331,6 +331,14 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	return l.after(c)
 }
 
+// partOpts are the writer options of the associations and images parts:
+// row groups of measurementRowGroup rows, as the measurements', so that a
+// merge holds one such group (the default, 65,536 rows, made the merges
+// of a long live run hold more as its parts grew).
+func (l *live) partOpts() []catalog.Option {
+	return append(slices.Clip(l.copts), catalog.WithRowGroupRows(measurementRowGroup))
+}
+
 // indexInputs builds l.inputs from the manifest's inputs, once.
 func (l *live) indexInputs() {
 	if l.inputs != nil {
@@ -402,16 +410,16 @@ func (l *live) publishAssociations(a *assocRun, e *assoc.Engine, seq, level int)
 	if len(gone) > 0 {
 		added = slices.DeleteFunc(added, func(x catalog.Association) bool { return drop(&x) })
 		for _, p := range l.aparts {
-			if err := rewriteParts(l.run, catalog.TableAssociations, a.me, "", []int{p.Seq}, drop, l.copts); err != nil {
+			if err := rewriteParts(l.run, catalog.TableAssociations, a.me, "", []int{p.Seq}, drop, l.partOpts()); err != nil {
 				return err
 			}
 		}
 	}
-	if err := catalog.WriteFile(rundir.PartPath(l.run, catalog.TableAssociations, a.me, "", seq), added, l.copts...); err != nil {
+	if err := catalog.WriteFile(rundir.PartPath(l.run, catalog.TableAssociations, a.me, "", seq), added, l.partOpts()...); err != nil {
 		return err
 	}
 	l.aparts = append(l.aparts, catalog.Part{Seq: seq, Level: level})
-	l.aparts, err = compactParts[catalog.Association](l.run, catalog.TableAssociations, []string{""}, a.me, l.aparts, l.copts)
+	l.aparts, err = compactParts[catalog.Association](l.run, catalog.TableAssociations, []string{""}, a.me, l.aparts, l.partOpts())
 	return err
 }
 
@@ -454,12 +462,12 @@ func (l *live) publishImages(a *assocRun, seq, level, committed int) error {
 		return nil
 	}
 	slices.SortFunc(rows, func(x, y catalog.Image) int { return cmp.Compare(x.ID, y.ID) })
-	if err := catalog.WriteFile(rundir.PartPath(l.run, catalog.TableImages, 0, "", seq), rows, l.copts...); err != nil {
+	if err := catalog.WriteFile(rundir.PartPath(l.run, catalog.TableImages, 0, "", seq), rows, l.partOpts()...); err != nil {
 		return err
 	}
 	l.iparts = append(l.iparts, catalog.Part{Seq: seq, Level: level})
 	var err error
-	l.iparts, err = compactParts[catalog.Image](l.run, catalog.TableImages, []string{""}, 0, l.iparts, l.copts)
+	l.iparts, err = compactParts[catalog.Image](l.run, catalog.TableImages, []string{""}, 0, l.iparts, l.partOpts())
 	return err
 }
 

@@ -25,7 +25,10 @@ import (
 // into one of the next (catalog.MergeLevels). A variable for the tests.
 var eventsFanIn = 8
 
-// eventsBatch is how many events a merge of parts holds at a time.
+// eventsBatch is how many events a merge of parts holds at a time, and
+// the parts' row groups: a writer holds a row group (about 1 MB of
+// events), where the default (65,536 rows) would make a live run's
+// merges hold more the longer it runs.
 const eventsBatch = 4096
 
 // eventPartPath is the path of the events part seq.
@@ -149,7 +152,7 @@ func (s *Stream) write(run string, evs []Event, r Range) (err error) {
 	}
 	if len(evs) > 0 {
 		seq := int(r.From)
-		if err := catalog.WriteFile(eventPartPath(run, seq), evs); err != nil {
+		if err := catalog.WriteFile(eventPartPath(run, seq), evs, catalog.WithRowGroupRows(eventsBatch)); err != nil {
 			return fmt.Errorf("respond: %w", err)
 		}
 		s.parts = append(s.parts, catalog.Part{Seq: seq})
@@ -166,7 +169,7 @@ func (s *Stream) compact(run string) (err error) {
 		for i, q := range seqs {
 			srcs[i] = eventPartPath(run, q)
 		}
-		if err := catalog.MergeFiles[Event](srcs, eventsBatch, nil); err != nil {
+		if err := catalog.MergeFiles[Event](srcs, eventsBatch, nil, catalog.WithRowGroupRows(eventsBatch)); err != nil {
 			return fmt.Errorf("respond: %w", err)
 		}
 		return nil
