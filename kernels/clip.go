@@ -4,7 +4,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"sync"
+	"sync/atomic"
 )
 
 // This file holds the order statistics and the kappa-sigma clipping of
@@ -265,35 +265,49 @@ const (
 	truncNodes = 1057 // to lam = 5.984375
 )
 
-var truncTable struct {
-	once  sync.Once
-	u, du [truncNodes]float64
+// truncNode is a node of truncStart's table, computed when first used
+// (a cell's lam values fall on a few nodes; a whole table would cost more
+// than the background of a small image saves): the root and its slope as
+// float64 bits, valid once ready is set. Goroutines that compute the same
+// node store the same bits, so the table does not depend on which did.
+type truncNode struct {
+	u, du atomic.Uint64
+	ready atomic.Bool
+}
+
+var truncTable [truncNodes]truncNode
+
+// truncNodeAt returns node k of the table: the root u at
+// lam = truncLam0 + k*truncStep, by truncSolve from 1, and its slope
+// du/dlam = -(dphi/dlam)/(dphi/du).
+func truncNodeAt(k int) (u, du float64) {
+	n := &truncTable[k]
+	if !n.ready.Load() {
+		lam := truncLam0 + float64(k)*truncStep
+		u, _ := truncSolve(lam, 1)
+		_, d, dl := truncPhi(u, lam)
+		n.u.Store(math.Float64bits(u))
+		n.du.Store(math.Float64bits(-dl / d))
+		n.ready.Store(true)
+	}
+	return math.Float64frombits(n.u.Load()), math.Float64frombits(n.du.Load())
 }
 
 // truncStart returns a start for truncSolve at lam: the root by cubic
-// Hermite interpolation between the nodes of a table (built once, by
-// truncSolve from 1, with slopes du/dlam = -(dphi/dlam)/(dphi/du)),
+// Hermite interpolation between the two nodes of the table around lam,
 // within 2e-8 of it (TestTruncStart); 1 outside the table (above it the
 // root is within 1e-7 of 1). The start only decides how many steps the
 // solve takes: the root is the same to its tolerance.
 func truncStart(lam float64) float64 {
-	t := &truncTable
-	t.once.Do(func() {
-		for k := range truncNodes {
-			l := truncLam0 + float64(k)*truncStep
-			u, _ := truncSolve(l, 1)
-			_, d, dl := truncPhi(u, l)
-			t.u[k], t.du[k] = u, -dl/d
-		}
-	})
 	x := (lam - truncLam0) / truncStep
 	if !(x >= 0) || x >= truncNodes-1 {
 		return 1
 	}
 	k := int(x)
 	h := x - float64(k)
-	u0, u1 := t.u[k], t.u[k+1]
-	m0, m1 := t.du[k]*truncStep, t.du[k+1]*truncStep
+	u0, d0 := truncNodeAt(k)
+	u1, d1 := truncNodeAt(k + 1)
+	m0, m1 := d0*truncStep, d1*truncStep
 	// Hermite basis on [0, 1].
 	h2, h3 := h*h, h*h*h
 	u := (2*h3-3*h2+1)*u0 + (h3-2*h2+h)*m0 + (-2*h3+3*h2)*u1 + (h3-h2)*m1
