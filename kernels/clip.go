@@ -311,7 +311,12 @@ func truncStart(lam float64) float64 {
 	// Hermite basis on [0, 1].
 	h2, h3 := h*h, h*h*h
 	u := (2*h3-3*h2+1)*u0 + (h3-2*h2+h)*m0 + (-2*h3+3*h2)*u1 + (h3-h2)*m1
-	return min(max(u, 1), lam)
+	// Inside the solve's bracket [1, lam] (NaN, which no node should
+	// give, to 1).
+	if !(u >= 1) {
+		return 1
+	}
+	return min(u, lam)
 }
 
 // truncRatio1 is the std of a unit Gaussian clipped to (-1, 1):
