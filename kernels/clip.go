@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"sync/atomic"
 )
 
 // This file holds the order statistics and the kappa-sigma clipping of
@@ -179,48 +180,62 @@ func ClipCell(v []float64) (mean, rms float64) {
 // with an absolute step tolerance of 1e-8 (in the image's units); gotrap
 // solves the same equation in units of s, by Newton with a bisection
 // safeguard, to a relative 1e-14, so the result does not depend on the
-// image's flux scale. It returns s when s or limit is not positive.
+// image's flux scale. The iteration starts from a table of the root (see
+// truncStart), so that it usually ends after two evaluations. It returns s
+// when s or limit is not positive.
 func TruncatedSigma(s, limit float64) float64 {
 	if !(s > 0) || !(limit > 0) {
 		return s
 	}
 	lam := limit / s
-	// phi(u) = T(u*s)/s - 1 with T the clipped std of a Gaussian of std u*s;
-	// T grows with sigma, T(sigma) < sigma, so phi(1) < 0 and the root
-	// lies in (1, lam] when phi(lam) >= 0. phi returns its derivative too
-	// (analytic, from the same erf and exp): with rho = lam/u, pdf the
-	// standard normal density at rho and E = erf(rho/sqrt 2),
-	// t2 = 1 - 2 rho pdf / E, dt2/drho = -2 pdf ((1-rho^2) E - 2 rho pdf) / E^2
-	// and dphi/du = sqrt(t2) - rho dt2/drho / (2 sqrt(t2)).
-	phi := func(u float64) (f, df float64) {
-		rho := lam / u
-		e := math.Erf(rho / math.Sqrt2)
-		if e == 0 {
-			return -1, 0
-		}
-		ex := math.Exp(-rho * rho / 2)
-		t2 := 1 - (2*rho/math.Sqrt(2*math.Pi))*ex/e
-		if t2 < 0 {
-			t2 = 0
-		}
-		r := math.Sqrt(t2)
-		if r == 0 {
-			return u*r - 1, 0 // no slope: bisect
-		}
-		pdf := ex / math.Sqrt(2*math.Pi)
-		dt2 := -2 * pdf * ((1-rho*rho)*e - 2*rho*pdf) / (e * e)
-		return u*r - 1, r - rho*dt2/(2*r)
-	}
-	lo, hi := 1.0, lam
-	// phi(lam) is lam*sqrt(t2 at rho = 1) - 1.
 	if lam <= 1 || lam*truncRatio1-1 <= 0 {
 		// No root inside (s, limit]: sigma would exceed the limit, where
 		// PySE clamps its iterate.
 		return limit
 	}
-	u := lo
+	u, _ := truncSolve(lam, truncStart(lam))
+	return u * s
+}
+
+// truncPhi returns phi(u) = T(u*s)/s - 1, with T the clipped std of a
+// Gaussian of std u*s, and its derivative; lam = limit/s. T grows with
+// sigma and T(sigma) < sigma, so phi(1) < 0 and the root lies in (1, lam]
+// when phi(lam) >= 0. The derivative is analytic, from the same erf and
+// exp: with rho = lam/u, pdf the standard normal density at rho and
+// E = erf(rho/sqrt 2), t2 = 1 - 2 rho pdf / E,
+// dt2/drho = -2 pdf ((1-rho^2) E - 2 rho pdf) / E^2 and
+// dphi/du = sqrt(t2) - rho dt2/drho / (2 sqrt(t2)). dl is dphi/dlam,
+// dt2/drho / (2 sqrt(t2)) (0 where the slope is 0).
+func truncPhi(u, lam float64) (f, df, dl float64) {
+	rho := lam / u
+	e := math.Erf(rho / math.Sqrt2)
+	if e == 0 {
+		return -1, 0, 0
+	}
+	ex := math.Exp(-rho * rho / 2)
+	t2 := 1 - (2*rho/math.Sqrt(2*math.Pi))*ex/e
+	if t2 < 0 {
+		t2 = 0
+	}
+	r := math.Sqrt(t2)
+	if r == 0 {
+		return u*r - 1, 0, 0 // no slope: bisect
+	}
+	pdf := ex / math.Sqrt(2*math.Pi)
+	dt2 := -2 * pdf * ((1-rho*rho)*e - 2*rho*pdf) / (e * e)
+	return u*r - 1, r - rho*dt2/(2*r), dt2 / (2 * r)
+}
+
+// truncSolve returns the root u of truncPhi(., lam) in (1, lam] by
+// Newton's method from u0 with a bisection safeguard, to a relative
+// 1e-14, and the number of evaluations of truncPhi. lam must exceed
+// 1/truncRatio1 (then phi(lam) > 0) and u0 must lie in [1, lam].
+func truncSolve(lam, u0 float64) (u float64, evals int) {
+	lo, hi := 1.0, lam
+	u = u0
 	for range 100 {
-		f, d := phi(u)
+		f, d, _ := truncPhi(u, lam)
+		evals++
 		if f == 0 {
 			break
 		}
@@ -239,7 +254,69 @@ func TruncatedSigma(s, limit float64) float64 {
 		}
 		u = next
 	}
-	return u * s
+	return u, evals
+}
+
+// The table of truncStart: the root u(lam) and its slope at
+// lam = truncLam0 + k*truncStep, k < truncNodes.
+const (
+	truncLam0  = 1.859375 // just above 1/truncRatio1 = 1.8532
+	truncStep  = 1.0 / 256
+	truncNodes = 1057 // to lam = 5.984375
+)
+
+// truncNode is a node of truncStart's table, computed when first used
+// (a cell's lam values fall on a few nodes; a whole table would cost more
+// than the background of a small image saves): the root and its slope as
+// float64 bits, valid once ready is set. Goroutines that compute the same
+// node store the same bits, so the table does not depend on which did.
+type truncNode struct {
+	u, du atomic.Uint64
+	ready atomic.Bool
+}
+
+var truncTable [truncNodes]truncNode
+
+// truncNodeAt returns node k of the table: the root u at
+// lam = truncLam0 + k*truncStep, by truncSolve from 1, and its slope
+// du/dlam = -(dphi/dlam)/(dphi/du).
+func truncNodeAt(k int) (u, du float64) {
+	n := &truncTable[k]
+	if !n.ready.Load() {
+		lam := truncLam0 + float64(k)*truncStep
+		u, _ := truncSolve(lam, 1)
+		_, d, dl := truncPhi(u, lam)
+		n.u.Store(math.Float64bits(u))
+		n.du.Store(math.Float64bits(-dl / d))
+		n.ready.Store(true)
+	}
+	return math.Float64frombits(n.u.Load()), math.Float64frombits(n.du.Load())
+}
+
+// truncStart returns a start for truncSolve at lam: the root by cubic
+// Hermite interpolation between the two nodes of the table around lam,
+// within 2e-8 of it (TestTruncStart); 1 outside the table (above it the
+// root is within 1e-7 of 1). The start only decides how many steps the
+// solve takes: the root is the same to its tolerance.
+func truncStart(lam float64) float64 {
+	x := (lam - truncLam0) / truncStep
+	if !(x >= 0) || x >= truncNodes-1 {
+		return 1
+	}
+	k := int(x)
+	h := x - float64(k)
+	u0, d0 := truncNodeAt(k)
+	u1, d1 := truncNodeAt(k + 1)
+	m0, m1 := d0*truncStep, d1*truncStep
+	// Hermite basis on [0, 1].
+	h2, h3 := h*h, h*h*h
+	u := (2*h3-3*h2+1)*u0 + (h3-2*h2+h)*m0 + (-2*h3+3*h2)*u1 + (h3-h2)*m1
+	// Inside the solve's bracket [1, lam] (NaN, which no node should
+	// give, to 1).
+	if !(u >= 1) {
+		return 1
+	}
+	return min(u, lam)
 }
 
 // truncRatio1 is the std of a unit Gaussian clipped to (-1, 1):

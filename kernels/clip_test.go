@@ -87,6 +87,45 @@ func TestTruncatedSigmaInvertsClip(t *testing.T) {
 	}
 }
 
+// TestTruncStart checks truncStart against the root solved from 1 over
+// lam from the no-root limit (1/truncRatio1) to 8, at points between the
+// table's nodes: within 2e-8 relative in the table (cubic Hermite
+// interpolation with step 1/256; the largest error, 1.3e-8, is at the
+// low end, where the root steepens), the solve from it within two evaluations
+// everywhere (from 1 above the table), and TruncatedSigma within 2e-14
+// relative of the solve from 1 (each stops at a relative step of 1e-14).
+func TestTruncStart(t *testing.T) {
+	var worst float64
+	var evals, n int
+	for lam := 1/truncRatio1 + 1e-6; lam < 8; lam += 1.0 / 997 {
+		if lam*truncRatio1-1 <= 0 {
+			continue
+		}
+		want, _ := truncSolve(lam, 1)
+		u0 := truncStart(lam)
+		if lam >= truncLam0 && lam < truncLam0+(truncNodes-1)*truncStep {
+			d := math.Abs(u0-want) / want
+			worst = max(worst, d)
+			if d > 2e-8 {
+				t.Errorf("lam %v: start %v, root %v (%.2g relative)", lam, u0, want, d)
+			}
+		}
+		_, e := truncSolve(lam, u0)
+		evals += e
+		n++
+		if e > 2 && lam >= truncLam0 {
+			t.Errorf("lam %v: %d evaluations from the start", lam, e)
+		}
+		for _, s := range []float64{1, 3.7e-5, 2.2e4} {
+			got := TruncatedSigma(s, lam*s)
+			if !testutil.Close(got, want*s, 0, 2e-14) {
+				t.Errorf("lam %v s %v: %v, solve from 1 gives %v", lam, s, got, want*s)
+			}
+		}
+	}
+	t.Logf("start within %.2g of the root; %.2f evaluations a solve", worst, float64(evals)/float64(n))
+}
+
 func TestClipCellGaussian(t *testing.T) {
 	const seed = 2
 	t.Logf("seed %d", seed)
