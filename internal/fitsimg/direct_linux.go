@@ -152,3 +152,26 @@ func retryEINTR(f func() error) error {
 		}
 	}
 }
+
+// DirectReads reports whether ReadDirect reads files on this system
+// (Linux); elsewhere it always returns ErrNoDirect.
+const DirectReads = true
+
+// Resident returns the share of the pages of the file path that are in
+// the page cache (mincore(2)), 0 to 1: what ReadDirect compares with
+// half.
+func Resident(path string) (float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, &Error{Path: path, Err: err}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, &Error{Path: path, Err: err}
+	}
+	if st.Size() == 0 {
+		return 0, nil
+	}
+	return residentShare(int(f.Fd()), st.Size()), nil
+}

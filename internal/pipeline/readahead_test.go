@@ -3,11 +3,17 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
+	"github.com/cespare/xxhash/v2"
+	"golang.org/x/sys/unix"
+
 	"gotrap/internal/fitsimg"
+	"gotrap/internal/rundir"
 )
 
 // announced records the calls of willNeed while a test runs.
@@ -34,11 +40,13 @@ func (a *announced) count(path string) int {
 	return len(a.calls[path])
 }
 
-// TestReadAheadAnnounced: on 2 ranks, every image is announced to the
+// TestReadAheadAnnounced: where the direct reads are refused (a file
+// system without O_DIRECT), on 2 ranks, every image is announced to the
 // kernel once, as a whole file, before its extraction reads it; a resume
 // that reuses every image's staged results announces none (it reads no
 // image, and announcing would read the whole stack for nothing).
 func TestReadAheadAnnounced(t *testing.T) {
+	refuseDirect(t)
 	data := tiny(t)
 	inputs, err := ExpandInputs([]string{filepath.Join(data, "images")})
 	if err != nil {
@@ -110,5 +118,193 @@ func TestReadAheadPlane(t *testing.T) {
 	}
 	if got := rec.calls["broken.fits"]; len(got) != 0 {
 		t.Errorf("an image without a header announced as %v", got)
+	}
+}
+
+// refuseDirect makes directRead refuse every file, as a file system
+// without O_DIRECT does, until the test ends.
+func refuseDirect(t *testing.T) {
+	directRead = func(buf []byte, path string) ([]byte, error) {
+		return nil, &fitsimg.Error{Path: path, Err: fmt.Errorf("%w: refused by the test", fitsimg.ErrNoDirect)}
+	}
+	t.Cleanup(func() { directRead = fitsimg.ReadDirect })
+}
+
+// directReads records the files that directRead read, until the test
+// ends.
+type directReads struct {
+	mu    sync.Mutex
+	count map[string]int
+}
+
+func recordDirect(t *testing.T) *directReads {
+	d := &directReads{count: map[string]int{}}
+	directRead = func(buf []byte, path string) ([]byte, error) {
+		data, err := fitsimg.ReadDirect(buf, path)
+		if err == nil {
+			d.mu.Lock()
+			d.count[path]++
+			d.mu.Unlock()
+		}
+		return data, err
+	}
+	t.Cleanup(func() { directRead = fitsimg.ReadDirect })
+	return d
+}
+
+func (d *directReads) of(path string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.count[path]
+}
+
+// dropCache syncs the files and drops them from the page cache; it skips
+// the test where a file stays in memory (tmpfs).
+func dropCache(t *testing.T, paths []string) {
+	t.Helper()
+	if err := dropPages(paths); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		if r, err := fitsimg.Resident(p); err != nil || r > 0 {
+			t.Skipf("the file system of %s keeps files in memory (tmpfs?): %.0f%% of the file still cached (%v), no cold read to test", p, 100*r, err)
+		}
+	}
+}
+
+// dropPages syncs the files and drops them from the page cache.
+func dropPages(paths []string) error {
+	for _, p := range paths {
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		if err = f.Sync(); err == nil {
+			err = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+		}
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// TestReadAheadDirect: on 2 ranks, images not in the page cache (dropped
+// after the plan stage, whose header reads bring a small file's first
+// 128 KiB into it, the kernel's read-ahead) are each read once with O_DIRECT into the ranks' buffers before their
+// extraction, none announced, with at most readAheadPerWorker buffers
+// per worker; the catalogue and the manifest's hashes are those of a run
+// that reads every image by path (direct reads refused). A third run,
+// the images now in the page cache, reads none directly and announces
+// none, with the same catalogue.
+func TestReadAheadDirect(t *testing.T) {
+	inputs := tinyCopy(t)
+	dropCache(t, inputs)
+	rec := recordDirect(t)
+	ann := recordWillNeed(t)
+	var mu sync.Mutex
+	var late []string
+	var pools []rawPool
+	testHookImage = func(stage string, img *Image) {
+		if stage == StepExtract && rec.of(img.Path) == 0 {
+			mu.Lock()
+			late = append(late, img.Path)
+			mu.Unlock()
+		}
+	}
+	testHookReadAhead = func(r *rawPool) {
+		mu.Lock()
+		pools = append(pools, *r)
+		mu.Unlock()
+	}
+	defer func() { testHookImage, testHookReadAhead = nil, nil }()
+	const workers = 2 // per rank: CPUs 4 on 2 ranks
+	drop := true
+	run := func() string {
+		t.Helper()
+		dir := filepath.Join(t.TempDir(), "run")
+		// Each rank plans on its own: the cache is dropped once both
+		// have read the headers.
+		var planned sync.WaitGroup
+		planned.Add(2)
+		opt := Options{Run: dir, Inputs: inputs, Config: testConfig(), CPUs: 2 * workers,
+			AfterStage: func(s string) error {
+				if s == StagePlan && drop {
+					planned.Done()
+					planned.Wait()
+					return dropPages(inputs)
+				}
+				return nil
+			}}
+		if _, err := RunRanks(context.Background(), opt, 2); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	direct := run()
+	if len(late) > 0 {
+		t.Errorf("%d images extracted before they were read directly, e.g. %s", len(late), late[0])
+	}
+	for _, in := range inputs {
+		if n := rec.of(in); n != 1 {
+			t.Errorf("%s read directly %d times, want once", in, n)
+		}
+		if n := ann.count(in); n != 0 {
+			t.Errorf("%s announced %d times, want none (read directly)", in, n)
+		}
+	}
+	if len(pools) != 2 {
+		t.Fatalf("%d pools, want one per rank", len(pools))
+	}
+	for _, p := range pools {
+		if p.made > readAheadPerWorker*workers || p.made < 1 || p.size%fitsimg.DirectAlign != 0 {
+			t.Errorf("a rank made %d buffers of %d bytes, want 1 to %d of whole 4 KiB blocks", p.made, p.size, readAheadPerWorker*workers)
+		}
+	}
+	if n := pools[0].direct + pools[1].direct; n != len(inputs) {
+		t.Errorf("the pools count %d direct reads, want %d", n, len(inputs))
+	}
+
+	testHookImage = nil
+	refuseDirect(t)
+	byPath := run()
+	equalCatalogues(t, direct, byPath)
+	md, err := rundir.ReadManifest(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, err := rundir.ReadManifest(byPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(md.Inputs) != len(inputs) || len(mp.Inputs) != len(inputs) {
+		t.Fatalf("%d and %d manifest inputs, want %d", len(md.Inputs), len(mp.Inputs), len(inputs))
+	}
+	for k := range md.Inputs {
+		b, err := os.ReadFile(md.Inputs[k].Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("%016x", xxhash.Sum64(b))
+		if md.Inputs[k].XXH64 != want || mp.Inputs[k].XXH64 != want {
+			t.Errorf("%s: hash %s read directly, %s by path, want %s", md.Inputs[k].Path, md.Inputs[k].XXH64, mp.Inputs[k].XXH64, want)
+		}
+	}
+
+	// Read by path through the cache: every image is in it now.
+	drop = false
+	rec = recordDirect(t)
+	ann = recordWillNeed(t)
+	pools = nil
+	warm := run()
+	equalCatalogues(t, direct, warm)
+	for _, in := range inputs {
+		if rec.of(in) != 0 || ann.count(in) != 0 {
+			t.Errorf("%s in the page cache: read directly %d times, announced %d, want neither", in, rec.of(in), ann.count(in))
+		}
+	}
+	if n := pools[0].cached + pools[1].cached; n != len(inputs) {
+		t.Errorf("the pools count %d images in the page cache, want %d", n, len(inputs))
 	}
 }
