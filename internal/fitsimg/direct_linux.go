@@ -25,7 +25,7 @@ func setFlagsSys(fd, flags int) error {
 // (docs/performance.md "Session 10": a read of a page in the cache costs
 // less CPU than the direct read of it, and a direct read of pages in the
 // cache goes to storage again).
-const cachedShare = 0.5
+var cachedShare = 0.5
 
 func readDirect(buf []byte, path string) ([]byte, error) {
 	if len(buf) == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(buf)))%DirectAlign != 0 {

@@ -116,7 +116,10 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 	// compute, or announced to the operating system. Image k is read
 	// once image k-ahead is handed to a worker.
 	ahead := readAheadPerWorker * nw
-	raw := newRawPool(s.a.plan, order, ahead)
+	var raw *rawPool
+	if s.directReads {
+		raw = newRawPool(s.a.plan, order, ahead)
+	}
 	p.raw, p.log = raw, s.a.log
 	pending := slices.Clone(p.items) // p.items' entries go nil when released
 	p.wg.Go(func() {
@@ -251,7 +254,10 @@ type stream struct {
 	// lookahead is the number of images extracted ahead of the
 	// timestep being associated (besides its own).
 	lookahead int
-	prog      *progress
+	// directReads: the read-ahead reads images with O_DIRECT
+	// (readahead.go, runner.useDirect).
+	directReads bool
+	prog        *progress
 	// stage writes the staged files and makes them durable per timestep.
 	stage *staging
 	// commit, when not nil, is called on rank 0 after each timestep t

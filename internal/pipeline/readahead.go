@@ -27,6 +27,12 @@ import (
 //     announced to the operating system (fitsimg.WillNeed) and read by
 //     path, as before the direct reads.
 //
+// The direct reads are made when the run's inputs exceed half of the
+// machine's memory (runner.useDirect): then the page cache cannot keep
+// them for a later run anyway, and filling it costs reclaiming it. A
+// smaller stack is read through the page cache, which keeps it for the
+// next run over it (a second run then reads no byte from storage).
+//
 // Image k is read ahead once image k - readAheadPerWorker*workers is
 // handed to a worker, so the read-ahead stays that many images ahead of
 // the extraction.
@@ -54,6 +60,25 @@ var (
 // testHookReadAhead, when not nil, is given each rank's pool when its
 // prefetch closes (before its buffers are freed).
 var testHookReadAhead func(*rawPool)
+
+// directMin returns the size of the run's inputs (bytes) above which
+// the read-ahead reads directly: half of the machine's memory. Tests
+// replace it.
+var directMin = func() int64 { return physicalMemory() / 2 }
+
+// useDirect reports whether the read-ahead reads directly: where
+// fitsimg.ReadDirect reads (Linux) and the run's inputs are larger than
+// directMin. It logs the choice.
+func (r *runner) useDirect() bool {
+	total := int64(0)
+	for _, in := range r.man.Inputs {
+		total += in.Size
+	}
+	min := directMin()
+	use := fitsimg.DirectReads && total > min
+	r.log.printf("read-ahead: inputs of %.2f GB, direct reads (O_DIRECT) above %.2f GB: %v", float64(total)/1e9, float64(min)/1e9, use)
+	return use
+}
 
 // aheadRead is one image's read ahead of its extraction: file is the
 // file's bytes read into a buffer of the pool, nil when the image is to

@@ -14,6 +14,7 @@ import (
 
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/rundir"
+	"gotrap/internal/testutil"
 )
 
 // announced records the calls of willNeed while a test runs.
@@ -40,13 +41,34 @@ func (a *announced) count(path string) int {
 	return len(a.calls[path])
 }
 
-// TestReadAheadAnnounced: where the direct reads are refused (a file
-// system without O_DIRECT), on 2 ranks, every image is announced to the
-// kernel once, as a whole file, before its extraction reads it; a resume
-// that reuses every image's staged results announces none (it reads no
-// image, and announcing would read the whole stack for nothing).
+// TestReadAheadAnnounced: where the read-ahead reads nothing directly,
+// because the stack is small (below directMin: read through the page
+// cache) or the direct reads are refused (a file system without
+// O_DIRECT), on 2 ranks, every image is announced to the kernel once, as
+// a whole file, before its extraction reads it; a resume that reuses
+// every image's staged results announces none (it reads no image, and
+// announcing would read the whole stack for nothing).
 func TestReadAheadAnnounced(t *testing.T) {
-	refuseDirect(t)
+	t.Run("small", func(t *testing.T) {
+		direct := recordDirect(t)
+		pools := 0
+		testHookReadAhead = func(*rawPool) { pools++ }
+		defer func() { testHookReadAhead = nil }()
+		readAheadAnnounced(t)
+		if len(direct.count) != 0 || pools != 0 {
+			t.Errorf("%d files read directly, %d pools made, want none below directMin", len(direct.count), pools)
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		old := directMin
+		directMin = func() int64 { return 0 }
+		defer func() { directMin = old }()
+		refuseDirect(t)
+		readAheadAnnounced(t)
+	})
+}
+
+func readAheadAnnounced(t *testing.T) {
 	data := tiny(t)
 	inputs, err := ExpandInputs([]string{filepath.Join(data, "images")})
 	if err != nil {
@@ -200,6 +222,10 @@ func dropPages(paths []string) error {
 // none, with the same catalogue.
 func TestReadAheadDirect(t *testing.T) {
 	inputs := tinyCopy(t)
+	// The tiny stack is far below half of any machine's memory.
+	old := directMin
+	directMin = func() int64 { return 0 }
+	defer func() { directMin = old }()
 	dropCache(t, inputs)
 	rec := recordDirect(t)
 	ann := recordWillNeed(t)
@@ -306,5 +332,91 @@ func TestReadAheadDirect(t *testing.T) {
 	}
 	if n := pools[0].cached + pools[1].cached; n != len(inputs) {
 		t.Errorf("the pools count %d images in the page cache, want %d", n, len(inputs))
+	}
+}
+
+// TestReadAheadFormats: what the read-ahead does with each kind of input
+// (not in the page cache) and what its worker then reads: a FITS file and
+// a gzip-compressed one of one plane are read directly and decoded from
+// the buffer; a plane of a cube is announced (its plane's bytes) and read
+// by path; a CASA image (a directory) is refused by ReadDirect, announced
+// (WillNeed ignores a directory) and read by path. Each gives ReadInto's
+// pixels and, read directly, the file's hash; every buffer is given back.
+func TestReadAheadFormats(t *testing.T) {
+	fz := filepath.Join(testutil.ProjectRoot(t), "testdata", "fz")
+	dir := t.TempDir()
+	var files []string
+	for _, name := range []string{"noise.fits", "noise.fits.gz", "noisecube.fits"} {
+		b, err := os.ReadFile(filepath.Join(fz, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	dropCache(t, files)
+	casa := filepath.Join(testutil.SharedData(t), "casa", "kat7.image")
+	ann := recordWillNeed(t)
+	direct := recordDirect(t)
+	s := &stream{ex: &extractStage{stage: &staging{}}}
+	for _, c := range []struct {
+		path   string
+		plane  int
+		direct bool
+	}{
+		{files[0], 0, true}, {files[1], 0, true}, {files[2], 1, false}, {casa, 0, false},
+	} {
+		t.Run(filepath.Base(c.path), func(t *testing.T) {
+			m, err := fitsimg.ReadMeta(c.path, fitsimg.Options{Plane: c.plane})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.path != casa {
+				// The header's read brought the small file in.
+				if err := dropPages([]string{c.path}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			img := &Image{Path: c.path, Plane: c.plane, Meta: m}
+			order := []int{0}
+			pool := newRawPool(&Plan{Images: []Image{*img}}, order, 1)
+			defer pool.close()
+			f := s.readAheadImage(context.Background(), img, pool)
+			if (f != nil) != c.direct || (direct.of(c.path) == 1) != c.direct || (ann.count(c.path) == 1) == c.direct {
+				t.Fatalf("read directly %v (%d), announced %d times; want direct %v, else announced once", f != nil, direct.of(c.path), ann.count(c.path), c.direct)
+			}
+			w := &worker{}
+			got, _, hashed, err := s.ex.read1(w, img, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _, err := fitsimg.ReadInto(nil, c.path, fitsimg.Options{Plane: c.plane})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Pix) != len(want.Pix) {
+				t.Fatalf("%d pixels, want %d", len(got.Pix), len(want.Pix))
+			}
+			for i := range got.Pix {
+				if g, w := got.Pix[i], want.Pix[i]; g != w && !(g != g && w != w) {
+					t.Fatalf("pixel %d: %v, want %v", i, g, w)
+				}
+			}
+			if c.direct {
+				b, err := os.ReadFile(c.path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !hashed || w.xxh.Sum64() != xxhash.Sum64(b) {
+					t.Errorf("hash %016x (hashed %v), want the file's %016x", w.xxh.Sum64(), hashed, xxhash.Sum64(b))
+				}
+				if len(pool.free) != 1 {
+					t.Errorf("%d buffers given back, want 1", len(pool.free))
+				}
+			}
+		})
 	}
 }
