@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"math"
+	"runtime/debug"
 
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/hugemem"
@@ -28,7 +30,8 @@ import (
 //     path, as before the direct reads.
 //
 // The direct reads are made when the run's inputs exceed half of the
-// machine's memory (runner.useDirect): then the page cache cannot keep
+// machine's memory, or of the process's memory allowance when smaller
+// (runner.useDirect, cacheMemory): then the page cache cannot keep
 // them for a later run anyway, and filling it costs reclaiming it. A
 // smaller stack is read through the page cache, which keeps it for the
 // next run over it (a second run then reads no byte from storage).
@@ -62,9 +65,24 @@ var (
 var testHookReadAhead func(*rawPool)
 
 // directMin returns the size of the run's inputs (bytes) above which
-// the read-ahead reads directly: half of the machine's memory. Tests
-// replace it.
-var directMin = func() int64 { return physicalMemory() / 2 }
+// the read-ahead reads directly: half of cacheMemory. Tests replace it.
+var directMin = func() int64 { return cacheMemory() / 2 }
+
+// cacheMemory is the memory in which the page cache may keep the inputs:
+// the machine's, or the process's memory allowance when smaller (the Go
+// runtime's soft limit is three quarters of it, reduce.GoMemoryLimit; a
+// cgroup's limit, such as a Slurm job's, counts the page cache too).
+// Unknown: math.MaxInt64 (no direct reads).
+func cacheMemory() int64 {
+	m := physicalMemory()
+	if m <= 0 {
+		m = math.MaxInt64
+	}
+	if lim := debug.SetMemoryLimit(-1); lim > 0 && lim < math.MaxInt64/4 {
+		m = min(m, lim/3*4)
+	}
+	return m
+}
 
 // useDirect reports whether the read-ahead reads directly: where
 // fitsimg.ReadDirect reads (Linux) and the run's inputs are larger than

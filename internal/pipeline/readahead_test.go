@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"runtime/debug"
 	"os"
 	"path/filepath"
 	"sync"
@@ -418,5 +420,29 @@ func TestReadAheadFormats(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCacheMemory: the memory for the page cache is the machine's,
+// or the memory allowance (four thirds of the Go runtime's limit) when
+// smaller.
+func TestCacheMemory(t *testing.T) {
+	phys := physicalMemory()
+	if fitsimg.DirectReads && phys <= 0 {
+		t.Fatalf("the machine's memory unknown (%d)", phys)
+	}
+	old := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(old)
+	debug.SetMemoryLimit(math.MaxInt64)
+	if got := cacheMemory(); phys > 0 && got != phys {
+		t.Errorf("no limit: %d bytes, want the machine's %d", got, phys)
+	}
+	debug.SetMemoryLimit(3 << 20) // an allowance of 4 MiB
+	want := int64(4 << 20)
+	if phys > 0 {
+		want = min(phys, want)
+	}
+	if got := cacheMemory(); got != want {
+		t.Errorf("a 4 MiB allowance: %d bytes, want %d", got, want)
 	}
 }
