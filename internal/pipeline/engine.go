@@ -85,8 +85,6 @@ type slot struct {
 	h    *held
 	err  error
 	done chan struct{}
-	// ahead is the image's read ahead of its extraction (readahead.go).
-	ahead aheadRead
 }
 
 // startPrefetch starts extracting (or loading) the images order of plan
@@ -98,7 +96,7 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 		slots: make(chan struct{}, limit), stop: cancel}
 	for k, i := range order {
 		p.pos[i] = k
-		p.items[k] = &slot{done: make(chan struct{}), ahead: newAheadRead()}
+		p.items[k] = &slot{done: make(chan struct{})}
 	}
 	nw := max(1, min(s.workers, len(order)))
 	pool, err := newWorkers(s.ex.opt, nw, len(order))
@@ -107,8 +105,9 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 		return nil, err
 	}
 	type job struct {
-		i  int
-		sl *slot
+		i     int
+		sl    *slot
+		ahead *aheadRead
 	}
 	jobs := make(chan job)
 	// The images to be read next are read ahead of their extraction
@@ -121,9 +120,14 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 		raw = newRawPool(s.a.plan, order, ahead)
 	}
 	p.raw, p.log = raw, s.a.log
-	pending := slices.Clone(p.items) // p.items' entries go nil when released
+	// Not in the slots: the read-ahead and the hand-out keep these
+	// until the prefetch closes, and a slot holds its image's results.
+	aheads := make([]aheadRead, len(order))
+	for k := range aheads {
+		aheads[k] = newAheadRead()
+	}
 	p.wg.Go(func() {
-		s.readAheadLoop(ctx, order, pending, ahead, raw)
+		s.readAheadLoop(ctx, order, aheads, ahead, raw)
 	})
 	p.wg.Go(func() {
 		defer close(jobs)
@@ -134,8 +138,8 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 				return
 			}
 			select {
-			case jobs <- job{i, pending[k]}:
-				close(pending[k].ahead.taken)
+			case jobs <- job{i, p.items[k], &aheads[k]}:
+				close(aheads[k].taken)
 			case <-ctx.Done():
 				return
 			}
@@ -152,7 +156,7 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 					continue
 				}
 				img := &s.a.plan.Images[i]
-				f, err := sl.ahead.wait(ctx)
+				f, err := j.ahead.wait(ctx)
 				if err != nil {
 					sl.err = err
 					close(sl.done)

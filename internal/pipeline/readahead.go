@@ -112,11 +112,14 @@ func newAheadRead() aheadRead {
 	return aheadRead{ready: make(chan struct{}), taken: make(chan struct{})}
 }
 
-// wait returns the image's file read ahead (nil: read it by path).
+// wait returns the image's file read ahead (nil: read it by path), once;
+// it lets go of it.
 func (a *aheadRead) wait(ctx context.Context) (*rawFile, error) {
 	select {
 	case <-a.ready:
-		return a.file, nil
+		f := a.file
+		a.file = nil
+		return f, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -204,19 +207,19 @@ func (p *rawPool) close() {
 	}
 }
 
-// readAheadLoop reads ahead (or announces) the images order, whose slots
-// are slots, each once the one ahead places before it is taken by a
-// worker (the file header above).
-func (s *stream) readAheadLoop(ctx context.Context, order []int, slots []*slot, ahead int, raw *rawPool) {
+// readAheadLoop reads ahead (or announces) the images order, into
+// aheads (by position), each once the one ahead places before it is taken
+// by a worker (the file header above).
+func (s *stream) readAheadLoop(ctx context.Context, order []int, aheads []aheadRead, ahead int, raw *rawPool) {
 	for k, i := range order {
 		if k >= ahead {
 			select {
-			case <-slots[k-ahead].ahead.taken:
+			case <-aheads[k-ahead].taken:
 			case <-ctx.Done():
 				return
 			}
 		}
-		a := &slots[k].ahead
+		a := &aheads[k]
 		a.file = s.readAheadImage(ctx, &s.a.plan.Images[i], raw)
 		close(a.ready)
 	}
