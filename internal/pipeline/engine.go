@@ -163,6 +163,7 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 					continue
 				}
 				if s.ex.done(img) {
+					f.free() // none: readAheadImage reads no such image
 					sl.h, sl.err = s.ex.load(img)
 				} else {
 					sl.h, sl.err = s.ex.extract(w, img, true, f)
