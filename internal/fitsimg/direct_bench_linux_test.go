@@ -26,7 +26,9 @@ import (
 //   - cache=warm: every file in the page cache; read=path as above,
 //     read=direct the pipeline's choice (ReadDirect finds the file cached
 //     and the read goes by path: mincore's cost added), read=forced
-//     O_DIRECT regardless of the cache (what the choice avoids);
+//     O_DIRECT regardless of the cache (what the choice avoids),
+//     read=check ReadDirect's refusal of the cached file alone (open,
+//     fstat, mincore: the choice's cost);
 //   - cache=none/read=memory: ReadIntoFrom from the bytes of a file in
 //     memory, the decoding and hashing that every read above includes.
 func BenchmarkReadCold(b *testing.B) {
@@ -79,6 +81,13 @@ func BenchmarkReadCold(b *testing.B) {
 		_, _, _, err := ReadIntoFrom(reuse, p, mem, Options{}, h)
 		return err
 	}
+	// ReadDirect's refusal of a cached file alone: the choice's cost.
+	checkCached := func(p string) error {
+		if _, err := ReadDirect(buf, p); !errors.Is(err, ErrCached) {
+			return fmt.Errorf("%s: %v, want ErrCached", p, err)
+		}
+		return nil
+	}
 	for _, c := range []struct {
 		cache, read string
 		cold        bool
@@ -90,6 +99,7 @@ func BenchmarkReadCold(b *testing.B) {
 		{"warm", "path", false, 0.5, readPath},
 		{"warm", "direct", false, 0.5, readDirect},
 		{"warm", "forced", false, 2, readDirect},
+		{"warm", "check", false, 0.5, checkCached},
 		{"none", "memory", false, 0.5, fromMemory},
 	} {
 		b.Run("cache="+c.cache+"/read="+c.read, func(b *testing.B) {

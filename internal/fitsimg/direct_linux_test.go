@@ -181,3 +181,48 @@ func TestReadDirectRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestResident: the share of a file in the page cache, from the windows
+// residentShare looks at: none after the cache is dropped, half after the
+// first half is read (without the kernel's read-ahead), all after the
+// whole file is; a small file is looked at whole.
+func TestResident(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		w, h  int
+		parts []float64 // of the file read: the share expected after each
+	}{
+		{name: "large", w: 512, h: 512, parts: []float64{0, 0.5, 1}}, // 1 MiB: 257 pages
+		{name: "small", w: 40, h: 40, parts: []float64{0, 1}},        // 3 pages, all looked at
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path, want := coldImage(t, t.TempDir(), c.w, c.h)
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_RANDOM); err != nil {
+				t.Fatal(err)
+			}
+			page := os.Getpagesize()
+			for _, part := range c.parts {
+				n := int(part * float64(len(want)))
+				n = n / page * page
+				if part == 1 {
+					n = len(want)
+				}
+				if _, err := f.ReadAt(make([]byte, n), 0); err != nil {
+					t.Fatal(err)
+				}
+				got, err := Resident(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != part {
+					t.Errorf("%d of %d bytes read: share %v, want %v", n, len(want), got, part)
+				}
+			}
+		})
+	}
+}
