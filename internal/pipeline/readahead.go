@@ -45,7 +45,7 @@ import (
 // worker then finds its next image read: the disk reads the rank's next
 // images while the workers compute, instead of each worker waiting for
 // its read and then computing, the disk idle (docs/performance.md
-// "Session 8"). It is also the number of buffers of the rank's pool.
+// "Session 8"). A rank's pool has as many buffers per worker.
 const readAheadPerWorker = 2
 
 // headerRoom is what a pool's buffer holds beyond the largest plane of
@@ -92,9 +92,9 @@ func (r *runner) useDirect() bool {
 	for _, in := range r.man.Inputs {
 		total += in.Size
 	}
-	min := directMin()
-	use := fitsimg.DirectReads && total > min
-	r.log.printf("read-ahead: inputs of %.2f GB, direct reads (O_DIRECT) above %.2f GB: %v", float64(total)/1e9, float64(min)/1e9, use)
+	above := directMin()
+	use := fitsimg.DirectReads && total > above
+	r.log.printf("read-ahead: inputs of %.2f GB, direct reads (O_DIRECT) above %.2f GB: %v", float64(total)/1e9, float64(above)/1e9, use)
 	return use
 }
 
