@@ -28,6 +28,16 @@
 // Decode and DecodeHeader read from an io.ReaderAt (bytes in memory), and
 // NewMeta interprets a header.
 //
+// ReadDirect reads a whole file into a 4 KiB-aligned buffer of the
+// caller's with O_DIRECT on Linux (no page cache; the last partial block
+// through it when the buffer has no room for the whole block), and
+// refuses (ErrNoDirect, ErrCached) what is better read by path: a file
+// system without O_DIRECT, a file that does not fit, a file half or more
+// in the page cache (mincore(2) over 32 pages spread over it: Resident).
+// ReadIntoFrom then decodes such bytes as ReadIntoHashed decodes the
+// file: the same pixels, metadata and hash, decoded from the bytes without
+// a copy.
+//
 // The header is parsed by this package (ParseHeader): it keeps every card
 // in order with its comment, joins CONTINUE long strings, accepts D and
 // lower-case exponents, and tolerates unparseable non-structural cards

@@ -1,6 +1,7 @@
 package fitsimg
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,4 +57,67 @@ func TestReadIntoHashed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadIntoFrom: reading an image from its bytes in memory gives
+// ReadIntoHashed's pixels, metadata and hash, for plain, gzip-compressed
+// and tile-compressed FITS and a plane of a cube; without a hash it
+// reports none; a file cut short is ErrTruncated.
+func TestReadIntoFrom(t *testing.T) {
+	root := filepath.Join(testutil.ProjectRoot(t), "testdata", "fz")
+	cases := []struct {
+		file  string
+		plane int
+	}{
+		{"noise.fits", 0}, {"noise.fits.gz", 0}, {"f32-rice-q4.fits.fz", 0},
+		{"i16-gzip2.fits.fz", 0}, {"noisecube.fits", 1}, {"cube-rice.fits.fz", 1},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			p := filepath.Join(root, c.file)
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := Options{Plane: c.plane}
+			h := xxhash.New()
+			want, wm, ok, err := ReadIntoHashed(nil, p, opts, h)
+			if err != nil || !ok {
+				t.Fatalf("ReadIntoHashed: %v (hashed %v)", err, ok)
+			}
+			g := xxhash.New()
+			got, gm, gok, err := ReadIntoFrom(nil, p, data, opts, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !gok || g.Sum64() != h.Sum64() || g.Sum64() != xxhash.Sum64(data) {
+				t.Errorf("hash %016x (ok %v), want the file's %016x", g.Sum64(), gok, xxhash.Sum64(data))
+			}
+			if gm.Path != p || gm.Naxis1 != wm.Naxis1 || gm.Naxis2 != wm.Naxis2 || gm.Planes != wm.Planes || !gm.TauStart.Equal(wm.TauStart) {
+				t.Errorf("meta %+v, want %+v", gm, wm)
+			}
+			samePixels(t, "read", got.Pix, want.Pix)
+			// Without a hash, into the image just read.
+			again, _, hashed, err := ReadIntoFrom(got, p, data, opts, nil)
+			if err != nil || hashed {
+				t.Fatalf("without a hash: %v (hashed %v)", err, hashed)
+			}
+			if &again.Pix[0] != &got.Pix[0] {
+				t.Error("reuse's storage not reused")
+			}
+			samePixels(t, "reused", again.Pix, want.Pix)
+		})
+	}
+	t.Run("truncated", func(t *testing.T) {
+		data, err := os.ReadFile(filepath.Join(root, "noise.fits"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two blocks short: the header declares more data than given.
+		_, _, _, err = ReadIntoFrom(nil, "cut.fits", data[:len(data)-2*BlockLen], Options{}, nil)
+		var fe *Error
+		if !errors.Is(err, ErrTruncated) || !errors.As(err, &fe) || fe.Path != "cut.fits" {
+			t.Errorf("error %v, want ErrTruncated naming cut.fits", err)
+		}
+	})
 }

@@ -121,6 +121,9 @@ var chunkPool = sync.Pool{New: func() any {
 // that ends before the plane does (a file that shrank after its size was
 // checked) gives ErrTruncated.
 func readPlane(dst []float32, r io.ReaderAt, lay layout, plane int) error {
+	if m, ok := r.(*memFile); ok {
+		return m.decodePlane(dst, lay, plane)
+	}
 	nb := bytesPerValue(lay.scaling.Bitpix)
 	inPlace := nb == 4 && 4*int64(len(dst)) <= readChunk
 	var buf []byte
@@ -146,6 +149,28 @@ func readPlane(dst []float32, r io.ReaderAt, lay layout, plane int) error {
 				return fmt.Errorf("%w: the data array ends after %d of its %d bytes", ErrTruncated, done+int64(n), lay.planeLen)
 			}
 			return fmt.Errorf("cannot read the data array: %w", err)
+		}
+		DecodeTo(dst[:k], b, lay.scaling)
+		dst = dst[k:]
+		done += int64(len(b))
+	}
+	return nil
+}
+
+// decodePlane is readPlane on a file in memory: each chunk of readChunk
+// bytes of the plane is a view of m's bytes (hashed by view) decoded by
+// DecodeTo, so the bytes are read from memory once and then from the
+// cache.
+func (m *memFile) decodePlane(dst []float32, lay layout, plane int) error {
+	nb := bytesPerValue(lay.scaling.Bitpix)
+	per := readChunk / nb // values per chunk
+	off := lay.hdrLen + int64(plane)*lay.planeLen
+	done := int64(0)
+	for len(dst) > 0 {
+		k := min(len(dst), per)
+		b := m.view(k*nb, off+done)
+		if len(b) < k*nb {
+			return fmt.Errorf("%w: the data array ends after %d of its %d bytes", ErrTruncated, done+int64(len(b)), lay.planeLen)
 		}
 		DecodeTo(dst[:k], b, lay.scaling)
 		dst = dst[k:]
@@ -332,7 +357,14 @@ func ReadInto(reuse *kernels.Image, path string, opts Options) (*kernels.Image, 
 		return nil, nil, &Error{Path: path, Err: err}
 	}
 	defer src.close()
-	if opts, err = src.resolve(opts); err != nil {
+	return readSource(src, reuse, path, opts)
+}
+
+// readSource is ReadInto's reading of the opened image src (path names
+// it); errors are *Error.
+func readSource(src *source, reuse *kernels.Image, path string, opts Options) (*kernels.Image, *Meta, error) {
+	opts, err := src.resolve(opts)
+	if err != nil {
 		return nil, nil, &Error{Path: path, Err: err}
 	}
 	m, err := src.meta(opts)

@@ -155,26 +155,30 @@ func openHashed(path string, hf *hashedFile) (*source, error) {
 		hf.f, hf.size = osf, size
 		f = hf
 	}
+	src, err := openFormat(f, size)
+	if err != nil {
+		f.Close()
+	}
+	return src, err
+}
+
+// openFormat reads the header of the file f (size bytes), choosing the
+// reader by its first bytes: gzip-compressed FITS, a tile-compressed
+// image, or FITS. The source's close closes f; on an error f is left
+// open.
+func openFormat(f fileReader, size int64) (*source, error) {
 	var head [2]byte
 	if n, _ := f.ReadAt(head[:], 0); n == 2 && head == gzipMagic {
-		src, err := openGzip(f, f.Close)
-		if err != nil {
-			f.Close()
-		}
-		return src, err
+		return openGzip(f, f.Close)
 	}
 	h, lay, err := readHeader(f, size)
 	if errors.Is(err, ErrNoImage) {
 		// An empty primary HDU may precede a tile-compressed image.
 		if src, terr := openTiled(f, size, f.Close); terr == nil || !errors.Is(terr, ErrNoImage) {
-			if terr != nil {
-				f.Close()
-			}
 			return src, terr
 		}
 	}
 	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	return &source{h: h, lay: lay, read: fitsPlanes(f, lay), close: f.Close}, nil

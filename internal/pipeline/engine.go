@@ -76,6 +76,8 @@ type prefetch struct {
 	slots chan struct{}
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
+	raw   *rawPool // the read-ahead's buffers (freed by close)
+	log   *logger
 }
 
 // slot is one image's result, ready when done is closed.
@@ -103,25 +105,32 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 		return nil, err
 	}
 	type job struct {
-		i  int
-		sl *slot
+		i     int
+		sl    *slot
+		ahead *aheadRead
 	}
 	jobs := make(chan job)
-	// The images to be read next are announced to the operating system
-	// (readAhead), so that the disk fetches them while the workers
-	// compute: order[:advised] are announced. Each is announced before
-	// its job is handed out, and after the job before it, so that a
-	// slow announcement (a file system that reads at once) holds up no
-	// worker beyond the first image.
-	ahead, advised := readAheadPerWorker*nw, 0
-	announce := func(upTo int) {
-		for ; advised < min(upTo, len(order)); advised++ {
-			s.readAhead(&s.a.plan.Images[order[advised]])
-		}
+	// The images to be read next are read ahead of their extraction
+	// (readahead.go): into buffers of the process while the workers
+	// compute, or announced to the operating system. Image k is read
+	// once image k-ahead is handed to a worker.
+	ahead := readAheadPerWorker * nw
+	var raw *rawPool
+	if s.directReads {
+		raw = newRawPool(s.a.plan, order, ahead)
+	}
+	p.raw, p.log = raw, s.a.log
+	// Not in the slots: the read-ahead and the hand-out keep these
+	// until the prefetch closes, and a slot holds its image's results.
+	aheads := make([]aheadRead, len(order))
+	for k := range aheads {
+		aheads[k] = newAheadRead()
 	}
 	p.wg.Go(func() {
+		s.readAheadLoop(ctx, order, aheads, ahead, raw)
+	})
+	p.wg.Go(func() {
 		defer close(jobs)
-		announce(1)
 		for k, i := range order {
 			select {
 			case p.slots <- struct{}{}:
@@ -129,11 +138,11 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 				return
 			}
 			select {
-			case jobs <- job{i, p.items[k]}:
+			case jobs <- job{i, p.items[k], &aheads[k]}:
+				close(aheads[k].taken)
 			case <-ctx.Done():
 				return
 			}
-			announce(k + 1 + ahead)
 		}
 	})
 	for range pool.n {
@@ -147,10 +156,17 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 					continue
 				}
 				img := &s.a.plan.Images[i]
+				f, err := j.ahead.wait(ctx)
+				if err != nil {
+					sl.err = err
+					close(sl.done)
+					continue
+				}
 				if s.ex.done(img) {
+					f.free() // none: readAheadImage reads no such image
 					sl.h, sl.err = s.ex.load(img)
 				} else {
-					sl.h, sl.err = s.ex.extract(w, img, true)
+					sl.h, sl.err = s.ex.extract(w, img, true, f)
 					if errors.Is(sl.err, ErrImageFailed) {
 						// A panic may have left the worker's buffers
 						// inconsistent: replace it.
@@ -164,38 +180,6 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 		})
 	}
 	return p, nil
-}
-
-// readAheadPerWorker is how many images of a rank's order, per worker,
-// are announced to the operating system (fitsimg.WillNeed) beyond the one
-// handed to a worker. A worker then finds its next image in the page
-// cache: the disk reads the rank's next images while the workers compute,
-// instead of each worker waiting for its read and then computing, the
-// disk idle (docs/performance.md "Session 8"). It costs no memory of the
-// process: a rank's next few images in the page cache.
-const readAheadPerWorker = 2
-
-// willNeed is fitsimg.WillNeed; tests replace it to record what is
-// announced.
-var willNeed = fitsimg.WillNeed
-
-// readAhead announces the read of img's pixels that its extraction will
-// make: the whole file for an image of one plane, else its plane (and
-// the header's size at most, 1 MiB, beyond it). An image without a
-// header, or whose staged results will be reused (extractStage.done), is
-// not read and not announced.
-func (s *stream) readAhead(img *Image) {
-	m := img.Meta
-	if m == nil || s.ex.done(img) {
-		return
-	}
-	if m.Planes <= 1 {
-		willNeed(img.Path, 0, 0)
-		return
-	}
-	bytes := max(1, m.Bitpix/8, -m.Bitpix/8)
-	plane := int64(m.Naxis1) * int64(m.Naxis2) * int64(bytes)
-	willNeed(img.Path, int64(img.Plane)*plane, plane+1<<20)
 }
 
 // wait returns image i's result, its staged files written. It is called
@@ -221,6 +205,14 @@ func (p *prefetch) release(i int) {
 func (p *prefetch) close() {
 	p.stop()
 	p.wg.Wait()
+	if r := p.raw; r != nil {
+		if testHookReadAhead != nil {
+			testHookReadAhead(r)
+		}
+		p.log.printf("read ahead: %d images read with O_DIRECT into %d buffers of %.1f MB, %d found in the page cache, %d announced (read by path)",
+			r.direct, r.made, float64(r.size)/1e6, r.cached, r.announced)
+	}
+	p.raw.close()
 }
 
 // heldGCPercent is the GOGC of the timesteps stage (unless lower
@@ -267,7 +259,10 @@ type stream struct {
 	// lookahead is the number of images extracted ahead of the
 	// timestep being associated (besides its own).
 	lookahead int
-	prog      *progress
+	// directReads: the read-ahead reads images with O_DIRECT
+	// (readahead.go, runner.useDirect).
+	directReads bool
+	prog        *progress
 	// stage writes the staged files and makes them durable per timestep.
 	stage *staging
 	// commit, when not nil, is called on rank 0 after each timestep t

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash"
 	"image"
 	"os"
 	"runtime/debug"
@@ -131,14 +132,16 @@ func recoverImage(img *Image, stage string, err *error) {
 // each image is processed; fault-injection tests make it panic.
 var testHookImage func(stage string, img *Image)
 
-// extract reads, checks and extracts img and writes its staged files
+// extract reads (from f when the read-ahead read the file, else by
+// path), checks and extracts img and writes its staged files
 // (the completion mark last; staging). With keep, an image that passes
 // the per-image checks is returned with a copy of its pixels as read, its
 // metadata and background grids, for the forced fits of its timestep
 // (the extraction consumes the worker's copy): the image is read once. A
 // panic becomes an *ImageError.
-func (s *extractStage) extract(w *worker, img *Image, keep bool) (h *held, err error) {
+func (s *extractStage) extract(w *worker, img *Image, keep bool, f *rawFile) (h *held, err error) {
 	defer recoverImage(img, StepExtract, &err)
+	defer f.free() // read1 frees it once read
 	if testHookImage != nil {
 		testHookImage(StepExtract, img)
 	}
@@ -152,7 +155,7 @@ func (s *extractStage) extract(w *worker, img *Image, keep bool) (h *held, err e
 	}
 	if img.Meta == nil {
 		reject(catalog.RejectReadError, img.HeaderErr)
-	} else if pix, meta, hashed, err := s.read1(w, img); err != nil {
+	} else if pix, meta, hashed, err := s.read1(w, img, f); err != nil {
 		reject(catalog.RejectReadError, err.Error())
 	} else {
 		w.pix = pix
@@ -241,15 +244,26 @@ func (s *extractStage) stageFiles(img *Image, row catalog.Image, blind []catalog
 	return stageRows(st, t, rundir.StagedPath(s.run, StepExtract, img.ID, "image.parquet"), []catalog.Image{row}, s.copts)
 }
 
-// read1 reads img's plane into the worker's storage, hashing the file on
-// that read when img is its file's first image in the plan (the other
-// planes of a cube are read without: the file is hashed once).
-func (s *extractStage) read1(w *worker, img *Image) (*kernels.Image, *fitsimg.Meta, bool, error) {
-	if s.firstOf != nil && s.firstOf[img.Path] != img.ID {
-		pix, meta, err := fitsimg.ReadInto(w.pix, img.Path, img.readOptions(s.read))
-		return pix, meta, false, err
+// read1 reads img's plane into the worker's storage, from f when the
+// read-ahead read the file (readahead.go), else by path, hashing the file
+// on that read when img is its file's first image in the plan (the other
+// planes of a cube are read without: the file is hashed once). It frees
+// f.
+func (s *extractStage) read1(w *worker, img *Image, f *rawFile) (*kernels.Image, *fitsimg.Meta, bool, error) {
+	defer f.free()
+	opts := img.readOptions(s.read)
+	var h hash.Hash
+	if s.firstOf == nil || s.firstOf[img.Path] == img.ID {
+		h = w.hash(img)
 	}
-	return fitsimg.ReadIntoHashed(w.pix, img.Path, img.readOptions(s.read), w.hash(img))
+	switch {
+	case f != nil:
+		return fitsimg.ReadIntoFrom(w.pix, img.Path, f.data, opts, h)
+	case h != nil:
+		return fitsimg.ReadIntoHashed(w.pix, img.Path, opts, h)
+	}
+	pix, meta, err := fitsimg.ReadInto(w.pix, img.Path, opts)
+	return pix, meta, false, err
 }
 
 // load returns the staged results of image img, extracted by an earlier

@@ -3,7 +3,10 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"testing"
 
@@ -34,11 +37,34 @@ func (a *announced) count(path string) int {
 	return len(a.calls[path])
 }
 
-// TestReadAheadAnnounced: on 2 ranks, every image is announced to the
-// kernel once, as a whole file, before its extraction reads it; a resume
-// that reuses every image's staged results announces none (it reads no
-// image, and announcing would read the whole stack for nothing).
+// TestReadAheadAnnounced: where the read-ahead reads nothing directly,
+// because the stack is small (below directMin: read through the page
+// cache) or the direct reads are refused (a file system without
+// O_DIRECT), on 2 ranks, every image is announced to the kernel once, as
+// a whole file, before its extraction reads it; a resume that reuses
+// every image's staged results announces none (it reads no image, and
+// announcing would read the whole stack for nothing).
 func TestReadAheadAnnounced(t *testing.T) {
+	t.Run("small", func(t *testing.T) {
+		direct := recordDirect(t)
+		pools := 0
+		testHookReadAhead = func(*rawPool) { pools++ }
+		defer func() { testHookReadAhead = nil }()
+		readAheadAnnounced(t)
+		if len(direct.count) != 0 || pools != 0 {
+			t.Errorf("%d files read directly, %d pools made, want none below directMin", len(direct.count), pools)
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		old := directMin
+		directMin = func() int64 { return 0 }
+		defer func() { directMin = old }()
+		refuseDirect(t)
+		readAheadAnnounced(t)
+	})
+}
+
+func readAheadAnnounced(t *testing.T) {
 	data := tiny(t)
 	inputs, err := ExpandInputs([]string{filepath.Join(data, "images")})
 	if err != nil {
@@ -110,5 +136,66 @@ func TestReadAheadPlane(t *testing.T) {
 	}
 	if got := rec.calls["broken.fits"]; len(got) != 0 {
 		t.Errorf("an image without a header announced as %v", got)
+	}
+}
+
+// refuseDirect makes directRead refuse every file, as a file system
+// without O_DIRECT does, until the test ends.
+func refuseDirect(t *testing.T) {
+	directRead = func(buf []byte, path string) ([]byte, error) {
+		return nil, &fitsimg.Error{Path: path, Err: fmt.Errorf("%w: refused by the test", fitsimg.ErrNoDirect)}
+	}
+	t.Cleanup(func() { directRead = fitsimg.ReadDirect })
+}
+
+// directReads records the files that directRead read, until the test
+// ends.
+type directReads struct {
+	mu    sync.Mutex
+	count map[string]int
+}
+
+func recordDirect(t *testing.T) *directReads {
+	d := &directReads{count: map[string]int{}}
+	directRead = func(buf []byte, path string) ([]byte, error) {
+		data, err := fitsimg.ReadDirect(buf, path)
+		if err == nil {
+			d.mu.Lock()
+			d.count[path]++
+			d.mu.Unlock()
+		}
+		return data, err
+	}
+	t.Cleanup(func() { directRead = fitsimg.ReadDirect })
+	return d
+}
+
+func (d *directReads) of(path string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.count[path]
+}
+
+// TestCacheMemory: the memory for the page cache is the machine's,
+// or the memory allowance (four thirds of the Go runtime's limit) when
+// smaller.
+func TestCacheMemory(t *testing.T) {
+	phys := physicalMemory()
+	if fitsimg.DirectReads && phys <= 0 {
+		t.Fatalf("the machine's memory unknown (%d)", phys)
+	}
+	old := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(old)
+	debug.SetMemoryLimit(math.MaxInt64)
+	if got := cacheMemory(); phys > 0 && got != phys {
+		t.Errorf("no limit: %d bytes, want the machine's %d", got, phys)
+	}
+	debug.SetMemoryLimit(3 << 20) // an allowance of 4 MiB
+	want := int64(4 << 20)
+	if phys > 0 {
+		want = min(phys, want)
+	}
+	if got := cacheMemory(); got != want {
+		t.Errorf("a 4 MiB allowance: %d bytes, want %d", got, want)
 	}
 }

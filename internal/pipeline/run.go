@@ -479,6 +479,7 @@ func (r *runner) timesteps(ctx context.Context) (err error) {
 	str := &stream{a: r.ar, qc: cfg.Quality, workers: r.workers, lookahead: cfg.Pipeline.Lookahead, prog: r.prog, stage: stg,
 		ex: &extractStage{run: opt.Run, opt: r.xopt, qc: cfg.Quality, read: r.readOpt, copts: r.copts, catalogues: opt.Catalogues != nil, stale: r.stale, firstOf: firstImages(plan), stage: stg},
 		fs: &forcedStage{run: opt.Run, opt: r.xopt, read: r.readOpt, copts: r.copts, stage: stg}}
+	str.directReads = r.useDirect()
 	if str.lookahead <= 0 {
 		str.lookahead = defaultLookahead(r.workers, largestImage(plan), debug.SetMemoryLimit(-1), opt.processRanks)
 		r.log.printf("lookahead: %d images", str.lookahead)
