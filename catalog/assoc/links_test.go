@@ -102,8 +102,8 @@ func TestLinkStoreInMemory(t *testing.T) {
 		want = append(want, a)
 	}
 	got, err := st.read(nil, &l)
-	if err != nil || st.f != nil || len(l.blocks) != 0 || !sameBits(got, want) {
-		t.Fatalf("err %v, file %v, %d blocks, equal %v", err, st.f, len(l.blocks), sameBits(got, want))
+	if err != nil || st.f != nil || l.blocks != 0 || !sameBits(got, want) {
+		t.Fatalf("err %v, file %v, %d blocks, equal %v", err, st.f, l.blocks, sameBits(got, want))
 	}
 }
 
