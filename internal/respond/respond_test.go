@@ -864,8 +864,10 @@ func TestRespondPerTimestep(t *testing.T) {
 			}
 			if st != nil {
 				checkEventParts(t, run, st)
-				if st.planner == nil {
-					t.Errorf("the stream dropped its rules' state")
+				// DuckDB reopened at calls 5 and 8 keeps the rules'
+				// state: only the first call reads every event.
+				if st.planner == nil || st.RulesFull != 1 {
+					t.Errorf("the stream's rules read every event in %d of 8 calls (state kept at the end: %v), want 1", st.RulesFull, st.planner != nil)
 				}
 			}
 		} else if _, err := Respond(ctx, run, c, Options{Send: true, Timesteps: All}); err != nil {

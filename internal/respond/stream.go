@@ -54,6 +54,9 @@ type Stream struct {
 	planner *planner
 	log     *Log
 	pending []delivery
+	// RulesFull counts the calls whose rules read every event and the
+	// whole delivery log (Stream.respond).
+	RulesFull int
 	// Full counts the calls that computed from the first timestep,
 	// Histories the windows that read the copied histories of sources
 	// they created (forks).
@@ -73,6 +76,11 @@ func NewStream(cfg config.Config) (*Stream, error) {
 // Close closes the Stream's DuckDB and delivery log.
 func (s *Stream) Close() error {
 	s.forgetRules()
+	return s.closeDB()
+}
+
+// closeDB closes the Stream's DuckDB.
+func (s *Stream) closeDB() error {
 	if s.db == nil {
 		return nil
 	}
@@ -275,7 +283,7 @@ func (s *Stream) open(ctx context.Context, run string) (*duck.DB, error) {
 		s.dbUses++
 		return s.db, nil
 	}
-	if err := s.Close(); err != nil {
+	if err := s.closeDB(); err != nil {
 		return nil, fmt.Errorf("respond: %w", err)
 	}
 	// DuckDB stays open for the watch's life: without its file cache and

@@ -48,6 +48,7 @@ func (s *Stream) respond(ctx context.Context, run string, cfg config.Config, evs
 		dels = append(s.pending, s.planner.plan(matches, eventsByID(evs))...)
 	} else {
 		s.forgetRules()
+		s.RulesFull++
 		matches, byID, err := match(ctx, run, cfg.Response, r)
 		if err != nil {
 			return nil, err
