@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -32,6 +33,10 @@ func TestMain(m *testing.M) {
 		b := make([]byte, n<<20)
 		for i := range b {
 			b[i] = byte(i)
+		}
+		if os.Getenv(holdMemEnv+"_CHILD") != "" {
+			// A small child, as a watch's exec action.
+			exec.Command("sleep", "0.3").Run()
 		}
 		time.Sleep(time.Second)
 		runtime.KeepAlive(b)

@@ -638,11 +638,11 @@ loop:
 	}
 	slices.SortFunc(tr.procs, func(a, b ProcRSS) int { return a.PID - b.PID })
 	if len(procs) > 1 {
+		// The largest process's peak: a rank under mpirun, or the root
+		// itself when its children are small (a watch's exec actions).
 		tr.maxRSS = 0
 		for _, p := range tr.procs {
-			if pid := p.PID; pid != root {
-				tr.maxRSS = max(tr.maxRSS, p.PeakRSS)
-			}
+			tr.maxRSS = max(tr.maxRSS, p.PeakRSS)
 		}
 	}
 	// getrusage counts the root and its reaped descendants: the exact

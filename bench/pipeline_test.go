@@ -134,3 +134,26 @@ func TestTraceRSSVanishedChild(t *testing.T) {
 		t.Errorf("RSS sampled after the child exited %d MiB: the vanished child still counted", last>>20)
 	}
 }
+
+// TestTracePeakRootWithChild: the peak RSS of a process that starts a
+// small child is its own, not the child's (a live run's exec actions made
+// the soak report 688 kB).
+func TestTracePeakRootWithChild(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("sleep"); err != nil {
+		t.Skip("no sleep:", err)
+	}
+	const mib = 100
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", holdMemEnv, mib), holdMemEnv+"_CHILD=1")
+	tr, err := traceCmd(cmd, 20*time.Millisecond)
+	if err != nil {
+		t.Fatalf("%v: %s", err, tr.stderr)
+	}
+	if tr.maxRSS < mib<<20 {
+		t.Errorf("peak RSS %d kB, want at least the root's %d MiB", tr.maxRSS>>10, mib)
+	}
+}
