@@ -68,6 +68,10 @@ type live struct {
 	// them.
 	parts, aparts, iparts, packs []catalog.Part
 	packed                       int
+	// packing, when not nil, receives the result of the packing that
+	// runs in the background (packWork); packs is the packer's until
+	// then.
+	packing chan error
 	// released counts the timesteps whose images' Meta the plan has
 	// dropped (Plan.release).
 	released int
@@ -471,9 +475,16 @@ func (l *live) publishImages(a *assocRun, seq, level, committed int) error {
 	return err
 }
 
-// packWork packs the staged files of this rank's images of the
+// packWork starts packing the staged files of this rank's images of the
 // timesteps committed since the last publish (workpack.go) into pack
-// seq, and merges the packs.
+// seq, and merging the packs, in the background: the packing is not on
+// the commit's path (it waits on a sync of each pack, and a watch
+// spent about a quarter of its publishing time there). The staged files
+// are durable with their timestep already, so a crash before a pack is
+// renamed into place leaves them where a restart finds them. It first
+// waits for the packing the last publish started, so each publish
+// returns with the staged files of the publish before it packed
+// (packWait: the run's end waits for the last one).
 func (l *live) packWork(a *assocRun, seq, level, committed int) error {
 	var ids []int64
 	for t := l.packed; t < committed; t++ {
@@ -484,15 +495,33 @@ func (l *live) packWork(a *assocRun, seq, level, committed int) error {
 		}
 	}
 	l.packed = committed
+	if err := l.packWait(); err != nil {
+		return err
+	}
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := packStaged(l.run, a.me, seq, ids); err != nil {
-		return err
+	done := make(chan error, 1)
+	l.packing = done
+	go func() {
+		err := packStaged(l.run, a.me, seq, ids)
+		if err == nil {
+			l.packs = append(l.packs, catalog.Part{Seq: seq, Level: level})
+			l.packs, err = compactPacks(l.run, a.me, l.packs)
+		}
+		done <- err
+	}()
+	return nil
+}
+
+// packWait waits for the packing in the background (packWork), if any,
+// and returns its error.
+func (l *live) packWait() error {
+	if l.packing == nil {
+		return nil
 	}
-	l.packs = append(l.packs, catalog.Part{Seq: seq, Level: level})
-	var err error
-	l.packs, err = compactPacks(l.run, a.me, l.packs)
+	err := <-l.packing
+	l.packing = nil
 	return err
 }
 
