@@ -136,6 +136,7 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 	case msg.End:
 		return false, nil
 	}
+	monitors := !slices.Equal(l.man.LiveMonitors, msg.Monitors) // changed
 	l.man.LiveMonitors = msg.Monitors
 	from := len(a.plan.Timesteps)
 	added, unreadable, err := a.plan.Extend(ctx, msg.Paths, l.read, l.channels, l.tol, l.workers)
@@ -176,7 +177,10 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 			l.unhashed[p] = &in
 			ins = append(ins, in)
 		}
-		if err := appendInputs(l.run, l.man, ins); err != nil {
+		// The manifest is written again only when the monitors changed
+		// (they must be recorded before their timestep is committed):
+		// the publish after the timesteps writes it anyway.
+		if err := appendInputs(l.run, l.man, ins, monitors); err != nil {
 			return false, err
 		}
 	}
@@ -322,7 +326,7 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 		delete(l.unhashed, inputPath(in))
 	}
 	clear(s.hashes) // recorded in the manifest
-	if err := appendInputs(l.run, l.man, filled); err != nil {
+	if err := appendInputs(l.run, l.man, filled, true); err != nil {
 		return err
 	}
 	if l.after == nil {
@@ -370,14 +374,17 @@ func (l *live) entry(path string) *rundir.InputFile {
 }
 
 // appendInputs records the new or changed entries ins of a live run's
-// inputs in its inputs log (the plan stage started it), then writes
-// the rest of the manifest (small).
-func appendInputs(run string, m *rundir.Manifest, ins []rundir.InputFile) error {
+// inputs in its inputs log (the plan stage started it), then, with
+// manifest, writes the rest of the manifest (small).
+func appendInputs(run string, m *rundir.Manifest, ins []rundir.InputFile, manifest bool) error {
 	if !m.InputsLog {
 		return fmt.Errorf("pipeline: %s: a live run's manifest without its inputs log", run)
 	}
 	if err := rundir.AppendInputs(run, ins...); err != nil {
 		return err
+	}
+	if !manifest {
+		return nil
 	}
 	return rundir.WriteManifest(run, m)
 }

@@ -18,6 +18,7 @@ import (
 
 	"gotrap/catalog"
 	"gotrap/internal/config"
+	"gotrap/internal/extract"
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/pipeline/pipetest"
 	"gotrap/internal/rundir"
@@ -482,4 +483,40 @@ func tinyInputs(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	return inputs
+}
+
+// TestWorkerPoolKept: the extract stage makes its workers once and each
+// prefetch (one per batch of a live run) takes the same ones back, so a
+// batch does not allocate a worker's planes again; a call that needs
+// more makes only the difference.
+func TestWorkerPoolKept(t *testing.T) {
+	xopt, err := extract.FromConfig(testConfig().Extraction)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &extractStage{opt: xopt}
+	take := func(n, most int) []*worker {
+		t.Helper()
+		p, err := s.workerPool(n, most)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws := make([]*worker, n)
+		for k := range ws {
+			ws[k] = <-p.free
+		}
+		for _, w := range ws {
+			p.free <- w // as the prefetch's goroutines do when it ends
+		}
+		return ws
+	}
+	first := take(1, 2)
+	again := take(1, 2)
+	if first[0] != again[0] || s.pool.n != 1 {
+		t.Errorf("second prefetch: worker %p, pool of %d; want the first's %p, a pool of 1", again[0], s.pool.n, first[0])
+	}
+	two := take(2, 2)
+	if s.pool.n != 2 || !slices.Contains(two, first[0]) {
+		t.Errorf("a prefetch of 2: pool of %d, first worker kept %v; want 2, true", s.pool.n, slices.Contains(two, first[0]))
+	}
 }
