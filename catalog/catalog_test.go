@@ -353,6 +353,63 @@ func TestCreateAtomic(t *testing.T) {
 	}
 }
 
+// TestCloseTo: files closed into a rundir.Batch stay invisible under
+// their final names until the batch is committed, then hold their rows;
+// a batch aborted removes the files it holds and leaves no final name.
+func TestCloseTo(t *testing.T) {
+	run := t.TempDir()
+	rows := randomRecords[Measurement](newRNG(t, 7), 300)
+	write := func(b *rundir.Batch, stages ...string) []string {
+		t.Helper()
+		var paths []string
+		for k, st := range stages {
+			p := rundir.PartPath(run, TableMeasurements, 0, st, 1)
+			w, err := Create[Measurement](p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Write(rows[k*100 : (k+1)*100]...); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.CloseTo(b); err != nil {
+				t.Fatal(err)
+			}
+			paths = append(paths, p)
+		}
+		return paths
+	}
+	var b rundir.Batch
+	paths := write(&b, "blind", "forced", "monitor")
+	if got := parquetFiles(t, run); len(got) != 0 {
+		t.Fatalf("closed into a batch, not committed: visible files %v", got)
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for k, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatalf("after the batch's commit: %v", err)
+		}
+		got, err := Read[Measurement](f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := diffRecords(got, rows[k*100:(k+1)*100]); d != "" {
+			t.Fatalf("%s: %s", p, d)
+		}
+	}
+	run = t.TempDir()
+	var ab rundir.Batch
+	write(&ab, "blind", "forced")
+	ab.Abort()
+	left, _ := filepath.Glob(filepath.Join(run, "measurements", "*", "*"))
+	if len(left) != 0 {
+		t.Errorf("after the batch's abort: %v left", left)
+	}
+}
+
 func parquetFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string

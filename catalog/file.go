@@ -63,7 +63,16 @@ func (w *FileWriter[T]) TempPath() string { return w.f.Name() }
 
 // Close finishes the file and makes it visible under its final name. On
 // error the temporary file is removed and the final name is untouched.
-func (w *FileWriter[T]) Close() error {
+func (w *FileWriter[T]) Close() error { return w.close(nil) }
+
+// CloseTo finishes the file as Close does, but leaves its commit to b:
+// it gets its final name when b is committed (rundir.Batch.Commit, which
+// syncs the batch's files together: fewer journal commits than a Close
+// each), and b.Abort removes it. On error the temporary file is removed
+// and b does not hold it.
+func (w *FileWriter[T]) CloseTo(b *rundir.Batch) error { return w.close(b) }
+
+func (w *FileWriter[T]) close(b *rundir.Batch) error {
 	if w.done {
 		return w.Writer.err
 	}
@@ -74,9 +83,12 @@ func (w *FileWriter[T]) Close() error {
 	}
 	putFileBuf(w.bw)
 	w.bw = nil
-	if err != nil {
+	switch {
+	case err != nil:
 		w.f.Abort()
-	} else {
+	case b != nil:
+		b.Add(w.f)
+	default:
 		err = w.f.Commit()
 	}
 	if err != nil {

@@ -75,15 +75,19 @@ func (s *measurementSink) abort() {
 }
 
 func (s *measurementSink) close() error {
+	// The three parts are committed together (rundir.Batch): a live run
+	// closes them at every commit.
+	var b rundir.Batch
 	for k, w := range s.w {
-		if err := w.Close(); err != nil {
+		if err := w.CloseTo(&b); err != nil {
 			for _, v := range s.w[k+1:] {
 				v.Abort()
 			}
+			b.Abort()
 			return err
 		}
 	}
-	return nil
+	return b.Commit()
 }
 
 // removeParts removes the measurement part files of stage ("": of every
@@ -213,11 +217,19 @@ func writeCommit(run string, plan *Plan, t int) error {
 	return rundir.WriteCommit(run, c)
 }
 
-// writeTable writes rows to RUN/TABLE.parquet atomically and adds their
-// number to *n.
-func writeTable[T any](run, table string, rows []T, copts []catalog.Option, n *int) error {
+// writeTable writes rows to RUN/TABLE.parquet atomically, committed with
+// b (rundir.Batch), and adds their number to *n.
+func writeTable[T any](run, table string, rows []T, copts []catalog.Option, n *int, b *rundir.Batch) error {
 	*n += len(rows)
-	return catalog.WriteFile(rundir.TablePath(run, table), rows, copts...)
+	w, err := catalog.Create[T](rundir.TablePath(run, table), copts...)
+	if err != nil {
+		return err
+	}
+	if err := w.Write(rows...); err != nil {
+		w.Abort()
+		return err
+	}
+	return w.CloseTo(b)
 }
 
 func fillCounts(sum *Summary, rcs []catalog.Runcat, ns []catalog.NewSource, nAssoc, nBands, nRegions int) {

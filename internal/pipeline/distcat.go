@@ -42,8 +42,9 @@ const mergeBatch = 8192
 var chunkRows = 8192
 
 // writeStream writes the rows of read to RUN/TABLE.parquet, in batches,
-// calls each for every row and adds the number of rows to *n.
-func writeStream[T any](run, table string, read rowReader[T], each func(*T), copts []catalog.Option, n *int) error {
+// calls each for every row and adds the number of rows to *n. The file
+// is committed with b (writeDistCatalogue).
+func writeStream[T any](run, table string, read rowReader[T], each func(*T), copts []catalog.Option, n *int, b *rundir.Batch) error {
 	w, err := catalog.Create[T](rundir.TablePath(run, table), copts...)
 	if err != nil {
 		return err
@@ -55,7 +56,7 @@ func writeStream[T any](run, table string, read rowReader[T], each func(*T), cop
 			return err
 		}
 		if len(batch) == 0 {
-			return w.Close()
+			return w.CloseTo(b)
 		}
 		if each != nil {
 			for i := range batch {
@@ -90,12 +91,13 @@ var errGatherAborted = errors.New("pipeline: another rank failed while the catal
 // rank 0 broadcasts which ranks must send their next chunk (those whose
 // rows received so far are all written, and that have more), receives
 // them, and writes every row that sorts below the rows still to come
-// from every rank. Rank 0 holds at most one chunk per rank.
+// from every rank. Rank 0 holds at most one chunk per rank. The file is
+// committed with bt (writeDistCatalogue).
 func gatherMerged[T any](a *assocRun, read rowReader[T], run, table string, cmpRow func(a, b *T) int,
-	each func(*T), copts []catalog.Option, n *int) error {
+	each func(*T), copts []catalog.Option, n *int, bt *rundir.Batch) error {
 	if a.size == 1 {
 		// One rank: its table, already in order, is the table.
-		return writeStream(run, table, read, each, copts, n)
+		return writeStream(run, table, read, each, copts, n, bt)
 	}
 	var (
 		w     *catalog.FileWriter[T]
@@ -238,7 +240,7 @@ func gatherMerged[T any](a *assocRun, read rowReader[T], run, table string, cmpR
 		a.log.printf("catalogue: %d bytes of %s sent to rank 0", sent, table)
 		return nil
 	}
-	err = w.Close()
+	err = w.CloseTo(bt)
 	w = nil
 	return err
 }
@@ -255,7 +257,17 @@ var testHookTables func(rank int, use commUse)
 // associations and images tables are left to the caller (a live run's
 // parts, which grow with each commit).
 func writeDistCatalogue(a *assocRun, eng *assoc.Engine, run string, rows []catalog.Image,
-	copts []catalog.Option, sum *Summary, n *int, whole bool) error {
+	copts []catalog.Option, sum *Summary, n *int, whole bool) (err error) {
+	// Rank 0's files are committed together at the end (rundir.Batch:
+	// their data synced at once, then renamed, then the folder synced):
+	// a live run writes them at every commit, and a sync of each file
+	// and of the folder after it were two journal commits a file.
+	var tb rundir.Batch
+	defer func() {
+		if err != nil {
+			tb.Abort()
+		}
+	}()
 	var c Summary
 	nAssoc := 0
 	comm0 := commNow(a.comm)
@@ -266,7 +278,7 @@ func writeDistCatalogue(a *assocRun, eng *assoc.Engine, run string, rows []catal
 			}
 			return gatherMerged(a, eng.AssociationReader().Read, run, catalog.TableAssociations, func(a, b *catalog.Association) int {
 				return cmp.Or(cmp.Compare(a.Runcat, b.Runcat), cmp.Compare(a.Xtrsrc, b.Xtrsrc))
-			}, func(*catalog.Association) { nAssoc++ }, copts, n)
+			}, func(*catalog.Association) { nAssoc++ }, copts, n, &tb)
 		},
 		func() error {
 			return gatherMerged(a, sliceRows(eng.Runcats()), run, catalog.TableRuncat, func(a, b *catalog.Runcat) int {
@@ -276,12 +288,12 @@ func writeDistCatalogue(a *assocRun, eng *assoc.Engine, run string, rows []catal
 				if r.MonSrc {
 					c.MonitorSrcs++
 				}
-			}, copts, n)
+			}, copts, n, &tb)
 		},
 		func() error {
 			return gatherMerged(a, sliceRows(eng.Fluxes()), run, catalog.TableRuncatFlux, func(a, b *catalog.RuncatFlux) int {
 				return cmp.Or(cmp.Compare(a.Runcat, b.Runcat), cmp.Compare(a.Band, b.Band))
-			}, nil, copts, n)
+			}, nil, copts, n, &tb)
 		},
 		func() error {
 			return gatherMerged(a, sliceRows(eng.NewSources()), run, catalog.TableNewSources, func(a, b *catalog.NewSource) int {
@@ -291,12 +303,12 @@ func writeDistCatalogue(a *assocRun, eng *assoc.Engine, run string, rows []catal
 				if s.Type == catalog.NewSourceLikely {
 					c.Likely++
 				}
-			}, copts, n)
+			}, copts, n, &tb)
 		},
 		func() error {
 			return gatherMerged(a, sliceRows(eng.AssocSkyRegions()), run, TableAssocSkyRegions, func(a, b *assoc.AssocSkyRegion) int {
 				return cmp.Or(cmp.Compare(a.Runcat, b.Runcat), cmp.Compare(a.SkyRegion, b.SkyRegion))
-			}, nil, copts, n)
+			}, nil, copts, n, &tb)
 		},
 	} {
 		if e := err(); e != nil {
@@ -314,16 +326,19 @@ func writeDistCatalogue(a *assocRun, eng *assoc.Engine, run string, rows []catal
 	bands, regions := eng.Bands(), eng.SkyRegions()
 	var images error
 	if whole {
-		images = writeTable(run, catalog.TableImages, rows, copts, n)
+		images = writeTable(run, catalog.TableImages, rows, copts, n, &tb)
 	}
 	for _, err := range []error{
 		images,
-		writeTable(run, catalog.TableSkyRegions, regions, copts, n),
-		writeTable(run, catalog.TableBands, bands, copts, n),
+		writeTable(run, catalog.TableSkyRegions, regions, copts, n, &tb),
+		writeTable(run, catalog.TableBands, bands, copts, n, &tb),
 	} {
 		if err != nil {
 			return err
 		}
+	}
+	if err := tb.Commit(); err != nil {
+		return err
 	}
 	sum.Runcats, sum.MonitorSrcs, sum.NewSources, sum.Likely = c.Runcats, c.MonitorSrcs, c.NewSources, c.Likely
 	sum.Associations, sum.Bands, sum.SkyRegions = nAssoc, len(bands), len(regions)

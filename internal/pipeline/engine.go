@@ -99,7 +99,7 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 		p.items[k] = &slot{done: make(chan struct{})}
 	}
 	nw := max(1, min(s.workers, len(order)))
-	pool, err := newWorkers(s.ex.opt, nw, len(order))
+	pool, err := s.ex.workerPool(nw, max(1, s.workers))
 	if err != nil {
 		cancel()
 		return nil, err
@@ -145,9 +145,10 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 			}
 		}
 	})
-	for range pool.n {
+	for range nw {
 		p.wg.Go(func() {
 			w := <-pool.free
+			defer func() { pool.free <- w }() // for the next prefetch
 			for j := range jobs {
 				i, sl := j.i, j.sl
 				if ctx.Err() != nil {
@@ -303,6 +304,16 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 			closeEngine(e, &err)
 		}
 	}()
+	if s.live != nil {
+		// The packing in the background ends before the stage does (the
+		// run's end unpacks every rank's packs), on an error too; before
+		// the engine is closed on an error (deferred above).
+		defer func() {
+			if perr := s.live.packWait(); err == nil && perr != nil {
+				err = perr
+			}
+		}()
+	}
 	d := newDistAssoc(a, e, a.tiles)
 	hist := qc.NewHistory(s.qc.RMSEstHistory)
 

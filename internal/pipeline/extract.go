@@ -58,6 +58,9 @@ type extractStage struct {
 	// firstOf is, per file, the id of its first image in the plan (the
 	// one whose read hashes the file; nil: every image's).
 	firstOf map[string]int64
+	// pool holds the extraction workers, kept from one prefetch to the
+	// next (workerPool).
+	pool *poolT
 }
 
 // done reports whether image img's extraction is complete on disk and
@@ -317,19 +320,27 @@ func (s *extractStage) release(h *held) {
 	h.pix, h.meta, h.grids = nil, nil, nil
 }
 
-// newWorkers makes min(n, items) workers (at least 1) for opt.
-func newWorkers(opt extract.Options, n, items int) (*poolT, error) {
-	n = max(1, min(n, items))
-	p := &poolT{free: make(chan *worker, n)}
-	for range n {
-		ex, err := extract.NewWorker(opt)
+// workerPool returns the stage's pool of extraction workers with at
+// least n (at least 1) in it, made on first use and kept (most: the
+// most any call asks for, the channel's room): a live run
+// starts a prefetch for each batch of timesteps, and new workers would
+// allocate and zero their planes again each time.
+// Each prefetch takes n workers from the pool and puts them back when it
+// ends (prefetch.close waits for that).
+func (s *extractStage) workerPool(n, most int) (*poolT, error) {
+	n = max(1, n)
+	if s.pool == nil {
+		s.pool = &poolT{free: make(chan *worker, max(n, most))}
+	}
+	for s.pool.n < n {
+		ex, err := extract.NewWorker(s.opt)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
-		p.free <- &worker{ex: ex}
+		s.pool.free <- &worker{ex: ex}
+		s.pool.n++
 	}
-	p.n = n
-	return p, nil
+	return s.pool, nil
 }
 
 // poolT is a set of reusable workers.

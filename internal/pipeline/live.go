@@ -68,6 +68,10 @@ type live struct {
 	// them.
 	parts, aparts, iparts, packs []catalog.Part
 	packed                       int
+	// packing, when not nil, receives the result of the packing that
+	// runs in the background (packWork); packs is the packer's until
+	// then.
+	packing chan error
 	// released counts the timesteps whose images' Meta the plan has
 	// dropped (Plan.release).
 	released int
@@ -132,6 +136,7 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 	case msg.End:
 		return false, nil
 	}
+	monitors := !slices.Equal(l.man.LiveMonitors, msg.Monitors) // changed
 	l.man.LiveMonitors = msg.Monitors
 	from := len(a.plan.Timesteps)
 	added, unreadable, err := a.plan.Extend(ctx, msg.Paths, l.read, l.channels, l.tol, l.workers)
@@ -172,7 +177,10 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 			l.unhashed[p] = &in
 			ins = append(ins, in)
 		}
-		if err := appendInputs(l.run, l.man, ins); err != nil {
+		// The manifest is written again only when the monitors changed
+		// (they must be recorded before their timestep is committed):
+		// the publish after the timesteps writes it anyway.
+		if err := appendInputs(l.run, l.man, ins, monitors); err != nil {
 			return false, err
 		}
 	}
@@ -318,7 +326,7 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 		delete(l.unhashed, inputPath(in))
 	}
 	clear(s.hashes) // recorded in the manifest
-	if err := appendInputs(l.run, l.man, filled); err != nil {
+	if err := appendInputs(l.run, l.man, filled, true); err != nil {
 		return err
 	}
 	if l.after == nil {
@@ -366,14 +374,17 @@ func (l *live) entry(path string) *rundir.InputFile {
 }
 
 // appendInputs records the new or changed entries ins of a live run's
-// inputs in its inputs log (the plan stage started it), then writes
-// the rest of the manifest (small).
-func appendInputs(run string, m *rundir.Manifest, ins []rundir.InputFile) error {
+// inputs in its inputs log (the plan stage started it), then, with
+// manifest, writes the rest of the manifest (small).
+func appendInputs(run string, m *rundir.Manifest, ins []rundir.InputFile, manifest bool) error {
 	if !m.InputsLog {
 		return fmt.Errorf("pipeline: %s: a live run's manifest without its inputs log", run)
 	}
 	if err := rundir.AppendInputs(run, ins...); err != nil {
 		return err
+	}
+	if !manifest {
+		return nil
 	}
 	return rundir.WriteManifest(run, m)
 }
@@ -471,9 +482,16 @@ func (l *live) publishImages(a *assocRun, seq, level, committed int) error {
 	return err
 }
 
-// packWork packs the staged files of this rank's images of the
+// packWork starts packing the staged files of this rank's images of the
 // timesteps committed since the last publish (workpack.go) into pack
-// seq, and merges the packs.
+// seq, and merging the packs, in the background: the packing is not on
+// the commit's path (it waits on a sync of each pack, and a watch
+// spent about a quarter of its publishing time there). The staged files
+// are durable with their timestep already, so a crash before a pack is
+// renamed into place leaves them where a restart finds them. It first
+// waits for the packing the last publish started, so each publish
+// returns with the staged files of the publish before it packed
+// (packWait: the run's end waits for the last one).
 func (l *live) packWork(a *assocRun, seq, level, committed int) error {
 	var ids []int64
 	for t := l.packed; t < committed; t++ {
@@ -484,15 +502,33 @@ func (l *live) packWork(a *assocRun, seq, level, committed int) error {
 		}
 	}
 	l.packed = committed
+	if err := l.packWait(); err != nil {
+		return err
+	}
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := packStaged(l.run, a.me, seq, ids); err != nil {
-		return err
+	done := make(chan error, 1)
+	l.packing = done
+	go func() {
+		err := packStaged(l.run, a.me, seq, ids)
+		if err == nil {
+			l.packs = append(l.packs, catalog.Part{Seq: seq, Level: level})
+			l.packs, err = compactPacks(l.run, a.me, l.packs)
+		}
+		done <- err
+	}()
+	return nil
+}
+
+// packWait waits for the packing in the background (packWork), if any,
+// and returns its error.
+func (l *live) packWait() error {
+	if l.packing == nil {
+		return nil
 	}
-	l.packs = append(l.packs, catalog.Part{Seq: seq, Level: level})
-	var err error
-	l.packs, err = compactPacks(l.run, a.me, l.packs)
+	err := <-l.packing
+	l.packing = nil
 	return err
 }
 

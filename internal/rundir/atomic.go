@@ -132,6 +132,11 @@ type Batch struct {
 	files []*File
 }
 
+// Add puts f, a file written with Create and neither committed nor
+// aborted, in the batch: Commit commits it with the others, Abort
+// removes it.
+func (b *Batch) Add(f *File) { b.files = append(b.files, f) }
+
 // WriteFunc writes path's temporary file with what write writes (Create,
 // write), creating path's folder when missing; Commit gives it its final
 // name. When write fails, the temporary file is removed, path is

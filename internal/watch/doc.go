@@ -48,8 +48,9 @@
 // A Tracker counts images in, late and bad images, committed timesteps, the lag
 // (age of the oldest image neither committed nor late) and the rate
 // (images per second over the last minute). WriteStatus writes it as
-// RUN/status.json atomically (rundir.WriteFile); Printer writes its line:
-// rewritten in place on a terminal, a timestamped log line otherwise.
+// RUN/status.json atomically, not synced (rundir.WriteStaged); Printer
+// writes its line: rewritten in place on a terminal, a timestamped log
+// line otherwise.
 //
 // # Commits log
 //

@@ -160,13 +160,19 @@ func (t *Tracker) Status() Status {
 	return s
 }
 
-// WriteStatus writes s as RUN/status.json, atomically (rundir.WriteFile).
+// WriteStatus writes s as RUN/status.json, atomically: under a
+// temporary name, then renamed (rundir.WriteStaged), so a reader sees
+// the last status or the one before it, whole. It is not synced: the
+// watch rewrites it every second and at every commit, and a sync of the
+// file and its folder was two journal commits each time, one of them on
+// the commit's path; after a crash of the operating system it may be
+// empty until the watch writes it again.
 func WriteStatus(run string, s Status) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("watch: status: %w", err)
 	}
-	return rundir.WriteFile(filepath.Join(run, StatusFile), append(b, '\n'))
+	return rundir.WriteStaged(filepath.Join(run, StatusFile), append(b, '\n'))
 }
 
 // ReadStatus reads RUN/status.json.
