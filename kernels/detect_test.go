@@ -293,8 +293,11 @@ func TestDetectAllocs(t *testing.T) {
 		det, _ := d.Detect(many, nil)
 		t.Logf("threads %d: %v allocs (5 sources), %v allocs (%d islands)", threads, nFew, nMany, len(det.Islands))
 		// One closure per parallel loop plus each goroutine: at most a
-		// few per thread.
-		if nFew != nMany || nMany > float64(8*threads+8) {
+		// few per thread, the same for 5 sources as for 200 islands. A
+		// goroutine started while the last call's are still exiting
+		// takes a new descriptor (under load, make test saw 13 and 14
+		// with 2 threads): up to threads-1 more either way.
+		if math.Abs(nFew-nMany) > float64(threads-1) || nMany > float64(8*threads+8) {
 			t.Errorf("threads %d: %v and %v allocations per image", threads, nFew, nMany)
 		}
 	}
