@@ -44,7 +44,10 @@
 // TimeZone UTC. The varmetric computation holds every point of the groups
 // it aggregates, so ScanVarMetrics runs it over runcat ranges of about
 // Options.VarMetricPoints associations each: its memory is bounded by
-// that, not by the size of the run.
+// that, not by the size of the run. The points are joined once and
+// written sorted by runcat to a temporary Parquet file in the run
+// directory (RUN/.varmetric-*/, removed when done), which each range
+// reads its own row groups of.
 //
 // # Variability and named queries
 //

@@ -68,8 +68,6 @@ type DB struct {
 	files  map[string]int // table -> number of Parquet files found
 	points int            // Options.VarMetricPoints
 	floor  float64        // Options.FluxErrorFloor
-	// rangeSQL is VarMetricSQL(floor) restricted to a runcat range.
-	rangeSQL string
 }
 
 // Open opens DuckDB over the run directory run: it creates the views
@@ -125,7 +123,6 @@ func Open(ctx context.Context, run string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("duck: name prefix %q is not a letter and up to 15 letters, digits, '_' or '-'", prefix)
 	}
 	d := &DB{run: run, conn: conn, db: sql.OpenDB(conn), files: map[string]int{}, points: points, floor: opt.FluxErrorFloor}
-	d.rangeSQL = restrictRuncats(VarMetricSQL(d.floor))
 	if opt.ReadOnly {
 		// One connection, set up once: after lock_configuration a new
 		// connection could not run its session settings.

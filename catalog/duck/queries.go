@@ -34,18 +34,32 @@ import (
 // forced fits"). Column order is that of catalog.VarMetric. floor must
 // be finite and >= 0 (config.Variability.Validate).
 func VarMetricSQL(floor float64) string {
-	return strings.ReplaceAll(varMetricTemplate, "$floor", "("+strconv.FormatFloat(floor, 'g', -1, 64)+")")
+	return varMetricWith(varMetricPoints(floor), varMetricNewSources)
 }
 
-const varMetricTemplate = `WITH pts AS (
-    SELECT a.runcat, i.band, m.id AS xtrsrc, m.extract_type, i.taustart_ts,
+// varMetricPoints returns the body of VarMetricSQL's pts: the light-curve
+// points, each with its weights for the flux-error floor.
+func varMetricPoints(floor float64) string {
+	return strings.ReplaceAll(varMetricPts, "$floor", "("+strconv.FormatFloat(floor, 'g', -1, 64)+")")
+}
+
+// varMetricWith returns VarMetricSQL with pts and ns, the bodies of its
+// points and new sources, given: the catalogue's (VarMetricSQL), or
+// those ScanVarMetrics materialised once.
+func varMetricWith(pts, ns string) string {
+	return "WITH pts AS (\n" + pts + "\n),\n" + varMetricStats + "ns AS (\n" + ns + "\n)\n" + varMetricSelect
+}
+
+// varMetricPts is the body of VarMetricSQL's pts, with $floor for the floor.
+const varMetricPts = `    SELECT a.runcat, i.band, m.id AS xtrsrc, m.extract_type, i.taustart_ts,
            m.f_int, 1 / (m.f_int_err * m.f_int_err + ($floor * m.f_int) * ($floor * m.f_int)) AS w_int,
            m.f_peak, 1 / (m.f_peak_err * m.f_peak_err + ($floor * m.f_peak) * ($floor * m.f_peak)) AS w_peak
     FROM associations a
     JOIN measurements m ON m.id = a.xtrsrc AND a.type <> 10
-    JOIN images i ON i.id = m.image
-),
-g AS (
+    JOIN images i ON i.id = m.image`
+
+// varMetricStats are VarMetricSQL's aggregates over pts, per (runcat, band).
+const varMetricStats = `g AS (
     SELECT runcat, band,
            count(*) AS n_points,
            count(*) FILTER (WHERE extract_type <> 0) AS n_forced,
@@ -81,15 +95,18 @@ te AS (
     FROM pts
     GROUP BY runcat, band
 ),
-ns AS (
-    SELECT n.runcat, n.id AS newsource, n.newsource_type,
+`
+
+// varMetricNewSources is the body of VarMetricSQL's ns: each runcat's new source.
+const varMetricNewSources = `    SELECT n.runcat, n.id AS newsource, n.newsource_type,
            t.f_int / l.rms_min AS sigma_rms_min,
            t.f_int / l.rms_max AS sigma_rms_max
     FROM newsources n
     JOIN measurements t ON t.id = n.trigger_xtrsrc
-    JOIN images l ON l.id = n.previous_limits_image
-)
-SELECT g.runcat, g.band, g.n_points, g.n_forced,
+    JOIN images l ON l.id = n.previous_limits_image`
+
+// varMetricSelect is VarMetricSQL's final select.
+const varMetricSelect = `SELECT g.runcat, g.band, g.n_points, g.n_forced,
        CASE WHEN g.n_points < 2 THEN 0 ELSE s.chi_int / (g.n_points - 1) END AS eta_int,
        CASE WHEN g.n_points < 2 OR abs(s.ss_int / g.n_points) < 8e-14 THEN 0
             ELSE sqrt(s.ss_int / (g.n_points - 1)) / (CASE WHEN g.f_int_mean = 0 THEN 1e-6 ELSE g.f_int_mean END)

@@ -4,7 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
+	"os"
+	"path/filepath"
 
 	"gotrap/catalog"
 )
@@ -16,24 +17,6 @@ import (
 // point in gotrap's queries (measured on rsm-mini, docs/performance.md),
 // so a range of 16384 points needs about 55 MB whatever the run's size.
 const DefaultVarMetricPoints = 1 << 14
-
-// restrictRuncats inserts the runcat range [$1, $2] into the pts and ns
-// parts of a varmetric query: the points and the new sources are
-// filtered, so every (runcat, band) group in the range is whole and gets
-// the same row as from the whole query, in the same order. It panics when the query does not have them (a
-// programmer error, caught by the package's tests at start-up).
-func restrictRuncats(q string) string {
-	for _, r := range []struct{ after, where string }{
-		{"    JOIN images i ON i.id = m.image\n", "    WHERE a.runcat BETWEEN $1 AND $2\n"},
-		{"    JOIN images l ON l.id = n.previous_limits_image\n", "    WHERE n.runcat BETWEEN $1 AND $2\n"},
-	} {
-		if strings.Count(q, r.after) != 1 {
-			panic("duck: VarMetricSQL no longer has the line " + strings.TrimSpace(r.after))
-		}
-		q = strings.Replace(q, r.after, r.after+r.where, 1)
-	}
-	return q
-}
 
 // varMetricRanges splits the runcats of the associations view into
 // ranges [lo, hi] of about points associations each (a runcat with more
@@ -76,19 +59,37 @@ func (d *DB) varMetricRanges(ctx context.Context, points int) ([][2]int64, error
 
 // ScanVarMetrics computes the varmetric table with VarMetricSQL and calls
 // fn with each row, in (runcat, band) order, stopping at fn's first
-// error. It runs the query over successive runcat ranges of about
-// Options.VarMetricPoints associations each, so DuckDB's memory does not
-// grow with the run; the rows equal those of VarMetricSQL over the whole
-// run (each (runcat, band) group is aggregated whole, in the same order).
-// It returns the number of rows.
-func (d *DB) ScanVarMetrics(ctx context.Context, fn func(catalog.VarMetric) error) (int, error) {
+// error. It returns the number of rows; it writes in the run directory,
+// so the DB must not be ReadOnly.
+//
+// The points (the associations with their measurements' fluxes and
+// weights and their images' bands and times, ~70 bytes each) are joined
+// once and written sorted by runcat to a Parquet file in a temporary
+// folder of the run directory, the new sources to another; the
+// aggregates then run over successive runcat ranges of about
+// Options.VarMetricPoints points each, each range reading its own row
+// groups of the file, so DuckDB's memory does not grow with the run and
+// the catalogue is joined once, not once a range. The rows equal those
+// of VarMetricSQL over the whole run (each (runcat, band) group is
+// aggregated whole, its sums in measurement-id order, in the same
+// order). The folder goes when the scan ends, and a crashed scan's the
+// next time.
+func (d *DB) ScanVarMetrics(ctx context.Context, fn func(catalog.VarMetric) error) (n int, err error) {
 	ranges, err := d.varMetricRanges(ctx, d.points)
+	if err != nil || len(ranges) == 0 {
+		return 0, err
+	}
+	q, done, err := d.varMetricFiles(ctx)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	defer func() {
+		if rerr := done(); err == nil {
+			err = rerr
+		}
+	}()
 	for _, r := range ranges {
-		rs, err := d.db.QueryContext(ctx, d.rangeSQL, r[0], r[1])
+		rs, err := d.db.QueryContext(ctx, q, r[0], r[1])
 		if err != nil {
 			return n, fmt.Errorf("duck: varmetric (runcats %d to %d): %w", r[0], r[1], err)
 		}
@@ -118,6 +119,49 @@ func (d *DB) ScanVarMetrics(ctx context.Context, fn func(catalog.VarMetric) erro
 		}
 	}
 	return n, nil
+}
+
+// varMetricTemp is the prefix of ScanVarMetrics's temporary folders in
+// the run directory (a dot: no view reads them).
+const varMetricTemp = ".varmetric-"
+
+// varMetricFiles writes ScanVarMetrics's points and new sources to a
+// temporary folder of the run directory, removing those a crashed scan
+// left. It returns the varmetric query over a runcat range [$1, $2] of
+// them, and done, which removes the folder.
+func (d *DB) varMetricFiles(ctx context.Context) (q string, done func() error, err error) {
+	old, _ := filepath.Glob(filepath.Join(d.run, varMetricTemp+"*"))
+	for _, o := range old {
+		if err := os.RemoveAll(o); err != nil {
+			return "", nil, fmt.Errorf("duck: varmetric: %w", err)
+		}
+	}
+	dir, err := os.MkdirTemp(d.run, varMetricTemp)
+	if err != nil {
+		return "", nil, fmt.Errorf("duck: varmetric: %w", err)
+	}
+	done = func() error {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("duck: varmetric: %w", err)
+		}
+		return nil
+	}
+	pts, ns := filepath.Join(dir, "points.parquet"), filepath.Join(dir, "newsources.parquet")
+	// Row groups of about a range's points: a range reads its own.
+	group := max(d.points, 2048)
+	for _, c := range []string{
+		fmt.Sprintf("COPY (%s\n    ORDER BY a.runcat) TO %s (FORMAT parquet, ROW_GROUP_SIZE %d)", varMetricPoints(d.floor), quote(pts), group),
+		fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet)", varMetricNewSources, quote(ns)),
+	} {
+		if _, err := d.db.ExecContext(ctx, c); err != nil {
+			done()
+			return "", nil, fmt.Errorf("duck: varmetric: %w", err)
+		}
+	}
+	in := func(f string) string {
+		return "    SELECT * FROM read_parquet(" + quote(f) + ") WHERE runcat BETWEEN $1 AND $2"
+	}
+	return varMetricWith(in(pts), in(ns)), done, nil
 }
 
 // scanVarMetric reads the current row of a varmetric query (columns in

@@ -154,14 +154,25 @@ func TestVarMetricRanges(t *testing.T) {
 }
 
 // TestVarMetricScanStops checks that an error from the callback ends
-// ScanVarMetrics with that error, and that WriteVarMetric leaves no file
-// behind when the computation fails.
+// ScanVarMetrics with that error, that the scan removes its temporary
+// folder and one a crashed scan left, and that WriteVarMetric leaves no
+// file behind when the computation fails.
 func TestVarMetricScanStops(t *testing.T) {
 	db, dir := openHand(t)
+	stale := filepath.Join(dir, varMetricTemp+"crashed")
+	if err := os.MkdirAll(stale, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stale, "points.parquet"), []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	stop := fmt.Errorf("enough")
 	n, err := db.ScanVarMetrics(context.Background(), func(catalog.VarMetric) error { return stop })
 	if err != stop || n != 0 {
 		t.Errorf("ScanVarMetrics = %d, %v; want 0, %v", n, err, stop)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, varMetricTemp+"*")); len(left) > 0 {
+		t.Errorf("ScanVarMetrics left %v", left)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -174,20 +185,6 @@ func TestVarMetricScanStops(t *testing.T) {
 			t.Errorf("a failed WriteVarMetric left %s", e.Name())
 		}
 	}
-}
-
-// TestRestrictRuncats checks the runcat range is inserted into both
-// parts of the query, and that a query without them panics.
-func TestRestrictRuncats(t *testing.T) {
-	if c := strings.Count(restrictRuncats(VarMetricSQL(0)), "runcat BETWEEN $1 AND $2"); c != 2 {
-		t.Errorf("restrictRuncats(VarMetricSQL(0)) has %d runcat ranges, want 2:\n%s", c, restrictRuncats(VarMetricSQL(0)))
-	}
-	defer func() {
-		if recover() == nil {
-			t.Error("restrictRuncats of a query without its anchors did not panic")
-		}
-	}()
-	restrictRuncats("SELECT 1")
 }
 
 // TestTwoEpochMatchesPairJoin checks gotrap_two_epoch against the
