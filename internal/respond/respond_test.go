@@ -869,6 +869,13 @@ func TestRespondPerTimestep(t *testing.T) {
 				if st.planner == nil || st.RulesFull != 1 {
 					t.Errorf("the stream's rules read every event in %d of 8 calls (state kept at the end: %v), want 1", st.RulesFull, st.planner != nil)
 				}
+				// The other 7 match their part in the rules' DuckDB,
+				// kept open for streamReopen (3) calls: opened 3 times
+				// at most (once a call would be 7 when each has events).
+				if st.RulesOpens < 1 || st.RulesOpens > 3 {
+					t.Errorf("the stream opened the rules' DuckDB %d times over 7 calls, want 1 to 3", st.RulesOpens)
+				}
+				t.Logf("rules' DuckDB opened %d times", st.RulesOpens)
 			}
 		} else if _, err := Respond(ctx, run, c, Options{Send: true, Timesteps: All}); err != nil {
 			t.Fatal(err)

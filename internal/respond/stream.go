@@ -54,9 +54,13 @@ type Stream struct {
 	planner *planner
 	log     *Log
 	pending []delivery
+	// rules is the DuckDB the rules run in over each call's events part
+	// (matchPart), nil until needed.
+	rules *rulesDB
 	// RulesFull counts the calls whose rules read every event and the
-	// whole delivery log (Stream.respond).
-	RulesFull int
+	// whole delivery log (Stream.respond), RulesOpens the times the
+	// rules' DuckDB was opened for a call's part.
+	RulesFull, RulesOpens int
 	// Full counts the calls that computed from the first timestep,
 	// Histories the windows that read the copied histories of sources
 	// they created (forks).
@@ -76,7 +80,11 @@ func NewStream(cfg config.Config) (*Stream, error) {
 // Close closes the Stream's DuckDB and delivery log.
 func (s *Stream) Close() error {
 	s.forgetRules()
-	return s.closeDB()
+	err := s.closeRules()
+	if cerr := s.closeDB(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // closeDB closes the Stream's DuckDB.

@@ -2,8 +2,11 @@ package respond
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 
 	"gotrap/internal/config"
+	"gotrap/internal/rundir"
 )
 
 // respond writes evs, the events of opt.Timesteps that s computed, and
@@ -31,13 +34,11 @@ func (s *Stream) respond(ctx context.Context, run string, cfg config.Config, evs
 	}
 	var dels []delivery
 	if inc {
-		var files []string
+		matches := make([][]string, len(cfg.Response))
 		if len(evs) > 0 {
-			files = []string{eventPartPath(run, int(r.From))}
-		}
-		matches, err := matchFiles(ctx, files, cfg.Response, r)
-		if err != nil {
-			return nil, err
+			if matches, err = s.matchPart(ctx, run, cfg.Response, r); err != nil {
+				return nil, err
+			}
 		}
 		for _, m := range matches {
 			res.Matches += len(m)
@@ -84,6 +85,44 @@ func (s *Stream) respond(ctx context.Context, run string, cfg config.Config, evs
 	}
 	s.log.forget(keep)
 	return res, nil
+}
+
+// matchPart evaluates the rules over the events part of r just written
+// (Stream.write), in the rules DuckDB that s keeps open over the run's
+// events folder (opened again every streamReopen calls, as s's other
+// DuckDB, and for another run).
+func (s *Stream) matchPart(ctx context.Context, run string, rules []config.Rule, r Range) ([][]string, error) {
+	part, err := filepath.Abs(eventPartPath(run, int(r.From)))
+	if err != nil {
+		return nil, fmt.Errorf("respond: %w", err)
+	}
+	dir, err := filepath.Abs(rundir.TableDir(run, rundir.EventsTable))
+	if err != nil {
+		return nil, fmt.Errorf("respond: %w", err)
+	}
+	if s.rules != nil && (s.rules.uses >= streamReopen || s.rules.readable[0] != dir) {
+		err := s.closeRules()
+		if err != nil {
+			return nil, err
+		}
+	}
+	if s.rules == nil {
+		if s.rules, err = openRulesDB(ctx, []string{dir}); err != nil {
+			return nil, err
+		}
+		s.RulesOpens++
+	}
+	return s.rules.match(ctx, []string{part}, rules, r)
+}
+
+// closeRules closes the rules DuckDB of matchPart.
+func (s *Stream) closeRules() error {
+	if s.rules == nil {
+		return nil
+	}
+	err := s.rules.Close()
+	s.rules = nil
+	return err
 }
 
 // forgetRules drops what s keeps of the rules' earlier calls: the next
