@@ -272,14 +272,8 @@ type computer struct {
 	win, histories bool
 }
 
-func (c *computer) load(ctx context.Context, db *sql.DB) error {
-	c.images = map[int64]imageRow{}
-	// A window reads its own timesteps' images and those its new
-	// sources name (their previous limits).
-	where := ""
-	if c.win {
-		where = fmt.Sprintf(" WHERE timestep BETWEEN %d AND %d OR id IN (SELECT previous_limits_image FROM newsources)", c.r.From, c.r.To)
-	}
+// loadImages reads the images rows that where selects into c.images.
+func (c *computer) loadImages(ctx context.Context, db *sql.DB, where string) error {
 	rows, err := db.QueryContext(ctx, `SELECT id, band, timestep, taustart_ts, rms_min, rms_max, freq_eff, rejected FROM images`+where)
 	if err != nil {
 		return fmt.Errorf("respond: images: %w", err)
@@ -296,9 +290,32 @@ func (c *computer) load(ctx context.Context, db *sql.DB) error {
 	if err := closeRows(rows); err != nil {
 		return fmt.Errorf("respond: images: %w", err)
 	}
+	return nil
+}
+
+func (c *computer) load(ctx context.Context, db *sql.DB) error {
+	c.images = map[int64]imageRow{}
+	// A window reads its own timesteps' images, then the previous-limits
+	// images of the new sources it triggers (the only ones its points
+	// look up): two conditions that let DuckDB skip the other images'
+	// row groups, so that a commit does not read the whole images table
+	// (one condition with OR read every image of the run).
+	where := ""
+	if c.win {
+		where = fmt.Sprintf(" WHERE timestep BETWEEN %d AND %d", c.r.From, c.r.To)
+	}
+	if err := c.loadImages(ctx, db, where); err != nil {
+		return err
+	}
+	if lo, hi, ok := c.windowIDs(); c.win && ok {
+		where = fmt.Sprintf(" WHERE id IN (SELECT previous_limits_image FROM newsources WHERE trigger_xtrsrc BETWEEN %d AND %d)", lo, hi)
+		if err := c.loadImages(ctx, db, where); err != nil {
+			return err
+		}
+	}
 	c.addAccepted()
 	c.newsrc = map[int64]catalog.NewSource{}
-	rows, err = db.QueryContext(ctx, `SELECT runcat, trigger_xtrsrc, previous_limits_image, newsource_type FROM newsources`)
+	rows, err := db.QueryContext(ctx, `SELECT runcat, trigger_xtrsrc, previous_limits_image, newsource_type FROM newsources`)
 	if err != nil {
 		return fmt.Errorf("respond: new sources: %w", err)
 	}
