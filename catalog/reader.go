@@ -130,3 +130,20 @@ func ReadMetadata(r ReaderAtSeeker) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// Int64Range returns the smallest and largest value of a Parquet file's
+// Int64 column (an id) from its row groups' statistics, without reading
+// the data; ok is false when the file does not say (no such column, no
+// rows, or a row group without statistics).
+func Int64Range(r ReaderAtSeeker, column string) (lo, hi int64, ok bool, err error) {
+	size, err := r.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("catalog: could not open file: %w", err)
+	}
+	pf, err := pq.Open(r, size)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("catalog: could not open file: %w", err)
+	}
+	lo, hi, ok = pf.Int64Range(column)
+	return lo, hi, ok, nil
+}

@@ -270,6 +270,12 @@ type computer struct {
 	// of the sources created there), folding them into states (Stream);
 	// histories is set when a window read copied histories.
 	win, histories bool
+	// files, when not nil, picks the measurements and associations files
+	// a window's reads name (winFiles; a Stream's), in run; assocFrom and
+	// measFrom are the sources they read, the views when "".
+	files               *winFiles
+	run                 string
+	assocFrom, measFrom string
 }
 
 // loadImages reads the images rows that where selects into c.images.
@@ -367,8 +373,9 @@ func (c *computer) lightCurves(cond string) string {
 	if c.r.To >= 0 {
 		hi = c.r.To
 	}
-	return fmt.Sprintf(`FROM associations a
-JOIN measurements m ON m.id = a.xtrsrc
+	assoc, meas := cmp.Or(c.assocFrom, "associations"), cmp.Or(c.measFrom, "measurements")
+	return fmt.Sprintf(`FROM `+assoc+` a
+JOIN `+meas+` m ON m.id = a.xtrsrc
 JOIN images i ON i.id = m.image
 LEFT JOIN runcat r ON r.id = a.runcat
 LEFT JOIN images ic ON ic.id = (a.runcat >> %d)
@@ -413,12 +420,28 @@ func (c *computer) windowReads(ctx context.Context, db *sql.DB) ([]string, error
 		return []string{w}, nil
 	}
 	reads := []string{w + fmt.Sprintf(" AND a.xtrsrc BETWEEN %d AND %d AND m.id BETWEEN %d AND %d", lo, hi, lo, hi)}
+	if c.files != nil {
+		var err error
+		c.assocFrom, err = c.files.source(c.run, catalog.TableAssociations, map[string][]idRange{"xtrsrc": {{lo, hi}}, "runcat": {{lo, hi}}})
+		if err != nil {
+			return nil, err
+		}
+	}
 	var n int64
 	var first, last sql.NullInt64
-	err := db.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*), min(xtrsrc), max(xtrsrc) FROM associations
-WHERE runcat BETWEEN %d AND %d AND NOT (xtrsrc BETWEEN %d AND %d)`, lo, hi, lo, hi)).Scan(&n, &first, &last)
+	err := db.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*), min(xtrsrc), max(xtrsrc) FROM %s
+WHERE runcat BETWEEN %d AND %d AND NOT (xtrsrc BETWEEN %d AND %d)`, cmp.Or(c.assocFrom, "associations"), lo, hi, lo, hi)).Scan(&n, &first, &last)
 	if err != nil {
 		return nil, fmt.Errorf("respond: copied histories: %w", err)
+	}
+	if c.files != nil {
+		ids := []idRange{{lo, hi}}
+		if n > 0 {
+			ids = append(ids, idRange{first.Int64, last.Int64})
+		}
+		if c.measFrom, err = c.files.source(c.run, catalog.TableMeasurements, map[string][]idRange{"id": ids}); err != nil {
+			return nil, err
+		}
 	}
 	if n > 0 {
 		c.histories = true

@@ -54,6 +54,8 @@ type Stream struct {
 	planner *planner
 	log     *Log
 	pending []delivery
+	// files picks the files a window reads (winFiles).
+	files winFiles
 	// rules is the DuckDB the rules run in over each call's events part
 	// (matchPart), nil until needed.
 	rules *rulesDB
@@ -119,7 +121,7 @@ func (s *Stream) Events(ctx context.Context, run string, r Range) ([]Event, erro
 		return nil, err
 	}
 	if s.next >= 0 && r.From == s.next && r.To >= r.From {
-		evs, err := s.window(ctx, db, r)
+		evs, err := s.window(ctx, run, db, r)
 		if !errors.Is(err, errStale) {
 			return evs, err
 		}
@@ -152,9 +154,10 @@ func (s *Stream) full(ctx context.Context, db *duck.DB, r Range) ([]Event, error
 }
 
 // window computes the events of r from the state and r's points.
-func (s *Stream) window(ctx context.Context, db *duck.DB, r Range) ([]Event, error) {
+func (s *Stream) window(ctx context.Context, run string, db *duck.DB, r Range) ([]Event, error) {
 	c := s.computer(r)
 	c.win = true
+	c.files, c.run = &s.files, run
 	c.states, c.spec = s.states, s.spec
 	c.nTested = slices.Clone(s.tested)
 	c.accepted = map[int64][]int64{}

@@ -556,3 +556,33 @@ func decodeSplit(v *Values, t Type, src []byte, n int) error {
 	}
 	return nil
 }
+
+// Int64Range returns the smallest and largest value of the Int64 column
+// name over the file's row groups, from the column chunks' statistics;
+// ok is false when the file has no such column, no rows, or a row group
+// without both statistics (a reader must then assume any value).
+func (f *File) Int64Range(name string) (lo, hi int64, ok bool) {
+	col := -1
+	for i, fd := range f.fields {
+		if fd.Name == name && fd.Type == Int64 {
+			col = i
+		}
+	}
+	if col < 0 || len(f.meta.rowGroups) == 0 {
+		return 0, 0, false
+	}
+	for i, rg := range f.meta.rowGroups {
+		s := rg.columns[col].stats
+		if s == nil || len(s.min) != 8 || len(s.max) != 8 {
+			return 0, 0, false
+		}
+		a, b := int64(binary.LittleEndian.Uint64(s.min)), int64(binary.LittleEndian.Uint64(s.max))
+		if i == 0 || a < lo {
+			lo = a
+		}
+		if i == 0 || b > hi {
+			hi = b
+		}
+	}
+	return lo, hi, true
+}
