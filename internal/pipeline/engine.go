@@ -114,10 +114,10 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 	// (readahead.go): into buffers of the process while the workers
 	// compute, or announced to the operating system. Image k is read
 	// once image k-ahead is handed to a worker.
-	ahead := readAheadPerWorker * nw
+	ahead, buffers := readAheadDepth(nw)
 	var raw *rawPool
 	if s.directReads {
-		raw = newRawPool(s.a.plan, order, ahead)
+		raw = newRawPool(s.a.plan, order, buffers)
 	}
 	p.raw, p.log = raw, s.a.log
 	// Not in the slots: the read-ahead and the hand-out keep these

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"runtime/debug"
+	"sync"
 
 	"gotrap/internal/fitsimg"
 	"gotrap/internal/hugemem"
@@ -36,17 +37,33 @@ import (
 // smaller stack is read through the page cache, which keeps it for the
 // next run over it (a second run then reads no byte from storage).
 //
-// Image k is read ahead once image k - readAheadPerWorker*workers is
-// handed to a worker, so the read-ahead stays that many images ahead of
-// the extraction.
+// Image k is read ahead once image k - ahead (readAheadDepth) is handed
+// to a worker, so the read-ahead stays that many images ahead of the
+// extraction, with up to readAheadStreams direct reads in flight.
 
 // readAheadPerWorker is how many images of a rank's order, per worker,
 // are read ahead (or announced) beyond the one handed to a worker. A
 // worker then finds its next image read: the disk reads the rank's next
 // images while the workers compute, instead of each worker waiting for
 // its read and then computing, the disk idle (docs/performance.md
-// "Session 8"). A rank's pool has as many buffers per worker.
+// "Session 8").
 const readAheadPerWorker = 2
+
+// readAheadStreams is how many direct reads a rank keeps in flight at
+// most. This VM's disk gave 283 MB/s to one O_DIRECT stream of the RSM
+// images, 435 to two and 513 to four (docs/performance.md "Session 11"):
+// two a rank, four for the usual two ranks a node.
+const readAheadStreams = 2
+
+// readAheadDepth returns how many images a rank with workers workers
+// reads ahead of those handed out (readAheadPerWorker a worker, and one
+// more a reading stream so that the streams find images to read while
+// the workers wait for theirs), and how many buffers its pool has: one
+// more per worker, for the image a worker decodes.
+func readAheadDepth(workers int) (ahead, buffers int) {
+	ahead = readAheadPerWorker*workers + readAheadStreams
+	return ahead, ahead + workers
+}
 
 // headerRoom is what a pool's buffer holds beyond the largest plane of
 // the rank's images: their headers. A file larger than a buffer is read
@@ -209,8 +226,41 @@ func (p *rawPool) close() {
 
 // readAheadLoop reads ahead (or announces) the images order, into
 // aheads (by position), each once the one ahead places before it is taken
-// by a worker (the file header above).
+// by a worker (the file header above). It takes the images' buffers in
+// order and hands the direct reads to readAheadStreams goroutines, so
+// that as many reads are in flight: the disk gives more with several
+// (docs/performance.md "Session 11"). A buffer is only ever waited for
+// by the earliest image without one, whose predecessors free theirs once
+// extracted, so the reads cannot hold every buffer ahead of an image
+// the workers wait for.
 func (s *stream) readAheadLoop(ctx context.Context, order []int, aheads []aheadRead, ahead int, raw *rawPool) {
+	type read struct {
+		a   *aheadRead
+		img *Image
+		buf []byte
+	}
+	reads := make(chan read)
+	var wg sync.WaitGroup
+	counts := make([]readCounts, readAheadStreams)
+	for r := range counts {
+		wg.Go(func() {
+			for rd := range reads {
+				rd.a.file = raw.read(rd.img, rd.buf, &counts[r])
+				close(rd.a.ready)
+			}
+		})
+	}
+	defer func() {
+		close(reads)
+		wg.Wait()
+		if raw != nil {
+			for _, c := range counts {
+				raw.direct += c.direct
+				raw.cached += c.cached
+				raw.announced += c.announced
+			}
+		}
+	}()
 	for k, i := range order {
 		if k >= ahead {
 			select {
@@ -220,10 +270,23 @@ func (s *stream) readAheadLoop(ctx context.Context, order []int, aheads []aheadR
 			}
 		}
 		a := &aheads[k]
-		a.file = s.readAheadImage(ctx, &s.a.plan.Images[i], raw)
-		close(a.ready)
+		img := &s.a.plan.Images[i]
+		buf := s.readAheadBuffer(ctx, img, raw)
+		if buf == nil {
+			close(a.ready)
+			continue
+		}
+		select {
+		case reads <- read{a, img, buf}:
+		case <-ctx.Done():
+			raw.free <- buf
+			return
+		}
 	}
 }
+
+// readCounts are one reading goroutine's counts of a rawPool's reads.
+type readCounts struct{ direct, cached, announced int }
 
 // readAheadImage reads img's file ahead of its extraction into a buffer
 // of raw, or returns nil after announcing its read (or leaving it to the
@@ -231,6 +294,24 @@ func (s *stream) readAheadLoop(ctx context.Context, order []int, aheads []aheadR
 // header, or whose staged results will be reused (extractStage.done), is
 // not read and not announced.
 func (s *stream) readAheadImage(ctx context.Context, img *Image, raw *rawPool) *rawFile {
+	buf := s.readAheadBuffer(ctx, img, raw)
+	if buf == nil {
+		return nil
+	}
+	var c readCounts
+	f := raw.read(img, buf, &c)
+	raw.direct += c.direct
+	raw.cached += c.cached
+	raw.announced += c.announced
+	return f
+}
+
+// readAheadBuffer returns a buffer of raw for img's direct read, or nil
+// when img is not to be read directly: an image without a header or
+// whose staged results will be reused (not read, not announced), or a
+// plane of a cube or a run without direct reads (announced: raw's count
+// of them, the caller's goroutine being raw's only getter).
+func (s *stream) readAheadBuffer(ctx context.Context, img *Image, raw *rawPool) []byte {
 	m := img.Meta
 	if m == nil || s.ex.done(img) {
 		return nil
@@ -246,19 +327,26 @@ func (s *stream) readAheadImage(ctx context.Context, img *Image, raw *rawPool) *
 	if err != nil {
 		return nil
 	}
+	return buf
+}
+
+// read reads img's file into buf, a buffer of p, counting in c: the
+// file read, or nil with buf given back when fitsimg.ReadDirect refuses
+// (a file in the page cache is left to it; another refusal is announced).
+func (p *rawPool) read(img *Image, buf []byte, c *readCounts) *rawFile {
 	data, err := directRead(buf, img.Path)
 	if err != nil {
-		raw.free <- buf
+		p.free <- buf
 		if errors.Is(err, fitsimg.ErrCached) {
-			raw.cached++
+			c.cached++
 		} else {
 			announce(img)
-			raw.announced++
+			c.announced++
 		}
 		return nil
 	}
-	raw.direct++
-	return &rawFile{data: data, buf: buf, pool: raw}
+	c.direct++
+	return &rawFile{data: data, buf: buf, pool: p}
 }
 
 // readAhead announces the read of img's pixels that its extraction will

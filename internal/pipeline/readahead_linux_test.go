@@ -51,8 +51,8 @@ func dropPages(paths []string) error {
 // TestReadAheadDirect: on 2 ranks, images not in the page cache (dropped
 // after the plan stage, whose header reads bring a small file's first
 // 128 KiB into it, the kernel's read-ahead) are each read once with O_DIRECT into the ranks' buffers before their
-// extraction, none announced, with at most readAheadPerWorker buffers
-// per worker; the catalogue and the manifest's hashes are those of a run
+// extraction, none announced, with at most readAheadDepth's buffers;
+// the catalogue and the manifest's hashes are those of a run
 // that reads every image by path (direct reads refused). A third run,
 // the images now in the page cache, reads none directly and announces
 // none, with the same catalogue.
@@ -120,8 +120,8 @@ func TestReadAheadDirect(t *testing.T) {
 		t.Fatalf("%d pools, want one per rank", len(pools))
 	}
 	for _, p := range pools {
-		if p.made > readAheadPerWorker*workers || p.made < 1 || p.size%fitsimg.DirectAlign != 0 {
-			t.Errorf("a rank made %d buffers of %d bytes, want 1 to %d of whole 4 KiB blocks", p.made, p.size, readAheadPerWorker*workers)
+		if _, n := readAheadDepth(workers); p.made > n || p.made < 1 || p.size%fitsimg.DirectAlign != 0 {
+			t.Errorf("a rank made %d buffers of %d bytes, want 1 to %d of whole 4 KiB blocks", p.made, p.size, n)
 		}
 	}
 	if n := pools[0].direct + pools[1].direct; n != len(inputs) {
