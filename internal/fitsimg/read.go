@@ -289,7 +289,7 @@ func openFile(path string) (*os.File, int64, error) {
 // fails as Read would for the structure of the file (not FITS, truncated,
 // not a 2-D image...), not for its metadata.
 func ReadHeader(path string) (*Header, error) {
-	src, err := open(path)
+	src, err := openHeader(path)
 	if err != nil {
 		return nil, &Error{Path: path, Err: err}
 	}
@@ -300,7 +300,7 @@ func ReadHeader(path string) (*Header, error) {
 // ReadMeta reads the metadata of the image path from its header only (no
 // pixels are read), for planning runs over many images.
 func ReadMeta(path string, opts Options) (*Meta, error) {
-	src, err := open(path)
+	src, err := openHeader(path)
 	if err != nil {
 		return nil, &Error{Path: path, Err: err}
 	}

@@ -140,15 +140,29 @@ func (s *source) meta(opts Options) (*Meta, error) {
 // tile-compressed FITS image, or a FITS file.
 func open(path string) (*source, error) { return openHashed(path, nil) }
 
+// openHeader is open for reading the header alone (ReadHeader,
+// ReadMeta): the file's reads are announced as random (readsFew), so
+// that the kernel reads the blocks asked for, not its read-ahead window
+// beyond them (up to the device's read_ahead_kb: 327 KB a file of the
+// RSM stack here, 12 KB with the hint; docs/performance.md "Session 11").
+func openHeader(path string) (*source, error) { return openWith(path, nil, true) }
+
 // openHashed is open, handing every byte the readers read of a file to
 // hf (nil: none; see ReadIntoHashed).
-func openHashed(path string, hf *hashedFile) (*source, error) {
+func openHashed(path string, hf *hashedFile) (*source, error) { return openWith(path, hf, false) }
+
+// openWith is openHashed, with the file's reads announced as random
+// (readsFew) when few.
+func openWith(path string, hf *hashedFile, few bool) (*source, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return openCASA(path)
 	}
 	osf, size, err := openFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if few {
+		readsFew(osf)
 	}
 	var f fileReader = osf
 	if hf != nil {

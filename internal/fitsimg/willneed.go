@@ -1,5 +1,7 @@
 package fitsimg
 
+import "os"
+
 // WillNeed tells the operating system that bytes [off, off+n) of the file
 // path (n = 0: to its end) will be read soon, so that it fetches them
 // from storage in the background while the caller computes: the read that
@@ -14,3 +16,11 @@ package fitsimg
 func WillNeed(path string, off, n int64) {
 	willNeed(path, off, n)
 }
+
+// readsFew tells the operating system that few of the file f's bytes
+// will be read, here and there (a header): on Linux
+// posix_fadvise(POSIX_FADV_RANDOM), which turns the read-ahead of f's
+// reads off, so a read fetches the pages it asks for alone; elsewhere
+// nothing. It concerns this open file only, and its error is ignored
+// (it changes no byte read).
+func readsFew(f *os.File) { adviseRandom(f) }

@@ -77,3 +77,55 @@ func TestWillNeedReadsAhead(t *testing.T) {
 	WillNeed(t.TempDir(), 0, 0)
 	WillNeed(filepath.Join(t.TempDir(), "missing.fits"), 0, 0)
 }
+
+// TestHeaderReadsFew: ReadMeta and ReadHeader of a file not in the page
+// cache bring into it the pages of what they read (the header, in
+// chunks of headerChunk bytes) and no more: the read-ahead is off for
+// their reads (readsFew). A plain read of the same bytes brings the
+// kernel's read-ahead window beyond them (logged, as it depends on the
+// device's read_ahead_kb: 32 pages here, and 327 KB a file of the RSM
+// stack through ReadMeta before the hint, docs/performance.md "Session
+// 11").
+func TestHeaderReadsFew(t *testing.T) {
+	path, data := coldImage(t, t.TempDir(), 1024, 1024) // 4 MiB of pixels
+	page := os.Getpagesize()
+	// The first chunk holds this header; its pages, plus one that the
+	// chunk's end straddles.
+	want := (headerChunk+page-1)/page + 1
+	for _, c := range []struct {
+		name string
+		read func() error
+	}{
+		{"ReadMeta", func() error { _, err := ReadMeta(path, Options{}); return err }},
+		{"ReadHeader", func() error { _, err := ReadHeader(path); return err }},
+		{"plain", func() error {
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = f.ReadAt(make([]byte, headerChunk), 0)
+			return err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dropCache(t, path)
+			if err := c.read(); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			n, all := resident(t, f, len(data))
+			if c.name == "plain" {
+				t.Logf("a plain read of %d bytes brought %d of %d pages into the page cache", headerChunk, n, all)
+				return
+			}
+			if n < 1 || n > want {
+				t.Errorf("%d of %d pages in the page cache after the read, want 1 to %d (a read of %d bytes)", n, all, want, headerChunk)
+			}
+		})
+	}
+}

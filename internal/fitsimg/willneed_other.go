@@ -2,4 +2,8 @@
 
 package fitsimg
 
+import "os"
+
 func willNeed(string, int64, int64) {}
+
+func adviseRandom(*os.File) {}
