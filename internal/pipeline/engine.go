@@ -114,7 +114,7 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 	// (readahead.go): into buffers of the process while the workers
 	// compute, or announced to the operating system. Image k is read
 	// once image k-ahead is handed to a worker.
-	ahead, buffers := readAheadDepth(nw)
+	streams, ahead, buffers := readAheadDepth(nw)
 	var raw *rawPool
 	if s.directReads {
 		raw = newRawPool(s.a.plan, order, buffers)
@@ -127,7 +127,7 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 		aheads[k] = newAheadRead()
 	}
 	p.wg.Go(func() {
-		s.readAheadLoop(ctx, order, aheads, ahead, raw)
+		s.readAheadLoop(ctx, order, aheads, ahead, streams, raw)
 	})
 	p.wg.Go(func() {
 		defer close(jobs)

@@ -39,7 +39,7 @@ import (
 //
 // Image k is read ahead once image k - ahead (readAheadDepth) is handed
 // to a worker, so the read-ahead stays that many images ahead of the
-// extraction, with up to readAheadStreams direct reads in flight.
+// extraction, with up to readAheadDepth's streams direct reads in flight.
 
 // readAheadPerWorker is how many images of a rank's order, per worker,
 // are read ahead (or announced) beyond the one handed to a worker. A
@@ -49,20 +49,25 @@ import (
 // "Session 8").
 const readAheadPerWorker = 2
 
-// readAheadStreams is how many direct reads a rank keeps in flight at
-// most. This VM's disk gave 283 MB/s to one O_DIRECT stream of the RSM
-// images, 435 to two and 513 to four (docs/performance.md "Session 11"):
-// two a rank, four for the usual two ranks a node.
-const readAheadStreams = 2
+// maxReadStreams is the most direct reads a rank keeps in flight: one a
+// worker, up to this. This VM's disk gave 283 MB/s to one O_DIRECT
+// stream of the RSM images, 357-435 to two, and 358-513 to four
+// (docs/performance.md "Session 11"): two in flight a node is what
+// pays, which two ranks of one worker get with one each, and one rank
+// of two workers with two.
+const maxReadStreams = 2
 
-// readAheadDepth returns how many images a rank with workers workers
-// reads ahead of those handed out (readAheadPerWorker a worker, and one
-// more a reading stream so that the streams find images to read while
-// the workers wait for theirs), and how many buffers its pool has: one
-// more per worker, for the image a worker decodes.
-func readAheadDepth(workers int) (ahead, buffers int) {
-	ahead = readAheadPerWorker*workers + readAheadStreams
-	return ahead, ahead + workers
+// readAheadDepth returns how many direct reads a rank with workers
+// workers keeps in flight (streams: one a worker, at most
+// maxReadStreams), how many images it reads ahead of those handed out
+// (ahead: readAheadPerWorker a worker, and one more, so that a stream
+// finds an image to read while the workers wait for theirs), and how
+// many buffers its pool has (one more a worker, for the image a worker
+// decodes).
+func readAheadDepth(workers int) (streams, ahead, buffers int) {
+	streams = max(1, min(workers, maxReadStreams))
+	ahead = readAheadPerWorker*workers + 1
+	return streams, ahead, ahead + workers
 }
 
 // headerRoom is what a pool's buffer holds beyond the largest plane of
@@ -227,13 +232,13 @@ func (p *rawPool) close() {
 // readAheadLoop reads ahead (or announces) the images order, into
 // aheads (by position), each once the one ahead places before it is taken
 // by a worker (the file header above). It takes the images' buffers in
-// order and hands the direct reads to readAheadStreams goroutines, so
+// order and hands the direct reads to streams goroutines, so
 // that as many reads are in flight: the disk gives more with several
 // (docs/performance.md "Session 11"). A buffer is only ever waited for
 // by the earliest image without one, whose predecessors free theirs once
 // extracted, so the reads cannot hold every buffer ahead of an image
 // the workers wait for.
-func (s *stream) readAheadLoop(ctx context.Context, order []int, aheads []aheadRead, ahead int, raw *rawPool) {
+func (s *stream) readAheadLoop(ctx context.Context, order []int, aheads []aheadRead, ahead, streams int, raw *rawPool) {
 	type read struct {
 		a   *aheadRead
 		img *Image
@@ -241,7 +246,7 @@ func (s *stream) readAheadLoop(ctx context.Context, order []int, aheads []aheadR
 	}
 	reads := make(chan read)
 	var wg sync.WaitGroup
-	counts := make([]readCounts, readAheadStreams)
+	counts := make([]readCounts, max(1, streams))
 	for r := range counts {
 		wg.Go(func() {
 			for rd := range reads {

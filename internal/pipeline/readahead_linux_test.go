@@ -120,7 +120,7 @@ func TestReadAheadDirect(t *testing.T) {
 		t.Fatalf("%d pools, want one per rank", len(pools))
 	}
 	for _, p := range pools {
-		if _, n := readAheadDepth(workers); p.made > n || p.made < 1 || p.size%fitsimg.DirectAlign != 0 {
+		if _, _, n := readAheadDepth(workers); p.made > n || p.made < 1 || p.size%fitsimg.DirectAlign != 0 {
 			t.Errorf("a rank made %d buffers of %d bytes, want 1 to %d of whole 4 KiB blocks", p.made, p.size, n)
 		}
 	}
