@@ -237,9 +237,12 @@ type watchFeed struct {
 	images int // images committed before the last publish
 	// events computes each commit's events from its points (a running
 	// state per light curve); responded is the timesteps whose events
-	// are done.
+	// are done. respondMu guards both: a commit's responses run in the
+	// background of the next timesteps (afterCommit), an alert's in
+	// Next (inbox).
 	events    *respond.Stream
 	responded int
+	respondMu sync.Mutex
 	statusWG  sync.WaitGroup
 	mu        sync.Mutex // guards the status writes
 	ended     bool
@@ -450,10 +453,14 @@ func (w *watchFeed) inbox() {
 			continue
 		}
 		w.log("alert %s at %.5f %+.5f: following up", a.IVORN, a.RA, a.Dec)
+		// Not beside the last commit's responses (afterCommit, in the
+		// background): both write the events and the delivery log.
+		w.respondMu.Lock()
 		err = followUpAlert(context.Background(), w.env, w.run, w.cfg, a, true, 5, 0)
 		if w.events != nil {
 			w.events.EventsAdded() // the rules count the alert's event from now on
 		}
+		w.respondMu.Unlock()
 		if err != nil {
 			w.log("warning: alert %s: %v (kept; tried again)", f, err)
 			continue
@@ -513,21 +520,68 @@ func (w *watchFeed) record(path, why string) {
 // status. varmetric is not rewritten: while a run is live, the varmetric
 // view is computed from the tables by each query (catalog/duck), so it is
 // always current and costs a commit nothing; the run's end writes
-// varmetric.parquet as a batch run does.
-func (w *watchFeed) afterCommit(c rundir.Commit) error {
+// varmetric.parquet as a batch run does. It takes what the commit holds
+// (the timesteps given, their files) and returns the rest, which the
+// pipeline runs in the background of the next timesteps, concurrently
+// with Next (pipeline.Options.AfterCommit): the events Stream is guarded
+// by respondMu (inbox's alerts use it too), the tracker and the status by
+// their own locks, and the fields the rest reads are its own from here.
+func (w *watchFeed) afterCommit(c rundir.Commit) (func() error, error) {
 	restart := w.tracker == nil // the run so far, replayed before following
 	if restart && c.Timesteps == 0 {
-		return nil
+		return nil, nil
 	}
 	committedAt := time.Now()
-	ctx := context.Background()
+	var lines []watch.Commit
+	if !restart && c.Images > w.images {
+		// One line a timestep: those given since the last commit, the
+		// last of them c's last timestep.
+		lines = []watch.Commit{{Timestep: c.Timesteps - 1, Images: c.Images - w.images, Start: c.LastStart}}
+		if n := len(w.given); n > 0 && n <= c.Timesteps {
+			lines = lines[:0]
+			for i, ts := range w.given {
+				lines = append(lines, watch.Commit{Timestep: c.Timesteps - n + i, Images: len(ts.Images), Start: ts.Start})
+			}
+		}
+	}
+	w.given = nil
+	w.images = c.Images
+	pending := w.pending
+	w.pending = nil
+	tracker := w.tracker
+	rest := func() error {
+		voevents, err := w.respond(c, restart)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			l.Committed, l.VOEvents = committedAt.UnixNano(), voevents
+			if err := watch.AppendCommit(w.run, l); err != nil {
+				w.log("warning: %v", err)
+			}
+		}
+		if !restart {
+			tracker.Committed(int64(c.Timesteps), pending)
+			w.writeStatus(true)
+		}
+		return nil
+	}
+	return rest, nil
+}
+
+// respond computes the events and responses of the timesteps committed
+// since the last call (after a restart, every timestep's: a crash may
+// have come between a commit and its responses; nothing is delivered
+// twice), and returns when the responses went out (Unix ns; 0: none).
+// Only an events Stream that cannot be made is an error; a failed
+// response is logged (the catalogue is committed).
+func (w *watchFeed) respond(c rundir.Commit, restart bool) (int64, error) {
+	w.respondMu.Lock()
+	defer w.respondMu.Unlock()
 	var out io.Writer
 	if !w.quiet {
 		out = w.env.stderr
 	}
-	// The new timesteps' events and responses; after a restart, every
-	// timestep's (a crash may have come between a commit and its
-	// responses; nothing is delivered twice).
 	r := respond.Range{From: int64(w.responded), To: int64(c.Timesteps - 1)}
 	if restart {
 		r = respond.All
@@ -535,11 +589,11 @@ func (w *watchFeed) afterCommit(c rundir.Commit) error {
 	if w.events == nil {
 		ev, err := respond.NewStream(w.cfg)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		w.events = ev
 	}
-	res, err := respond.Respond(ctx, w.run, w.cfg, respond.Options{Send: true, Timesteps: r, Out: out, Stream: w.events})
+	res, err := respond.Respond(context.Background(), w.run, w.cfg, respond.Options{Send: true, Timesteps: r, Out: out, Stream: w.events})
 	if err == nil {
 		w.responded = c.Timesteps
 	}
@@ -551,35 +605,10 @@ func (w *watchFeed) afterCommit(c rundir.Commit) error {
 	if err := duck.ReleaseMemory(); err != nil {
 		w.log("warning: %v", err)
 	}
-	var voevents int64 // when the timestep's responses went out (0: none)
 	if err == nil && res.Sent > 0 {
-		voevents = time.Now().UnixNano()
+		return time.Now().UnixNano(), nil
 	}
-	if !restart && c.Images > w.images {
-		// One line a timestep: those given since the last commit, the
-		// last of them c's last timestep.
-		lines := []watch.Commit{{Timestep: c.Timesteps - 1, Images: c.Images - w.images, Start: c.LastStart}}
-		if n := len(w.given); n > 0 && n <= c.Timesteps {
-			lines = lines[:0]
-			for i, ts := range w.given {
-				lines = append(lines, watch.Commit{Timestep: c.Timesteps - n + i, Images: len(ts.Images), Start: ts.Start})
-			}
-		}
-		for _, l := range lines {
-			l.Committed, l.VOEvents = committedAt.UnixNano(), voevents
-			if err := watch.AppendCommit(w.run, l); err != nil {
-				w.log("warning: %v", err)
-			}
-		}
-	}
-	w.given = nil
-	w.images = c.Images
-	if !restart {
-		w.tracker.Committed(int64(c.Timesteps), w.pending)
-		w.pending = nil
-		w.writeStatus(true)
-	}
-	return nil
+	return 0, nil
 }
 
 // finish ends a watch: the final catalogue stage and events (as a batch

@@ -305,12 +305,16 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 		}
 	}()
 	if s.live != nil {
-		// The packing in the background ends before the stage does (the
-		// run's end unpacks every rank's packs), on an error too; before
-		// the engine is closed on an error (deferred above).
+		// The packing and the last commit's AfterCommit in the
+		// background end before the stage does (the run's end unpacks
+		// every rank's packs and writes the events whole), on an error
+		// too; before the engine is closed on an error (deferred above).
 		defer func() {
 			if perr := s.live.packWait(); err == nil && perr != nil {
 				err = perr
+			}
+			if aerr := s.live.afterWait(); err == nil && aerr != nil {
+				err = aerr
 			}
 		}()
 	}

@@ -27,9 +27,11 @@ import (
 // each batch the catalogue is published: the measurement parts written
 // so far are closed (readers see them), the tables are rewritten from
 // the association engines, and Options.AfterCommit runs on rank 0 (the
-// command's varmetric, events and status). When the feed ends, the run
-// ends as a batch run does (tables, backward fits, limits), so a watched
-// run's catalogue is the batch run's over the same files.
+// command's events, responses and status; the rest it returns in the
+// background of the next batch, whose publish waits for it first). When
+// the feed ends, the run ends as a batch run does (tables, backward
+// fits, limits), so a watched run's catalogue is the batch run's over
+// the same files.
 
 // Feed gives a live run the files of its next timesteps.
 type Feed interface {
@@ -54,8 +56,10 @@ type live struct {
 	tol      time.Duration
 	workers  int
 	log      *logger
-	// after is Options.AfterCommit.
-	after func(rundir.Commit) error
+	// after is Options.AfterCommit; afterDone, when not nil, receives
+	// the result of the work it left for the background (afterWait).
+	after     func(rundir.Commit) (func() error, error)
+	afterDone chan error
 	// part numbers the measurement part files: increasing, the
 	// timesteps committed when the part was opened, plus one (0: the
 	// first part of a new run).
@@ -208,6 +212,12 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 		}()
 	}
 	committed := len(a.plan.Timesteps)
+	// The last commit's events and responses (rank 0's AfterCommit, in
+	// the background of these timesteps) read the catalogue this publish
+	// rewrites: they end first.
+	if err := l.afterWait(); err != nil {
+		return err
+	}
 	// Readers (gotrap query, report) wait while the commit is published:
 	// they see the catalogue before it or after it.
 	if a.me == 0 {
@@ -336,7 +346,31 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	if err != nil {
 		return err
 	}
-	return l.after(c)
+	rest, err := l.after(c)
+	if err != nil || rest == nil {
+		return err
+	}
+	// The events and responses run while the next timesteps are taken
+	// and processed: rank 1 no longer waits for them in next, nor this
+	// rank's extraction of the next batch. The commit is durable and
+	// published already; a crash before they are done leaves them to the
+	// restart, which computes every timestep's again (nothing is
+	// delivered twice).
+	done := make(chan error, 1)
+	l.afterDone = done
+	go func() { done <- rest() }()
+	return nil
+}
+
+// afterWait waits for the AfterCommit work in the background (publish),
+// if any, and returns its error.
+func (l *live) afterWait() error {
+	if l.afterDone == nil {
+		return nil
+	}
+	err := <-l.afterDone
+	l.afterDone = nil
+	return err
 }
 
 // partOpts are the writer options of the associations and images parts:
