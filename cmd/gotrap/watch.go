@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -231,7 +232,6 @@ type watchFeed struct {
 	closer  *watch.Closer
 	tracker *watch.Tracker
 	queue   []watch.Timestep
-	pending []string // files of the timesteps given, not yet committed
 	// given are the timesteps given and not yet committed, in order.
 	given  []watch.Timestep
 	images int // images committed before the last publish
@@ -394,22 +394,7 @@ func (w *watchFeed) Next(ctx context.Context) ([]string, error) {
 		// The files that landed while the last timesteps were
 		// processed, all of them: the timesteps they close go together.
 		w.drain()
-		if len(w.queue) > 0 {
-			// Every timestep closed by now, up to maxBatch: when the
-			// commits fall behind the arrivals, one commit takes several
-			// timesteps and its fixed cost (publishing, the events) is
-			// paid once for them (docs/live.md "Timesteps").
-			n := min(len(w.queue), maxBatch)
-			var paths []string
-			for _, ts := range w.queue[:n] {
-				for _, im := range ts.Images {
-					paths = append(paths, im.Path)
-				}
-				w.given = append(w.given, ts)
-				w.log("timestep %s closed (%s): %d images", ts.Start.UTC().Format(time.RFC3339Nano), ts.Reason, len(ts.Images))
-			}
-			w.queue = w.queue[n:]
-			w.pending = append(w.pending, paths...)
+		if paths := w.give(); len(paths) > 0 {
 			return paths, nil
 		}
 		var timer <-chan time.Time
@@ -430,6 +415,42 @@ func (w *watchFeed) Next(ctx context.Context) ([]string, error) {
 			w.queue = append(w.queue, w.closer.Tick()...)
 		}
 	}
+}
+
+// Ready gives the files of the timesteps closed by now without waiting
+// for more (pipeline.ReadyFeed: the run extracts them while it publishes
+// the batch before), none when the watch is stopping (Next ends it).
+func (w *watchFeed) Ready(ctx context.Context) ([]string, error) {
+	if !w.started || (w.stopAfter > 0 && w.committed() >= w.stopAfter) {
+		return nil, nil
+	}
+	select {
+	case <-w.stop:
+		return nil, nil
+	default:
+	}
+	w.inbox()
+	w.drain()
+	return w.give(), nil
+}
+
+// give takes every timestep closed by now from the queue, up to
+// maxBatch, and returns their files: when the commits fall behind the
+// arrivals, one commit takes several timesteps and its fixed cost
+// (publishing, the events) is paid once for them (docs/live.md
+// "Timesteps").
+func (w *watchFeed) give() []string {
+	n := min(len(w.queue), maxBatch)
+	var paths []string
+	for _, ts := range w.queue[:n] {
+		for _, im := range ts.Images {
+			paths = append(paths, im.Path)
+		}
+		w.given = append(w.given, ts)
+		w.log("timestep %s closed (%s): %d images", ts.Start.UTC().Format(time.RFC3339Nano), ts.Reason, len(ts.Images))
+	}
+	w.queue = w.queue[n:]
+	return paths
 }
 
 // inbox follows up the alerts gotrap listen queued for this live run
@@ -532,22 +553,42 @@ func (w *watchFeed) afterCommit(c rundir.Commit) (func() error, error) {
 		return nil, nil
 	}
 	committedAt := time.Now()
+	// The timesteps given that this commit holds: the first of those
+	// given, as many as its images (Ready may have given later ones,
+	// being extracted now); all of them when the counts disagree (an
+	// image whose header the plan could not read).
+	n := 0
+	for k := 0; n < len(w.given); n++ {
+		if k += len(w.given[n].Images); k >= c.Images-w.images {
+			if k == c.Images-w.images {
+				n++
+			} else {
+				n = len(w.given)
+			}
+			break
+		}
+	}
+	given := w.given[:n]
+	w.given = slices.Clone(w.given[n:])
 	var lines []watch.Commit
 	if !restart && c.Images > w.images {
 		// One line a timestep: those given since the last commit, the
 		// last of them c's last timestep.
 		lines = []watch.Commit{{Timestep: c.Timesteps - 1, Images: c.Images - w.images, Start: c.LastStart}}
-		if n := len(w.given); n > 0 && n <= c.Timesteps {
+		if n := len(given); n > 0 && n <= c.Timesteps {
 			lines = lines[:0]
-			for i, ts := range w.given {
+			for i, ts := range given {
 				lines = append(lines, watch.Commit{Timestep: c.Timesteps - n + i, Images: len(ts.Images), Start: ts.Start})
 			}
 		}
 	}
-	w.given = nil
 	w.images = c.Images
-	pending := w.pending
-	w.pending = nil
+	var pending []string
+	for _, ts := range given {
+		for _, im := range ts.Images {
+			pending = append(pending, im.Path)
+		}
+	}
 	tracker := w.tracker
 	rest := func() error {
 		voevents, err := w.respond(c, restart)

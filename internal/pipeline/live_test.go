@@ -65,6 +65,29 @@ func (f *partFeed) Next(ctx context.Context) ([]string, error) {
 	return nil, io.EOF
 }
 
+// readyFeed is a partFeed that is also a ReadyFeed: every other Ready
+// call gives the next part (the run then extracts it while it publishes
+// the one before), the others none (the run waits in Next).
+type readyFeed struct {
+	*partFeed
+	calls, given int
+}
+
+func (f *readyFeed) Ready(ctx context.Context) ([]string, error) {
+	f.calls++
+	if f.calls%2 == 0 {
+		return nil, nil
+	}
+	in, err := f.Next(ctx)
+	if errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	if len(in) > 0 {
+		f.given++
+	}
+	return in, err
+}
+
 // timestepParts links the images of data into one folder per timestep
 // (splitData cut at every boundary), in time order.
 func timestepParts(t *testing.T, data string) (parts []string, timesteps int) {
@@ -88,22 +111,36 @@ func TestLiveEqualsBatch(t *testing.T) {
 	cfg := testConfig()
 	parts, nts := timestepParts(t, data)
 	want := oneRun(t, parts, cfg)
-	for _, ranks := range []int{1, 2} {
-		t.Run(fmt.Sprintf("ranks %d", ranks), func(t *testing.T) {
+	for _, c := range []struct {
+		ranks int
+		ready bool
+	}{{1, false}, {2, false}, {1, true}, {2, true}} {
+		name := fmt.Sprintf("ranks %d", c.ranks)
+		if c.ready {
+			name += ", ready"
+		}
+		ranks := c.ranks
+		t.Run(name, func(t *testing.T) {
 			run := filepath.Join(t.TempDir(), "live")
 			var commits []int
 			var last *pipetest.Catalogue // as published after the last timestep
 			// The committed images' staged files go into packs in the
 			// background of the next timestep: those a publish saw are
-			// packed by the next one.
-			var before []string
+			// packed by the next one; with a ReadyFeed, those of the
+			// batch extracted during the publish too, by the one after.
+			var feed Feed = &partFeed{t: t, run: run, parts: parts, stop: -1}
+			lag := 1
+			if c.ready {
+				feed, lag = &readyFeed{partFeed: feed.(*partFeed)}, 2
+			}
+			var seen [][]string
 			// The rest of each AfterCommit runs in the background of the
 			// next timesteps: it reads the catalogue as published (the
 			// last one's is the batch run's below), and ends before the
 			// next publish (inRest is 0 when the next AfterCommit is
 			// called) and before the run's end (rests counts them all).
 			var inRest, rests, overlapped atomic.Int64
-			opt := Options{Run: run, Config: cfg, CPUs: 2, Feed: &partFeed{t: t, run: run, parts: parts, stop: -1},
+			opt := Options{Run: run, Config: cfg, CPUs: 2, Feed: feed,
 				AfterCommit: func(c rundir.Commit) (func() error, error) {
 					commits = append(commits, c.Timesteps)
 					if inRest.Load() != 0 {
@@ -113,12 +150,14 @@ func TestLiveEqualsBatch(t *testing.T) {
 						return nil, fmt.Errorf("published without runcat.parquet: %w", err)
 					}
 					staged, _ := filepath.Glob(filepath.Join(rundir.StepDir(run, StepExtract), "*.blind.parquet"))
-					for _, p := range before {
-						if slices.Contains(staged, p) {
-							return nil, fmt.Errorf("commit %d: %s of an earlier commit not packed", c.Timesteps, p)
+					if k := len(seen) - lag; k >= 0 {
+						for _, p := range seen[k] {
+							if slices.Contains(staged, p) {
+								return nil, fmt.Errorf("commit %d: %s of an earlier commit not packed", c.Timesteps, p)
+							}
 						}
 					}
-					before = staged
+					seen = append(seen, staged)
 					return func() error {
 						inRest.Add(1)
 						defer inRest.Add(-1)
@@ -152,6 +191,9 @@ func TestLiveEqualsBatch(t *testing.T) {
 			}
 			if n := overlapped.Load(); n != 0 {
 				t.Errorf("%d commits published while the last AfterCommit's rest ran, want 0", n)
+			}
+			if rf, ok := feed.(*readyFeed); ok && rf.given == 0 {
+				t.Error("no part given by Ready: nothing extracted during a publish")
 			}
 			if n := rests.Load(); n != int64(len(commits)) {
 				t.Errorf("%d AfterCommit rests done when the run returned, want one a commit, %d", n, len(commits))
