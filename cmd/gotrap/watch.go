@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -231,15 +232,17 @@ type watchFeed struct {
 	closer  *watch.Closer
 	tracker *watch.Tracker
 	queue   []watch.Timestep
-	pending []string // files of the timesteps given, not yet committed
 	// given are the timesteps given and not yet committed, in order.
 	given  []watch.Timestep
 	images int // images committed before the last publish
 	// events computes each commit's events from its points (a running
 	// state per light curve); responded is the timesteps whose events
-	// are done.
+	// are done. respondMu guards both: a commit's responses run in the
+	// background of the next timesteps (afterCommit), an alert's in
+	// Next (inbox).
 	events    *respond.Stream
 	responded int
+	respondMu sync.Mutex
 	statusWG  sync.WaitGroup
 	mu        sync.Mutex // guards the status writes
 	ended     bool
@@ -391,22 +394,7 @@ func (w *watchFeed) Next(ctx context.Context) ([]string, error) {
 		// The files that landed while the last timesteps were
 		// processed, all of them: the timesteps they close go together.
 		w.drain()
-		if len(w.queue) > 0 {
-			// Every timestep closed by now, up to maxBatch: when the
-			// commits fall behind the arrivals, one commit takes several
-			// timesteps and its fixed cost (publishing, the events) is
-			// paid once for them (docs/live.md "Timesteps").
-			n := min(len(w.queue), maxBatch)
-			var paths []string
-			for _, ts := range w.queue[:n] {
-				for _, im := range ts.Images {
-					paths = append(paths, im.Path)
-				}
-				w.given = append(w.given, ts)
-				w.log("timestep %s closed (%s): %d images", ts.Start.UTC().Format(time.RFC3339Nano), ts.Reason, len(ts.Images))
-			}
-			w.queue = w.queue[n:]
-			w.pending = append(w.pending, paths...)
+		if paths := w.give(); len(paths) > 0 {
 			return paths, nil
 		}
 		var timer <-chan time.Time
@@ -427,6 +415,42 @@ func (w *watchFeed) Next(ctx context.Context) ([]string, error) {
 			w.queue = append(w.queue, w.closer.Tick()...)
 		}
 	}
+}
+
+// Ready gives the files of the timesteps closed by now without waiting
+// for more (pipeline.ReadyFeed: the run extracts them while it publishes
+// the batch before), none when the watch is stopping (Next ends it).
+func (w *watchFeed) Ready(ctx context.Context) ([]string, error) {
+	if !w.started || (w.stopAfter > 0 && w.committed() >= w.stopAfter) {
+		return nil, nil
+	}
+	select {
+	case <-w.stop:
+		return nil, nil
+	default:
+	}
+	w.inbox()
+	w.drain()
+	return w.give(), nil
+}
+
+// give takes every timestep closed by now from the queue, up to
+// maxBatch, and returns their files: when the commits fall behind the
+// arrivals, one commit takes several timesteps and its fixed cost
+// (publishing, the events) is paid once for them (docs/live.md
+// "Timesteps").
+func (w *watchFeed) give() []string {
+	n := min(len(w.queue), maxBatch)
+	var paths []string
+	for _, ts := range w.queue[:n] {
+		for _, im := range ts.Images {
+			paths = append(paths, im.Path)
+		}
+		w.given = append(w.given, ts)
+		w.log("timestep %s closed (%s): %d images", ts.Start.UTC().Format(time.RFC3339Nano), ts.Reason, len(ts.Images))
+	}
+	w.queue = w.queue[n:]
+	return paths
 }
 
 // inbox follows up the alerts gotrap listen queued for this live run
@@ -450,10 +474,14 @@ func (w *watchFeed) inbox() {
 			continue
 		}
 		w.log("alert %s at %.5f %+.5f: following up", a.IVORN, a.RA, a.Dec)
+		// Not beside the last commit's responses (afterCommit, in the
+		// background): both write the events and the delivery log.
+		w.respondMu.Lock()
 		err = followUpAlert(context.Background(), w.env, w.run, w.cfg, a, true, 5, 0)
 		if w.events != nil {
 			w.events.EventsAdded() // the rules count the alert's event from now on
 		}
+		w.respondMu.Unlock()
 		if err != nil {
 			w.log("warning: alert %s: %v (kept; tried again)", f, err)
 			continue
@@ -513,21 +541,88 @@ func (w *watchFeed) record(path, why string) {
 // status. varmetric is not rewritten: while a run is live, the varmetric
 // view is computed from the tables by each query (catalog/duck), so it is
 // always current and costs a commit nothing; the run's end writes
-// varmetric.parquet as a batch run does.
-func (w *watchFeed) afterCommit(c rundir.Commit) error {
+// varmetric.parquet as a batch run does. It takes what the commit holds
+// (the timesteps given, their files) and returns the rest, which the
+// pipeline runs in the background of the next timesteps, concurrently
+// with Next (pipeline.Options.AfterCommit): the events Stream is guarded
+// by respondMu (inbox's alerts use it too), the tracker and the status by
+// their own locks, and the fields the rest reads are its own from here.
+func (w *watchFeed) afterCommit(c rundir.Commit) (func() error, error) {
 	restart := w.tracker == nil // the run so far, replayed before following
 	if restart && c.Timesteps == 0 {
-		return nil
+		return nil, nil
 	}
 	committedAt := time.Now()
-	ctx := context.Background()
+	// The timesteps given that this commit holds: the first of those
+	// given, as many as its images (Ready may have given later ones,
+	// being extracted now); all of them when the counts disagree (an
+	// image whose header the plan could not read).
+	n := 0
+	for k := 0; n < len(w.given); n++ {
+		if k += len(w.given[n].Images); k >= c.Images-w.images {
+			if k == c.Images-w.images {
+				n++
+			} else {
+				n = len(w.given)
+			}
+			break
+		}
+	}
+	given := w.given[:n]
+	w.given = slices.Clone(w.given[n:])
+	var lines []watch.Commit
+	if !restart && c.Images > w.images {
+		// One line a timestep: those given since the last commit, the
+		// last of them c's last timestep.
+		lines = []watch.Commit{{Timestep: c.Timesteps - 1, Images: c.Images - w.images, Start: c.LastStart}}
+		if n := len(given); n > 0 && n <= c.Timesteps {
+			lines = lines[:0]
+			for i, ts := range given {
+				lines = append(lines, watch.Commit{Timestep: c.Timesteps - n + i, Images: len(ts.Images), Start: ts.Start})
+			}
+		}
+	}
+	w.images = c.Images
+	var pending []string
+	for _, ts := range given {
+		for _, im := range ts.Images {
+			pending = append(pending, im.Path)
+		}
+	}
+	tracker := w.tracker
+	rest := func() error {
+		voevents, err := w.respond(c, restart)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			l.Committed, l.VOEvents = committedAt.UnixNano(), voevents
+			if err := watch.AppendCommit(w.run, l); err != nil {
+				w.log("warning: %v", err)
+			}
+		}
+		if !restart {
+			tracker.Committed(int64(c.Timesteps), pending)
+			w.writeStatus(true)
+		}
+		return nil
+	}
+	return rest, nil
+}
+
+// respond computes the events and responses of the timesteps committed
+// since the last call (after a restart, every timestep's: a crash may
+// have come between a commit and its responses; nothing is delivered
+// twice), and returns when the responses went out (Unix ns; 0: none).
+// Only an events Stream that cannot be made is an error; a failed
+// response is logged (the catalogue is committed).
+func (w *watchFeed) respond(c rundir.Commit, restart bool) (int64, error) {
+	w.respondMu.Lock()
+	defer w.respondMu.Unlock()
 	var out io.Writer
 	if !w.quiet {
 		out = w.env.stderr
 	}
-	// The new timesteps' events and responses; after a restart, every
-	// timestep's (a crash may have come between a commit and its
-	// responses; nothing is delivered twice).
 	r := respond.Range{From: int64(w.responded), To: int64(c.Timesteps - 1)}
 	if restart {
 		r = respond.All
@@ -535,11 +630,11 @@ func (w *watchFeed) afterCommit(c rundir.Commit) error {
 	if w.events == nil {
 		ev, err := respond.NewStream(w.cfg)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		w.events = ev
 	}
-	res, err := respond.Respond(ctx, w.run, w.cfg, respond.Options{Send: true, Timesteps: r, Out: out, Stream: w.events})
+	res, err := respond.Respond(context.Background(), w.run, w.cfg, respond.Options{Send: true, Timesteps: r, Out: out, Stream: w.events})
 	if err == nil {
 		w.responded = c.Timesteps
 	}
@@ -551,35 +646,10 @@ func (w *watchFeed) afterCommit(c rundir.Commit) error {
 	if err := duck.ReleaseMemory(); err != nil {
 		w.log("warning: %v", err)
 	}
-	var voevents int64 // when the timestep's responses went out (0: none)
 	if err == nil && res.Sent > 0 {
-		voevents = time.Now().UnixNano()
+		return time.Now().UnixNano(), nil
 	}
-	if !restart && c.Images > w.images {
-		// One line a timestep: those given since the last commit, the
-		// last of them c's last timestep.
-		lines := []watch.Commit{{Timestep: c.Timesteps - 1, Images: c.Images - w.images, Start: c.LastStart}}
-		if n := len(w.given); n > 0 && n <= c.Timesteps {
-			lines = lines[:0]
-			for i, ts := range w.given {
-				lines = append(lines, watch.Commit{Timestep: c.Timesteps - n + i, Images: len(ts.Images), Start: ts.Start})
-			}
-		}
-		for _, l := range lines {
-			l.Committed, l.VOEvents = committedAt.UnixNano(), voevents
-			if err := watch.AppendCommit(w.run, l); err != nil {
-				w.log("warning: %v", err)
-			}
-		}
-	}
-	w.given = nil
-	w.images = c.Images
-	if !restart {
-		w.tracker.Committed(int64(c.Timesteps), w.pending)
-		w.pending = nil
-		w.writeStatus(true)
-	}
-	return nil
+	return 0, nil
 }
 
 // finish ends a watch: the final catalogue stage and events (as a batch

@@ -305,12 +305,16 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 		}
 	}()
 	if s.live != nil {
-		// The packing in the background ends before the stage does (the
-		// run's end unpacks every rank's packs), on an error too; before
-		// the engine is closed on an error (deferred above).
+		// The packing and the last commit's AfterCommit in the
+		// background end before the stage does (the run's end unpacks
+		// every rank's packs and writes the events whole), on an error
+		// too; before the engine is closed on an error (deferred above).
 		defer func() {
 			if perr := s.live.packWait(); err == nil && perr != nil {
 				err = perr
+			}
+			if aerr := s.live.afterWait(); err == nil && aerr != nil {
+				err = aerr
 			}
 		}()
 	}
@@ -328,18 +332,41 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 	s.prog.start(StageTimesteps, nimg)
 	defer s.prog.finish()
 	comm0 := commNow(a.comm)
+	var ahead *prefetch // the next batch's extraction, started before the publish
+	defer func() {
+		if ahead != nil {
+			ahead.close()
+		}
+	}()
 	for from := 0; ; {
-		if err := s.timesteps(ctx, e, d, hist, from, out); err != nil {
+		err := s.timesteps(ctx, e, d, hist, from, out, ahead)
+		ahead = nil // closed by timesteps
+		if err != nil {
 			return nil, err
 		}
 		if s.live == nil {
 			break
 		}
-		if err := s.live.publish(s, e); err != nil {
+		// The timesteps closed by now are taken without waiting, and
+		// their extraction runs while this batch is published: neither
+		// the cores nor the next batch wait for the publish.
+		committed := len(a.plan.Timesteps)
+		if _, err := s.live.next(ctx, s, false); err != nil {
 			return nil, err
 		}
-		from = len(a.plan.Timesteps)
-		more, err := s.live.next(ctx, s)
+		if len(a.plan.Timesteps) > committed {
+			if ahead, err = s.prefetchFrom(ctx, committed); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.live.publish(s, e, committed); err != nil {
+			return nil, err
+		}
+		from = committed
+		if ahead != nil {
+			continue
+		}
+		more, err := s.live.next(ctx, s, true)
 		if err != nil {
 			return nil, err
 		}
@@ -352,35 +379,15 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 	return e, nil
 }
 
-// timesteps runs the plan's timesteps from index from on.
-func (s *stream) timesteps(ctx context.Context, e *assoc.Engine, d *distAssoc, hist *qc.History, from int, out *measurementSink) error {
+// timesteps runs the plan's timesteps from index from on, their images
+// taken from pf (nil: started here; closed on return either way).
+func (s *stream) timesteps(ctx context.Context, e *assoc.Engine, d *distAssoc, hist *qc.History, from int, out *measurementSink, pf *prefetch) error {
 	a := s.a
-	// This rank's images, and the most of them that a timestep holds at
-	// once while gathering rows ahead (rowsNeeded).
-	var order []int
-	span := 0
-	for _, ts := range a.plan.Timesteps[from:] {
-		need := rowsNeeded(a.plan, ts)
-		for k, i := range ts {
-			if a.owner[i] == a.me {
-				order = append(order, i)
-			}
-			n := 0
-			for _, j := range ts[k : need[k]+1] {
-				if a.owner[j] == a.me {
-					n++
-				}
-			}
-			span = max(span, n)
+	if pf == nil {
+		var err error
+		if pf, err = s.prefetchFrom(ctx, from); err != nil {
+			return err
 		}
-	}
-	// Held at once: the image being associated, those extracted ahead of
-	// it (lookahead) and those being fitted (workers).
-	limit := max(1+max(1, s.lookahead)+s.workers, span)
-	s.ex.maxFree = limit
-	pf, err := s.startPrefetch(ctx, order, limit)
-	if err != nil {
-		return err
 	}
 	defer pf.close()
 	// The commit of a timestep lags by one: its staged files are made
@@ -457,6 +464,37 @@ func (s *stream) timesteps(ctx context.Context, e *assoc.Engine, d *distAssoc, h
 		s.prog.add(len(ts))
 	}
 	return commit()
+}
+
+// prefetchFrom starts extracting this rank's images of the plan's
+// timesteps from index from on (startPrefetch), holding as many at once
+// as the timesteps stage needs.
+func (s *stream) prefetchFrom(ctx context.Context, from int) (*prefetch, error) {
+	a := s.a
+	// This rank's images, and the most of them that a timestep holds at
+	// once while gathering rows ahead (rowsNeeded).
+	var order []int
+	span := 0
+	for _, ts := range a.plan.Timesteps[from:] {
+		need := rowsNeeded(a.plan, ts)
+		for k, i := range ts {
+			if a.owner[i] == a.me {
+				order = append(order, i)
+			}
+			n := 0
+			for _, j := range ts[k : need[k]+1] {
+				if a.owner[j] == a.me {
+					n++
+				}
+			}
+			span = max(span, n)
+		}
+	}
+	// Held at once: the image being associated, those extracted ahead of
+	// it (lookahead) and those being fitted (workers).
+	limit := max(1+max(1, s.lookahead)+s.workers, span)
+	s.ex.maxFree = limit
+	return s.startPrefetch(ctx, order, limit)
 }
 
 // rowsNeeded returns, for each position k of timestep ts, the position

@@ -27,9 +27,11 @@ import (
 // each batch the catalogue is published: the measurement parts written
 // so far are closed (readers see them), the tables are rewritten from
 // the association engines, and Options.AfterCommit runs on rank 0 (the
-// command's varmetric, events and status). When the feed ends, the run
-// ends as a batch run does (tables, backward fits, limits), so a watched
-// run's catalogue is the batch run's over the same files.
+// command's events, responses and status; the rest it returns in the
+// background of the next batch, whose publish waits for it first). When
+// the feed ends, the run ends as a batch run does (tables, backward
+// fits, limits), so a watched run's catalogue is the batch run's over
+// the same files.
 
 // Feed gives a live run the files of its next timesteps.
 type Feed interface {
@@ -37,6 +39,18 @@ type Feed interface {
 	// those given before are ready, and returns them; io.EOF (with no
 	// files) ends the run. ctx is the run's.
 	Next(ctx context.Context) ([]string, error)
+}
+
+// ReadyFeed is a Feed that can also give, without waiting, the files of
+// the timesteps closed by now: a live run takes them before it publishes
+// the batch before, so that their extraction runs during the publish.
+type ReadyFeed interface {
+	Feed
+	// Ready returns the files of the timesteps closed by now, later
+	// than those given before, or none (nor an error) when there are
+	// none or the feed is ending (its Next says so). It does not block
+	// for long.
+	Ready(ctx context.Context) ([]string, error)
 }
 
 // live is the part of a live run that the stream does not hold: the
@@ -54,8 +68,10 @@ type live struct {
 	tol      time.Duration
 	workers  int
 	log      *logger
-	// after is Options.AfterCommit.
-	after func(rundir.Commit) error
+	// after is Options.AfterCommit; afterDone, when not nil, receives
+	// the result of the work it left for the background (afterWait).
+	after     func(rundir.Commit) (func() error, error)
+	afterDone chan error
 	// part numbers the measurement part files: increasing, the
 	// timesteps committed when the part was opened, plus one (0: the
 	// first part of a new run).
@@ -100,13 +116,25 @@ type liveMsg struct {
 
 // next is a collective: rank 0 takes the next files from the feed and
 // every rank extends the plan, the images rows and owners, and rank 0 the
-// manifest's inputs. It returns false when the feed has ended.
-func (l *live) next(ctx context.Context, s *stream) (bool, error) {
+// manifest's inputs. With wait, it returns false when the feed has
+// ended; without, it takes only the files ready now (ReadyFeed.Ready;
+// none from another Feed) and returns whether there were any.
+func (l *live) next(ctx context.Context, s *stream, wait bool) (bool, error) {
 	a := s.a
 	var msg liveMsg
 	if a.me == 0 {
-		paths, err := l.feed.Next(ctx)
+		var paths []string
+		var err error
+		rf, ready := l.feed.(ReadyFeed)
 		switch {
+		case wait:
+			paths, err = l.feed.Next(ctx)
+		case ready:
+			paths, err = rf.Ready(ctx)
+		}
+		switch {
+		case !wait && err == nil && len(paths) == 0:
+			// Nothing ready: a message with no paths.
 		case errors.Is(err, io.EOF) && len(paths) == 0:
 			msg.End = true
 		case err != nil:
@@ -134,6 +162,8 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 	case msg.Err != "":
 		return false, fmt.Errorf("pipeline: watching: %s", msg.Err)
 	case msg.End:
+		return false, nil
+	case !wait && len(msg.Paths) == 0:
 		return false, nil
 	}
 	monitors := !slices.Equal(l.man.LiveMonitors, msg.Monitors) // changed
@@ -187,27 +217,48 @@ func (l *live) next(ctx context.Context, s *stream) (bool, error) {
 	return true, nil
 }
 
-// publish is a collective after a batch of timesteps of a live run: the
-// measurement parts written since the last publish are closed and new
-// ones opened, the catalogue tables are rewritten, the inputs' hashes
-// recorded, and rank 0 calls after.
-func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
+// publish is a collective after a batch of timesteps of a live run, the
+// plan's first committed: the measurement parts written since the last
+// publish are closed and new ones opened, the catalogue tables are
+// rewritten, the inputs' hashes recorded, and rank 0 calls after. The
+// plan may hold later timesteps already (next without waiting), whose
+// images are being extracted: nothing of theirs is published.
+func (l *live) publish(s *stream, e *assoc.Engine, committed int) (err error) {
 	a := s.a
 	if testHookLivePublished != nil {
 		defer func() {
 			if err != nil {
 				return
 			}
-			metas := 0
-			for i := range a.plan.Images {
-				if a.plan.Images[i].Meta != nil {
-					metas++
+			// Of the committed timesteps' images: not those taken
+			// since (next without waiting), which come after them.
+			end := len(a.plan.Images)
+			for _, ts := range a.plan.Timesteps[committed:] {
+				for _, i := range ts {
+					end = min(end, i)
 				}
 			}
-			testHookLivePublished(a.me, len(a.rows), metas, len(l.man.Inputs)+len(l.unhashed))
+			metas, rows, inputs := 0, 0, len(l.man.Inputs)+len(l.unhashed)
+			for i := range a.plan.Images {
+				if a.plan.Images[i].Meta != nil && i < end {
+					metas++
+				}
+				if i >= a.rowBase && i < a.rowBase+len(a.rows) && i < end {
+					rows++
+				}
+				if _, ok := l.unhashed[a.plan.Images[i].Path]; ok && i >= end {
+					inputs--
+				}
+			}
+			testHookLivePublished(a.me, rows, metas, inputs)
 		}()
 	}
-	committed := len(a.plan.Timesteps)
+	// The last commit's events and responses (rank 0's AfterCommit, in
+	// the background of these timesteps) read the catalogue this publish
+	// rewrites: they end first.
+	if err := l.afterWait(); err != nil {
+		return err
+	}
 	// Readers (gotrap query, report) wait while the commit is published:
 	// they see the catalogue before it or after it.
 	if a.me == 0 {
@@ -336,7 +387,31 @@ func (l *live) publish(s *stream, e *assoc.Engine) (err error) {
 	if err != nil {
 		return err
 	}
-	return l.after(c)
+	rest, err := l.after(c)
+	if err != nil || rest == nil {
+		return err
+	}
+	// The events and responses run while the next timesteps are taken
+	// and processed: rank 1 no longer waits for them in next, nor this
+	// rank's extraction of the next batch. The commit is durable and
+	// published already; a crash before they are done leaves them to the
+	// restart, which computes every timestep's again (nothing is
+	// delivered twice).
+	done := make(chan error, 1)
+	l.afterDone = done
+	go func() { done <- rest() }()
+	return nil
+}
+
+// afterWait waits for the AfterCommit work in the background (publish),
+// if any, and returns its error.
+func (l *live) afterWait() error {
+	if l.afterDone == nil {
+		return nil
+	}
+	err := <-l.afterDone
+	l.afterDone = nil
+	return err
 }
 
 // partOpts are the writer options of the associations and images parts:

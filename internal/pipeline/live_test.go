@@ -65,6 +65,29 @@ func (f *partFeed) Next(ctx context.Context) ([]string, error) {
 	return nil, io.EOF
 }
 
+// readyFeed is a partFeed that is also a ReadyFeed: every other Ready
+// call gives the next part (the run then extracts it while it publishes
+// the one before), the others none (the run waits in Next).
+type readyFeed struct {
+	*partFeed
+	calls, given int
+}
+
+func (f *readyFeed) Ready(ctx context.Context) ([]string, error) {
+	f.calls++
+	if f.calls%2 == 0 {
+		return nil, nil
+	}
+	in, err := f.Next(ctx)
+	if errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	if len(in) > 0 {
+		f.given++
+	}
+	return in, err
+}
+
 // timestepParts links the images of data into one folder per timestep
 // (splitData cut at every boundary), in time order.
 func timestepParts(t *testing.T, data string) (parts []string, timesteps int) {
@@ -88,35 +111,69 @@ func TestLiveEqualsBatch(t *testing.T) {
 	cfg := testConfig()
 	parts, nts := timestepParts(t, data)
 	want := oneRun(t, parts, cfg)
-	for _, ranks := range []int{1, 2} {
-		t.Run(fmt.Sprintf("ranks %d", ranks), func(t *testing.T) {
+	for _, c := range []struct {
+		ranks int
+		ready bool
+	}{{1, false}, {2, false}, {1, true}, {2, true}} {
+		name := fmt.Sprintf("ranks %d", c.ranks)
+		if c.ready {
+			name += ", ready"
+		}
+		ranks := c.ranks
+		t.Run(name, func(t *testing.T) {
 			run := filepath.Join(t.TempDir(), "live")
 			var commits []int
 			var last *pipetest.Catalogue // as published after the last timestep
 			// The committed images' staged files go into packs in the
 			// background of the next timestep: those a publish saw are
-			// packed by the next one.
-			var before []string
-			opt := Options{Run: run, Config: cfg, CPUs: 2, Feed: &partFeed{t: t, run: run, parts: parts, stop: -1},
-				AfterCommit: func(c rundir.Commit) error {
+			// packed by the next one; with a ReadyFeed, those of the
+			// batch extracted during the publish too, by the one after.
+			var feed Feed = &partFeed{t: t, run: run, parts: parts, stop: -1}
+			lag := 1
+			if c.ready {
+				feed, lag = &readyFeed{partFeed: feed.(*partFeed)}, 2
+			}
+			var seen [][]string
+			// The rest of each AfterCommit runs in the background of the
+			// next timesteps: it reads the catalogue as published (the
+			// last one's is the batch run's below), and ends before the
+			// next publish (inRest is 0 when the next AfterCommit is
+			// called) and before the run's end (rests counts them all).
+			var inRest, rests, overlapped atomic.Int64
+			opt := Options{Run: run, Config: cfg, CPUs: 2, Feed: feed,
+				AfterCommit: func(c rundir.Commit) (func() error, error) {
 					commits = append(commits, c.Timesteps)
+					if inRest.Load() != 0 {
+						overlapped.Add(1)
+					}
 					if _, err := os.Stat(filepath.Join(run, "runcat.parquet")); err != nil && c.Timesteps > 0 {
-						return fmt.Errorf("published without runcat.parquet: %w", err)
+						return nil, fmt.Errorf("published without runcat.parquet: %w", err)
 					}
 					staged, _ := filepath.Glob(filepath.Join(rundir.StepDir(run, StepExtract), "*.blind.parquet"))
-					for _, p := range before {
-						if slices.Contains(staged, p) {
-							return fmt.Errorf("commit %d: %s of an earlier commit not packed", c.Timesteps, p)
+					if k := len(seen) - lag; k >= 0 {
+						for _, p := range seen[k] {
+							if slices.Contains(staged, p) {
+								return nil, fmt.Errorf("commit %d: %s of an earlier commit not packed", c.Timesteps, p)
+							}
 						}
 					}
-					before = staged
-					if c.Timesteps == nts {
-						last = sortedCatalogue(t, run)
-						if packs, _ := filepath.Glob(rundir.PackGlob(run)); len(packs) == 0 {
-							return fmt.Errorf("after the last commit: no packs")
+					seen = append(seen, staged)
+					return func() error {
+						inRest.Add(1)
+						defer inRest.Add(-1)
+						defer rests.Add(1)
+						// Long enough for the next timestep's extraction
+						// and publish to overtake it, were it not waited
+						// for (tiny's timestep takes tens of ms here).
+						time.Sleep(150 * time.Millisecond)
+						if c.Timesteps == nts {
+							last = sortedCatalogue(t, run)
+							if packs, _ := filepath.Glob(rundir.PackGlob(run)); len(packs) == 0 {
+								return fmt.Errorf("after the last commit: no packs")
+							}
 						}
-					}
-					return nil
+						return nil
+					}, nil
 				}}
 			// After each publish every timestep is committed: no rank holds
 			// an images row or a header's Meta of them (the rows are in
@@ -131,6 +188,15 @@ func TestLiveEqualsBatch(t *testing.T) {
 			}
 			if n := held.Load(); n != 0 {
 				t.Errorf("%d images rows, Meta and manifest entries held after publishes, want 0", n)
+			}
+			if n := overlapped.Load(); n != 0 {
+				t.Errorf("%d commits published while the last AfterCommit's rest ran, want 0", n)
+			}
+			if rf, ok := feed.(*readyFeed); ok && rf.given == 0 {
+				t.Error("no part given by Ready: nothing extracted during a publish")
+			}
+			if n := rests.Load(); n != int64(len(commits)) {
+				t.Errorf("%d AfterCommit rests done when the run returned, want one a commit, %d", n, len(commits))
 			}
 			equalTables(t, "live", want, sortedCatalogue(t, run))
 			// The catalogue published after the last timestep, its
@@ -210,11 +276,11 @@ func TestLiveInterrupted(t *testing.T) {
 		stopAt := 1 + rng.IntN(nts-1)
 		ctx, cancel := context.WithCancel(context.Background())
 		opt := Options{Run: run, Config: cfg, CPUs: 2, Feed: &partFeed{t: t, run: run, parts: parts, stop: -1},
-			AfterCommit: func(c rundir.Commit) error {
+			AfterCommit: func(c rundir.Commit) (func() error, error) {
 				if c.Timesteps >= stopAt {
 					cancel()
 				}
-				return nil
+				return nil, nil
 			}}
 		_, err := Run(ctx, opt)
 		cancel()
@@ -326,15 +392,15 @@ func TestLiveMonitor(t *testing.T) {
 	cfg := testConfig()
 	parts, _ := timestepParts(t, data)
 	const at = 3 // timesteps committed when the alert comes
-	alert := func(run string) func(rundir.Commit) error {
-		return func(c rundir.Commit) error {
+	alert := func(run string) func(rundir.Commit) (func() error, error) {
+		return func(c rundir.Commit) (func() error, error) {
 			if c.Timesteps != at {
-				return nil
+				return nil, nil
 			}
 			if err := os.MkdirAll(rundir.AlertsDir(run), 0o755); err != nil {
-				return err
+				return nil, err
 			}
-			return rundir.WriteFile(rundir.AlertMonitorPath(run), []byte("150.1000000 53.2000000 # ivo://test/alert\n"))
+			return nil, rundir.WriteFile(rundir.AlertMonitorPath(run), []byte("150.1000000 53.2000000 # ivo://test/alert\n"))
 		}
 	}
 	run := filepath.Join(t.TempDir(), "live")
@@ -422,14 +488,14 @@ func TestLiveRSMMini(t *testing.T) {
 	for k, stopAt := range []int{1 + rng.IntN(nts/2), nts/2 + 1 + rng.IntN(nts/2-1), -1} {
 		ctx, cancel := context.WithCancel(context.Background())
 		opt := Options{Run: run, Config: cfg, CPUs: 2, Append: k > 0, Feed: &partFeed{t: t, run: run, parts: parts, stop: -1},
-			AfterCommit: func(c rundir.Commit) error {
+			AfterCommit: func(c rundir.Commit) (func() error, error) {
 				if stopAt > 0 && c.Timesteps >= stopAt {
 					cancel()
 				}
 				if c.Timesteps == nts {
 					last = sortedCatalogue(t, run)
 				}
-				return nil
+				return nil, nil
 			}}
 		_, err := RunRanks(ctx, opt, 2)
 		cancel()
@@ -518,5 +584,38 @@ func TestWorkerPoolKept(t *testing.T) {
 	two := take(2, 2)
 	if s.pool.n != 2 || !slices.Contains(two, first[0]) {
 		t.Errorf("a prefetch of 2: pool of %d, first worker kept %v; want 2, true", s.pool.n, slices.Contains(two, first[0]))
+	}
+}
+
+// TestLiveAfterCommitError: an error of AfterCommit's rest, which runs in
+// the background of the next timesteps, fails the run (at the next
+// publish, or at the run's end for the last commit's).
+func TestLiveAfterCommitError(t *testing.T) {
+	mergeSoon(t)
+	data := tiny(t)
+	cfg := testConfig()
+	parts, nts := timestepParts(t, data)
+	for _, at := range []int{1, nts} {
+		t.Run(fmt.Sprintf("commit %d of %d", at, nts), func(t *testing.T) {
+			run := filepath.Join(t.TempDir(), "live")
+			bad := errors.New("the rest failed")
+			var after []int
+			opt := Options{Run: run, Config: cfg, CPUs: 2, Feed: &partFeed{t: t, run: run, parts: parts, stop: -1},
+				AfterCommit: func(c rundir.Commit) (func() error, error) {
+					after = append(after, c.Timesteps)
+					if c.Timesteps != at {
+						return nil, nil
+					}
+					return func() error { return bad }, nil
+				}}
+			_, err := Run(context.Background(), opt)
+			if !errors.Is(err, bad) {
+				t.Fatalf("error %v, want %v", err, bad)
+			}
+			// The failure is seen before the next commit is published.
+			if n := len(after); n == 0 || after[n-1] != at {
+				t.Errorf("AfterCommit called for %v, want the last at %d", after, at)
+			}
+		})
 	}
 }

@@ -86,8 +86,13 @@ type Options struct {
 	// tile: the tiling needs the run's images up front).
 	Feed Feed
 	// AfterCommit, when not nil, is called on rank 0 of a live run each
-	// time the catalogue is published, with the timesteps committed.
-	AfterCommit func(rundir.Commit) error
+	// time the catalogue is published, with the timesteps committed. It
+	// returns the rest of its work (nil: none), which runs in the
+	// background of the next timesteps: concurrently with the Feed's
+	// next calls, and done before the next publish touches the catalogue
+	// and before the run's end (on an error too). An error of that work
+	// fails the run at the next publish or at its end.
+	AfterCommit func(rundir.Commit) (func() error, error)
 
 	// processRanks is the number of ranks sharing this process (and its
 	// memory allowance): RunRanks's n; 0 is one (an MPI rank).
