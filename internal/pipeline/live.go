@@ -405,12 +405,16 @@ func (l *live) publish(s *stream, e *assoc.Engine, committed int) (err error) {
 
 // afterWait waits for the AfterCommit work in the background (publish),
 // if any, and returns its error.
-func (l *live) afterWait() error {
-	if l.afterDone == nil {
+func (l *live) afterWait() error { return awaitBackground(&l.afterDone) }
+
+// awaitBackground waits for the result of work in the background on *c,
+// if any (*c not nil), clears *c and returns the result.
+func awaitBackground(c *chan error) error {
+	if *c == nil {
 		return nil
 	}
-	err := <-l.afterDone
-	l.afterDone = nil
+	err := <-*c
+	*c = nil
 	return err
 }
 
@@ -598,14 +602,7 @@ func (l *live) packWork(a *assocRun, seq, level, committed int) error {
 
 // packWait waits for the packing in the background (packWork), if any,
 // and returns its error.
-func (l *live) packWait() error {
-	if l.packing == nil {
-		return nil
-	}
-	err := <-l.packing
-	l.packing = nil
-	return err
-}
+func (l *live) packWait() error { return awaitBackground(&l.packing) }
 
 // alertMonitors returns the run's live monitors: those it has, then the
 // positions of RUN/alerts/monitor.txt (gotrap listen) it has not, to be
