@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"os"
+	"slices"
 )
 
 // A Part is one file of a table that grows by a file at a time (a live
@@ -15,32 +16,61 @@ type Part struct{ Seq, Level int }
 // LevelReplay is the level of a part MergeLevels leaves alone.
 const LevelReplay = -1
 
-// MergeLevels merges the newest fanIn of parts with merge (into the
-// oldest's number, one level up) for as long as they share a level
-// other than LevelReplay, and returns the parts left. Each row is so
-// rewritten once per level, and a table of n parts keeps at most fanIn
-// per level, about fanIn x log_fanIn(n) files.
+// MergeLevels merges fanIn consecutive parts of one level with merge
+// (into the oldest's number, one level up; NextMerge) for as long as
+// there are such, and returns the parts left. Each row is so rewritten
+// once per level, and a table of n parts keeps at most fanIn-1 per
+// level, about fanIn x log_fanIn(n) files.
 func MergeLevels(parts []Part, fanIn int, merge func(seqs []int) error) ([]Part, error) {
-	for len(parts) >= fanIn {
-		tail := parts[len(parts)-fanIn:]
-		lv := tail[0].Level
-		same := lv != LevelReplay
-		for _, p := range tail {
-			same = same && p.Level == lv
+	for {
+		at, ok := NextMerge(parts, fanIn)
+		if !ok {
+			return parts, nil
 		}
-		if !same {
-			break
-		}
-		seqs := make([]int, len(tail))
-		for i, p := range tail {
-			seqs[i] = p.Seq
-		}
+		seqs := Seqs(parts[at : at+fanIn])
 		if err := merge(seqs); err != nil {
 			return parts, err
 		}
-		parts = append(parts[:len(parts)-fanIn], Part{Seq: seqs[0], Level: lv + 1})
+		parts = Merged(parts, at, fanIn)
 	}
-	return parts, nil
+}
+
+// NextMerge returns the index of the oldest fanIn consecutive parts
+// that share a level other than LevelReplay, and false when there are
+// none. Merged into one (Merged), they keep the rows in part order.
+func NextMerge(parts []Part, fanIn int) (int, bool) {
+	run := 0 // parts of one level ending at i
+	for i, p := range parts {
+		if p.Level == LevelReplay {
+			run = 0
+			continue
+		}
+		if i > 0 && run > 0 && parts[i-1].Level == p.Level {
+			run++
+		} else {
+			run = 1
+		}
+		if run == fanIn {
+			return i + 1 - fanIn, true
+		}
+	}
+	return 0, false
+}
+
+// Seqs returns the numbers of parts.
+func Seqs(parts []Part) []int {
+	seqs := make([]int, len(parts))
+	for i, p := range parts {
+		seqs[i] = p.Seq
+	}
+	return seqs
+}
+
+// Merged returns parts with the n from at replaced by one part of the
+// next level, numbered as the oldest of them.
+func Merged(parts []Part, at, n int) []Part {
+	p := Part{Seq: parts[at].Seq, Level: parts[at].Level + 1}
+	return slices.Replace(parts, at, at+n, p)
 }
 
 // MergeFiles writes the rows of the files srcs, in order and without
@@ -50,7 +80,23 @@ func MergeLevels(parts []Part, fanIn int, merge func(seqs []int) error) ([]Part,
 // the rows of srcs[1:] twice; the tables merged so are rewritten whole
 // when their writer starts again.
 func MergeFiles[T any](srcs []string, batch int, drop func(*T) bool, opts ...Option) error {
-	w, err := Create[T](srcs[0], opts...)
+	if err := MergeInto(srcs[0], srcs, batch, drop, opts...); err != nil {
+		return err
+	}
+	for _, p := range srcs[1:] {
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("catalog: merging parts: %w", err)
+		}
+	}
+	return nil
+}
+
+// MergeInto writes the rows of the files srcs, in order and without
+// those drop reports (nil: none), into the file dst (a new file renamed
+// into place, as Create does; dst may be srcs[0]). Memory holds one
+// batch of batch rows. The sources stay.
+func MergeInto[T any](dst string, srcs []string, batch int, drop func(*T) bool, opts ...Option) error {
+	w, err := Create[T](dst, opts...)
 	if err != nil {
 		return err
 	}
@@ -79,13 +125,5 @@ func MergeFiles[T any](srcs []string, batch int, drop func(*T) bool, opts ...Opt
 			return fmt.Errorf("catalog: merging parts: %s: %w", p, err)
 		}
 	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	for _, p := range srcs[1:] {
-		if err := os.Remove(p); err != nil {
-			return fmt.Errorf("catalog: merging parts: %w", err)
-		}
-	}
-	return nil
+	return w.Close()
 }

@@ -25,7 +25,7 @@ const TableAssocSkyRegions = "assocskyrgn"
 type measurementSink struct {
 	w [3]*catalog.FileWriter[catalog.Measurement]
 	n [3]int
-	// opts are the writers' options (compactParts writes with them too).
+	// opts are the writers' options (the parts' merges write with them too).
 	opts []catalog.Option
 }
 

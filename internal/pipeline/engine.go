@@ -305,13 +305,16 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 		}
 	}()
 	if s.live != nil {
-		// The packing and the last commit's AfterCommit in the
-		// background end before the stage does (the run's end unpacks
+		// The packing, the parts' merges and the last commit's
+		// AfterCommit in the background end before the stage does (the run's end unpacks
 		// every rank's packs and writes the events whole), on an error
 		// too; before the engine is closed on an error (deferred above).
 		defer func() {
 			if perr := s.live.packWait(); err == nil && perr != nil {
 				err = perr
+			}
+			if merr := s.live.mergeStop(); err == nil && merr != nil {
+				err = merr
 			}
 			if aerr := s.live.afterWait(); err == nil && aerr != nil {
 				err = aerr

@@ -78,12 +78,14 @@ type live struct {
 	part int
 	// published is set after the first publish.
 	published bool
-	// parts and aparts are this rank's closed measurement and
-	// association parts (compactParts), packs its work packs
-	// (workpack.go) and packed the timesteps whose staged files are in
-	// them.
-	parts, aparts, iparts, packs []catalog.Part
-	packed                       int
+	// mparts, aparts and iparts merge this rank's closed measurement,
+	// association and (rank 0) images parts (partMerger); nil before
+	// the first publish.
+	mparts, aparts, iparts *partMerger
+	// packs are this rank's work packs (workpack.go) and packed the
+	// timesteps whose staged files are in them.
+	packs  []catalog.Part
+	packed int
 	// packing, when not nil, receives the result of the packing that
 	// runs in the background (packWork); packs is the packer's until
 	// then.
@@ -284,8 +286,12 @@ func (l *live) publish(s *stream, e *assoc.Engine, committed int) (err error) {
 	if !l.published && l.part > 0 {
 		level = catalog.LevelReplay // a restarted run's history
 	}
-	l.parts = append(l.parts, catalog.Part{Seq: l.part, Level: level})
-	if l.parts, err = compactParts[catalog.Measurement](l.run, catalog.TableMeasurements, measurementStages[:], a.me, l.parts, l.sink.opts); err != nil {
+	if l.mparts == nil {
+		l.mparts = newPartMerger[catalog.Measurement](l.run, catalog.TableMeasurements, measurementStages[:], a.me, l.sink.opts)
+		l.aparts = newPartMerger[catalog.Association](l.run, catalog.TableAssociations, []string{""}, a.me, l.partOpts())
+		l.iparts = newPartMerger[catalog.Image](l.run, catalog.TableImages, []string{""}, 0, l.partOpts())
+	}
+	if err := l.mparts.add(catalog.Part{Seq: l.part, Level: level}); err != nil {
 		return err
 	}
 	if err := l.publishAssociations(a, e, l.part, level); err != nil {
@@ -499,7 +505,12 @@ func (l *live) publishAssociations(a *assocRun, e *assoc.Engine, seq, level int)
 	drop := func(x *catalog.Association) bool { return gone[x.Runcat] }
 	if len(gone) > 0 {
 		added = slices.DeleteFunc(added, func(x catalog.Association) bool { return drop(&x) })
-		for _, p := range l.aparts {
+		// The parts are rewritten in place: the merge in flight, if
+		// any, ends first.
+		if err := l.aparts.settle(); err != nil {
+			return err
+		}
+		for _, p := range l.aparts.parts {
 			if err := rewriteParts(l.run, catalog.TableAssociations, a.me, "", []int{p.Seq}, drop, l.partOpts()); err != nil {
 				return err
 			}
@@ -508,9 +519,7 @@ func (l *live) publishAssociations(a *assocRun, e *assoc.Engine, seq, level int)
 	if err := catalog.WriteFile(rundir.PartPath(l.run, catalog.TableAssociations, a.me, "", seq), added, l.partOpts()...); err != nil {
 		return err
 	}
-	l.aparts = append(l.aparts, catalog.Part{Seq: seq, Level: level})
-	l.aparts, err = compactParts[catalog.Association](l.run, catalog.TableAssociations, []string{""}, a.me, l.aparts, l.partOpts())
-	return err
+	return l.aparts.add(catalog.Part{Seq: seq, Level: level})
 }
 
 // endRows returns the images rows of the whole run at its end: those of
@@ -555,10 +564,7 @@ func (l *live) publishImages(a *assocRun, seq, level, committed int) error {
 	if err := catalog.WriteFile(rundir.PartPath(l.run, catalog.TableImages, 0, "", seq), rows, l.partOpts()...); err != nil {
 		return err
 	}
-	l.iparts = append(l.iparts, catalog.Part{Seq: seq, Level: level})
-	var err error
-	l.iparts, err = compactParts[catalog.Image](l.run, catalog.TableImages, []string{""}, 0, l.iparts, l.partOpts())
-	return err
+	return l.iparts.add(catalog.Part{Seq: seq, Level: level})
 }
 
 // packWork starts packing the staged files of this rank's images of the
@@ -567,11 +573,22 @@ func (l *live) publishImages(a *assocRun, seq, level, committed int) error {
 // the commit's path (it waits on a sync of each pack, and a watch
 // spent about a quarter of its publishing time there). The staged files
 // are durable with their timestep already, so a crash before a pack is
-// renamed into place leaves them where a restart finds them. It first
-// waits for the packing the last publish started, so each publish
-// returns with the staged files of the publish before it packed
-// (packWait: the run's end waits for the last one).
+// renamed into place leaves them where a restart finds them. While the
+// packing an earlier publish started goes on (its merges of packs grow
+// eight times a level), the timesteps wait for a later publish: the
+// publish does not wait for it (packWait: the run's end does).
 func (l *live) packWork(a *assocRun, seq, level, committed int) error {
+	if l.packing != nil {
+		select {
+		case err := <-l.packing:
+			l.packing = nil
+			if err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
 	var ids []int64
 	for t := l.packed; t < committed; t++ {
 		for _, i := range a.plan.Timesteps[t] {
@@ -581,9 +598,6 @@ func (l *live) packWork(a *assocRun, seq, level, committed int) error {
 		}
 	}
 	l.packed = committed
-	if err := l.packWait(); err != nil {
-		return err
-	}
 	if len(ids) == 0 {
 		return nil
 	}
@@ -603,6 +617,21 @@ func (l *live) packWork(a *assocRun, seq, level, committed int) error {
 // packWait waits for the packing in the background (packWork), if any,
 // and returns its error.
 func (l *live) packWait() error { return awaitBackground(&l.packing) }
+
+// mergeStop stops the merges of the parts in the background
+// (partMerger.stop): the run's end reads the parts as they are.
+func (l *live) mergeStop() error {
+	var err error
+	for _, m := range []*partMerger{l.mparts, l.aparts, l.iparts} {
+		if m == nil {
+			continue
+		}
+		if merr := m.stop(); err == nil {
+			err = merr
+		}
+	}
+	return err
+}
 
 // alertMonitors returns the run's live monitors: those it has, then the
 // positions of RUN/alerts/monitor.txt (gotrap listen) it has not, to be

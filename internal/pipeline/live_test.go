@@ -211,10 +211,13 @@ func TestLiveEqualsBatch(t *testing.T) {
 			if packs, _ := filepath.Glob(rundir.PackGlob(run)); len(packs) != 0 {
 				t.Errorf("packs left after the run's end: %v", packs)
 			}
-			// The parts were merged: rank 0 published nts+1 times.
+			// The parts were merged: rank 0 published nts+1 times. The
+			// merges run in the background and a publish puts at most
+			// one in place (TestPartMerger checks the levels), so fewer
+			// parts than publishes is what is certain.
 			files, err := filepath.Glob(filepath.Join(filepath.Dir(rundir.PartPath(run, catalog.TableMeasurements, 0, "blind", 0)), "blind-*.parquet"))
-			if err != nil || len(files) == 0 || len(files) > 3 {
-				t.Errorf("rank 0 has %d blind parts after %d publishes merged two by two, want 1 to 3 (%v)", len(files), nts+1, err)
+			if err != nil || len(files) == 0 || len(files) >= nts+1 {
+				t.Errorf("rank 0 has %d blind parts after %d publishes merged two by two, want 1 to %d (%v)", len(files), nts+1, nts, err)
 			}
 			// The inputs are in the inputs log (manifest.json holds none),
 			// each once, with its file's content hash (recorded at the
@@ -450,7 +453,7 @@ func TestLiveMonitor(t *testing.T) {
 }
 
 // mergeSoon makes live runs merge their measurement parts two by two
-// (compactParts), so that tiny's few commits merge parts at several
+// (partMerger), so that tiny's few commits merge parts at several
 // levels, until the test ends.
 func mergeSoon(t *testing.T) {
 	old := partFanIn

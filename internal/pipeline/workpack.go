@@ -266,7 +266,7 @@ func mergePacks(run string, rank int, seqs []int) error {
 	return nil
 }
 
-// compactPacks merges rank's packs as compactParts merges parts.
+// compactPacks merges rank's packs in levels, as partMerger merges parts.
 func compactPacks(run string, rank int, packs []catalog.Part) ([]catalog.Part, error) {
 	return catalog.MergeLevels(packs, partFanIn, func(seqs []int) error { return mergePacks(run, rank, seqs) })
 }
