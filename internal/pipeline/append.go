@@ -105,15 +105,15 @@ func checkAppend(plan *Plan, old []string) error {
 	}
 	last := int64(-1)
 	var lastStart time.Time
-	for i := range plan.Images {
-		img := &plan.Images[i]
+	for i := range plan.Len() {
+		img := plan.Image(i)
 		if was[img.Path] && img.Timestep > last && img.hasHeader() {
 			last, lastStart = img.Timestep, img.geo().tauStart
 		}
 	}
 	var bad []string
-	for i := range plan.Images {
-		img := &plan.Images[i]
+	for i := range plan.Len() {
+		img := plan.Image(i)
 		if !was[img.Path] && img.hasHeader() && img.Timestep >= 0 && img.Timestep <= last {
 			bad = append(bad, fmt.Sprintf("%s (start %s)", img.Path, img.geo().tauStart.UTC().Format(time.RFC3339)))
 		}
@@ -141,7 +141,7 @@ func checkAppend(plan *Plan, old []string) error {
 func fillHashes(plan *Plan, hashes map[int]string, entry func(path string) *rundir.InputFile) ([]rundir.InputFile, error) {
 	var filled []rundir.InputFile
 	for i, h := range hashes {
-		in := entry(plan.Images[i].Path)
+		in := entry(plan.Image(i).Path)
 		switch {
 		case in == nil:
 		case in.XXH64 == "":

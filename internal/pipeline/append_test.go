@@ -42,7 +42,7 @@ func splitData(t *testing.T, data string, cuts []int) (parts []string, timesteps
 		}
 		for _, ts := range plan.Timesteps[bounds[k]:bounds[k+1]] {
 			for _, i := range ts {
-				p := plan.Images[i].Path
+				p := plan.Image(i).Path
 				if err := linkOrCopy(p, filepath.Join(dir, filepath.Base(p))); err != nil {
 					t.Fatal(err)
 				}
@@ -52,9 +52,9 @@ func splitData(t *testing.T, data string, cuts []int) (parts []string, timesteps
 	}
 	// The images the plan rejected unread (no timestep) go with the
 	// last part.
-	for i := range plan.Images {
-		if plan.Images[i].Timestep < 0 {
-			p := plan.Images[i].Path
+	for i := range plan.Len() {
+		if plan.Image(i).Timestep < 0 {
+			p := plan.Image(i).Path
 			if err := linkOrCopy(p, filepath.Join(parts[len(parts)-1], filepath.Base(p))); err != nil {
 				t.Fatal(err)
 			}

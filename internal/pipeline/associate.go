@@ -31,7 +31,7 @@ func applyHistory(a *assocRun, ts []int, hist *qc.History, cfg qc.Config) {
 		if r.Rejected {
 			continue
 		}
-		band := int(plan.Images[i].Band)
+		band := int(plan.Image(i).Band)
 		if ok, c := qc.CheckRMSHistory(r.RMSQC, band, hist, cfg.RMSEstHistory, cfg.RMSRejSigma); !ok {
 			r.Rejected = true
 			r.RejectReason = sql.NullInt64{Int64: int64(qc.ReasonRMS), Valid: true}
@@ -173,7 +173,7 @@ func closeEngine(e *assoc.Engine, err *error) {
 // follows, image by image: setQuality).
 func (a *assocRun) addImages(e *assoc.Engine, ts []int) error {
 	for _, i := range ts {
-		img := &a.plan.Images[i]
+		img := a.plan.Image(i)
 		b, r, err := e.AddImage(imageInfo(img))
 		if err != nil {
 			return fmt.Errorf("pipeline: %s: %w", img.Path, err)
@@ -190,7 +190,7 @@ func (a *assocRun) addImages(e *assoc.Engine, ts []int) error {
 func (a *assocRun) setQuality(e *assoc.Engine, i int) error {
 	row := a.row(i)
 	q := assoc.Quality{Rejected: row.Rejected, RMSMin: row.RMSMin, RMSMax: row.RMSMax, DetectionThresh: row.DetectionThresh}
-	if err := e.SetQuality(a.plan.Images[i].ID, q); err != nil {
+	if err := e.SetQuality(a.plan.Image(i).ID, q); err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
 	return nil
@@ -210,9 +210,9 @@ func (a *assocRun) accepted(ts []int) []int {
 // write prepares image i's measurements of one type (assoc.Prepare) and
 // hands them to w.
 func (a *assocRun) write(w func([]catalog.Measurement) error, i int, typ int32, ms []catalog.Measurement) error {
-	kept, _, err := assoc.Prepare(a.cfg, a.plan.Images[i].ID, typ, ms)
+	kept, _, err := assoc.Prepare(a.cfg, a.plan.Image(i).ID, typ, ms)
 	if err != nil {
-		return fmt.Errorf("pipeline: %s: %w", a.plan.Images[i].Path, err)
+		return fmt.Errorf("pipeline: %s: %w", a.plan.Image(i).Path, err)
 	}
 	return w(kept)
 }
@@ -222,7 +222,7 @@ func (a *assocRun) write(w func([]catalog.Measurement) error, i int, typ int32, 
 // whose runcats e holds.
 func (a *assocRun) associateFits(e *assoc.Engine, acc []int, reqs map[int]*imageRequests, fits map[int]*forcedFits) error {
 	for _, i := range acc {
-		img := &a.plan.Images[i]
+		img := a.plan.Image(i)
 		f := fits[i]
 		if f == nil {
 			if !reqs[i].empty() {

@@ -109,15 +109,15 @@ func finalRuncats(run string, plan *Plan) ([]backSource, error) {
 	err = catalog.ReadEach(f, 1<<16, func(as []catalog.Association) error {
 		for _, a := range as {
 			img, idx := catalog.SplitMeasurementID(a.Xtrsrc)
-			if img < 1 || img > int64(len(plan.Images)) {
+			if img < 1 || img > int64(plan.Len()) {
 				bad = fmt.Errorf("pipeline: backward fits: association of runcat %d with measurement %d of unknown image %d", a.Runcat, a.Xtrsrc, img)
 				return bad
 			}
 			if idx >= backwardIndex {
-				bad = fmt.Errorf("pipeline: backward fits: %s: measurement index %d reaches the backward-fit ids (%d)", plan.Images[img-1].Path, idx, backwardIndex)
+				bad = fmt.Errorf("pipeline: backward fits: %s: measurement index %d reaches the backward-fit ids (%d)", plan.Image(int(img-1)).Path, idx, backwardIndex)
 				return bad
 			}
-			ts := plan.Images[img-1].Timestep
+			ts := plan.Image(int(img - 1)).Timestep
 			if f, ok := first[a.Runcat]; !ok || ts < f {
 				first[a.Runcat] = ts
 			}
@@ -181,9 +181,9 @@ func decodeSources(b []byte) ([]backSource, error) {
 // set, inside the image's sky-region circle (SPEC 2.4), which bounds the
 // null-detection requests too. Every rank computes the same lists.
 func backwardRequests(ctx context.Context, plan *Plan, rows []catalog.Image, srcs []backSource, radiusPix float64, workers int) ([]imageRequests, error) {
-	reqs := make([]imageRequests, len(plan.Images))
-	err := forEach(ctx, len(plan.Images), workers, func(i int) error {
-		img := &plan.Images[i]
+	reqs := make([]imageRequests, plan.Len())
+	err := forEach(ctx, plan.Len(), workers, func(i int) error {
+		img := plan.Image(i)
 		if rows[i].Rejected || !img.hasHeader() || img.HeaderErr != "" {
 			return nil
 		}
@@ -337,7 +337,7 @@ func (s *backwardStage) runStage(ctx context.Context, st *rundir.Stage, workers 
 	var left []int
 	skipped := 0
 	for _, i := range todo {
-		if m := s.mark(s.plan.Images[i].ID); m != nil && m.Requests == reqs[i].hash() {
+		if m := s.mark(s.plan.Image(i).ID); m != nil && m.Requests == reqs[i].hash() {
 			skipped++
 			continue
 		}
@@ -348,7 +348,7 @@ func (s *backwardStage) runStage(ctx context.Context, st *rundir.Stage, workers 
 	defer cancel()
 	err = forEach(fctx, len(left), workers, func(k int) error {
 		i := left[k]
-		if err := s.image(&s.plan.Images[i], &reqs[i]); err != nil {
+		if err := s.image(s.plan.Image(i), &reqs[i]); err != nil {
 			cancel()
 			return err
 		}
@@ -379,7 +379,7 @@ func (s *backwardStage) runStage(ctx context.Context, st *rundir.Stage, workers 
 	if err != nil {
 		return err
 	}
-	markPath := func(i, _ int) string { return rundir.StagedPath(s.run, StageBackward, s.plan.Images[i].ID, "json") }
+	markPath := func(i, _ int) string { return rundir.StagedPath(s.run, StageBackward, s.plan.Image(i).ID, "json") }
 	got, err := gatherFiles(s.comm, todo, 1, markPath, true)
 	if err != nil {
 		return err
@@ -389,11 +389,11 @@ func (s *backwardStage) runStage(ctx context.Context, st *rundir.Stage, workers 
 		for _, i := range acc {
 			b, ok := got[i]
 			if !ok {
-				return fmt.Errorf("pipeline: %s: backward fits not received from rank %d", s.plan.Images[i].Path, owner[i])
+				return fmt.Errorf("pipeline: %s: backward fits not received from rank %d", s.plan.Image(i).Path, owner[i])
 			}
 			var m backwardMark
-			if err := json.Unmarshal(b[0], &m); err != nil || m.Image != s.plan.Images[i].ID {
-				return fmt.Errorf("pipeline: %s: bad backward-fit mark %s", s.plan.Images[i].Path, markPath(i, 0))
+			if err := json.Unmarshal(b[0], &m); err != nil || m.Image != s.plan.Image(i).ID {
+				return fmt.Errorf("pipeline: %s: bad backward-fit mark %s", s.plan.Image(i).Path, markPath(i, 0))
 			}
 			for _, f := range m.Fits {
 				as = append(as, catalog.Association{Runcat: f[0], Xtrsrc: f[1], Type: catalog.AssocBackward})
@@ -426,7 +426,7 @@ func (s *backwardStage) writePart(idx []int) (int, error) {
 	}
 	n := 0
 	for _, i := range idx {
-		ms, err := readStaged[catalog.Measurement](rundir.StagedPath(s.run, StageBackward, s.plan.Images[i].ID, "fits.parquet"))
+		ms, err := readStaged[catalog.Measurement](rundir.StagedPath(s.run, StageBackward, s.plan.Image(i).ID, "fits.parquet"))
 		if err == nil {
 			err = w.Write(ms...)
 		}

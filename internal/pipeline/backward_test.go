@@ -320,7 +320,7 @@ func TestBackwardRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := plan.Images[0].Meta.WCS
+	w := plan.Image(0).Meta.WCS
 	sky := func(x, y float64) (float64, float64) {
 		ra, dec, err := w.PixToSky(x, y)
 		if err != nil {
@@ -328,7 +328,7 @@ func TestBackwardRequests(t *testing.T) {
 		}
 		return ra, dec
 	}
-	rows := make([]catalog.Image, len(plan.Images))
+	rows := make([]catalog.Image, plan.Len())
 	rows[2].Rejected = true // image 3 (timestep 1) takes no part
 	var srcs []backSource
 	add := func(id int64, x, y float64, first int64) {
@@ -345,7 +345,8 @@ func TestBackwardRequests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, img := range plan.Images {
+		for i := range plan.Len() {
+			img := plan.Image(i)
 			var want []int64
 			if i != 2 {
 				for _, s := range srcs {

@@ -190,7 +190,7 @@ func startCatalogue(run string, a *assocRun, copts []catalog.Option, part int) (
 // rejectUnplanned rejects in rows the images outside every timestep: an
 // unreadable header, or a geometry the association cannot use (Plan).
 func rejectUnplanned(plan *Plan, rows []catalog.Image) {
-	in := make([]bool, len(plan.Images))
+	in := make([]bool, plan.Len())
 	for _, ts := range plan.Timesteps {
 		for _, i := range ts {
 			in[i] = true
@@ -200,7 +200,7 @@ func rejectUnplanned(plan *Plan, rows []catalog.Image) {
 		if !in[i] {
 			rows[i].Rejected = true
 			rows[i].RejectReason = sql.NullInt64{Int64: catalog.RejectReadError, Valid: true}
-			rows[i].RejectComment = plan.Images[i].HeaderErr
+			rows[i].RejectComment = plan.Image(i).HeaderErr
 		}
 	}
 }
@@ -212,7 +212,7 @@ func writeCommit(run string, plan *Plan, t int) error {
 		c.Images += len(ts)
 	}
 	if ts := plan.Timesteps[t]; len(ts) > 0 {
-		c.LastStart = plan.Images[ts[0]].geo().tauStart.UTC()
+		c.LastStart = plan.Image(ts[0]).geo().tauStart.UTC()
 	}
 	return rundir.WriteCommit(run, c)
 }

@@ -46,14 +46,14 @@ func writeCircPol(ctx context.Context, run string, plan *Plan, xopt extract.Opti
 		return 0, 0, fmt.Errorf("pipeline: %w", err)
 	}
 	slices.Sort(files)
-	byImage := make([][]catalog.Measurement, len(plan.Images))
+	byImage := make([][]catalog.Measurement, plan.Len())
 	for _, f := range files {
 		ms, err := readStaged[catalog.Measurement](f)
 		if err != nil {
 			return 0, 0, err
 		}
 		for _, m := range ms {
-			if m.Image >= 1 && m.Image <= int64(len(plan.Images)) {
+			if m.Image >= 1 && m.Image <= int64(plan.Len()) {
 				byImage[m.Image-1] = append(byImage[m.Image-1], m)
 			}
 		}
@@ -76,15 +76,15 @@ func writeCircPol(ctx context.Context, run string, plan *Plan, xopt extract.Opti
 	for _, a := range assocs {
 		runcats[a.Xtrsrc] = append(runcats[a.Xtrsrc], a.Runcat)
 	}
-	per := make([][]catalog.CircPol, len(plan.Images))
-	noV := make([]bool, len(plan.Images))
-	err = forEach(ctx, len(plan.Images), workers, func(i int) error {
+	per := make([][]catalog.CircPol, plan.Len())
+	noV := make([]bool, plan.Len())
+	err = forEach(ctx, plan.Len(), workers, func(i int) error {
 		ms := slices.DeleteFunc(byImage[i], func(m catalog.Measurement) bool { return len(runcats[m.ID]) == 0 })
 		if len(ms) == 0 {
 			return nil
 		}
 		slices.SortFunc(ms, func(a, b catalog.Measurement) int { return cmp.Compare(a.ID, b.ID) })
-		img := &plan.Images[i]
+		img := plan.Image(i)
 		opts := img.readOptions(read)
 		opts.Stokes = "V"
 		pix, meta, err := fitsimg.Read(img.Path, opts)

@@ -63,8 +63,8 @@ const maxCoverTiles = 1 << 18
 // newTileMap weighs).
 func checkTiles(plan *Plan, cfg assoc.Config, side float64) error {
 	smaj, r := 0.0, 0.0
-	for i := range plan.Images {
-		img := &plan.Images[i]
+	for i := range plan.Len() {
+		img := plan.Image(i)
 		if !img.hasHeader() {
 			continue
 		}
@@ -98,8 +98,8 @@ func newTileMap(plan *Plan, cfg assoc.Config, side float64, size int) (*tileMap,
 	}
 	discs := map[int64]*disc{}
 	var order []int64
-	for i := range plan.Images {
-		img := &plan.Images[i]
+	for i := range plan.Len() {
+		img := plan.Image(i)
 		if !img.hasHeader() || img.Timestep < 0 {
 			continue
 		}
@@ -505,8 +505,8 @@ func (d *distAssoc) gatherRequests(a *assocRun, acc []int, null map[int][]assoc.
 		l := merged[k]
 		slices.SortFunc(l, func(x, y assoc.Request) int { return cmp.Compare(x.Runcat, y.Runcat) })
 		reqs[i].null = l
-		if err := d.e.SetRequests(a.plan.Images[i].ID, l); err != nil {
-			return fmt.Errorf("pipeline: rank %d: %s: %w", d.me, a.plan.Images[i].Path, err)
+		if err := d.e.SetRequests(a.plan.Image(i).ID, l); err != nil {
+			return fmt.Errorf("pipeline: rank %d: %s: %w", d.me, a.plan.Image(i).Path, err)
 		}
 	}
 	return nil

@@ -156,7 +156,7 @@ func (s *stream) startPrefetch(ctx context.Context, order []int, limit int) (*pr
 					close(sl.done)
 					continue
 				}
-				img := &s.a.plan.Images[i]
+				img := s.a.plan.Image(i)
 				f, err := j.ahead.wait(ctx)
 				if err != nil {
 					sl.err = err
@@ -316,6 +316,10 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 			if merr := s.live.mergeStop(); err == nil && merr != nil {
 				err = merr
 			}
+			// The run's end reads every image of the plan.
+			if rerr := a.plan.restore(&s.live.spill); err == nil && rerr != nil {
+				err = rerr
+			}
 			if aerr := s.live.afterWait(); err == nil && aerr != nil {
 				err = aerr
 			}
@@ -443,7 +447,7 @@ func (s *stream) timesteps(ctx context.Context, e *assoc.Engine, d *distAssoc, h
 		// memory does not grow with its images).
 		ids := make([]int64, len(ts))
 		for k, i := range ts {
-			ids[k] = a.plan.Images[i].ID
+			ids[k] = a.plan.Image(i).ID
 		}
 		e.Retire(ids...)
 		if err := commit(); err != nil {
@@ -511,9 +515,9 @@ func rowsNeeded(plan *Plan, ts []int) []int {
 	need := make([]int, len(ts))
 	for k, i := range ts {
 		need[k] = k
-		a := &plan.Images[i]
+		a := plan.Image(i)
 		for m := len(ts) - 1; m > k; m-- {
-			b := &plan.Images[ts[m]]
+			b := plan.Image(ts[m])
 			if b.Band == a.Band && b.Meta.TauStart.Before(a.Meta.TauStart) {
 				need[k] = m
 				break
@@ -583,7 +587,7 @@ func (s *stream) timestep(ctx context.Context, e *assoc.Engine, d *distAssoc, hi
 			continue
 		}
 		acc = append(acc, i)
-		img := &a.plan.Images[i]
+		img := a.plan.Image(i)
 		var raw []catalog.Measurement
 		h := hs[i]
 		if h != nil {
@@ -657,7 +661,7 @@ func (f *fitter) fit(i int, h *held, req *imageRequests, nBlind int) {
 			f.release(i, h)
 			return
 		}
-		img := &f.s.a.plan.Images[i]
+		img := f.s.a.plan.Image(i)
 		res, reused, stage, err := f.s.fs.fit(img, h, req, nBlind)
 		<-f.sem
 		f.release(i, h)
@@ -777,7 +781,7 @@ func (s *stream) gatherRows(ts []int, hs map[int]*held) error {
 		}
 	}
 	if len(seen) != len(ts) {
-		return fmt.Errorf("pipeline: images rows of timestep %d: %d of %d received", a.plan.Images[ts[0]].Timestep, len(seen), len(ts))
+		return fmt.Errorf("pipeline: images rows of timestep %d: %d of %d received", a.plan.Image(ts[0]).Timestep, len(seen), len(ts))
 	}
 	return nil
 }

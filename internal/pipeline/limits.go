@@ -173,12 +173,12 @@ func computeLimits(ctx context.Context, run string, plan *Plan, rows []catalog.I
 	if err != nil {
 		return nil, err
 	}
-	per := make([][]catalog.Limit, len(plan.Images))
-	err = forEach(ctx, len(plan.Images), workers, func(i int) error {
+	per := make([][]catalog.Limit, plan.Len())
+	err = forEach(ctx, plan.Len(), workers, func(i int) error {
 		if len(reqs[i].null) == 0 {
 			return nil
 		}
-		img := &plan.Images[i]
+		img := plan.Image(i)
 		g := img.geo()
 		nx, ny := g.nx, g.ny
 		rect := image.Rect(0, 0, nx, ny)

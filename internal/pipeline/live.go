@@ -90,6 +90,9 @@ type live struct {
 	// runs in the background (packWork); packs is the packer's until
 	// then.
 	packing chan error
+	// spill is the plan's spill file (planspill.go), nil before the
+	// first spill.
+	spill *planSpill
 	// released counts the timesteps whose images' Meta the plan has
 	// dropped (Plan.release).
 	released int
@@ -103,8 +106,9 @@ type live struct {
 }
 
 // testHookLivePublished, when set, receives after each publish of a live
-// run the images rows and Meta each rank still holds, and the manifest
-// entries (rank 0's).
+// run the images rows and Meta each rank still holds (with the images of
+// committed timesteps before the last that the plan holds, not spilled),
+// and the manifest entries (rank 0's).
 var testHookLivePublished func(rank, rows, metas, inputs int)
 
 // liveMsg is what rank 0 broadcasts of its feed's answer.
@@ -180,7 +184,7 @@ func (l *live) next(ctx context.Context, s *stream, wait bool) (bool, error) {
 		s.prog.event("warning: header unreadable, not taken: %s", u)
 	}
 	for _, i := range added {
-		img := &a.plan.Images[i]
+		img := a.plan.Image(i)
 		row := imageRow(img)
 		if img.HeaderErr != "" {
 			row.Rejected = true
@@ -197,7 +201,7 @@ func (l *live) next(ctx context.Context, s *stream, wait bool) (bool, error) {
 		l.indexInputs()
 		var ins []rundir.InputFile
 		for _, i := range added {
-			p := a.plan.Images[i].Path
+			p := a.plan.Image(i).Path
 			if _, ok := l.inputs[p]; ok {
 				continue
 			}
@@ -234,21 +238,28 @@ func (l *live) publish(s *stream, e *assoc.Engine, committed int) (err error) {
 			}
 			// Of the committed timesteps' images: not those taken
 			// since (next without waiting), which come after them.
-			end := len(a.plan.Images)
+			end := a.plan.Len()
 			for _, ts := range a.plan.Timesteps[committed:] {
 				for _, i := range ts {
 					end = min(end, i)
 				}
 			}
+			// The images before the last committed timestep's are
+			// spilled (spillPlan).
+			spilled := a.plan.base
+			if committed >= 2 && len(a.plan.Timesteps[committed-1]) > 0 {
+				spilled = a.plan.Timesteps[committed-1][0]
+			}
 			metas, rows, inputs := 0, 0, len(l.man.Inputs)+len(l.unhashed)
-			for i := range a.plan.Images {
-				if a.plan.Images[i].Meta != nil && i < end {
+			metas += max(0, spilled-a.plan.base) // held, not spilled: counted as Meta held
+			for i := a.plan.base; i < a.plan.Len(); i++ {
+				if a.plan.Image(i).Meta != nil && i < end {
 					metas++
 				}
 				if i >= a.rowBase && i < a.rowBase+len(a.rows) && i < end {
 					rows++
 				}
-				if _, ok := l.unhashed[a.plan.Images[i].Path]; ok && i >= end {
+				if _, ok := l.unhashed[a.plan.Image(i).Path]; ok && i >= end {
 					inputs--
 				}
 			}
@@ -359,7 +370,7 @@ func (l *live) publish(s *stream, e *assoc.Engine, committed int) (err error) {
 	// files' first-image entries (hashing happens on extraction).
 	for _, ts := range a.plan.Timesteps[l.released:committed] {
 		for _, i := range ts {
-			delete(s.ex.firstOf, a.plan.Images[i].Path)
+			delete(s.ex.firstOf, a.plan.Image(i).Path)
 		}
 	}
 	a.plan.release(l.released, committed)
@@ -373,7 +384,7 @@ func (l *live) publish(s *stream, e *assoc.Engine, committed int) (err error) {
 		}
 	}
 	if a.me != 0 {
-		return nil
+		return l.spillPlan(a, committed)
 	}
 	filled, err := fillHashes(a.plan, s.hashes, l.entry)
 	if err != nil {
@@ -384,6 +395,9 @@ func (l *live) publish(s *stream, e *assoc.Engine, committed int) (err error) {
 	}
 	clear(s.hashes) // recorded in the manifest
 	if err := appendInputs(l.run, l.man, filled, true); err != nil {
+		return err
+	}
+	if err := l.spillPlan(a, committed); err != nil {
 		return err
 	}
 	if l.after == nil {
@@ -407,6 +421,15 @@ func (l *live) publish(s *stream, e *assoc.Engine, committed int) (err error) {
 	l.afterDone = done
 	go func() { done <- rest() }()
 	return nil
+}
+
+// spillPlan spills the images of the committed timesteps but the last
+// (planspill.go), once nothing of this publish reads them.
+func (l *live) spillPlan(a *assocRun, committed int) error {
+	if committed < 2 || len(a.plan.Timesteps[committed-1]) == 0 {
+		return nil
+	}
+	return a.plan.spill(&l.spill, l.run, a.me, a.plan.Timesteps[committed-1][0])
 }
 
 // afterWait waits for the AfterCommit work in the background (publish),
@@ -539,8 +562,8 @@ func (l *live) endRows(a *assocRun) ([]catalog.Image, error) {
 	}
 	rows = append(rows[:a.rowBase], a.rows...)
 	for i := range rows {
-		if rows[i].ID != a.plan.Images[i].ID {
-			return nil, fmt.Errorf("pipeline: %s: the images parts hold image %d where the run has %d", l.run, rows[i].ID, a.plan.Images[i].ID)
+		if rows[i].ID != a.plan.Image(i).ID {
+			return nil, fmt.Errorf("pipeline: %s: the images parts hold image %d where the run has %d", l.run, rows[i].ID, a.plan.Image(i).ID)
 		}
 	}
 	return rows, nil
@@ -593,7 +616,7 @@ func (l *live) packWork(a *assocRun, seq, level, committed int) error {
 	for t := l.packed; t < committed; t++ {
 		for _, i := range a.plan.Timesteps[t] {
 			if a.owner[i] == a.me {
-				ids = append(ids, a.plan.Images[i].ID)
+				ids = append(ids, a.plan.Image(i).ID)
 			}
 		}
 	}

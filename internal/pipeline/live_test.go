@@ -315,7 +315,7 @@ func TestPlanExtend(t *testing.T) {
 	for _, ts := range all.Timesteps {
 		var paths []string
 		for _, i := range ts {
-			paths = append(paths, all.Images[i].Path)
+			paths = append(paths, all.Image(i).Path)
 		}
 		added, bad, err := p.Extend(ctx, paths, readOptionsOf(cfg), Channels{}, time.Second, 2)
 		if err != nil || len(bad) > 0 || len(added) != len(ts) {
@@ -324,11 +324,11 @@ func TestPlanExtend(t *testing.T) {
 		// As a live run does once a timestep is committed.
 		p.release(len(p.Timesteps)-1, len(p.Timesteps))
 	}
-	if len(p.Images) != len(all.Images) || len(p.Timesteps) != len(all.Timesteps) {
-		t.Fatalf("grown plan: %d images in %d timesteps, want %d in %d", len(p.Images), len(p.Timesteps), len(all.Images), len(all.Timesteps))
+	if p.Len() != all.Len() || len(p.Timesteps) != len(all.Timesteps) {
+		t.Fatalf("grown plan: %d images in %d timesteps, want %d in %d", p.Len(), len(p.Timesteps), all.Len(), len(all.Timesteps))
 	}
-	for i := range all.Images {
-		a, b := all.Images[i], p.Images[i]
+	for i := range all.Len() {
+		a, b := all.Image(i), p.Image(i)
 		if a.ID != b.ID || a.Path != b.Path || a.Timestep != b.Timestep || a.Band != b.Band || a.Region != b.Region {
 			t.Errorf("image %d: grown (%d %s ts %d band %d region %d), want (%d %s ts %d band %d region %d)",
 				i, b.ID, b.Path, b.Timestep, b.Band, b.Region, a.ID, a.Path, a.Timestep, a.Band, a.Region)
@@ -338,7 +338,7 @@ func TestPlanExtend(t *testing.T) {
 		if b.Meta != nil || !b.hasHeader() {
 			t.Fatalf("image %d: Meta %v after release, header %v", i, b.Meta != nil, b.hasHeader())
 		}
-		ia, ib := imageInfo(&a), imageInfo(&b)
+		ia, ib := imageInfo(a), imageInfo(b)
 		for _, q := range [][2]float64{{0, 0}, {ia.CentreRA, ia.CentreDec}, {ia.CentreRA + 5, ia.CentreDec - 3}} {
 			if ia.Usable(q[0], q[1]) != ib.Usable(q[0], q[1]) {
 				t.Errorf("image %d: usable(%v) differs after release", i, q)
@@ -348,7 +348,7 @@ func TestPlanExtend(t *testing.T) {
 		if !reflect.DeepEqual(ia, ib) {
 			t.Errorf("image %d: info after release %+v, before %+v", i, ib, ia)
 		}
-		if imageCost(&a) != imageCost(&b) || imageRow(&a).Stokes != imageRow(&b).Stokes {
+		if imageCost(a) != imageCost(b) || imageRow(a).Stokes != imageRow(b).Stokes {
 			t.Errorf("image %d: cost or Stokes differ after release", i)
 		}
 	}
@@ -357,7 +357,8 @@ func TestPlanExtend(t *testing.T) {
 	// of them: a live run's plan does not hold one per image.
 	for _, pl := range []*Plan{all, p} {
 		shared := map[*wcs.WCS]bool{}
-		for _, img := range pl.Images {
+		for i := range pl.Len() {
+			img := pl.Image(i)
 			w := img.geo().wcs
 			shared[w] = true
 			h, err := fitsimg.ReadHeader(img.Path)
@@ -373,15 +374,15 @@ func TestPlanExtend(t *testing.T) {
 			}
 		}
 		if len(shared) != 1 {
-			t.Errorf("%d WCS values for %d images of one field, want 1", len(shared), len(pl.Images))
+			t.Errorf("%d WCS values for %d images of one field, want 1", len(shared), pl.Len())
 		}
 		if n := pl.regions.Images(); n != 0 {
 			t.Errorf("the plan's engine keeps %d images, want 0", n)
 		}
 	}
 	last := all.Timesteps[len(all.Timesteps)-1]
-	_, _, err = p.Extend(ctx, []string{all.Images[last[0]].Path}, readOptionsOf(cfg), Channels{}, time.Second, 2)
-	if !errors.Is(err, ErrLate) || !strings.Contains(err.Error(), filepath.Base(all.Images[last[0]].Path)) {
+	_, _, err = p.Extend(ctx, []string{all.Image(last[0]).Path}, readOptionsOf(cfg), Channels{}, time.Second, 2)
+	if !errors.Is(err, ErrLate) || !strings.Contains(err.Error(), filepath.Base(all.Image(last[0]).Path)) {
 		t.Errorf("extend by an image of the last timestep: error %v, want %v naming it", err, ErrLate)
 	}
 }
@@ -532,7 +533,7 @@ func TestPlanTimestepOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cadence := ok.Images[ok.Timesteps[1][0]].Meta.TauStart.Sub(ok.Images[ok.Timesteps[0][0]].Meta.TauStart)
+	cadence := ok.Image(ok.Timesteps[1][0]).Meta.TauStart.Sub(ok.Image(ok.Timesteps[0][0]).Meta.TauStart)
 	_, err = NewPlan(ctx, inputs, readOptionsOf(cfg), cadence, assocConfig(cfg), 2)
 	if err == nil {
 		t.Fatalf("timestep_tolerance = the cadence (%v): no error", cadence)

@@ -19,7 +19,7 @@ import (
 // Image is one row of the plan: an input image with its id, metadata and
 // grouping.
 type Image struct {
-	// ID is the image id: 1 + the index in Plan.Images.
+	// ID is the image id: 1 + the index in the plan (Plan.Image).
 	ID   int64
 	Path string
 	// Plane is the flat index of the plane read from Path (the one the
@@ -96,7 +96,7 @@ func (img *Image) geo() geom {
 func (p *Plan) release(from, to int) {
 	for _, ts := range p.Timesteps[from:to] {
 		for _, i := range ts {
-			img := &p.Images[i]
+			img := p.Image(i)
 			if img.Meta == nil {
 				continue
 			}
@@ -120,9 +120,13 @@ func (img *Image) deltas() (dx, dy float64) {
 // frequency, path, plane) when the start times of a timestep are equal,
 // numbered from 1; unreadable headers come last, by path and plane.
 type Plan struct {
-	Images []Image
-	// Timesteps lists, per timestep, the indices into Images of its
-	// images, in frequency order.
+	// images holds the images of index base on (Image): a live run
+	// spills those of its committed timesteps (spill) and restores them
+	// at its end (restore).
+	images []Image
+	base   int
+	// Timesteps lists, per timestep, the indices (Image) of its images,
+	// in frequency order.
 	Timesteps [][]int
 	// regions is the association engine that gave the images their band
 	// and sky region ids, kept so that Extend continues them.
@@ -130,6 +134,19 @@ type Plan struct {
 	// wcs holds one copy of each distinct WCS of the images (internWCS).
 	wcs map[wcs.WCS]*wcs.WCS
 }
+
+// Image returns the image of index i (its ID is i+1). It panics for an
+// image the plan spilled (a live run's committed timesteps before its
+// last: spill).
+func (p *Plan) Image(i int) *Image {
+	if i < p.base {
+		panic(fmt.Sprintf("pipeline: image %d of the plan is spilled (the plan holds %d on)", i+1, p.base+1))
+	}
+	return &p.images[i-p.base]
+}
+
+// Len returns the number of images of the plan, spilled or not.
+func (p *Plan) Len() int { return p.base + len(p.images) }
 
 const maxInternedWCS = 256
 
@@ -233,7 +250,7 @@ func sortImages(imgs []Image) {
 // two images of one sky region in an order the association cannot take
 // (checkTimestepOrder).
 func (p *Plan) add(imgs []Image, tolerance time.Duration) error {
-	base := len(p.Images)
+	base := p.Len()
 	n := 0
 	for n < len(imgs) && imgs[n].Meta != nil {
 		n++
@@ -280,10 +297,10 @@ func (p *Plan) add(imgs []Image, tolerance time.Duration) error {
 		p.regions.Forget(info.ID)
 		imgs[i].Meta.WCS = p.internWCS(imgs[i].Meta.WCS)
 	}
-	p.Images = append(p.Images, imgs...)
+	p.images = append(p.images, imgs...)
 	// Drop images the engine refused from their timesteps.
 	for _, ts := range added {
-		p.Timesteps = append(p.Timesteps, slices.DeleteFunc(ts, func(k int) bool { return p.Images[k].HeaderErr != "" }))
+		p.Timesteps = append(p.Timesteps, slices.DeleteFunc(ts, func(k int) bool { return p.Image(k).HeaderErr != "" }))
 	}
 	return p.checkTimestepOrder(len(p.Timesteps)-len(added), tolerance)
 }
@@ -299,13 +316,13 @@ func (p *Plan) checkTimestepOrder(first int, tolerance time.Duration) error {
 	for t := first; t < len(p.Timesteps); t++ {
 		latest := map[int64]int{} // region -> the image of its latest start so far
 		for _, k := range p.Timesteps[t] {
-			img := &p.Images[k]
+			img := p.Image(k)
 			j, ok := latest[img.Region]
-			if !ok || !img.Meta.TauStart.Before(p.Images[j].Meta.TauStart) {
+			if !ok || !img.Meta.TauStart.Before(p.Image(j).Meta.TauStart) {
 				latest[img.Region] = k
 				continue
 			}
-			prev := &p.Images[j]
+			prev := p.Image(j)
 			return fmt.Errorf("pipeline: %s (start %s, %.6g MHz) and %s (start %s, %.6g MHz) image one sky region %v apart, and fall in one timestep ([pipeline] timestep_tolerance = %v s): within a timestep images are taken in frequency order, and the association needs a region's images in time order; if these are consecutive snapshots, set timestep_tolerance below the cadence (e.g. half of it)",
 				prev.Path, prev.Meta.TauStart.UTC().Format(time.RFC3339Nano), prev.Meta.FreqEff/1e6,
 				img.Path, img.Meta.TauStart.UTC().Format(time.RFC3339Nano), img.Meta.FreqEff/1e6,
@@ -333,8 +350,8 @@ func (p *Plan) Extend(ctx context.Context, paths []string, opt fitsimg.Options, 
 		return nil, nil, fmt.Errorf("pipeline: this plan cannot grow")
 	}
 	// Unreadable headers are listed last: the last image says.
-	if n := len(p.Images); n > 0 && !p.Images[n-1].hasHeader() {
-		return nil, nil, fmt.Errorf("pipeline: the run holds an image with an unreadable header (%s): it cannot grow image by image", p.Images[n-1].Path)
+	if n := p.Len(); n > p.base && !p.Image(n-1).hasHeader() {
+		return nil, nil, fmt.Errorf("pipeline: the run holds an image with an unreadable header (%s): it cannot grow image by image", p.Image(n-1).Path)
 	}
 	per := make([][]Image, len(paths))
 	if err := forEach(ctx, len(paths), headerReaders(workers), func(i int) error {
@@ -353,7 +370,7 @@ func (p *Plan) Extend(ctx context.Context, paths []string, opt fitsimg.Options, 
 	}
 	sortImages(imgs)
 	if last := len(p.Timesteps) - 1; last >= 0 && len(p.Timesteps[last]) > 0 && len(imgs) > 0 {
-		t0 := p.Images[p.Timesteps[last][0]].geo().tauStart
+		t0 := p.Image(p.Timesteps[last][0]).geo().tauStart
 		var late []string
 		for _, im := range imgs {
 			if im.Meta.TauStart.Sub(t0) <= tolerance {
@@ -364,11 +381,11 @@ func (p *Plan) Extend(ctx context.Context, paths []string, opt fitsimg.Options, 
 			return nil, unreadable, fmt.Errorf("%w: the last timestep starts at %s: %s", ErrLate, t0.UTC().Format(time.RFC3339Nano), strings.Join(late, ", "))
 		}
 	}
-	base := len(p.Images)
+	base := p.Len()
 	if err := p.add(imgs, tolerance); err != nil {
 		return nil, unreadable, err
 	}
-	for i := base; i < len(p.Images); i++ {
+	for i := base; i < p.Len(); i++ {
 		added = append(added, i)
 	}
 	return added, unreadable, nil

@@ -114,9 +114,9 @@ func (img *Image) stokes() int32 {
 // firstImages returns, per file of the plan, the id of its first image
 // (a cube expanded into channels has several).
 func firstImages(plan *Plan) map[string]int64 {
-	first := make(map[string]int64, len(plan.Images))
-	for i := range plan.Images {
-		img := &plan.Images[i]
+	first := make(map[string]int64, plan.Len())
+	for i := range plan.Len() {
+		img := plan.Image(i)
 		if id, ok := first[img.Path]; !ok || img.ID < id {
 			first[img.Path] = img.ID
 		}

@@ -88,9 +88,9 @@ func formatStats(st []reduce.CommStat) string {
 // imageCosts returns the extraction cost of every image of plan: its
 // pixels (an unreadable header costs 1: the image is only rejected).
 func imageCosts(plan *Plan) []float64 {
-	c := make([]float64, len(plan.Images))
-	for i := range plan.Images {
-		c[i] = imageCost(&plan.Images[i])
+	c := make([]float64, plan.Len())
+	for i := range plan.Len() {
+		c[i] = imageCost(plan.Image(i))
 	}
 	return c
 }
@@ -274,11 +274,11 @@ func (as *imageAssigner) assign(plan *Plan, size int, owner []int, from int) []i
 	if as.loads == nil {
 		as.loads = make([]float64, size)
 	}
-	owner = append(owner, make([]int, len(plan.Images)-len(owner))...)
+	owner = append(owner, make([]int, plan.Len()-len(owner))...)
 	for _, ts := range plan.Timesteps[from:] {
 		c := make([]float64, len(ts))
 		for k, i := range ts {
-			c[k] = imageCost(&plan.Images[i])
+			c[k] = imageCost(plan.Image(i))
 		}
 		for k, r := range decomp.AssignLPTFrom(c, as.loads) {
 			owner[ts[k]] = r

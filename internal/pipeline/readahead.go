@@ -189,7 +189,7 @@ func newRawPool(plan *Plan, order []int, n int) *rawPool {
 	}
 	largest := int64(0)
 	for _, i := range order {
-		if m := plan.Images[i].Meta; m != nil && m.Planes <= 1 {
+		if m := plan.Image(i).Meta; m != nil && m.Planes <= 1 {
 			largest = max(largest, int64(m.Naxis1)*int64(m.Naxis2)*int64(max(1, m.Bitpix/8, -m.Bitpix/8)))
 		}
 	}
@@ -275,7 +275,7 @@ func (s *stream) readAheadLoop(ctx context.Context, order []int, aheads []aheadR
 			}
 		}
 		a := &aheads[k]
-		img := &s.a.plan.Images[i]
+		img := s.a.plan.Image(i)
 		buf := s.readAheadBuffer(ctx, img, raw)
 		if buf == nil {
 			close(a.ready)

@@ -218,7 +218,7 @@ func TestReadAheadFormats(t *testing.T) {
 			}
 			img := &Image{Path: c.path, Plane: c.plane, Meta: m}
 			order := []int{0}
-			pool := newRawPool(&Plan{Images: []Image{*img}}, order, 1)
+			pool := newRawPool(&Plan{images: []Image{*img}}, order, 1)
 			defer pool.close()
 			f := s.readAheadImage(context.Background(), img, pool)
 			if (f != nil) != c.direct || (direct.of(c.path) == 1) != c.direct || (ann.count(c.path) == 1) == c.direct {

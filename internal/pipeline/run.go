@@ -366,8 +366,8 @@ func (r *runner) planStage(ctx context.Context) error {
 			}
 		}
 		if opt.Catalogues != nil {
-			for i := range plan.Images {
-				plan.Images[i].Catalogue = opt.Catalogues[plan.Images[i].Path]
+			for i := range plan.Len() {
+				plan.Image(i).Catalogue = opt.Catalogues[plan.Image(i).Path]
 			}
 		}
 		if r.size > 1 && cfg.Pipeline.TileDeg > 0 {
@@ -375,7 +375,7 @@ func (r *runner) planStage(ctx context.Context) error {
 				return err
 			}
 		}
-		st.Items = len(plan.Images)
+		st.Items = plan.Len()
 		*r.man.Entry(StagePlan) = *st
 		finishStage(r.man.Entry(StagePlan))
 		if r.me != 0 {
@@ -394,11 +394,11 @@ func (r *runner) planStage(ctx context.Context) error {
 		return err
 	}
 	r.owner = assignImages(r.plan, r.size)
-	r.log.printf("rank %d: %d of %d images", r.me, len(mine(r.owner, r.me)), len(r.plan.Images))
-	r.sum.Images, r.sum.Timesteps = len(r.plan.Images), len(r.plan.Timesteps)
-	r.rows = make([]catalog.Image, len(r.plan.Images))
-	for i := range r.plan.Images {
-		r.rows[i] = imageRow(&r.plan.Images[i])
+	r.log.printf("rank %d: %d of %d images", r.me, len(mine(r.owner, r.me)), r.plan.Len())
+	r.sum.Images, r.sum.Timesteps = r.plan.Len(), len(r.plan.Timesteps)
+	r.rows = make([]catalog.Image, r.plan.Len())
+	for i := range r.plan.Len() {
+		r.rows[i] = imageRow(r.plan.Image(i))
 	}
 	r.ar = &assocRun{plan: r.plan, rows: r.rows, cfg: r.acfg, monitors: cfg.Monitor.Positions,
 		comm: r.comm, owner: r.owner, me: r.me, size: r.size, run: opt.Run, tileDeg: cfg.Pipeline.TileDeg, log: r.log}
@@ -434,8 +434,8 @@ func defaultLookahead(workers int, pix int64, limit int64, size int) int {
 // largestImage is the pixel count of the plan's largest image.
 func largestImage(plan *Plan) int64 {
 	var n int64
-	for i := range plan.Images {
-		if img := &plan.Images[i]; img.hasHeader() {
+	for i := range plan.Len() {
+		if img := plan.Image(i); img.hasHeader() {
 			g := img.geo()
 			n = max(n, int64(g.nx)*int64(g.ny))
 		}
@@ -465,7 +465,7 @@ func (r *runner) catalogue(ctx context.Context) error {
 			r.sum.Rejected++
 			r.sum.RejectedBy[reasonText(r.rows[i].RejectReason.Int64)]++
 			if r.rows[i].RejectReason.Int64 == catalog.RejectReadError {
-				r.sum.Unreadable = append(r.sum.Unreadable, Unreadable{Path: r.plan.Images[i].Path, Reason: r.rows[i].RejectComment})
+				r.sum.Unreadable = append(r.sum.Unreadable, Unreadable{Path: r.plan.Image(i).Path, Reason: r.rows[i].RejectComment})
 			}
 		}
 	}
@@ -533,7 +533,7 @@ func (r *runner) timesteps(ctx context.Context) (err error) {
 			}
 			r.ar.rows, r.ar.rowBase = r.rows, 0
 		}
-		sum.Images, sum.Timesteps = len(plan.Images), len(plan.Timesteps)
+		sum.Images, sum.Timesteps = plan.Len(), len(plan.Timesteps)
 		if err := sink.close(); err != nil {
 			return err
 		}

@@ -91,7 +91,7 @@ func TestResumeUncommitted(t *testing.T) {
 	for _, ts := range plan.Timesteps[1:] {
 		uncommitted += len(ts)
 	}
-	victim := plan.Images[plan.Timesteps[2][0]].ID
+	victim := plan.Image(plan.Timesteps[2][0]).ID
 	for _, suffix := range []string{"blind.parquet", "image.parquet"} {
 		if err := os.Truncate(rundir.StagedPath(run, StepExtract, victim, suffix), 0); err != nil {
 			t.Fatal(err)
@@ -102,9 +102,9 @@ func TestResumeUncommitted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("resume: %v", err)
 	}
-	if s.ExtractedNow != uncommitted || s.Reused != len(plan.Images)-uncommitted {
+	if s.ExtractedNow != uncommitted || s.Reused != plan.Len()-uncommitted {
 		t.Errorf("resume: %d images extracted, %d reused; want %d, %d (the uncommitted timesteps redone)",
-			s.ExtractedNow, s.Reused, uncommitted, len(plan.Images)-uncommitted)
+			s.ExtractedNow, s.Reused, uncommitted, plan.Len()-uncommitted)
 	}
 	equalCatalogues(t, ref, run)
 }
