@@ -344,7 +344,18 @@ func Live(ctx context.Context, cfg LiveConfig) (*LiveResult, error) {
 			}
 		}
 	}()
-	steps, rerr := Replay(ctx, ReplayConfig{
+	// A watch that ends during the replay (a crash) stops it: the
+	// images would only pile up, and its stderr says why.
+	replayCtx, stopReplay := context.WithCancel(ctx)
+	defer stopReplay()
+	childEnded := make(chan struct{})
+	go func() {
+		t := <-done
+		done <- t
+		close(childEnded)
+		stopReplay()
+	}()
+	steps, rerr := Replay(replayCtx, ReplayConfig{
 		Src: ds.Dir, Dst: watched, Rate: cfg.Rate, Duration: cfg.Duration,
 		SlowEvery: cfg.SlowEvery, SlowChunks: 4, SlowPause: 50 * time.Millisecond,
 		Landed: func(s ReplayTimestep) {
@@ -355,6 +366,16 @@ func Live(ctx context.Context, cfg LiveConfig) (*LiveResult, error) {
 			}
 		},
 	})
+	select {
+	case <-childEnded:
+		if ctx.Err() == nil {
+			stopProbe()
+			<-probeDone
+			t := <-done
+			return nil, fmt.Errorf("bench: gotrap watch ended during the replay, after %d timesteps replayed (%v); its stderr ends:\n%s", len(steps), t.err, tail(t.tr.stderr, 4000))
+		}
+	default:
+	}
 	res.ReplayWall = time.Since(t0).Seconds()
 	res.Replayed = len(steps)
 	for _, s := range steps {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +21,10 @@ import (
 
 // fakeWatchEnv makes the test binary act as "gotrap watch" (TestMain).
 const fakeWatchEnv = "GOTRAP_BENCH_FAKE_WATCH"
+
+// fakeDieEnv makes the fake watch fail after that many commits, as a
+// crash does (TestLiveWatchDies).
+const fakeDieEnv = "GOTRAP_BENCH_FAKE_DIE"
 
 // holdMemEnv makes the test binary hold that many MiB resident for 1 s
 // (TestMain; TestTraceRSSVanishedChild).
@@ -81,8 +86,13 @@ func fakeWatch(args []string) int {
 		}
 	}
 	n := 0
+	die, _ := strconv.Atoi(os.Getenv(fakeDieEnv))
 	commit := func(steps []watch.Timestep) {
 		for _, ts := range steps {
+			if die > 0 && n == die {
+				fmt.Fprintf(os.Stderr, "fake watch: panic after %d commits\n", n)
+				os.Exit(3)
+			}
 			now := time.Now()
 			c := Commit{Timestep: n, Images: len(ts.Images), Start: ts.Start, Committed: now.UnixNano()}
 			if n%2 == 1 {
@@ -143,24 +153,7 @@ func TestLiveFakeWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv(fakeWatchEnv, "1")
-	data := t.TempDir()
-	sets := []string{"timesteps=4", "bands=2", "transients=0"}
-	dir := DatasetDir(data, sim.PresetAARTFAACMini, 1, sets)
-	cfg, err := sim.Preset(sim.PresetAARTFAACMini)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kv := range [][2]string{{"timesteps", "4"}, {"bands", "2"}, {"transients", "0"}} {
-		if err := cfg.Set(kv[0], kv[1]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := sim.Generate(context.Background(), cfg, dir, sim.Options{Workers: 2}); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, readyFile), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	data, sets := fakeDataset(t)
 	res, err := Live(context.Background(), LiveConfig{
 		Binary: bin, Preset: sim.PresetAARTFAACMini, Seed: 1, Sets: sets, Data: data,
 		Rate: 2, SlowEvery: 4, Drain: 20 * time.Second, Sample: 50 * time.Millisecond, Probe: 200 * time.Millisecond,
@@ -194,4 +187,55 @@ func TestLiveFakeWatch(t *testing.T) {
 	if !(res.SustainedRate > 0) || !(res.OfferedRate > 0) {
 		t.Errorf("rates: sustained %v, offered %v", res.SustainedRate, res.OfferedRate)
 	}
+}
+
+// TestLiveWatchDies: a watch that fails during the replay stops the
+// bench at once (not after --duration) with an error that quotes its
+// stderr.
+func TestLiveWatchDies(t *testing.T) {
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(fakeWatchEnv, "1")
+	t.Setenv(fakeDieEnv, "2")
+	data, sets := fakeDataset(t)
+	start := time.Now()
+	_, err = Live(context.Background(), LiveConfig{
+		Binary: bin, Preset: sim.PresetAARTFAACMini, Seed: 1, Sets: sets, Data: data,
+		Rate: 4, Duration: 2 * time.Minute, Drain: 20 * time.Second, Sample: 50 * time.Millisecond, Probe: 200 * time.Millisecond,
+	})
+	// The fake dies at its third timestep, a few seconds in (2 images a
+	// timestep at 4 images/s, the 2 s timeout of the first timesteps).
+	if err == nil || !strings.Contains(err.Error(), "panic after 2 commits") || !strings.Contains(err.Error(), "ended during the replay") {
+		t.Fatalf("error %v, want the watch's end during the replay with its stderr", err)
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Errorf("the bench returned after %v, not at the watch's end", d)
+	}
+}
+
+// fakeDataset generates a cached aartfaac-mini dataset of 4 timesteps of
+// 2 bands, no transients, and returns the cache root and the settings.
+func fakeDataset(t *testing.T) (data string, sets []string) {
+	t.Helper()
+	data = t.TempDir()
+	sets = []string{"timesteps=4", "bands=2", "transients=0"}
+	dir := DatasetDir(data, sim.PresetAARTFAACMini, 1, sets)
+	cfg, err := sim.Preset(sim.PresetAARTFAACMini)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{{"timesteps", "4"}, {"bands", "2"}, {"transients", "0"}} {
+		if err := cfg.Set(kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := sim.Generate(context.Background(), cfg, dir, sim.Options{Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, readyFile), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return data, sets
 }

@@ -99,8 +99,8 @@ type live struct {
 	// inputs maps each input's path to its entry in the manifest's
 	// inputs as the run started (rank 0), -1 for a file taken since:
 	// those are in the inputs log only (rundir.AppendInputs; the
-	// manifest's Inputs do not grow), and held in unhashed until their
-	// content hash is recorded at a commit.
+	// manifest's Inputs do not grow), held in unhashed until their
+	// content hash is recorded at a commit, and dropped then.
 	inputs   map[string]int
 	unhashed map[string]*rundir.InputFile
 }
@@ -263,6 +263,11 @@ func (l *live) publish(s *stream, e *assoc.Engine, committed int) (err error) {
 					inputs--
 				}
 			}
+			for p, k := range l.inputs {
+				if _, ok := l.unhashed[p]; k == -1 && !ok {
+					inputs++ // a path taken, its hash logged, still held
+				}
+			}
 			testHookLivePublished(a.me, rows, metas, inputs)
 		}()
 	}
@@ -391,7 +396,14 @@ func (l *live) publish(s *stream, e *assoc.Engine, committed int) (err error) {
 		return err
 	}
 	for _, in := range filled {
-		delete(l.unhashed, inputPath(in))
+		p := inputPath(in)
+		delete(l.unhashed, p)
+		// Its entry is in the inputs log now; the feed gives no file
+		// twice, so the path need not stay in memory (a watch takes a
+		// path every image).
+		if l.inputs[p] == -1 {
+			delete(l.inputs, p)
+		}
 	}
 	clear(s.hashes) // recorded in the manifest
 	if err := appendInputs(l.run, l.man, filled, true); err != nil {
@@ -616,7 +628,9 @@ func (l *live) packWork(a *assocRun, seq, level, committed int) error {
 	for t := l.packed; t < committed; t++ {
 		for _, i := range a.plan.Timesteps[t] {
 			if a.owner[i] == a.me {
-				ids = append(ids, a.plan.Image(i).ID)
+				// The image may be spilled (a packing that waited
+				// for the one before): its id is its index's.
+				ids = append(ids, imageID(i))
 			}
 		}
 	}
@@ -627,6 +641,9 @@ func (l *live) packWork(a *assocRun, seq, level, committed int) error {
 	done := make(chan error, 1)
 	l.packing = done
 	go func() {
+		if testHookPacking != nil {
+			testHookPacking()
+		}
 		err := packStaged(l.run, a.me, seq, ids)
 		if err == nil {
 			l.packs = append(l.packs, catalog.Part{Seq: seq, Level: level})
@@ -636,6 +653,10 @@ func (l *live) packWork(a *assocRun, seq, level, committed int) error {
 	}()
 	return nil
 }
+
+// testHookPacking, when set, is called by each packing in the
+// background before it starts (tests make it slow with it).
+var testHookPacking func()
 
 // packWait waits for the packing in the background (packWork), if any,
 // and returns its error.

@@ -145,6 +145,9 @@ func (p *Plan) Image(i int) *Image {
 	return &p.images[i-p.base]
 }
 
+// imageID returns the id of the plan's image of index i, spilled or not.
+func imageID(i int) int64 { return int64(i) + 1 }
+
 // Len returns the number of images of the plan, spilled or not.
 func (p *Plan) Len() int { return p.base + len(p.images) }
 
