@@ -317,7 +317,7 @@ func (s *stream) run(ctx context.Context, out *measurementSink) (_ *assoc.Engine
 				err = merr
 			}
 			// The run's end reads every image of the plan.
-			if rerr := a.plan.restore(&s.live.spill); err == nil && rerr != nil {
+			if rerr := a.plan.restore(); err == nil && rerr != nil {
 				err = rerr
 			}
 			if aerr := s.live.afterWait(); err == nil && aerr != nil {

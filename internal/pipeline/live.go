@@ -90,9 +90,6 @@ type live struct {
 	// runs in the background (packWork); packs is the packer's until
 	// then.
 	packing chan error
-	// spill is the plan's spill file (planspill.go), nil before the
-	// first spill.
-	spill *planSpill
 	// released counts the timesteps whose images' Meta the plan has
 	// dropped (Plan.release).
 	released int
@@ -246,9 +243,9 @@ func (l *live) publish(s *stream, e *assoc.Engine, committed int) (err error) {
 			}
 			// The images before the last committed timestep's are
 			// spilled (spillPlan).
-			spilled := a.plan.base
-			if committed >= 2 && len(a.plan.Timesteps[committed-1]) > 0 {
-				spilled = a.plan.Timesteps[committed-1][0]
+			spilled, ok := spillBoundary(a.plan, committed)
+			if !ok {
+				spilled = a.plan.base
 			}
 			metas, rows, inputs := 0, 0, len(l.man.Inputs)+len(l.unhashed)
 			metas += max(0, spilled-a.plan.base) // held, not spilled: counted as Meta held
@@ -438,10 +435,21 @@ func (l *live) publish(s *stream, e *assoc.Engine, committed int) (err error) {
 // spillPlan spills the images of the committed timesteps but the last
 // (planspill.go), once nothing of this publish reads them.
 func (l *live) spillPlan(a *assocRun, committed int) error {
-	if committed < 2 || len(a.plan.Timesteps[committed-1]) == 0 {
+	to, ok := spillBoundary(a.plan, committed)
+	if !ok {
 		return nil
 	}
-	return a.plan.spill(&l.spill, l.run, a.me, a.plan.Timesteps[committed-1][0])
+	return a.plan.spill(l.run, a.me, to)
+}
+
+// spillBoundary returns the first image of the last of the committed
+// timesteps of plan, the images before which a publish spills, and
+// false when there is none.
+func spillBoundary(plan *Plan, committed int) (int, bool) {
+	if committed < 2 || len(plan.Timesteps[committed-1]) == 0 {
+		return 0, false
+	}
+	return plan.Timesteps[committed-1][0], true
 }
 
 // afterWait waits for the AfterCommit work in the background (publish),

@@ -125,6 +125,8 @@ type Plan struct {
 	// at its end (restore).
 	images []Image
 	base   int
+	// spillFile holds the spilled images, nil before the first spill.
+	spillFile *planSpill
 	// Timesteps lists, per timestep, the indices (Image) of its images,
 	// in frequency order.
 	Timesteps [][]int

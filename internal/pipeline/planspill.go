@@ -61,11 +61,11 @@ func planSpillPath(run string, rank int) string {
 // spill writes the images of index below to of p, those not spilled
 // yet, to the spill file of run's rank (created on the first call) and
 // drops them from memory. They must be released (Plan.release).
-func (p *Plan) spill(sp **planSpill, run string, rank, to int) error {
+func (p *Plan) spill(run string, rank, to int) error {
 	if to <= p.base {
 		return nil
 	}
-	if *sp == nil {
+	if p.spillFile == nil {
 		path := planSpillPath(run, rank)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return fmt.Errorf("pipeline: %w", err)
@@ -75,9 +75,9 @@ func (p *Plan) spill(sp **planSpill, run string, rank, to int) error {
 			return fmt.Errorf("pipeline: plan spill: %w", err)
 		}
 		bw := bufio.NewWriter(f)
-		*sp = &planSpill{path: path, f: f, bw: bw, enc: gob.NewEncoder(bw)}
+		p.spillFile = &planSpill{path: path, f: f, bw: bw, enc: gob.NewEncoder(bw)}
 	}
-	s := *sp
+	s := p.spillFile
 	for i := p.base; i < to; i++ {
 		img := p.Image(i)
 		if img.Meta != nil {
@@ -112,12 +112,12 @@ func (p *Plan) spill(sp **planSpill, run string, rank, to int) error {
 
 // restore reads the spilled images back into p (the run's end) and
 // removes the spill file.
-func (p *Plan) restore(sp **planSpill) error {
-	s := *sp
+func (p *Plan) restore() error {
+	s := p.spillFile
 	if s == nil {
 		return nil
 	}
-	*sp = nil
+	p.spillFile = nil
 	defer os.Remove(s.path)
 	if err := s.bw.Flush(); err != nil {
 		s.f.Close()
